@@ -1,0 +1,117 @@
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+
+const ROOT = join(import.meta.dirname, "../..");
+
+/** Runs the CLI from its TypeScript sources, as `routewise ...` would. */
+export function runCli(args: string[], cwd = ROOT): { code: number; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, ["--import", "tsx", join(ROOT, "cli/main.ts"), ...args], {
+    cwd,
+    encoding: "utf8",
+  });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+function dirWith(files: Record<string, string>): string {
+  const dir = mkdtempSync(join(tmpdir(), "routewise-render-"));
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+  return dir;
+}
+
+const PROVIDER = `apiVersion: routewise.dev/v1alpha1
+kind: ModelProvider
+metadata: { name: small }
+spec: { type: simulated, model: s, pricing: { inputPerMillion: 1, outputPerMillion: 1 }, quality: { score: 60 } }
+`;
+
+describe("routewise render", () => {
+  it("prints the compiled config as JSON with a version when the examples are valid", () => {
+    const r = runCli(["render", "-f", "examples/"]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const config = JSON.parse(r.stdout) as { version: string; routes: { name: string }[] };
+    expect(config.version).toBe("routewise.dev/router-config/v1");
+    expect(config.routes.map((x) => x.name)).toEqual(["assistant", "summarizer", "support-bot"]);
+  });
+
+  it("names file, line, object and provider when a route references a missing provider", () => {
+    const dir = dirWith({
+      "p.yaml": PROVIDER,
+      "r.yaml": `apiVersion: routewise.dev/v1alpha1
+kind: ModelRoute
+metadata: { name: chat }
+spec:
+  modelName: chat
+  baseline: { name: small }
+  candidates:
+    - name: small
+    - name: ghost
+`,
+    });
+    const r = runCli(["render", "-f", dir]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toContain(
+      `${join(dir, "r.yaml")}:9: ModelRoute default/chat: spec.candidates[1].name: ModelProvider default/ghost not found (ProviderNotFound)`,
+    );
+  });
+
+  it("names the file and line of unparsable YAML", () => {
+    const r = runCli(["render", "-f", join(dirWith({ "bad.yaml": "a: [1, 2\nb: c\n" }), "bad.yaml")]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/bad\.yaml:\d+: invalid YAML/);
+    expect(r.stderr).not.toContain("    at ");
+  });
+
+  it("names the field of a schema violation", () => {
+    const r = runCli(["render", "-f", dirWith({ "p.yaml": PROVIDER.replace("score: 60", "score: 160") })]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("p.yaml:4: ModelProvider default/small: spec.quality.score: must be <= 100");
+  });
+
+  it("reports a CEL rule's message", () => {
+    const r = runCli(["render", "-f", dirWith({ "p.yaml": PROVIDER.replace("type: simulated", "type: openai") })]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("spec.baseURL is required unless spec.type is simulated");
+  });
+
+  it("reports a missing Secret for a provider that needs one", () => {
+    const p = PROVIDER.replace(
+      "type: simulated",
+      "type: openai, baseURL: 'http://x/v1', auth: { secretRef: { name: key } }",
+    );
+    const r = runCli(["render", "-f", dirWith({ "p.yaml": p })]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("spec.auth.secretRef.name: Secret default/key not found (SecretNotFound)");
+  });
+
+  it("reports an unknown Routewise kind", () => {
+    const r = runCli([
+      "render",
+      "-f",
+      dirWith({ "x.yaml": "apiVersion: routewise.dev/v1alpha1\nkind: ModelRouter\nmetadata: { name: x }\n" }),
+    ]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('unknown kind "ModelRouter"');
+  });
+
+  it("fails clearly when a path does not exist", () => {
+    const r = runCli(["render", "-f", "/does/not/exist"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe("error: /does/not/exist: no such file or directory\n");
+  });
+
+  it("uses --namespace for objects without one", () => {
+    const r = runCli(["render", "-n", "team-b", "-f", "examples/"]);
+    expect(JSON.parse(r.stdout)).toMatchObject({ routes: [{ source: { namespace: "team-b" } }, {}, {}] });
+  });
+
+  it("lists the subcommands in --help", () => {
+    const r = runCli(["--help"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("render");
+  });
+});

@@ -1,0 +1,191 @@
+/**
+ * Reads ModelProvider, ModelRoute and Secret manifests from files and directories of multi-document YAML, the
+ * way `kubectl apply -f` would, keeping file and line for every object so errors can point at them.
+ */
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { extname, join } from "node:path";
+import { LineCounter, parseAllDocuments, type Document } from "yaml";
+import { GROUP_VERSION } from "../operator/api/v1alpha1/crd-schema.js";
+import type { ModelProvider, ModelRoute, SecretInfo } from "../operator/api/v1alpha1/types.js";
+import { validateProvider, validateRoute, type FieldError } from "../operator/api/v1alpha1/validate.js";
+
+/** An error tied to a place in a file. */
+export interface SourceError {
+  file: string;
+  line: number;
+  /** "Kind namespace/name", or "" when the object could not be identified. */
+  object: string;
+  field: string;
+  message: string;
+}
+
+export interface LoadedManifests {
+  providers: ModelProvider[];
+  routes: ModelRoute[];
+  secrets: SecretInfo[];
+  /** ModelProviders that failed validation (so references to them can say so). */
+  rejectedProviders: { namespace: string; name: string }[];
+  /** Secret values by "namespace/name" → key → value; only the CLI and standalone router use these. */
+  secretValues: Map<string, Record<string, string>>;
+  errors: SourceError[];
+  /** Objects of other kinds that were skipped. */
+  skipped: string[];
+  /** Finds the file and line of a field of an object ("Kind/namespace/name"). */
+  locate(objectKey: string, field: string): { file: string; line: number } | null;
+}
+
+interface Located {
+  file: string;
+  doc: Document;
+  lines: LineCounter;
+}
+
+const YAML_EXTENSIONS = new Set([".yaml", ".yml", ".json"]);
+
+/** Expands files and directories (non-recursive into hidden entries) to a sorted list of YAML files. */
+export function expandPaths(paths: string[]): string[] {
+  const files: string[] = [];
+  for (const p of paths) {
+    const st = statSync(p);
+    if (st.isDirectory()) {
+      const entries = readdirSync(p)
+        .filter((e) => !e.startsWith("."))
+        .sort();
+      files.push(
+        ...expandPaths(
+          entries.map((e) => join(p, e)).filter((e) => statSync(e).isDirectory() || YAML_EXTENSIONS.has(extname(e))),
+        ),
+      );
+    } else files.push(p);
+  }
+  return files;
+}
+
+export function loadManifests(paths: string[], defaultNamespace: string): LoadedManifests {
+  const out: LoadedManifests = {
+    providers: [],
+    routes: [],
+    secrets: [],
+    rejectedProviders: [],
+    secretValues: new Map(),
+    errors: [],
+    skipped: [],
+    locate: () => null,
+  };
+  const index = new Map<string, Located>();
+  for (const file of expandPaths(paths)) loadFile(file, defaultNamespace, out, index);
+  out.locate = (key, field) => {
+    const hit = index.get(key);
+    return hit ? { file: hit.file, line: lineOf(hit, field) } : null;
+  };
+  return out;
+}
+
+function loadFile(file: string, defaultNamespace: string, out: LoadedManifests, index: Map<string, Located>): void {
+  const text = readFileSync(file, "utf8");
+  const lines = new LineCounter();
+  const docs = parseAllDocuments(text, { lineCounter: lines, prettyErrors: false });
+  if (!Array.isArray(docs)) return; // an empty stream
+  for (const doc of docs) {
+    const firstError = doc.errors[0];
+    if (firstError) {
+      const line = lines.linePos(firstError.pos[0]).line;
+      out.errors.push({
+        file,
+        line,
+        object: "",
+        field: "",
+        message: `invalid YAML: ${firstError.message.split("\n")[0] ?? ""}`,
+      });
+      continue;
+    }
+    const value: unknown = doc.toJS();
+    if (value === null || value === undefined) continue;
+    addObject({ file, doc, lines }, value, defaultNamespace, out, index);
+  }
+}
+
+function addObject(
+  loc: Located,
+  value: unknown,
+  defaultNamespace: string,
+  out: LoadedManifests,
+  index: Map<string, Located>,
+): void {
+  const startLine = loc.lines.linePos(loc.doc.range?.[0] ?? 0).line;
+  if (!isRecord(value)) {
+    out.errors.push({
+      file: loc.file,
+      line: startLine,
+      object: "",
+      field: "",
+      message: "a manifest must be a YAML mapping",
+    });
+    return;
+  }
+  const meta = isRecord(value["metadata"]) ? value["metadata"] : {};
+  const namespace = typeof meta["namespace"] === "string" ? meta["namespace"] : defaultNamespace;
+  const name = typeof meta["name"] === "string" ? meta["name"] : "<unnamed>";
+  const kind = typeof value["kind"] === "string" ? value["kind"] : "<no kind>";
+  const withNs = { ...value, metadata: { ...meta, namespace } };
+  const key = `${kind}/${namespace}/${name}`;
+  index.set(key, loc);
+  const report = (errors: FieldError[]): void => {
+    for (const e of errors) {
+      out.errors.push({
+        file: loc.file,
+        line: lineOf(loc, e.field),
+        object: `${kind} ${namespace}/${name}`,
+        field: e.field,
+        message: e.message,
+      });
+    }
+  };
+  if (value["apiVersion"] === "v1" && kind === "Secret") {
+    addSecret(withNs, namespace, name, out);
+  } else if (kind === "ModelProvider" || kind === "ModelRoute" || value["apiVersion"] === GROUP_VERSION) {
+    const result =
+      kind === "ModelRoute" ? validateRoute(withNs) : kind === "ModelProvider" ? validateProvider(withNs) : null;
+    if (result === null)
+      report([{ field: "kind", message: `unknown kind ${JSON.stringify(kind)} in ${GROUP_VERSION}` }]);
+    else if (!result.ok) {
+      report(result.errors);
+      if (kind === "ModelProvider") out.rejectedProviders.push({ namespace, name });
+    } else if (result.object.kind === "ModelRoute") out.routes.push(result.object);
+    else out.providers.push(result.object);
+  } else {
+    out.skipped.push(`${String(value["apiVersion"])} ${kind} ${namespace}/${name}`);
+  }
+}
+
+function addSecret(obj: Record<string, unknown>, namespace: string, name: string, out: LoadedManifests): void {
+  const values: Record<string, string> = {};
+  const data = obj["data"];
+  if (isRecord(data)) {
+    for (const [k, v] of Object.entries(data))
+      if (typeof v === "string") values[k] = Buffer.from(v, "base64").toString("utf8");
+  }
+  const stringData = obj["stringData"];
+  if (isRecord(stringData)) for (const [k, v] of Object.entries(stringData)) if (typeof v === "string") values[k] = v;
+  out.secrets.push({ namespace, name, keys: Object.keys(values).sort() });
+  out.secretValues.set(`${namespace}/${name}`, values);
+}
+
+/** Line of the deepest existing node on the field path (e.g. spec.rules[0].pin[1]), else the document start. */
+function lineOf(loc: Located, field: string): number {
+  const path = field
+    .replace(/\[(\d+)\]/g, ".$1")
+    .split(".")
+    .filter((s) => s !== "")
+    .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
+  for (let n = path.length; n > 0; n--) {
+    const node: unknown = loc.doc.getIn(path.slice(0, n), true);
+    const range = isRecord(node) ? node["range"] : undefined;
+    if (Array.isArray(range) && typeof range[0] === "number") return loc.lines.linePos(range[0]).line;
+  }
+  return loc.lines.linePos(loc.doc.range?.[0] ?? 0).line;
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}

@@ -1,0 +1,203 @@
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { parseAllDocuments } from "yaml";
+import { validateProvider, validateRoute } from "../api/v1alpha1/validate.js";
+import type { ModelProvider, ModelRoute } from "../api/v1alpha1/types.js";
+import { compile, type CompileInput } from "./compile.js";
+
+const ROOT = join(import.meta.dirname, "../..");
+
+function examples(): CompileInput {
+  const providers: ModelProvider[] = [];
+  const routes: ModelRoute[] = [];
+  for (const f of ["providers.yaml", "routes.yaml"]) {
+    for (const doc of parseAllDocuments(readFileSync(join(ROOT, "examples", f), "utf8"))) {
+      const obj = doc.toJS() as { kind: string; metadata: { namespace?: string } };
+      obj.metadata.namespace = "team-a";
+      const r = obj.kind === "ModelRoute" ? validateRoute(obj) : validateProvider(obj);
+      if (!r.ok) throw new Error(JSON.stringify(r.errors));
+      if (r.object.kind === "ModelRoute") routes.push(r.object);
+      else providers.push(r.object);
+    }
+  }
+  return { providers, routes, secrets: [{ namespace: "team-a", name: "openai-credentials", keys: ["apiKey"] }] };
+}
+
+function route(
+  name: string,
+  spec: Partial<ModelRoute["spec"]>,
+  extra: Partial<ModelRoute["metadata"]> = {},
+): ModelRoute {
+  const r = validateRoute({
+    apiVersion: "routewise.dev/v1alpha1",
+    kind: "ModelRoute",
+    metadata: { name, namespace: "team-a", ...extra },
+    spec: {
+      modelName: "assistant",
+      baseline: { name: "gpt-4o" },
+      candidates: [{ name: "gpt-4o" }, { name: "llama-3-8b" }],
+      ...spec,
+    },
+  });
+  if (!r.ok) throw new Error(JSON.stringify(r.errors));
+  return r.object;
+}
+
+describe("compile", () => {
+  it("produces the golden config for the examples (UPDATE_GOLDEN=1 rewrites it)", () => {
+    const out = compile(examples());
+    const golden = join(import.meta.dirname, "testdata/examples.golden.json");
+    const text = JSON.stringify(out.config, null, 2) + "\n";
+    if (process.env["UPDATE_GOLDEN"] === "1" || !existsSync(golden)) writeFileSync(golden, text);
+    expect(out.problems).toEqual([]);
+    expect(text).toBe(readFileSync(golden, "utf8"));
+  });
+
+  it("orders candidates strongest first, cheaper first among equals", () => {
+    const r = compile(examples()).config.routes.find((x) => x.name === "assistant");
+    expect(r?.candidates.map((c) => c.provider)).toEqual([
+      "team-a/claude-3-5-sonnet",
+      "team-a/gpt-4o",
+      "team-a/gpt-4o-mini",
+      "team-a/llama-3-70b",
+      "team-a/llama-3-8b",
+    ]);
+  });
+
+  it("resolves a label selector to the matching providers", () => {
+    const r = compile(examples()).config.routes.find((x) => x.name === "support-bot");
+    expect(r?.candidates.map((c) => c.provider)).toEqual(["team-a/llama-3-70b", "team-a/llama-3-8b"]);
+    expect(r?.baseline).toBe("team-a/gpt-4o");
+  });
+
+  it("is deterministic whatever the input order", () => {
+    const input = examples();
+    const a = compile(input).config;
+    const b = compile({
+      ...input,
+      providers: [...input.providers].reverse(),
+      routes: [...input.routes].reverse(),
+    }).config;
+    expect(b).toEqual(a);
+    expect(b.hash).toMatch(/^[0-9a-f]{16}$/);
+  });
+
+  it("changes the hash when a price changes", () => {
+    const input = examples();
+    const before = compile(input).config.hash;
+    input.providers[0]!.spec.pricing.inputPerMillion += 1;
+    expect(compile(input).config.hash).not.toBe(before);
+  });
+
+  it("refers to credentials by key and never carries secret values", () => {
+    const out = compile(examples());
+    const p = out.config.providers.find((x) => x.id === "team-a/openai-gpt-4o-mini");
+    expect(p?.credentialKey).toBe("team-a.openai-gpt-4o-mini");
+    expect(out.credentials).toEqual([
+      { key: "team-a.openai-gpt-4o-mini", namespace: "team-a", secretName: "openai-credentials", secretKey: "apiKey" },
+    ]);
+  });
+
+  it("reports SecretNotFound and leaves the provider out when its Secret is missing", () => {
+    const out = compile({ ...examples(), secrets: [] });
+    expect(out.problems).toContainEqual(
+      expect.objectContaining({ reason: "SecretNotFound", field: "spec.auth.secretRef.name" }),
+    );
+    expect(out.config.providers.map((p) => p.id)).not.toContain("team-a/openai-gpt-4o-mini");
+  });
+
+  it("reports SecretKeyNotFound when the Secret lacks the key", () => {
+    const out = compile({
+      ...examples(),
+      secrets: [{ namespace: "team-a", name: "openai-credentials", keys: ["other"] }],
+    });
+    expect(out.problems).toContainEqual(
+      expect.objectContaining({ reason: "SecretKeyNotFound", field: "spec.auth.secretRef.key" }),
+    );
+  });
+
+  it("names the missing provider and keeps the route on the remaining candidates", () => {
+    const input = examples();
+    input.providers = input.providers.filter((p) => p.metadata.name !== "llama-3-70b");
+    const out = compile(input);
+    expect(out.problems).toContainEqual(
+      expect.objectContaining({
+        reason: "ProviderNotFound",
+        field: "spec.candidates[2].name",
+        message: "ModelProvider team-a/llama-3-70b not found",
+      }),
+    );
+    expect(out.config.routes.map((r) => r.name)).toContain("assistant");
+    expect(out.programmed).toContain("ModelRoute/team-a/assistant");
+  });
+
+  it("leaves a route out when its baseline is missing", () => {
+    const input = examples();
+    input.providers = input.providers.filter((p) => p.metadata.name !== "gpt-4o");
+    const out = compile(input);
+    expect(out.config.routes.map((r) => r.name)).not.toContain("assistant");
+    expect(out.programmed).not.toContain("ModelRoute/team-a/assistant");
+  });
+
+  it("resolves a modelName conflict by priority, then age, then name, and reports the loser", () => {
+    const input = examples();
+    const old = route("old", {}, { creationTimestamp: "2026-01-01T00:00:00Z" });
+    const young = route("young", {}, { creationTimestamp: "2026-06-01T00:00:00Z" });
+    const strong = route("strong", { priority: 10 }, { creationTimestamp: "2026-09-01T00:00:00Z" });
+    input.routes = [young, old];
+    let out = compile(input);
+    expect(out.config.routes.find((r) => r.name === "assistant")?.source.name).toBe("old");
+    expect(out.problems).toContainEqual(
+      expect.objectContaining({ object: expect.objectContaining({ name: "young" }) as unknown, reason: "Conflicted" }),
+    );
+    input.routes = [young, old, strong];
+    out = compile(input);
+    expect(out.config.routes.find((r) => r.name === "assistant")?.source.name).toBe("strong");
+  });
+
+  it("rejects a rule that pins a provider outside the candidates", () => {
+    const input = examples();
+    input.routes = [route("r", { rules: [{ name: "x", match: {}, pin: ["claude-3-5-sonnet"] }] })];
+    const out = compile(input);
+    expect(out.problems).toContainEqual(
+      expect.objectContaining({ condition: "Accepted", reason: "Invalid", field: "spec.rules[0].pin[0]" }),
+    );
+    expect(out.config.routes).toEqual([]);
+  });
+
+  it("rejects a header rule with an invalid regular expression", () => {
+    const input = examples();
+    input.routes = [
+      route("r", {
+        rules: [
+          { name: "x", match: { headers: [{ name: "a", type: "RegularExpression", value: "(" }] }, pin: ["gpt-4o"] },
+        ],
+      }),
+    ];
+    expect(compile(input).problems).toContainEqual(
+      expect.objectContaining({ field: "spec.rules[0].match.headers[0].value" }),
+    );
+  });
+
+  it("reports ProviderNotReady for a reference to a provider that failed validation", () => {
+    const input: CompileInput = { ...examples(), rejectedProviders: [{ namespace: "team-a", name: "broken" }] };
+    input.routes = [route("r", { candidates: [{ name: "gpt-4o" }, { name: "broken" }] })];
+    expect(compile(input).problems).toContainEqual(
+      expect.objectContaining({ reason: "ProviderNotReady", field: "spec.candidates[1].name" }),
+    );
+  });
+
+  it("applies documented defaults", () => {
+    const input = examples();
+    input.routes = [route("r", {})];
+    const r = compile(input).config.routes[0];
+    expect(r).toMatchObject({
+      objective: { minQualityRetention: 0.95, maxCostPerRequestUSD: null, minConfidence: 0.5 },
+      retry: { attempts: 2, backoffBaseMs: 200, backoffMaxMs: 2000, retryOn: [408, 429, 500, 502, 503, 504] },
+      fallback: { enabled: true, maxProviders: 3 },
+      timeouts: { requestMs: 300000, attemptMs: 60000 },
+      rollout: "enforce",
+    });
+  });
+});

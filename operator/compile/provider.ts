@@ -1,0 +1,113 @@
+import { REASONS } from "../api/v1alpha1/conditions.js";
+import type { ModelProvider, SecretInfo } from "../api/v1alpha1/types.js";
+import type { Domain, ProviderConfig, SimulatedBehaviour } from "../../router/config/types.js";
+import { durationOr } from "./duration.js";
+import type { Problem } from "./problems.js";
+import type { CredentialSource } from "./compile.js";
+
+export const DEFAULTS = {
+  contextWindow: 8192,
+  maxOutputTokens: 4096,
+  requestTimeoutMs: 120_000,
+  connectTimeoutMs: 5_000,
+  simulatedOutputTokens: 64,
+} as const;
+
+export interface ProviderOutput {
+  provider: ProviderConfig | null;
+  credential: CredentialSource | null;
+  problems: Problem[];
+}
+
+/** The credential's key in the operator's Secret (and the router's credentials directory). */
+export function credentialKey(namespace: string, name: string): string {
+  return `${namespace}.${name}`;
+}
+
+export function compileProvider(p: ModelProvider, secrets: SecretInfo[]): ProviderOutput {
+  const namespace = p.metadata.namespace ?? "default";
+  const name = p.metadata.name;
+  const problems: Problem[] = [];
+  const problem = (field: string, reason: Problem["reason"], message: string): void => {
+    problems.push({
+      object: { kind: "ModelProvider", namespace, name },
+      field,
+      condition: "ResolvedRefs",
+      reason,
+      message,
+    });
+  };
+
+  let credential: CredentialSource | null = null;
+  const ref = p.spec.auth?.secretRef;
+  if (ref) {
+    const secretKey = ref.key ?? "apiKey";
+    const secret = secrets.find((s) => s.namespace === namespace && s.name === ref.name);
+    if (!secret)
+      problem(
+        "spec.auth.secretRef.name",
+        REASONS.ResolvedRefs.secretNotFound,
+        `Secret ${namespace}/${ref.name} not found`,
+      );
+    else if (!secret.keys.includes(secretKey)) {
+      problem(
+        "spec.auth.secretRef.key",
+        REASONS.ResolvedRefs.secretKeyNotFound,
+        `Secret ${namespace}/${ref.name} has no key ${JSON.stringify(secretKey)}`,
+      );
+    } else credential = { key: credentialKey(namespace, name), namespace, secretName: ref.name, secretKey };
+  }
+  if (problems.length > 0) return { provider: null, credential: null, problems };
+  return { provider: toConfig(p, namespace, credential), credential, problems };
+}
+
+function toConfig(p: ModelProvider, namespace: string, credential: CredentialSource | null): ProviderConfig {
+  const s = p.spec;
+  const contextWindow = s.contextWindow ?? DEFAULTS.contextWindow;
+  return {
+    id: `${namespace}/${p.metadata.name}`,
+    type: s.type,
+    baseURL: (s.baseURL ?? "").replace(/\/+$/, ""),
+    model: s.model,
+    credentialKey: credential?.key ?? null,
+    azure: s.azure ? { deployment: s.azure.deployment, apiVersion: s.azure.apiVersion } : null,
+    pricing: {
+      inputPerMillion: s.pricing.inputPerMillion,
+      outputPerMillion: s.pricing.outputPerMillion,
+      cachedInputPerMillion: s.pricing.cachedInputPerMillion ?? s.pricing.inputPerMillion,
+    },
+    contextWindow,
+    maxOutputTokens: Math.min(s.maxOutputTokens ?? DEFAULTS.maxOutputTokens, contextWindow),
+    capabilities: {
+      tools: s.capabilities?.tools ?? false,
+      vision: s.capabilities?.vision ?? false,
+      jsonMode: s.capabilities?.jsonMode ?? false,
+      streaming: s.capabilities?.streaming ?? true,
+    },
+    quality: { score: s.quality.score, domains: sortedDomains(s.quality.domains ?? {}) },
+    limits: {
+      maxConcurrency: s.limits?.maxConcurrency ?? 0,
+      requestsPerMinute: s.limits?.requestsPerMinute ?? 0,
+      tokensPerMinute: s.limits?.tokensPerMinute ?? 0,
+    },
+    timeouts: {
+      requestMs: durationOr(s.timeouts?.request, DEFAULTS.requestTimeoutMs),
+      connectMs: durationOr(s.timeouts?.connect, DEFAULTS.connectTimeoutMs),
+    },
+    simulated: s.type === "simulated" ? simulated(s.simulated) : null,
+    headers: Object.fromEntries(Object.entries(s.headers ?? {}).sort(([a], [b]) => (a < b ? -1 : 1))),
+  };
+}
+
+function simulated(s: NonNullable<ModelProvider["spec"]["simulated"]> | undefined): SimulatedBehaviour {
+  return {
+    timeToFirstTokenMs: durationOr(s?.timeToFirstToken, 0),
+    tokensPerSecond: s?.tokensPerSecond ?? 0,
+    failureRate: s?.failureRate ?? 0,
+    outputTokens: s?.outputTokens ?? DEFAULTS.simulatedOutputTokens,
+  };
+}
+
+function sortedDomains(d: Record<string, number>): Partial<Record<Domain, number>> {
+  return Object.fromEntries(Object.entries(d).sort(([a], [b]) => (a < b ? -1 : 1)));
+}

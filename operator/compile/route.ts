@@ -1,0 +1,247 @@
+import { REASONS } from "../api/v1alpha1/conditions.js";
+import type { ModelProvider, ModelRoute } from "../api/v1alpha1/types.js";
+import type { CandidateConfig, ProviderConfig, RouteConfig, RuleConfig } from "../../router/config/types.js";
+import { durationOr } from "./duration.js";
+import type { Problem } from "./problems.js";
+
+export const ROUTE_DEFAULTS = {
+  minQualityRetention: 0.95,
+  minConfidence: 0.5,
+  retryAttempts: 2,
+  backoffBaseMs: 200,
+  backoffMaxMs: 2_000,
+  retryOn: [408, 429, 500, 502, 503, 504],
+  maxProviders: 3,
+  requestTimeoutMs: 300_000,
+  attemptTimeoutMs: 60_000,
+  consecutiveFailures: 5,
+  cooldownMs: 30_000,
+} as const;
+
+export interface ResolvedCandidates {
+  /** Strongest first. */
+  candidates: CandidateConfig[];
+  baseline: string | null;
+  /** Provider name (as written in the route) → provider id, for every resolved provider. */
+  ids: Map<string, string>;
+  problems: Problem[];
+}
+
+/** Resolves the route's candidate and baseline references against the providers in its namespace. */
+export function resolveCandidates(
+  route: ModelRoute,
+  existing: { namespace: string; name: string }[],
+  compiled: Map<string, ProviderConfig>,
+  providerObjects: ModelProvider[],
+): ResolvedCandidates {
+  const namespace = route.metadata.namespace ?? "default";
+  const problems: Problem[] = [];
+  const ids = new Map<string, string>();
+  const inNamespace = existing.filter((p) => p.namespace === namespace);
+  const resolve = (name: string, field: string): string | null => {
+    const id = `${namespace}/${name}`;
+    if (!inNamespace.some((p) => p.name === name)) {
+      problems.push(refProblem(route, field, REASONS.ResolvedRefs.providerNotFound, `ModelProvider ${id} not found`));
+      return null;
+    }
+    if (!compiled.has(id)) {
+      problems.push(
+        refProblem(
+          route,
+          field,
+          REASONS.ResolvedRefs.providerNotReady,
+          `ModelProvider ${id} is not ready (see its conditions)`,
+        ),
+      );
+      return null;
+    }
+    ids.set(name, id);
+    return id;
+  };
+
+  const refs = candidateRefs(
+    route,
+    providerObjects.filter((p) => (p.metadata.namespace ?? "default") === namespace),
+  );
+  const candidates: CandidateConfig[] = [];
+  refs.forEach((ref, i) => {
+    const id = resolve(ref.name, route.spec.candidates ? `spec.candidates[${i}].name` : "spec.candidateSelector");
+    if (id) candidates.push({ provider: id, weight: ref.weight });
+  });
+  if (refs.length === 0) {
+    problems.push(
+      refProblem(
+        route,
+        "spec.candidateSelector",
+        REASONS.ResolvedRefs.noCandidates,
+        "the selector matches no ModelProvider",
+      ),
+    );
+  }
+  const baseline = resolve(route.spec.baseline.name, "spec.baseline.name");
+  candidates.sort(
+    (a, b) => compareStrength(compiled.get(a.provider), compiled.get(b.provider)) || (a.provider < b.provider ? -1 : 1),
+  );
+  return { candidates, baseline, ids, problems };
+}
+
+function candidateRefs(route: ModelRoute, inNamespace: ModelProvider[]): { name: string; weight: number }[] {
+  if (route.spec.candidates) return route.spec.candidates.map((c) => ({ name: c.name, weight: c.weight ?? 1 }));
+  const labels = route.spec.candidateSelector?.matchLabels ?? {};
+  return inNamespace
+    .filter((p) => Object.entries(labels).every(([k, v]) => p.metadata.labels?.[k] === v))
+    .map((p) => ({ name: p.metadata.name, weight: 1 }))
+    .sort((a, b) => (a.name < b.name ? -1 : 1));
+}
+
+/** Stronger first; among equals, cheaper first. */
+function compareStrength(a: ProviderConfig | undefined, b: ProviderConfig | undefined): number {
+  if (!a || !b) return 0;
+  if (a.quality.score !== b.quality.score) return b.quality.score - a.quality.score;
+  return (
+    a.pricing.inputPerMillion + a.pricing.outputPerMillion - (b.pricing.inputPerMillion + b.pricing.outputPerMillion)
+  );
+}
+
+/** Builds the route's config, or null (with problems) when it cannot be programmed. */
+export function compileRoute(
+  route: ModelRoute,
+  resolved: ResolvedCandidates,
+  providers: Map<string, ProviderConfig>,
+  problems: Problem[],
+): RouteConfig | null {
+  const ruleProblems = checkRules(route);
+  problems.push(...ruleProblems);
+  if (ruleProblems.length > 0 || resolved.baseline === null) return null;
+  if (resolved.candidates.length === 0) {
+    if (route.spec.candidates) {
+      problems.push(
+        refProblem(route, "spec.candidates", REASONS.ResolvedRefs.noCandidates, "no candidate ModelProvider is ready"),
+      );
+    }
+    return null;
+  }
+  const s = route.spec;
+  const toIds = (names: string[] | undefined): string[] =>
+    (names ?? []).flatMap((n) => {
+      const id = resolved.ids.get(n);
+      return id && providers.has(id) ? [id] : [];
+    });
+  return {
+    name: s.modelName,
+    source: { namespace: route.metadata.namespace ?? "default", name: route.metadata.name },
+    candidates: resolved.candidates,
+    baseline: resolved.baseline,
+    objective: {
+      minQualityRetention: s.objective?.minQualityRetention ?? ROUTE_DEFAULTS.minQualityRetention,
+      maxCostPerRequestUSD: s.objective?.maxCostPerRequestUSD ?? null,
+      minConfidence: s.objective?.minConfidence ?? ROUTE_DEFAULTS.minConfidence,
+    },
+    rules: (s.rules ?? []).map((r): RuleConfig => compileRule(r, toIds)),
+    retry: {
+      attempts: s.retry?.attempts ?? ROUTE_DEFAULTS.retryAttempts,
+      backoffBaseMs: durationOr(s.retry?.backoff?.base, ROUTE_DEFAULTS.backoffBaseMs),
+      backoffMaxMs: durationOr(s.retry?.backoff?.max, ROUTE_DEFAULTS.backoffMaxMs),
+      retryOn: [...(s.retry?.retryOn ?? ROUTE_DEFAULTS.retryOn)].sort((a, b) => a - b),
+    },
+    fallback: {
+      enabled: s.fallback?.enabled ?? true,
+      maxProviders: s.fallback?.maxProviders ?? ROUTE_DEFAULTS.maxProviders,
+    },
+    timeouts: {
+      requestMs: durationOr(s.timeouts?.request, ROUTE_DEFAULTS.requestTimeoutMs),
+      attemptMs: durationOr(s.timeouts?.attempt, ROUTE_DEFAULTS.attemptTimeoutMs),
+    },
+    circuitBreaker: {
+      consecutiveFailures: s.circuitBreaker?.consecutiveFailures ?? ROUTE_DEFAULTS.consecutiveFailures,
+      cooldownMs: durationOr(s.circuitBreaker?.cooldown, ROUTE_DEFAULTS.cooldownMs),
+    },
+    midStreamFailure: "error-event",
+    classifier:
+      s.classifier?.type === "custom" && s.classifier.custom
+        ? { type: "custom", modelPath: s.classifier.custom.modelPath, vocabPath: s.classifier.custom.vocabPath ?? null }
+        : { type: "builtin" },
+    rollout: s.rollout?.mode ?? "enforce",
+    exposeProviderModels: s.exposeProviderModels ?? false,
+  };
+}
+
+type Rule = NonNullable<ModelRoute["spec"]["rules"]>[number];
+
+function compileRule(r: Rule, toIds: (names: string[] | undefined) => string[]): RuleConfig {
+  const m = r.match;
+  return {
+    name: r.name,
+    match: {
+      tasks: m.tasks ?? [],
+      domains: m.domains ?? [],
+      difficulty: { min: m.difficulty?.min ?? null, max: m.difficulty?.max ?? null },
+      promptTokens: { min: m.promptTokens?.min ?? null, max: m.promptTokens?.max ?? null },
+      headers: (m.headers ?? []).map((h) => ({ name: h.name.toLowerCase(), type: h.type ?? "Exact", value: h.value })),
+      metadata: m.metadata ?? {},
+    },
+    pin: toIds(r.pin),
+    exclude: toIds(r.exclude),
+  };
+}
+
+/** Semantic checks the schema cannot express: rules may only name candidates; regexes must compile. */
+function checkRules(route: ModelRoute): Problem[] {
+  // Rules may name any candidate, and the baseline (e.g. to pin a class of requests to it).
+  const declared = new Set([...(route.spec.candidates?.map((c) => c.name) ?? []), route.spec.baseline.name]);
+  const bySelector = !route.spec.candidates;
+  const problems: Problem[] = [];
+  (route.spec.rules ?? []).forEach((rule, i) => {
+    for (const [list, names] of [
+      ["pin", rule.pin],
+      ["exclude", rule.exclude],
+    ] as const) {
+      (names ?? []).forEach((n, j) => {
+        if (!bySelector && !declared.has(n)) {
+          problems.push(
+            invalid(
+              route,
+              `spec.rules[${i}].${list}[${j}]`,
+              `${JSON.stringify(n)} is neither a candidate nor the baseline`,
+            ),
+          );
+        }
+      });
+    }
+    (rule.match.headers ?? []).forEach((h, j) => {
+      if (h.type !== "RegularExpression") return;
+      try {
+        new RegExp(h.value);
+      } catch {
+        problems.push(
+          invalid(
+            route,
+            `spec.rules[${i}].match.headers[${j}].value`,
+            `invalid regular expression ${JSON.stringify(h.value)}`,
+          ),
+        );
+      }
+    });
+  });
+  return problems;
+}
+
+function invalid(route: ModelRoute, field: string, message: string): Problem {
+  return {
+    object: { kind: "ModelRoute", namespace: route.metadata.namespace ?? "default", name: route.metadata.name },
+    field,
+    condition: "Accepted",
+    reason: REASONS.Accepted.invalid,
+    message,
+  };
+}
+
+function refProblem(route: ModelRoute, field: string, reason: Problem["reason"], message: string): Problem {
+  return {
+    object: { kind: "ModelRoute", namespace: route.metadata.namespace ?? "default", name: route.metadata.name },
+    field,
+    condition: "ResolvedRefs",
+    reason,
+    message,
+  };
+}

@@ -1,0 +1,171 @@
+/**
+ * The RouterConfig contract: the one document the operator (or the CLI) compiles from ModelProvider and
+ * ModelRoute objects, and the only thing the router runs on. No Kubernetes types, no secret values.
+ *
+ * Compatibility: a router accepts exactly ROUTER_CONFIG_VERSION. A change that an older router could
+ * misread bumps the version; the router refuses a config of another version and keeps its last good one.
+ */
+export const ROUTER_CONFIG_VERSION = "routewise.dev/router-config/v1";
+
+export const PROVIDER_TYPES = ["openai", "azure-openai", "anthropic", "simulated"] as const;
+export type ProviderType = (typeof PROVIDER_TYPES)[number];
+
+export const TASKS = ["chat", "qa", "summarization", "extraction", "code", "math", "reasoning", "creative"] as const;
+export type Task = (typeof TASKS)[number];
+
+export const DOMAINS = ["general", "code", "science", "math", "legal", "medical", "finance"] as const;
+export type Domain = (typeof DOMAINS)[number];
+
+export const ROLLOUT_MODES = ["enforce", "shadow"] as const;
+export type RolloutMode = (typeof ROLLOUT_MODES)[number];
+
+export interface RouterConfig {
+  version: typeof ROUTER_CONFIG_VERSION;
+  /** sha256 (hex, first 16 chars) of the canonical JSON of everything but this field. */
+  hash: string;
+  /** Sorted by id. */
+  providers: ProviderConfig[];
+  /** Sorted by name. */
+  routes: RouteConfig[];
+}
+
+export interface Pricing {
+  /** USD per 1M input (prompt) tokens. */
+  inputPerMillion: number;
+  /** USD per 1M output (completion) tokens. */
+  outputPerMillion: number;
+  /** USD per 1M cached input tokens; equals inputPerMillion when the provider has no cache discount. */
+  cachedInputPerMillion: number;
+}
+
+export interface Capabilities {
+  tools: boolean;
+  vision: boolean;
+  jsonMode: boolean;
+  streaming: boolean;
+}
+
+export interface Quality {
+  /** Overall quality on the 0–100 scale documented in the README ("How routing decides"). */
+  score: number;
+  /** Per-domain overrides on the same scale. */
+  domains: Partial<Record<Domain, number>>;
+}
+
+export interface ProviderLimits {
+  /** Max requests in flight to this provider from one router replica; 0 = unlimited. */
+  maxConcurrency: number;
+  /** Requests per minute per replica; 0 = unlimited. */
+  requestsPerMinute: number;
+  /** Tokens (input + output) per minute per replica; 0 = unlimited. */
+  tokensPerMinute: number;
+}
+
+export interface SimulatedBehaviour {
+  /** Time to first token, milliseconds. */
+  timeToFirstTokenMs: number;
+  /** Output speed. */
+  tokensPerSecond: number;
+  /** Probability in [0,1] that a request fails with a 503. */
+  failureRate: number;
+  /** Output tokens for a reply when the request sets no max_tokens. */
+  outputTokens: number;
+}
+
+export interface ProviderConfig {
+  /** "namespace/name" of the ModelProvider. */
+  id: string;
+  type: ProviderType;
+  /** Base URL up to and including the API version path (e.g. https://api.openai.com/v1). Empty for simulated. */
+  baseURL: string;
+  /** Upstream model id sent in requests (for azure-openai: informational; the deployment decides). */
+  model: string;
+  /** Key of the API key in the credentials directory, or null when the provider needs none. */
+  credentialKey: string | null;
+  azure: { deployment: string; apiVersion: string } | null;
+  pricing: Pricing;
+  contextWindow: number;
+  maxOutputTokens: number;
+  capabilities: Capabilities;
+  quality: Quality;
+  limits: ProviderLimits;
+  timeouts: { requestMs: number; connectMs: number };
+  simulated: SimulatedBehaviour | null;
+  /** Extra headers sent upstream (non-secret). */
+  headers: Record<string, string>;
+}
+
+export interface Range {
+  min: number | null;
+  max: number | null;
+}
+
+export interface HeaderMatch {
+  name: string;
+  type: "Exact" | "RegularExpression";
+  value: string;
+}
+
+export interface RuleMatch {
+  tasks: Task[];
+  domains: Domain[];
+  difficulty: Range;
+  promptTokens: Range;
+  headers: HeaderMatch[];
+  /** Matches the request body's `metadata` object (string values, exact). */
+  metadata: Record<string, string>;
+}
+
+export interface RuleConfig {
+  name: string;
+  match: RuleMatch;
+  /** Provider ids to use, in order (the first one that passes capability filters answers). */
+  pin: string[];
+  /** Provider ids removed from the candidates. */
+  exclude: string[];
+}
+
+export interface CandidateConfig {
+  provider: string;
+  /** Load-balancing weight among candidates serving the same upstream model. */
+  weight: number;
+}
+
+export interface ObjectiveConfig {
+  /** Minimum predicted quality relative to the baseline, in (0,1]. */
+  minQualityRetention: number;
+  /** Max estimated USD per request; null = no cap. */
+  maxCostPerRequestUSD: number | null;
+  /** When the classifier's confidence is below this, choose as if the prompt were hard. */
+  minConfidence: number;
+}
+
+export interface RetryConfig {
+  /** Attempts per candidate including the first. */
+  attempts: number;
+  backoffBaseMs: number;
+  backoffMaxMs: number;
+  /** HTTP statuses that are retried and fallen back from. */
+  retryOn: number[];
+}
+
+export interface RouteConfig {
+  /** The model name clients send. */
+  name: string;
+  source: { namespace: string; name: string };
+  /** Ordered from strongest to weakest by declared quality score (ties: cheaper first). */
+  candidates: CandidateConfig[];
+  baseline: string;
+  objective: ObjectiveConfig;
+  rules: RuleConfig[];
+  retry: RetryConfig;
+  fallback: { enabled: boolean; maxProviders: number };
+  timeouts: { requestMs: number; attemptMs: number };
+  circuitBreaker: { consecutiveFailures: number; cooldownMs: number };
+  /** What the router does when a stream fails after its first byte reached the client. */
+  midStreamFailure: "error-event";
+  classifier: { type: "builtin" } | { type: "custom"; modelPath: string; vocabPath: string | null };
+  rollout: RolloutMode;
+  /** When true, GET /v1/models also lists the candidates' upstream models as directly addressable. */
+  exposeProviderModels: boolean;
+}
