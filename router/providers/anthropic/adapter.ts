@@ -1,0 +1,90 @@
+/**
+ * Anthropic Messages API: POST {baseURL}/v1/messages (or {baseURL}/messages when baseURL ends with /v1), key in
+ * `x-api-key`, `anthropic-version: 2023-06-01`. Requests and responses are translated in ./translate.ts.
+ */
+import type { ProviderConfig } from "../../config/types.js";
+import { malformed } from "../shared/errors.js";
+import {
+  lowerCaseHeaders,
+  perProvider,
+  readJson,
+  send,
+  splitBaseURL,
+  type Endpoint,
+  type HttpClient,
+  type Response,
+} from "../shared/http.js";
+import { parseEvent, releasing, sseEvents } from "../shared/stream.js";
+import type { CallOptions, ChatCompletionChunk, ChatRequest, ProviderAdapter } from "../types.js";
+import { UpstreamError } from "../types.js";
+import { ANTHROPIC_VERSION, fromAnthropicMessage, StreamTranslator, toAnthropicRequest } from "./translate.js";
+
+export interface AnthropicAdapterDeps {
+  http: HttpClient;
+  /** Seconds since the epoch for `created`; defaults to the wall clock. */
+  nowSec?: () => number;
+}
+
+export function anthropicEndpoint(provider: ProviderConfig): Endpoint {
+  const { origin, prefix } = splitBaseURL(provider.baseURL);
+  const path = prefix.endsWith("/v1") ? `${prefix}/messages` : `${prefix}/v1/messages`;
+  const headers = {
+    ...lowerCaseHeaders(provider.headers),
+    "content-type": "application/json",
+    "anthropic-version": ANTHROPIC_VERSION,
+  };
+  return { origin, path, headers };
+}
+
+export function createAnthropicAdapter(deps: AnthropicAdapterDeps): ProviderAdapter {
+  const { http } = deps;
+  const nowSec = deps.nowSec ?? (() => Math.floor(Date.now() / 1000));
+  const release = http.retain();
+  const endpointOf = perProvider(anthropicEndpoint);
+  const post = (provider: ProviderConfig, request: ChatRequest, options: CallOptions, stream: boolean) =>
+    send({
+      providerId: provider.id,
+      dispatcher: http.dispatcherFor(provider.timeouts.connectMs),
+      endpoint: endpointOf(provider),
+      authHeader: "x-api-key",
+      body: JSON.stringify(toAnthropicRequest(provider, request, stream)),
+      timeoutMs: provider.timeouts.requestMs,
+      options,
+    });
+  return {
+    async complete(provider, request, options) {
+      const res = await post(provider, request, options, false);
+      const json = await readJson(res, options.signal, provider.id);
+      const body = fromAnthropicMessage(json, nowSec());
+      if (body === null) throw malformed(provider.id, "not an Anthropic message");
+      return { body };
+    },
+    async stream(provider, request, options) {
+      const res = await post(provider, request, options, true);
+      return { chunks: releasing(anthropicChunks(res, provider, options.signal, nowSec()), res) };
+    },
+    close: release,
+  };
+}
+
+/** OpenAI chunks from an Anthropic event stream; ends after message_stop (reading the body to its end). */
+async function* anthropicChunks(
+  res: Response,
+  provider: ProviderConfig,
+  signal: AbortSignal,
+  createdSec: number,
+): AsyncGenerator<ChatCompletionChunk> {
+  const translator = new StreamTranslator(provider.model, createdSec);
+  let done = false;
+  for await (const event of sseEvents(res, signal, provider.id)) {
+    if (done) continue;
+    const step = translator.step(parseEvent(event.data, provider.id));
+    if (step.type === "none") continue;
+    if (step.type === "error") {
+      throw new UpstreamError("http", `${provider.id}: upstream error mid-stream: ${step.message}`, step.status);
+    }
+    if (step.type === "done") done = true;
+    yield step.chunk;
+  }
+  if (!done) throw malformed(provider.id, "stream ended before message_stop");
+}

@@ -1,0 +1,17 @@
+/** OpenAI-compatible upstreams (OpenAI, vLLM, Ollama, Together, Groq, …): Bearer key, {baseURL}/chat/completions. */
+import type { HttpClient } from "../shared/http.js";
+import { createOpenAICompatibleAdapter } from "../shared/openai-compatible.js";
+import type { ProviderAdapter } from "../types.js";
+import { openAIBody, openAIEndpoint } from "./translate.js";
+
+export interface OpenAIAdapterDeps {
+  http: HttpClient;
+}
+
+export function createOpenAIAdapter(deps: OpenAIAdapterDeps): ProviderAdapter {
+  return createOpenAICompatibleAdapter(deps.http, {
+    endpoint: openAIEndpoint,
+    authHeader: "authorization",
+    body: openAIBody,
+  });
+}

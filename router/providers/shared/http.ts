@@ -1,0 +1,181 @@
+/**
+ * The HTTP layer shared by the network adapters: keep-alive undici Agents (one per distinct connect timeout, so
+ * `provider.timeouts.connectMs` is honoured while every origin still gets one pooled set of sockets), request
+ * sending with error mapping, and body reading.
+ */
+import { StringDecoder } from "node:string_decoder";
+import { Agent, type Dispatcher } from "undici";
+import type { CallOptions } from "../types.js";
+import { httpError, malformed, toUpstreamError } from "./errors.js";
+import { retryAfterFromHeaders } from "./retry-after.js";
+
+export interface HttpClientOptions {
+  /** Idle keep-alive socket lifetime (the server's keep-alive hint wins when shorter). Default 60 s. */
+  keepAliveTimeoutMs?: number;
+  /** Max sockets per origin; null = unlimited (the default). */
+  connectionsPerOrigin?: number | null;
+}
+
+export interface HttpClient {
+  /** The keep-alive dispatcher for a connect timeout (ms; ≤ 0 = undici's default of 10 s). */
+  dispatcherFor(connectMs: number): Dispatcher;
+  /** Registers a user; the returned function releases it, and the last release closes the sockets. */
+  retain(): () => Promise<void>;
+  /** Closes every Agent now (idempotent). */
+  close(): Promise<void>;
+}
+
+export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
+  const agents = new Map<number, Agent>();
+  const keepAliveTimeout = options.keepAliveTimeoutMs ?? 60_000;
+  const connections = options.connectionsPerOrigin ?? null;
+  let users = 0;
+  let closed: Promise<void> | null = null;
+
+  const close = (): Promise<void> => {
+    closed ??= Promise.all([...agents.values()].map((a) => a.close())).then(() => undefined);
+    return closed;
+  };
+  return {
+    dispatcherFor(connectMs: number): Dispatcher {
+      const key = connectMs > 0 ? connectMs : 0;
+      let agent = agents.get(key);
+      if (agent === undefined) {
+        agent = new Agent({
+          keepAliveTimeout,
+          keepAliveMaxTimeout: Math.max(keepAliveTimeout, 600_000),
+          connections,
+          ...(key > 0 ? { connect: { timeout: key } } : {}),
+        });
+        agents.set(key, agent);
+      }
+      return agent;
+    },
+    retain() {
+      users++;
+      let released = false;
+      return () => {
+        if (released) return Promise.resolve();
+        released = true;
+        users--;
+        return users <= 0 ? close() : Promise.resolve();
+      };
+    },
+    close,
+  };
+}
+
+/** A resolved upstream endpoint, computed once per ProviderConfig. */
+export interface Endpoint {
+  origin: string;
+  /** Path and query. */
+  path: string;
+  /** Lower-cased static headers (content-type, provider.headers, version headers); the key is added per call. */
+  headers: Record<string, string>;
+}
+
+export interface SendArgs {
+  providerId: string;
+  dispatcher: Dispatcher;
+  endpoint: Endpoint;
+  /** Header that carries the key ("authorization" sends `Bearer <key>`). */
+  authHeader: string;
+  body: string;
+  /** Headers and body-idle timeout, ms; ≤ 0 = undici defaults. */
+  timeoutMs: number;
+  options: CallOptions;
+}
+
+export type Response = Dispatcher.ResponseData;
+
+/** Largest error body read to find the upstream's message. */
+const MAX_ERROR_BODY = 64 * 1024;
+
+/**
+ * POSTs and resolves with a 2xx response whose body is still unread. A non-2xx status becomes
+ * UpstreamError("http") (its body read for the message, its retry-after parsed); transport errors are mapped.
+ */
+export async function send(args: SendArgs): Promise<Response> {
+  const { options, providerId } = args;
+  let res: Response;
+  try {
+    res = await args.dispatcher.request({
+      origin: args.endpoint.origin,
+      path: args.endpoint.path,
+      method: "POST",
+      headers: withKey(args.endpoint.headers, args.authHeader, options.apiKey),
+      body: args.body,
+      signal: options.signal,
+      ...(args.timeoutMs > 0 ? { headersTimeout: args.timeoutMs, bodyTimeout: args.timeoutMs } : {}),
+    });
+  } catch (err) {
+    throw toUpstreamError(err, options.signal, providerId);
+  }
+  if (res.statusCode >= 200 && res.statusCode < 300) return res;
+  const text = await readText(res, options.signal, providerId, MAX_ERROR_BODY);
+  const retryAfterMs = retryAfterFromHeaders(res.headers, Date.now());
+  throw httpError(providerId, res.statusCode, text, retryAfterMs, options.apiKey);
+}
+
+function withKey(headers: Record<string, string>, authHeader: string, apiKey: string | null): Record<string, string> {
+  if (apiKey === null) return headers;
+  const value = authHeader === "authorization" ? `Bearer ${apiKey}` : apiKey;
+  return { ...headers, [authHeader]: value };
+}
+
+/** Reads the whole body as UTF-8 (at most `limit` chars, the rest is discarded). Maps transport errors. */
+export async function readText(
+  res: Response,
+  signal: AbortSignal,
+  providerId: string,
+  limit = Infinity,
+): Promise<string> {
+  let text = "";
+  const decoder = new StringDecoder("utf8");
+  try {
+    for await (const bytes of res.body as AsyncIterable<Buffer>) {
+      if (text.length < limit) text += decoder.write(bytes);
+    }
+    text += decoder.end();
+  } catch (err) {
+    throw toUpstreamError(err, signal, providerId);
+  }
+  return text.length > limit ? text.slice(0, limit) : text;
+}
+
+/** Reads and parses a JSON body; unparsable text becomes UpstreamError("malformed"). */
+export async function readJson(res: Response, signal: AbortSignal, providerId: string): Promise<unknown> {
+  const text = await readText(res, signal, providerId);
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    throw malformed(providerId, "body is not JSON", err);
+  }
+}
+
+/** Lower-cases header names so a provider's `Authorization` cannot duplicate ours. */
+export function lowerCaseHeaders(headers: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) out[name.toLowerCase()] = value;
+  return out;
+}
+
+/** Splits a base URL into origin and path prefix (no trailing slash). */
+export function splitBaseURL(baseURL: string): { origin: string; prefix: string } {
+  const url = new URL(baseURL);
+  const prefix = url.pathname.endsWith("/") ? url.pathname.slice(0, -1) : url.pathname;
+  return { origin: url.origin, prefix };
+}
+
+/** Memoises `compute` per provider object (configs are immutable once loaded). */
+export function perProvider<K extends object, V>(compute: (key: K) => V): (key: K) => V {
+  const cache = new WeakMap<K, V>();
+  return (key) => {
+    let value = cache.get(key);
+    if (value === undefined) {
+      value = compute(key);
+      cache.set(key, value);
+    }
+    return value;
+  };
+}

@@ -1,0 +1,34 @@
+/** Small checks for JSON that arrives from the network as `unknown`. */
+import type { JsonObject, Usage } from "../types.js";
+
+export function isObject(value: unknown): value is JsonObject {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+export function str(value: unknown): string | null {
+  return typeof value === "string" ? value : null;
+}
+
+/** A finite number ≥ 0, else 0. */
+export function count(value: unknown): number {
+  return typeof value === "number" && Number.isFinite(value) && value >= 0 ? value : 0;
+}
+
+/** An OpenAI `usage` object, or null when the value is not one. */
+export function toUsage(value: unknown): Usage | null {
+  if (!isObject(value)) return null;
+  const prompt = value["prompt_tokens"];
+  const completion = value["completion_tokens"];
+  if (typeof prompt !== "number" || typeof completion !== "number") return null;
+  const total = value["total_tokens"];
+  const usage: Usage = {
+    prompt_tokens: prompt,
+    completion_tokens: completion,
+    total_tokens: typeof total === "number" ? total : prompt + completion,
+  };
+  const details = value["prompt_tokens_details"];
+  if (isObject(details) && typeof details["cached_tokens"] === "number") {
+    usage.prompt_tokens_details = { cached_tokens: details["cached_tokens"] };
+  }
+  return usage;
+}

@@ -1,0 +1,62 @@
+/** Reads an upstream SSE body as events, mapping transport errors and releasing the socket on early exit. */
+import { StringDecoder } from "node:string_decoder";
+import type { Response } from "./http.js";
+import { malformed, toUpstreamError } from "./errors.js";
+import { SseParser, type SseEvent } from "./sse.js";
+
+/**
+ * Yields the body's SSE events. Throws UpstreamError ("reset", "timeout", "aborted") when the body fails; when the
+ * consumer stops early (return()) the body is destroyed, which closes that socket instead of leaking it.
+ */
+export async function* sseEvents(res: Response, signal: AbortSignal, providerId: string): AsyncGenerator<SseEvent> {
+  const body = res.body;
+  const parser = new SseParser();
+  const batch: SseEvent[] = [];
+  const decoder = new StringDecoder("utf8"); // keeps multi-byte characters split across chunks intact
+  try {
+    for await (const bytes of body as AsyncIterable<Buffer>) {
+      parser.feed(decoder.write(bytes), batch);
+      for (const event of batch) yield event;
+      batch.length = 0;
+    }
+    parser.feed(decoder.end(), batch);
+    parser.end(batch);
+    for (const event of batch) yield event;
+  } catch (err) {
+    throw toUpstreamError(err, signal, providerId);
+  } finally {
+    if (!body.destroyed) body.destroy();
+  }
+}
+
+/** JSON.parse for one event's data; unparsable data becomes UpstreamError("malformed"). */
+export function parseEvent(data: string, providerId: string): unknown {
+  try {
+    return JSON.parse(data) as unknown;
+  } catch (err) {
+    throw malformed(providerId, "stream event is not JSON", err);
+  }
+}
+
+/**
+ * Wraps a generator that reads `res` so that return() frees the socket even when it comes before the first
+ * next() (a generator that never started does not run its finally blocks).
+ */
+export function releasing<T>(source: AsyncGenerator<T>, res: Response): AsyncIterableIterator<T> {
+  const release = (): void => {
+    if (!res.body.destroyed) res.body.destroy();
+  };
+  const iterator: AsyncIterableIterator<T> = {
+    next: () => source.next(),
+    async return(value?: unknown): Promise<IteratorResult<T>> {
+      try {
+        await source.return(undefined);
+      } finally {
+        release();
+      }
+      return { done: true, value: value as T };
+    },
+    [Symbol.asyncIterator]: () => iterator,
+  };
+  return iterator;
+}

@@ -1,0 +1,137 @@
+/**
+ * A provider with no network: replies derived from the prompt (see ./translate.ts), paced by the provider's
+ * `simulated` behaviour (time to first token, tokens per second; ≤ 0 means no delay), failing a deterministic
+ * `failureRate` share of requests with UpstreamError("http", 503) before any output.
+ */
+import { setTimeout as delay } from "node:timers/promises";
+import type { ProviderConfig } from "../../config/types.js";
+import type { CallOptions, ChatCompletionChunk, ChatRequest, ProviderAdapter, Usage } from "../types.js";
+import { UpstreamError } from "../types.js";
+import {
+  completionId,
+  DEFAULT_SIMULATED,
+  plan,
+  replyText,
+  replyTokens,
+  shouldFail,
+  usageOf,
+  type Plan,
+} from "./translate.js";
+
+export interface SimulatedAdapterDeps {
+  /** Waits `ms`; rejects when the signal aborts. Defaults to a timer. */
+  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+  /** Monotonic milliseconds. Defaults to performance.now(). */
+  nowMs?: () => number;
+  /** Seconds since the epoch for `created`. */
+  nowSec?: () => number;
+}
+
+/** At most this many chunks per second; faster models put several tokens in one chunk. */
+const MAX_CHUNKS_PER_SECOND = 100;
+
+interface Clock {
+  sleep: (ms: number, signal: AbortSignal) => Promise<void>;
+  nowMs: () => number;
+  nowSec: () => number;
+}
+
+export function createSimulatedAdapter(deps: SimulatedAdapterDeps = {}): ProviderAdapter {
+  const clock: Clock = {
+    sleep: deps.sleep ?? ((ms, signal) => delay(ms, undefined, { signal })),
+    nowMs: deps.nowMs ?? (() => performance.now()),
+    nowSec: deps.nowSec ?? (() => Math.floor(Date.now() / 1000)),
+  };
+  return {
+    async complete(provider, request, options) {
+      const p = begin(provider, request, options);
+      const behaviour = provider.simulated ?? DEFAULT_SIMULATED;
+      await wait(
+        clock,
+        behaviour.timeToFirstTokenMs + generationMs(behaviour.tokensPerSecond, p.completionTokens),
+        options,
+        provider.id,
+      );
+      const message = { role: "assistant", content: replyText(p.promptHash, p.completionTokens), refusal: null };
+      return {
+        body: {
+          id: completionId(options.requestId),
+          object: "chat.completion",
+          created: clock.nowSec(),
+          model: provider.model,
+          choices: [{ index: 0, message, logprobs: null, finish_reason: p.finishReason }],
+          usage: usageOf(p),
+        },
+      };
+    },
+    // eslint-disable-next-line @typescript-eslint/require-await -- async so a failure rejects like a real upstream's
+    async stream(provider, request, options) {
+      return { chunks: simulatedChunks(clock, provider, begin(provider, request, options), options) };
+    },
+    close: () => Promise.resolve(),
+  };
+}
+
+function begin(provider: ProviderConfig, request: ChatRequest, options: CallOptions): Plan {
+  if (options.signal.aborted) throw new UpstreamError("aborted", `${provider.id}: request aborted`);
+  if (shouldFail(provider, options.requestId)) {
+    throw new UpstreamError("http", `${provider.id}: HTTP 503: simulated upstream failure`, 503);
+  }
+  return plan(provider, request);
+}
+
+function generationMs(tokensPerSecond: number, tokens: number): number {
+  return tokensPerSecond > 0 ? (tokens * 1000) / tokensPerSecond : 0;
+}
+
+async function wait(clock: Clock, ms: number, options: CallOptions, providerId: string): Promise<void> {
+  if (ms <= 0) return;
+  try {
+    await clock.sleep(ms, options.signal);
+  } catch (err) {
+    throw new UpstreamError("aborted", `${providerId}: request aborted`, null, null, { cause: err });
+  }
+}
+
+/** Role chunk, content chunks paced by tokens/s (several tokens per chunk above 100 tokens/s), finish, usage. */
+async function* simulatedChunks(
+  clock: Clock,
+  provider: ProviderConfig,
+  p: Plan,
+  options: CallOptions,
+): AsyncGenerator<ChatCompletionChunk> {
+  const behaviour = provider.simulated ?? DEFAULT_SIMULATED;
+  const make = chunkMaker(completionId(options.requestId), clock.nowSec(), provider.model);
+  const start = clock.nowMs() + behaviour.timeToFirstTokenMs;
+  const tps = behaviour.tokensPerSecond;
+  const perChunk = tps > MAX_CHUNKS_PER_SECOND ? Math.ceil(tps / MAX_CHUNKS_PER_SECOND) : 1;
+  yield make({ role: "assistant", content: "" }, null, null);
+  let emitted = 0;
+  let pending = "";
+  for (const token of replyTokens(p.promptHash, p.completionTokens)) {
+    pending += token;
+    emitted++;
+    if (emitted % perChunk !== 0 && emitted !== p.completionTokens) continue;
+    // The first chunk is due at TTFT; each later one when its tokens would have been generated.
+    const due = start + generationMs(tps, emitted - 1);
+    await wait(clock, due - clock.nowMs(), options, provider.id);
+    yield make({ content: pending }, null, null);
+    pending = "";
+  }
+  yield make({}, p.finishReason, null);
+  yield make(null, null, usageOf(p));
+}
+
+function chunkMaker(id: string, created: number, model: string) {
+  return (delta: Record<string, unknown> | null, finish: string | null, usage: Usage | null): ChatCompletionChunk => {
+    const chunk: ChatCompletionChunk = {
+      id,
+      object: "chat.completion.chunk",
+      created,
+      model,
+      choices: delta === null ? [] : [{ index: 0, delta, logprobs: null, finish_reason: finish }],
+    };
+    if (usage !== null) chunk.usage = usage;
+    return chunk;
+  };
+}

@@ -1,0 +1,147 @@
+/**
+ * A mock OpenAI-compatible upstream over real HTTP: POST …/chat/completions, which covers both
+ * {baseURL}/chat/completions and Azure's /openai/deployments/{d}/chat/completions?api-version=….
+ * Replies are deterministic; a tool call is returned when tools are given and the last user message mentions
+ * "tool" (or tool_choice forces one) and the conversation does not end with a tool result.
+ */
+import {
+  defaultReply,
+  isRecord,
+  split,
+  sse,
+  startMockServer,
+  textOf,
+  tokens,
+  wantsTool,
+  type MockBehaviour,
+  type MockHandle,
+  type ProviderResponder,
+} from "./mock-server.js";
+
+export type { FaultSetting, MockBehaviour, MockFaults, MockHandle, RecordedRequest } from "./mock-server.js";
+
+export function startOpenAIMock(options: MockBehaviour = {}): Promise<MockHandle> {
+  return startMockServer(openAIResponder(options), options);
+}
+
+interface Turn {
+  id: string;
+  model: string;
+  text: string;
+  tool: { id: string; name: string; arguments: string } | null;
+  promptTokens: number;
+  completionTokens: number;
+  cached: number;
+}
+
+function openAIResponder(options: MockBehaviour): ProviderResponder {
+  const reply = options.reply ?? defaultReply;
+  const turn = (body: unknown): Turn => answer(body, reply, options.cachedTokens ?? 0);
+  return {
+    serves: (path) => path.split("?")[0]?.endsWith("/chat/completions") ?? false,
+    isStream: (body) => isRecord(body) && body["stream"] === true,
+    complete: (body) => completion(turn(body)),
+    streamFrames: (body) => ({
+      frames: streamChunks(turn(body), body, options.chunks ?? 5).map((c) => sse(c)),
+      terminator: [sse("[DONE]")],
+    }),
+    errorBody: (status) =>
+      JSON.stringify({
+        error: {
+          message: `Mock error ${status}`,
+          type: status === 429 ? "rate_limit_error" : "server_error",
+          param: null,
+          code: null,
+        },
+      }),
+    errorEvent: () => sse({ error: { message: "Mock mid-stream failure", type: "server_error", code: null } }),
+  };
+}
+
+function answer(body: unknown, reply: (prompt: string) => string, cached: number): Turn {
+  const request = isRecord(body) ? body : {};
+  const raw = request["messages"];
+  const messages: unknown[] = Array.isArray(raw) ? (raw as unknown[]) : [];
+  const last: unknown = messages[messages.length - 1];
+  const lastUser = [...messages].reverse().find((m) => isRecord(m) && m["role"] === "user");
+  const prompt = isRecord(lastUser) ? textOf(lastUser["content"]) : "";
+  const afterTool = isRecord(last) && last["role"] === "tool";
+  const forced = request["tool_choice"] === "required" || isRecord(request["tool_choice"]);
+  const tool = !afterTool && wantsTool(request["tools"], prompt, forced) ? toolCall(request, prompt) : null;
+  const text = tool === null ? reply(prompt) : "";
+  return {
+    id: "chatcmpl-mock-" + String(prompt.length),
+    model: typeof request["model"] === "string" ? request["model"] : "mock-model",
+    text,
+    tool,
+    promptTokens: tokens(JSON.stringify(messages)),
+    completionTokens: tokens(text + (tool?.arguments ?? "")),
+    cached,
+  };
+}
+
+function toolCall(request: Record<string, unknown>, prompt: string): Turn["tool"] {
+  const tools = request["tools"] as unknown[];
+  const choice = request["tool_choice"];
+  const forcedName = isRecord(choice) && isRecord(choice["function"]) ? choice["function"]["name"] : undefined;
+  const first = tools[0];
+  const firstName = isRecord(first) && isRecord(first["function"]) ? first["function"]["name"] : undefined;
+  const name = typeof forcedName === "string" ? forcedName : typeof firstName === "string" ? firstName : "tool";
+  return { id: "call_mock_1", name, arguments: JSON.stringify({ query: prompt.slice(0, 40) }) };
+}
+
+function usage(t: Turn): Record<string, unknown> {
+  return {
+    prompt_tokens: t.promptTokens,
+    completion_tokens: t.completionTokens,
+    total_tokens: t.promptTokens + t.completionTokens,
+    prompt_tokens_details: { cached_tokens: t.cached },
+  };
+}
+
+function completion(t: Turn): unknown {
+  const message: Record<string, unknown> = {
+    role: "assistant",
+    content: t.tool === null ? t.text : null,
+    refusal: null,
+  };
+  if (t.tool !== null) {
+    message["tool_calls"] = [
+      { id: t.tool.id, type: "function", function: { name: t.tool.name, arguments: t.tool.arguments } },
+    ];
+  }
+  return {
+    id: t.id,
+    object: "chat.completion",
+    created: 1_700_000_000,
+    model: t.model,
+    choices: [{ index: 0, message, logprobs: null, finish_reason: t.tool === null ? "stop" : "tool_calls" }],
+    usage: usage(t),
+  };
+}
+
+function streamChunks(t: Turn, body: unknown, n: number): unknown[] {
+  const chunk = (choices: unknown[], extra: Record<string, unknown> = {}) => ({
+    id: t.id,
+    object: "chat.completion.chunk",
+    created: 1_700_000_000,
+    model: t.model,
+    choices,
+    ...extra,
+  });
+  const delta = (d: Record<string, unknown>, finish: string | null = null) =>
+    chunk([{ index: 0, delta: d, logprobs: null, finish_reason: finish }]);
+  const out: unknown[] = [delta({ role: "assistant", content: "" })];
+  if (t.tool === null) {
+    for (const piece of split(t.text, n)) out.push(delta({ content: piece }));
+  } else {
+    const start = { index: 0, id: t.tool.id, type: "function", function: { name: t.tool.name, arguments: "" } };
+    out.push(delta({ tool_calls: [start] }));
+    for (const piece of split(t.tool.arguments, 3))
+      out.push(delta({ tool_calls: [{ index: 0, function: { arguments: piece } }] }));
+  }
+  out.push(delta({}, t.tool === null ? "stop" : "tool_calls"));
+  const options = isRecord(body) ? body["stream_options"] : undefined;
+  if (isRecord(options) && options["include_usage"] === true) out.push(chunk([], { usage: usage(t) }));
+  return out;
+}
