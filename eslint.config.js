@@ -15,6 +15,7 @@ export default tseslint.config(
     },
     rules: {
       "@typescript-eslint/restrict-template-expressions": ["error", { allowNumber: true, allowBoolean: true }],
+      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
       complexity: ["warn", 15],
       "max-depth": ["error", 4],
       "max-params": ["error", 5],

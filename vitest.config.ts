@@ -11,14 +11,12 @@ export default defineConfig({
         },
       },
       {
+        // Real HTTP: the router in-process, mock upstreams on loopback, the official openai SDK as client.
         test: {
-          name: "integration",
-          include: ["test/**/*.test.ts"],
+          name: "router",
+          include: ["test/router/**/*.test.ts"],
           environment: "node",
-          testTimeout: 60_000,
-          hookTimeout: 120_000,
-          // One control plane / Prometheus per run: suites share it through globalSetup.
-          fileParallelism: false,
+          testTimeout: 30_000,
         },
       },
     ],

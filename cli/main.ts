@@ -1,6 +1,7 @@
 /** The `routewise` command line: wiring only; each subcommand lives in cli/commands/. */
 import { Command, CommanderError } from "commander";
 import { registerRenderCommand } from "./commands/render.js";
+import { registerRouterCommand } from "./commands/router.js";
 import { CliError } from "./errors.js";
 
 export function buildProgram(): Command {
@@ -10,6 +11,7 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   registerRenderCommand(program);
+  registerRouterCommand(program);
   return program;
 }
 

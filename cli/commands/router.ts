@@ -1,0 +1,162 @@
+/**
+ * `routewise router`: runs the routing proxy on a RouterConfig JSON (a mounted ConfigMap) or on a directory of
+ * CR YAML (standalone mode). Wiring only: config sources, credentials, logger, signals.
+ */
+import type { Command } from "commander";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { extname, join } from "node:path";
+import { pino, type Logger } from "pino";
+import { parse as parseYaml } from "yaml";
+import type { LoadedConfig } from "../../router/config/reloader.js";
+import { ClientAuth } from "../../router/http/auth.js";
+import { createAdapters } from "../../router/providers/registry.js";
+import { DEFAULT_MAX_BODY_BYTES, startRouter } from "../../router/server.js";
+import { CliError } from "../errors.js";
+import { compileManifests, formatSourceError } from "../standalone.js";
+
+interface RouterFlags {
+  config: string;
+  credentials?: string;
+  apiKeys?: string;
+  host: string;
+  port?: string;
+  namespace: string;
+  maxBodyBytes: string;
+  pollInterval: string;
+  drainTimeout: string;
+}
+
+export function registerRouterCommand(program: Command): void {
+  program
+    .command("router")
+    .description("Run the OpenAI-compatible routing proxy")
+    .requiredOption(
+      "-c, --config <path>",
+      "RouterConfig JSON file, a mounted ConfigMap directory (config.json), or CR YAML files/directory (standalone)",
+    )
+    .option("--credentials <dir>", "directory with one file per credential key (the operator's Secret, mounted)")
+    .option(
+      "--api-keys <file>",
+      "client API keys (YAML/JSON: keys: [{name, key | sha256, routes}]); when set, clients must authenticate",
+    )
+    .option("--host <host>", "address to listen on", "0.0.0.0")
+    .option("-p, --port <port>", "port to listen on (default: $PORT or 8080)")
+    .option("-n, --namespace <ns>", "namespace for CRs without one (standalone)", "default")
+    .option("--max-body-bytes <n>", "largest accepted request body", String(DEFAULT_MAX_BODY_BYTES))
+    .option("--poll-interval <ms>", "how often to re-read the config besides file events", "5000")
+    .option("--drain-timeout <ms>", "how long SIGTERM waits for in-flight requests", "25000")
+    .action(async (flags: RouterFlags) => {
+      const logger = pino({ base: { component: "router" } });
+      const source = configSource(flags);
+      const router = await startRouter({
+        host: flags.host,
+        port: Number(flags.port ?? process.env["PORT"] ?? 8080),
+        logger,
+        load: source.load,
+        watchPaths: source.watchPaths,
+        pollIntervalMs: Number(flags.pollInterval),
+        adapters: createAdapters(),
+        auth: flags.apiKeys ? loadApiKeys(flags.apiKeys) : null,
+        maxBodyBytes: Number(flags.maxBodyBytes),
+        drainTimeoutMs: Number(flags.drainTimeout),
+      }).catch((err: unknown) => {
+        throw new CliError(err instanceof Error ? err.message : String(err), { cause: err });
+      });
+      const routes = [...(router.state.current?.routes.keys() ?? [])];
+      logger.info(
+        { url: router.url, routes, config: flags.config },
+        `Routewise router listening on ${router.url} (routes: ${routes.join(", ")})`,
+      );
+      handleSignals(logger, () => router.stop());
+    });
+}
+
+function handleSignals(logger: Logger, stop: () => Promise<void>): void {
+  let stopping = false;
+  const onSignal = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, "Draining in-flight requests before exit");
+    stop().then(
+      () => {
+        logger.info("Stopped router");
+        process.exit(0);
+      },
+      (err: unknown) => {
+        logger.error({ err }, "Failed to stop cleanly");
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGTERM", () => {
+    onSignal("SIGTERM");
+  });
+  process.on("SIGINT", () => {
+    onSignal("SIGINT");
+  });
+}
+
+interface ConfigSource {
+  load: () => Promise<LoadedConfig>;
+  watchPaths: string[];
+}
+
+/** JSON config (file or ConfigMap dir with config.json), else standalone CR YAML. */
+export function configSource(flags: Pick<RouterFlags, "config" | "credentials" | "namespace">): ConfigSource {
+  const path = flags.config;
+  if (!existsSync(path)) throw new CliError(`${path}: no such file or directory`);
+  const dir = statSync(path).isDirectory();
+  const jsonFile =
+    !dir && extname(path) === ".json"
+      ? path
+      : dir && existsSync(join(path, "config.json"))
+        ? join(path, "config.json")
+        : null;
+  const watchPaths = [path, ...(flags.credentials ? [flags.credentials] : [])];
+  if (jsonFile) {
+    return {
+      watchPaths,
+      load: () => Promise.resolve({ config: readJson(jsonFile), credentials: readCredentialsDir(flags.credentials) }),
+    };
+  }
+  return {
+    watchPaths,
+    load: () => {
+      const result = compileManifests([path], flags.namespace);
+      if (result.errors.length > 0)
+        throw new Error(`invalid policies:\n${result.errors.map(formatSourceError).join("\n")}`);
+      const credentials = new Map(Object.entries(result.credentials));
+      for (const [k, v] of readCredentialsDir(flags.credentials)) credentials.set(k, v);
+      return Promise.resolve({ config: result.config, credentials });
+    },
+  };
+}
+
+function readJson(file: string): unknown {
+  const text = readFileSync(file, "utf8");
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    throw new Error(`${file}: not valid JSON (${err instanceof Error ? err.message : String(err)})`, { cause: err });
+  }
+}
+
+/** A mounted Secret: one file per key; hidden entries (..data, ..timestamp) are the kubelet's own. */
+export function readCredentialsDir(dir: string | undefined): Map<string, string> {
+  const out = new Map<string, string>();
+  if (!dir || !existsSync(dir)) return out;
+  for (const name of readdirSync(dir)) {
+    if (name.startsWith(".")) continue;
+    const file = join(dir, name);
+    if (statSync(file).isFile()) out.set(name, readFileSync(file, "utf8").trim());
+  }
+  return out;
+}
+
+function loadApiKeys(file: string): ClientAuth {
+  try {
+    return ClientAuth.fromDocument(parseYaml(readFileSync(file, "utf8")));
+  } catch (err) {
+    throw new CliError(`${file}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
+}

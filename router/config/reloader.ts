@@ -1,0 +1,108 @@
+/**
+ * Keeps the router's config current: loads it at start, then again whenever the watched paths change (fs.watch,
+ * which sees a kubelet's atomic ConfigMap/Secret symlink swap) or a poll notices a change. A config that fails
+ * to load or validate is refused: the last good one stays in force, and the failure is logged and counted.
+ */
+import { watch, type FSWatcher } from "node:fs";
+import type { RouterConfig } from "./types.js";
+import { parseRouterConfig } from "./parse.js";
+
+export interface LoadedConfig {
+  /** Raw config JSON (validated by parseRouterConfig here). */
+  config: unknown;
+  credentials: ReadonlyMap<string, string>;
+}
+
+export interface ReloaderOptions {
+  load: () => Promise<LoadedConfig>;
+  /** Files or directories to watch. */
+  watchPaths: string[];
+  pollIntervalMs: number;
+  onApplied: (config: RouterConfig, credentials: ReadonlyMap<string, string>) => void;
+  onRejected: (error: Error) => void;
+}
+
+export class ConfigReloader {
+  private watchers: FSWatcher[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private debounce: NodeJS.Timeout | null = null;
+  private fingerprint = "";
+  private running: Promise<void> | null = null;
+  private again = false;
+
+  constructor(private readonly options: ReloaderOptions) {}
+
+  /** Loads once; throws when the first config is unusable (nothing to fall back to). */
+  async start(): Promise<RouterConfig> {
+    const loaded = await this.options.load();
+    const config = parseRouterConfig(loaded.config);
+    this.apply(config, loaded.credentials);
+    for (const path of this.options.watchPaths) {
+      try {
+        this.watchers.push(
+          watch(path, { persistent: false }, () => {
+            this.schedule();
+          }),
+        );
+      } catch {
+        // Not watchable (e.g. removed); the poll still covers it.
+      }
+    }
+    this.timer = setInterval(() => void this.reload(), this.options.pollIntervalMs);
+    this.timer.unref();
+    return config;
+  }
+
+  stop(): void {
+    for (const w of this.watchers) w.close();
+    this.watchers = [];
+    if (this.timer) clearInterval(this.timer);
+    if (this.debounce) clearTimeout(this.debounce);
+  }
+
+  /** Loads now (coalescing concurrent calls). */
+  reload(): Promise<void> {
+    if (this.running) {
+      this.again = true;
+      return this.running;
+    }
+    this.running = this.loadOnce().finally(() => {
+      this.running = null;
+      if (this.again) {
+        this.again = false;
+        void this.reload();
+      }
+    });
+    return this.running;
+  }
+
+  private schedule(): void {
+    if (this.debounce) clearTimeout(this.debounce);
+    this.debounce = setTimeout(() => void this.reload(), 100);
+    this.debounce.unref();
+  }
+
+  private async loadOnce(): Promise<void> {
+    try {
+      const loaded = await this.options.load();
+      const config = parseRouterConfig(loaded.config);
+      this.apply(config, loaded.credentials);
+    } catch (err) {
+      this.options.onRejected(err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+
+  private apply(config: RouterConfig, credentials: ReadonlyMap<string, string>): void {
+    const fp = `${config.hash}|${[...credentials.entries()].map(([k, v]) => `${k}=${v.length}:${hashish(v)}`).join(",")}`;
+    if (fp === this.fingerprint) return;
+    this.fingerprint = fp;
+    this.options.onApplied(config, credentials);
+  }
+}
+
+/** A cheap non-cryptographic fingerprint so a rotated key is noticed without keeping keys in the string. */
+function hashish(s: string): number {
+  let h = 2166136261;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
+  return h >>> 0;
+}

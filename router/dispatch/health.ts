@@ -1,0 +1,132 @@
+/**
+ * Per-provider runtime state of one router replica: circuit breakers (consecutive failures → open for a
+ * cooldown → one half-open probe), in-flight counts, and request/token rate windows for the provider's limits.
+ */
+import type { ProviderConfig } from "../config/types.js";
+import type { HealthView } from "../select/select.js";
+
+interface ProviderState {
+  consecutiveFailures: number;
+  openUntil: number;
+  probing: boolean;
+  inflight: number;
+  /** Start times (ms) of requests in the last minute. */
+  requests: number[];
+  /** [time, tokens] in the last minute. */
+  tokens: [number, number][];
+}
+
+export interface BreakerSettings {
+  consecutiveFailures: number;
+  cooldownMs: number;
+}
+
+const MINUTE = 60_000;
+
+export class ProviderHealth implements HealthView {
+  private readonly state = new Map<string, ProviderState>();
+  private limits = new Map<string, ProviderConfig["limits"]>();
+
+  constructor(
+    private readonly now: () => number,
+    private readonly onCircuitChange: (providerId: string, open: boolean) => void = () => undefined,
+  ) {}
+
+  /** Called when a new config is loaded. State of providers that still exist is kept. */
+  setProviders(providers: Iterable<ProviderConfig>): void {
+    this.limits = new Map([...providers].map((p) => [p.id, p.limits]));
+    for (const id of this.state.keys()) if (!this.limits.has(id)) this.state.delete(id);
+  }
+
+  isOpen(id: string): boolean {
+    const s = this.state.get(id);
+    if (!s || s.openUntil === 0) return false;
+    if (this.now() < s.openUntil) return true;
+    return s.probing; // half-open: one probe at a time
+  }
+
+  isSaturated(id: string): boolean {
+    const limits = this.limits.get(id);
+    const s = this.state.get(id);
+    if (!limits || !s) return false;
+    if (limits.maxConcurrency > 0 && s.inflight >= limits.maxConcurrency) return true;
+    const since = this.now() - MINUTE;
+    if (limits.requestsPerMinute > 0 && countSince(s.requests, since) >= limits.requestsPerMinute) return true;
+    return limits.tokensPerMinute > 0 && sumSince(s.tokens, since) >= limits.tokensPerMinute;
+  }
+
+  inflight(id: string): number {
+    return this.state.get(id)?.inflight ?? 0;
+  }
+
+  /** Marks an attempt started; returns a release function. */
+  begin(id: string): () => void {
+    const s = this.get(id);
+    const t = this.now();
+    s.inflight++;
+    if ((this.limits.get(id)?.requestsPerMinute ?? 0) > 0) s.requests.push(t);
+    if (s.openUntil !== 0 && t >= s.openUntil) s.probing = true;
+    let released = false;
+    return () => {
+      if (!released) s.inflight--;
+      released = true;
+    };
+  }
+
+  recordTokens(id: string, tokens: number): void {
+    if (tokens > 0 && (this.limits.get(id)?.tokensPerMinute ?? 0) > 0) this.get(id).tokens.push([this.now(), tokens]);
+  }
+
+  recordSuccess(id: string): void {
+    const s = this.get(id);
+    const wasOpen = s.openUntil !== 0;
+    s.consecutiveFailures = 0;
+    s.openUntil = 0;
+    s.probing = false;
+    if (wasOpen) this.onCircuitChange(id, false);
+  }
+
+  recordFailure(id: string, breaker: BreakerSettings): void {
+    const s = this.get(id);
+    s.consecutiveFailures++;
+    const halfOpenProbeFailed = s.probing;
+    s.probing = false;
+    if (halfOpenProbeFailed || s.consecutiveFailures >= breaker.consecutiveFailures) {
+      const wasOpen = s.openUntil !== 0;
+      s.openUntil = this.now() + breaker.cooldownMs;
+      if (!wasOpen) this.onCircuitChange(id, true);
+    }
+  }
+
+  private get(id: string): ProviderState {
+    let s = this.state.get(id);
+    if (!s) {
+      s = { consecutiveFailures: 0, openUntil: 0, probing: false, inflight: 0, requests: [], tokens: [] };
+      this.state.set(id, s);
+    }
+    this.prune(s);
+    return s;
+  }
+
+  private prune(s: ProviderState): void {
+    const since = this.now() - MINUTE;
+    while (s.requests.length > 0 && (s.requests[0] ?? 0) < since) s.requests.shift();
+    while (s.tokens.length > 0 && (s.tokens[0]?.[0] ?? 0) < since) s.tokens.shift();
+  }
+}
+
+function countSince(times: number[], since: number): number {
+  let n = 0;
+  for (let i = times.length - 1; i >= 0 && (times[i] ?? 0) >= since; i--) n++;
+  return n;
+}
+
+function sumSince(entries: [number, number][], since: number): number {
+  let n = 0;
+  for (let i = entries.length - 1; i >= 0; i--) {
+    const e = entries[i];
+    if (!e || e[0] < since) break;
+    n += e[1];
+  }
+  return n;
+}

@@ -1,0 +1,113 @@
+/**
+ * Validates an OpenAI chat completion request body (which arrives as unknown JSON) and derives what routing
+ * needs: the text to classify, token estimates and required capabilities. Unknown fields pass through.
+ */
+import { estimateTokens } from "../dispatch/accounting.js";
+import type { ClassifyInput } from "../classify/types.js";
+import type { ChatMessage, ChatRequest } from "../providers/types.js";
+import { badRequest } from "./errors.js";
+
+export interface ParsedRequest {
+  body: ChatRequest;
+  stream: boolean;
+  /** The client asked for a usage chunk at the end of the stream. */
+  includeUsage: boolean;
+  classifyInput: ClassifyInput;
+  promptChars: number;
+  promptTokens: number;
+  maxOutputTokens: number | null;
+  needsTools: boolean;
+  needsVision: boolean;
+  needsJson: boolean;
+  metadata: Record<string, unknown>;
+}
+
+const ROLES = new Set(["system", "developer", "user", "assistant", "tool", "function"]);
+
+export function parseChatRequest(body: unknown): ParsedRequest {
+  if (typeof body !== "object" || body === null || Array.isArray(body))
+    throw badRequest("the request body must be a JSON object");
+  const b = body as Record<string, unknown>;
+  if (typeof b["model"] !== "string" || b["model"] === "")
+    throw badRequest("model is required and must be a string", "model");
+  const messages = b["messages"];
+  if (!Array.isArray(messages) || messages.length === 0)
+    throw badRequest("messages must be a non-empty array", "messages");
+  messages.forEach(checkMessage);
+  if (b["stream"] !== undefined && typeof b["stream"] !== "boolean")
+    throw badRequest("stream must be a boolean", "stream");
+  const maxOutputTokens = optionalPositiveInt(b, "max_completion_tokens") ?? optionalPositiveInt(b, "max_tokens");
+  const text = textOf(messages as ChatMessage[]);
+  const stream = b["stream"] === true;
+  const streamOptions = b["stream_options"];
+  const responseFormat = b["response_format"];
+  return {
+    body: b as ChatRequest,
+    stream,
+    includeUsage: stream && isRecord(streamOptions) && streamOptions["include_usage"] === true,
+    classifyInput: { prompt: text.lastUser, system: text.system, totalChars: text.chars },
+    promptChars: text.chars,
+    promptTokens: estimateTokens(text.chars) + 4 * messages.length,
+    maxOutputTokens,
+    needsTools: Array.isArray(b["tools"]) && b["tools"].length > 0,
+    needsVision: text.images > 0,
+    needsJson: isRecord(responseFormat) && responseFormat["type"] !== "text" && responseFormat["type"] !== undefined,
+    metadata: isRecord(b["metadata"]) ? b["metadata"] : {},
+  };
+}
+
+function checkMessage(m: unknown, i: number): void {
+  if (!isRecord(m)) throw badRequest(`messages[${i}] must be an object`, `messages[${i}]`);
+  if (typeof m["role"] !== "string" || !ROLES.has(m["role"])) {
+    throw badRequest(`messages[${i}].role must be one of ${[...ROLES].join(", ")}`, `messages[${i}].role`);
+  }
+  const c = m["content"];
+  if (c !== undefined && c !== null && typeof c !== "string" && !Array.isArray(c)) {
+    throw badRequest(`messages[${i}].content must be a string or an array of content parts`, `messages[${i}].content`);
+  }
+}
+
+function optionalPositiveInt(b: Record<string, unknown>, key: string): number | null {
+  const v = b[key];
+  if (v === undefined || v === null) return null;
+  if (typeof v !== "number" || !Number.isInteger(v) || v < 1)
+    throw badRequest(`${key} must be a positive integer`, key);
+  return v;
+}
+
+interface MessageText {
+  lastUser: string;
+  system: string;
+  chars: number;
+  images: number;
+}
+
+function textOf(messages: ChatMessage[]): MessageText {
+  const out: MessageText = { lastUser: "", system: "", chars: 0, images: 0 };
+  for (const m of messages) {
+    const { text, images } = contentText(m.content);
+    out.chars += text.length;
+    out.images += images;
+    if (m.role === "user") out.lastUser = text;
+    else if (m.role === "system" || m.role === "developer") out.system += (out.system ? "\n" : "") + text;
+    if (Array.isArray(m["tool_calls"])) out.chars += JSON.stringify(m["tool_calls"]).length;
+  }
+  return out;
+}
+
+function contentText(content: unknown): { text: string; images: number } {
+  if (typeof content === "string") return { text: content, images: 0 };
+  if (!Array.isArray(content)) return { text: "", images: 0 };
+  let text = "";
+  let images = 0;
+  for (const part of content) {
+    if (!isRecord(part)) continue;
+    if (part["type"] === "text" && typeof part["text"] === "string") text += (text ? "\n" : "") + part["text"];
+    else if (part["type"] === "image_url" || part["type"] === "input_image") images++;
+  }
+  return { text, images };
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}

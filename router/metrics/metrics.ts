@@ -1,0 +1,171 @@
+/**
+ * Every metric the router exports, defined once. Labels are bounded: route, provider, model, outcome, reason,
+ * direction — never users, keys or prompts. Base units: seconds, USD, tokens.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+
+/** Routing (classify + select) takes tens of µs to a few ms: buckets from 50 µs to 1 s. */
+export const ROUTING_BUCKETS = [
+  0.00005, 0.0001, 0.0002, 0.0003, 0.0005, 0.00075, 0.001, 0.002, 0.003, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1,
+];
+const UPSTREAM_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 40, 80, 160];
+/** OpenTelemetry GenAI semantic conventions' advised buckets. */
+const GENAI_TOKEN_BUCKETS = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864];
+const GENAI_DURATION_BUCKETS = [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92];
+const GENAI_TTFT_BUCKETS = [0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
+
+export type RouterMetrics = ReturnType<typeof createRouterMetrics>;
+
+export function createRouterMetrics(registry: Registry = new Registry(), options: { defaultMetrics?: boolean } = {}) {
+  if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: "routewise_process_" });
+  const r = [registry];
+  return {
+    registry,
+    requests: new Counter({
+      name: "routewise_requests_total",
+      help: "Chat completion requests by route, the provider and model that answered, and outcome.",
+      labelNames: ["route", "provider", "model", "outcome"] as const,
+      registers: r,
+    }),
+    decisions: new Counter({
+      name: "routewise_decisions_total",
+      help: "Routing decisions by route, chosen model and reason (rule name, classifier, strongest, shadow, pinned).",
+      labelNames: ["route", "model", "reason"] as const,
+      registers: r,
+    }),
+    routingDuration: new Histogram({
+      name: "routewise_routing_duration_seconds",
+      help: "Time to classify a request and select its candidates.",
+      labelNames: ["route"] as const,
+      buckets: ROUTING_BUCKETS,
+      registers: r,
+    }),
+    upstreamDuration: new Histogram({
+      name: "routewise_upstream_duration_seconds",
+      help: "Duration of upstream attempts, from sending to the last byte.",
+      labelNames: ["provider", "model", "outcome"] as const,
+      buckets: UPSTREAM_BUCKETS,
+      registers: r,
+    }),
+    timeToFirstToken: new Histogram({
+      name: "routewise_time_to_first_token_seconds",
+      help: "Time from sending a streaming request upstream to its first chunk.",
+      labelNames: ["provider", "model"] as const,
+      buckets: UPSTREAM_BUCKETS,
+      registers: r,
+    }),
+    tokens: new Counter({
+      name: "routewise_tokens_total",
+      help: "Tokens by route, provider, model and direction (input, output, cached_input).",
+      labelNames: ["route", "provider", "model", "direction"] as const,
+      registers: r,
+    }),
+    cost: new Counter({
+      name: "routewise_cost_usd_total",
+      help: "Cost of answered requests in USD at the answering provider's prices.",
+      labelNames: ["route", "provider", "model"] as const,
+      registers: r,
+    }),
+    baselineCost: new Counter({
+      name: "routewise_baseline_cost_usd_total",
+      help: "What the same tokens would have cost at the route's baseline provider's prices, in USD.",
+      labelNames: ["route"] as const,
+      registers: r,
+    }),
+    qualityPoints: new Counter({
+      name: "routewise_quality_points_total",
+      help: "Sum over requests of the chosen model's predicted quality (0-100 scale).",
+      labelNames: ["route"] as const,
+      registers: r,
+    }),
+    baselineQualityPoints: new Counter({
+      name: "routewise_baseline_quality_points_total",
+      help: "Sum over requests of the baseline model's predicted quality (0-100 scale).",
+      labelNames: ["route"] as const,
+      registers: r,
+    }),
+    fallbacks: new Counter({
+      name: "routewise_fallbacks_total",
+      help: "Fallbacks from one provider to the next after its attempts failed.",
+      labelNames: ["route", "from_provider", "to_provider", "reason"] as const,
+      registers: r,
+    }),
+    retries: new Counter({
+      name: "routewise_retries_total",
+      help: "Retries of an upstream call on the same provider.",
+      labelNames: ["provider", "reason"] as const,
+      registers: r,
+    }),
+    circuitOpen: new Gauge({
+      name: "routewise_circuit_open",
+      help: "1 while a provider's circuit breaker is open (skipped), else 0.",
+      labelNames: ["provider"] as const,
+      registers: r,
+    }),
+    inflight: new Gauge({
+      name: "routewise_inflight_requests",
+      help: "Chat completion requests being served.",
+      registers: r,
+    }),
+    classifierCacheHits: new Counter({
+      name: "routewise_classifier_cache_hits_total",
+      help: "Classifications answered from the decision cache.",
+      registers: r,
+    }),
+    classifierCacheMisses: new Counter({
+      name: "routewise_classifier_cache_misses_total",
+      help: "Classifications computed (not in the decision cache).",
+      registers: r,
+    }),
+    configReloads: new Counter({
+      name: "routewise_config_reloads_total",
+      help: "Config loads by outcome (success, invalid, error).",
+      labelNames: ["outcome"] as const,
+      registers: r,
+    }),
+    configInfo: new Gauge({
+      name: "routewise_config_info",
+      help: "1 for the config the router runs, labelled with its version and hash.",
+      labelNames: ["version", "hash"] as const,
+      registers: r,
+    }),
+    genAiTokenUsage: new Histogram({
+      name: "gen_ai_client_token_usage",
+      help: "OpenTelemetry GenAI: tokens per request by type (input, output).",
+      labelNames: [
+        "gen_ai_operation_name",
+        "gen_ai_provider_name",
+        "gen_ai_request_model",
+        "gen_ai_response_model",
+        "gen_ai_token_type",
+      ] as const,
+      buckets: GENAI_TOKEN_BUCKETS,
+      registers: r,
+    }),
+    genAiRequestDuration: new Histogram({
+      name: "gen_ai_server_request_duration_seconds",
+      help: "OpenTelemetry GenAI: upstream request duration.",
+      labelNames: [
+        "gen_ai_operation_name",
+        "gen_ai_provider_name",
+        "gen_ai_request_model",
+        "gen_ai_response_model",
+        "error_type",
+      ] as const,
+      buckets: GENAI_DURATION_BUCKETS,
+      registers: r,
+    }),
+    genAiTimeToFirstToken: new Histogram({
+      name: "gen_ai_server_time_to_first_token_seconds",
+      help: "OpenTelemetry GenAI: time to the first streamed token.",
+      labelNames: [
+        "gen_ai_operation_name",
+        "gen_ai_provider_name",
+        "gen_ai_request_model",
+        "gen_ai_response_model",
+      ] as const,
+      buckets: GENAI_TTFT_BUCKETS,
+      registers: r,
+    }),
+  };
+}

@@ -1,0 +1,135 @@
+/**
+ * Assembles a router: metrics, state, health, adapters, classifier, the HTTP app and config reloading, and
+ * serves it until stop(). Everything external (config loading, logger, clock) is passed in.
+ */
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { setTimeout as sleep } from "node:timers/promises";
+import type { Logger } from "pino";
+import { HeuristicClassifier } from "./classify/heuristic-classifier.js";
+import type { Classifier } from "./classify/types.js";
+import { ConfigReloader, type LoadedConfig } from "./config/reloader.js";
+import type { ProviderType, RouteConfig } from "./config/types.js";
+import { ProviderHealth } from "./dispatch/health.js";
+import type { ClientAuth } from "./http/auth.js";
+import { createApp } from "./http/app.js";
+import { createRouterMetrics, type RouterMetrics } from "./metrics/metrics.js";
+import type { ProviderAdapter } from "./providers/types.js";
+import { RouterState } from "./state.js";
+
+export interface RouterOptions {
+  host: string;
+  port: number;
+  logger: Logger;
+  load: () => Promise<LoadedConfig>;
+  watchPaths: string[];
+  pollIntervalMs?: number;
+  adapters: Record<ProviderType, ProviderAdapter>;
+  /** The classifier for a route (built-in by default). */
+  classifierFor?: (route: RouteConfig) => Classifier;
+  auth?: ClientAuth | null;
+  maxBodyBytes?: number;
+  /** How long shutdown waits for in-flight requests. */
+  drainTimeoutMs?: number;
+  metrics?: RouterMetrics;
+}
+
+export interface RunningRouter {
+  url: string;
+  port: number;
+  metrics: RouterMetrics;
+  state: RouterState;
+  reloader: ConfigReloader;
+  /** Stops accepting, waits for in-flight requests (bounded), closes everything. */
+  stop(): Promise<void>;
+}
+
+export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
+
+export async function startRouter(o: RouterOptions): Promise<RunningRouter> {
+  const metrics = o.metrics ?? createRouterMetrics();
+  const state = new RouterState();
+  const health = new ProviderHealth(Date.now, (id, open) => {
+    metrics.circuitOpen.set({ provider: id }, open ? 1 : 0);
+  });
+  let draining = false;
+  const reloader = new ConfigReloader({
+    load: o.load,
+    watchPaths: o.watchPaths,
+    pollIntervalMs: o.pollIntervalMs ?? 5_000,
+    onApplied: (config, credentials) => {
+      state.set(config, credentials);
+      health.setProviders(config.providers);
+      metrics.configInfo.reset();
+      metrics.configInfo.set({ version: config.version, hash: config.hash }, 1);
+      metrics.configReloads.inc({ outcome: "success" });
+      o.logger.info(
+        { hash: config.hash, routes: config.routes.map((r) => r.name), providers: config.providers.length },
+        "Loaded router config",
+      );
+    },
+    onRejected: (err) => {
+      metrics.configReloads.inc({ outcome: "invalid" });
+      o.logger.error({ err: { message: err.message } }, "Rejected new router config; keeping the last good one");
+    },
+  });
+  await reloader.start();
+
+  const builtin = new HeuristicClassifier();
+  const app = createApp({
+    snapshot: () => state.current,
+    classifier: o.classifierFor ?? (() => builtin),
+    dispatch: {
+      adapters: o.adapters,
+      credential: (key) => (key === null ? null : (state.current?.credentials.get(key) ?? null)),
+      health,
+      metrics,
+      now: Date.now,
+      sleep: (ms, signal) => sleep(ms, undefined, { signal }),
+      random: Math.random,
+    },
+    metrics,
+    logger: o.logger,
+    auth: o.auth ?? null,
+    now: Date.now,
+    hrNow: () => performance.now(),
+    maxBodyBytes: o.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+    ready: () => !draining,
+  });
+  const server = createServer({ keepAliveTimeout: 65_000 }, app);
+  await listen(server, o.port, o.host);
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://${o.host.includes(":") ? `[${o.host}]` : o.host}:${port}`;
+
+  const stop = async (): Promise<void> => {
+    draining = true;
+    reloader.stop();
+    const closed = new Promise<void>((resolve) =>
+      server.close(() => {
+        resolve();
+      }),
+    );
+    server.closeIdleConnections();
+    const deadline = Date.now() + (o.drainTimeoutMs ?? 25_000);
+    while (Date.now() < deadline && (await inflight(metrics)) > 0) await sleep(50);
+    server.closeAllConnections();
+    await closed;
+    await Promise.all(Object.values(o.adapters).map((a) => a.close()));
+  };
+  return { url, port, metrics, state, reloader, stop };
+}
+
+async function inflight(metrics: RouterMetrics): Promise<number> {
+  const v = await metrics.inflight.get();
+  return v.values[0]?.value ?? 0;
+}
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+}

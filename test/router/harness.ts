@@ -1,0 +1,105 @@
+/**
+ * Starts a real router (in this process, on a loopback port) on CR YAML written to a temp dir, as standalone
+ * mode does, with the official OpenAI SDK as its client.
+ */
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import OpenAI from "openai";
+import { pino } from "pino";
+import { configSource } from "../../cli/commands/router.js";
+import { ClientAuth } from "../../router/http/auth.js";
+import { createAdapters } from "../../router/providers/registry.js";
+import { startRouter, type RunningRouter } from "../../router/server.js";
+
+export interface TestRouter {
+  router: RunningRouter;
+  url: string;
+  dir: string;
+  client: OpenAI;
+  /** Rewrites the policy YAML and waits for the router to apply (or refuse) it. */
+  rewrite(yaml: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface TestRouterOptions {
+  yaml: string;
+  apiKeys?: unknown;
+  maxBodyBytes?: number;
+  drainTimeoutMs?: number;
+}
+
+export async function startTestRouter(o: TestRouterOptions): Promise<TestRouter> {
+  const dir = mkdtempSync(join(tmpdir(), "routewise-router-"));
+  writeFileSync(join(dir, "policy.yaml"), o.yaml);
+  const source = configSource({ config: dir, namespace: "default" });
+  const router = await startRouter({
+    host: "127.0.0.1",
+    port: 0,
+    logger: pino({ level: "silent" }),
+    load: source.load,
+    watchPaths: source.watchPaths,
+    pollIntervalMs: 60_000,
+    adapters: createAdapters(),
+    auth: o.apiKeys === undefined ? null : ClientAuth.fromDocument(o.apiKeys),
+    ...(o.maxBodyBytes === undefined ? {} : { maxBodyBytes: o.maxBodyBytes }),
+    drainTimeoutMs: o.drainTimeoutMs ?? 5_000,
+  });
+  const client = new OpenAI({ baseURL: `${router.url}/v1`, apiKey: "client-key", maxRetries: 0 });
+  return {
+    router,
+    url: router.url,
+    dir,
+    client,
+    rewrite: async (yaml) => {
+      writeFileSync(join(dir, "policy.yaml"), yaml);
+      await router.reloader.reload();
+    },
+    stop: () => router.stop(),
+  };
+}
+
+/** A ModelProvider YAML document for an OpenAI-compatible or Anthropic mock. */
+export function providerYaml(
+  name: string,
+  o: { url: string; type?: string; score: number; price: [number, number]; extra?: string },
+): string {
+  return `apiVersion: routewise.dev/v1alpha1
+kind: ModelProvider
+metadata: { name: ${name} }
+spec:
+  type: ${o.type ?? "openai"}
+  baseURL: ${o.url}${o.type === "anthropic" ? "" : "/v1"}
+  model: ${name}-model
+  auth: { secretRef: { name: keys, key: ${name} } }
+  pricing: { inputPerMillion: ${o.price[0]}, outputPerMillion: ${o.price[1]} }
+  capabilities: { tools: true, jsonMode: true, streaming: true }
+  quality: { score: ${o.score} }
+  contextWindow: 100000
+${o.extra ?? ""}
+---
+`;
+}
+
+export function secretYaml(keys: Record<string, string>): string {
+  return `apiVersion: v1
+kind: Secret
+metadata: { name: keys }
+stringData:
+${Object.entries(keys)
+  .map(([k, v]) => `  ${k}: ${v}`)
+  .join("\n")}
+---
+`;
+}
+
+export function routeYaml(model: string, body: string): string {
+  return `apiVersion: routewise.dev/v1alpha1
+kind: ModelRoute
+metadata: { name: ${model} }
+spec:
+  modelName: ${model}
+${body}
+---
+`;
+}

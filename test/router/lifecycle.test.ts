@@ -1,0 +1,185 @@
+import OpenAI from "openai";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { startOpenAIMock, type MockHandle } from "../mocks/openai-mock.js";
+import { providerYaml, routeYaml, secretYaml, startTestRouter, type TestRouter } from "./harness.js";
+
+let a: MockHandle;
+let b: MockHandle;
+let t: TestRouter | null = null;
+
+const easy = [{ role: "user" as const, content: "hello there" }];
+
+function policy(route = "chat", extra = ""): string {
+  return [
+    providerYaml("a", { url: a.url, score: 60, price: [0.1, 0.2], extra: "  contextWindow: 50" }).replace(
+      "  contextWindow: 100000\n",
+      "",
+    ),
+    providerYaml("b", { url: b.url, score: 90, price: [5, 15] }),
+    secretYaml({ a: "key-a", b: "key-b" }),
+    routeYaml(
+      route,
+      `  candidates: [{ name: a }, { name: b }]\n  baseline: { name: b }\n  objective: { minQualityRetention: 0.5 }\n${extra}`,
+    ),
+  ].join("");
+}
+
+beforeEach(async () => {
+  [a, b] = await Promise.all([startOpenAIMock(), startOpenAIMock()]);
+});
+
+afterEach(async () => {
+  await t?.stop();
+  t = null;
+  await Promise.all([a.close(), b.close()]);
+});
+
+async function metric(name: string): Promise<string> {
+  const text = await (await fetch(`${t!.url}/metrics`)).text();
+  return text
+    .split("\n")
+    .filter((l) => l.startsWith(name))
+    .join("\n");
+}
+
+describe("router: capability filters", () => {
+  it("sends a prompt too long for the cheap model's context window to a larger-window candidate", async () => {
+    t = await startTestRouter({ yaml: policy() });
+    const short = await t.client.chat.completions.create({ model: "chat", messages: easy }).withResponse();
+    expect(short.response.headers.get("x-routewise-provider")).toBe("default/a");
+    const long = await t.client.chat.completions
+      .create({ model: "chat", messages: [{ role: "user", content: "word ".repeat(100) }] })
+      .withResponse();
+    expect(long.response.headers.get("x-routewise-provider")).toBe("default/b");
+  });
+});
+
+describe("router: client auth", () => {
+  const apiKeys = {
+    keys: [
+      { name: "team-a", key: "team-a-key", routes: ["chat"] },
+      { name: "ops", key: "ops-key", routes: ["other"] },
+    ],
+  };
+
+  it("answers 401 without a key and with an unknown key", async () => {
+    t = await startTestRouter({ yaml: policy(), apiKeys });
+    const none = await fetch(`${t.url}/v1/chat/completions`, {
+      method: "POST",
+      body: JSON.stringify({ model: "chat", messages: easy }),
+    });
+    expect(none.status).toBe(401);
+    const client = new OpenAI({ baseURL: `${t.url}/v1`, apiKey: "wrong", maxRetries: 0 });
+    await expect(client.chat.completions.create({ model: "chat", messages: easy })).rejects.toBeInstanceOf(
+      OpenAI.AuthenticationError,
+    );
+  });
+
+  it("answers 403 when the key may not use the route, and serves it when it may", async () => {
+    t = await startTestRouter({ yaml: policy(), apiKeys });
+    const ops = new OpenAI({ baseURL: `${t.url}/v1`, apiKey: "ops-key", maxRetries: 0 });
+    await expect(ops.chat.completions.create({ model: "chat", messages: easy })).rejects.toBeInstanceOf(
+      OpenAI.PermissionDeniedError,
+    );
+    const team = new OpenAI({ baseURL: `${t.url}/v1`, apiKey: "team-a-key", maxRetries: 0 });
+    expect((await team.chat.completions.create({ model: "chat", messages: easy })).choices).toHaveLength(1);
+    expect((await ops.models.list()).data).toEqual([]);
+  });
+});
+
+describe("router: hot reload", () => {
+  it("serves a new route after the policy file changes", async () => {
+    t = await startTestRouter({ yaml: policy() });
+    await t.rewrite(policy("renamed"));
+    expect((await t.client.chat.completions.create({ model: "renamed", messages: easy })).choices).toHaveLength(1);
+    await expect(t.client.chat.completions.create({ model: "chat", messages: easy })).rejects.toBeInstanceOf(
+      OpenAI.NotFoundError,
+    );
+    expect(await metric("routewise_config_reloads_total")).toContain('outcome="success"} 2');
+  });
+
+  it("keeps the last good config when the new one is invalid, and counts the rejection", async () => {
+    t = await startTestRouter({ yaml: policy() });
+    const before = t.router.state.current?.config.hash;
+    await t.rewrite(policy().replace("score: 60", "score: 600"));
+    expect(t.router.state.current?.config.hash).toBe(before);
+    expect((await t.client.chat.completions.create({ model: "chat", messages: easy })).choices).toHaveLength(1);
+    expect(await metric("routewise_config_reloads_total")).toContain('outcome="invalid"} 1');
+  });
+
+  it("picks up a change through the file watcher without an explicit reload", async () => {
+    t = await startTestRouter({ yaml: policy() });
+    const { writeFileSync } = await import("node:fs");
+    writeFileSync(`${t.dir}/policy.yaml`, policy("watched"));
+    const deadline = Date.now() + 5_000;
+    while (!t.router.state.current?.routes.has("watched") && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 50));
+    expect(t.router.state.current?.routes.has("watched")).toBe(true);
+  });
+
+  it("does not drop requests in flight during a reload", async () => {
+    a.setFaults({ delayHeadersMs: 300 });
+    t = await startTestRouter({ yaml: policy() });
+    const inflight = t.client.chat.completions.create({ model: "chat", messages: easy });
+    await new Promise((r) => setTimeout(r, 50));
+    await t.rewrite(policy("renamed"));
+    expect((await inflight).choices).toHaveLength(1);
+  });
+});
+
+describe("router: circuit breaker", () => {
+  it("skips a provider whose circuit is open and answers 503 when nothing else is left", async () => {
+    const extra =
+      "  fallback: { enabled: false }\n  retry: { attempts: 1 }\n  circuitBreaker: { consecutiveFailures: 2, cooldown: 10s }\n  rules: [{ name: only-a, match: {}, pin: [a] }]\n";
+    t = await startTestRouter({ yaml: policy("chat", extra) });
+    a.setFaults({ status: 500 });
+    for (let i = 0; i < 2; i++)
+      await t.client.chat.completions.create({ model: "chat", messages: easy }).catch(() => undefined);
+    expect(a.requests).toHaveLength(2);
+    const res = await fetch(`${t.url}/v1/chat/completions`, {
+      method: "POST",
+      body: JSON.stringify({ model: "chat", messages: easy }),
+    });
+    expect(res.status).toBe(503);
+    expect(a.requests).toHaveLength(2);
+    expect(await metric("routewise_circuit_open")).toContain('provider="default/a"} 1');
+  });
+
+  it("lets one probe through after the cooldown and closes on success", async () => {
+    const extra =
+      "  fallback: { enabled: false }\n  retry: { attempts: 1 }\n  circuitBreaker: { consecutiveFailures: 1, cooldown: 200ms }\n  rules: [{ name: only-a, match: {}, pin: [a] }]\n";
+    t = await startTestRouter({ yaml: policy("chat", extra) });
+    a.setFaults({ status: 500, times: 1 });
+    await t.client.chat.completions.create({ model: "chat", messages: easy }).catch(() => undefined);
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await t.client.chat.completions.create({ model: "chat", messages: easy })).choices).toHaveLength(1);
+    expect(await metric("routewise_circuit_open")).toContain('provider="default/a"} 0');
+  });
+});
+
+describe("router: graceful shutdown", () => {
+  it("finishes in-flight requests, then stops accepting", async () => {
+    a.setFaults({ delayHeadersMs: 400 });
+    t = await startTestRouter({ yaml: policy() });
+    const url = t.url;
+    const inflight = t.client.chat.completions.create({ model: "chat", messages: easy });
+    await new Promise((r) => setTimeout(r, 100));
+    const stopped = t.stop();
+    t = null;
+    expect((await inflight).choices).toHaveLength(1);
+    await stopped;
+    await expect(fetch(`${url}/healthz`)).rejects.toThrow();
+  });
+
+  it("reports not ready while draining", async () => {
+    a.setFaults({ delayHeadersMs: 400 });
+    t = await startTestRouter({ yaml: policy() });
+    expect((await fetch(`${t.url}/readyz`)).status).toBe(200);
+    const inflight = t.client.chat.completions.create({ model: "chat", messages: easy });
+    await new Promise((r) => setTimeout(r, 100));
+    const stopped = t.stop();
+    await inflight;
+    await stopped;
+    t = null;
+  });
+});
