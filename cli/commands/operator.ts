@@ -1,0 +1,87 @@
+/** `routewise operator`: wiring of kube config, logger and signals around operator/main.ts. */
+import type { Command } from "commander";
+import { existsSync, readFileSync } from "node:fs";
+import { KubeConfig } from "@kubernetes/client-node";
+import { pino } from "pino";
+import { runOperator } from "../../operator/main.js";
+import { CliError } from "../errors.js";
+
+interface OperatorFlags {
+  kubeconfig?: string;
+  namespace?: string;
+  watchNamespaces?: string;
+  metricsAddress: string;
+  leaderElect: boolean;
+}
+
+const SA_NAMESPACE_FILE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace";
+
+export function registerOperatorCommand(program: Command): void {
+  program
+    .command("operator")
+    .description("Reconcile ModelProvider/ModelRoute objects into the router ConfigMap and credentials Secret")
+    .option("--kubeconfig <path>", "kubeconfig file (default: in-cluster config, else $KUBECONFIG / ~/.kube/config)")
+    .option(
+      "-n, --namespace <ns>",
+      "namespace for the router ConfigMap, Secret and leader Lease (default: the pod's namespace)",
+    )
+    .option("--watch-namespaces <list>", "comma-separated namespaces to watch (default: all)")
+    .option("--metrics-address <host:port>", "where /metrics, /healthz and /readyz listen", "0.0.0.0:8081")
+    .option("--no-leader-elect", "run without a leader Lease (single replica only)")
+    .action(async (flags: OperatorFlags) => {
+      const logger = pino({ base: { component: "operator" }, level: process.env["LOG_LEVEL"] ?? "info" });
+      const kubeConfig = loadKubeConfig(flags.kubeconfig);
+      const namespace = flags.namespace ?? podNamespace();
+      const [metricsHost, metricsPort] = splitHostPort(flags.metricsAddress);
+      const running = await runOperator({
+        kubeConfig,
+        namespace,
+        watchNamespaces: (flags.watchNamespaces ?? "").split(",").filter((s) => s !== ""),
+        logger,
+        metricsHost,
+        metricsPort: Number(metricsPort),
+        leaderElection: flags.leaderElect,
+      });
+      logger.info({ namespace, metrics: running.metricsUrl }, "Routewise operator started");
+      running.synced.catch((err: unknown) => {
+        logger.error({ err }, "Operator failed to start reconciling");
+        process.exitCode = 1;
+      });
+      const onSignal = (signal: string): void => {
+        logger.info({ signal }, "Stopping operator (releasing the leader Lease)");
+        running.stop().then(
+          () => process.exit(process.exitCode ?? 0),
+          () => process.exit(1),
+        );
+      };
+      process.once("SIGTERM", () => onSignal("SIGTERM"));
+      process.once("SIGINT", () => onSignal("SIGINT"));
+    });
+}
+
+function loadKubeConfig(path: string | undefined): KubeConfig {
+  const kc = new KubeConfig();
+  try {
+    if (path !== undefined) kc.loadFromFile(path);
+    else kc.loadFromDefault();
+  } catch (err) {
+    throw new CliError(
+      `cannot load kubeconfig${path ? ` ${path}` : ""}: ${err instanceof Error ? err.message : String(err)}`,
+      { cause: err },
+    );
+  }
+  if (!kc.getCurrentCluster())
+    throw new CliError("no Kubernetes cluster configured: pass --kubeconfig or run in a pod");
+  return kc;
+}
+
+function podNamespace(): string {
+  if (existsSync(SA_NAMESPACE_FILE)) return readFileSync(SA_NAMESPACE_FILE, "utf8").trim();
+  throw new CliError("--namespace is required outside a pod");
+}
+
+function splitHostPort(address: string): [string, string] {
+  const i = address.lastIndexOf(":");
+  if (i < 0) throw new CliError(`--metrics-address must be host:port, got ${address}`);
+  return [address.slice(0, i), address.slice(i + 1)];
+}

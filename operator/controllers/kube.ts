@@ -1,0 +1,165 @@
+/**
+ * The operator's few writes to the API server, each idempotent: server-side apply of the two output objects
+ * (skipped when their content is already what it should be), merge patches of status, and Events.
+ */
+import {
+  ApiException,
+  CoreV1Api,
+  CustomObjectsApi,
+  KubernetesObjectApi,
+  PatchStrategy,
+  setHeaderOptions,
+  type KubeConfig,
+  type V1ConfigMap,
+  type V1Secret,
+} from "@kubernetes/client-node";
+import { gunzipSync, gzipSync } from "node:zlib";
+import { API_GROUP, API_VERSION } from "../api/v1alpha1/crd-schema.js";
+import type { ObjectStatus } from "./status.js";
+
+export const FIELD_MANAGER = "routewise-operator";
+export const CONFIGMAP_NAME = "routewise-router";
+export const CONFIG_KEY = "config.json";
+/** Used instead of CONFIG_KEY (in binaryData) when the JSON would not fit a ConfigMap comfortably (1 MiB cap). */
+export const CONFIG_GZ_KEY = "config.json.gz";
+export const MAX_PLAIN_CONFIG_BYTES = 768 * 1024;
+export const CREDENTIALS_SECRET_NAME = "routewise-router-credentials";
+export const MANAGED_LABELS = {
+  "app.kubernetes.io/managed-by": FIELD_MANAGER,
+  "app.kubernetes.io/part-of": "routewise",
+};
+
+export const PLURALS = { ModelProvider: "modelproviders", ModelRoute: "modelroutes" } as const;
+
+export interface EventInput {
+  kind: "ModelProvider" | "ModelRoute";
+  namespace: string;
+  name: string;
+  uid?: string;
+  type: "Normal" | "Warning";
+  reason: string;
+  message: string;
+}
+
+export class OperatorKube {
+  readonly core: CoreV1Api;
+  readonly custom: CustomObjectsApi;
+  private readonly objects: KubernetesObjectApi;
+
+  constructor(readonly kc: KubeConfig) {
+    this.core = kc.makeApiClient(CoreV1Api);
+    this.custom = kc.makeApiClient(CustomObjectsApi);
+    this.objects = KubernetesObjectApi.makeApiClient(kc);
+  }
+
+  /**
+   * Applies the router ConfigMap unless it already holds exactly this config. The config goes in as compact JSON
+   * under config.json, or gzipped under binaryData config.json.gz when it is too large. Returns whether it wrote.
+   */
+  async ensureConfigMap(namespace: string, configJson: string, hash: string): Promise<boolean> {
+    const current = await this.readOrNull(() => this.core.readNamespacedConfigMap({ name: CONFIGMAP_NAME, namespace }));
+    if (current && configMapHolds(current, configJson)) return false;
+    const large = Buffer.byteLength(configJson) > MAX_PLAIN_CONFIG_BYTES;
+    const body: V1ConfigMap = {
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: {
+        name: CONFIGMAP_NAME,
+        namespace,
+        labels: MANAGED_LABELS,
+        annotations: { "routewise.dev/config-hash": hash },
+      },
+      ...(large
+        ? { binaryData: { [CONFIG_GZ_KEY]: gzipSync(configJson).toString("base64") } }
+        : { data: { [CONFIG_KEY]: configJson } }),
+    };
+    await this.objects.patch(body, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply);
+    return true;
+  }
+
+  /** Applies the credentials Secret unless it already holds exactly these keys and values. */
+  async ensureSecret(namespace: string, values: Record<string, string>): Promise<boolean> {
+    const data = Object.fromEntries(
+      Object.entries(values).map(([k, v]) => [k, Buffer.from(v, "utf8").toString("base64")]),
+    );
+    const current = await this.readOrNull(() =>
+      this.core.readNamespacedSecret({ name: CREDENTIALS_SECRET_NAME, namespace }),
+    );
+    if (current && sameData(current.data ?? {}, data)) return false;
+    const body: V1Secret = {
+      apiVersion: "v1",
+      kind: "Secret",
+      type: "Opaque",
+      metadata: { name: CREDENTIALS_SECRET_NAME, namespace, labels: MANAGED_LABELS },
+      data,
+    };
+    await this.objects.patch(body, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply);
+    return true;
+  }
+
+  async patchStatus(kind: keyof typeof PLURALS, namespace: string, name: string, status: ObjectStatus): Promise<void> {
+    await this.custom.patchNamespacedCustomObjectStatus(
+      { group: API_GROUP, version: API_VERSION, namespace, plural: PLURALS[kind], name, body: { status } },
+      setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+    );
+  }
+
+  async event(e: EventInput): Promise<void> {
+    const now = new Date();
+    await this.core.createNamespacedEvent({
+      namespace: e.namespace,
+      body: {
+        metadata: { generateName: `${e.name}.`, namespace: e.namespace },
+        involvedObject: {
+          apiVersion: `${API_GROUP}/${API_VERSION}`,
+          kind: e.kind,
+          name: e.name,
+          namespace: e.namespace,
+          ...(e.uid ? { uid: e.uid } : {}),
+        },
+        type: e.type,
+        reason: e.reason,
+        message: e.message.slice(0, 1024),
+        source: { component: FIELD_MANAGER },
+        firstTimestamp: now,
+        lastTimestamp: now,
+        count: 1,
+      },
+    });
+  }
+
+  private async readOrNull<T>(read: () => Promise<T>): Promise<T | null> {
+    try {
+      return await read();
+    } catch (err) {
+      if (isNotFound(err)) return null;
+      throw err;
+    }
+  }
+}
+
+export function isNotFound(err: unknown): boolean {
+  return err instanceof ApiException && err.code === 404;
+}
+
+export function isConflict(err: unknown): boolean {
+  return err instanceof ApiException && err.code === 409;
+}
+
+/** The config a ConfigMap holds, from config.json or config.json.gz. */
+export function configFromConfigMap(cm: V1ConfigMap): string | null {
+  const plain = cm.data?.[CONFIG_KEY];
+  if (plain !== undefined) return plain;
+  const gz = cm.binaryData?.[CONFIG_GZ_KEY];
+  return gz === undefined ? null : gunzipSync(Buffer.from(gz, "base64")).toString("utf8");
+}
+
+function configMapHolds(cm: V1ConfigMap, configJson: string): boolean {
+  return configFromConfigMap(cm) === configJson;
+}
+
+function sameData(a: Record<string, string>, b: Record<string, string>): boolean {
+  const ka = Object.keys(a).sort();
+  const kb = Object.keys(b).sort();
+  return ka.length === kb.length && ka.every((k, i) => k === kb[i] && a[k] === b[k]);
+}

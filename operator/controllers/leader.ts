@@ -1,0 +1,142 @@
+/**
+ * Leader election on a coordination.k8s.io Lease, so two operator replicas never both write. The holder renews
+ * every retryPeriod; a lease not renewed for leaseDuration can be taken over (optimistic concurrency on
+ * resourceVersion decides races). On shutdown the holder clears the lease so a successor takes over at once.
+ */
+import { CoordinationV1Api, type KubeConfig, type V1Lease } from "@kubernetes/client-node";
+import { isConflict, isNotFound } from "./kube.js";
+
+export interface LeaderOptions {
+  namespace: string;
+  name: string;
+  identity: string;
+  leaseDurationMs: number;
+  retryPeriodMs: number;
+  now: () => Date;
+  onError?: (err: unknown) => void;
+}
+
+export class LeaderElector {
+  private readonly api: CoordinationV1Api;
+  private timer: NodeJS.Timeout | null = null;
+  private leading = false;
+  private stopped = false;
+  private lastRenew = 0;
+
+  constructor(
+    kc: KubeConfig,
+    private readonly o: LeaderOptions,
+  ) {
+    this.api = kc.makeApiClient(CoordinationV1Api);
+  }
+
+  get isLeader(): boolean {
+    return this.leading;
+  }
+
+  /** Resolves once this replica leads; afterwards calls onLost if the lease cannot be renewed. */
+  async run(onLost: () => void): Promise<void> {
+    for (;;) {
+      if (this.stopped) throw new Error("leader election stopped");
+      const acquired = await this.tryAcquireOrRenew().catch((err: unknown) => {
+        this.o.onError?.(err);
+        return false;
+      });
+      if (acquired) break;
+      await new Promise((r) => setTimeout(r, this.o.retryPeriodMs));
+    }
+    this.leading = true;
+    this.lastRenew = Date.now();
+    this.timer = setInterval(() => void this.renew(onLost), this.o.retryPeriodMs);
+  }
+
+  private async renew(onLost: () => void): Promise<void> {
+    const ok = await this.tryAcquireOrRenew().catch((err: unknown) => {
+      this.o.onError?.(err);
+      return false;
+    });
+    if (ok) this.lastRenew = Date.now();
+    else if (Date.now() - this.lastRenew > this.o.leaseDurationMs * 0.66 && this.leading) {
+      this.leading = false;
+      if (this.timer) clearInterval(this.timer);
+      onLost();
+    }
+  }
+
+  /** Stops renewing and, when leading, releases the lease. */
+  async release(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    if (!this.leading) return;
+    this.leading = false;
+    const lease = await this.read();
+    if (lease?.spec?.holderIdentity !== this.o.identity) return;
+    lease.spec.holderIdentity = "";
+    lease.spec.leaseDurationSeconds = 1;
+    await this.api
+      .replaceNamespacedLease({ name: this.o.name, namespace: this.o.namespace, body: lease })
+      .catch(() => undefined);
+  }
+
+  private async tryAcquireOrRenew(): Promise<boolean> {
+    const now = new MicroTime(this.o.now().getTime());
+    const lease = await this.read();
+    const spec = {
+      holderIdentity: this.o.identity,
+      leaseDurationSeconds: Math.ceil(this.o.leaseDurationMs / 1000),
+      renewTime: now,
+    };
+    if (!lease) {
+      await this.api.createNamespacedLease({
+        namespace: this.o.namespace,
+        body: {
+          metadata: { name: this.o.name, namespace: this.o.namespace },
+          spec: { ...spec, acquireTime: now, leaseTransitions: 0 },
+        },
+      });
+      return true;
+    }
+    const holder = lease.spec?.holderIdentity ?? "";
+    if (holder !== this.o.identity && holder !== "" && !expired(lease, now)) return false;
+    const transitions = (lease.spec?.leaseTransitions ?? 0) + (holder === this.o.identity ? 0 : 1);
+    lease.spec = {
+      ...Object.fromEntries(Object.entries(lease.spec ?? {})),
+      ...spec,
+      leaseTransitions: transitions,
+      ...(holder === this.o.identity ? {} : { acquireTime: now }),
+    };
+    try {
+      await this.api.replaceNamespacedLease({ name: this.o.name, namespace: this.o.namespace, body: lease });
+      return true;
+    } catch (err) {
+      if (isConflict(err)) return false;
+      throw err;
+    }
+  }
+
+  private async read(): Promise<V1Lease | null> {
+    try {
+      return await this.api.readNamespacedLease({ name: this.o.name, namespace: this.o.namespace });
+    } catch (err) {
+      if (isNotFound(err)) return null;
+      throw err;
+    }
+  }
+}
+
+/**
+ * Lease times are MicroTime: the API server wants exactly six fractional digits, but client-node serialises
+ * Dates with three ("parsing time ... cannot parse ".125Z" as ".000000""). This Date prints six.
+ */
+export class MicroTime extends Date {
+  override toISOString(): string {
+    return super.toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
+  }
+}
+
+function expired(lease: V1Lease, now: Date): boolean {
+  const renew = lease.spec?.renewTime;
+  if (!renew) return true;
+  const durationMs = (lease.spec?.leaseDurationSeconds ?? 15) * 1000;
+  return new Date(renew).getTime() + durationMs < now.getTime();
+}

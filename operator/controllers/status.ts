@@ -1,0 +1,137 @@
+/**
+ * Pure status computation: from the compile result, the object's generation and its previous conditions to
+ * the conditions it should carry. lastTransitionTime changes only when a condition's status flips.
+ */
+import { REASONS, type Condition, type ConditionType } from "../api/v1alpha1/conditions.js";
+import type { CompileResult } from "../compile/compile.js";
+import { objectKey, type Problem } from "../compile/problems.js";
+
+export interface ObjectStatus {
+  observedGeneration: number;
+  conditions: Condition[];
+  candidateCount?: number;
+}
+
+interface Outcome {
+  type: ConditionType;
+  ok: boolean;
+  reason: string;
+  message: string;
+}
+
+export interface StatusInput {
+  kind: "ModelProvider" | "ModelRoute";
+  namespace: string;
+  name: string;
+  generation: number;
+  previous: Condition[];
+  /** Validation errors (schema/CEL) found by the operator itself. */
+  invalid: string[];
+  result: CompileResult;
+  /** False when the operator failed to write the router config. */
+  written: boolean;
+  now: string;
+}
+
+export function computeStatus(i: StatusInput): ObjectStatus {
+  const key = objectKey(i);
+  const mine = i.result.problems.filter((p) => objectKey(p.object) === key);
+  const accepted = acceptedOutcome(
+    i.invalid,
+    mine.filter((p) => p.condition === "Accepted"),
+  );
+  const refs = refsOutcome(mine.filter((p) => p.condition === "ResolvedRefs"));
+  const programmed = programmedOutcome(
+    i.result.programmed.includes(key),
+    i.written,
+    i.result.config.hash,
+    accepted,
+    refs,
+  );
+  const firstBad = [accepted, refs, programmed].find((o) => !o.ok);
+  const ready: Outcome = firstBad
+    ? { type: "Ready", ok: false, reason: firstBad.reason, message: firstBad.message }
+    : {
+        type: "Ready",
+        ok: true,
+        reason: REASONS.Ready.ok,
+        message: `serving in router config ${i.result.config.hash}`,
+      };
+  const conditions = [accepted, refs, programmed, ready].map((o) => toCondition(o, i));
+  const status: ObjectStatus = { observedGeneration: i.generation, conditions };
+  if (i.kind === "ModelRoute") status.candidateCount = i.result.candidateCounts[key] ?? 0;
+  return status;
+}
+
+function acceptedOutcome(invalid: string[], problems: Problem[]): Outcome {
+  if (invalid.length > 0)
+    return { type: "Accepted", ok: false, reason: REASONS.Accepted.invalid, message: invalid.join("; ") };
+  const first = problems[0];
+  if (first) return { type: "Accepted", ok: false, reason: first.reason, message: describe(problems) };
+  return { type: "Accepted", ok: true, reason: REASONS.Accepted.ok, message: "the spec is valid" };
+}
+
+function refsOutcome(problems: Problem[]): Outcome {
+  const first = problems[0];
+  if (first) return { type: "ResolvedRefs", ok: false, reason: first.reason, message: describe(problems) };
+  return { type: "ResolvedRefs", ok: true, reason: REASONS.ResolvedRefs.ok, message: "all references resolved" };
+}
+
+function programmedOutcome(
+  included: boolean,
+  written: boolean,
+  hash: string,
+  accepted: Outcome,
+  refs: Outcome,
+): Outcome {
+  if (!included) {
+    const why = !accepted.ok ? "not accepted" : !refs.ok ? "references unresolved" : "not included";
+    return {
+      type: "Programmed",
+      ok: false,
+      reason: REASONS.Programmed.notProgrammed,
+      message: `left out of the router config (${why})`,
+    };
+  }
+  if (!written)
+    return {
+      type: "Programmed",
+      ok: false,
+      reason: REASONS.Programmed.writeFailed,
+      message: "could not write the router config; retrying",
+    };
+  return { type: "Programmed", ok: true, reason: REASONS.Programmed.ok, message: `included in router config ${hash}` };
+}
+
+function describe(problems: Problem[]): string {
+  return problems.map((p) => `${p.field}: ${p.message}`).join("; ");
+}
+
+function toCondition(o: Outcome, i: StatusInput): Condition {
+  const status = o.ok ? "True" : "False";
+  const prev = i.previous.find((c) => c.type === o.type);
+  return {
+    type: o.type,
+    status,
+    reason: o.reason,
+    message: o.message,
+    observedGeneration: i.generation,
+    lastTransitionTime: prev && prev.status === status ? prev.lastTransitionTime : i.now,
+  };
+}
+
+/** True when two statuses say the same thing (so no write is needed). */
+export function sameStatus(a: ObjectStatus | undefined, b: ObjectStatus): boolean {
+  if (!a) return false;
+  return JSON.stringify(normalise(a)) === JSON.stringify(normalise(b));
+}
+
+function normalise(s: ObjectStatus) {
+  return {
+    observedGeneration: s.observedGeneration,
+    candidateCount: s.candidateCount,
+    conditions: [...s.conditions]
+      .sort((x, y) => (x.type < y.type ? -1 : 1))
+      .map((c) => [c.type, c.status, c.reason, c.message, c.observedGeneration, c.lastTransitionTime]),
+  };
+}

@@ -1,0 +1,200 @@
+/**
+ * Wiring of the operator process: kube config, informers, the work queue, leader election, metrics/health HTTP.
+ */
+import { createServer, type Server } from "node:http";
+import { hostname } from "node:os";
+import type { AddressInfo } from "node:net";
+import {
+  CoreV1Api,
+  CustomObjectsApi,
+  KubeConfig,
+  makeInformer,
+  type KubernetesListObject,
+  type KubernetesObject,
+  type V1Secret,
+} from "@kubernetes/client-node";
+import type { Logger } from "pino";
+import { API_GROUP, API_VERSION } from "./api/v1alpha1/crd-schema.js";
+import { PLURALS, OperatorKube } from "./controllers/kube.js";
+import { withKeepAlive } from "./controllers/keep-alive.js";
+import { LeaderElector } from "./controllers/leader.js";
+import { WorkQueue } from "./controllers/queue.js";
+import { Reconciler, type CachedObject, type CachedSecret } from "./controllers/reconciler.js";
+import { createOperatorMetrics, type OperatorMetrics } from "./metrics.js";
+
+export interface OperatorOptions {
+  kubeConfig: KubeConfig;
+  /** Namespace of the router ConfigMap/Secret and the leader Lease. */
+  namespace: string;
+  /** Namespaces to watch; empty = all. */
+  watchNamespaces: string[];
+  logger: Logger;
+  metricsPort: number;
+  metricsHost: string;
+  leaderElection: boolean;
+  identity?: string;
+  /** Periodic full reconcile, to repair drift (e.g. a deleted ConfigMap). */
+  resyncMs?: number;
+}
+
+export interface RunningOperator {
+  metrics: OperatorMetrics;
+  metricsUrl: string;
+  /** Resolves when the first reconcile after becoming leader has finished. */
+  synced: Promise<void>;
+  queue: () => WorkQueue | null;
+  stop(): Promise<void>;
+}
+
+const KEY = "router-config";
+
+type Informer<T extends KubernetesObject> = ReturnType<typeof makeInformer<T>>;
+
+export async function runOperator(o: OperatorOptions): Promise<RunningOperator> {
+  const metrics = createOperatorMetrics();
+  const kube = new OperatorKube(withKeepAlive(o.kubeConfig));
+  let ready = false;
+  const server = await serveHttp(o, metrics, () => ready);
+  const informers: Informer<KubernetesObject>[] = [];
+  let queue: WorkQueue | null = null;
+  let resync: NodeJS.Timeout | null = null;
+  const elector = o.leaderElection
+    ? new LeaderElector(o.kubeConfig, {
+        namespace: o.namespace,
+        name: "routewise-operator",
+        identity: o.identity ?? `${hostname()}-${process.pid}`,
+        leaseDurationMs: 15_000,
+        retryPeriodMs: 2_000,
+        now: () => new Date(),
+        onError: (err) => o.logger.warn({ err }, "Failed to acquire or renew the leader Lease"),
+      })
+    : null;
+
+  const start = async (): Promise<void> => {
+    const providers = customInformer(o, "ModelProvider");
+    const routes = customInformer(o, "ModelRoute");
+    const secrets = secretInformer(o);
+    informers.push(...providers, ...routes, ...secrets);
+    const reconciler = new Reconciler({
+      kube,
+      namespace: o.namespace,
+      logger: o.logger,
+      metrics,
+      now: () => new Date(),
+      caches: {
+        providers: () => providers.flatMap((i) => i.list() as CachedObject[]),
+        routes: () => routes.flatMap((i) => i.list() as CachedObject[]),
+        secrets: () => secrets.flatMap((i) => i.list() as CachedSecret[]),
+      },
+    });
+    const q = new WorkQueue(
+      async () => {
+        await reconciler.reconcile();
+        metrics.reconciles.inc({ result: "success" });
+      },
+      { baseDelayMs: 250, maxDelayMs: 60_000, onDepth: (d) => metrics.queueDepth.set(d) },
+      (key, err, attempt) => {
+        metrics.reconciles.inc({ result: "error" });
+        o.logger.error({ key, attempt, err }, "Failed to reconcile; retrying with backoff");
+      },
+    );
+    queue = q;
+    // Events during the initial lists are ignored: reconciling a half-filled cache would publish a partial config.
+    let synced = false;
+    for (const inf of informers) {
+      for (const verb of ["add", "update", "delete"] as const) {
+        inf.on(verb, () => {
+          if (synced) q.add(KEY);
+        });
+      }
+      inf.on("error", (err: unknown) => {
+        o.logger.warn({ err }, "Watch failed; restarting");
+        setTimeout(() => void inf.start().catch(() => undefined), 1_000).unref();
+      });
+    }
+    await Promise.all(informers.map((i) => i.start()));
+    synced = true;
+    q.add(KEY);
+    await q.idle();
+    ready = true;
+    resync = setInterval(() => q.add(KEY), o.resyncMs ?? 300_000);
+    resync.unref();
+    o.logger.info(
+      { namespace: o.namespace, watch: o.watchNamespaces.length > 0 ? o.watchNamespaces : "all" },
+      "Operator reconciling",
+    );
+  };
+
+  const synced = (async () => {
+    if (elector) {
+      await elector.run(() => {
+        o.logger.error("Lost the leader Lease; exiting so another replica takes over");
+        metrics.leader.set(0);
+        process.exitCode = 1;
+        void stop();
+      });
+      metrics.leader.set(1);
+      o.logger.info("Became leader");
+    }
+    await start();
+  })();
+
+  const stop = async (): Promise<void> => {
+    if (resync) clearInterval(resync);
+    queue?.stop();
+    await Promise.all(informers.map((i) => i.stop().catch(() => undefined)));
+    await elector?.release().catch(() => undefined);
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  };
+  const address = server.address() as AddressInfo;
+  return { metrics, metricsUrl: `http://${o.metricsHost}:${address.port}`, synced, queue: () => queue, stop };
+}
+
+function customInformer(o: OperatorOptions, kind: keyof typeof PLURALS): Informer<KubernetesObject>[] {
+  const api = o.kubeConfig.makeApiClient(CustomObjectsApi);
+  const plural = PLURALS[kind];
+  const base = { group: API_GROUP, version: API_VERSION, plural };
+  if (o.watchNamespaces.length === 0) {
+    const list = () => api.listClusterCustomObject(base) as Promise<KubernetesListObject<KubernetesObject>>;
+    return [makeInformer(o.kubeConfig, `/apis/${API_GROUP}/${API_VERSION}/${plural}`, list)];
+  }
+  return o.watchNamespaces.map((namespace) => {
+    const list = () =>
+      api.listNamespacedCustomObject({ ...base, namespace }) as Promise<KubernetesListObject<KubernetesObject>>;
+    return makeInformer(o.kubeConfig, `/apis/${API_GROUP}/${API_VERSION}/namespaces/${namespace}/${plural}`, list);
+  });
+}
+
+function secretInformer(o: OperatorOptions): Informer<KubernetesObject>[] {
+  const api = o.kubeConfig.makeApiClient(CoreV1Api);
+  if (o.watchNamespaces.length === 0) {
+    return [makeInformer<V1Secret>(o.kubeConfig, "/api/v1/secrets", () => api.listSecretForAllNamespaces())];
+  }
+  return o.watchNamespaces.map((namespace) =>
+    makeInformer<V1Secret>(o.kubeConfig, `/api/v1/namespaces/${namespace}/secrets`, () =>
+      api.listNamespacedSecret({ namespace }),
+    ),
+  );
+}
+
+function serveHttp(o: OperatorOptions, metrics: OperatorMetrics, ready: () => boolean): Promise<Server> {
+  const server = createServer((req, res) => {
+    if (req.url === "/metrics") {
+      metrics.registry.metrics().then(
+        (text) => res.writeHead(200, { "content-type": metrics.registry.contentType }).end(text),
+        () => res.writeHead(500).end(),
+      );
+    } else if (req.url === "/healthz")
+      res.writeHead(200, { "content-type": "application/json" }).end('{"status":"ok"}');
+    else if (req.url === "/readyz") {
+      const ok = ready();
+      res
+        .writeHead(ok ? 200 : 503, { "content-type": "application/json" })
+        .end(JSON.stringify({ status: ok ? "ready" : "not ready" }));
+    } else res.writeHead(404).end();
+  });
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(o.metricsPort, o.metricsHost, () => resolve(server));
+  });
+}

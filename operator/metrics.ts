@@ -1,0 +1,51 @@
+/** The operator's metrics, defined once (prefix routewise_operator_). */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+
+export type OperatorMetrics = ReturnType<typeof createOperatorMetrics>;
+
+export function createOperatorMetrics(registry: Registry = new Registry()) {
+  collectDefaultMetrics({ register: registry, prefix: "routewise_operator_process_" });
+  const registers = [registry];
+  return {
+    registry,
+    reconciles: new Counter({
+      name: "routewise_operator_reconciles_total",
+      help: "Reconciles by result (success, error).",
+      labelNames: ["result"] as const,
+      registers,
+    }),
+    reconcileDuration: new Histogram({
+      name: "routewise_operator_reconcile_duration_seconds",
+      help: "Time to compile the policies and write outputs and status.",
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    }),
+    queueDepth: new Gauge({
+      name: "routewise_operator_queue_depth",
+      help: "Keys waiting in the work queue.",
+      registers,
+    }),
+    writes: new Counter({
+      name: "routewise_operator_writes_total",
+      help: "Writes to the API server by object kind (ConfigMap, Secret, ModelProvider status, ModelRoute status).",
+      labelNames: ["object"] as const,
+      registers,
+    }),
+    configInfo: new Gauge({
+      name: "routewise_operator_config_info",
+      help: "1 for the router config hash the operator last compiled.",
+      labelNames: ["hash"] as const,
+      registers,
+    }),
+    lastSuccess: new Gauge({
+      name: "routewise_operator_last_successful_reconcile_timestamp_seconds",
+      help: "Unix time of the last reconcile that wrote everything it had to.",
+      registers,
+    }),
+    leader: new Gauge({
+      name: "routewise_operator_leader",
+      help: "1 while this replica holds the leader Lease.",
+      registers,
+    }),
+  };
+}

@@ -1,0 +1,153 @@
+import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { CoreV1Api, type KubeConfig } from "@kubernetes/client-node";
+import OpenAI from "openai";
+import { pino } from "pino";
+import { afterEach, beforeAll, describe, expect, inject, it } from "vitest";
+import { configSource } from "../../cli/commands/router.js";
+import { CONFIGMAP_NAME, CREDENTIALS_SECRET_NAME } from "../../operator/controllers/kube.js";
+import type { RunningOperator } from "../../operator/main.js";
+import { createAdapters } from "../../router/providers/registry.js";
+import { startRouter, type RunningRouter } from "../../router/server.js";
+import { applyYaml, installCrds, kubeConfigForToken, loadKubeConfig, testNamespace, waitFor } from "../harness/kube.js";
+import { repoRoot } from "../harness/tools.js";
+import { exampleYaml, routerConfig, startOperator, waitForCondition } from "./operator-harness.js";
+
+let admin: KubeConfig;
+const stops: (() => Promise<void>)[] = [];
+
+beforeAll(async () => {
+  admin = loadKubeConfig(inject("kubeconfigPath"));
+  await installCrds(admin, join(repoRoot, "crds"));
+});
+
+afterEach(async () => {
+  for (const stop of stops.splice(0).reverse()) await stop();
+});
+
+async function operatorAs(kc: KubeConfig, ns: string): Promise<RunningOperator> {
+  const op = await startOperator(kc, ns);
+  stops.push(() => op.stop());
+  return op;
+}
+
+/** The shipped RBAC manifest with its namespace replaced, applied as admin; returns a token for its ServiceAccount. */
+async function installRbac(ns: string): Promise<string> {
+  const yaml = readFileSync(join(repoRoot, "operator/rbac/rbac.yaml"), "utf8")
+    .replaceAll("namespace: routewise-system", `namespace: ${ns}`)
+    .replaceAll("name: routewise-operator\nroleRef", `name: routewise-operator-${ns}\nroleRef`)
+    .replace(
+      /kind: ClusterRole\nmetadata:\n {2}name: routewise-operator/,
+      `kind: ClusterRole\nmetadata:\n  name: routewise-operator-${ns}`,
+    )
+    .replace(/kind: ClusterRole\n {2}name: routewise-operator/, `kind: ClusterRole\n  name: routewise-operator-${ns}`);
+  await applyYaml(admin, yaml);
+  const token = await admin.makeApiClient(CoreV1Api).createNamespacedServiceAccountToken({
+    name: "routewise-operator",
+    namespace: ns,
+    body: { spec: { audiences: [], expirationSeconds: 3600 } },
+  });
+  const value = token.status?.token;
+  if (!value) throw new Error("TokenRequest returned no token");
+  return value;
+}
+
+describe("operator RBAC", () => {
+  it("runs with a token of the shipped ServiceAccount and its Role/ClusterRole, and that suffices", async () => {
+    const ns = await testNamespace(admin, "op-rbac");
+    const token = await installRbac(ns);
+    await applyYaml(admin, exampleYaml("providers.yaml", "routes.yaml", "secret.yaml"), ns);
+    const op = await operatorAs(kubeConfigForToken(admin, token), ns);
+    await op.synced;
+    await waitForCondition(admin, { kind: "ModelRoute", namespace: ns, name: "assistant" }, "Ready", {
+      status: "True",
+    });
+    const config = await waitFor(() => routerConfig(admin, ns), 10_000);
+    expect(config.routes).toHaveLength(3);
+    const metrics = await (await fetch(`${op.metricsUrl}/metrics`)).text();
+    expect(metrics).toMatch(/routewise_operator_reconciles_total\{result="success"\} [1-9]/);
+    expect(metrics).not.toMatch(/routewise_operator_reconciles_total\{result="error"\}/);
+  });
+
+  it("is denied what the Role does not grant (e.g. deleting ConfigMaps)", async () => {
+    const ns = await testNamespace(admin, "op-rbac-deny");
+    const token = await installRbac(ns);
+    const core = kubeConfigForToken(admin, token).makeApiClient(CoreV1Api);
+    await expect(core.listNamespacedPod({ namespace: ns })).rejects.toThrow(/403|forbidden/i);
+    await expect(core.deleteNamespacedConfigMap({ name: CONFIGMAP_NAME, namespace: ns })).rejects.toThrow(
+      /403|forbidden/i,
+    );
+  });
+});
+
+/** What a kubelet does for a router pod: project the ConfigMap and Secret into files. */
+async function mountLikeKubelet(ns: string, dirs: { config: string; credentials: string }): Promise<void> {
+  const core = admin.makeApiClient(CoreV1Api);
+  const cm = await core.readNamespacedConfigMap({ name: CONFIGMAP_NAME, namespace: ns });
+  for (const [k, v] of Object.entries(cm.data ?? {})) writeFileSync(join(dirs.config, k), v);
+  for (const [k, v] of Object.entries(cm.binaryData ?? {}))
+    writeFileSync(join(dirs.config, k), Buffer.from(v, "base64"));
+  const secret = await core.readNamespacedSecret({ name: CREDENTIALS_SECRET_NAME, namespace: ns });
+  for (const [k, v] of Object.entries(secret.data ?? {}))
+    writeFileSync(join(dirs.credentials, k), Buffer.from(v, "base64"));
+}
+
+describe("operator + router end to end", () => {
+  it("a ModelRoute applied in the cluster decides where the router sends a request", async () => {
+    const ns = await testNamespace(admin, "e2e");
+    await applyYaml(admin, exampleYaml("providers.yaml", "routes.yaml", "secret.yaml"), ns);
+    await operatorAs(admin, ns);
+    await waitFor(() => routerConfig(admin, ns), 15_000);
+
+    const root = mkdtempSync(join(tmpdir(), "routewise-mount-"));
+    const dirs = { config: join(root, "config"), credentials: join(root, "credentials") };
+    mkdirSync(dirs.config);
+    mkdirSync(dirs.credentials);
+    await mountLikeKubelet(ns, dirs);
+    const source = configSource({ config: dirs.config, credentials: dirs.credentials, namespace: "default" });
+    const router: RunningRouter = await startRouter({
+      host: "127.0.0.1",
+      port: 0,
+      logger: pino({ level: "silent" }),
+      load: source.load,
+      watchPaths: source.watchPaths,
+      adapters: createAdapters(),
+    });
+    stops.push(() => router.stop());
+    expect([...(router.state.current?.credentials.entries() ?? [])]).toEqual([
+      [`${ns}.openai-gpt-4o-mini`, "sk-placeholder-replace-me"],
+    ]);
+    const client = new OpenAI({ baseURL: `${router.url}/v1`, apiKey: "unused", maxRetries: 0 });
+    const before = await client.chat.completions
+      .create({ model: "support-bot", messages: [{ role: "user", content: "hi" }] })
+      .withResponse();
+    expect(before.response.headers.get("x-routewise-provider")).toMatch(/llama-3-/);
+
+    // A new policy in the cluster: pin support-bot to gpt-4o-mini.
+    await applyYaml(
+      admin,
+      `apiVersion: routewise.dev/v1alpha1
+kind: ModelRoute
+metadata: { name: support-bot }
+spec:
+  modelName: support-bot
+  candidates: [{ name: gpt-4o-mini }, { name: llama-3-8b }]
+  baseline: { name: gpt-4o }
+  rules: [{ name: all-to-mini, match: {}, pin: [gpt-4o-mini] }]
+`,
+      ns,
+    );
+    await waitFor(
+      async () => (await routerConfig(admin, ns))?.routes.find((r) => r.name === "support-bot")?.rules.length === 1,
+      10_000,
+    );
+    await mountLikeKubelet(ns, dirs);
+    await router.reloader.reload();
+    const after = await client.chat.completions
+      .create({ model: "support-bot", messages: [{ role: "user", content: "hi" }] })
+      .withResponse();
+    expect(after.response.headers.get("x-routewise-provider")).toBe(`${ns}/gpt-4o-mini`);
+    expect(after.response.headers.get("x-routewise-decision")).toContain("rule=all-to-mini");
+  });
+});
