@@ -1,5 +1,8 @@
 /** The `routewise` command line: wiring only; each subcommand lives in cli/commands/. */
 import { Command, CommanderError } from "commander";
+import { registerClassifyCommand } from "./commands/classify.js";
+import { registerEvalCommand } from "./commands/eval.js";
+import { registerOperatorCommand } from "./commands/operator.js";
 import { registerRenderCommand } from "./commands/render.js";
 import { registerRouterCommand } from "./commands/router.js";
 import { CliError } from "./errors.js";
@@ -12,6 +15,9 @@ export function buildProgram(): Command {
     .exitOverride();
   registerRenderCommand(program);
   registerRouterCommand(program);
+  registerOperatorCommand(program);
+  registerClassifyCommand(program);
+  registerEvalCommand(program);
   return program;
 }
 

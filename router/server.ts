@@ -7,9 +7,9 @@ import type { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "pino";
 import { HeuristicClassifier } from "./classify/heuristic-classifier.js";
-import type { Classifier } from "./classify/types.js";
+import { ClassifierRegistry } from "./classify/registry.js";
 import { ConfigReloader, type LoadedConfig } from "./config/reloader.js";
-import type { ProviderType, RouteConfig } from "./config/types.js";
+import type { ProviderType } from "./config/types.js";
 import { ProviderHealth } from "./dispatch/health.js";
 import type { ClientAuth } from "./http/auth.js";
 import { createApp } from "./http/app.js";
@@ -25,8 +25,8 @@ export interface RouterOptions {
   watchPaths: string[];
   pollIntervalMs?: number;
   adapters: Record<ProviderType, ProviderAdapter>;
-  /** The classifier for a route (built-in by default). */
-  classifierFor?: (route: RouteConfig) => Classifier;
+  /** The built-in and custom classifiers (default: the heuristic classifier only, for tests). */
+  classifiers?: ClassifierRegistry;
   auth?: ClientAuth | null;
   maxBodyBytes?: number;
   /** How long shutdown waits for in-flight requests. */
@@ -53,10 +53,13 @@ export async function startRouter(o: RouterOptions): Promise<RunningRouter> {
     metrics.circuitOpen.set({ provider: id }, open ? 1 : 0);
   });
   let draining = false;
+  const classifiers =
+    o.classifiers ?? (await ClassifierRegistry.create(cacheHooks(metrics), new HeuristicClassifier()));
   const reloader = new ConfigReloader({
     load: o.load,
     watchPaths: o.watchPaths,
     pollIntervalMs: o.pollIntervalMs ?? 5_000,
+    prepare: (config) => classifiers.prepare(config),
     onApplied: (config, credentials) => {
       state.set(config, credentials);
       health.setProviders(config.providers);
@@ -75,10 +78,9 @@ export async function startRouter(o: RouterOptions): Promise<RunningRouter> {
   });
   await reloader.start();
 
-  const builtin = new HeuristicClassifier();
   const app = createApp({
     snapshot: () => state.current,
-    classifier: o.classifierFor ?? (() => builtin),
+    classifier: (route) => classifiers.for(route),
     dispatch: {
       adapters: o.adapters,
       credential: (key) => (key === null ? null : (state.current?.credentials.get(key) ?? null)),
@@ -117,6 +119,14 @@ export async function startRouter(o: RouterOptions): Promise<RunningRouter> {
     await Promise.all(Object.values(o.adapters).map((a) => a.close()));
   };
   return { url, port, metrics, state, reloader, stop };
+}
+
+/** Decision-cache hit/miss counters for the classifiers. */
+export function cacheHooks(metrics: RouterMetrics) {
+  return {
+    onCacheHit: () => metrics.classifierCacheHits.inc(),
+    onCacheMiss: () => metrics.classifierCacheMisses.inc(),
+  };
 }
 
 async function inflight(metrics: RouterMetrics): Promise<number> {

@@ -5,12 +5,15 @@
 import type { Command } from "commander";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { extname, join } from "node:path";
+import { gunzipSync } from "node:zlib";
 import { pino, type Logger } from "pino";
 import { parse as parseYaml } from "yaml";
 import type { LoadedConfig } from "../../router/config/reloader.js";
 import { ClientAuth } from "../../router/http/auth.js";
 import { createAdapters } from "../../router/providers/registry.js";
-import { DEFAULT_MAX_BODY_BYTES, startRouter } from "../../router/server.js";
+import { ClassifierRegistry } from "../../router/classify/registry.js";
+import { createRouterMetrics } from "../../router/metrics/metrics.js";
+import { cacheHooks, DEFAULT_MAX_BODY_BYTES, startRouter } from "../../router/server.js";
 import { CliError } from "../errors.js";
 import { compileManifests, formatSourceError } from "../standalone.js";
 
@@ -46,9 +49,18 @@ export function registerRouterCommand(program: Command): void {
     .option("--poll-interval <ms>", "how often to re-read the config besides file events", "5000")
     .option("--drain-timeout <ms>", "how long SIGTERM waits for in-flight requests", "25000")
     .action(async (flags: RouterFlags) => {
-      const logger = pino({ base: { component: "router" } });
+      const logger = pino({ base: { component: "router" }, level: process.env["LOG_LEVEL"] ?? "info" });
       const source = configSource(flags);
+      const metrics = createRouterMetrics();
+      const classifiers = await ClassifierRegistry.create(cacheHooks(metrics)).catch((err: unknown) => {
+        throw new CliError(
+          `could not load the built-in classifier: ${err instanceof Error ? err.message : String(err)}`,
+          { cause: err },
+        );
+      });
       const router = await startRouter({
+        metrics,
+        classifiers,
         host: flags.host,
         port: Number(flags.port ?? process.env["PORT"] ?? 8080),
         logger,
@@ -106,12 +118,7 @@ export function configSource(flags: Pick<RouterFlags, "config" | "credentials" |
   const path = flags.config;
   if (!existsSync(path)) throw new CliError(`${path}: no such file or directory`);
   const dir = statSync(path).isDirectory();
-  const jsonFile =
-    !dir && extname(path) === ".json"
-      ? path
-      : dir && existsSync(join(path, "config.json"))
-        ? join(path, "config.json")
-        : null;
+  const jsonFile = !dir && extname(path) === ".json" ? path : dir ? mountedConfigFile(path) : null;
   const watchPaths = [path, ...(flags.credentials ? [flags.credentials] : [])];
   if (jsonFile) {
     return {
@@ -132,8 +139,15 @@ export function configSource(flags: Pick<RouterFlags, "config" | "credentials" |
   };
 }
 
+/** A mounted router ConfigMap: config.json, or config.json.gz when the operator had to compress it. */
+function mountedConfigFile(dir: string): string | null {
+  for (const name of ["config.json", "config.json.gz"]) if (existsSync(join(dir, name))) return join(dir, name);
+  return null;
+}
+
 function readJson(file: string): unknown {
-  const text = readFileSync(file, "utf8");
+  const raw = readFileSync(file);
+  const text = (file.endsWith(".gz") ? gunzipSync(raw) : raw).toString("utf8");
   try {
     return JSON.parse(text) as unknown;
   } catch (err) {

@@ -159,7 +159,7 @@ export function compileRoute(
     midStreamFailure: "error-event",
     classifier:
       s.classifier?.type === "custom" && s.classifier.custom
-        ? { type: "custom", modelPath: s.classifier.custom.modelPath, vocabPath: s.classifier.custom.vocabPath ?? null }
+        ? { type: "custom", modelPath: s.classifier.custom.modelPath }
         : { type: "builtin" },
     rollout: s.rollout?.mode ?? "enforce",
     exposeProviderModels: s.exposeProviderModels ?? false,

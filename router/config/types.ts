@@ -164,7 +164,8 @@ export interface RouteConfig {
   circuitBreaker: { consecutiveFailures: number; cooldownMs: number };
   /** What the router does when a stream fails after its first byte reached the client. */
   midStreamFailure: "error-event";
-  classifier: { type: "builtin" } | { type: "custom"; modelPath: string; vocabPath: string | null };
+  /** The request analyzer; a custom one is a mounted model directory (see router/classify/custom-classifier.ts). */
+  classifier: { type: "builtin" } | { type: "custom"; modelPath: string };
   rollout: RolloutMode;
   /** When true, GET /v1/models also lists the candidates' upstream models as directly addressable. */
   exposeProviderModels: boolean;

@@ -439,17 +439,13 @@ export interface ModelRouteSpec {
      */
     type?: "builtin" | "custom";
     /**
-     * A user's ONNX model mounted into the router pods.
+     * A user's ONNX model mounted into the router pods. The router validates the model's inputs and outputs when the config loads and refuses a config whose model does not fit (the last good config stays in force).
      */
     custom?: {
       /**
-       * Path of the .onnx file inside the router container.
+       * Directory inside the router container holding routewise-classifier.json (which names the .onnx file, its WordPiece vocab and output heads), the model and the vocab.
        */
       modelPath: string;
-      /**
-       * Path of its WordPiece vocab.txt, when the model takes token ids.
-       */
-      vocabPath?: string;
     };
   };
   /**

@@ -1,0 +1,71 @@
+import { describe, expect, it } from "vitest";
+import {
+  DEFAULT_FEATURE_CONFIG,
+  DENSE_FEATURE_NAMES,
+  DENSE_SIZE,
+  featureSize,
+  featurize,
+  normalizeText,
+  promptKey,
+} from "./featurize.js";
+import { buildLexiconIndex, lexiconMask, LEXICON_NAMES, PREFIX_KEY_LENGTH } from "./lexicons.js";
+
+const input = (prompt: string, system = "") => ({ prompt, system, totalChars: prompt.length + system.length });
+
+describe("featurize", () => {
+  it("is deterministic and has the configured size", () => {
+    const a = featurize(input("Explain why the sky is blue, in 3 sentences."));
+    const b = featurize(input("Explain why the sky is blue, in 3 sentences."));
+    expect(a.length).toBe(featureSize(DEFAULT_FEATURE_CONFIG));
+    expect(a.length).toBe(DENSE_SIZE + 2 ** DEFAULT_FEATURE_CONFIG.hashBits);
+    expect(Array.from(a)).toEqual(Array.from(b));
+    expect(Array.from(a).every(Number.isFinite)).toBe(true);
+  });
+
+  it("L2-normalises the hashed block and leaves no state between calls", () => {
+    featurize(input("some other text first ".repeat(50)));
+    const v = featurize(input("def f(x):\n    return x * 2\n"));
+    let sq = 0;
+    for (let i = DENSE_SIZE; i < v.length; i++) sq += (v[i] ?? 0) ** 2;
+    expect(sq).toBeCloseTo(1, 5);
+    expect(Array.from(v)).toEqual(Array.from(featurize(input("def f(x):\n    return x * 2\n"))));
+  });
+
+  it("gives an all-zero hashed block for empty input", () => {
+    const v = featurize(input(""));
+    expect(v.slice(DENSE_SIZE).every((x) => x === 0)).toBe(true);
+  });
+
+  it("sees code, maths and options in the dense signals", () => {
+    const at = (name: string): number => DENSE_FEATURE_NAMES.indexOf(name);
+    const code = featurize(input("```python\ndef f():\n    return 1\n```"));
+    expect(code[at("code_fence")]).toBe(1);
+    const mc = featurize(input("Which is a metal?\nA) wood\nB) iron\nC) glass\nD) paper"));
+    expect(mc[at("options")]).toBeGreaterThan(0);
+    expect(mc[at("lex_science")]).toBe(0);
+    expect(featurize(input("Solve $x^2 + 3x = 10$"))[at("latex")]).toBeGreaterThan(0);
+  });
+
+  it("normalises case, whitespace and digits; promptKey follows", () => {
+    expect(normalizeText("  Hello\n\nWORLD 2024 ")).toBe("hello world 0000");
+    expect(promptKey(input("Hello  world 1"))).toBe(promptKey(input("hello world 7")));
+    expect(promptKey(input("hello", "sys a"))).not.toBe(promptKey(input("hello", "sys b")));
+  });
+
+  it("handles a 512-token prompt with a long head and tail", () => {
+    const long = "word ".repeat(3000);
+    expect(featurize(input(long)).length).toBe(featureSize(DEFAULT_FEATURE_CONFIG));
+  });
+});
+
+describe("lexicons", () => {
+  it("matches exact words and stems", () => {
+    const idx = buildLexiconIndex();
+    const bit = (n: string): number => 1 << LEXICON_NAMES.indexOf(n as (typeof LEXICON_NAMES)[number]);
+    expect(lexiconMask(idx, "plaintiffs") & bit("legal")).not.toBe(0);
+    expect(lexiconMask(idx, "court") & bit("legal")).not.toBe(0);
+    expect(lexiconMask(idx, "zzzz")).toBe(0);
+    for (const list of idx.prefix.values())
+      for (const [stem] of list) expect(stem.length).toBeGreaterThanOrEqual(PREFIX_KEY_LENGTH);
+  });
+});

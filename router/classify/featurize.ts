@@ -1,0 +1,408 @@
+import { createHash } from "node:crypto";
+import { LEXICON_NAMES, buildLexiconIndex, lexiconMask } from "./lexicons.js";
+import type { ClassifyInput } from "./types.js";
+
+/**
+ * Featurizer shared by training (scripts/train) and the runtime (onnx-classifier.ts): a prompt becomes one
+ * Float32 vector = [dense hand-made signals | signed hashed word 1-2-grams + char 4-grams]. Pure and deterministic;
+ * everything that changes the output is in `FeatureConfig`, which is stored in the model's metadata.json.
+ */
+export interface FeatureConfig {
+  version: 1;
+  /** Hashed block has 2^hashBits slots. */
+  hashBits: number;
+  /** Seed mixed into every hash. */
+  hashSeed: number;
+  /** Characters of the normalised prompt used for n-grams: the first `headChars` and the last `tailChars`. */
+  headChars: number;
+  tailChars: number;
+  /** Weight of char 4-grams relative to words before L2 normalisation. */
+  charWeight: number;
+}
+
+export const DEFAULT_FEATURE_CONFIG: FeatureConfig = {
+  version: 1,
+  hashBits: 14,
+  hashSeed: 0x5eed_2024,
+  headChars: 2000,
+  tailChars: 1000,
+  charWeight: 0.5,
+};
+
+export const DENSE_FEATURE_NAMES = [
+  "len_chars",
+  "len_words",
+  "len_lines",
+  "len_sentences",
+  "last_block_chars",
+  "avg_word_len",
+  "type_token_ratio",
+  "digit_ratio",
+  "number_count",
+  "math_ops",
+  "latex",
+  "code_fence",
+  "code_chars",
+  "code_indent",
+  "code_keywords",
+  "question_marks",
+  "starts_with_qword",
+  "ends_with_question",
+  "options",
+  "fewshot",
+  "uppercase_ratio",
+  "non_ascii_ratio",
+  "urls",
+  "list_items",
+  "quotes",
+  "system_chars",
+  "context_chars",
+  ...LEXICON_NAMES.map((n) => `lex_${n}`),
+  // Signals of the final question alone (few-shot exemplars stripped, see `finalQuestion`).
+  "fewshot_exemplars",
+  "fq_chars",
+  "fq_words",
+  "fq_options",
+  "fq_binary_choice",
+  "fq_blank",
+  "fq_numeric",
+  "fq_code",
+  "fq_yesno",
+  "fq_factoid",
+  "fq_numbers",
+  "fq_ops",
+  "fq_constraints",
+  "fq_reasoning",
+  "fq_negation",
+  "fq_avg_word",
+  "fq_sentences",
+  "fq_long_words",
+] as const;
+
+export const DENSE_SIZE = DENSE_FEATURE_NAMES.length;
+
+export function featureSize(config: FeatureConfig): number {
+  return DENSE_SIZE + (1 << config.hashBits);
+}
+
+const LEXICONS = buildLexiconIndex();
+const WORD_RE = /[\p{L}\p{N}_]+/gu;
+const NUMBER_RE = /\d+(?:[.,]\d+)*/g;
+const OPTION_RE = /^\s*\(?[A-Ea-e][).:]\s/gm;
+const FEWSHOT_RE = /(?:^|\n)\s*(?:answer|q|a|question|example|input|output)\s*:/gi;
+const LIST_RE = /^\s*(?:[-*•]|\d+[.)])\s/gm;
+const LATEX_RE = /\\[a-zA-Z]+|\$/g;
+const CODE_KW_RE = /\b(?:def|return|import|class|function|const|let|var|include|public|void|elif|lambda|println)\b/g;
+const SENTENCE_RE = /[.!?](?:\s|$)/g;
+const EXEMPLAR_ANSWER_RE = /(?:^|\n)\s*(?:answer|a)\s*:\s*\S/gi;
+const BLOCK_SPLIT_RE = /\n\s*\n/;
+const BLANK_RE = /\s_\s|_{2,}/;
+const NUMERIC_ASK_RE = /how (?:many|much)|calculate|compute|what is the (?:value|sum|product|total)|solve/;
+const CODE_ASK_RE = /write a (?:python )?function|def \w+\(|```|implement/;
+const YESNO_RE = /^(?:is|are|does|do|can|could|was|were|did|has|have|will|would|should)\b/;
+const FACTOID_RE = /^(?:who|when|where|what|which)\b/;
+const OPS_RE = /[+\-*/^=%<>]/g;
+const CONSTRAINT_RE =
+  /\b(?:must|should|exactly|at least|at most|each|every|only|all|none|both|neither|unless|except)\b/g;
+const REASONING_RE = /\b(?:why|explain|prove|because|therefore|if|then|implies|reason|justify|deduce|infer)\b/g;
+const NEGATION_RE = /\b(?:not|no|never|cannot|without)\b|n't\b/g;
+const QWORD_RE = /^(?:what|why|how|which|who|whom|whose|when|where|whether|is|are|does|do|can|could|would|should)\b/;
+
+/** Lower-cased, NFKC, whitespace collapsed, digits folded to 0: the text the hashed block and the cache key see. */
+export function normalizeText(text: string): string {
+  // Only runs of 2+ whitespace or non-space whitespace need replacing: far fewer matches than /\s+/ on prose.
+  return text
+    .normalize("NFKC")
+    .toLowerCase()
+    .replace(/\s{2,}|[^\S ]/g, " ")
+    .replace(/[1-9]/g, "0")
+    .trim();
+}
+
+/** Stable key of everything that determines a classification (prompt, system prompt, context size bucket). */
+export function promptKey(input: ClassifyInput): string {
+  const context = Math.round(Math.log1p(extraContext(input)) * 4);
+  return createHash("sha1")
+    .update(normalizeText(input.system))
+    .update("\u0000")
+    .update(normalizeText(input.prompt))
+    .update(`\u0000${context}`)
+    .digest("base64");
+}
+
+/** Allocates and fills a feature vector. */
+export function featurize(input: ClassifyInput, config: FeatureConfig = DEFAULT_FEATURE_CONFIG): Float32Array {
+  const out = new Float32Array(featureSize(config));
+  featurizeInto(out, input, config);
+  return out;
+}
+
+/** Fills `out` (length featureSize(config)); overwrites every slot. */
+export function featurizeInto(out: Float32Array, input: ClassifyInput, config: FeatureConfig): void {
+  if (out.length !== featureSize(config))
+    throw new Error(`feature buffer has ${out.length} slots, want ${featureSize(config)}`);
+  out.fill(0);
+  const norm = normalizeText(input.prompt);
+  const words = norm.match(WORD_RE) ?? [];
+  denseFeatures(out, input, words);
+  hashedFeatures(out, norm, words, config);
+}
+
+function extraContext(input: ClassifyInput): number {
+  return Math.max(0, input.totalChars - input.prompt.length - input.system.length);
+}
+
+function count(text: string, re: RegExp): number {
+  re.lastIndex = 0;
+  let n = 0;
+  while (re.exec(text) !== null) n++;
+  return n;
+}
+
+const clip1 = (x: number): number => (x > 1 ? 1 : x);
+const lg = (x: number, scale: number): number => Math.log1p(x) / scale;
+
+interface CharStats {
+  digits: number;
+  upper: number;
+  nonAscii: number;
+  ops: number;
+  codeChars: number;
+  questionMarks: number;
+  quotes: number;
+}
+
+function charStats(text: string): CharStats {
+  const s: CharStats = { digits: 0, upper: 0, nonAscii: 0, ops: 0, codeChars: 0, questionMarks: 0, quotes: 0 };
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 48 && c <= 57) s.digits++;
+    else if (c >= 65 && c <= 90) s.upper++;
+    else if (c > 127) s.nonAscii++;
+    else if (c === 43 || c === 45 || c === 42 || c === 47 || c === 94 || c === 61 || c === 37) s.ops++;
+    else if (c === 123 || c === 125 || c === 40 || c === 41 || c === 59 || c === 91 || c === 93 || c === 95) {
+      s.codeChars++;
+    } else if (c === 63) s.questionMarks++;
+    else if (c === 34) s.quotes++;
+  }
+  return s;
+}
+
+function lineStats(text: string): { lines: number; indented: number; lastBlock: number } {
+  const lines = text.split("\n");
+  let indented = 0;
+  for (const line of lines) if (line.startsWith("    ") || line.startsWith("\t")) indented++;
+  const trimmed = text.trimEnd();
+  const lastBreak = trimmed.lastIndexOf("\n\n");
+  return { lines: lines.length, indented, lastBlock: trimmed.length - (lastBreak < 0 ? 0 : lastBreak) };
+}
+
+function lexiconCounts(words: readonly string[]): number[] {
+  const counts = new Array<number>(LEXICON_NAMES.length).fill(0);
+  for (const w of words) {
+    let mask = lexiconMask(LEXICONS, w);
+    for (let bit = 0; mask !== 0; bit++, mask >>>= 1) if ((mask & 1) === 1) counts[bit] = (counts[bit] ?? 0) + 1;
+  }
+  return counts;
+}
+
+/**
+ * The final question of a few-shot prompt: the blocks after the last completed exemplar ("Answer: X" / "A: X"),
+ * skipping a short trailing instruction block; the whole prompt when there are no exemplars.
+ */
+export function finalQuestion(prompt: string): { text: string; exemplars: number } {
+  const t = prompt.trim();
+  const exemplars = count(t, EXEMPLAR_ANSWER_RE);
+  if (exemplars === 0) return { text: t, exemplars: 0 };
+  const blocks = t.split(BLOCK_SPLIT_RE);
+  let last = blocks.length - 1;
+  while (last > 0 && (blocks[last] ?? "").trim().length < 60 && !/\?|_/.test(blocks[last] ?? "")) last--;
+  return { text: blocks.slice(last).join("\n\n"), exemplars };
+}
+
+function finalQuestionFeatures(prompt: string): number[] {
+  const { text, exemplars } = finalQuestion(prompt);
+  const low = text.toLowerCase();
+  const words = low.match(WORD_RE) ?? [];
+  const options = count(text, OPTION_RE);
+  let chars = 0;
+  let long = 0;
+  for (const w of words) {
+    chars += w.length;
+    if (w.length >= 9) long++;
+  }
+  return [
+    lg(exemplars, 2),
+    lg(text.length, 8),
+    lg(words.length, 7),
+    lg(options, 2),
+    options === 2 ? 1 : 0,
+    BLANK_RE.test(text) ? 1 : 0,
+    NUMERIC_ASK_RE.test(low) ? 1 : 0,
+    CODE_ASK_RE.test(low) ? 1 : 0,
+    YESNO_RE.test(low) ? 1 : 0,
+    FACTOID_RE.test(low) && text.length < 120 ? 1 : 0,
+    lg(count(text, NUMBER_RE), 4),
+    lg(count(text, OPS_RE), 4),
+    lg(count(low, CONSTRAINT_RE), 3),
+    lg(count(low, REASONING_RE), 3),
+    lg(count(low, NEGATION_RE), 3),
+    words.length === 0 ? 0 : chars / words.length / 10,
+    lg(count(text, SENTENCE_RE), 4),
+    words.length === 0 ? 0 : long / words.length,
+  ];
+}
+
+function denseFeatures(out: Float32Array, input: ClassifyInput, words: readonly string[]): void {
+  const text = input.prompt;
+  const n = Math.max(1, text.length);
+  const cs = charStats(text);
+  const ls = lineStats(text);
+  let wordChars = 0;
+  for (const w of words) wordChars += w.length;
+  const head = text.trimStart().slice(0, 40).toLowerCase();
+  const values: number[] = [
+    lg(text.length, 8),
+    lg(words.length, 7),
+    lg(ls.lines, 5),
+    lg(count(text, SENTENCE_RE), 5),
+    lg(ls.lastBlock, 8),
+    words.length === 0 ? 0 : wordChars / words.length / 10,
+    words.length === 0 ? 0 : new Set(words).size / words.length,
+    clip1((cs.digits / n) * 10),
+    lg(count(text, NUMBER_RE), 4),
+    lg(cs.ops, 4),
+    lg(count(text, LATEX_RE), 3),
+    text.includes("```") ? 1 : 0,
+    clip1((cs.codeChars / n) * 10),
+    ls.indented / ls.lines,
+    lg(count(text, CODE_KW_RE), 3),
+    lg(cs.questionMarks, 2),
+    QWORD_RE.test(head) ? 1 : 0,
+    text.trimEnd().endsWith("?") ? 1 : 0,
+    lg(count(text, OPTION_RE), 2),
+    lg(count(text, FEWSHOT_RE), 3),
+    cs.upper / n,
+    cs.nonAscii / n,
+    lg((text.match(/https?:\/\//g) ?? []).length, 2),
+    lg(count(text, LIST_RE), 3),
+    lg(cs.quotes, 3),
+    lg(input.system.length, 8),
+    lg(extraContext(input), 10),
+    ...lexiconCounts(words).map((c) => lg(c, 3)),
+    ...finalQuestionFeatures(text),
+  ];
+  for (let i = 0; i < values.length; i++) out[i] = values[i] ?? 0;
+}
+
+function fmix32(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+function hashRange(text: string, start: number, end: number, seed: number): number {
+  let h = (0x811c9dc5 ^ seed) >>> 0;
+  for (let i = start; i < end; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return fmix32(h);
+}
+
+/** Scratch for one featurize call: counts per hashed slot plus the list of touched slots. */
+interface HashScratch {
+  counts: Float32Array;
+  touched: Int32Array;
+  n: number;
+}
+
+const scratchBySize = new Map<number, HashScratch>();
+
+function scratchFor(slots: number, maxTouched: number): HashScratch {
+  let s = scratchBySize.get(slots);
+  if (s === undefined || s.touched.length < maxTouched) {
+    s = { counts: new Float32Array(slots), touched: new Int32Array(Math.max(maxTouched, 4096)), n: 0 };
+    scratchBySize.set(slots, s);
+  }
+  s.n = 0;
+  return s;
+}
+
+function add(s: HashScratch, h: number, mask: number, weight: number): void {
+  const slot = h & mask;
+  const prev = s.counts[slot] ?? 0;
+  if (prev === 0) s.touched[s.n++] = slot;
+  // A slot whose signed count returns to 0 is listed twice; the flush below skips the duplicate (count 0).
+  s.counts[slot] = prev + (h >>> 31 === 1 ? -weight : weight);
+}
+
+function charGrams(s: HashScratch, text: string, mask: number, seed: number, weight: number): void {
+  if (text.length < 4) return;
+  let c0 = text.charCodeAt(0);
+  let c1 = text.charCodeAt(1);
+  let c2 = text.charCodeAt(2);
+  for (let i = 3; i < text.length; i++) {
+    const c3 = text.charCodeAt(i);
+    let h = Math.imul(c0 ^ seed, 0x01000193);
+    h = Math.imul(h ^ c1, 0x01000193);
+    h = Math.imul(h ^ c2, 0x01000193);
+    h = Math.imul(h ^ c3, 0x01000193);
+    h ^= h >>> 15;
+    h = Math.imul(h, 0x2c1b3c6d);
+    h ^= h >>> 12;
+    add(s, h >>> 0, mask, weight);
+    c0 = c1;
+    c1 = c2;
+    c2 = c3;
+  }
+}
+
+/** Writes sign(c)*log1p(|c|) of every touched slot into `out`, L2-normalised, and clears the scratch. */
+function flush(out: Float32Array, s: HashScratch): void {
+  let sumSq = 0;
+  let unique = 0;
+  for (let k = 0; k < s.n; k++) {
+    const slot = s.touched[k] ?? 0;
+    const v = s.counts[slot] ?? 0;
+    if (v === 0) continue;
+    const t = v > 0 ? Math.log1p(v) : -Math.log1p(-v);
+    out[DENSE_SIZE + slot] = t;
+    s.counts[slot] = 0;
+    s.touched[unique++] = slot;
+    sumSq += t * t;
+  }
+  if (sumSq === 0) return;
+  const inv = 1 / Math.sqrt(sumSq);
+  for (let k = 0; k < unique; k++) {
+    const i = DENSE_SIZE + (s.touched[k] ?? 0);
+    out[i] = (out[i] ?? 0) * inv;
+  }
+}
+
+/** The text windows used for n-grams: head and tail of long prompts. */
+function ngramText(norm: string, config: FeatureConfig): string {
+  if (norm.length <= config.headChars + config.tailChars) return norm;
+  return `${norm.slice(0, config.headChars)} ${norm.slice(norm.length - config.tailChars)}`;
+}
+
+function hashedFeatures(out: Float32Array, norm: string, allWords: readonly string[], config: FeatureConfig): void {
+  const mask = (1 << config.hashBits) - 1;
+  const seed = config.hashSeed;
+  const text = ngramText(norm, config);
+  const words = text === norm ? allWords : (text.match(WORD_RE) ?? []);
+  const s = scratchFor(mask + 1, 2 * words.length + text.length + 1);
+  let prev = 0;
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i] ?? "";
+    const h = hashRange(w, 0, w.length, seed);
+    add(s, h, mask, 1);
+    if (i > 0) add(s, fmix32(Math.imul(prev, 0x9e3779b1) ^ h ^ 0x2545f491), mask, 1);
+    prev = h;
+  }
+  charGrams(s, text, mask, seed ^ 0x68e31da4, config.charWeight);
+  flush(out, s);
+}
