@@ -19,6 +19,18 @@ export default defineConfig({
           testTimeout: 30_000,
         },
       },
+      {
+        // A real etcd + kube-apiserver (built by npm run setup:tools), one per run, a namespace per test.
+        test: {
+          name: "k8s",
+          include: ["test/k8s/**/*.test.ts", "test/integration/**/*.test.ts"],
+          environment: "node",
+          globalSetup: ["test/harness/global-setup.ts"],
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+          fileParallelism: false,
+        },
+      },
     ],
   },
 });

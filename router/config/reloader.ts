@@ -18,6 +18,8 @@ export interface ReloaderOptions {
   /** Files or directories to watch. */
   watchPaths: string[];
   pollIntervalMs: number;
+  /** Runs before a config is applied (e.g. loading the custom classifiers it names); throwing refuses it. */
+  prepare?: (config: RouterConfig) => Promise<void>;
   onApplied: (config: RouterConfig, credentials: ReadonlyMap<string, string>) => void;
   onRejected: (error: Error) => void;
 }
@@ -27,6 +29,7 @@ export class ConfigReloader {
   private timer: NodeJS.Timeout | null = null;
   private debounce: NodeJS.Timeout | null = null;
   private fingerprint = "";
+  private appliedHash = "";
   private running: Promise<void> | null = null;
   private again = false;
 
@@ -36,6 +39,7 @@ export class ConfigReloader {
   async start(): Promise<RouterConfig> {
     const loaded = await this.options.load();
     const config = parseRouterConfig(loaded.config);
+    await this.options.prepare?.(config);
     this.apply(config, loaded.credentials);
     for (const path of this.options.watchPaths) {
       try {
@@ -86,6 +90,7 @@ export class ConfigReloader {
     try {
       const loaded = await this.options.load();
       const config = parseRouterConfig(loaded.config);
+      if (config.hash !== this.appliedHash) await this.options.prepare?.(config);
       this.apply(config, loaded.credentials);
     } catch (err) {
       this.options.onRejected(err instanceof Error ? err : new Error(String(err)));
@@ -96,6 +101,7 @@ export class ConfigReloader {
     const fp = `${config.hash}|${[...credentials.entries()].map(([k, v]) => `${k}=${v.length}:${hashish(v)}`).join(",")}`;
     if (fp === this.fingerprint) return;
     this.fingerprint = fp;
+    this.appliedHash = config.hash;
     this.options.onApplied(config, credentials);
   }
 }

@@ -13,6 +13,7 @@ import {
   type ChatRequest,
   type ProviderAdapter,
 } from "../providers/types.js";
+import { scopedSignal } from "./abort.js";
 import type { ProviderHealth } from "./health.js";
 
 export interface DispatchDeps {
@@ -157,13 +158,17 @@ async function tryProvider<T>(
       });
       return { ok: false, fatal: null };
     }
-    const attemptSignal = AbortSignal.any([ctx.signal, AbortSignal.timeout(route.timeouts.attemptMs)]);
+    const scoped = scopedSignal(ctx.signal, route.timeouts.attemptMs);
     const started = deps.now();
     try {
-      const value = await attempt(provider, attemptSignal);
+      const value = await attempt(provider, scoped.signal);
+      // The attempt timeout covers the time to a usable answer (for streams: the first chunk); later chunks
+      // are bounded by the request's total timeout, and client disconnects, through ctx.signal.
+      scoped.clearTimer();
       deps.health.recordSuccess(provider.id);
       return { ok: true, value };
     } catch (err) {
+      scoped.dispose();
       const e = toUpstreamError(err, ctx.signal, route.timeouts.attemptMs);
       failures.push({
         provider: provider.id,

@@ -6,6 +6,7 @@ import type { Request, Response } from "express";
 import type { Logger } from "pino";
 import type { Classifier } from "../classify/types.js";
 import type { ProviderConfig, RouteConfig } from "../config/types.js";
+import { scopedSignal } from "../dispatch/abort.js";
 import { costUSD, tokensFromUsage, type TokenCounts } from "../dispatch/accounting.js";
 import {
   dispatchCompletion,
@@ -276,12 +277,12 @@ function writeEvent(res: Response, data: unknown): void {
 
 /** Aborted when the client disconnects or the route's total timeout passes. */
 function requestSignal(res: Response, route: RouteConfig): AbortSignal {
-  const controller = new AbortController();
-  const onClose = (): void => {
-    if (!res.writableFinished) controller.abort(new Error("client disconnected"));
-  };
-  res.once("close", onClose);
-  return AbortSignal.any([controller.signal, AbortSignal.timeout(route.timeouts.requestMs)]);
+  const scoped = scopedSignal(null, route.timeouts.requestMs);
+  res.once("close", () => {
+    if (!res.writableFinished) scoped.abort(new Error("client disconnected"));
+    scoped.dispose();
+  });
+  return scoped.signal;
 }
 
 function setRoutingHeaders(res: Response, r: Routed, provider: ProviderConfig, failures: AttemptFailure[]): void {
