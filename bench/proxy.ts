@@ -2,6 +2,7 @@
  * Proxy overhead benchmark (not a test). In one run on this machine, against the same mock upstream (0 ms):
  *   direct      → the mock itself
  *   bare-proxy  → a bare node:http pass-through proxy (keep-alive) → mock
+ *   express-minimal → express + express.json + undici forwarding, no routing (express's own ceiling) → mock
  *   routewise   → the Routewise router (express, classify with the built-in ONNX model, select, dispatch) → mock
  * Each target runs in its own process; the load generator (undici, keep-alive) runs here.
  * Prints JSON: latency at concurrency 1 (p50/p99, added over direct), and closed-loop throughput at a fixed
@@ -170,6 +171,8 @@ try {
   children.push(mock.child);
   const bare = await startChild([...TSX, "bench/lib/bare-proxy.ts", String(mock.port)]);
   children.push(bare.child);
+  const exp = await startChild([...TSX, "bench/lib/express-proxy.ts", String(mock.port)]);
+  children.push(exp.child);
   const dir = mkdtempSync(join(tmpdir(), "routewise-bench-"));
   writeFileSync(join(dir, "policy.yaml"), policy(mock.port));
   const routerPort = await freePort();
@@ -188,6 +191,7 @@ try {
   const targets: Target[] = [
     { name: "direct", port: mock.port, path: "/v1/chat/completions", model: "mock-model" },
     { name: "bare-proxy", port: bare.port, path: "/v1/chat/completions", model: "mock-model" },
+    { name: "express-minimal", port: exp.port, path: "/v1/chat/completions", model: "mock-model" },
     { name: "routewise", port: routerPort, path: "/v1/chat/completions", model: "bench" },
   ];
   const lat = new Map<string, number[]>(targets.map((t) => [t.name, []]));
@@ -210,10 +214,17 @@ try {
     ),
     added_latency_ms: {
       "bare-proxy": { p50: round3(p("bare-proxy", 50) - direct.p50), p99: round3(p("bare-proxy", 99) - direct.p99) },
+      "express-minimal": {
+        p50: round3(p("express-minimal", 50) - direct.p50),
+        p99: round3(p("express-minimal", 99) - direct.p99),
+      },
       routewise: { p50: round3(p("routewise", 50) - direct.p50), p99: round3(p("routewise", 99) - direct.p99) },
     },
     throughput_rps: Object.fromEntries(targets.map((t) => [t.name, Math.round(median(rps.get(t.name) ?? []))])),
     throughput_ratio_vs_bare_proxy: round3(median(rps.get("routewise") ?? []) / median(rps.get("bare-proxy") ?? [1])),
+    express_minimal_ratio_vs_bare_proxy: round3(
+      median(rps.get("express-minimal") ?? []) / median(rps.get("bare-proxy") ?? [1]),
+    ),
     concurrency: Number(values.concurrency),
     targets: { added_p50_ms: 1, added_p99_ms: 3, throughput_ratio: 0.5 },
   };

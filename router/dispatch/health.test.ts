@@ -1,0 +1,82 @@
+import { describe, expect, it } from "vitest";
+import { ProviderHealth } from "./health.js";
+import type { ProviderConfig } from "../config/types.js";
+
+function setup(limits: Partial<ProviderConfig["limits"]> = {}) {
+  let now = 1_000;
+  const changes: [string, boolean][] = [];
+  const h = new ProviderHealth(
+    () => now,
+    (id, open) => changes.push([id, open]),
+  );
+  h.setProviders([
+    { id: "p", limits: { maxConcurrency: 0, requestsPerMinute: 0, tokensPerMinute: 0, ...limits } } as ProviderConfig,
+  ]);
+  return { h, changes, advance: (ms: number) => (now += ms) };
+}
+
+const breaker = { consecutiveFailures: 2, cooldownMs: 100 };
+
+describe("ProviderHealth", () => {
+  it("opens the circuit after consecutive failures and reports it once", () => {
+    const { h, changes } = setup();
+    h.recordFailure("p", breaker);
+    expect(h.isOpen("p")).toBe(false);
+    h.recordFailure("p", breaker);
+    expect(h.isOpen("p")).toBe(true);
+    expect(changes).toEqual([["p", true]]);
+  });
+
+  it("lets one probe through after the cooldown and closes on its success", () => {
+    const { h, changes, advance } = setup();
+    h.recordFailure("p", breaker);
+    h.recordFailure("p", breaker);
+    advance(150);
+    expect(h.isOpen("p")).toBe(false);
+    const release = h.begin("p");
+    expect(h.isOpen("p")).toBe(true); // the probe is in flight: others wait
+    h.recordSuccess("p");
+    release();
+    expect(h.isOpen("p")).toBe(false);
+    expect(changes).toEqual([
+      ["p", true],
+      ["p", false],
+    ]);
+  });
+
+  it("reopens at once when the half-open probe fails", () => {
+    const { h, advance } = setup();
+    h.recordFailure("p", breaker);
+    h.recordFailure("p", breaker);
+    advance(150);
+    h.begin("p")();
+    h.recordFailure("p", breaker);
+    expect(h.isOpen("p")).toBe(true);
+  });
+
+  it("is saturated at its concurrency limit until a request ends", () => {
+    const { h } = setup({ maxConcurrency: 1 });
+    const release = h.begin("p");
+    expect(h.isSaturated("p")).toBe(true);
+    release();
+    release(); // idempotent
+    expect(h.isSaturated("p")).toBe(false);
+    expect(h.inflight("p")).toBe(0);
+  });
+
+  it("is saturated at its requests-per-minute limit until the minute passes", () => {
+    const { h, advance } = setup({ requestsPerMinute: 2 });
+    h.begin("p")();
+    h.begin("p")();
+    expect(h.isSaturated("p")).toBe(true);
+    advance(60_001);
+    expect(h.isSaturated("p")).toBe(false);
+  });
+
+  it("is saturated at its tokens-per-minute limit", () => {
+    const { h } = setup({ tokensPerMinute: 100 });
+    h.begin("p")();
+    h.recordTokens("p", 120);
+    expect(h.isSaturated("p")).toBe(true);
+  });
+});
