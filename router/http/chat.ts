@@ -137,6 +137,7 @@ function pinnedSelection(snap: Snapshot, route: RouteConfig, provider: ProviderC
     reason: "pinned",
     explanation: `pinned; model=${provider.model}`,
     predictedQuality: provider.quality.score,
+    predict: (p) => p.quality.score,
     baselineQuality: baseline.quality.score,
     baseline,
   };
@@ -151,7 +152,7 @@ async function serveCompletion(deps: ChatDeps, res: Response, r: Routed): Promis
     requestId: r.requestId,
     signal,
   });
-  if (!result.ok) throw upstreamFailure(r, result.failures, result.fatal);
+  if (!result.ok) throw countFailure(deps, r, result.failures, upstreamFailure(r, result.failures, result.fatal));
   const body = result.value;
   const completionChars = JSON.stringify(body.choices).length;
   const tokens = tokensFromUsage(body.usage, { promptChars: r.parsed.promptChars, completionChars });
@@ -173,7 +174,7 @@ async function serveStream(deps: ChatDeps, res: Response, r: Routed): Promise<vo
     requestId: r.requestId,
     signal,
   });
-  if (!result.ok) throw upstreamFailure(r, result.failures, result.fatal);
+  if (!result.ok) throw countFailure(deps, r, result.failures, upstreamFailure(r, result.failures, result.fatal));
   const provider = result.provider;
   setRoutingHeaders(res, r, provider, result.failures);
   res.setHeader("content-type", "text/event-stream; charset=utf-8");
@@ -310,8 +311,7 @@ function account(deps: ChatDeps, r: Routed, provider: ProviderConfig, tokens: To
   m.tokens.inc({ ...labels, direction: "output" }, tokens.output);
   m.cost.inc(labels, cost);
   m.baselineCost.inc({ route }, baseline);
-  const answered = provider.id === r.selection.decided.id ? r.selection.predictedQuality : provider.quality.score;
-  m.qualityPoints.inc({ route }, Math.min(answered, 100));
+  m.qualityPoints.inc({ route }, r.selection.predict(provider));
   m.baselineQualityPoints.inc({ route }, r.selection.baselineQuality);
   const gen = {
     gen_ai_operation_name: "chat",
@@ -335,6 +335,23 @@ function routewiseSummary(r: Routed, provider: ProviderConfig, tokens: TokenCoun
     baseline_cost_usd: Number(formatUSD(costs.baseline)),
     usage_estimated: tokens.estimated,
   };
+}
+
+/**
+ * Counts a request no candidate could answer in routewise_requests_total, with the error code as its outcome
+ * (upstream_error, upstream_timeout, upstream_rate_limited, upstream_unavailable, upstream_rejected) and the
+ * last provider tried, so the error ratio and the "all candidates failing" alert see it.
+ */
+function countFailure(deps: ChatDeps, r: Routed, failures: AttemptFailure[], error: HttpError): HttpError {
+  const lastId = failures[failures.length - 1]?.provider;
+  const provider = r.selection.order.find((p) => p.id === lastId) ?? r.selection.order[0] ?? r.selection.decided;
+  deps.metrics.requests.inc({
+    route: r.route.name,
+    provider: provider.id,
+    model: provider.model,
+    outcome: error.code ?? "upstream_error",
+  });
+  return error;
 }
 
 /** All attempts failed: 429 when every one was rate-limited, 504 when the last timed out, else 502/503. */

@@ -40,8 +40,10 @@ export interface Selection {
   reason: string;
   /** Short human explanation for x-routewise-decision. */
   explanation: string;
-  /** Predicted quality (0–100) of the decided provider and of the baseline. */
+  /** Predicted quality (0–100) of the provider the request is sent to first, and of the baseline. */
   predictedQuality: number;
+  /** Predicted quality (0–100) of any provider on this request (for fallbacks). */
+  predict: (p: ProviderConfig) => number;
   baselineQuality: number;
   baseline: ProviderConfig;
 }
@@ -112,6 +114,7 @@ export function select(input: SelectInput): Selection | SelectionFailure {
     reason: shadow ? "shadow" : reason,
     explanation: `${shadow ? `shadow(would=${decided.id}); ` : ""}${explanation}; ${details}`,
     predictedQuality: quality(shadow ? baseline : decided),
+    predict: quality,
     baselineQuality,
     baseline,
   };
@@ -191,9 +194,22 @@ export function ruleMatches(rule: RuleConfig, c: Classification, r: RequestFeatu
   for (const h of m.headers) {
     const value = r.header(h.name);
     if (value === undefined) return false;
-    if (h.type === "Exact" ? value !== h.value : !new RegExp(h.value).test(value)) return false;
+    if (h.type === "Exact" ? value !== h.value : !regex(h.value).test(value)) return false;
   }
   return Object.entries(m.metadata).every(([k, v]) => r.metadata[k] === v);
+}
+
+const regexCache = new Map<string, RegExp>();
+
+/** Header patterns are compiled once (the compiler has already checked that they compile). */
+function regex(pattern: string): RegExp {
+  let re = regexCache.get(pattern);
+  if (!re) {
+    if (regexCache.size > 1000) regexCache.clear();
+    re = new RegExp(pattern);
+    regexCache.set(pattern, re);
+  }
+  return re;
 }
 
 function inRange(x: number, min: number | null, max: number | null): boolean {
