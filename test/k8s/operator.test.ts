@@ -190,6 +190,59 @@ spec:
     expect(events.items).toBeDefined();
   });
 
+  it("reports SecretKeyNotFound, ProviderNotReady and NoCandidates with their reasons", async () => {
+    const ns = await testNamespace(kc, "op-reasons");
+    await applyYaml(kc, exampleYaml("providers.yaml"), ns);
+    await applyYaml(
+      kc,
+      `apiVersion: v1
+kind: Secret
+metadata: { name: openai-credentials }
+stringData: { wrongKey: x }
+---
+apiVersion: routewise.dev/v1alpha1
+kind: ModelRoute
+metadata: { name: uses-broken }
+spec:
+  modelName: uses-broken
+  candidates: [{ name: openai-gpt-4o-mini }]
+  baseline: { name: gpt-4o }
+---
+apiVersion: routewise.dev/v1alpha1
+kind: ModelRoute
+metadata: { name: empty-selector }
+spec:
+  modelName: empty-selector
+  candidateSelector: { matchLabels: { tier: none } }
+  baseline: { name: gpt-4o }
+`,
+      ns,
+    );
+    await operator(ns);
+    await waitForCondition(kc, { kind: "ModelProvider", namespace: ns, name: "openai-gpt-4o-mini" }, "ResolvedRefs", {
+      status: "False",
+      reason: "SecretKeyNotFound",
+    });
+    await waitForCondition(kc, { kind: "ModelRoute", namespace: ns, name: "uses-broken" }, "ResolvedRefs", {
+      status: "False",
+      reason: "ProviderNotReady",
+    });
+    const programmed = await waitForCondition(
+      kc,
+      { kind: "ModelRoute", namespace: ns, name: "uses-broken" },
+      "Programmed",
+      {
+        status: "False",
+        reason: "NotProgrammed",
+      },
+    );
+    expect(programmed.message).toContain("left out of the router config");
+    await waitForCondition(kc, { kind: "ModelRoute", namespace: ns, name: "empty-selector" }, "ResolvedRefs", {
+      status: "False",
+      reason: "NoCandidates",
+    });
+  });
+
   it("writes nothing when restarted on an unchanged policy set (resourceVersions unchanged)", async () => {
     const ns = await testNamespace(kc, "op-restart");
     await applyYaml(kc, exampleYaml("providers.yaml", "routes.yaml", "secret.yaml"), ns);
