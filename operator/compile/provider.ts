@@ -78,24 +78,36 @@ function toConfig(p: ModelProvider, namespace: string, credential: CredentialSou
     },
     contextWindow,
     maxOutputTokens: Math.min(s.maxOutputTokens ?? DEFAULTS.maxOutputTokens, contextWindow),
-    capabilities: {
-      tools: s.capabilities?.tools ?? false,
-      vision: s.capabilities?.vision ?? false,
-      jsonMode: s.capabilities?.jsonMode ?? false,
-      streaming: s.capabilities?.streaming ?? true,
-    },
+    capabilities: capabilities(s),
     quality: { score: s.quality.score, domains: sortedDomains(s.quality.domains ?? {}) },
-    limits: {
-      maxConcurrency: s.limits?.maxConcurrency ?? 0,
-      requestsPerMinute: s.limits?.requestsPerMinute ?? 0,
-      tokensPerMinute: s.limits?.tokensPerMinute ?? 0,
-    },
+    limits: limits(s),
     timeouts: {
       requestMs: durationOr(s.timeouts?.request, DEFAULTS.requestTimeoutMs),
       connectMs: durationOr(s.timeouts?.connect, DEFAULTS.connectTimeoutMs),
     },
     simulated: s.type === "simulated" ? simulated(s.simulated) : null,
     headers: Object.fromEntries(Object.entries(s.headers ?? {}).sort(([a], [b]) => (a < b ? -1 : 1))),
+  };
+}
+
+type Spec = ModelProvider["spec"];
+
+function capabilities(s: Spec): ProviderConfig["capabilities"] {
+  const c = s.capabilities;
+  return {
+    tools: c?.tools ?? false,
+    vision: c?.vision ?? false,
+    jsonMode: c?.jsonMode ?? false,
+    streaming: c?.streaming ?? true,
+  };
+}
+
+function limits(s: Spec): ProviderConfig["limits"] {
+  const l = s.limits;
+  return {
+    maxConcurrency: l?.maxConcurrency ?? 0,
+    requestsPerMinute: l?.requestsPerMinute ?? 0,
+    tokensPerMinute: l?.tokensPerMinute ?? 0,
   };
 }
 

@@ -121,29 +121,30 @@ export function compileRoute(
     }
     return null;
   }
-  const s = route.spec;
   const toIds = (names: string[] | undefined): string[] =>
     (names ?? []).flatMap((n) => {
       const id = resolved.ids.get(n);
       return id && providers.has(id) ? [id] : [];
     });
+  const { objective: objectiveConfig, ...rest } = policy(route.spec);
   return {
-    name: s.modelName,
+    name: route.spec.modelName,
     source: { namespace: route.metadata.namespace ?? "default", name: route.metadata.name },
     candidates: resolved.candidates,
     baseline: resolved.baseline,
-    objective: {
-      minQualityRetention: s.objective?.minQualityRetention ?? ROUTE_DEFAULTS.minQualityRetention,
-      maxCostPerRequestUSD: s.objective?.maxCostPerRequestUSD ?? null,
-      minConfidence: s.objective?.minConfidence ?? ROUTE_DEFAULTS.minConfidence,
-    },
-    rules: (s.rules ?? []).map((r): RuleConfig => compileRule(r, toIds)),
-    retry: {
-      attempts: s.retry?.attempts ?? ROUTE_DEFAULTS.retryAttempts,
-      backoffBaseMs: durationOr(s.retry?.backoff?.base, ROUTE_DEFAULTS.backoffBaseMs),
-      backoffMaxMs: durationOr(s.retry?.backoff?.max, ROUTE_DEFAULTS.backoffMaxMs),
-      retryOn: [...(s.retry?.retryOn ?? ROUTE_DEFAULTS.retryOn)].sort((a, b) => a - b),
-    },
+    objective: objectiveConfig,
+    rules: (route.spec.rules ?? []).map((r): RuleConfig => compileRule(r, toIds)),
+    ...rest,
+  };
+}
+
+type Spec = ModelRoute["spec"];
+
+/** The route's knobs with their documented defaults applied. */
+function policy(s: Spec): Omit<RouteConfig, "name" | "source" | "candidates" | "baseline" | "rules"> {
+  return {
+    objective: objective(s),
+    retry: retry(s),
     fallback: {
       enabled: s.fallback?.enabled ?? true,
       maxProviders: s.fallback?.maxProviders ?? ROUTE_DEFAULTS.maxProviders,
@@ -157,13 +158,32 @@ export function compileRoute(
       cooldownMs: durationOr(s.circuitBreaker?.cooldown, ROUTE_DEFAULTS.cooldownMs),
     },
     midStreamFailure: "error-event",
-    classifier:
-      s.classifier?.type === "custom" && s.classifier.custom
-        ? { type: "custom", modelPath: s.classifier.custom.modelPath }
-        : { type: "builtin" },
+    classifier: classifier(s),
     rollout: s.rollout?.mode ?? "enforce",
     exposeProviderModels: s.exposeProviderModels ?? false,
   };
+}
+
+function objective(s: Spec): RouteConfig["objective"] {
+  return {
+    minQualityRetention: s.objective?.minQualityRetention ?? ROUTE_DEFAULTS.minQualityRetention,
+    maxCostPerRequestUSD: s.objective?.maxCostPerRequestUSD ?? null,
+    minConfidence: s.objective?.minConfidence ?? ROUTE_DEFAULTS.minConfidence,
+  };
+}
+
+function retry(s: Spec): RouteConfig["retry"] {
+  return {
+    attempts: s.retry?.attempts ?? ROUTE_DEFAULTS.retryAttempts,
+    backoffBaseMs: durationOr(s.retry?.backoff?.base, ROUTE_DEFAULTS.backoffBaseMs),
+    backoffMaxMs: durationOr(s.retry?.backoff?.max, ROUTE_DEFAULTS.backoffMaxMs),
+    retryOn: [...(s.retry?.retryOn ?? ROUTE_DEFAULTS.retryOn)].sort((a, b) => a - b),
+  };
+}
+
+function classifier(s: Spec): RouteConfig["classifier"] {
+  const custom = s.classifier?.type === "custom" ? s.classifier.custom : undefined;
+  return custom ? { type: "custom", modelPath: custom.modelPath } : { type: "builtin" };
 }
 
 type Rule = NonNullable<ModelRoute["spec"]["rules"]>[number];
