@@ -142,12 +142,18 @@ export async function runOperator(o: OperatorOptions): Promise<RunningOperator> 
   const stop = async (): Promise<void> => {
     if (resync) clearInterval(resync);
     queue?.stop();
-    await Promise.all(informers.map((i) => i.stop().catch(() => undefined)));
+    await Promise.all(informers.map((i) => withTimeout(i.stop(), 5_000).catch(() => undefined)));
     await elector?.release().catch(() => undefined);
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeAllConnections();
+    await closed;
   };
   const address = server.address() as AddressInfo;
   return { metrics, metricsUrl: `http://${o.metricsHost}:${address.port}`, synced, queue: () => queue, stop };
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
+  return Promise.race([p, new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), ms).unref())]);
 }
 
 function customInformer(o: OperatorOptions, kind: keyof typeof PLURALS): Informer<KubernetesObject>[] {

@@ -51,6 +51,7 @@ export class LeaderElector {
   }
 
   private async renew(onLost: () => void): Promise<void> {
+    if (this.stopped) return;
     const ok = await this.tryAcquireOrRenew().catch((err: unknown) => {
       this.o.onError?.(err);
       return false;
@@ -81,6 +82,8 @@ export class LeaderElector {
   private async tryAcquireOrRenew(): Promise<boolean> {
     const now = new MicroTime(this.o.now().getTime());
     const lease = await this.read();
+    // A renewal racing with release() must not take the lease back.
+    if (this.stopped) return false;
     const spec = {
       holderIdentity: this.o.identity,
       leaseDurationSeconds: Math.ceil(this.o.leaseDurationMs / 1000),
