@@ -20,6 +20,27 @@ export default defineConfig({
         },
       },
       {
+        // Real Prometheus (Debian's prometheus package) scraping a real router; promtool on the rule file.
+        test: {
+          name: "observability",
+          include: ["test/observability/**/*.test.ts"],
+          environment: "node",
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        // The Helm chart with .tools/bin/helm: lint, schema, templates, rendered manifests, the image layout.
+        test: {
+          name: "helm",
+          include: ["test/helm/**/*.test.ts"],
+          environment: "node",
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+        },
+      },
+      {
         // A real etcd + kube-apiserver (built by npm run setup:tools), one per run, a namespace per test.
         test: {
           name: "k8s",

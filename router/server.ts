@@ -13,7 +13,7 @@ import type { ProviderType } from "./config/types.js";
 import { ProviderHealth } from "./dispatch/health.js";
 import type { ClientAuth } from "./http/auth.js";
 import { createApp } from "./http/app.js";
-import { createRouterMetrics, type RouterMetrics } from "./metrics/metrics.js";
+import { createRouterMetrics, initialiseRouteSeries, type RouterMetrics } from "./metrics/metrics.js";
 import type { ProviderAdapter } from "./providers/types.js";
 import { RouterState } from "./state.js";
 
@@ -66,6 +66,7 @@ export async function startRouter(o: RouterOptions): Promise<RunningRouter> {
       metrics.configInfo.reset();
       metrics.configInfo.set({ version: config.version, hash: config.hash }, 1);
       metrics.configReloads.inc({ outcome: "success" });
+      initialiseRouteSeries(metrics, config);
       o.logger.info(
         { hash: config.hash, routes: config.routes.map((r) => r.name), providers: config.providers.length },
         "Loaded router config",

@@ -261,6 +261,7 @@ main() {
   link_tool "$CACHE_DIR/etcd-$ETCD_VERSION-r$RECIPE/etcd"
   link_tool "$CACHE_DIR/helm-$HELM_VERSION-r$RECIPE/helm"
   link_tool "$(command -v promtool)"
+  link_tool "$(command -v prometheus)"
   log "tools in $BIN_DIR:"
   log "  kube-apiserver $("$BIN_DIR/kube-apiserver" --version)"
   log "  kubectl $("$BIN_DIR/kubectl" version --client | head -n1)"

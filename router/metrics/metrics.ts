@@ -3,6 +3,7 @@
  * direction — never users, keys or prompts. Base units: seconds, USD, tokens.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import type { RouterConfig } from "../config/types.js";
 
 /** Routing (classify + select) takes tens of µs to a few ms: buckets from 50 µs to 1 s. */
 export const ROUTING_BUCKETS = [
@@ -14,10 +15,23 @@ const GENAI_TOKEN_BUCKETS = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144
 const GENAI_DURATION_BUCKETS = [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92];
 const GENAI_TTFT_BUCKETS = [0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
 
+/**
+ * prom-client default gauges whose names end in `_total`, which `promtool check metrics` rejects ("non-counter
+ * metrics should not have _total suffix"). Dropped: the per-type gauges (`…_active_handles{type}`) stay.
+ */
+const MISNAMED_DEFAULT_GAUGES = [
+  "nodejs_active_handles_total",
+  "nodejs_active_requests_total",
+  "nodejs_active_resources_total",
+];
+
 export type RouterMetrics = ReturnType<typeof createRouterMetrics>;
 
 export function createRouterMetrics(registry: Registry = new Registry(), options: { defaultMetrics?: boolean } = {}) {
-  if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: "routewise_process_" });
+  if (options.defaultMetrics ?? true) {
+    collectDefaultMetrics({ register: registry, prefix: "routewise_process_" });
+    for (const name of MISNAMED_DEFAULT_GAUGES) registry.removeSingleMetric(`routewise_process_${name}`);
+  }
   const r = [registry];
   return {
     registry,
@@ -168,4 +182,24 @@ export function createRouterMetrics(registry: Registry = new Registry(), options
       registers: r,
     }),
   };
+}
+
+/**
+ * Creates each route's counters at zero when a config loads, so the first request after a start or reload is
+ * seen by rate() (a labelled counter otherwise appears only with its first increment).
+ */
+export function initialiseRouteSeries(metrics: RouterMetrics, config: RouterConfig): void {
+  const providers = new Map(config.providers.map((p) => [p.id, p]));
+  for (const route of config.routes) {
+    const labels = { route: route.name };
+    metrics.baselineCost.inc(labels, 0);
+    metrics.qualityPoints.inc(labels, 0);
+    metrics.baselineQualityPoints.inc(labels, 0);
+    for (const c of route.candidates) {
+      const p = providers.get(c.provider);
+      if (!p) continue;
+      metrics.requests.inc({ ...labels, provider: p.id, model: p.model, outcome: "success" }, 0);
+      metrics.cost.inc({ ...labels, provider: p.id, model: p.model }, 0);
+    }
+  }
 }

@@ -1,0 +1,238 @@
+/**
+ * Real Prometheus against a real router: the router runs in-process on mock upstreams, Debian's `prometheus`
+ * scrapes it (and a stand-in operator) every second with routewise-rules.yaml loaded, and the assertions go
+ * through Prometheus's HTTP API.
+ */
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { packageRoot } from "../../router/config/package-root.js";
+import { startTestRouter, type TestRouter } from "../router/harness.js";
+import {
+  DASHBOARD_PATH,
+  dashboardQueries,
+  readJson,
+  readRules,
+  recordingRules,
+  RULES_PATH,
+  substituteVariables,
+} from "./dashboard.js";
+import { startPrometheus, type PromSample, type RunningPrometheus } from "./prometheus.js";
+import { findTool, run } from "./tools.js";
+import {
+  initialiseSeries,
+  mixedRound,
+  policy,
+  send,
+  startFakeOperator,
+  startUpstreams,
+  type FakeOperator,
+  type Served,
+  type Upstreams,
+} from "./traffic.js";
+
+const NAMESPACE = "routewise-test";
+const ROUNDS = 4;
+
+let upstreams: Upstreams | undefined;
+let t: TestRouter | undefined;
+let operator: FakeOperator | undefined;
+let prom: RunningPrometheus | undefined;
+const served: Served[] = [];
+let failed = 0;
+
+beforeAll(async () => {
+  upstreams = await startUpstreams();
+  t = await startTestRouter({ yaml: policy(upstreams) });
+  initialiseSeries(t.router.metrics);
+  operator = await startFakeOperator();
+  const p = await startPrometheus({
+    targets: [
+      { job: "routewise-router", address: new URL(t.url).host, labels: { namespace: NAMESPACE } },
+      { job: "routewise-operator", address: operator.address, labels: { namespace: "routewise-system" } },
+    ],
+    ruleFiles: [join(packageRoot(), RULES_PATH)],
+  });
+  prom = p;
+  // Traffic starts once Prometheus holds the zeroed series, so rate() sees every request.
+  await p.waitFor("the first scrape of the router", async () => {
+    return (await p.query('routewise_cost_usd_total{route="chat"}')).length === 2;
+  });
+  for (let i = 0; i < ROUNDS; i++) {
+    const round = await mixedRound(t);
+    served.push(...round.served);
+    failed += round.failed;
+    await sleep(1_100); // spread the traffic over several scrapes
+  }
+  const total = await routerCounterSum(t, "requests");
+  await p.waitFor(
+    "a scrape after the traffic",
+    async () => value(await p.query("sum(routewise_requests_total)")) === total,
+  );
+  await sleep(2_500); // rules are evaluated every second: let them see the last scrape
+}, 60_000);
+
+afterAll(async () => {
+  await prom?.stop();
+  await t?.stop();
+  await operator?.close();
+  if (upstreams)
+    await Promise.all([upstreams.cheap, upstreams.strong, upstreams.broken, upstreams.dead].map((u) => u.close()));
+});
+
+function value(samples: PromSample[]): number {
+  const v = samples[0]?.value[1];
+  return v === undefined ? Number.NaN : Number(v);
+}
+
+function byRoute(samples: PromSample[]): Map<string, number> {
+  return new Map(samples.map((s) => [s.metric["route"] ?? "", Number(s.value[1])]));
+}
+
+async function routerCounterSum(router: TestRouter, name: "requests"): Promise<number> {
+  const m = await router.router.metrics[name].get();
+  return m.values.reduce((s, v) => s + v.value, 0);
+}
+
+/** Sums a per-route counter from the router's own registry. */
+async function routerPerRoute(name: "qualityPoints" | "baselineQualityPoints"): Promise<Map<string, number>> {
+  const m = await t!.router.metrics[name].get();
+  return new Map(m.values.map((v) => [String(v.labels["route"]), v.value]));
+}
+
+function expectedSavings(route: string): { cost: number; baseline: number; ratio: number } {
+  const mine = served.filter((s) => s.route === route);
+  const cost = mine.reduce((s, r) => s + r.cost, 0);
+  const baseline = mine.reduce((s, r) => s + r.baseline, 0);
+  return { cost, baseline, ratio: 1 - cost / baseline };
+}
+
+/** The router's own series (default process metrics excluded), one entry per label set. */
+async function routerSeries(): Promise<Set<string>> {
+  const text = await (await fetch(`${t!.url}/metrics`)).text();
+  const series = text
+    .split("\n")
+    .filter((l) => /^(routewise_|gen_ai_)/.test(l) && !l.startsWith("routewise_process_"))
+    .map((l) => l.slice(0, l.lastIndexOf(" ")));
+  return new Set(series);
+}
+
+describe("observability: Prometheus scraping a router with mixed traffic", () => {
+  it("drove traffic that was answered, fell back and failed", () => {
+    expect(served.length).toBe(ROUNDS * 7);
+    expect(failed).toBe(ROUNDS * 2);
+    expect(new Set(served.map((s) => s.model))).toEqual(new Set(["cheap-model", "strong-model"]));
+  });
+
+  it("scrapes the router and the operator", async () => {
+    const up = await prom!.query("up");
+    expect(up.map((s) => [s.metric["job"], s.value[1]]).sort()).toEqual([
+      ["routewise-operator", "1"],
+      ["routewise-router", "1"],
+    ]);
+  });
+
+  it("evaluates every rule without error, and every recording rule returns data", async () => {
+    const health = await prom!.ruleHealth();
+    expect(
+      [...health.values()].every((h) => h === "ok"),
+      JSON.stringify([...health]),
+    ).toBe(true);
+    for (const record of recordingRules(readRules())) {
+      expect(await prom!.query(record), record).not.toHaveLength(0);
+    }
+  });
+
+  it("computes routewise:savings_ratio:rate5m per route as the cost headers imply", async () => {
+    const rule = byRoute(await prom!.query(`routewise:savings_ratio:rate5m{namespace="${NAMESPACE}"}`));
+    const cost = byRoute(await prom!.query("sum by (route) (routewise_cost_usd_total)"));
+    const baseline = byRoute(await prom!.query("sum by (route) (routewise_baseline_cost_usd_total)"));
+    for (const route of ["chat", "pinned", "fallback"]) {
+      const expected = expectedSavings(route);
+      expect(expected.ratio).toBeGreaterThan(0.1);
+      expect(rule.get(route), route).toBeCloseTo(expected.ratio, 5);
+      // Headers carry 8 decimals: allow their rounding on the totals.
+      expect(Math.abs(cost.get(route)! - expected.cost), route).toBeLessThan(1e-7);
+      expect(Math.abs(baseline.get(route)! - expected.baseline), route).toBeLessThan(1e-7);
+    }
+    expect(rule.has("down")).toBe(false); // no answered request, no baseline spend: no ratio rather than NaN
+  });
+
+  it("computes routewise:quality_retention:rate5m per route as the router's quality counters imply", async () => {
+    const rule = byRoute(await prom!.query("routewise:quality_retention:rate5m"));
+    const points = await routerPerRoute("qualityPoints");
+    const baseline = await routerPerRoute("baselineQualityPoints");
+    for (const route of ["chat", "pinned", "fallback"]) {
+      const expected = points.get(route)! / baseline.get(route)!;
+      expect(expected).toBeGreaterThan(0.4);
+      expect(expected).toBeLessThan(1.01);
+      expect(rule.get(route), route).toBeCloseTo(expected, 6);
+    }
+  });
+
+  it("reads a sub-millisecond p50 routing latency per route", async () => {
+    const p50 = byRoute(await prom!.query("routewise:routing_duration_seconds:p50_5m"));
+    for (const route of ["chat", "pinned", "fallback", "down"]) {
+      expect(p50.get(route), route).toBeGreaterThan(0);
+      expect(p50.get(route), route).toBeLessThan(0.01);
+    }
+  });
+
+  it("sees the failing route fail and the fallback route fall back, in rules and pending alerts", async () => {
+    const errors = byRoute(await prom!.query("routewise:error_ratio:rate5m"));
+    expect(Object.fromEntries(errors)).toEqual({ chat: 0, pinned: 0, fallback: 0, down: 1 });
+    const alerts = (await prom!.alerts()).map((a) => `${a.labels["alertname"]}/${a.labels["route"]}/${a.state}`);
+    expect(alerts).toContain("RoutewiseAllCandidatesFailing/down/pending");
+    expect(alerts).toContain("RoutewiseFallbackRateHigh/fallback/pending");
+    expect(alerts.filter((a) => /^Routewise(AllCandidatesFailing|FallbackRateHigh)\/(chat|pinned)\//.test(a))).toEqual(
+      [],
+    );
+    expect(alerts.filter((a) => a.startsWith("RoutewiseOperator") || a.startsWith("RoutewiseConfig"))).toEqual([]);
+  });
+
+  it("returns data for every dashboard panel query", async () => {
+    const variables = {
+      __rate_interval: "1m",
+      __interval: "15s",
+      __range: "5m",
+      namespace: NAMESPACE,
+      route: "chat|pinned|fallback|down",
+      retention_target: "0.95",
+    };
+    const queries = dashboardQueries(readJson(DASHBOARD_PATH));
+    expect(queries.length).toBeGreaterThanOrEqual(30);
+    const empty: string[] = [];
+    for (const q of queries) {
+      const result = await prom!.query(substituteVariables(q.expr, variables));
+      if (result.length === 0) empty.push(`${q.panel} (${q.refId}): ${q.expr}`);
+    }
+    expect(empty).toEqual([]);
+  });
+
+  it("exposes /metrics that promtool check metrics accepts", async () => {
+    const text = await (await fetch(`${t!.url}/metrics`)).text();
+    const r = await run(findTool("promtool"), ["check", "metrics"], { stdin: text });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+  });
+
+  it("adds no series for 1,000 requests with distinct users, prompts, metadata and request ids", async () => {
+    const before = await routerSeries();
+    expect(before.size).toBeGreaterThan(50);
+    let ok = 0;
+    const worker = async (offset: number): Promise<void> => {
+      for (let i = offset; i < 1_000; i += 25) {
+        const r = await send(t!, "pinned", `question ${i}: what is ${i} times ${i + 7}?`, {
+          user: `user-${i}`,
+          metadata: { customer: `customer-${i}`, session: `s-${i * 31}` },
+          requestId: `req-${i}-${Date.now()}`,
+        });
+        if (r !== null) ok++;
+      }
+    };
+    await Promise.all(Array.from({ length: 25 }, (_, i) => worker(i)));
+    expect(ok).toBe(1_000);
+    const after = await routerSeries();
+    expect([...after].filter((s) => !before.has(s))).toEqual([]);
+    expect(after.size).toBe(before.size);
+  });
+});
