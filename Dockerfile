@@ -1,0 +1,33 @@
+# Routewise: one image for the operator and the router (`routewise operator` / `routewise router`).
+#   docker build -t ghcr.io/routewise/routewise:0.1.0 .
+# What the image runs is tested without Docker by test/helm/image.test.ts (it lays out these COPY lines).
+ARG NODE_IMAGE=node:20.19.5-bookworm-slim
+
+# --- build: compile the TypeScript sources to dist/ ---
+FROM ${NODE_IMAGE} AS build
+WORKDIR /app
+# onnxruntime-node's install script would download GPU providers; the CPU runtime ships in the npm package.
+ENV ONNXRUNTIME_NODE_INSTALL=skip
+COPY package.json package-lock.json .npmrc ./
+# --ignore-scripts: `prepare` (the build) runs below, once the sources are copied.
+RUN npm ci --ignore-scripts
+# The whole context (see .dockerignore): tsconfig.build.json compiles cli/ operator/ router/ bench/ scripts/ and the
+# test/ helpers bench/ imports.
+COPY . .
+RUN npm run build
+
+# --- production: runtime dependencies, the compiled output, the CRDs and the classifier model ---
+FROM ${NODE_IMAGE}
+WORKDIR /app
+ENV NODE_ENV=production ONNXRUNTIME_NODE_INSTALL=skip
+COPY package.json package-lock.json .npmrc ./
+RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
+COPY bin/ bin/
+COPY --from=build /app/dist/ dist/
+COPY crds/ crds/
+COPY router/classify/models/ router/classify/models/
+# A fixed non-root uid/gid (the chart's securityContext runs as 65532 too); the filesystem stays root-owned.
+USER 65532:65532
+EXPOSE 8080 8081
+ENTRYPOINT ["node", "bin/routewise.js"]
+CMD ["--help"]

@@ -1,0 +1,98 @@
+{{/* Chart name. */}}
+{{- define "routewise.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Full name prefix: the release name when it contains the chart name, else "<release>-<chart>". */}}
+{{- define "routewise.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 50 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 50 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 50 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* Names fixed by the operator (operator/controllers/kube.ts, operator/main.ts); a test keeps them equal. */}}
+{{- define "routewise.routerConfigMapName" -}}routewise-router{{- end }}
+{{- define "routewise.routerSecretName" -}}routewise-router-credentials{{- end }}
+{{- define "routewise.leaseName" -}}routewise-operator{{- end }}
+
+{{/* Labels on every object. */}}
+{{- define "routewise.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+app.kubernetes.io/name: {{ include "routewise.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Values.image.tag | default .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: routewise
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{/* Selector labels of one component; call with (dict "ctx" $ "component" "router"). */}}
+{{- define "routewise.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "routewise.name" .ctx }}
+app.kubernetes.io/instance: {{ .ctx.Release.Name }}
+app.kubernetes.io/component: {{ .component }}
+{{- end }}
+
+{{/* All labels of one component's objects. */}}
+{{- define "routewise.componentLabels" -}}
+{{ include "routewise.labels" .ctx }}
+app.kubernetes.io/component: {{ .component }}
+{{- end }}
+
+{{- define "routewise.operatorName" -}}{{ include "routewise.fullname" . }}-operator{{- end }}
+{{- define "routewise.routerName" -}}{{ include "routewise.fullname" . }}-router{{- end }}
+
+{{- define "routewise.operatorServiceAccountName" -}}
+{{- if .Values.operator.serviceAccount.create }}
+{{- default (include "routewise.operatorName" .) .Values.operator.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.operator.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{- define "routewise.routerServiceAccountName" -}}
+{{- if .Values.router.serviceAccount.create }}
+{{- default (include "routewise.routerName" .) .Values.router.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.router.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{/* The image reference: repository@digest, else repository:tag (tag defaults to appVersion). */}}
+{{- define "routewise.image" -}}
+{{- if .Values.image.digest }}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
+{{- else }}
+{{- printf "%s:%s" .Values.image.repository (.Values.image.tag | default .Chart.AppVersion) }}
+{{- end }}
+{{- end }}
+
+{{/*
+Topology spread constraints with a labelSelector for the component's pods added where none is given.
+Call with (dict "ctx" $ "component" "router" "constraints" .Values.router.topologySpreadConstraints).
+*/}}
+{{- define "routewise.topologySpread" -}}
+{{- $selector := include "routewise.selectorLabels" (dict "ctx" .ctx "component" .component) | fromYaml }}
+{{- range .constraints }}
+- {{ toYaml (mergeOverwrite (dict "labelSelector" (dict "matchLabels" $selector)) .) | nindent 2 | trim }}
+{{- end }}
+{{- end }}
+
+{{/* Fails the render on value combinations the schema cannot express. */}}
+{{- define "routewise.validate" -}}
+{{- if and (gt (int .Values.operator.replicas) 1) (not .Values.operator.leaderElection.enabled) }}
+{{- fail "operator.replicas > 1 needs operator.leaderElection.enabled=true (two leaders would fight over the router config)" }}
+{{- end }}
+{{- if and .Values.router.autoscaling.enabled (gt (int .Values.router.autoscaling.minReplicas) (int .Values.router.autoscaling.maxReplicas)) }}
+{{- fail "router.autoscaling.minReplicas must not exceed router.autoscaling.maxReplicas" }}
+{{- end }}
+{{- end }}

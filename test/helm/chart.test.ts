@@ -1,0 +1,365 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import type {
+  KubernetesObject,
+  V1ClusterRole,
+  V1ConfigMap,
+  V1Container,
+  V1CustomResourceDefinition,
+  V1Deployment,
+  V1PolicyRule,
+  V1Role,
+  V1ServiceAccount,
+} from "@kubernetes/client-node";
+import { describe, expect, it } from "vitest";
+import { parse as parseYaml } from "yaml";
+import { CONFIGMAP_NAME, CREDENTIALS_SECRET_NAME } from "../../operator/controllers/kube.js";
+import { parseObjects } from "../harness/kube.js";
+import { repoRoot } from "../harness/tools.js";
+import { ALL_FEATURES, CHART_DIR, NAMESPACE, find, helm, kinds, render } from "./helm.js";
+
+/** The leader Lease name, a literal in operator/main.ts (checked below, since it is not exported). */
+const LEASE_NAME = "routewise-operator";
+
+const OPTIONAL_KINDS = ["ServiceMonitor", "PrometheusRule", "NetworkPolicy", "ModelProvider", "ModelRoute"];
+
+function container(d: V1Deployment): V1Container {
+  const c = d.spec?.template.spec?.containers[0];
+  if (c === undefined) throw new Error(`${d.metadata?.name ?? "?"} has no container`);
+  return c;
+}
+
+/** Rules as comparable data (the typed objects hold undefined fields the YAML does not). */
+function plainRules(rules: readonly V1PolicyRule[] | undefined): unknown {
+  return JSON.parse(JSON.stringify(rules ?? [])) as unknown;
+}
+
+describe("helm lint", () => {
+  it("passes --strict with the default values", async () => {
+    const result = await helm(["lint", "--strict", CHART_DIR]);
+    expect(result.stderr + result.stdout).toContain("0 chart(s) failed");
+    expect(result.code).toBe(0);
+  });
+
+  it("passes --strict with every optional feature on", async () => {
+    const result = await helm(["lint", "--strict", CHART_DIR, ...ALL_FEATURES.flatMap((s) => ["--set", s])]);
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+  });
+});
+
+describe("values.schema.json", () => {
+  const reject = async (sets: string[]): Promise<string> => {
+    const message = await render(sets).then(
+      () => null,
+      (e: unknown) => String(e),
+    );
+    expect(message, `helm accepted ${sets.join(" ")}`).not.toBeNull();
+    return message ?? "";
+  };
+
+  it("rejects an unknown top-level key", async () => {
+    expect(await reject(["replicaCount=2"])).toMatch(/additional properties 'replicaCount' not allowed/);
+  });
+
+  it("rejects an unknown nested key (a typo of serviceMonitor.enabled)", async () => {
+    expect(await reject(["serviceMonitor.enable=true"])).toMatch(/additional properties 'enable' not allowed/);
+  });
+
+  it("rejects a value of the wrong type", async () => {
+    expect(await reject(["router.port=http"])).toMatch(/router\/port.*want integer/);
+  });
+
+  it("rejects a value outside its enum", async () => {
+    expect(await reject(["image.pullPolicy=Sometimes"])).toMatch(/pullPolicy/);
+  });
+
+  it("rejects two operator replicas without leader election", async () => {
+    expect(await reject(["operator.replicas=2", "operator.leaderElection.enabled=false"])).toMatch(
+      /needs operator.leaderElection.enabled=true/,
+    );
+  });
+
+  it("closes every object it describes (additionalProperties: false)", () => {
+    const schema: unknown = JSON.parse(readFileSync(join(CHART_DIR, "values.schema.json"), "utf8"));
+    const open: string[] = [];
+    const walk = (node: unknown, path: string): void => {
+      if (typeof node !== "object" || node === null) return;
+      const n = node as Record<string, unknown>;
+      if (n["properties"] !== undefined && n["additionalProperties"] !== false) open.push(path);
+      for (const [k, v] of Object.entries(n)) walk(v, `${path}/${k}`);
+    };
+    walk(schema, "");
+    expect(open).toEqual([]);
+  });
+});
+
+describe("values.yaml", () => {
+  const text = readFileSync(join(CHART_DIR, "values.yaml"), "utf8");
+  const schema = JSON.parse(readFileSync(join(CHART_DIR, "values.schema.json"), "utf8")) as SchemaNode;
+  interface SchemaNode {
+    properties?: Record<string, SchemaNode>;
+    $ref?: string;
+  }
+
+  /** Paths of the chart's own values: schema properties, not descending into Kubernetes types ($ref). */
+  const valuePaths = (node: SchemaNode, prefix: string[] = []): string[][] =>
+    Object.entries(node.properties ?? {}).flatMap(([k, v]) => [
+      [...prefix, k],
+      ...(v.$ref === undefined ? valuePaths(v, [...prefix, k]) : []),
+    ]);
+
+  it("describes every value with a comment on the line above it", () => {
+    const lines = text.split("\n");
+    const undocumented: string[] = [];
+    for (const path of valuePaths(schema)) {
+      // Find the key line at the right indentation after its parent's line.
+      let from = 0;
+      let index = -1;
+      path.forEach((key, depth) => {
+        index = lines.findIndex((l, i) => i >= from && l.startsWith(`${"  ".repeat(depth)}${key}:`));
+        from = index + 1;
+      });
+      const above = index > 0 ? (lines[index - 1] ?? "") : "";
+      if (index < 0 || !above.trim().startsWith("#")) undocumented.push(path.join("."));
+    }
+    expect(undocumented).toEqual([]);
+  });
+
+  it("sets every value the schema describes, and nothing else", () => {
+    const values = parseYaml(text) as Record<string, unknown>;
+    const missing = valuePaths(schema).filter((path) => {
+      let node: unknown = values;
+      for (const key of path) {
+        if (typeof node !== "object" || node === null || !(key in node)) return true;
+        node = (node as Record<string, unknown>)[key];
+      }
+      return false;
+    });
+    expect(missing).toEqual([]);
+  });
+});
+
+describe("optional features", () => {
+  it("renders none of the optional objects by default", async () => {
+    const objects = await render();
+    expect(kinds(objects).filter((k) => OPTIONAL_KINDS.includes(k))).toEqual([]);
+    expect(objects.filter((o) => o.kind === "ConfigMap")).toEqual([]);
+  });
+
+  it("renders one ServiceMonitor per component when serviceMonitor.enabled", async () => {
+    const objects = await render(["serviceMonitor.enabled=true"]);
+    const monitors = objects.filter((o) => o.kind === "ServiceMonitor").map((o) => o.metadata?.name);
+    expect(monitors.sort()).toEqual(["routewise-operator", "routewise-router"]);
+    find(objects, "Service", "routewise-operator-metrics");
+  });
+
+  it("renders the PrometheusRule from rules/routewise-rules.yaml when prometheusRule.enabled", async () => {
+    const objects = await render(["prometheusRule.enabled=true"]);
+    const rule = find<KubernetesObject & { spec: { groups: unknown } }>(objects, "PrometheusRule");
+    const file = parseYaml(readFileSync(join(CHART_DIR, "rules", "routewise-rules.yaml"), "utf8")) as {
+      groups: unknown;
+    };
+    expect(rule.spec.groups).toEqual(file.groups);
+  });
+
+  it("renders the dashboard ConfigMap labelled for the Grafana sidecar when grafanaDashboard.enabled", async () => {
+    const objects = await render(["grafanaDashboard.enabled=true"]);
+    const cm = find<V1ConfigMap>(objects, "ConfigMap");
+    expect(cm.metadata?.labels?.["grafana_dashboard"]).toBe("1");
+    const json = readFileSync(join(CHART_DIR, "dashboards", "routewise.json"), "utf8");
+    expect(JSON.parse(cm.data?.["routewise.json"] ?? "")).toEqual(JSON.parse(json));
+  });
+
+  it("renders NetworkPolicies for both components when networkPolicy.enabled", async () => {
+    const objects = await render(["networkPolicy.enabled=true"]);
+    expect(objects.filter((o) => o.kind === "NetworkPolicy").map((o) => o.metadata?.name)).toEqual([
+      "routewise-router",
+      "routewise-operator",
+    ]);
+  });
+
+  it("renders the example policies into the release namespace when examples.enabled", async () => {
+    const objects = await render(["examples.enabled=true"], "demo");
+    const examples = parseObjects(
+      ["providers.yaml", "routes.yaml", "secret.yaml"]
+        .map((f) => readFileSync(join(repoRoot, "examples", f), "utf8"))
+        .join("\n---\n"),
+    );
+    const rendered = objects.filter((o) => ["ModelProvider", "ModelRoute", "Secret"].includes(o.kind ?? ""));
+    expect(rendered.map((o) => `${o.kind}/${o.metadata?.name}`).sort()).toEqual(
+      examples.map((o) => `${o.kind}/${o.metadata?.name}`).sort(),
+    );
+    expect(new Set(rendered.map((o) => o.metadata?.namespace))).toEqual(new Set(["demo"]));
+  });
+
+  it("skips the CRDs when crds.enabled=false and drops the keep policy when crds.keep=false", async () => {
+    expect(kinds(await render(["crds.enabled=false"]))).not.toContain("CustomResourceDefinition");
+    const crds = (await render(["crds.keep=false"])).filter((o) => o.kind === "CustomResourceDefinition");
+    expect(crds).toHaveLength(2);
+    for (const crd of crds) expect(crd.metadata?.annotations?.["helm.sh/resource-policy"]).toBeUndefined();
+  });
+
+  it("drops the HorizontalPodAutoscaler and sets replicas when router.autoscaling.enabled=false", async () => {
+    const objects = await render(["router.autoscaling.enabled=false", "router.replicas=3"]);
+    expect(kinds(objects)).not.toContain("HorizontalPodAutoscaler");
+    expect(find<V1Deployment>(objects, "Deployment", "routewise-router").spec?.replicas).toBe(3);
+  });
+
+  it("drops the PodDisruptionBudget when router.podDisruptionBudget.enabled=false", async () => {
+    expect(kinds(await render(["router.podDisruptionBudget.enabled=false"]))).not.toContain("PodDisruptionBudget");
+  });
+});
+
+describe("rendered objects (golden fields)", () => {
+  it("renders the operator RBAC rules of operator/rbac/rbac.yaml exactly", async () => {
+    const objects = await render();
+    const source = parseObjects(readFileSync(join(repoRoot, "operator", "rbac", "rbac.yaml"), "utf8"));
+    const rules = (kind: string, from: readonly KubernetesObject[]): unknown =>
+      plainRules(find<V1ClusterRole | V1Role>(from, kind).rules);
+    expect(rules("ClusterRole", objects)).toEqual(rules("ClusterRole", source));
+    expect(rules("Role", objects)).toEqual(rules("Role", source));
+    const role = find<V1Role>(objects, "Role");
+    expect(role.metadata?.namespace).toBe(NAMESPACE);
+  });
+
+  it("uses the object names the operator writes (ConfigMap, Secret, Lease)", async () => {
+    const role = find<V1Role>(await render(), "Role");
+    const named = (role.rules ?? []).flatMap((r) => r.resourceNames ?? []);
+    expect(named.sort()).toEqual([CONFIGMAP_NAME, LEASE_NAME, CREDENTIALS_SECRET_NAME].sort());
+    expect(readFileSync(join(repoRoot, "operator", "main.ts"), "utf8")).toContain(`name: "${LEASE_NAME}"`);
+  });
+
+  it("binds the operator's roles to the operator's ServiceAccount only; the router has none and no token", async () => {
+    const objects = await render();
+    const subjects = objects
+      .filter((o) => o.kind === "ClusterRoleBinding" || o.kind === "RoleBinding")
+      .flatMap((o) => (o as KubernetesObject & { subjects: { name: string; namespace: string }[] }).subjects);
+    expect(subjects).toEqual([
+      { kind: "ServiceAccount", name: "routewise-operator", namespace: NAMESPACE },
+      { kind: "ServiceAccount", name: "routewise-operator", namespace: NAMESPACE },
+    ]);
+    expect(find<V1ServiceAccount>(objects, "ServiceAccount", "routewise-router").automountServiceAccountToken).toBe(
+      false,
+    );
+    const router = find<V1Deployment>(objects, "Deployment", "routewise-router");
+    expect(router.spec?.template.spec?.automountServiceAccountToken).toBe(false);
+    expect(router.spec?.template.spec?.serviceAccountName).toBe("routewise-router");
+  });
+
+  it("hardens both containers (non-root, read-only root, no escalation, no capabilities, RuntimeDefault)", async () => {
+    const objects = await render();
+    for (const name of ["routewise-operator", "routewise-router"]) {
+      const d = find<V1Deployment>(objects, "Deployment", name);
+      expect(d.spec?.template.spec?.securityContext, name).toMatchObject({
+        runAsNonRoot: true,
+        runAsUser: 65532,
+        seccompProfile: { type: "RuntimeDefault" },
+      });
+      expect(container(d).securityContext, name).toEqual({
+        allowPrivilegeEscalation: false,
+        readOnlyRootFilesystem: true,
+        runAsNonRoot: true,
+        capabilities: { drop: ["ALL"] },
+        seccompProfile: { type: "RuntimeDefault" },
+      });
+      expect(container(d).resources?.requests, name).toBeDefined();
+      expect(d.spec?.template.spec?.topologySpreadConstraints?.[0]?.labelSelector?.matchLabels, name).toEqual(
+        d.spec?.selector.matchLabels,
+      );
+    }
+  });
+
+  it("mounts the operator's ConfigMap and Secret read-only as whole projected directories passed to the router", async () => {
+    const router = find<V1Deployment>(await render(), "Deployment", "routewise-router");
+    const c = container(router);
+    const volumes = router.spec?.template.spec?.volumes ?? [];
+    const mount = (name: string) => c.volumeMounts?.find((m) => m.name === name);
+    expect(volumes.find((v) => v.name === "config")?.projected?.sources).toEqual([
+      { configMap: { name: CONFIGMAP_NAME } },
+    ]);
+    expect(volumes.find((v) => v.name === "credentials")?.projected?.sources).toEqual([
+      { secret: { name: CREDENTIALS_SECRET_NAME } },
+    ]);
+    expect(mount("config")).toEqual({ name: "config", mountPath: "/etc/routewise/config", readOnly: true });
+    expect(mount("credentials")).toEqual({
+      name: "credentials",
+      mountPath: "/etc/routewise/credentials",
+      readOnly: true,
+    });
+    expect(c.volumeMounts?.filter((m) => m.subPath !== undefined)).toEqual([]);
+    expect(c.args).toEqual([
+      "router",
+      "--config=/etc/routewise/config",
+      "--credentials=/etc/routewise/credentials",
+      "--port=8080",
+    ]);
+  });
+
+  it("probes /healthz and /readyz on each component's port", async () => {
+    const objects = await render();
+    const probes = (name: string): unknown => {
+      const c = container(find<V1Deployment>(objects, "Deployment", name));
+      return [c.livenessProbe?.httpGet, c.readinessProbe?.httpGet];
+    };
+    expect(probes("routewise-router")).toEqual([
+      { path: "/healthz", port: "http" },
+      { path: "/readyz", port: "http" },
+    ]);
+    expect(probes("routewise-operator")).toEqual([
+      { path: "/healthz", port: "metrics" },
+      { path: "/readyz", port: "metrics" },
+    ]);
+  });
+
+  it("runs the operator with leader election in the release namespace", async () => {
+    const objects = await render(["operator.replicas=2", "operator.watchNamespaces={team-a,team-b}"], "ops");
+    const d = find<V1Deployment>(objects, "Deployment", "routewise-operator");
+    expect(d.spec?.replicas).toBe(2);
+    expect(container(d).args).toEqual([
+      "operator",
+      "--namespace=ops",
+      "--metrics-address=0.0.0.0:8081",
+      "--watch-namespaces=team-a,team-b",
+    ]);
+    const single = find<V1Deployment>(
+      await render(["operator.leaderElection.enabled=false"]),
+      "Deployment",
+      "routewise-operator",
+    );
+    expect(container(single).args).toContain("--no-leader-elect");
+  });
+
+  it("uses one image for both components: repository, tag defaulting to appVersion, or a digest", async () => {
+    const chart = parseYaml(readFileSync(join(CHART_DIR, "Chart.yaml"), "utf8")) as { appVersion: string };
+    const images = async (sets: string[]): Promise<string[]> =>
+      (await render(sets)).filter((o) => o.kind === "Deployment").map((d) => container(d as V1Deployment).image ?? "");
+    expect(await images([])).toEqual(Array(2).fill(`ghcr.io/routewise/routewise:${chart.appVersion}`));
+    expect(await images(["image.repository=registry.example/rw", "image.tag=dev"])).toEqual(
+      Array(2).fill("registry.example/rw:dev"),
+    );
+    const digest = `sha256:${"a".repeat(64)}`;
+    expect(await images([`image.digest=${digest}`])).toEqual(Array(2).fill(`ghcr.io/routewise/routewise@${digest}`));
+  });
+
+  it("passes the client API keys file when router.apiKeys.existingSecret is set", async () => {
+    const router = find<V1Deployment>(
+      await render(["router.apiKeys.existingSecret=keys"]),
+      "Deployment",
+      "routewise-router",
+    );
+    expect(container(router).args).toContain("--api-keys=/etc/routewise/api-keys/api-keys.yaml");
+    const volume = router.spec?.template.spec?.volumes?.find((v) => v.name === "api-keys");
+    expect(volume?.projected?.sources).toEqual([{ secret: { name: "keys" } }]);
+  });
+
+  it("renders the repository's CRDs unchanged apart from labels and the keep annotation", async () => {
+    const crds = (await render()).filter((o): o is V1CustomResourceDefinition => o.kind === "CustomResourceDefinition");
+    for (const file of ["routewise.dev_modelproviders.yaml", "routewise.dev_modelroutes.yaml"]) {
+      const source = parseObjects(readFileSync(join(repoRoot, "crds", file), "utf8"))[0] as V1CustomResourceDefinition;
+      const rendered = crds.find((c) => c.metadata?.name === source.metadata?.name);
+      expect(rendered?.spec, file).toEqual(source.spec);
+      expect(rendered?.metadata?.annotations?.["helm.sh/resource-policy"], file).toBe("keep");
+      expect(rendered?.metadata?.labels, file).toMatchObject(source.metadata?.labels ?? {});
+    }
+  });
+});
