@@ -11,8 +11,7 @@ ENV ONNXRUNTIME_NODE_INSTALL=skip
 COPY package.json package-lock.json .npmrc ./
 # --ignore-scripts: `prepare` (the build) runs below, once the sources are copied.
 RUN npm ci --ignore-scripts
-# The whole context (see .dockerignore): tsconfig.build.json compiles cli/ operator/ router/ bench/ scripts/ and the
-# test/ helpers bench/ imports.
+# The whole context (see .dockerignore); tsconfig.build.json compiles only cli/, operator/ and router/.
 COPY . .
 RUN npm run build
 
