@@ -14,7 +14,9 @@ import {
   failureReason,
   observeUpstream,
   type AttemptFailure,
+  type DispatchContext,
   type DispatchDeps,
+  type DispatchResult,
   type OpenStream,
 } from "../dispatch/dispatch.js";
 import type { RouterMetrics } from "../metrics/metrics.js";
@@ -143,16 +145,19 @@ function pinnedSelection(snap: Snapshot, route: RouteConfig, provider: ProviderC
   };
 }
 
-async function serveCompletion(deps: ChatDeps, res: Response, r: Routed): Promise<void> {
+type Dispatcher<T> = (deps: DispatchDeps, ctx: DispatchContext) => Promise<DispatchResult<T>>;
+
+/** Dispatches along the decided order; when every attempt failed, counts it and throws the client error. */
+async function dispatchOrThrow<T>(deps: ChatDeps, res: Response, r: Routed, dispatch: Dispatcher<T>) {
   const signal = requestSignal(res, r.route);
-  const result = await dispatchCompletion(deps.dispatch, {
-    route: r.route,
-    order: r.selection.order,
-    request: r.parsed.body,
-    requestId: r.requestId,
-    signal,
-  });
+  const ctx = { route: r.route, order: r.selection.order, request: r.parsed.body, requestId: r.requestId, signal };
+  const result = await dispatch(deps.dispatch, ctx);
   if (!result.ok) throw countFailure(deps, r, result.failures, upstreamFailure(r, result.failures, result.fatal));
+  return { ...result, signal };
+}
+
+async function serveCompletion(deps: ChatDeps, res: Response, r: Routed): Promise<void> {
+  const result = await dispatchOrThrow(deps, res, r, dispatchCompletion);
   const body = result.value;
   const completionChars = JSON.stringify(body.choices).length;
   const tokens = tokensFromUsage(body.usage, { promptChars: r.parsed.promptChars, completionChars });
@@ -166,16 +171,8 @@ async function serveCompletion(deps: ChatDeps, res: Response, r: Routed): Promis
 }
 
 async function serveStream(deps: ChatDeps, res: Response, r: Routed): Promise<void> {
-  const signal = requestSignal(res, r.route);
-  const result = await dispatchStream(deps.dispatch, {
-    route: r.route,
-    order: r.selection.order,
-    request: r.parsed.body,
-    requestId: r.requestId,
-    signal,
-  });
-  if (!result.ok) throw countFailure(deps, r, result.failures, upstreamFailure(r, result.failures, result.fatal));
-  const provider = result.provider;
+  const result = await dispatchOrThrow(deps, res, r, dispatchStream);
+  const { provider, signal } = result;
   setRoutingHeaders(res, r, provider, result.failures);
   res.setHeader("content-type", "text/event-stream; charset=utf-8");
   res.setHeader("cache-control", "no-cache");
