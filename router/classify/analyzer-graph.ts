@@ -2,22 +2,61 @@ import { DOMAINS, TASKS } from "../config/types.js";
 import type { FeatureConfig } from "./featurize.js";
 import { featureSize } from "./featurize.js";
 import { ANALYZER_INPUT } from "./model-metadata.js";
-import type { OnnxModelSpec } from "./onnx-writer.js";
+import type { OnnxModelSpec, OnnxNode, OnnxTensor } from "./onnx-writer.js";
 
 /** Head layout of the analyzer's single weight matrix: column 0 difficulty, then tasks, then domains. */
 export const HEAD_WIDTH = 1 + TASKS.length + DOMAINS.length;
 
 /**
- * The analyzer graph: one Gemm over the feature vector (all heads share it), split into the three heads.
- * `weights` is row-major [featureSize, HEAD_WIDTH]; `bias` has HEAD_WIDTH values.
+ * Optional one-hidden-layer MLP on the dense block (the first `inputs` features) whose output logit is added to the
+ * linear difficulty logit: difficulty = sigmoid(linear + W2 · relu(W1 · dense + b1) + b2).
+ */
+export interface DifficultyMlp {
+  inputs: number;
+  hidden: number;
+  /** Row-major [inputs, hidden]. */
+  W1: Float32Array;
+  b1: Float32Array;
+  /** [hidden, 1]. */
+  W2: Float32Array;
+  b2: number;
+}
+
+function mlpPart(mlp: DifficultyMlp): { initializers: OnnxTensor[]; nodes: OnnxNode[] } {
+  return {
+    initializers: [
+      { name: "dense_starts", dims: [1], data: BigInt64Array.from([0n]) },
+      { name: "dense_ends", dims: [1], data: BigInt64Array.from([BigInt(mlp.inputs)]) },
+      { name: "dense_axes", dims: [1], data: BigInt64Array.from([1n]) },
+      { name: "W1", dims: [mlp.inputs, mlp.hidden], data: mlp.W1 },
+      { name: "b1", dims: [mlp.hidden], data: mlp.b1 },
+      { name: "W2", dims: [mlp.hidden, 1], data: mlp.W2 },
+      { name: "b2", dims: [1], data: Float32Array.from([mlp.b2]) },
+    ],
+    nodes: [
+      { opType: "Slice", inputs: [ANALYZER_INPUT, "dense_starts", "dense_ends", "dense_axes"], outputs: ["dense"] },
+      { opType: "Gemm", inputs: ["dense", "W1", "b1"], outputs: ["hidden_pre"] },
+      { opType: "Relu", inputs: ["hidden_pre"], outputs: ["hidden"] },
+      { opType: "Gemm", inputs: ["hidden", "W2", "b2"], outputs: ["mlp_logit"] },
+      { opType: "Add", inputs: ["linear_difficulty_logit", "mlp_logit"], outputs: ["difficulty_logit"] },
+    ],
+  };
+}
+
+/**
+ * The analyzer graph: one Gemm over the feature vector (all heads share it), split into the three heads, plus an
+ * optional MLP difficulty head on the dense features. `weights` is row-major [featureSize, HEAD_WIDTH]; `bias` has
+ * HEAD_WIDTH values.
  */
 export function analyzerModelSpec(
   feature: FeatureConfig,
   weights: Float32Array,
   bias: Float32Array,
   metadata: Record<string, string> = {},
+  mlp?: DifficultyMlp,
 ): OnnxModelSpec {
   const f = featureSize(feature);
+  const extra = mlp === undefined ? { initializers: [], nodes: [] } : mlpPart(mlp);
   return {
     graphName: "routewise_analyzer",
     producer: "routewise-train",
@@ -26,15 +65,17 @@ export function analyzerModelSpec(
       { name: "W", dims: [f, HEAD_WIDTH], data: weights },
       { name: "b", dims: [HEAD_WIDTH], data: bias },
       { name: "split", dims: [3], data: BigInt64Array.from([1n, BigInt(TASKS.length), BigInt(DOMAINS.length)]) },
+      ...extra.initializers,
     ],
     nodes: [
       { opType: "Gemm", inputs: [ANALYZER_INPUT, "W", "b"], outputs: ["logits"] },
       {
         opType: "Split",
         inputs: ["logits", "split"],
-        outputs: ["difficulty_logit", "task_logits", "domain_logits"],
+        outputs: [mlp === undefined ? "difficulty_logit" : "linear_difficulty_logit", "task_logits", "domain_logits"],
         attributes: [{ name: "axis", kind: "int", value: 1 }],
       },
+      ...extra.nodes,
       { opType: "Sigmoid", inputs: ["difficulty_logit"], outputs: ["difficulty"] },
       {
         opType: "Softmax",

@@ -3,8 +3,9 @@ import { pick } from "./rng.js";
 
 /**
  * Weakly labelled, template-generated prompts for labels the routing data does not contain (chat, summarization,
- * extraction, creative writing; legal, medical and finance domains). They train only the task and domain heads,
- * never the difficulty head. Passages are drawn from the training split's own long prompts.
+ * extraction, creative writing; legal, medical and finance domains). They train the task and domain heads; the chat
+ * templates also anchor the difficulty calibration (and the "+chat" validation variants), see train.ts. Passages are
+ * drawn from the training split's own long prompts.
  */
 export interface SyntheticRow {
   prompt: string;

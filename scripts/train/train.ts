@@ -12,6 +12,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { DOMAINS, TASKS } from "../../router/config/types.js";
+import type { DifficultyMlp } from "../../router/classify/analyzer-graph.js";
 import { analyzerModelSpec, HEAD_WIDTH } from "../../router/classify/analyzer-graph.js";
 import { evaluatePair } from "../../router/classify/eval.js";
 import {
@@ -20,6 +21,7 @@ import {
   DENSE_SIZE,
   featureSize,
   featurize,
+  finalQuestion,
 } from "../../router/classify/featurize.js";
 import type { ClassifierMetadata } from "../../router/classify/model-metadata.js";
 import { analyzerTensorSpecs, METADATA_SCHEMA } from "../../router/classify/model-metadata.js";
@@ -33,6 +35,8 @@ import type { ModelPair } from "./data.js";
 import { difficultyTarget, loadUnified, modelMeans, modelPairs, usableForEval } from "./data.js";
 import type { HeadSpec, LabelledSet, LinearHead, SparseRow } from "./linear.js";
 import { predictRow, trainHead } from "./linear.js";
+import type { MlpHead, MlpSet } from "./mlp.js";
+import { mlpLogit, trainMlp } from "./mlp.js";
 import { writeModelCard } from "./model-card.js";
 import { ProgressBar } from "./progress.js";
 import type { EvalSpec, PairResult } from "./report.js";
@@ -109,8 +113,45 @@ function vectorOf(prompt: string): Float32Array {
 interface DiffRow {
   row: UnifiedRow;
   x: SparseRow;
+  /** Standardised dense block of x (the MLP's input). */
+  dense: Float32Array;
+  /** x with the hashed block taken from the stripped final question instead of the whole prompt. */
+  xq: SparseRow;
   target: number;
-  family: Family;
+  family: Family | "chat-prior";
+}
+
+/** Dense block of x (whole prompt) + hashed n-grams of the final question (few-shot exemplars stripped). */
+function questionHashed(x: SparseRow, prompt: string): SparseRow {
+  const q = featurize({ prompt: finalQuestion(prompt).text, system: "", totalChars: 0 }, DEFAULT_FEATURE_CONFIG);
+  const idx: number[] = [];
+  const val: number[] = [];
+  for (let k = 0; k < x.idx.length; k++) {
+    if ((x.idx[k] ?? 0) < DENSE_SIZE) {
+      idx.push(x.idx[k] ?? 0);
+      val.push(x.val[k] ?? 0);
+    }
+  }
+  for (let i = DENSE_SIZE; i < q.length; i++) {
+    if ((q[i] ?? 0) !== 0) {
+      idx.push(i);
+      val.push(q[i] ?? 0);
+    }
+  }
+  return { idx: Int32Array.from(idx), val: Float32Array.from(val) };
+}
+
+function withX(r: DiffRow, v: Variant): DiffRow {
+  return v.questionHashed === true ? { ...r, x: r.xq } : r;
+}
+
+function denseOf(x: SparseRow): Float32Array {
+  const d = new Float32Array(DENSE_SIZE);
+  for (let k = 0; k < x.idx.length; k++) {
+    const i = x.idx[k] ?? 0;
+    if (i < DENSE_SIZE) d[i] = x.val[k] ?? 0;
+  }
+  return d;
 }
 
 interface Variant {
@@ -118,6 +159,12 @@ interface Variant {
   useHashed: boolean;
   /** Restrict the head to these dense features. */
   only?: readonly string[];
+  /** Hidden units of an MLP head on the dense features (instead of a linear head). */
+  mlp?: number;
+  /** Add the synthetic chit-chat prompts to the difficulty training with target 0 ("no gain from a stronger model"). */
+  chatPrior?: boolean;
+  /** Hashed n-grams of the stripped final question instead of the whole prompt (validation only). */
+  questionHashed?: boolean;
 }
 
 const LENGTH_FEATURES = ["len_chars", "len_words", "len_lines", "len_sentences", "last_block_chars"];
@@ -126,7 +173,15 @@ const VARIANTS: Variant[] = [
   { name: "length", useHashed: false, only: LENGTH_FEATURES },
   { name: "dense", useHashed: false },
   { name: "dense+hashed", useHashed: true },
+  { name: "mlp32", useHashed: false, mlp: 32 },
+  { name: "mlp64", useHashed: false, mlp: 64 },
+  { name: "mlp32+chat", useHashed: false, mlp: 32, chatPrior: true },
+  { name: "dense+chat", useHashed: false, chatPrior: true },
+  { name: "dense+qhashed", useHashed: true, questionHashed: true },
 ];
+
+/** MLP hyper-parameters (fixed; only the variant and blend are searched). */
+const MLP_OPTIONS = { epochs: 20, batchSize: 64, lr: 0.003, weightDecay: 0.05 };
 
 /**
  * Length prior blended into the head's logit: logit + blend · z(len_chars), z = standardised log prompt length.
@@ -146,9 +201,57 @@ function diffSpec(v: Variant): HeadSpec {
   return spec;
 }
 
+function familyWeights(rows: readonly DiffRow[]): Float32Array {
+  const counts = new Map<DiffRow["family"], number>();
+  for (const r of rows) counts.set(r.family, (counts.get(r.family) ?? 0) + 1);
+  return Float32Array.from(rows, (r) => 1 / Math.sqrt(counts.get(r.family) ?? 1));
+}
+
+function mlpSet(rows: readonly DiffRow[]): MlpSet {
+  return {
+    x: rows.map((r) => r.dense),
+    targets: Float32Array.from(rows, (r) => r.target),
+    weights: familyWeights(rows),
+  };
+}
+
+/** A trained difficulty head: linear (LinearHead) or MLP on the dense block. */
+type DiffHead = { kind: "linear"; head: LinearHead; spec: HeadSpec } | { kind: "mlp"; head: MlpHead };
+
+function trainDiff(
+  v: Variant,
+  train: readonly DiffRow[],
+  val: readonly DiffRow[] | null,
+  run: { seed: number; epochs: number; onEpoch?: (e: number, tl: number, vl: number) => void },
+): DiffHead {
+  const { seed, epochs, onEpoch } = run;
+  if (v.mlp !== undefined) {
+    const head = trainMlp(mlpSet(train), DENSE_SIZE, {
+      ...MLP_OPTIONS,
+      hidden: v.mlp,
+      seed,
+      ...(val === null ? {} : { val: mlpSet(val) }),
+      ...(onEpoch === undefined ? {} : { onEpoch }),
+    });
+    return { kind: "mlp", head };
+  }
+  const spec = diffSpec(v);
+  const set = diffSet(train);
+  const head = trainHead(
+    set,
+    val === null ? set : diffSet(val),
+    spec,
+    { featureCount: F, denseCount: DENSE_SIZE },
+    val === null
+      ? { epochs: 8, batchSize: 64, lr: 0.01, seed }
+      : { epochs, batchSize: 64, lr: 0.005, seed, ...(onEpoch === undefined ? {} : { onEpoch }) },
+  );
+  return { kind: "linear", head, spec };
+}
+
 /** Rows weighted 1/sqrt(family size) so the big open-QA family does not dominate the fit. */
 function diffSet(rows: readonly DiffRow[]): LabelledSet {
-  const counts = new Map<Family, number>();
+  const counts = new Map<DiffRow["family"], number>();
   for (const r of rows) counts.set(r.family, (counts.get(r.family) ?? 0) + 1);
   return {
     rows: rows.map((r) => r.x),
@@ -163,9 +266,10 @@ function zLength(x: SparseRow): number {
 }
 
 /** The head's difficulty logit for a row with the length prior blended in. */
-function diffLogit(head: LinearHead, spec: HeadSpec, x: SparseRow, blend: number): number {
-  const p = Math.min(1 - 1e-7, Math.max(1e-7, predictRow(head, x, spec, F, DENSE_SIZE)[0] ?? 0.5));
-  return Math.log(p / (1 - p)) + blend * zLength(x);
+function diffLogit(d: DiffHead, r: { x: SparseRow; dense: Float32Array }, blend: number): number {
+  if (d.kind === "mlp") return mlpLogit(d.head, r.dense) + blend * zLength(r.x);
+  const p = Math.min(1 - 1e-7, Math.max(1e-7, predictRow(d.head, r.x, d.spec, F, DENSE_SIZE)[0] ?? 0.5));
+  return Math.log(p / (1 - p)) + blend * zLength(r.x);
 }
 
 interface ScoredRow {
@@ -228,6 +332,7 @@ function crossValidate(
   rows: readonly DiffRow[],
   pairs: readonly ModelPair[],
   unseen: readonly DiffRow[],
+  chat: readonly DiffRow[],
   seed: number,
 ): CvResult {
   const families = [...new Set(rows.map((r) => r.family))].filter(
@@ -258,21 +363,15 @@ function crossValidate(
   let done = 0;
   for (const v of VARIANTS) {
     for (const split of splits) {
-      const train = rows.filter((r, i) => !split.test(r, i));
-      const test = split.kind === "unseen" ? unseen : rows.filter((r, i) => split.test(r, i));
-      const testPairs = split.kind === "unseen" ? ROUTERBENCH_VALIDATION_PAIRS : cvPairs;
-      const spec = diffSpec(v);
-      const set = diffSet(train);
-      const head = trainHead(
-        set,
-        set,
-        spec,
-        { featureCount: F, denseCount: DENSE_SIZE },
-        { epochs: 8, batchSize: 64, lr: 0.01, seed },
+      const train = [...rows.filter((r, i) => !split.test(r, i)), ...(v.chatPrior === true ? chat : [])].map((r) =>
+        withX(r, v),
       );
+      const test = (split.kind === "unseen" ? unseen : rows.filter((r, i) => split.test(r, i))).map((r) => withX(r, v));
+      const testPairs = split.kind === "unseen" ? ROUTERBENCH_VALIDATION_PAIRS : cvPairs;
+      const head = trainDiff(v, train, null, { seed, epochs: 8 });
       for (const blend of v.only === undefined ? BLENDS : [0]) {
         const a = groupApgr(
-          test.map((r) => ({ row: r.row, score: diffLogit(head, spec, r.x, blend) })),
+          test.map((r) => ({ row: r.row, score: diffLogit(head, r, blend) })),
           testPairs,
         );
         if (Number.isFinite(a.router)) slot(`${v.name}@${blend}`)[split.kind].push(a.router);
@@ -295,6 +394,8 @@ function crossValidate(
   let best = { variant: VARIANTS[0] as Variant, blend: 0 };
   let bestScore = -Infinity;
   for (const v of VARIANTS) {
+    // Final-question n-grams are not computed by the runtime featurizer: scored for the record, never picked.
+    if (v.questionHashed === true) continue;
     for (const blend of v.only === undefined ? BLENDS : [0]) {
       const sc = table[`${v.name}@${blend}`]?.score ?? -Infinity;
       if (sc > bestScore + 1e-9) {
@@ -359,6 +460,21 @@ function combine(
   return { W, b };
 }
 
+/** The MLP with the dense standardisation folded into its first layer, so the graph takes raw features. */
+function foldMlp(m: MlpHead, st: Standardizer): DifficultyMlp {
+  const H = m.hidden;
+  const W1 = new Float32Array(m.W1.length);
+  const b1 = Float32Array.from(m.b1);
+  for (let i = 0; i < m.inputs; i++) {
+    for (let j = 0; j < H; j++) {
+      const w = (m.W1[i * H + j] ?? 0) / (st.std[i] ?? 1);
+      W1[i * H + j] = w;
+      b1[j] = (b1[j] ?? 0) - w * (st.mean[i] ?? 0);
+    }
+  }
+  return { inputs: m.inputs, hidden: H, W1, b1, W2: Float32Array.from(m.W2), b2: m.b2 };
+}
+
 async function classifyAll(
   classifier: OnnxClassifier,
   rows: readonly UnifiedRow[],
@@ -414,9 +530,10 @@ async function main(): Promise<void> {
   const diffRows = (rows: readonly UnifiedRow[]): DiffRow[] =>
     rows.flatMap((row) => {
       const target = difficultyTarget(row, pairsBySource.get(row.source) ?? []);
-      return target === null
-        ? []
-        : [{ row, x: sparse(row), target, family: labelRow(row.prompt, row.benchmark).family }];
+      if (target === null) return [];
+      const x = sparse(row);
+      const xq = questionHashed(x, row.prompt);
+      return [{ row, x, dense: denseOf(x), xq, target, family: labelRow(row.prompt, row.benchmark).family }];
     });
   const fitDiff = diffRows(fitRows);
   const valDiff = diffRows(valRows);
@@ -426,17 +543,31 @@ async function main(): Promise<void> {
   const unseenRows = a.includeRouterbench
     ? []
     : data.rows.filter((r) => r.source === "routerbench" && r.split === "train");
-  const unseenDiff: DiffRow[] = unseenRows.map((row) => ({
-    row,
-    x: toSparse(vectorOf(row.prompt), st),
-    target: 0,
-    family: labelRow(row.prompt, row.benchmark).family,
-  }));
+  const unseenDiff: DiffRow[] = unseenRows.map((row) => {
+    const x = toSparse(vectorOf(row.prompt), st);
+    const xq = questionHashed(x, row.prompt);
+    return { row, x, dense: denseOf(x), xq, target: 0, family: labelRow(row.prompt, row.benchmark).family };
+  });
+  // Chit-chat prior: the synthetic chat templates (greetings, thanks, one-line small talk; no passages) as
+  // difficulty rows with target 0, weighted as one more family (1/sqrt(size)), for the "+chat" variants only.
+  const chatPrompts = [
+    ...new Set(
+      syntheticRows(40, ["(unused)"], rng(a.seed + 11))
+        .filter((s) => s.task === "chat" && s.domain === "general")
+        .map((s) => s.prompt),
+    ),
+  ].sort();
+  const chatDiff: DiffRow[] = chatPrompts.map((prompt, i) => {
+    const x = toSparse(vectorOf(prompt), st);
+    const row: UnifiedRow = { ...(fitRows[0] as UnifiedRow), id: `chat-prior-${i}`, prompt, scores: {} };
+    return { row, x, dense: denseOf(x), xq: questionHashed(x, prompt), target: 0, family: "chat-prior" };
+  });
   const llmPairs = pairsBySource.get("llmrouter") ?? [];
   const cv = crossValidate(
     fitDiff.filter((r) => r.row.source === "llmrouter"),
     llmPairs,
     unseenDiff,
+    chatDiff,
     a.seed,
   );
   const chosen = cv.best.variant;
@@ -447,25 +578,29 @@ async function main(): Promise<void> {
 
   const epochBar = (label: string): ProgressBar => new ProgressBar(label, a.epochs);
   const diffBar = epochBar("difficulty head");
-  const diffHead = trainHead(
-    diffSet(fitDiff),
-    diffSet(valDiff),
-    diffSpec(chosen),
-    { featureCount: F, denseCount: DENSE_SIZE },
-    {
-      epochs: a.epochs,
-      batchSize: 64,
-      lr: 0.005,
-      seed: a.seed,
-      onEpoch: (e, tl, vl) => {
-        diffBar.update(e, `loss ${tl.toFixed(4)} val ${vl.toFixed(4)}`);
-      },
+  const trained = trainDiff(chosen, [...fitDiff, ...(chosen.chatPrior === true ? chatDiff : [])], valDiff, {
+    seed: a.seed,
+    epochs: a.epochs,
+    onEpoch: (e, tl, vl) => {
+      diffBar.update(e, `loss ${tl.toFixed(4)} val ${vl.toFixed(4)}`);
     },
-  );
+  });
+  // Linear part of the difficulty column: the linear head itself, or (MLP) only the length prior.
+  const diffHead: LinearHead =
+    trained.kind === "linear"
+      ? trained.head
+      : { W: new Float32Array(F), b: new Float32Array(1), classes: 1, bestEpoch: trained.head.bestEpoch, valLoss: 0 };
+  const mlpHead = trained.kind === "mlp" ? trained.head : undefined;
   // Fold the length prior into the head (standardised space): logit += blend * z(len_chars).
   diffHead.W[LEN_INDEX] = (diffHead.W[LEN_INDEX] ?? 0) + blend;
   const blendedSpec = diffSpec(chosen);
   if (blendedSpec.allowed !== undefined) blendedSpec.allowed[LEN_INDEX] = 1;
+  const blendedProb = (r: DiffRow): number => {
+    const lin = predictRow(diffHead, r.x, blendedSpec, F, DENSE_SIZE)[0] ?? 0.5;
+    if (mlpHead === undefined) return lin;
+    const z = Math.log(lin / (1 - lin)) + mlpLogit(mlpHead, r.dense);
+    return 1 / (1 + Math.exp(-z));
+  };
 
   // IRT item difficulties of the training prompts (all models above the score floor): the scale the calibrated
   // output is put on, so the router's quality model (b = -2 + 8 * difficulty) reads an item difficulty.
@@ -531,18 +666,28 @@ async function main(): Promise<void> {
   // Calibration on the validation split (never on test): strictly increasing map from the blended head's probability
   // to the IRT item difficulty on the router's [0,1] scale (isotonic fit + a small ramp, so ranking is kept).
   const valCal = valDiff.filter((r) => irtById.has(r.row.id));
-  const valRaw = valCal.map((r) => predictRow(diffHead, r.x, blendedSpec, F, DENSE_SIZE)[0] ?? 0);
+  // Chit-chat anchor (a stated prior, not measured): the synthetic chat templates join the calibration fit with the
+  // difficulty of the easiest training prompt, so greetings and small talk read as easy on the absolute scale. The
+  // table stays strictly increasing, so the ranking (and every APGR) is unchanged.
+  const easiest = Math.min(...irtById.values());
+  const valRaw = [...valCal, ...chatDiff].map(blendedProb);
   const calibration = strictlyIncreasing(
     isotonicTable(
       valRaw,
-      valCal.map((r) => irtById.get(r.row.id) ?? 0),
-      valCal.map(() => 1),
+      [...valCal.map((r) => irtById.get(r.row.id) ?? 0), ...chatDiff.map(() => easiest)],
+      valRaw.map(() => 1),
     ),
   );
 
   const { W, b } = combine({ diff: diffHead, task: heads.task, domain: heads.domain }, st);
   const bytes = encodeOnnxModel(
-    analyzerModelSpec(DEFAULT_FEATURE_CONFIG, W, b, { "routewise.training_data_sha256": data.sha256 }),
+    analyzerModelSpec(
+      DEFAULT_FEATURE_CONFIG,
+      W,
+      b,
+      { "routewise.training_data_sha256": data.sha256 },
+      mlpHead === undefined ? undefined : foldMlp(mlpHead, st),
+    ),
   );
   mkdirSync(a.out, { recursive: true });
   writeFileSync(join(a.out, "model.onnx"), bytes);
@@ -584,6 +729,15 @@ async function main(): Promise<void> {
       validationNote:
         "variant and blend picked on LLMRouter train folds (leave-one-family-out + random) and, as an unseen benchmark source, RouterBench's train split (scored only, never fitted)",
       difficultyBestEpoch: diffHead.bestEpoch,
+      difficultyHead:
+        mlpHead === undefined
+          ? "linear"
+          : `MLP ${DENSE_SIZE}-${mlpHead.hidden}-1 (ReLU) on the dense features, AdamW lr ${MLP_OPTIONS.lr}, weight decay ${MLP_OPTIONS.weightDecay}, ${MLP_OPTIONS.epochs} epochs max, early stop on validation loss`,
+      chatPrior:
+        chosen.chatPrior === true
+          ? `${chatDiff.length} synthetic chit-chat prompts (scripts/train/synthetic.ts chat templates) as difficulty rows with target 0, weighted as one family`
+          : "none",
+      chatCalibrationAnchor: `${chatDiff.length} synthetic chit-chat prompts join the isotonic calibration fit with target ${easiest.toFixed(3)} (the easiest training prompt's IRT difficulty); ranking unchanged`,
       taskBestEpoch: heads.task.bestEpoch,
       domainBestEpoch: heads.domain.bestEpoch,
       denseStandardization: { mean: Array.from(st.mean), std: Array.from(st.std) },

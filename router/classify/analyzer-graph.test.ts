@@ -1,0 +1,41 @@
+import * as ort from "onnxruntime-node";
+import { describe, expect, it } from "vitest";
+import type { DifficultyMlp } from "./analyzer-graph.js";
+import { analyzerModelSpec, HEAD_WIDTH } from "./analyzer-graph.js";
+import { DEFAULT_FEATURE_CONFIG, DENSE_SIZE, featureSize } from "./featurize.js";
+import { ANALYZER_INPUT } from "./model-metadata.js";
+import { encodeOnnxModel } from "./onnx-writer.js";
+
+const feature = { ...DEFAULT_FEATURE_CONFIG, hashBits: 4 };
+const f = featureSize(feature);
+const wave = (n: number, k: number): Float32Array => Float32Array.from({ length: n }, (_, i) => Math.sin(i * k) * 0.3);
+
+describe("analyzerModelSpec with an MLP difficulty head", () => {
+  it("adds relu-MLP(dense block) to the linear difficulty logit", async () => {
+    const H = 5;
+    const W = wave(f * HEAD_WIDTH, 12.9898);
+    const b = wave(HEAD_WIDTH, 3.1);
+    const mlp: DifficultyMlp = {
+      inputs: DENSE_SIZE,
+      hidden: H,
+      W1: wave(DENSE_SIZE * H, 7.7),
+      b1: wave(H, 1.3),
+      W2: wave(H, 2.9),
+      b2: 0.2,
+    };
+    const session = await ort.InferenceSession.create(encodeOnnxModel(analyzerModelSpec(feature, W, b, {}, mlp)));
+    const x = wave(f, 0.37);
+    const out = await session.run({ [ANALYZER_INPUT]: new ort.Tensor("float32", x, [1, f]) });
+    let z = b[0] ?? 0;
+    for (let i = 0; i < f; i++) z += (x[i] ?? 0) * (W[i * HEAD_WIDTH] ?? 0);
+    let m = mlp.b2;
+    for (let j = 0; j < H; j++) {
+      let h = mlp.b1[j] ?? 0;
+      for (let i = 0; i < DENSE_SIZE; i++) h += (x[i] ?? 0) * (mlp.W1[i * H + j] ?? 0);
+      m += Math.max(0, h) * (mlp.W2[j] ?? 0);
+    }
+    const want = 1 / (1 + Math.exp(-(z + m)));
+    expect((out["difficulty"]?.data as Float32Array)[0]).toBeCloseTo(want, 5);
+    expect(out["task_probs"]?.dims).toEqual([1, 8]);
+  });
+});
