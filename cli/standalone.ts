@@ -2,7 +2,7 @@
  * Standalone mode: the same CR YAML a cluster would get, compiled locally into a RouterConfig plus the
  * credential values the config refers to (from Secret manifests in the same files).
  */
-import { compile, type CompileResult } from "../operator/compile/compile.js";
+import { compile } from "../operator/compile/compile.js";
 import type { RouterConfig } from "../router/config/types.js";
 import { loadManifests, type SourceError } from "./manifests.js";
 
@@ -12,7 +12,6 @@ export interface StandaloneResult {
   credentials: Record<string, string>;
   errors: SourceError[];
   skipped: string[];
-  compiled: CompileResult;
 }
 
 export function compileManifests(paths: string[], namespace: string): StandaloneResult {
@@ -40,7 +39,7 @@ export function compileManifests(paths: string[], namespace: string): Standalone
     if (value !== undefined) credentials[c.key] = value;
   }
   errors.sort((a, b) => (a.file === b.file ? a.line - b.line : a.file < b.file ? -1 : 1));
-  return { config: compiled.config, credentials, errors, skipped: loaded.skipped, compiled };
+  return { config: compiled.config, credentials, errors, skipped: loaded.skipped };
 }
 
 export function formatSourceError(e: SourceError): string {

@@ -6,7 +6,6 @@ import { REASONS } from "../api/v1alpha1/conditions.js";
 import type { ModelProvider, ModelRoute, SecretInfo } from "../api/v1alpha1/types.js";
 import {
   ROUTER_CONFIG_VERSION,
-  type CandidateConfig,
   type ProviderConfig,
   type RouteConfig,
   type RouterConfig,
@@ -148,5 +147,3 @@ function splitId(id: string): { namespace: string; name: string } {
 export function compareStrings(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
-
-export type { CandidateConfig };

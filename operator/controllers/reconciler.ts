@@ -65,9 +65,11 @@ export class Reconciler {
 
   async reconcile(): Promise<void> {
     const started = performance.now();
-    const { objects, input } = this.readCaches();
+    // One read of the caches per reconcile: the Secrets compiled against are the ones whose values are written.
+    const secrets = this.deps.caches.secrets();
+    const { objects, input } = this.readCaches(secrets);
     const result = compile(input);
-    const writeError = await this.writeOutputs(result).then(
+    const writeError = await this.writeOutputs(result, secrets).then(
       () => null,
       (err: unknown) => err,
     );
@@ -77,7 +79,7 @@ export class Reconciler {
     this.deps.metrics.lastSuccess.set(Date.now() / 1000);
   }
 
-  private readCaches(): { objects: Candidate[]; input: Parameters<typeof compile>[0] } {
+  private readCaches(cachedSecrets: CachedSecret[]): { objects: Candidate[]; input: Parameters<typeof compile>[0] } {
     const providers: ModelProvider[] = [];
     const routes: ModelRoute[] = [];
     const rejectedProviders: { namespace: string; name: string }[] = [];
@@ -93,13 +95,11 @@ export class Reconciler {
           rejectedProviders.push({ namespace: c.namespace, name: c.name });
       }
     }
-    const secrets: SecretInfo[] = this.deps.caches
-      .secrets()
-      .flatMap((s) =>
-        s.metadata?.name && s.metadata.namespace
-          ? [{ namespace: s.metadata.namespace, name: s.metadata.name, keys: Object.keys(s.data ?? {}) }]
-          : [],
-      );
+    const secrets: SecretInfo[] = cachedSecrets.flatMap((s) =>
+      s.metadata?.name && s.metadata.namespace
+        ? [{ namespace: s.metadata.namespace, name: s.metadata.name, keys: Object.keys(s.data ?? {}) }]
+        : [],
+    );
     return { objects, input: { providers, routes, secrets, rejectedProviders } };
   }
 
@@ -126,10 +126,9 @@ export class Reconciler {
     return { kind, obj, namespace, name, invalid: [] };
   }
 
-  private async writeOutputs(result: CompileResult): Promise<void> {
+  private async writeOutputs(result: CompileResult, secrets: CachedSecret[]): Promise<void> {
     const { kube, namespace, logger, metrics } = this.deps;
     const values: Record<string, string> = {};
-    const secrets = this.deps.caches.secrets();
     for (const c of result.credentials) {
       const s = secrets.find((x) => x.metadata?.namespace === c.namespace && x.metadata.name === c.secretName);
       const b64 = s?.data?.[c.secretKey];

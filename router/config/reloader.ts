@@ -5,6 +5,7 @@
  */
 import { watch, type FSWatcher } from "node:fs";
 import type { RouterConfig } from "./types.js";
+import { contentHash } from "./hash.js";
 import { parseRouterConfig } from "./parse.js";
 
 export interface LoadedConfig {
@@ -98,17 +99,11 @@ export class ConfigReloader {
   }
 
   private apply(config: RouterConfig, credentials: ReadonlyMap<string, string>): void {
-    const fp = `${config.hash}|${[...credentials.entries()].map(([k, v]) => `${k}=${v.length}:${hashish(v)}`).join(",")}`;
+    // A digest, so a rotated key is noticed without keeping key material around.
+    const fp = contentHash({ config: config.hash, credentials: [...credentials.entries()].sort() });
     if (fp === this.fingerprint) return;
     this.fingerprint = fp;
     this.appliedHash = config.hash;
     this.options.onApplied(config, credentials);
   }
-}
-
-/** A cheap non-cryptographic fingerprint so a rotated key is noticed without keeping keys in the string. */
-function hashish(s: string): number {
-  let h = 2166136261;
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
-  return h >>> 0;
 }

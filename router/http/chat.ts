@@ -12,6 +12,7 @@ import {
   dispatchCompletion,
   dispatchStream,
   failureReason,
+  genAiLabels,
   observeUpstream,
   type AttemptFailure,
   type DispatchContext,
@@ -310,12 +311,7 @@ function account(deps: ChatDeps, r: Routed, provider: ProviderConfig, tokens: To
   m.baselineCost.inc({ route }, baseline);
   m.qualityPoints.inc({ route }, r.selection.predict(provider));
   m.baselineQualityPoints.inc({ route }, r.selection.baselineQuality);
-  const gen = {
-    gen_ai_operation_name: "chat",
-    gen_ai_provider_name: provider.type,
-    gen_ai_request_model: provider.model,
-    gen_ai_response_model: provider.model,
-  };
+  const gen = genAiLabels(provider);
   m.genAiTokenUsage.observe({ ...gen, gen_ai_token_type: "input" }, tokens.input);
   m.genAiTokenUsage.observe({ ...gen, gen_ai_token_type: "output" }, tokens.output);
   deps.dispatch.health.recordTokens(provider.id, tokens.input + tokens.output);
