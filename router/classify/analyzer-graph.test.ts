@@ -1,6 +1,6 @@
 import * as ort from "onnxruntime-node";
 import { describe, expect, it } from "vitest";
-import type { DifficultyMlp } from "./analyzer-graph.js";
+import type { DenseClip, DifficultyMlp } from "./analyzer-graph.js";
 import { analyzerModelSpec, HEAD_WIDTH } from "./analyzer-graph.js";
 import { DEFAULT_FEATURE_CONFIG, DENSE_SIZE, featureSize } from "./featurize.js";
 import { ANALYZER_INPUT } from "./model-metadata.js";
@@ -23,7 +23,7 @@ describe("analyzerModelSpec with an MLP difficulty head", () => {
       W2: wave(H, 2.9),
       b2: 0.2,
     };
-    const session = await ort.InferenceSession.create(encodeOnnxModel(analyzerModelSpec(feature, W, b, {}, mlp)));
+    const session = await ort.InferenceSession.create(encodeOnnxModel(analyzerModelSpec(feature, W, b, {}, { mlp })));
     const x = wave(f, 0.37);
     const out = await session.run({ [ANALYZER_INPUT]: new ort.Tensor("float32", x, [1, f]) });
     let z = b[0] ?? 0;
@@ -37,5 +37,40 @@ describe("analyzerModelSpec with an MLP difficulty head", () => {
     const want = 1 / (1 + Math.exp(-(z + m)));
     expect((out["difficulty"]?.data as Float32Array)[0]).toBeCloseTo(want, 5);
     expect(out["task_probs"]?.dims).toEqual([1, 8]);
+  });
+
+  it("clips the dense block to its bounds before every head, leaving the hashed block alone", async () => {
+    const H = 3;
+    const W = wave(f * HEAD_WIDTH, 5.3);
+    const b = wave(HEAD_WIDTH, 1.7);
+    const mlp: DifficultyMlp = {
+      inputs: DENSE_SIZE,
+      hidden: H,
+      W1: wave(DENSE_SIZE * H, 4.1),
+      b1: wave(H, 0.9),
+      W2: wave(H, 2.3),
+      b2: -0.1,
+    };
+    const denseClip: DenseClip = {
+      lo: new Float32Array(DENSE_SIZE).fill(-1),
+      hi: new Float32Array(DENSE_SIZE).fill(2),
+    };
+    const model = encodeOnnxModel(analyzerModelSpec(feature, W, b, {}, { mlp, denseClip }));
+    const session = await ort.InferenceSession.create(model);
+    const run = async (x: Float32Array): Promise<number[]> => {
+      const out = await session.run({ [ANALYZER_INPUT]: new ort.Tensor("float32", x, [1, f]) });
+      return [...(out["difficulty"]?.data as Float32Array), ...(out["task_probs"]?.data as Float32Array)];
+    };
+    const extreme = wave(f, 0.51).map((v, i) => (i < DENSE_SIZE ? v * 1000 : v));
+    const clipped = extreme.map((v, i) => (i < DENSE_SIZE ? Math.min(2, Math.max(-1, v)) : v));
+    const [a, c] = [await run(extreme), await run(clipped)];
+    a.forEach((v, i) => {
+      expect(v).toBeCloseTo(c[i] ?? NaN, 6);
+    });
+    // Within the bounds the graph equals the unclipped one.
+    const inside = wave(f, 0.23);
+    const plain = await ort.InferenceSession.create(encodeOnnxModel(analyzerModelSpec(feature, W, b, {}, { mlp })));
+    const p = await plain.run({ [ANALYZER_INPUT]: new ort.Tensor("float32", inside, [1, f]) });
+    expect((await run(inside))[0]).toBeCloseTo((p["difficulty"]?.data as Float32Array)[0] ?? NaN, 6);
   });
 });

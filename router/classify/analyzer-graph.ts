@@ -22,19 +22,69 @@ export interface DifficultyMlp {
   b2: number;
 }
 
-function mlpPart(mlp: DifficultyMlp): { initializers: OnnxTensor[]; nodes: OnnxNode[] } {
+/**
+ * Per-feature bounds for the dense block, in raw feature units (training mean ± k·std). Values outside are clipped
+ * before any head sees them, so prompts unlike the training data (e.g. a 25-shot prompt when training had none) stay
+ * in the range the heads were fitted on instead of extrapolating.
+ */
+export interface DenseClip {
+  lo: Float32Array;
+  hi: Float32Array;
+}
+
+export interface AnalyzerExtras {
+  mlp?: DifficultyMlp;
+  denseClip?: DenseClip;
+}
+
+const slice = (name: string, from: number, to: number): OnnxTensor[] => [
+  { name: `${name}_starts`, dims: [1], data: BigInt64Array.from([BigInt(from)]) },
+  { name: `${name}_ends`, dims: [1], data: BigInt64Array.from([BigInt(to)]) },
+  { name: `${name}_axes`, dims: [1], data: BigInt64Array.from([1n]) },
+];
+
+const sliceNode = (name: string, output: string): OnnxNode => ({
+  opType: "Slice",
+  inputs: [ANALYZER_INPUT, `${name}_starts`, `${name}_ends`, `${name}_axes`],
+  outputs: [output],
+});
+
+/** Clip the dense block (Max/Min with per-feature bounds) and concatenate the hashed block back: "clipped_features". */
+function clipPart(clip: DenseClip, dense: number, total: number): { initializers: OnnxTensor[]; nodes: OnnxNode[] } {
   return {
     initializers: [
-      { name: "dense_starts", dims: [1], data: BigInt64Array.from([0n]) },
-      { name: "dense_ends", dims: [1], data: BigInt64Array.from([BigInt(mlp.inputs)]) },
-      { name: "dense_axes", dims: [1], data: BigInt64Array.from([1n]) },
+      ...slice("dense", 0, dense),
+      ...slice("hashed", dense, total),
+      { name: "dense_lo", dims: [dense], data: clip.lo },
+      { name: "dense_hi", dims: [dense], data: clip.hi },
+    ],
+    nodes: [
+      sliceNode("dense", "dense_raw"),
+      sliceNode("hashed", "hashed"),
+      { opType: "Max", inputs: ["dense_raw", "dense_lo"], outputs: ["dense_floor"] },
+      { opType: "Min", inputs: ["dense_floor", "dense_hi"], outputs: ["dense"] },
+      {
+        opType: "Concat",
+        inputs: ["dense", "hashed"],
+        outputs: ["clipped_features"],
+        attributes: [{ name: "axis", kind: "int", value: 1 }],
+      },
+    ],
+  };
+}
+
+/** The MLP reads "dense" (the clipped block) when clipping is on, else slices it from the input. */
+function mlpPart(mlp: DifficultyMlp, clipped: boolean): { initializers: OnnxTensor[]; nodes: OnnxNode[] } {
+  return {
+    initializers: [
+      ...(clipped ? [] : slice("dense", 0, mlp.inputs)),
       { name: "W1", dims: [mlp.inputs, mlp.hidden], data: mlp.W1 },
       { name: "b1", dims: [mlp.hidden], data: mlp.b1 },
       { name: "W2", dims: [mlp.hidden, 1], data: mlp.W2 },
       { name: "b2", dims: [1], data: Float32Array.from([mlp.b2]) },
     ],
     nodes: [
-      { opType: "Slice", inputs: [ANALYZER_INPUT, "dense_starts", "dense_ends", "dense_axes"], outputs: ["dense"] },
+      ...(clipped ? [] : [sliceNode("dense", "dense")]),
       { opType: "Gemm", inputs: ["dense", "W1", "b1"], outputs: ["hidden_pre"] },
       { opType: "Relu", inputs: ["hidden_pre"], outputs: ["hidden"] },
       { opType: "Gemm", inputs: ["hidden", "W2", "b2"], outputs: ["mlp_logit"] },
@@ -45,18 +95,20 @@ function mlpPart(mlp: DifficultyMlp): { initializers: OnnxTensor[]; nodes: OnnxN
 
 /**
  * The analyzer graph: one Gemm over the feature vector (all heads share it), split into the three heads, plus an
- * optional MLP difficulty head on the dense features. `weights` is row-major [featureSize, HEAD_WIDTH]; `bias` has
- * HEAD_WIDTH values.
+ * optional MLP difficulty head on the dense features and optional clipping of the dense block. `weights` is
+ * row-major [featureSize, HEAD_WIDTH]; `bias` has HEAD_WIDTH values.
  */
 export function analyzerModelSpec(
   feature: FeatureConfig,
   weights: Float32Array,
   bias: Float32Array,
   metadata: Record<string, string> = {},
-  mlp?: DifficultyMlp,
+  extras: AnalyzerExtras = {},
 ): OnnxModelSpec {
   const f = featureSize(feature);
-  const extra = mlp === undefined ? { initializers: [], nodes: [] } : mlpPart(mlp);
+  const { mlp, denseClip } = extras;
+  const clip = denseClip === undefined ? { initializers: [], nodes: [] } : clipPart(denseClip, denseClip.lo.length, f);
+  const head = mlp === undefined ? { initializers: [], nodes: [] } : mlpPart(mlp, denseClip !== undefined);
   return {
     graphName: "routewise_analyzer",
     producer: "routewise-train",
@@ -65,17 +117,23 @@ export function analyzerModelSpec(
       { name: "W", dims: [f, HEAD_WIDTH], data: weights },
       { name: "b", dims: [HEAD_WIDTH], data: bias },
       { name: "split", dims: [3], data: BigInt64Array.from([1n, BigInt(TASKS.length), BigInt(DOMAINS.length)]) },
-      ...extra.initializers,
+      ...clip.initializers,
+      ...head.initializers,
     ],
     nodes: [
-      { opType: "Gemm", inputs: [ANALYZER_INPUT, "W", "b"], outputs: ["logits"] },
+      ...clip.nodes,
+      {
+        opType: "Gemm",
+        inputs: [denseClip === undefined ? ANALYZER_INPUT : "clipped_features", "W", "b"],
+        outputs: ["logits"],
+      },
       {
         opType: "Split",
         inputs: ["logits", "split"],
         outputs: [mlp === undefined ? "difficulty_logit" : "linear_difficulty_logit", "task_logits", "domain_logits"],
         attributes: [{ name: "axis", kind: "int", value: 1 }],
       },
-      ...extra.nodes,
+      ...head.nodes,
       { opType: "Sigmoid", inputs: ["difficulty_logit"], outputs: ["difficulty"] },
       {
         opType: "Softmax",
