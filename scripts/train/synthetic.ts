@@ -3,9 +3,9 @@ import { pick } from "./rng.js";
 
 /**
  * Weakly labelled, template-generated prompts for labels the routing data does not contain (chat, summarization,
- * extraction, creative writing; legal, medical and finance domains). They train the task and domain heads; the chat
- * templates also anchor the difficulty calibration (and the "+chat" validation variants), see train.ts. Passages are
- * drawn from the training split's own long prompts.
+ * extraction, creative writing, plain-text maths; legal, medical and finance domains). They train the task and domain
+ * heads; the chat templates also anchor the difficulty calibration (and the "+chat" validation variants), see
+ * train.ts. Passages are drawn from the training split's own long prompts.
  */
 export interface SyntheticRow {
   prompt: string;
@@ -82,8 +82,18 @@ const TOPICS: Record<Domain, readonly string[]> = {
   ],
 };
 
-const TASK_TEMPLATES: Record<"chat" | "summarization" | "extraction" | "creative", readonly string[]> = {
+type TemplateTask = "chat" | "summarization" | "extraction" | "creative" | "math";
+
+const TASK_TEMPLATES: Record<TemplateTask, readonly string[]> = {
   chat: [
+    "hi",
+    "hello",
+    "hey!",
+    "thanks!",
+    "thank you so much",
+    "ok, got it",
+    "how are you?",
+    "bye, talk later",
     "Hi! How are you doing today?",
     "Hey, can you help me with something about {topic}?",
     "Thanks for the help earlier. What do you think about {topic}?",
@@ -111,6 +121,21 @@ const TASK_TEMPLATES: Record<"chat" | "summarization" | "extraction" | "creative
     "{passage}\n\nIdentify all numbers in the text above and what they refer to.",
     "Parse the following and extract the fields name, email and address as JSON: {passage}",
     "Find all the locations mentioned in this text:\n{passage}",
+  ],
+  // Plain-text maths (proofs, exercises): the data's maths is LaTeX competition problems and word problems only.
+  math: [
+    "Prove that the square root of 2 is irrational.",
+    "Show that the sum of the first n odd numbers is n^2.",
+    "Prove that there are infinitely many prime numbers.",
+    "Find all integer solutions of x^2 - y^2 = 15.",
+    "Solve for x: 3x + 7 = 2x - 5.",
+    "Compute the derivative of sin(x) * e^x and simplify.",
+    "What is the integral of 1/(1 + x^2) from 0 to 1?",
+    "Prove by induction that 2^n > n for every natural number n.",
+    "Is 221 a prime number? Show your work.",
+    "Find the eigenvalues of the matrix [[2, 1], [1, 2]].",
+    "Explain {topic} and give a worked example.",
+    "How do I compute {topic}? Walk me through the steps.",
   ],
   creative: [
     "Write a short story about {topic}.",
@@ -172,11 +197,11 @@ export function syntheticRows(perClass: number, passages: readonly string[], ran
     const p = pick(passages, random);
     return p.length > 1200 ? p.slice(0, 1200) : p;
   };
-  for (const task of ["chat", "summarization", "extraction", "creative"] as const) {
+  for (const task of ["chat", "summarization", "extraction", "creative", "math"] as const) {
     for (let i = 0; i < perClass; i++) {
-      const domain: Domain = "general";
+      const domain: Domain = task === "math" ? "math" : "general";
       rows.push({
-        prompt: fill(pick(TASK_TEMPLATES[task], random), pick(TOPICS.general, random), passage()),
+        prompt: fill(pick(TASK_TEMPLATES[task], random), pick(TOPICS[domain], random), passage()),
         task,
         domain,
       });
@@ -188,6 +213,61 @@ export function syntheticRows(perClass: number, passages: readonly string[], ran
       const body = `${pick(DOMAIN_FLAVOUR[domain], random)} ${random() < 0.5 ? pick(DOMAIN_FLAVOUR[domain], random) : ""}`;
       rows.push({ prompt: fill(t.text, pick(TOPICS[domain], random), body.trim()), task: t.task, domain });
     }
+  }
+  return rows;
+}
+
+/** A labelled data prompt to wrap (the label is the prompt's own weak or benchmark label). */
+export interface LabelledPrompt {
+  prompt: string;
+  task: Task;
+  domain: Domain;
+}
+
+const OPTION_LINE = /^\s*\(?[A-E][).:]\s/m;
+
+function exemplarAnswer(prompt: string, task: Task, random: () => number): string {
+  if (OPTION_LINE.test(prompt)) return pick(["A", "B", "C", "D"], random);
+  if (task === "math") return String(Math.floor(random() * 500));
+  const words = prompt.match(/\b[A-Z][a-z]{3,}\b/g) ?? [];
+  return words.length > 0 ? pick(words, random) : pick(["Yes", "No"], random);
+}
+
+const FEW_SHOT_HEADERS = [
+  "",
+  "Answer the following questions.\n\n",
+  "Here are some examples.\n\n",
+  "The following are questions with answers.\n\n",
+];
+
+/**
+ * Few-shot wrappers around short data prompts: 2-5 answered exemplars of the same kind, then the prompt itself, with
+ * the final prompt's label (tasks drawn uniformly). Few-shot prompts are common in real traffic and in benchmarks; without these rows the task
+ * head reads several stacked questions as a long passage (i.e. summarization). Exemplars are drawn from prompts of
+ * the same task so the wrapper keeps the label honest.
+ */
+export function fewShotRows(source: readonly LabelledPrompt[], count: number, random: () => number): SyntheticRow[] {
+  const short = source.filter((s) => s.prompt.length <= 700);
+  const byTask = new Map<Task, LabelledPrompt[]>();
+  for (const s of short) byTask.set(s.task, [...(byTask.get(s.task) ?? []), s]);
+  const rows: SyntheticRow[] = [];
+  // Stratified by task, so the wrappers do not add to the data's own label imbalance (mostly open QA).
+  const tasks = [...byTask.keys()].sort();
+  for (let i = 0; i < count && tasks.length > 0; i++) {
+    const pool = byTask.get(pick(tasks, random)) ?? short;
+    const last = pick(pool, random);
+    const k = 2 + Math.floor(random() * 4);
+    const shots: string[] = [];
+    for (let j = 0; j < k; j++) {
+      const ex = pick(pool, random);
+      shots.push(`${ex.prompt.trim()}\nAnswer: ${exemplarAnswer(ex.prompt, ex.task, random)}`);
+    }
+    const header = pick(FEW_SHOT_HEADERS, random);
+    rows.push({
+      prompt: `${header}${shots.join("\n\n")}\n\n${last.prompt.trim()}\nAnswer:`,
+      task: last.task,
+      domain: last.domain,
+    });
   }
   return rows;
 }
