@@ -13,6 +13,7 @@ import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { DOMAINS, TASKS } from "../../router/config/types.js";
 import type { DifficultyMlp } from "../../router/classify/analyzer-graph.js";
+import type { DenseClip } from "../../router/classify/analyzer-graph.js";
 import { analyzerModelSpec, HEAD_WIDTH } from "../../router/classify/analyzer-graph.js";
 import { evaluatePair } from "../../router/classify/eval.js";
 import {
@@ -21,7 +22,6 @@ import {
   DENSE_SIZE,
   featureSize,
   featurize,
-  finalQuestion,
 } from "../../router/classify/featurize.js";
 import type { ClassifierMetadata } from "../../router/classify/model-metadata.js";
 import { analyzerTensorSpecs, METADATA_SCHEMA } from "../../router/classify/model-metadata.js";
@@ -36,13 +36,13 @@ import { difficultyTarget, loadUnified, modelMeans, modelPairs, usableForEval } 
 import type { HeadSpec, LabelledSet, LinearHead, SparseRow } from "./linear.js";
 import { predictRow, trainHead } from "./linear.js";
 import type { MlpHead, MlpSet } from "./mlp.js";
-import { mlpLogit, trainMlp } from "./mlp.js";
+import { mlpLogit, trainMlpEnsemble } from "./mlp.js";
 import { writeModelCard } from "./model-card.js";
 import { ProgressBar } from "./progress.js";
 import type { EvalSpec, PairResult } from "./report.js";
 import { labelAccuracy, pairResult } from "./report.js";
 import { rng, shuffleInPlace } from "./rng.js";
-import { syntheticRows } from "./synthetic.js";
+import { fewShotRows, syntheticRows } from "./synthetic.js";
 import type { Family } from "./weak-labels.js";
 import { labelRow } from "./weak-labels.js";
 
@@ -91,11 +91,30 @@ function fitStandardizer(vectors: readonly Float32Array[]): Standardizer {
   return { mean, std: sq.map((s) => Math.max(1e-3, Math.sqrt(s))) };
 }
 
+/**
+ * Standardised dense features are clipped to ±DENSE_CLIP (in the exported graph too, see `denseClip`): beyond that
+ * the training data says nothing, and unclipped a prompt unlike it (e.g. 25 few-shot exemplars when training had
+ * none: z ≈ 1000) drives every head to an extreme.
+ */
+const DENSE_CLIP = 5;
+
+function clipZ(z: number): number {
+  return Math.min(DENSE_CLIP, Math.max(-DENSE_CLIP, z));
+}
+
+/** The clip bounds in raw feature units, for the graph. */
+function denseClip(st: Standardizer): DenseClip {
+  return {
+    lo: Float32Array.from(st.mean, (m, i) => m - DENSE_CLIP * (st.std[i] ?? 1)),
+    hi: Float32Array.from(st.mean, (m, i) => m + DENSE_CLIP * (st.std[i] ?? 1)),
+  };
+}
+
 function toSparse(v: Float32Array, st: Standardizer): SparseRow {
   const idx: number[] = [];
   const val: number[] = [];
   for (let i = 0; i < v.length; i++) {
-    const x = i < DENSE_SIZE ? ((v[i] ?? 0) - (st.mean[i] ?? 0)) / (st.std[i] ?? 1) : (v[i] ?? 0);
+    const x = i < DENSE_SIZE ? clipZ(((v[i] ?? 0) - (st.mean[i] ?? 0)) / (st.std[i] ?? 1)) : (v[i] ?? 0);
     if (x !== 0) {
       idx.push(i);
       val.push(x);
@@ -115,34 +134,16 @@ interface DiffRow {
   x: SparseRow;
   /** Standardised dense block of x (the MLP's input). */
   dense: Float32Array;
-  /** x with the hashed block taken from the stripped final question instead of the whole prompt. */
-  xq: SparseRow;
+  /** Difficulty target: mean gain of the strongest training model over each weaker one (see data.ts). */
   target: number;
+  /** The earlier target, the mean gain over all (stronger, weaker) training-model pairs (scored for the record). */
+  targetAllPairs: number;
   family: Family | "chat-prior";
 }
 
-/** Dense block of x (whole prompt) + hashed n-grams of the final question (few-shot exemplars stripped). */
-function questionHashed(x: SparseRow, prompt: string): SparseRow {
-  const q = featurize({ prompt: finalQuestion(prompt).text, system: "", totalChars: 0 }, DEFAULT_FEATURE_CONFIG);
-  const idx: number[] = [];
-  const val: number[] = [];
-  for (let k = 0; k < x.idx.length; k++) {
-    if ((x.idx[k] ?? 0) < DENSE_SIZE) {
-      idx.push(x.idx[k] ?? 0);
-      val.push(x.val[k] ?? 0);
-    }
-  }
-  for (let i = DENSE_SIZE; i < q.length; i++) {
-    if ((q[i] ?? 0) !== 0) {
-      idx.push(i);
-      val.push(q[i] ?? 0);
-    }
-  }
-  return { idx: Int32Array.from(idx), val: Float32Array.from(val) };
-}
-
-function withX(r: DiffRow, v: Variant): DiffRow {
-  return v.questionHashed === true ? { ...r, x: r.xq } : r;
+/** The row with the variant's training target. */
+function withTarget(r: DiffRow, v: Variant): DiffRow {
+  return v.allPairsTarget === true ? { ...r, target: r.targetAllPairs } : r;
 }
 
 function denseOf(x: SparseRow): Float32Array {
@@ -163,9 +164,15 @@ interface Variant {
   mlp?: number;
   /** Add the synthetic chit-chat prompts to the difficulty training with target 0 ("no gain from a stronger model"). */
   chatPrior?: boolean;
-  /** Hashed n-grams of the stripped final question instead of the whole prompt (validation only). */
-  questionHashed?: boolean;
+  /** Train on the all-pairs target instead of the strongest-vs-weaker one (scored for the record). */
+  allPairsTarget?: boolean;
 }
+
+/** L2 penalties of the hashed block tried for the task and domain heads (lowest validation loss wins). */
+const LABEL_HEAD_L2 = [1e-5, 1e-4, 1e-3];
+
+/** Few-shot wrapped data prompts added to the task/domain training (see `fewShotRows`). */
+const FEW_SHOT_ROWS = 400;
 
 const LENGTH_FEATURES = ["len_chars", "len_words", "len_lines", "len_sentences", "last_block_chars"];
 
@@ -174,20 +181,20 @@ const VARIANTS: Variant[] = [
   { name: "dense", useHashed: false },
   { name: "dense+hashed", useHashed: true },
   { name: "mlp32", useHashed: false, mlp: 32 },
-  { name: "mlp64", useHashed: false, mlp: 64 },
   { name: "mlp32+chat", useHashed: false, mlp: 32, chatPrior: true },
   { name: "dense+chat", useHashed: false, chatPrior: true },
-  { name: "dense+qhashed", useHashed: true, questionHashed: true },
+  { name: "dense/all-pairs", useHashed: false, allPairsTarget: true },
+  { name: "mlp32/all-pairs", useHashed: false, mlp: 32, allPairsTarget: true },
 ];
 
-/** MLP hyper-parameters (fixed; only the variant and blend are searched). */
-const MLP_OPTIONS = { epochs: 20, batchSize: 64, lr: 0.003, weightDecay: 0.05 };
+/** MLP hyper-parameters (fixed; only the variant and blend are searched). `members` seeds are averaged. */
+const MLP_OPTIONS = { epochs: 20, batchSize: 64, lr: 0.003, weightDecay: 0.05, members: 5 };
 
 /**
  * Length prior blended into the head's logit: logit + blend · z(len_chars), z = standardised log prompt length.
  * Picked with the variant on validation (never on test); folded into the exported weights.
  */
-const BLENDS = [0, 0.25, 0.5, 1];
+const BLENDS = [0, 0.25, 0.5, 0.75, 1, 1.5];
 const LEN_INDEX = (DENSE_FEATURE_NAMES as readonly string[]).indexOf("len_chars");
 
 function diffSpec(v: Variant): HeadSpec {
@@ -226,13 +233,19 @@ function trainDiff(
 ): DiffHead {
   const { seed, epochs, onEpoch } = run;
   if (v.mlp !== undefined) {
-    const head = trainMlp(mlpSet(train), DENSE_SIZE, {
-      ...MLP_OPTIONS,
-      hidden: v.mlp,
-      seed,
-      ...(val === null ? {} : { val: mlpSet(val) }),
-      ...(onEpoch === undefined ? {} : { onEpoch }),
-    });
+    const { members, ...options } = MLP_OPTIONS;
+    const head = trainMlpEnsemble(
+      mlpSet(train),
+      DENSE_SIZE,
+      {
+        ...options,
+        hidden: v.mlp,
+        seed,
+        ...(val === null ? {} : { val: mlpSet(val) }),
+        ...(onEpoch === undefined ? {} : { onEpoch }),
+      },
+      members,
+    );
     return { kind: "mlp", head };
   }
   const spec = diffSpec(v);
@@ -304,8 +317,12 @@ function groupApgr(rows: readonly ScoredRow[], pairs: readonly ModelPair[]): { r
   return { router: avg(router), length: avg(length) };
 }
 
-/** Validation pairs: the strongest training model against every weaker one above the score floor. */
-function evalPairsFor(pairs: readonly ModelPair[]): ModelPair[] {
+/**
+ * The strongest training model against every weaker one above the score floor: the validation pairs, and the pairs
+ * of the difficulty target (a deployment routes between a strong model and cheaper ones; gains between two weak
+ * models, e.g. one that fails on answer format, say little about what a strong model adds).
+ */
+function vsStrongest(pairs: readonly ModelPair[]): ModelPair[] {
   const best = pairs[0]?.strong;
   return pairs.filter((p) => p.strong === best);
 }
@@ -349,7 +366,7 @@ function crossValidate(
     })),
   ];
   if (unseen.length > 0) splits.push({ name: "unseen", kind: "unseen", test: () => false });
-  const cvPairs = evalPairsFor(pairs);
+  const cvPairs = vsStrongest(pairs);
   const bar = new ProgressBar("cross-validation", VARIANTS.length * splits.length);
   const acc = new Map<string, { family: number[]; random: number[]; unseen: number[] }>();
   const slot = (k: string): { family: number[]; random: number[]; unseen: number[] } => {
@@ -364,9 +381,11 @@ function crossValidate(
   for (const v of VARIANTS) {
     for (const split of splits) {
       const train = [...rows.filter((r, i) => !split.test(r, i)), ...(v.chatPrior === true ? chat : [])].map((r) =>
-        withX(r, v),
+        withTarget(r, v),
       );
-      const test = (split.kind === "unseen" ? unseen : rows.filter((r, i) => split.test(r, i))).map((r) => withX(r, v));
+      const test = (split.kind === "unseen" ? unseen : rows.filter((r, i) => split.test(r, i))).map((r) =>
+        withTarget(r, v),
+      );
       const testPairs = split.kind === "unseen" ? ROUTERBENCH_VALIDATION_PAIRS : cvPairs;
       const head = trainDiff(v, train, null, { seed, epochs: 8 });
       for (const blend of v.only === undefined ? BLENDS : [0]) {
@@ -394,8 +413,6 @@ function crossValidate(
   let best = { variant: VARIANTS[0] as Variant, blend: 0 };
   let bestScore = -Infinity;
   for (const v of VARIANTS) {
-    // Final-question n-grams are not computed by the runtime featurizer: scored for the record, never picked.
-    if (v.questionHashed === true) continue;
     for (const blend of v.only === undefined ? BLENDS : [0]) {
       const sc = table[`${v.name}@${blend}`]?.score ?? -Infinity;
       if (sc > bestScore + 1e-9) {
@@ -529,11 +546,14 @@ async function main(): Promise<void> {
 
   const diffRows = (rows: readonly UnifiedRow[]): DiffRow[] =>
     rows.flatMap((row) => {
-      const target = difficultyTarget(row, pairsBySource.get(row.source) ?? []);
-      if (target === null) return [];
+      const pairs = pairsBySource.get(row.source) ?? [];
+      const target = difficultyTarget(row, vsStrongest(pairs));
+      const targetAllPairs = difficultyTarget(row, pairs);
+      if (target === null || targetAllPairs === null) return [];
       const x = sparse(row);
-      const xq = questionHashed(x, row.prompt);
-      return [{ row, x, dense: denseOf(x), xq, target, family: labelRow(row.prompt, row.benchmark).family }];
+      return [
+        { row, x, dense: denseOf(x), target, targetAllPairs, family: labelRow(row.prompt, row.benchmark).family },
+      ];
     });
   const fitDiff = diffRows(fitRows);
   const valDiff = diffRows(valRows);
@@ -545,8 +565,14 @@ async function main(): Promise<void> {
     : data.rows.filter((r) => r.source === "routerbench" && r.split === "train");
   const unseenDiff: DiffRow[] = unseenRows.map((row) => {
     const x = toSparse(vectorOf(row.prompt), st);
-    const xq = questionHashed(x, row.prompt);
-    return { row, x, dense: denseOf(x), xq, target: 0, family: labelRow(row.prompt, row.benchmark).family };
+    return {
+      row,
+      x,
+      dense: denseOf(x),
+      target: 0,
+      targetAllPairs: 0,
+      family: labelRow(row.prompt, row.benchmark).family,
+    };
   });
   // Chit-chat prior: the synthetic chat templates (greetings, thanks, one-line small talk; no passages) as
   // difficulty rows with target 0, weighted as one more family (1/sqrt(size)), for the "+chat" variants only.
@@ -560,7 +586,7 @@ async function main(): Promise<void> {
   const chatDiff: DiffRow[] = chatPrompts.map((prompt, i) => {
     const x = toSparse(vectorOf(prompt), st);
     const row: UnifiedRow = { ...(fitRows[0] as UnifiedRow), id: `chat-prior-${i}`, prompt, scores: {} };
-    return { row, x, dense: denseOf(x), xq: questionHashed(x, prompt), target: 0, family: "chat-prior" };
+    return { row, x, dense: denseOf(x), target: 0, targetAllPairs: 0, family: "chat-prior" };
   });
   const llmPairs = pairsBySource.get("llmrouter") ?? [];
   const cv = crossValidate(
@@ -633,34 +659,56 @@ async function main(): Promise<void> {
       return toLabel(r.prompt, l.task, l.domain);
     });
   const synthRows = synth.map((s) => toLabel(s.prompt, s.task, s.domain));
-  const fitLabels = [...labelled(fitRows), ...synthRows.slice(nSynthVal)];
-  const valLabels = [...labelled(valRows), ...synthRows.slice(0, nSynthVal)];
+  // Few-shot wrappers: fit rows wrapped around fit prompts, validation rows around validation prompts.
+  const shots = (rows: readonly UnifiedRow[], n: number): LabelRow[] =>
+    fewShotRows(
+      rows.map((r) => ({ prompt: r.prompt, ...labelRow(r.prompt, r.benchmark) })),
+      n,
+      random,
+    ).map((s) => toLabel(s.prompt, s.task, s.domain));
+  const fitLabels = [...labelled(fitRows), ...synthRows.slice(nSynthVal), ...shots(fitRows, FEW_SHOT_ROWS)];
+  const valLabels = [
+    ...labelled(valRows),
+    ...synthRows.slice(0, nSynthVal),
+    ...shots(valRows, Math.round(FEW_SHOT_ROWS * 0.15)),
+  ];
   const heads: Record<"task" | "domain", LinearHead> = {} as Record<"task" | "domain", LinearHead>;
+  const textHeadL2: Record<"task" | "domain", number> = { task: 0, domain: 0 };
   for (const kind of ["task", "domain"] as const) {
-    const spec: HeadSpec = {
-      kind: "softmax",
-      classes: kind === "task" ? TASKS.length : DOMAINS.length,
-      l2Dense: 1e-4,
-      l2Hashed: 1e-5,
-      useHashed: true,
-    };
-    const b = epochBar(`${kind} head`);
-    heads[kind] = trainHead(
-      labelSet(fitLabels, kind),
-      labelSet(valLabels, kind),
-      spec,
-      { featureCount: F, denseCount: DENSE_SIZE },
-      {
-        epochs: Math.min(a.epochs, 15),
-        batchSize: 32,
-        lr: 0.003,
-        seed: a.seed + 1,
-        onEpoch: (e, tl, vl) => {
-          b.update(e, `loss ${tl.toFixed(4)} val ${vl.toFixed(4)}`);
+    // The hashed block can memorise 7k rows; its L2 is picked on validation loss.
+    let best: LinearHead | undefined;
+    for (const l2Hashed of LABEL_HEAD_L2) {
+      const spec: HeadSpec = {
+        kind: "softmax",
+        classes: kind === "task" ? TASKS.length : DOMAINS.length,
+        l2Dense: 1e-4,
+        l2Hashed,
+        useHashed: true,
+      };
+      const epochs = Math.min(a.epochs, 15);
+      const b = new ProgressBar(`${kind} head (L2 ${l2Hashed})`, epochs);
+      const head = trainHead(
+        labelSet(fitLabels, kind),
+        labelSet(valLabels, kind),
+        spec,
+        { featureCount: F, denseCount: DENSE_SIZE },
+        {
+          epochs,
+          batchSize: 32,
+          lr: 0.003,
+          seed: a.seed + 1,
+          onEpoch: (e, tl, vl) => {
+            b.update(e, `loss ${tl.toFixed(4)} val ${vl.toFixed(4)}`);
+          },
         },
-      },
-    );
-    b.update(a.epochs);
+      );
+      b.update(epochs);
+      if (best === undefined || head.valLoss < best.valLoss) {
+        best = head;
+        textHeadL2[kind] = l2Hashed;
+      }
+    }
+    if (best !== undefined) heads[kind] = best;
   }
 
   // Calibration on the validation split (never on test): strictly increasing map from the blended head's probability
@@ -686,7 +734,7 @@ async function main(): Promise<void> {
       W,
       b,
       { "routewise.training_data_sha256": data.sha256 },
-      mlpHead === undefined ? undefined : foldMlp(mlpHead, st),
+      { denseClip: denseClip(st), ...(mlpHead === undefined ? {} : { mlp: foldMlp(mlpHead, st) }) },
     ),
   );
   mkdirSync(a.out, { recursive: true });
@@ -714,7 +762,9 @@ async function main(): Promise<void> {
       validationRows: valRows.length,
       syntheticLabelRows: synth.length,
       difficultyTarget:
-        "ranking: mean over model pairs (stronger, weaker) of max(0, score_strong - score_weak); calibrated output: 2PL IRT item difficulty",
+        chosen.allPairsTarget === true
+          ? "ranking: mean over all model pairs (stronger, weaker) of max(0, score_strong - score_weak); calibrated output: 2PL IRT item difficulty"
+          : `ranking: mean over weaker models of max(0, score_strongest - score_weak), strongest = ${llmPairs[0]?.strong ?? "?"} (the best training model by mean score); calibrated output: 2PL IRT item difficulty`,
       irt: {
         kind: DEFAULT_IRT.kind,
         prompts: irtRows.length,
@@ -732,15 +782,17 @@ async function main(): Promise<void> {
       difficultyHead:
         mlpHead === undefined
           ? "linear"
-          : `MLP ${DENSE_SIZE}-${mlpHead.hidden}-1 (ReLU) on the dense features, AdamW lr ${MLP_OPTIONS.lr}, weight decay ${MLP_OPTIONS.weightDecay}, ${MLP_OPTIONS.epochs} epochs max, early stop on validation loss`,
+          : `mean of ${MLP_OPTIONS.members} MLPs ${DENSE_SIZE}-${mlpHead.hidden / MLP_OPTIONS.members}-1 (ReLU, seeds ${a.seed} + 1000k; one ${DENSE_SIZE}-${mlpHead.hidden}-1 MLP in the graph) on the dense features, AdamW lr ${MLP_OPTIONS.lr}, weight decay ${MLP_OPTIONS.weightDecay}, ${MLP_OPTIONS.epochs} epochs max, early stop on validation loss`,
       chatPrior:
         chosen.chatPrior === true
           ? `${chatDiff.length} synthetic chit-chat prompts (scripts/train/synthetic.ts chat templates) as difficulty rows with target 0, weighted as one family`
           : "none",
       chatCalibrationAnchor: `${chatDiff.length} synthetic chit-chat prompts join the isotonic calibration fit with target ${easiest.toFixed(3)} (the easiest training prompt's IRT difficulty); ranking unchanged`,
+      fewShotRows: `${FEW_SHOT_ROWS} few-shot wrappers (2-5 answered exemplars of the same task, then a training prompt with its own label) added to the task/domain training`,
       taskBestEpoch: heads.task.bestEpoch,
+      labelHeadL2Hashed: textHeadL2,
       domainBestEpoch: heads.domain.bestEpoch,
-      denseStandardization: { mean: Array.from(st.mean), std: Array.from(st.std) },
+      denseStandardization: { mean: Array.from(st.mean), std: Array.from(st.std), clip: DENSE_CLIP },
     },
     metrics: {},
   };
