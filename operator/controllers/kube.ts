@@ -163,3 +163,35 @@ function sameData(a: Record<string, string>, b: Record<string, string>): boolean
   const kb = Object.keys(b).sort();
   return ka.length === kb.length && ka.every((k, i) => k === kb[i] && a[k] === b[k]);
 }
+
+/**
+ * A short, user-facing description of a failed write for a status condition: the API server's HTTP status and
+ * message (e.g. `403 Forbidden: configmaps "routewise-router" is forbidden: ...`), or the error message. Every string
+ * in `redact` (the credential values being written) is replaced, so no key can reach a status.
+ */
+export function describeWriteError(err: unknown, redact: readonly string[] = []): string {
+  let text: string;
+  if (err instanceof ApiException) {
+    const body: unknown = err.body;
+    let message = "";
+    if (typeof body === "string") {
+      try {
+        const parsed = JSON.parse(body) as { message?: unknown };
+        message = typeof parsed.message === "string" ? parsed.message : body;
+      } catch {
+        message = body;
+      }
+    } else if (
+      typeof body === "object" &&
+      body !== null &&
+      typeof (body as { message?: unknown }).message === "string"
+    ) {
+      message = (body as { message: string }).message;
+    }
+    text = `HTTP ${err.code}${message === "" ? "" : `: ${message}`}`;
+  } else {
+    text = err instanceof Error ? err.message : String(err);
+  }
+  for (const secret of redact) if (secret.length > 0) text = text.split(secret).join("[redacted]");
+  return text.length > 300 ? `${text.slice(0, 297)}...` : text;
+}

@@ -9,7 +9,7 @@ import type { Condition } from "../api/v1alpha1/conditions.js";
 import { validateProvider, validateRoute } from "../api/v1alpha1/validate.js";
 import { compile, type CompileResult } from "../compile/compile.js";
 import type { OperatorMetrics } from "../metrics.js";
-import type { OperatorKube } from "./kube.js";
+import { describeWriteError, type OperatorKube } from "./kube.js";
 import { computeStatus, sameStatus, type ObjectStatus } from "./status.js";
 
 /** A cached object as the informers hold it (shape checked by validation). */
@@ -73,7 +73,11 @@ export class Reconciler {
       () => null,
       (err: unknown) => err,
     );
-    await this.writeStatuses(objects, result, writeError === null);
+    await this.writeStatuses(
+      objects,
+      result,
+      writeError === null ? null : describeWriteError(writeError, secretValues(secrets)),
+    );
     this.deps.metrics.reconcileDuration.observe((performance.now() - started) / 1000);
     if (writeError !== null) throw new Error("failed to write the router config", { cause: writeError });
     this.deps.metrics.lastSuccess.set(Date.now() / 1000);
@@ -158,7 +162,7 @@ export class Reconciler {
     }
   }
 
-  private async writeStatuses(objects: Candidate[], result: CompileResult, written: boolean): Promise<void> {
+  private async writeStatuses(objects: Candidate[], result: CompileResult, writeError: string | null): Promise<void> {
     const now = this.deps.now().toISOString();
     const jobs = objects.map((c) => async () => {
       const status = computeStatus({
@@ -169,7 +173,7 @@ export class Reconciler {
         previous: c.obj.status?.conditions ?? [],
         invalid: c.invalid,
         result,
-        written,
+        writeError,
         now,
       });
       if (sameStatus(c.obj.status as ObjectStatus | undefined, status)) return;
@@ -222,4 +226,9 @@ async function runLimited(jobs: (() => Promise<void>)[], limit: number): Promise
   };
   await Promise.all(Array.from({ length: Math.min(limit, jobs.length) }, worker));
   if (errors.length > 0) throw new Error(`${errors.length} status write(s) failed`, { cause: errors[0] });
+}
+
+/** Every value of the cached Secrets, decoded: redacted from anything the operator writes to a status. */
+function secretValues(secrets: readonly CachedSecret[]): string[] {
+  return secrets.flatMap((s) => Object.values(s.data ?? {}).map((v) => Buffer.from(v, "base64").toString("utf8")));
 }

@@ -28,8 +28,8 @@ export interface StatusInput {
   /** Validation errors (schema/CEL) found by the operator itself. */
   invalid: string[];
   result: CompileResult;
-  /** False when the operator failed to write the router config. */
-  written: boolean;
+  /** Why the operator failed to write the router config (redacted, short), or null when it was written. */
+  writeError: string | null;
   now: string;
 }
 
@@ -43,7 +43,7 @@ export function computeStatus(i: StatusInput): ObjectStatus {
   const refs = refsOutcome(mine.filter((p) => p.condition === "ResolvedRefs"));
   const programmed = programmedOutcome(
     i.result.programmed.includes(key),
-    i.written,
+    i.writeError,
     i.result.config.hash,
     accepted,
     refs,
@@ -79,7 +79,7 @@ function refsOutcome(problems: Problem[]): Outcome {
 
 function programmedOutcome(
   included: boolean,
-  written: boolean,
+  writeError: string | null,
   hash: string,
   accepted: Outcome,
   refs: Outcome,
@@ -93,12 +93,12 @@ function programmedOutcome(
       message: `left out of the router config (${why})`,
     };
   }
-  if (!written)
+  if (writeError !== null)
     return {
       type: "Programmed",
       ok: false,
       reason: REASONS.Programmed.writeFailed,
-      message: "could not write the router config; retrying",
+      message: `could not write the router config (${writeError}); retrying with backoff`,
     };
   return { type: "Programmed", ok: true, reason: REASONS.Programmed.ok, message: `included in router config ${hash}` };
 }

@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { CoreV1Api, CustomObjectsApi, type KubeConfig } from "@kubernetes/client-node";
+import { AdmissionregistrationV1Api, CoreV1Api, CustomObjectsApi, type KubeConfig } from "@kubernetes/client-node";
 import { afterEach, beforeAll, describe, expect, inject, it } from "vitest";
 import type { RunningOperator } from "../../operator/main.js";
 import { applyYaml, installCrds, kubectl, loadKubeConfig, testNamespace, waitFor } from "../harness/kube.js";
@@ -188,6 +188,73 @@ spec:
       return list.items.some((e) => e.involvedObject.name === "bad-rule" && e.type === "Warning");
     }, 10_000);
     expect(events.items).toBeDefined();
+  });
+
+  it("reports WriteFailed with the API server's reason while the config write is refused, then recovers", async () => {
+    const ns = await testNamespace(kc, "op-writefail");
+    await applyYaml(kc, exampleYaml("providers.yaml", "routes.yaml", "secret.yaml"), ns);
+    // A ValidatingAdmissionPolicy (CEL, in the API server; no webhook) refusing the router ConfigMap in this namespace.
+    const policy = `rw-deny-config-${ns}`;
+    await applyYaml(
+      kc,
+      `apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: { name: ${policy} }
+spec:
+  failurePolicy: Fail
+  matchConstraints:
+    resourceRules:
+      - { apiGroups: [""], apiVersions: ["v1"], operations: ["CREATE", "UPDATE"], resources: ["configmaps"] }
+  validations:
+    - expression: "object.metadata.name != 'routewise-router'"
+      message: "router config writes are refused in this test"
+      reason: Forbidden
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: { name: ${policy} }
+spec:
+  policyName: ${policy}
+  validationActions: ["Deny"]
+  matchResources:
+    namespaceSelector:
+      matchLabels: { kubernetes.io/metadata.name: ${ns} }
+`,
+    );
+    const core = kc.makeApiClient(CoreV1Api);
+    const admission = kc.makeApiClient(AdmissionregistrationV1Api);
+    try {
+      // Policies are compiled asynchronously: wait until a write of that ConfigMap is actually refused.
+      await waitFor(
+        async () => {
+          try {
+            await core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name: "routewise-router" } } });
+          } catch (err) {
+            return String(err).includes("refused in this test");
+          }
+          await core.deleteNamespacedConfigMap({ name: "routewise-router", namespace: ns });
+          return false;
+        },
+        15_000,
+        { intervalMs: 250, description: "the admission policy to be enforced" },
+      );
+      await operator(ns);
+      const ref = { kind: "ModelRoute" as const, namespace: ns, name: "assistant" };
+      const failed = await waitForCondition(kc, ref, "Programmed", { status: "False", reason: "WriteFailed" });
+      expect(failed.message).toContain("HTTP 403");
+      expect(failed.message).toContain("router config writes are refused in this test");
+      expect(failed.message).not.toContain("sk-placeholder");
+      await waitForCondition(kc, ref, "Ready", { status: "False", reason: "WriteFailed" });
+      expect(await routerConfig(kc, ns)).toBeNull();
+
+      await admission.deleteValidatingAdmissionPolicyBinding({ name: policy });
+      // Retried with per-key backoff (250 ms doubling): programmed within seconds once the API accepts the write.
+      await waitForCondition(kc, ref, "Programmed", { status: "True" }, 30_000);
+      expect((await routerConfig(kc, ns))?.routes.map((r) => r.name)).toContain("assistant");
+    } finally {
+      await admission.deleteValidatingAdmissionPolicyBinding({ name: policy }).catch(() => undefined);
+      await admission.deleteValidatingAdmissionPolicy({ name: policy }).catch(() => undefined);
+    }
   });
 
   it("reports SecretKeyNotFound, ProviderNotReady and NoCandidates with their reasons", async () => {
