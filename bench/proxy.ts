@@ -8,7 +8,7 @@
  * Prints JSON: latency at concurrency 1 (p50/p99, added over direct), and closed-loop throughput at a fixed
  * concurrency, as ratios to the bare proxy. Rounds are interleaved so drift hits every target alike.
  *
- *   npm run bench:proxy [-- --requests 2000 --seconds 5 --concurrency 32 --rounds 3 --stream]
+ *   npm run bench:proxy [-- --requests 2000 --seconds 5 --concurrency 32 --rounds 3 --stream --profile DIR]
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
@@ -25,6 +25,8 @@ const { values } = parseArgs({
     concurrency: { type: "string", default: "32" },
     rounds: { type: "string", default: "3" },
     stream: { type: "boolean", default: false },
+    /** Write a V8 CPU profile of the router process into this directory (for finding hot spots). */
+    profile: { type: "string" },
   },
 });
 const ROOT = packageRoot();
@@ -178,7 +180,12 @@ try {
   const routerPort = await freePort();
   const routerChild = spawn(
     process.execPath,
-    [...TSX, "cli/main.ts", "router", "--config", dir, "--host", "127.0.0.1", "--port", String(routerPort)],
+    [
+      ...(values.profile === undefined ? [] : ["--cpu-prof", "--cpu-prof-dir", values.profile]),
+      ...TSX,
+      "cli/main.ts",
+      ...["router", "--config", dir, "--host", "127.0.0.1", "--port", String(routerPort)],
+    ],
     {
       cwd: ROOT,
       env: { ...process.env, LOG_LEVEL: process.env["LOG_LEVEL"] ?? "warn" },
