@@ -83,8 +83,9 @@ word 1-2-grams and char 4-grams)${mlp ? `, plus a small MLP difficulty head in t
   ranking target: ranked by b, the hardest prompts (which every model fails) go to the strong model first and gain
   nothing, which scored below random in validation. Variant **${String(t["difficultyVariant"])}**, length blend
   **${String(t["difficultyLengthBlend"])}**, picked on validation only (${String(t["validationNote"])}); mean APGR
-  per variant@blend in the table below. The \`/all-pairs\` variants train on the earlier target (the mean gain over
-  _all_ stronger/weaker pairs, including pairs of two weak models); they are scored for the record.${
+  per variant@blend in the table below. The \`/all-pairs\` variants train on the mean gain over _all_
+  stronger/weaker training-model pairs (including pairs of two weak models), the others on the gain of the strongest
+  training model over each weaker one.${
     chatPrior === null
       ? ""
       : `

@@ -136,7 +136,7 @@ interface DiffRow {
   dense: Float32Array;
   /** Difficulty target: mean gain of the strongest training model over each weaker one (see data.ts). */
   target: number;
-  /** The earlier target, the mean gain over all (stronger, weaker) training-model pairs (scored for the record). */
+  /** Alternative target: the mean gain over all (stronger, weaker) training-model pairs (the `/all-pairs` variants). */
   targetAllPairs: number;
   family: Family | "chat-prior";
 }
@@ -164,7 +164,7 @@ interface Variant {
   mlp?: number;
   /** Add the synthetic chit-chat prompts to the difficulty training with target 0 ("no gain from a stronger model"). */
   chatPrior?: boolean;
-  /** Train on the all-pairs target instead of the strongest-vs-weaker one (scored for the record). */
+  /** Train on the all-pairs target instead of the strongest-vs-weaker one. */
   allPairsTarget?: boolean;
 }
 
