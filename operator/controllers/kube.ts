@@ -166,7 +166,7 @@ function sameData(a: Record<string, string>, b: Record<string, string>): boolean
 
 /**
  * A short, user-facing description of a failed write for a status condition: the API server's HTTP status and
- * message (e.g. `403 Forbidden: configmaps "routewise-router" is forbidden: ...`), or the error message. Every string
+ * message (e.g. `HTTP 403: configmaps "routewise-router" is forbidden: ...`), or the error message. Every string
  * in `redact` (the credential values being written) is replaced, so no key can reach a status.
  */
 export function describeWriteError(err: unknown, redact: readonly string[] = []): string {

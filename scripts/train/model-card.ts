@@ -40,8 +40,8 @@ function versusLength(pairs: readonly PairResult[]): string {
     `Against the prompt-length router on the ${whole.length} whole-set held-out pairs above, the difficulty head ` +
     `wins ${wins.length} and loses ${whole.length - wins.length}; ${close.length} of them are within 0.02 APGR ` +
     `(noise at n ≈ 500-950). Below random (APGR < 0.5) on: ${who(belowRandom)} — where the weak model's failures ` +
-    "are model-specific (e.g. answer format) or the benchmark mix rewards an ordering text features do not see, " +
-    "no prompt-only router does well."
+    "are model-specific (e.g. answer format) or the benchmark mix rewards an ordering the prompt text does not " +
+    "show, a prompt-only difficulty estimate has little to go on."
   );
 }
 
