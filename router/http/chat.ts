@@ -2,7 +2,7 @@
  * POST /v1/chat/completions: authenticate → parse → find the route → classify + select → dispatch (with
  * retries and fallbacks) → respond (JSON or SSE) → account cost and quality against the baseline.
  */
-import type { Request, Response } from "express";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
 import type { Classifier } from "../classify/types.js";
 import type { ProviderConfig, RouteConfig } from "../config/types.js";
@@ -25,7 +25,7 @@ import { UpstreamError, type ChatCompletionChunk, type Usage } from "../provider
 import { select, type Selection } from "../select/select.js";
 import type { Snapshot } from "../state.js";
 import type { ClientAuth } from "./auth.js";
-import { errorBody, HttpError } from "./errors.js";
+import { errorBody, HttpError, sendJson } from "./errors.js";
 import { parseChatRequest, type ParsedRequest } from "./request.js";
 
 export interface ChatDeps {
@@ -48,13 +48,22 @@ interface Routed {
   started: number;
 }
 
-export function createChatHandler(deps: ChatDeps) {
-  return async (req: Request, res: Response): Promise<void> => {
+/** The handler for a request whose body has been read and parsed as JSON (`body`). */
+export type ChatHandler = (req: IncomingMessage, res: ServerResponse, body: unknown) => Promise<void>;
+
+/** A request header (lower-cased name), multiple values joined as node does for most headers. */
+export function header(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name.toLowerCase()];
+  return Array.isArray(v) ? v.join(", ") : v;
+}
+
+export function createChatHandler(deps: ChatDeps): ChatHandler {
+  return async (req, res, body) => {
     const started = deps.now();
     const requestId = res.getHeader("x-request-id") as string;
     deps.metrics.inflight.inc();
     try {
-      const routed = await route(deps, req, requestId, started);
+      const routed = await route(deps, req, body, requestId, started);
       await (routed.parsed.stream ? serveStream(deps, res, routed) : serveCompletion(deps, res, routed));
     } finally {
       deps.metrics.inflight.dec();
@@ -62,11 +71,17 @@ export function createChatHandler(deps: ChatDeps) {
   };
 }
 
-async function route(deps: ChatDeps, req: Request, requestId: string, started: number): Promise<Routed> {
+async function route(
+  deps: ChatDeps,
+  req: IncomingMessage,
+  body: unknown,
+  requestId: string,
+  started: number,
+): Promise<Routed> {
   const snap = deps.snapshot();
   if (!snap) throw new HttpError(503, "the router has no config yet", "api_error", "not_ready");
-  const principal = deps.auth?.authenticate((n) => req.get(n)) ?? null;
-  const parsed = parseChatRequest(req.body);
+  const principal = deps.auth?.authenticate((n) => header(req, n)) ?? null;
+  const parsed = parseChatRequest(body);
   const model = parsed.body.model;
   const direct = snap.routes.has(model) ? undefined : snap.direct.get(model);
   const routeConfig = snap.routes.get(model) ?? direct?.route;
@@ -102,7 +117,7 @@ async function decide(
   snap: Snapshot,
   route: RouteConfig,
   parsed: ParsedRequest,
-  req: Request,
+  req: IncomingMessage,
 ): Promise<Selection> {
   const classification = await deps.classifier(route).classify(parsed.classifyInput);
   const result = select({
@@ -116,7 +131,7 @@ async function decide(
       needsVision: parsed.needsVision,
       needsJson: parsed.needsJson,
       stream: parsed.stream,
-      header: (n) => req.get(n),
+      header: (n) => header(req, n),
       metadata: parsed.metadata,
     },
     health: deps.dispatch.health,
@@ -149,7 +164,7 @@ function pinnedSelection(snap: Snapshot, route: RouteConfig, provider: ProviderC
 type Dispatcher<T> = (deps: DispatchDeps, ctx: DispatchContext) => Promise<DispatchResult<T>>;
 
 /** Dispatches along the decided order; when every attempt failed, counts it and throws the client error. */
-async function dispatchOrThrow<T>(deps: ChatDeps, res: Response, r: Routed, dispatch: Dispatcher<T>) {
+async function dispatchOrThrow<T>(deps: ChatDeps, res: ServerResponse, r: Routed, dispatch: Dispatcher<T>) {
   const signal = requestSignal(res, r.route);
   const ctx = { route: r.route, order: r.selection.order, request: r.parsed.body, requestId: r.requestId, signal };
   const result = await dispatch(deps.dispatch, ctx);
@@ -157,7 +172,7 @@ async function dispatchOrThrow<T>(deps: ChatDeps, res: Response, r: Routed, disp
   return { ...result, signal };
 }
 
-async function serveCompletion(deps: ChatDeps, res: Response, r: Routed): Promise<void> {
+async function serveCompletion(deps: ChatDeps, res: ServerResponse, r: Routed): Promise<void> {
   const result = await dispatchOrThrow(deps, res, r, dispatchCompletion);
   const body = result.value;
   const completionChars = JSON.stringify(body.choices).length;
@@ -167,11 +182,11 @@ async function serveCompletion(deps: ChatDeps, res: Response, r: Routed): Promis
   res.setHeader("x-routewise-cost-usd", formatUSD(costs.cost));
   res.setHeader("x-routewise-baseline-cost-usd", formatUSD(costs.baseline));
   if (tokens.estimated) res.setHeader("x-routewise-usage-estimated", "true");
-  res.status(200).json(body);
+  sendJson(res, 200, body);
   logServed(deps, r, { provider: result.provider, failures: result.failures });
 }
 
-async function serveStream(deps: ChatDeps, res: Response, r: Routed): Promise<void> {
+async function serveStream(deps: ChatDeps, res: ServerResponse, r: Routed): Promise<void> {
   const result = await dispatchOrThrow(deps, res, r, dispatchStream);
   const { provider, signal } = result;
   setRoutingHeaders(res, r, provider, result.failures);
@@ -179,7 +194,7 @@ async function serveStream(deps: ChatDeps, res: Response, r: Routed): Promise<vo
   res.setHeader("cache-control", "no-cache");
   res.setHeader("x-accel-buffering", "no");
   res.setHeader("trailer", "x-routewise-cost-usd, x-routewise-baseline-cost-usd");
-  res.status(200);
+  res.statusCode = 200;
   res.flushHeaders();
   const relay = await relayStream(res, result.value, signal);
   const tokens = tokensFromUsage(relay.usage, { promptChars: r.parsed.promptChars, completionChars: relay.chars });
@@ -222,7 +237,7 @@ interface RelayResult {
 }
 
 /** Forwards chunks one by one. The usage chunk is held back and sent (with cost) at the end if asked for. */
-async function relayStream(res: Response, stream: OpenStream, signal: AbortSignal): Promise<RelayResult> {
+async function relayStream(res: ServerResponse, stream: OpenStream, signal: AbortSignal): Promise<RelayResult> {
   const out: RelayResult = { usage: null, usageChunk: null, chars: 0, error: null, clientGone: false };
   const forward = (chunk: ChatCompletionChunk): void => {
     if (chunk.usage) {
@@ -270,12 +285,12 @@ function chunkChars(chunk: ChatCompletionChunk): number {
   return n;
 }
 
-function writeEvent(res: Response, data: unknown): void {
+function writeEvent(res: ServerResponse, data: unknown): void {
   if (!res.destroyed) res.write(`data: ${JSON.stringify(data)}\n\n`);
 }
 
 /** Aborted when the client disconnects or the route's total timeout passes. */
-function requestSignal(res: Response, route: RouteConfig): AbortSignal {
+function requestSignal(res: ServerResponse, route: RouteConfig): AbortSignal {
   const scoped = scopedSignal(null, route.timeouts.requestMs);
   res.once("close", () => {
     if (!res.writableFinished) scoped.abort(new Error("client disconnected"));
@@ -284,7 +299,7 @@ function requestSignal(res: Response, route: RouteConfig): AbortSignal {
   return scoped.signal;
 }
 
-function setRoutingHeaders(res: Response, r: Routed, provider: ProviderConfig, failures: AttemptFailure[]): void {
+function setRoutingHeaders(res: ServerResponse, r: Routed, provider: ProviderConfig, failures: AttemptFailure[]): void {
   res.setHeader("x-routewise-route", r.route.name);
   res.setHeader("x-routewise-model", provider.model);
   res.setHeader("x-routewise-provider", provider.id);

@@ -1,4 +1,4 @@
-import type { Response } from "express";
+import type { ServerResponse } from "node:http";
 
 export type ErrorType =
   | "invalid_request_error"
@@ -34,10 +34,19 @@ export function errorBody(e: Pick<HttpError, "message" | "type" | "code" | "para
   return { error: { message: e.message, type: e.type, param: e.param, code: e.code } };
 }
 
-export function sendError(res: Response, e: HttpError): void {
+/** A JSON response (what express's res.json sends, without an ETag). */
+export function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.statusCode = status;
+  res.setHeader("content-type", "application/json; charset=utf-8");
+  res.setHeader("content-length", Buffer.byteLength(text));
+  res.end(text);
+}
+
+export function sendError(res: ServerResponse, e: HttpError): void {
   if (res.headersSent) return;
   for (const [k, v] of Object.entries(e.headers)) res.setHeader(k, v);
-  res.status(e.status).json(errorBody(e));
+  sendJson(res, e.status, errorBody(e));
 }
 
 export const badRequest = (message: string, param: string | null = null, code: string | null = null): HttpError =>

@@ -1,0 +1,100 @@
+/**
+ * Reads a JSON request body from a raw node:http request, with the same rules the express.json parser applied:
+ * any content type, gzip/deflate/br content encodings, a byte limit on the decoded body (413), UTF-8 only (415),
+ * and an empty body read as `{}`. Used by the chat completions hot path, which bypasses express (ADR 5).
+ */
+import type { IncomingMessage } from "node:http";
+import type { Readable } from "node:stream";
+import { createBrotliDecompress, createGunzip, createInflate } from "node:zlib";
+import { HttpError } from "./errors.js";
+
+const tooLarge = (limit: number): HttpError =>
+  new HttpError(
+    413,
+    `the request body is larger than the limit (${limit} bytes)`,
+    "invalid_request_error",
+    "request_too_large",
+  );
+
+function decoded(req: IncomingMessage): Readable {
+  const encoding = (req.headers["content-encoding"] ?? "identity").toLowerCase();
+  switch (encoding) {
+    case "identity":
+      return req;
+    case "gzip":
+      return req.pipe(createGunzip());
+    case "deflate":
+      return req.pipe(createInflate());
+    case "br":
+      return req.pipe(createBrotliDecompress());
+    default:
+      throw new HttpError(
+        415,
+        `unsupported content encoding "${encoding}"`,
+        "invalid_request_error",
+        "unsupported_encoding",
+      );
+  }
+}
+
+function checkCharset(req: IncomingMessage): void {
+  const m = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(req.headers["content-type"] ?? "");
+  const charset = m?.[1]?.toLowerCase();
+  if (charset !== undefined && charset !== "utf-8" && charset !== "utf8") {
+    throw new HttpError(415, `unsupported charset "${charset}"`, "invalid_request_error", "unsupported_charset");
+  }
+}
+
+/** The parsed body. Rejects with an HttpError (400, 413, 415) the error handler turns into OpenAI-shaped JSON. */
+export function readJsonBody(req: IncomingMessage, limit: number): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers["content-length"] ?? NaN);
+    let stream: Readable;
+    try {
+      checkCharset(req);
+      if (req.headers["content-encoding"] === undefined && declared > limit) throw tooLarge(limit);
+      stream = decoded(req);
+    } catch (err) {
+      req.resume(); // discard the body; the connection stays usable for the error response
+      reject(err instanceof Error ? err : new Error(String(err)));
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const stop = (err: Error): void => {
+      stream.off("data", onData);
+      req.resume();
+      reject(err instanceof Error ? err : new Error(String(err)));
+    };
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      if (size > limit) {
+        stop(tooLarge(limit));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    stream.on("data", onData);
+    if (stream !== req) {
+      stream.once("error", () => {
+        stop(new HttpError(400, "the request body could not be decoded", "invalid_request_error", "invalid_body"));
+      });
+    }
+    req.once("error", stop);
+    req.once("close", () => {
+      if (!req.complete) stop(new Error("the client closed the connection before sending the whole body"));
+    });
+    stream.once("end", () => {
+      const text = Buffer.concat(chunks, size).toString("utf8");
+      if (text.trim() === "") {
+        resolve({});
+        return;
+      }
+      try {
+        resolve(JSON.parse(text));
+      } catch {
+        reject(new HttpError(400, "the request body is not valid JSON", "invalid_request_error", "invalid_json"));
+      }
+    });
+  });
+}
