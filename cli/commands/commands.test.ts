@@ -121,20 +121,14 @@ describe("eval command", () => {
     expect(r.stderr).toMatch(/^error: .*rows\.jsonl: model "gpt-9" has no scores/);
   });
 
+  it("asks for --strong and --weak unless --models is given", async () => {
+    const r = await runCli(["eval", "--data", fx("rows.jsonl"), "--strong", "big"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/--strong and --weak are required \(or --models/);
+  });
+
   it("multi-model mode compares with the best single model", async () => {
-    const r = await runCli([
-      "eval",
-      "--data",
-      fx("rows.jsonl"),
-      "--strong",
-      "big",
-      "--weak",
-      "small",
-      "--models",
-      "small,big",
-      "--model",
-      tinyModel(),
-    ]);
+    const r = await runCli(["eval", "--data", fx("rows.jsonl"), "--models", "small,big", "--model", tinyModel()]);
     expect(r.stdout).toContain("best single: big");
     expect(r.stdout).toContain("oracle: quality 1.0000");
   });

@@ -9,8 +9,9 @@ import { CliInputError, reportCliError } from "./classify.js";
 
 export interface EvalOptions {
   data: string;
-  strong: string;
-  weak: string;
+  /** Strong and weak model (pair mode); not needed with `models`. */
+  strong?: string;
+  weak?: string;
   json: boolean;
   plot?: string;
   split?: string;
@@ -59,7 +60,7 @@ async function difficulties(rows: readonly UnifiedRow[], modelDir: string | unde
 const fmt = (v: number | null, pct: boolean): string =>
   v === null ? "n/a" : pct ? `${(v * 100).toFixed(1)}%` : v.toFixed(3);
 
-export function pairReportText(r: PairReport, opts: EvalOptions): string {
+export function pairReportText(r: PairReport, opts: EvalOptions & { strong: string; weak: string }): string {
   const cost = (c: number | null): string => (c === null ? "" : ` ($${(c * 1000).toFixed(3)} per 1k prompts)`);
   const cols: [string, PairMetrics][] = [
     ["router", r.router],
@@ -136,23 +137,25 @@ export async function runEval(opts: EvalOptions): Promise<void> {
     );
     return;
   }
-  checkModel(rows, opts.strong, opts.data);
-  checkModel(rows, opts.weak, opts.data);
-  const { rows: kept, pairs } = pairRowsFor(rows, opts.strong, opts.weak);
-  if (kept.length === 0)
-    throw new CliInputError(`${opts.data}: no row scores both "${opts.strong}" and "${opts.weak}"`);
+  const { strong, weak } = opts;
+  if (strong === undefined || weak === undefined)
+    throw new CliInputError("--strong and --weak are required (or --models a,b,c for multi-model mode)");
+  checkModel(rows, strong, opts.data);
+  checkModel(rows, weak, opts.data);
+  const { rows: kept, pairs } = pairRowsFor(rows, strong, weak);
+  if (kept.length === 0) throw new CliInputError(`${opts.data}: no row scores both "${strong}" and "${weak}"`);
   const report = evaluatePair(
     pairs,
     await difficulties(kept, opts.model),
     kept.map((r) => r.prompt.length),
   );
-  if (opts.plot !== undefined) writeFileSync(opts.plot, pairReportSvg(`${opts.strong} vs ${opts.weak}`, report));
+  if (opts.plot !== undefined) writeFileSync(opts.plot, pairReportSvg(`${strong} vs ${weak}`, report));
   if (opts.json) {
     const summary: Partial<PairReport> = { ...report };
     delete summary.curves;
-    process.stdout.write(JSON.stringify({ strong: opts.strong, weak: opts.weak, ...summary }) + "\n");
+    process.stdout.write(JSON.stringify({ strong, weak, ...summary }) + "\n");
   } else {
-    process.stdout.write(pairReportText(report, opts));
+    process.stdout.write(pairReportText(report, { ...opts, strong, weak }));
   }
 }
 
@@ -161,8 +164,8 @@ export function registerEvalCommand(program: Command): void {
     .command("eval")
     .description("Offline routing quality of the analyzer on rows in the shared unified schema (JSONL)")
     .requiredOption("--data <file>", "JSONL rows: {id, prompt, scores{model: score}, costs_usd?, price_per_mtok?, ...}")
-    .requiredOption("--strong <model>", "strong model (as named in scores)")
-    .requiredOption("--weak <model>", "weak model")
+    .option("--strong <model>", "strong model (as named in scores); required unless --models")
+    .option("--weak <model>", "weak model; required unless --models")
     .option("--json", "print JSON instead of a table", false)
     .option("--plot <file.svg>", "write the cost-quality curves as SVG")
     .option("--split <name>", "only rows of this split (e.g. test)")
@@ -171,13 +174,8 @@ export function registerEvalCommand(program: Command): void {
     .option("--models <a,b,c>", "multi-model mode: route among these models instead of strong/weak")
     .action(async (o: Record<string, unknown>) => {
       try {
-        const opts: EvalOptions = {
-          data: String(o["data"]),
-          strong: String(o["strong"]),
-          weak: String(o["weak"]),
-          json: o["json"] === true,
-        };
-        for (const key of ["plot", "split", "source", "model", "models"] as const) {
+        const opts: EvalOptions = { data: String(o["data"]), json: o["json"] === true };
+        for (const key of ["strong", "weak", "plot", "split", "source", "model", "models"] as const) {
           const v = o[key];
           if (typeof v === "string") opts[key] = v;
         }
