@@ -249,7 +249,11 @@ const FEW_SHOT_HEADERS = [
 export function fewShotRows(source: readonly LabelledPrompt[], count: number, random: () => number): SyntheticRow[] {
   const short = source.filter((s) => s.prompt.length <= 700);
   const byTask = new Map<Task, LabelledPrompt[]>();
-  for (const s of short) byTask.set(s.task, [...(byTask.get(s.task) ?? []), s]);
+  for (const s of short) {
+    const group = byTask.get(s.task);
+    if (group === undefined) byTask.set(s.task, [s]);
+    else group.push(s);
+  }
   const rows: SyntheticRow[] = [];
   // Stratified by task, so the wrappers do not add to the data's own label imbalance (mostly open QA).
   const tasks = [...byTask.keys()].sort();
