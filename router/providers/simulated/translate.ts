@@ -6,6 +6,7 @@
 import type { ProviderConfig, SimulatedBehaviour } from "../../config/types.js";
 import type { ChatRequest, Usage } from "../types.js";
 import { contentText } from "../shared/messages.js";
+import { rng } from "../../prng.js";
 
 /** Used when a simulated provider has no `simulated` block: instant, never failing, 64-token replies. */
 export const DEFAULT_SIMULATED: SimulatedBehaviour = {
@@ -35,18 +36,6 @@ export function fnv1a(text: string, seed = 0x811c9dc5): number {
     h = Math.imul(h, 0x01000193);
   }
   return h >>> 0;
-}
-
-/** mulberry32: a small seeded PRNG returning [0, 1). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export interface Plan {

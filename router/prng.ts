@@ -1,0 +1,14 @@
+/**
+ * mulberry32: a small seeded PRNG returning [0, 1). Shared by the simulated provider (deterministic answers per
+ * prompt) and the training scripts (reproducible models); changing it changes both.
+ */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
