@@ -96,7 +96,7 @@ function listModels(deps: AppDeps, req: Request, res: Response): void {
   res.json({ object: "list", data });
 }
 
-/** Errors from express's own parsers carry an HTTP status. */
+/** Errors express raises itself (e.g. a malformed URL) carry an HTTP status. */
 interface BodyParserError {
   status?: number;
   message?: string;
