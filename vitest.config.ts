@@ -8,6 +8,8 @@ export default defineConfig({
           name: "unit",
           include: ["cli/**/*.test.ts", "operator/**/*.test.ts", "router/**/*.test.ts", "scripts/**/*.test.ts"],
           environment: "node",
+          // The CLI tests spawn `routewise`; on a loaded 2-core machine one spawn can take seconds.
+          testTimeout: 30_000,
         },
       },
       {

@@ -9,11 +9,14 @@ import { gunzipSync } from "node:zlib";
 import { pino, type Logger } from "pino";
 import { parse as parseYaml } from "yaml";
 import type { LoadedConfig } from "../../router/config/reloader.js";
-import { ClientAuth } from "../../router/http/auth.js";
-import { createAdapters } from "../../router/providers/registry.js";
-import { ClassifierRegistry } from "../../router/classify/registry.js";
-import { createRouterMetrics } from "../../router/metrics/metrics.js";
-import { cacheHooks, DEFAULT_MAX_BODY_BYTES, startRouter } from "../../router/server.js";
+import {
+  ClientAuth,
+  createAdapters,
+  createRouterMetrics,
+  DEFAULT_MAX_BODY_BYTES,
+  loadBuiltinClassifiers,
+  startRouter,
+} from "../../router/main.js";
 import { CliError } from "../errors.js";
 import { compileManifests, formatSourceError } from "../standalone.js";
 
@@ -52,11 +55,8 @@ export function registerRouterCommand(program: Command): void {
       const logger = pino({ base: { component: "router" }, level: process.env["LOG_LEVEL"] ?? "info" });
       const source = configSource(flags);
       const metrics = createRouterMetrics();
-      const classifiers = await ClassifierRegistry.create(cacheHooks(metrics)).catch((err: unknown) => {
-        throw new CliError(
-          `could not load the built-in classifier: ${err instanceof Error ? err.message : String(err)}`,
-          { cause: err },
-        );
+      const classifiers = await loadBuiltinClassifiers(metrics).catch((err: unknown) => {
+        throw new CliError(err instanceof Error ? err.message : String(err), { cause: err });
       });
       const router = await startRouter({
         metrics,

@@ -1,19 +1,15 @@
 /**
- * Dispatch: try the selected providers in order. On each, retry retryable failures with exponential backoff
+ * Dispatch: try the selected providers in order. On each, the retry policy (retry-policy.ts) decides: retry with exponential backoff
  * (an upstream retry-after wins when longer; one longer than the backoff cap moves on at once); then fall back
  * to the next provider. Circuit breakers and limits are consulted before each attempt. Streams are committed
  * only once their first chunk has arrived, so everything before the first byte can be retried.
  */
+import type { AttemptObserver } from "../accounting/request-record.js";
 import type { ProviderConfig, ProviderType, RouteConfig } from "../config/types.js";
-import type { RouterMetrics } from "../metrics/metrics.js";
-import {
-  UpstreamError,
-  type ChatCompletion,
-  type ChatCompletionChunk,
-  type ChatRequest,
-  type ProviderAdapter,
-} from "../providers/types.js";
+import type { ChatCompletion, ChatCompletionChunk, ChatRequest } from "../openai/types.js";
+import { UpstreamError, type ProviderAdapter } from "../providers/types.js";
 import { scopedSignal } from "./abort.js";
+import { backoff, countsAgainstProvider, failureAction } from "./retry-policy.js";
 import type { ProviderHealth } from "./health.js";
 
 export interface DispatchDeps {
@@ -21,7 +17,6 @@ export interface DispatchDeps {
   /** The API key for a credential key, or null. */
   credential: (key: string | null) => string | null;
   health: ProviderHealth;
-  metrics: RouterMetrics;
   now: () => number;
   sleep: (ms: number, signal: AbortSignal) => Promise<void>;
   random: () => number;
@@ -43,19 +38,23 @@ export interface DispatchContext {
   requestId: string;
   /** Aborted when the client goes away or the route's total timeout passes. */
   signal: AbortSignal;
+  /** The request record, told about every attempt, retry, fallback and first chunk. */
+  record: AttemptObserver;
 }
 
 export type DispatchResult<T> =
   | { ok: true; provider: ProviderConfig; value: T; failures: AttemptFailure[] }
   | { ok: false; failures: AttemptFailure[]; fatal: UpstreamError | null };
 
-/** A committed stream: its first chunk has arrived. */
+/**
+ * A committed stream: its first chunk has arrived. The attempt stays open (the provider's in-flight slot held)
+ * until `end`, which the relay calls once with the stream's outcome.
+ */
 export interface OpenStream {
   first: ChatCompletionChunk;
   rest: AsyncIterator<ChatCompletionChunk>;
-  startedAt: number;
-  firstChunkAt: number;
-  release: () => void;
+  /** Ends the attempt: frees the provider's slot and reports the upstream duration. Idempotent. */
+  end: (outcome: "success" | "stream_error") => void;
 }
 
 export function dispatchCompletion(deps: DispatchDeps, ctx: DispatchContext): Promise<DispatchResult<ChatCompletion>> {
@@ -69,7 +68,7 @@ export function dispatchCompletion(deps: DispatchDeps, ctx: DispatchContext): Pr
         withModel(ctx.request, provider),
         options(deps, provider, ctx, signal),
       );
-      observeUpstream(deps, provider, started, "success");
+      ctx.record.attemptEnded(provider, started, "success");
       return result.body;
     } finally {
       release();
@@ -91,13 +90,15 @@ export function dispatchStream(deps: DispatchDeps, ctx: DispatchContext): Promis
       const rest = chunks[Symbol.asyncIterator]();
       const first = await rest.next();
       if (first.done === true) throw new UpstreamError("malformed", "upstream stream ended before its first chunk");
-      const firstChunkAt = deps.now();
-      deps.metrics.timeToFirstToken.observe(
-        { provider: provider.id, model: provider.model },
-        (firstChunkAt - startedAt) / 1000,
-      );
-      deps.metrics.genAiTimeToFirstToken.observe(genAiLabels(provider), (firstChunkAt - startedAt) / 1000);
-      return { first: first.value, rest, startedAt, firstChunkAt, release };
+      ctx.record.firstChunk(provider, startedAt);
+      let ended = false;
+      const end = (outcome: "success" | "stream_error"): void => {
+        if (ended) return;
+        ended = true;
+        release();
+        ctx.record.attemptEnded(provider, startedAt, outcome);
+      };
+      return { first: first.value, rest, end };
     } catch (err) {
       release();
       throw err;
@@ -123,14 +124,7 @@ async function runAttempts<T>(
     if (outcome.fatal) return { ok: false, failures, fatal: outcome.fatal };
     const next = tried[i + 1];
     const last = failures[failures.length - 1];
-    if (next && last) {
-      deps.metrics.fallbacks.inc({
-        route: route.name,
-        from_provider: provider.id,
-        to_provider: next.id,
-        reason: failureReason(last),
-      });
-    }
+    if (next && last) ctx.record.fellBack(route, provider, next, failureReason(last));
     if (ctx.signal.aborted) break;
   }
   return { ok: false, failures, fatal: null };
@@ -177,46 +171,18 @@ async function tryProvider<T>(
         retryAfterMs: e.retryAfterMs,
         message: e.message,
       });
-      observeUpstream(deps, provider, started, e.kind === "http" ? `http_${e.status ?? 0}` : e.kind);
-      if (e.kind === "aborted") return { ok: false, fatal: null };
-      if (isClientError(e)) return { ok: false, fatal: e };
-      deps.health.recordFailure(provider.id, route.circuitBreaker);
-      if (!shouldRetry(e, route)) return { ok: false, fatal: null };
+      ctx.record.attemptEnded(provider, started, e.kind === "http" ? `http_${e.status ?? 0}` : e.kind);
+      const action = failureAction(e, route.retry.retryOn);
+      if (countsAgainstProvider(action)) deps.health.recordFailure(provider.id, route.circuitBreaker);
+      if (action === "reject") return { ok: false, fatal: e };
+      if (action !== "retry") return { ok: false, fatal: null };
       const delay = backoff(route, n, e.retryAfterMs, deps.random());
       if (delay === null || n + 1 >= route.retry.attempts) return { ok: false, fatal: null };
-      deps.metrics.retries.inc({
-        provider: provider.id,
-        reason: failureReason(failures[failures.length - 1] as AttemptFailure),
-      });
+      ctx.record.retried(provider, failureReason(failures[failures.length - 1] as AttemptFailure));
       await deps.sleep(delay, ctx.signal).catch(() => undefined);
     }
   }
   return { ok: false, fatal: null };
-}
-
-/** Upstream 4xx answers other than 401/403/408/429 mean the request itself is bad: no retry, no fallback. */
-function isClientError(e: UpstreamError): boolean {
-  if (e.kind !== "http" || e.status === null) return false;
-  return e.status >= 400 && e.status < 500 && ![401, 403, 408, 429].includes(e.status);
-}
-
-function shouldRetry(e: UpstreamError, route: RouteConfig): boolean {
-  if (e.kind !== "http") return e.kind !== "malformed";
-  return e.status !== null && route.retry.retryOn.includes(e.status);
-}
-
-/** Exponential backoff with full jitter; null when the upstream asks to wait longer than the cap. */
-export function backoff(
-  route: RouteConfig,
-  attempt: number,
-  retryAfterMs: number | null,
-  random: number,
-): number | null {
-  const { backoffBaseMs, backoffMaxMs } = route.retry;
-  if (retryAfterMs !== null && retryAfterMs > backoffMaxMs) return null;
-  const exp = Math.min(backoffMaxMs, backoffBaseMs * 2 ** attempt);
-  const jittered = exp / 2 + (random * exp) / 2;
-  return Math.max(jittered, retryAfterMs ?? 0);
 }
 
 function toUpstreamError(err: unknown, requestSignal: AbortSignal, attemptMs: number): UpstreamError {
@@ -243,22 +209,4 @@ function withModel(request: ChatRequest, provider: ProviderConfig): ChatRequest 
 
 function options(deps: DispatchDeps, provider: ProviderConfig, ctx: DispatchContext, signal: AbortSignal) {
   return { signal, apiKey: deps.credential(provider.credentialKey), requestId: ctx.requestId };
-}
-
-export function observeUpstream(deps: DispatchDeps, provider: ProviderConfig, started: number, outcome: string): void {
-  const seconds = (deps.now() - started) / 1000;
-  deps.metrics.upstreamDuration.observe({ provider: provider.id, model: provider.model, outcome }, seconds);
-  deps.metrics.genAiRequestDuration.observe(
-    { ...genAiLabels(provider), error_type: outcome === "success" ? "" : outcome },
-    seconds,
-  );
-}
-
-export function genAiLabels(p: ProviderConfig) {
-  return {
-    gen_ai_operation_name: "chat",
-    gen_ai_provider_name: p.type === "azure-openai" ? "azure.ai.openai" : p.type,
-    gen_ai_request_model: p.model,
-    gen_ai_response_model: p.model,
-  };
 }

@@ -10,21 +10,21 @@ import type { IncomingMessage, RequestListener, ServerResponse } from "node:http
 import express, { type NextFunction, type Request, type Response } from "express";
 import type { Logger } from "pino";
 import type { RouterMetrics } from "../metrics/metrics.js";
-import type { Snapshot } from "../state.js";
-import type { ClientAuth } from "./auth.js";
+import { HttpError } from "../openai/errors.js";
 import { readJsonBody } from "./body.js";
-import { createChatHandler, header, type ChatDeps } from "./chat.js";
-import { HttpError, sendError } from "./errors.js";
+import { createChatHandler, type ChatDeps } from "./chat-completions.js";
+import { header } from "./headers.js";
+import { listModels } from "./models.js";
+import { sendError } from "./respond.js";
 
 export interface AppDeps extends ChatDeps {
+  /** Read for GET /metrics (the request record writes it). */
   metrics: RouterMetrics;
   logger: Logger;
-  auth: ClientAuth | null;
   /** Max request body in bytes (413 above). */
   maxBodyBytes: number;
   /** False while starting (no config) or draining for shutdown. */
   ready: () => boolean;
-  snapshot: () => Snapshot | null;
 }
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
@@ -52,7 +52,7 @@ export function createApp(deps: AppDeps): RequestListener {
     deps.metrics.registry.metrics().then((text) => res.type(deps.metrics.registry.contentType).send(text), next);
   });
   app.get("/v1/models", (req, res) => {
-    listModels(deps, req, res);
+    res.json(listModels(deps.snapshot(), deps.auth, (n) => req.get(n)));
   });
   app.use((req, _res, next) => {
     next(new HttpError(404, `no route for ${req.method} ${req.path}`, "invalid_request_error", "unknown_url"));
@@ -78,22 +78,6 @@ export function createApp(deps: AppDeps): RequestListener {
 function setRequestId(req: IncomingMessage, res: ServerResponse): void {
   const given = header(req, "x-request-id");
   res.setHeader("x-request-id", given !== undefined && REQUEST_ID.test(given) ? given : randomUUID());
-}
-
-function listModels(deps: AppDeps, req: Request, res: Response): void {
-  const snap = deps.snapshot();
-  const principal = deps.auth?.authenticate((n) => req.get(n)) ?? null;
-  const allowed = (route: string): boolean => principal === null || principal.allows(route);
-  const created = 0;
-  const data = [
-    ...[...(snap?.routes.values() ?? [])]
-      .filter((r) => allowed(r.name))
-      .map((r) => ({ id: r.name, object: "model", created, owned_by: "routewise" })),
-    ...[...(snap?.direct.entries() ?? [])]
-      .filter(([, d]) => allowed(d.route.name))
-      .map(([id, d]) => ({ id, object: "model", created, owned_by: d.provider.id })),
-  ];
-  res.json({ object: "list", data });
 }
 
 /** Errors express raises itself (e.g. a malformed URL) carry an HTTP status. */

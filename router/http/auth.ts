@@ -3,7 +3,7 @@
  * Keys may be stored as plain text or as sha256 hex digests; both are compared in constant time.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
-import { HttpError } from "./errors.js";
+import { HttpError } from "../openai/errors.js";
 
 export interface ClientKey {
   /** A label for logs and metrics-free auditing; never the key. */

@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import { brotliCompressSync, gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readJsonBody } from "./body.js";
-import { HttpError } from "./errors.js";
+import { HttpError } from "../openai/errors.js";
 
 const LIMIT = 1000;
 let server: Server;

@@ -6,7 +6,7 @@
 import type { IncomingMessage } from "node:http";
 import type { Readable } from "node:stream";
 import { createBrotliDecompress, createGunzip, createInflate } from "node:zlib";
-import { HttpError } from "./errors.js";
+import { HttpError } from "../openai/errors.js";
 
 const tooLarge = (limit: number): HttpError =>
   new HttpError(

@@ -1,49 +1,9 @@
 /**
  * The shape every provider adapter (router/providers/<type>/) implements. Requests and responses are in the
- * OpenAI Chat Completions wire format; an adapter for another API translates both ways.
+ * OpenAI Chat Completions wire format (router/openai/types.ts); an adapter for another API translates both ways.
  */
 import type { ProviderConfig } from "../config/types.js";
-
-/** A JSON object as received from a client (already validated to have `model` and `messages`). */
-export type JsonObject = Record<string, unknown>;
-
-export interface ChatMessage {
-  role: string;
-  content?: unknown;
-  [key: string]: unknown;
-}
-
-/** OpenAI chat completion request body. Unknown fields pass through untouched. */
-export interface ChatRequest extends JsonObject {
-  model: string;
-  messages: ChatMessage[];
-  stream?: boolean;
-}
-
-export interface Usage {
-  prompt_tokens: number;
-  completion_tokens: number;
-  total_tokens: number;
-  prompt_tokens_details?: { cached_tokens?: number };
-}
-
-/** OpenAI chat completion response (non-streaming). */
-export interface ChatCompletion extends JsonObject {
-  id: string;
-  object: "chat.completion";
-  model: string;
-  choices: unknown[];
-  usage?: Usage;
-}
-
-/** OpenAI chat completion chunk (one SSE `data:` line). */
-export interface ChatCompletionChunk extends JsonObject {
-  id: string;
-  object: "chat.completion.chunk";
-  model: string;
-  choices: unknown[];
-  usage?: Usage | null;
-}
+import type { ChatCompletion, ChatCompletionChunk, ChatRequest } from "../openai/types.js";
 
 export type UpstreamErrorKind = "http" | "connect" | "timeout" | "reset" | "malformed" | "aborted";
 
@@ -59,14 +19,6 @@ export class UpstreamError extends Error {
     options?: { cause?: unknown },
   ) {
     super(message, options);
-  }
-
-  /** 429, 5xx, 408, connection problems and timeouts are worth another try elsewhere. */
-  get retryable(): boolean {
-    if (this.kind === "aborted") return false;
-    if (this.kind !== "http") return true;
-    const s = this.status ?? 0;
-    return s === 408 || s === 429 || s >= 500;
   }
 }
 

@@ -9,7 +9,7 @@ import { configSource } from "../../cli/commands/router.js";
 import { CONFIGMAP_NAME, CREDENTIALS_SECRET_NAME } from "../../operator/controllers/kube.js";
 import type { RunningOperator } from "../../operator/main.js";
 import { createAdapters } from "../../router/providers/registry.js";
-import { startRouter, type RunningRouter } from "../../router/server.js";
+import { startRouter, type RunningRouter } from "../../router/main.js";
 import { applyYaml, installCrds, kubeConfigForToken, loadKubeConfig, testNamespace, waitFor } from "../harness/kube.js";
 import { repoRoot } from "../harness/tools.js";
 import { exampleYaml, routerConfig, startOperator, waitForCondition } from "./operator-harness.js";

@@ -10,7 +10,7 @@ import { pino } from "pino";
 import { configSource } from "../../cli/commands/router.js";
 import { ClientAuth } from "../../router/http/auth.js";
 import { createAdapters } from "../../router/providers/registry.js";
-import { startRouter, type RunningRouter } from "../../router/server.js";
+import { startRouter, type RunningRouter } from "../../router/main.js";
 
 export interface TestRouter {
   router: RunningRouter;

@@ -3,7 +3,8 @@ import { startAnthropicMock, TOOL_PREAMBLE, type MockHandle } from "../../../tes
 import { callOptions, providerConfig, TEST_API_KEY } from "../../../test/mocks/provider-config.js";
 import type { ProviderConfig } from "../../config/types.js";
 import { createHttpClient } from "../shared/http.js";
-import type { ChatCompletionChunk, ChatRequest, ProviderAdapter, StreamResult } from "../types.js";
+import type { ChatCompletionChunk, ChatRequest } from "../../openai/types.js";
+import type { ProviderAdapter, StreamResult } from "../types.js";
 import { UpstreamError } from "../types.js";
 import { anthropicEndpoint, createAnthropicAdapter } from "./adapter.js";
 
@@ -170,10 +171,10 @@ describe("anthropic adapter", () => {
     expect(all[all.length - 1]!.finish_reason).toBe("tool_calls");
   });
 
-  it("throws a retryable http 529 when Anthropic is overloaded", async () => {
+  it("throws an http 529 when Anthropic is overloaded", async () => {
     mock.setFaults({ status: 529 });
     const err = await failure(adapter.complete(provider, REQUEST, callOptions()));
-    expect(err).toMatchObject({ kind: "http", status: 529, retryable: true });
+    expect(err).toMatchObject({ kind: "http", status: 529 });
     expect(err.message).toContain("Mock error 529");
   });
 
@@ -198,7 +199,7 @@ describe("anthropic adapter", () => {
     mock.setFaults({ errorEventAfterChunks: 4 });
     const { chunks, error } = await streamFailure();
     expect(chunks).toBeGreaterThan(0);
-    expect(error).toMatchObject({ kind: "http", status: 529, retryable: true });
+    expect(error).toMatchObject({ kind: "http", status: 529 });
     expect(error.message).toContain("Overloaded");
   });
 

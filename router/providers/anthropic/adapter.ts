@@ -15,7 +15,8 @@ import {
   type Response,
 } from "../shared/http.js";
 import { parseEvent, releasing, sseEvents } from "../shared/stream.js";
-import type { CallOptions, ChatCompletionChunk, ChatRequest, ProviderAdapter } from "../types.js";
+import type { ChatCompletionChunk, ChatRequest } from "../../openai/types.js";
+import type { CallOptions, ProviderAdapter } from "../types.js";
 import { UpstreamError } from "../types.js";
 import { ANTHROPIC_VERSION, fromAnthropicMessage, StreamTranslator, toAnthropicRequest } from "./translate.js";
 

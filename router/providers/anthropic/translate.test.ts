@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { providerConfig } from "../../../test/mocks/provider-config.js";
-import type { ChatRequest } from "../types.js";
+import type { ChatRequest } from "../../openai/types.js";
 import { DEFAULT_MAX_TOKENS, fromAnthropicMessage, StreamTranslator, toAnthropicRequest } from "./translate.js";
 
 const provider = providerConfig({ type: "anthropic", model: "claude-x", maxOutputTokens: 8192 });

@@ -15,7 +15,14 @@
  * Thinking blocks are not forwarded.
  */
 import type { ProviderConfig } from "../../config/types.js";
-import type { ChatCompletion, ChatCompletionChunk, ChatMessage, ChatRequest, JsonObject, Usage } from "../types.js";
+import type {
+  ChatCompletion,
+  ChatCompletionChunk,
+  ChatMessage,
+  ChatRequest,
+  JsonObject,
+  Usage,
+} from "../../openai/types.js";
 import { isObject, str, count } from "../shared/json.js";
 import { contentText } from "../shared/messages.js";
 

@@ -3,7 +3,8 @@ import { startOpenAIMock, type MockHandle } from "../../../test/mocks/openai-moc
 import { callOptions, providerConfig, TEST_API_KEY } from "../../../test/mocks/provider-config.js";
 import type { ProviderConfig } from "../../config/types.js";
 import { createHttpClient } from "../shared/http.js";
-import type { ChatCompletionChunk, ChatRequest, ProviderAdapter } from "../types.js";
+import type { ChatCompletionChunk, ChatRequest } from "../../openai/types.js";
+import type { ProviderAdapter } from "../types.js";
 import { UpstreamError } from "../types.js";
 import { createAzureOpenAIAdapter } from "./adapter.js";
 import { azureEndpoint, DEFAULT_AZURE_API_VERSION } from "./translate.js";
@@ -52,11 +53,11 @@ describe("azure-openai adapter", () => {
     expect(chunks[chunks.length - 1]!.usage).toMatchObject({ prompt_tokens: expect.any(Number) as number });
   });
 
-  it("maps a 429 with retry-after to a retryable http error when Azure throttles", async () => {
+  it("maps a 429 with its retry-after when Azure throttles", async () => {
     mock.setFaults({ status: 429, retryAfter: "7" });
     const err: unknown = await adapter.complete(provider, REQUEST, callOptions()).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UpstreamError);
-    expect(err).toMatchObject({ kind: "http", status: 429, retryAfterMs: 7000, retryable: true });
+    expect(err).toMatchObject({ kind: "http", status: 429, retryAfterMs: 7000 });
     expect((err as Error).message).not.toContain(TEST_API_KEY);
   });
 

@@ -4,7 +4,8 @@ import { startOpenAIMock, type MockHandle } from "../../../test/mocks/openai-moc
 import { callOptions, providerConfig, TEST_API_KEY } from "../../../test/mocks/provider-config.js";
 import type { ProviderConfig } from "../../config/types.js";
 import { createHttpClient, type HttpClient } from "../shared/http.js";
-import type { ChatCompletionChunk, ChatRequest, ProviderAdapter, StreamResult } from "../types.js";
+import type { ChatCompletionChunk, ChatRequest } from "../../openai/types.js";
+import type { ProviderAdapter, StreamResult } from "../types.js";
 import { UpstreamError } from "../types.js";
 import { createOpenAIAdapter } from "./adapter.js";
 
@@ -140,7 +141,7 @@ describe("openai adapter", () => {
   it("throws http 429 with retryAfterMs when the upstream rate-limits with retry-after seconds", async () => {
     mock.setFaults({ status: 429, retryAfter: "2" });
     const err = await failure(adapter.complete(provider, REQUEST, callOptions()));
-    expect(err).toMatchObject({ kind: "http", status: 429, retryAfterMs: 2000, retryable: true });
+    expect(err).toMatchObject({ kind: "http", status: 429, retryAfterMs: 2000 });
     expect(err.message).toContain("Mock error 429");
   });
 
@@ -158,10 +159,10 @@ describe("openai adapter", () => {
     expect(err).toMatchObject({ kind: "http", status: 500, retryAfterMs: null });
   });
 
-  it("marks a 400 not retryable when the upstream rejects the request", async () => {
+  it("maps a 400 to an http error when the upstream rejects the request", async () => {
     mock.setFaults({ status: 400 });
     const err = await failure(adapter.complete(provider, REQUEST, callOptions()));
-    expect(err).toMatchObject({ kind: "http", status: 400, retryable: false });
+    expect(err).toMatchObject({ kind: "http", status: 400 });
   });
 
   it("never puts the key in the message when the upstream echoes it in an error", async () => {
@@ -194,7 +195,7 @@ describe("openai adapter", () => {
     mock.setFaults({ delayHeadersMs: 1_500 });
     const slow = providerConfig({ ...provider, timeouts: { requestMs: 100, connectMs: 1_000 } });
     const err = await failure(adapter.complete(slow, REQUEST, callOptions()));
-    expect(err).toMatchObject({ kind: "timeout", retryable: true });
+    expect(err).toMatchObject({ kind: "timeout" });
   });
 
   it("throws timeout when the first body byte takes longer than requestMs", async () => {
@@ -219,7 +220,7 @@ describe("openai adapter", () => {
     mock.setFaults({ cutAfterChunks: 3 });
     const { chunks, error } = await streamFailure();
     expect(chunks).toBe(3);
-    expect(error).toMatchObject({ kind: "reset", retryable: true });
+    expect(error).toMatchObject({ kind: "reset" });
   });
 
   it("throws http 500 from the iterator when the upstream sends an error event mid-stream", async () => {
@@ -243,7 +244,7 @@ describe("openai adapter", () => {
       controller.abort();
     }, 50);
     const err = await failure(adapter.complete(provider, REQUEST, callOptions({ signal: controller.signal })));
-    expect(err).toMatchObject({ kind: "aborted", retryable: false });
+    expect(err).toMatchObject({ kind: "aborted" });
   });
 
   it("throws aborted from the iterator when the signal aborts mid-stream", async () => {

@@ -4,7 +4,7 @@
  * whether the client gets that chunk). Unknown fields pass through.
  */
 import type { ProviderConfig } from "../../config/types.js";
-import type { ChatRequest } from "../types.js";
+import type { ChatRequest } from "../../openai/types.js";
 import { lowerCaseHeaders, splitBaseURL, type Endpoint } from "../shared/http.js";
 import { isObject } from "../shared/json.js";
 

@@ -29,7 +29,6 @@ describe("toUpstreamError", () => {
     controller.abort();
     const mapped = toUpstreamError(codeError("UND_ERR_SOCKET"), controller.signal, "p");
     expect(mapped.kind).toBe("aborted");
-    expect(mapped.retryable).toBe(false);
     expect(mapped.cause).toBeInstanceOf(Error);
   });
 

@@ -1,5 +1,5 @@
 /** Small checks for JSON that arrives from the network as `unknown`. */
-import type { JsonObject, Usage } from "../types.js";
+import type { JsonObject, Usage } from "../../openai/types.js";
 
 export function isObject(value: unknown): value is JsonObject {
   return typeof value === "object" && value !== null && !Array.isArray(value);

@@ -3,15 +3,8 @@
  * Ollama, Together, Groq, Azure OpenAI). The provider folders supply the endpoint and the auth header.
  */
 import type { ProviderConfig } from "../../config/types.js";
-import type {
-  CallOptions,
-  ChatCompletion,
-  ChatCompletionChunk,
-  ChatRequest,
-  CompletionResult,
-  ProviderAdapter,
-  StreamResult,
-} from "../types.js";
+import type { ChatCompletion, ChatCompletionChunk, ChatRequest } from "../../openai/types.js";
+import type { CallOptions, CompletionResult, ProviderAdapter, StreamResult } from "../types.js";
 import { UpstreamError } from "../types.js";
 import { malformed } from "./errors.js";
 import { perProvider, readJson, send, type Endpoint, type HttpClient, type Response } from "./http.js";

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { callOptions, providerConfig } from "../../../test/mocks/provider-config.js";
 import type { SimulatedBehaviour } from "../../config/types.js";
-import type { ChatCompletionChunk, ChatRequest } from "../types.js";
+import type { ChatCompletionChunk, ChatRequest } from "../../openai/types.js";
 import { UpstreamError } from "../types.js";
 import { createSimulatedAdapter } from "./adapter.js";
 import { shouldFail } from "./translate.js";
@@ -123,7 +123,7 @@ describe("simulated adapter", () => {
     expect(clock.sleeps).toEqual([600]);
   });
 
-  it("fails the same requests every run with a retryable 503 when failureRate is set", async () => {
+  it("fails the same requests every run with a 503 when failureRate is set", async () => {
     const adapter = createSimulatedAdapter();
     const provider = simulated({ failureRate: 0.3 });
     const ids = Array.from({ length: 400 }, (_, i) => `req-${i}`);
@@ -135,7 +135,7 @@ describe("simulated adapter", () => {
       .stream(provider, request("x"), callOptions({ requestId: failed[0]! }))
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UpstreamError);
-    expect(err).toMatchObject({ kind: "http", status: 503, retryable: true });
+    expect(err).toMatchObject({ kind: "http", status: 503 });
   });
 
   it("never fails when failureRate is 0 and always fails when it is 1", () => {

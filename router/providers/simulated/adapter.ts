@@ -5,7 +5,8 @@
  */
 import { setTimeout as delay } from "node:timers/promises";
 import type { ProviderConfig } from "../../config/types.js";
-import type { CallOptions, ChatCompletionChunk, ChatRequest, ProviderAdapter, Usage } from "../types.js";
+import type { ChatCompletionChunk, ChatRequest, Usage } from "../../openai/types.js";
+import type { CallOptions, ProviderAdapter } from "../types.js";
 import { UpstreamError } from "../types.js";
 import {
   completionId,

@@ -4,7 +4,8 @@
  * Token accounting uses ~4 characters per token.
  */
 import type { ProviderConfig, SimulatedBehaviour } from "../../config/types.js";
-import type { ChatRequest, Usage } from "../types.js";
+import { estimateTokens } from "../../openai/tokens.js";
+import type { ChatRequest, Usage } from "../../openai/types.js";
 import { contentText } from "../shared/messages.js";
 import { rng } from "../../prng.js";
 
@@ -16,7 +17,6 @@ export const DEFAULT_SIMULATED: SimulatedBehaviour = {
   outputTokens: 64,
 };
 
-const CHARS_PER_TOKEN = 4;
 /** Per-message framing tokens, as in OpenAI's accounting, plus 3 to prime the reply. */
 const TOKENS_PER_MESSAGE = 4;
 const REPLY_PRIMING_TOKENS = 3;
@@ -54,7 +54,7 @@ export function plan(provider: ProviderConfig, request: ChatRequest): Plan {
   for (const m of request.messages) {
     const text = contentText(m.content);
     hash = fnv1a(text, fnv1a(m.role, hash));
-    promptTokens += TOKENS_PER_MESSAGE + Math.ceil(text.length / CHARS_PER_TOKEN);
+    promptTokens += TOKENS_PER_MESSAGE + estimateTokens(text.length);
   }
   const asked = request["max_completion_tokens"] ?? request["max_tokens"];
   const cap = Math.min(

@@ -2,10 +2,10 @@
  * Validates an OpenAI chat completion request body (which arrives as unknown JSON) and derives what routing
  * needs: the text to classify, token estimates and required capabilities. Unknown fields pass through.
  */
-import { estimateTokens } from "../dispatch/accounting.js";
 import type { ClassifyInput } from "../classify/types.js";
-import type { ChatMessage, ChatRequest } from "../providers/types.js";
+import type { ChatMessage, ChatRequest } from "./types.js";
 import { badRequest } from "./errors.js";
+import { estimateTokens } from "./tokens.js";
 
 export interface ParsedRequest {
   body: ChatRequest;

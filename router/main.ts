@@ -1,11 +1,15 @@
 /**
- * Assembles a router: metrics, state, health, adapters, classifier, the HTTP app and config reloading, and
- * serves it until stop(). Everything external (config loading, logger, clock) is passed in.
+ * Wiring only: assembles a router — metrics, the request recorder, state, provider health, adapters, classifiers,
+ * the HTTP app and config reloading — and serves it until stop(). Everything external (config loading, logger)
+ * is passed in. The request path, in order: http/chat-completions → http/route-request (openai/request,
+ * classify, select) → dispatch (retry-policy, providers) → accounting/request-record.
  */
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "pino";
+import { createRecorder } from "./accounting/request-record.js";
+import { classifierCacheHooks, createRouterEvents } from "./accounting/router-events.js";
 import { HeuristicClassifier } from "./classify/heuristic-classifier.js";
 import { ClassifierRegistry } from "./classify/registry.js";
 import { ConfigReloader, type LoadedConfig } from "./config/reloader.js";
@@ -13,9 +17,14 @@ import type { ProviderType } from "./config/types.js";
 import { ProviderHealth } from "./dispatch/health.js";
 import type { ClientAuth } from "./http/auth.js";
 import { createApp } from "./http/app.js";
-import { createRouterMetrics, initialiseRouteSeries, type RouterMetrics } from "./metrics/metrics.js";
+import { createRouterMetrics, type RouterMetrics } from "./metrics/metrics.js";
 import type { ProviderAdapter } from "./providers/types.js";
 import { RouterState } from "./state.js";
+
+// What the CLI's wiring and the test harnesses need to start a router.
+export { ClientAuth } from "./http/auth.js";
+export { createAdapters } from "./providers/registry.js";
+export { createRouterMetrics } from "./metrics/metrics.js";
 
 export interface RouterOptions {
   host: string;
@@ -48,13 +57,12 @@ export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
 
 export async function startRouter(o: RouterOptions): Promise<RunningRouter> {
   const metrics = o.metrics ?? createRouterMetrics();
+  const events = createRouterEvents(metrics, o.logger);
   const state = new RouterState();
-  const health = new ProviderHealth(Date.now, (id, open) => {
-    metrics.circuitOpen.set({ provider: id }, open ? 1 : 0);
-  });
+  const health = new ProviderHealth(Date.now, events.circuitChanged);
   let draining = false;
   const classifiers =
-    o.classifiers ?? (await ClassifierRegistry.create(cacheHooks(metrics), new HeuristicClassifier()));
+    o.classifiers ?? (await ClassifierRegistry.create(events.classifierCache, new HeuristicClassifier()));
   const reloader = new ConfigReloader({
     load: o.load,
     watchPaths: o.watchPaths,
@@ -63,38 +71,29 @@ export async function startRouter(o: RouterOptions): Promise<RunningRouter> {
     onApplied: (config, credentials) => {
       state.set(config, credentials);
       health.setProviders(config.providers);
-      metrics.configInfo.reset();
-      metrics.configInfo.set({ version: config.version, hash: config.hash }, 1);
-      metrics.configReloads.inc({ outcome: "success" });
-      initialiseRouteSeries(metrics, config);
-      o.logger.info(
-        { hash: config.hash, routes: config.routes.map((r) => r.name), providers: config.providers.length },
-        "Loaded router config",
-      );
+      events.configApplied(config);
     },
-    onRejected: (err) => {
-      metrics.configReloads.inc({ outcome: "invalid" });
-      o.logger.error({ err: { message: err.message } }, "Rejected new router config; keeping the last good one");
-    },
+    onRejected: events.configRejected,
   });
   await reloader.start();
 
   const app = createApp({
     snapshot: () => state.current,
     classifier: (route) => classifiers.for(route),
+    health,
+    random: Math.random,
     dispatch: {
       adapters: o.adapters,
       credential: (key) => (key === null ? null : (state.current?.credentials.get(key) ?? null)),
       health,
-      metrics,
       now: Date.now,
       sleep: (ms, signal) => sleep(ms, undefined, { signal }),
       random: Math.random,
     },
+    record: createRecorder({ metrics, logger: o.logger, tokens: health, now: Date.now }),
     metrics,
     logger: o.logger,
     auth: o.auth ?? null,
-    now: Date.now,
     hrNow: () => performance.now(),
     maxBodyBytes: o.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
     ready: () => !draining,
@@ -122,12 +121,14 @@ export async function startRouter(o: RouterOptions): Promise<RunningRouter> {
   return { url, port, metrics, state, reloader, stop };
 }
 
-/** Decision-cache hit/miss counters for the classifiers. */
-export function cacheHooks(metrics: RouterMetrics) {
-  return {
-    onCacheHit: () => metrics.classifierCacheHits.inc(),
-    onCacheMiss: () => metrics.classifierCacheMisses.inc(),
-  };
+/** The built-in ONNX analyzer (and room for the config's custom models), counting decision-cache hits. */
+export async function loadBuiltinClassifiers(metrics: RouterMetrics): Promise<ClassifierRegistry> {
+  try {
+    return await ClassifierRegistry.create(classifierCacheHooks(metrics));
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    throw new Error(`could not load the built-in classifier: ${message}`, { cause: err });
+  }
 }
 
 async function inflight(metrics: RouterMetrics): Promise<number> {

@@ -1,4 +1,4 @@
-import type { ServerResponse } from "node:http";
+/** OpenAI-shaped errors: `{"error":{"message","type","param","code"}}` with the right HTTP status. */
 
 export type ErrorType =
   | "invalid_request_error"
@@ -32,21 +32,6 @@ export class HttpError extends Error {
 
 export function errorBody(e: Pick<HttpError, "message" | "type" | "code" | "param">) {
   return { error: { message: e.message, type: e.type, param: e.param, code: e.code } };
-}
-
-/** A JSON response (what express's res.json sends, without an ETag). */
-export function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.statusCode = status;
-  res.setHeader("content-type", "application/json; charset=utf-8");
-  res.setHeader("content-length", Buffer.byteLength(text));
-  res.end(text);
-}
-
-export function sendError(res: ServerResponse, e: HttpError): void {
-  if (res.headersSent) return;
-  for (const [k, v] of Object.entries(e.headers)) res.setHeader(k, v);
-  sendJson(res, e.status, errorBody(e));
 }
 
 export const badRequest = (message: string, param: string | null = null, code: string | null = null): HttpError =>

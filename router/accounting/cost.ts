@@ -1,6 +1,7 @@
 /** Cost accounting: exact from upstream usage, the baseline's cost from the same token counts. */
 import type { Pricing } from "../config/types.js";
-import type { Usage } from "../providers/types.js";
+import { estimateTokens } from "../openai/tokens.js";
+import type { Usage } from "../openai/types.js";
 
 export interface TokenCounts {
   input: number;
@@ -8,13 +9,6 @@ export interface TokenCounts {
   output: number;
   /** True when the upstream reported no usage and the counts were estimated. */
   estimated: boolean;
-}
-
-/** Roughly 4 characters per token for English text and code (used only when the upstream gives no usage). */
-export const CHARS_PER_TOKEN = 4;
-
-export function estimateTokens(chars: number): number {
-  return Math.ceil(chars / CHARS_PER_TOKEN);
 }
 
 export function tokensFromUsage(

@@ -1,0 +1,121 @@
+import { pino } from "pino";
+import { describe, expect, it } from "vitest";
+import type { ProviderConfig, RouteConfig } from "../config/types.js";
+import type { OpenStream } from "../dispatch/dispatch.js";
+import { relayStream } from "../dispatch/relay.js";
+import { createRouterMetrics } from "../metrics/metrics.js";
+import type { ChatCompletionChunk } from "../openai/types.js";
+import { UpstreamError } from "../providers/types.js";
+import { createRecorder, type RecordedSelection } from "./request-record.js";
+
+const provider = {
+  id: "cheap",
+  type: "openai",
+  model: "m",
+  pricing: { inputPerMillion: 1, cachedInputPerMillion: 0.5, outputPerMillion: 2 },
+} as ProviderConfig;
+const baselineProvider: ProviderConfig = {
+  ...provider,
+  id: "strong",
+  pricing: { inputPerMillion: 10, cachedInputPerMillion: 5, outputPerMillion: 20 },
+};
+const route = { name: "assistant" } as RouteConfig;
+const selection: RecordedSelection = {
+  decided: provider,
+  reason: "classifier",
+  baseline: baselineProvider,
+  baselineQuality: 80,
+  predict: () => 70,
+};
+const tokens = { input: 10, cachedInput: 0, output: 5, estimated: false };
+
+function setup() {
+  const metrics = createRouterMetrics(undefined, { defaultMetrics: false });
+  const recorded: [string, number][] = [];
+  const record = createRecorder({
+    metrics,
+    logger: pino({ level: "silent" }),
+    tokens: { recordTokens: (id, n) => recorded.push([id, n]) },
+    now: () => 0,
+  })("req-1");
+  const requests = async () => (await metrics.requests.get()).values.filter((v) => v.value > 0);
+  const inflight = async () => (await metrics.inflight.get()).values[0]?.value;
+  return { metrics, record, recorded, requests, inflight };
+}
+
+function chunk(content: string): ChatCompletionChunk {
+  return { id: "c", object: "chat.completion.chunk", model: "m", choices: [{ index: 0, delta: { content } }] };
+}
+
+/** A stream whose first chunk arrived and that fails on the next read. */
+function failingStream(): { stream: OpenStream; ends: string[] } {
+  const ends: string[] = [];
+  const rest: AsyncIterator<ChatCompletionChunk> = {
+    next: () => Promise.reject(new UpstreamError("reset", "upstream cut the stream")),
+  };
+  return { stream: { first: chunk("Hel"), rest, end: (o) => ends.push(o) }, ends };
+}
+
+describe("RequestRecord", () => {
+  it("records exactly one outcome when a stream fails after its first chunk", async () => {
+    const { record, requests, recorded } = setup();
+    record.decided(route, selection, 0.001);
+    const { stream, ends } = failingStream();
+    const written: ChatCompletionChunk[] = [];
+    const relay = await relayStream(
+      stream,
+      { write: (c) => written.push(c), gone: () => false },
+      AbortSignal.timeout(5_000),
+    );
+    expect(written).toHaveLength(1);
+    expect(relay.error?.message).toBe("upstream cut the stream");
+    record.finished({
+      provider,
+      tokens,
+      outcome: "stream_error",
+      fallbacks: 0,
+      streamError: relay.error?.message ?? "",
+    });
+    // A later failure report (e.g. from an error handler) must not count the request a second time.
+    record.failed({ provider, code: "upstream_error" });
+    record.finished({ provider, tokens, outcome: "success", fallbacks: 0 });
+    expect(await requests()).toEqual([
+      expect.objectContaining({
+        value: 1,
+        labels: { route: "assistant", provider: "cheap", model: "m", outcome: "stream_error" },
+      }),
+    ]);
+    expect(ends).toEqual(["stream_error"]);
+    expect(recorded).toEqual([["cheap", 15]]);
+  });
+
+  it("counts a request no candidate answered once, with the client error's code", async () => {
+    const { record, requests } = setup();
+    record.decided(route, selection, 0.001);
+    record.failed({ provider, code: "upstream_timeout" });
+    record.failed({ provider, code: "upstream_error" });
+    const counted = await requests();
+    expect(counted.map((v) => [v.value, v.labels["outcome"]])).toEqual([[1, "upstream_timeout"]]);
+  });
+
+  it("prices the tokens at the answering provider and at the baseline when a request finishes", () => {
+    const { record } = setup();
+    record.decided(route, selection, 0.001);
+    const costs = record.finished({ provider, tokens, outcome: "success", fallbacks: 0 });
+    expect(costs.cost).toBeCloseTo((10 * 1 + 5 * 2) / 1e6, 12);
+    expect(costs.baseline).toBeCloseTo((10 * 10 + 5 * 20) / 1e6, 12);
+  });
+
+  it("leaves the in-flight gauge once however often end is called", async () => {
+    const { record, inflight } = setup();
+    expect(await inflight()).toBe(1);
+    record.end();
+    record.end();
+    expect(await inflight()).toBe(0);
+  });
+
+  it("refuses an outcome before the decision", () => {
+    const { record } = setup();
+    expect(() => record.failed({ provider, code: "upstream_error" })).toThrow(/before the decision/);
+  });
+});

@@ -1,0 +1,203 @@
+/**
+ * The request record: everything one chat completion request does, written in one place. A request opens a
+ * record when it starts and walks it through
+ *
+ *   begin → decided → attempt… (retry | fallback | first chunk) → finished | failed → end
+ *
+ * The record is the only writer of a request's metrics, the provider's token window, the cost and quality
+ * accounting and the request's log line. It records exactly one outcome: a second `finished` or `failed` is
+ * ignored, so a stream that fails after its first chunk is counted once, as `stream_error`.
+ */
+import type { Logger } from "pino";
+import type { ProviderConfig, RouteConfig } from "../config/types.js";
+import type { RouterMetrics } from "../metrics/metrics.js";
+import { costUSD, type TokenCounts } from "./cost.js";
+import { genAiLabels } from "./gen-ai.js";
+
+/** What the record needs of a selection (router/select's Selection satisfies it). */
+export interface RecordedSelection {
+  decided: ProviderConfig;
+  reason: string;
+  baseline: ProviderConfig;
+  baselineQuality: number;
+  /** Predicted quality (0–100) of any provider on this request. */
+  predict: (p: ProviderConfig) => number;
+}
+
+/** What dispatch reports while it tries providers. */
+export interface AttemptObserver {
+  /** An upstream attempt ended (`outcome`: success, stream_error, http_<status>, timeout, reset, …). */
+  attemptEnded(provider: ProviderConfig, startedAt: number, outcome: string): void;
+  /** A stream's first chunk arrived `startedAt` → now. */
+  firstChunk(provider: ProviderConfig, startedAt: number): void;
+  retried(provider: ProviderConfig, reason: string): void;
+  fellBack(route: RouteConfig, from: ProviderConfig, to: ProviderConfig, reason: string): void;
+}
+
+/** The provider window that limits tokens per minute. */
+export interface TokenWindow {
+  recordTokens(providerId: string, tokens: number): void;
+}
+
+export interface RecorderDeps {
+  metrics: RouterMetrics;
+  logger: Logger;
+  tokens: TokenWindow;
+  /** Wall clock in ms (durations in logs and metrics). */
+  now: () => number;
+}
+
+export interface Costs {
+  cost: number;
+  baseline: number;
+}
+
+/** How a request that reached a provider ended. */
+export interface Finished {
+  provider: ProviderConfig;
+  tokens: TokenCounts;
+  /** `success` or `stream_error`. */
+  outcome: string;
+  fallbacks: number;
+  /** The upstream's mid-stream error, for the log line. */
+  streamError?: string;
+}
+
+/** A request no candidate could answer. */
+export interface Failed {
+  /** The last provider tried (or the first in the order when none was tried). */
+  provider: ProviderConfig;
+  /** The client error's code: upstream_error, upstream_timeout, upstream_rate_limited, … */
+  code: string;
+}
+
+export type RequestRecorder = (requestId: string) => RequestRecord;
+
+export function createRecorder(deps: RecorderDeps): RequestRecorder {
+  return (requestId) => new RequestRecord(deps, requestId);
+}
+
+export class RequestRecord implements AttemptObserver {
+  private readonly started: number;
+  private route: RouteConfig | null = null;
+  private selection: RecordedSelection | null = null;
+  private outcome: "open" | "recorded" = "open";
+  private ended = false;
+
+  constructor(
+    private readonly deps: RecorderDeps,
+    readonly requestId: string,
+  ) {
+    this.started = deps.now();
+    deps.metrics.inflight.inc();
+  }
+
+  /** The route and its selection are known; `routingSeconds` is the time classify + select took. */
+  decided(route: RouteConfig, selection: RecordedSelection, routingSeconds: number): void {
+    this.route = route;
+    this.selection = selection;
+    const m = this.deps.metrics;
+    m.routingDuration.observe({ route: route.name }, routingSeconds);
+    m.decisions.inc({ route: route.name, model: selection.decided.model, reason: selection.reason });
+  }
+
+  attemptEnded(provider: ProviderConfig, startedAt: number, outcome: string): void {
+    const seconds = (this.deps.now() - startedAt) / 1000;
+    const m = this.deps.metrics;
+    m.upstreamDuration.observe({ provider: provider.id, model: provider.model, outcome }, seconds);
+    m.genAiRequestDuration.observe(
+      { ...genAiLabels(provider), error_type: outcome === "success" ? "" : outcome },
+      seconds,
+    );
+  }
+
+  firstChunk(provider: ProviderConfig, startedAt: number): void {
+    const seconds = (this.deps.now() - startedAt) / 1000;
+    this.deps.metrics.timeToFirstToken.observe({ provider: provider.id, model: provider.model }, seconds);
+    this.deps.metrics.genAiTimeToFirstToken.observe(genAiLabels(provider), seconds);
+  }
+
+  retried(provider: ProviderConfig, reason: string): void {
+    this.deps.metrics.retries.inc({ provider: provider.id, reason });
+  }
+
+  fellBack(route: RouteConfig, from: ProviderConfig, to: ProviderConfig, reason: string): void {
+    this.deps.metrics.fallbacks.inc({ route: route.name, from_provider: from.id, to_provider: to.id, reason });
+  }
+
+  /** A provider answered (fully, or a stream that ended with an error): tokens, cost, quality, the log line. */
+  finished(f: Finished): Costs {
+    const { route, selection } = this.decision();
+    const cost = costUSD(f.tokens, f.provider.pricing);
+    const baseline = costUSD(f.tokens, selection.baseline.pricing);
+    if (!this.takeOutcome()) return { cost, baseline };
+    const m = this.deps.metrics;
+    const labels = { route: route.name, provider: f.provider.id, model: f.provider.model };
+    const { tokens } = f;
+    m.requests.inc({ ...labels, outcome: f.outcome });
+    m.tokens.inc({ ...labels, direction: "input" }, tokens.input - tokens.cachedInput);
+    m.tokens.inc({ ...labels, direction: "cached_input" }, tokens.cachedInput);
+    m.tokens.inc({ ...labels, direction: "output" }, tokens.output);
+    m.cost.inc(labels, cost);
+    m.baselineCost.inc({ route: route.name }, baseline);
+    m.qualityPoints.inc({ route: route.name }, selection.predict(f.provider));
+    m.baselineQualityPoints.inc({ route: route.name }, selection.baselineQuality);
+    const gen = genAiLabels(f.provider);
+    m.genAiTokenUsage.observe({ ...gen, gen_ai_token_type: "input" }, tokens.input);
+    m.genAiTokenUsage.observe({ ...gen, gen_ai_token_type: "output" }, tokens.output);
+    this.deps.tokens.recordTokens(f.provider.id, tokens.input + tokens.output);
+    this.logServed(f);
+    return { cost, baseline };
+  }
+
+  /**
+   * No candidate could answer: counted in routewise_requests_total with the error code as its outcome and the
+   * last provider tried, so the error ratio and the "all candidates failing" alert see it.
+   */
+  failed(f: Failed): void {
+    const { route } = this.decision();
+    if (!this.takeOutcome()) return;
+    this.deps.metrics.requests.inc({
+      route: route.name,
+      provider: f.provider.id,
+      model: f.provider.model,
+      outcome: f.code,
+    });
+  }
+
+  /** The response is over (whatever happened): the request leaves the in-flight gauge. Idempotent. */
+  end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.deps.metrics.inflight.dec();
+  }
+
+  private decision(): { route: RouteConfig; selection: RecordedSelection } {
+    if (!this.route || !this.selection) throw new Error("request record: an outcome before the decision");
+    return { route: this.route, selection: this.selection };
+  }
+
+  /** True the first time only: a request has exactly one outcome. */
+  private takeOutcome(): boolean {
+    if (this.outcome === "recorded") return false;
+    this.outcome = "recorded";
+    return true;
+  }
+
+  private logServed(f: Finished): void {
+    const { route, selection } = this.decision();
+    this.deps.logger.info(
+      {
+        requestId: this.requestId,
+        route: route.name,
+        provider: f.provider.id,
+        model: f.provider.model,
+        decision: selection.reason,
+        fallbacks: f.fallbacks,
+        durationMs: this.deps.now() - this.started,
+        ...(f.streamError === undefined ? {} : { streamError: f.streamError }),
+      },
+      f.streamError === undefined ? "Served chat completion" : "Ended stream with an upstream error",
+    );
+  }
+}

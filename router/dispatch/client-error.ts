@@ -1,0 +1,58 @@
+/**
+ * What the client is told when no candidate answered: 429 when every attempt was rate-limited, 504 when the last
+ * one timed out, 503 when no provider was available, the upstream's 4xx when it rejected the request, else 502.
+ * Messages summarise the attempts (never with keys: adapters redact upstream text).
+ */
+import type { ProviderConfig, RouteConfig } from "../config/types.js";
+import { HttpError } from "../openai/errors.js";
+import type { UpstreamError } from "../providers/types.js";
+import { failureReason, type AttemptFailure } from "./dispatch.js";
+
+export function clientError(
+  route: RouteConfig,
+  order: ProviderConfig[],
+  failures: AttemptFailure[],
+  fatal: UpstreamError | null,
+): HttpError {
+  if (fatal) {
+    return new HttpError(
+      fatal.status ?? 400,
+      `upstream ${order[0]?.id ?? ""} rejected the request: ${fatal.message}`,
+      "invalid_request_error",
+      "upstream_rejected",
+    );
+  }
+  const summary = failures.map((f) => `${f.provider}: ${describe(f)}`).join("; ");
+  const message = `all upstream attempts for ${route.name} failed (${failures.length}): ${summary || "no provider available"}`;
+  if (failures.length > 0 && failures.every((f) => f.status === 429)) {
+    const waits = failures.map((f) => f.retryAfterMs ?? 1000);
+    const retryAfter = String(Math.max(1, Math.ceil(Math.min(...waits) / 1000)));
+    return new HttpError(429, message, "rate_limit_error", "upstream_rate_limited").withHeaders({
+      "retry-after": retryAfter,
+    });
+  }
+  const last = failures[failures.length - 1];
+  if (last?.kind === "timeout") return new HttpError(504, message, "api_error", "upstream_timeout");
+  if (failures.length === 0 || failures.every((f) => f.kind === "circuit_open"))
+    return new HttpError(503, message, "api_error", "upstream_unavailable");
+  return new HttpError(502, message, "api_error", "upstream_error");
+}
+
+/** The provider a failed request is counted against: the last one tried, else the first in the order. */
+export function lastTried(
+  order: ProviderConfig[],
+  failures: AttemptFailure[],
+  decided: ProviderConfig,
+): ProviderConfig {
+  const lastId = failures[failures.length - 1]?.provider;
+  return order.find((p) => p.id === lastId) ?? order[0] ?? decided;
+}
+
+function describe(f: AttemptFailure): string {
+  if (f.kind === "http") return `HTTP ${f.status ?? "?"} ${truncate(f.message, 160)}`;
+  return `${failureReason(f)} ${truncate(f.message, 160)}`;
+}
+
+function truncate(s: string, n: number): string {
+  return s.length > n ? `${s.slice(0, n)}…` : s;
+}

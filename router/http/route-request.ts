@@ -1,0 +1,105 @@
+/**
+ * The routing half of a chat completion: the config snapshot, the client's key, the request body, which route
+ * the model names, and the decision (classify → select, or a pinned provider). Every refusal is an HttpError.
+ */
+import type { IncomingMessage } from "node:http";
+import type { RequestRecord } from "../accounting/request-record.js";
+import type { Classifier } from "../classify/types.js";
+import type { RouteConfig } from "../config/types.js";
+import { HttpError } from "../openai/errors.js";
+import { parseChatRequest, type ParsedRequest } from "../openai/request.js";
+import { pinnedSelection, resolveModel } from "../select/pinned.js";
+import { select, type HealthView, type Selection } from "../select/select.js";
+import type { Snapshot } from "../state.js";
+import type { ClientAuth } from "./auth.js";
+import { header } from "./headers.js";
+
+export interface RoutingDeps {
+  snapshot: () => Snapshot | null;
+  classifier: (route: RouteConfig) => Classifier;
+  auth: ClientAuth | null;
+  /** Circuit breakers, limits and in-flight counts, as selection sees them. */
+  health: HealthView;
+  /** In [0,1): weighted load balancing. */
+  random: () => number;
+  /** High-resolution clock in ms, for routing latency. */
+  hrNow: () => number;
+}
+
+export interface Routed {
+  route: RouteConfig;
+  selection: Selection;
+  parsed: ParsedRequest;
+}
+
+export async function routeRequest(
+  deps: RoutingDeps,
+  req: IncomingMessage,
+  body: unknown,
+  record: RequestRecord,
+): Promise<Routed> {
+  const snap = deps.snapshot();
+  if (!snap) throw new HttpError(503, "the router has no config yet", "api_error", "not_ready");
+  const principal = deps.auth?.authenticate((n) => header(req, n)) ?? null;
+  const parsed = parseChatRequest(body);
+  const model = parsed.body.model;
+  const resolved = resolveModel(snap, model);
+  if (!resolved) {
+    throw new HttpError(
+      404,
+      `The model ${JSON.stringify(model)} does not exist (see GET /v1/models)`,
+      "invalid_request_error",
+      "model_not_found",
+      "model",
+    );
+  }
+  const { route, pinned } = resolved;
+  if (principal && !principal.allows(route.name)) {
+    throw new HttpError(
+      403,
+      `this API key may not use model ${JSON.stringify(model)}`,
+      "permission_error",
+      "model_not_allowed",
+      "model",
+    );
+  }
+  const t0 = deps.hrNow();
+  const selection = pinned
+    ? pinnedSelection(snap.providers, route, pinned)
+    : await decide(deps, snap, route, parsed, req);
+  record.decided(route, selection, (deps.hrNow() - t0) / 1000);
+  return { route, selection, parsed };
+}
+
+async function decide(
+  deps: RoutingDeps,
+  snap: Snapshot,
+  route: RouteConfig,
+  parsed: ParsedRequest,
+  req: IncomingMessage,
+): Promise<Selection> {
+  const classification = await deps.classifier(route).classify(parsed.classifyInput);
+  const result = select({
+    route,
+    providers: snap.providers,
+    classification,
+    request: {
+      promptTokens: parsed.promptTokens,
+      maxOutputTokens: parsed.maxOutputTokens,
+      needsTools: parsed.needsTools,
+      needsVision: parsed.needsVision,
+      needsJson: parsed.needsJson,
+      stream: parsed.stream,
+      header: (n) => header(req, n),
+      metadata: parsed.metadata,
+    },
+    health: deps.health,
+    random: deps.random,
+  });
+  if (!result.ok) {
+    const type = result.status === 429 ? "rate_limit_error" : "invalid_request_error";
+    const error = new HttpError(result.status, result.message, type, result.code, result.param);
+    throw result.status === 429 ? error.withHeaders({ "retry-after": "1" }) : error;
+  }
+  return result;
+}

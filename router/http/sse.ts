@@ -1,0 +1,31 @@
+/** Server-sent events to the client: the stream's headers, one `data:` event per chunk, the terminator. */
+import type { ServerResponse } from "node:http";
+import type { ChunkSink } from "../dispatch/relay.js";
+
+/** Headers of a committed stream; the cost headers follow as trailers. */
+export function startEventStream(res: ServerResponse): void {
+  res.setHeader("content-type", "text/event-stream; charset=utf-8");
+  res.setHeader("cache-control", "no-cache");
+  res.setHeader("x-accel-buffering", "no");
+  res.setHeader("trailer", "x-routewise-cost-usd, x-routewise-baseline-cost-usd");
+  res.statusCode = 200;
+  res.flushHeaders();
+}
+
+export function writeEvent(res: ServerResponse, data: unknown): void {
+  if (!res.destroyed) res.write(`data: ${JSON.stringify(data)}\n\n`);
+}
+
+export function writeDone(res: ServerResponse): void {
+  res.write("data: [DONE]\n\n");
+}
+
+/** The client response as the relay's sink. */
+export function eventSink(res: ServerResponse): ChunkSink {
+  return {
+    write: (chunk) => {
+      writeEvent(res, chunk);
+    },
+    gone: () => res.destroyed,
+  };
+}
