@@ -3,7 +3,7 @@
  * cooldown → one half-open probe), in-flight counts, and request/token rate windows for the provider's limits.
  */
 import type { ProviderConfig } from "../config/types.js";
-import type { HealthView } from "../select/select.js";
+import type { HealthView } from "../select/types.js";
 
 interface ProviderState {
   consecutiveFailures: number;

@@ -2,7 +2,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ProviderConfig, RouteConfig } from "../config/types.js";
 import type { AttemptFailure } from "../dispatch/dispatch.js";
-import type { Selection } from "../select/select.js";
+import type { Selection } from "../select/types.js";
 
 /** A request header (lower-cased name), multiple values joined as node does for most headers. */
 export function header(req: IncomingMessage, name: string): string | undefined {

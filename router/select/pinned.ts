@@ -4,7 +4,7 @@
  */
 import type { ProviderConfig, RouteConfig } from "../config/types.js";
 import type { Snapshot } from "../state.js";
-import type { Selection } from "./select.js";
+import type { Selection } from "./types.js";
 
 export interface ResolvedModel {
   route: RouteConfig;

@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 import type { ProviderConfig, RouteConfig } from "../config/types.js";
 import type { Classification } from "../classify/types.js";
 import { predictQuality } from "./quality.js";
-import { select, type HealthView, type RequestFeatures, type SelectInput } from "./select.js";
+import { select } from "./select.js";
+import type { HealthView, RequestFeatures, SelectInput } from "./types.js";
 
 function provider(
   id: string,

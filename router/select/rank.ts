@@ -1,0 +1,152 @@
+/**
+ * Rank: the capability filter (context window, tools, vision, JSON mode, streaming are hard), then the first
+ * matching rule, then the objective — the cheapest candidate whose predicted quality keeps the route's retention
+ * bar (and cost cap) first, the rest strongest first.
+ */
+import type { ProviderConfig, RouteConfig, RuleConfig } from "../config/types.js";
+import type { Classification } from "../classify/types.js";
+import { clamp01, declaredScore, predictQuality } from "./quality.js";
+import { failure, type RequestFeatures, type SelectInput, type SelectionFailure } from "./types.js";
+
+export const ASSUMED_OUTPUT_TOKENS = 256;
+/** When the classifier is unsure, the request is judged as if this much harder. */
+export const UNCERTAINTY_PENALTY = 0.25;
+
+export interface Ranking {
+  ranked: ProviderConfig[];
+  /** Bounded reason for metrics: "rule:<name>", "classifier", "strongest". */
+  reason: string;
+  explanation: string;
+  /** Predicted quality (0–100) of a provider on this request. */
+  quality: (p: ProviderConfig) => number;
+  baselineQuality: number;
+}
+
+export function rank(input: SelectInput, baseline: ProviderConfig): Ranking | SelectionFailure {
+  const { route, providers, classification, request } = input;
+  const all = route.candidates.flatMap((c) => providers.get(c.provider) ?? []);
+  const capable = all.filter((p) => supports(p, request));
+  if (capable.length === 0) return explainIncapable(all, request);
+
+  const rule = route.rules.find((r) => ruleMatches(r, classification, request));
+  const difficulty = effectiveDifficulty(classification, route.objective.minConfidence);
+  const baselineQuality = predictQuality(declaredScore(baseline, classification.domain), difficulty);
+  const quality = (p: ProviderConfig): number => predictQuality(declaredScore(p, classification.domain), difficulty);
+
+  if (rule && rule.pin.length > 0) {
+    const ranked = rule.pin.flatMap((id) => capable.filter((p) => p.id === id && !rule.exclude.includes(id)));
+    if (ranked.length === 0) return noCandidate(rule);
+    return { ranked, reason: `rule:${rule.name}`, explanation: `rule=${rule.name}`, quality, baselineQuality };
+  }
+  const pool = rule ? capable.filter((p) => !rule.exclude.includes(p.id)) : capable;
+  const objective = rankByObjective(pool, route, request, quality, baselineQuality);
+  if (objective.ranked.length === 0) return noCandidate(rule);
+  const met = objective.met ? "cheapest-meeting-objective" : "strongest-available";
+  return {
+    ranked: objective.ranked,
+    reason: rule ? `rule:${rule.name}` : objective.met ? "classifier" : "strongest",
+    explanation: `${rule ? `rule=${rule.name}; ` : ""}${met}`,
+    quality,
+    baselineQuality,
+  };
+}
+
+function noCandidate(rule: RuleConfig | undefined): SelectionFailure {
+  return failure(400, "no_candidate", null, `rule ${rule?.name ?? ""} leaves no provider that supports this request`);
+}
+
+/** Unsure classifications are treated as harder, so the router leans to stronger models. */
+export function effectiveDifficulty(c: Classification, minConfidence: number): number {
+  return c.confidence < minConfidence ? clamp01(c.difficulty + UNCERTAINTY_PENALTY) : c.difficulty;
+}
+
+interface Ranked {
+  ranked: ProviderConfig[];
+  met: boolean;
+}
+
+/** Eligible candidates cheapest first, then the rest strongest first (as fallbacks). */
+function rankByObjective(
+  pool: ProviderConfig[],
+  route: RouteConfig,
+  request: RequestFeatures,
+  quality: (p: ProviderConfig) => number,
+  baselineQuality: number,
+): Ranked {
+  const bar = route.objective.minQualityRetention * baselineQuality;
+  const cap = route.objective.maxCostPerRequestUSD;
+  const cost = (p: ProviderConfig): number => estimateCost(p, request);
+  const eligible = pool.filter((p) => quality(p) >= bar - 1e-9 && (cap === null || cost(p) <= cap));
+  const rest = pool.filter((p) => !eligible.includes(p));
+  eligible.sort((a, b) => cost(a) - cost(b) || quality(b) - quality(a));
+  rest.sort((a, b) => quality(b) - quality(a) || cost(a) - cost(b));
+  return { ranked: [...eligible, ...rest], met: eligible.length > 0 };
+}
+
+export function estimateCost(p: ProviderConfig, request: RequestFeatures): number {
+  const out = request.maxOutputTokens ?? ASSUMED_OUTPUT_TOKENS;
+  return (request.promptTokens * p.pricing.inputPerMillion + out * p.pricing.outputPerMillion) / 1e6;
+}
+
+export function supports(p: ProviderConfig, r: RequestFeatures): boolean {
+  if (r.needsTools && !p.capabilities.tools) return false;
+  if (r.needsVision && !p.capabilities.vision) return false;
+  if (r.needsJson && !p.capabilities.jsonMode) return false;
+  if (r.stream && !p.capabilities.streaming) return false;
+  return r.promptTokens + Math.min(r.maxOutputTokens ?? 0, p.maxOutputTokens) <= p.contextWindow;
+}
+
+function explainIncapable(all: ProviderConfig[], r: RequestFeatures): SelectionFailure {
+  const largest = Math.max(0, ...all.map((p) => p.contextWindow));
+  if (r.promptTokens + (r.maxOutputTokens ?? 0) > largest) {
+    return failure(
+      400,
+      "context_length_exceeded",
+      "messages",
+      `the request needs about ${r.promptTokens + (r.maxOutputTokens ?? 0)} tokens; the largest context window among the candidates is ${largest}`,
+    );
+  }
+  const needs = [
+    r.needsTools && "tools",
+    r.needsVision && "image input",
+    r.needsJson && "JSON mode",
+    r.stream && "streaming",
+  ].filter(Boolean);
+  return failure(
+    400,
+    "unsupported_capability",
+    null,
+    `no candidate supports everything this request needs (${needs.join(", ")})`,
+  );
+}
+
+export function ruleMatches(rule: RuleConfig, c: Classification, r: RequestFeatures): boolean {
+  const m = rule.match;
+  if (m.tasks.length > 0 && !m.tasks.includes(c.task)) return false;
+  if (m.domains.length > 0 && !m.domains.includes(c.domain)) return false;
+  if (!inRange(c.difficulty, m.difficulty.min, m.difficulty.max)) return false;
+  if (!inRange(r.promptTokens, m.promptTokens.min, m.promptTokens.max)) return false;
+  for (const h of m.headers) {
+    const value = r.header(h.name);
+    if (value === undefined) return false;
+    if (h.type === "Exact" ? value !== h.value : !regex(h.value).test(value)) return false;
+  }
+  return Object.entries(m.metadata).every(([k, v]) => r.metadata[k] === v);
+}
+
+const regexCache = new Map<string, RegExp>();
+
+/** Header patterns are compiled once (the compiler has already checked that they compile). */
+function regex(pattern: string): RegExp {
+  let re = regexCache.get(pattern);
+  if (!re) {
+    if (regexCache.size > 1000) regexCache.clear();
+    re = new RegExp(pattern);
+    regexCache.set(pattern, re);
+  }
+  return re;
+}
+
+function inRange(x: number, min: number | null, max: number | null): boolean {
+  return (min === null || x >= min) && (max === null || x <= max);
+}

@@ -1,0 +1,67 @@
+/** What selection takes and returns. */
+import type { ProviderConfig, RouteConfig } from "../config/types.js";
+import type { Classification } from "../classify/types.js";
+
+export interface RequestFeatures {
+  /** Estimated prompt tokens. */
+  promptTokens: number;
+  /** The request's max_tokens / max_completion_tokens, if set. */
+  maxOutputTokens: number | null;
+  needsTools: boolean;
+  needsVision: boolean;
+  needsJson: boolean;
+  stream: boolean;
+  /** Lower-cased header names. */
+  header(name: string): string | undefined;
+  metadata: Record<string, unknown>;
+}
+
+export interface HealthView {
+  /** Circuit open: the provider is skipped unless nothing else is left. */
+  isOpen(providerId: string): boolean;
+  /** At its concurrency / rate limits: skipped. */
+  isSaturated(providerId: string): boolean;
+  inflight(providerId: string): number;
+}
+
+export interface Selection {
+  ok: true;
+  /** Providers to try, in order (first = primary, the rest fallbacks). */
+  order: ProviderConfig[];
+  /** The provider the policy chose (differs from order[0] in shadow mode). */
+  decided: ProviderConfig;
+  /** Bounded reason for metrics: "rule:<name>", "classifier", "strongest", "shadow". */
+  reason: string;
+  /** Short human explanation for x-routewise-decision. */
+  explanation: string;
+  /** Predicted quality (0–100) of the provider the request is sent to first, and of the baseline. */
+  predictedQuality: number;
+  /** Predicted quality (0–100) of any provider on this request (for fallbacks). */
+  predict: (p: ProviderConfig) => number;
+  baselineQuality: number;
+  baseline: ProviderConfig;
+}
+
+export interface SelectionFailure {
+  ok: false;
+  status: 400 | 429;
+  code: string;
+  param: string | null;
+  message: string;
+}
+
+/** Tokens assumed for the answer when the request sets no max_tokens (for cost caps). */
+
+export interface SelectInput {
+  route: RouteConfig;
+  providers: ReadonlyMap<string, ProviderConfig>;
+  classification: Classification;
+  request: RequestFeatures;
+  health: HealthView;
+  /** In [0,1): used for weighted load balancing among equivalent providers. */
+  random: () => number;
+}
+
+export function failure(status: 400 | 429, code: string, param: string | null, message: string): SelectionFailure {
+  return { ok: false, status, code, param, message };
+}
