@@ -1,6 +1,65 @@
 // @ts-check
 import eslint from "@eslint/js";
+import { createTypeScriptImportResolver } from "eslint-import-resolver-typescript";
+import importX from "eslint-plugin-import-x";
 import tseslint from "typescript-eslint";
+
+/**
+ * The router's folders in the order a request's data flows (ADR 6). A folder may import only folders before
+ * it; main.ts (the wiring) comes last. prng.ts is a leaf shared by the simulated provider and the trainer.
+ */
+const ROUTER_LAYERS = [
+  ["config", "prng.ts"],
+  ["classify", "metrics"],
+  ["select", "openai"],
+  ["providers"],
+  ["accounting"],
+  ["dispatch"],
+  ["http"],
+  ["main.ts"],
+];
+const ROUTER_FOLDERS = ROUTER_LAYERS.flat();
+
+/** import-x/no-restricted-paths zones: each router folder, from everything at its layer or later. */
+function routerLayerZones() {
+  return ROUTER_LAYERS.flatMap((layer, i) =>
+    layer.map((target) => ({
+      target: `./router/${target}`,
+      from: ROUTER_LAYERS.slice(i)
+        .flat()
+        .filter((f) => f !== target)
+        .map((f) => `./router/${f}`),
+      message: `router/${target} comes before these in the request flow (config → classify/metrics → select/openai → providers → accounting → dispatch → http → main); see docs/adr/0006.`,
+    })),
+  ).filter((zone) => zone.from.length > 0);
+}
+
+/** Everything in router/ but the folders a consumer may use. */
+const routerExcept = (...allowed) => ROUTER_FOLDERS.filter((f) => !allowed.includes(f)).map((f) => `./router/${f}`);
+
+const BOUNDARY_ZONES = [
+  ...routerLayerZones(),
+  {
+    target: "./router",
+    from: ["./analyzer", "./operator", "./cli", "./scripts", "./test", "./bench"],
+    message: "The router stands alone: it never imports the analyzer, operator, CLI, scripts, tests or benchmarks.",
+  },
+  {
+    target: "./operator",
+    from: routerExcept("config"),
+    message: "The operator shares only the config contract (router/config) with the router.",
+  },
+  {
+    target: "./analyzer",
+    from: routerExcept("config", "classify", "prng.ts"),
+    message: "The analyzer may use the config contract and the request-time analyzer it trains (router/classify).",
+  },
+  {
+    target: "./cli",
+    from: routerExcept("config", "classify", "main.ts"),
+    message: "The CLI wires the router through router/main.ts; besides it only router/config and router/classify.",
+  },
+];
 
 export default tseslint.config(
   { ignores: ["dist/", "node_modules/", ".tools/", "manifests/", "coverage/", "**/*.gen.ts"] },
@@ -23,6 +82,47 @@ export default tseslint.config(
       "max-depth": ["error", 4],
       "max-params": ["error", 5],
       "no-restricted-syntax": ["error", { selector: "ExportDefaultDeclaration", message: "Use named exports." }],
+    },
+  },
+  {
+    files: ["**/*.ts"],
+    plugins: { "import-x": importX },
+    settings: { "import-x/resolver-next": [createTypeScriptImportResolver({ project: "tsconfig.json" })] },
+    rules: { "import-x/no-cycle": ["error", { ignoreExternal: true }] },
+  },
+  {
+    // The boundaries hold for shipped code; a unit test beside it may use test/mocks and neighbouring stages.
+    files: ["**/*.ts"],
+    ignores: ["**/*.test.ts", "test/**", "bench/**"],
+    rules: { "import-x/no-restricted-paths": ["error", { zones: BOUNDARY_ZONES }] },
+  },
+  {
+    // Selection is pure: no I/O of any kind. The request-time analyzer reads its model files when a config
+    // loads, but never touches the network.
+    files: ["router/select/**/*.ts", "router/classify/**/*.ts"],
+    ignores: ["**/*.test.ts"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            {
+              group: ["node:http", "node:https", "node:net", "node:dgram", "node:tls", "undici", "express"],
+              message: "select and classify are pure: no network I/O.",
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ["router/select/**/*.ts"],
+    ignores: ["**/*.test.ts"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        { patterns: [{ group: ["node:*", "onnxruntime-node"], message: "select is pure: no I/O, no runtime state." }] },
+      ],
     },
   },
   {
