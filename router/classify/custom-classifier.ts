@@ -43,29 +43,39 @@ function head(v: unknown, where: string): { output: string } | null {
 
 export function parseCustomConfig(raw: unknown, where: string): CustomConfig {
   if (!isObj(raw)) throw new CustomModelError(`${where}: expected a JSON object`);
-  const d = raw["difficulty"];
-  if (!isObj(d) || typeof d["output"] !== "string")
-    throw new CustomModelError(`${where}: "difficulty.output" is required`);
-  const activation = d["activation"] ?? "sigmoid";
-  if (activation !== "softmax" && activation !== "sigmoid" && activation !== "none") {
-    throw new CustomModelError(`${where}: difficulty.activation must be softmax, sigmoid or none`);
-  }
-  const index = d["index"] ?? 0;
-  const maxLength = raw["maxLength"] ?? 256;
-  if (typeof index !== "number" || !Number.isInteger(index) || index < 0)
-    throw new CustomModelError(`${where}: difficulty.index must be a non-negative integer`);
-  if (typeof maxLength !== "number" || !Number.isInteger(maxLength) || maxLength < 2 || maxLength > 8192) {
-    throw new CustomModelError(`${where}: maxLength must be an integer in [2, 8192]`);
-  }
   return {
     model: typeof raw["model"] === "string" ? raw["model"] : "model.onnx",
     vocab: typeof raw["vocab"] === "string" ? raw["vocab"] : "vocab.txt",
     lowercase: raw["lowercase"] !== false,
-    maxLength,
-    difficulty: { output: d["output"], index, activation },
+    maxLength: parseMaxLength(raw["maxLength"] ?? 256, where),
+    difficulty: parseDifficulty(raw["difficulty"], where),
     task: head(raw["task"], `${where}.task`),
     domain: head(raw["domain"], `${where}.domain`),
   };
+}
+
+function parseDifficulty(d: unknown, where: string): CustomConfig["difficulty"] {
+  if (!isObj(d) || typeof d["output"] !== "string")
+    throw new CustomModelError(`${where}: "difficulty.output" is required`);
+  const activation = parseActivation(d["activation"] ?? "sigmoid", where);
+  const index = d["index"] ?? 0;
+  if (typeof index !== "number" || !Number.isInteger(index) || index < 0)
+    throw new CustomModelError(`${where}: difficulty.index must be a non-negative integer`);
+  return { output: d["output"], index, activation };
+}
+
+function parseActivation(activation: unknown, where: string): CustomConfig["difficulty"]["activation"] {
+  if (activation !== "softmax" && activation !== "sigmoid" && activation !== "none") {
+    throw new CustomModelError(`${where}: difficulty.activation must be softmax, sigmoid or none`);
+  }
+  return activation;
+}
+
+function parseMaxLength(maxLength: unknown, where: string): number {
+  if (typeof maxLength !== "number" || !Number.isInteger(maxLength) || maxLength < 2 || maxLength > 8192) {
+    throw new CustomModelError(`${where}: maxLength must be an integer in [2, 8192]`);
+  }
+  return maxLength;
 }
 
 function checkInputs(session: ort.InferenceSession, path: string): void {

@@ -172,6 +172,7 @@ interface CharStats {
   quotes: number;
 }
 
+// eslint-disable-next-line complexity -- one pass over the prompt's characters, a branch per character class (hot path)
 function charStats(text: string): CharStats {
   const s: CharStats = { digits: 0, upper: 0, nonAscii: 0, ops: 0, codeChars: 0, questionMarks: 0, quotes: 0 };
   for (let i = 0; i < text.length; i++) {
@@ -220,6 +221,7 @@ export function finalQuestion(prompt: string): { text: string; exemplars: number
   return { text: blocks.slice(last).join("\n\n"), exemplars };
 }
 
+// eslint-disable-next-line complexity -- a flat feature vector: each ternary is one 0/1 feature, not control flow
 function finalQuestionFeatures(prompt: string): number[] {
   const { text, exemplars } = finalQuestion(prompt);
   const low = text.toLowerCase();

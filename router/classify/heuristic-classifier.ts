@@ -42,11 +42,16 @@ export class HeuristicClassifier implements Classifier {
     const easy = text.match(EASY_MARKERS)?.length ?? 0;
     // Longer prompts and more "hard" markers mean harder; a logistic squashes the sum into [0,1].
     const lengthSignal = Math.log10(1 + input.totalChars / 200);
-    const taskSignal = task === "math" || task === "reasoning" || task === "code" ? 0.8 : task === "chat" ? -0.5 : 0;
-    const z = -1.6 + 1.2 * lengthSignal + 0.7 * hard - 0.8 * easy + taskSignal;
+    const z = -1.6 + 1.2 * lengthSignal + 0.7 * hard - 0.8 * easy + taskSignal(task);
     const difficulty = 1 / (1 + Math.exp(-z));
     // Keyword rules are unsure in the middle of the range.
     const confidence = Math.min(1, 0.4 + Math.abs(difficulty - 0.5) * 1.2);
     return { task, domain, difficulty, confidence, source: this.name };
   }
+}
+
+/** Maths, reasoning and code lean hard; chit-chat leans easy. */
+function taskSignal(task: string): number {
+  if (task === "math" || task === "reasoning" || task === "code") return 0.8;
+  return task === "chat" ? -0.5 : 0;
 }

@@ -150,6 +150,7 @@ export function parseClassifierMetadata(raw: unknown, source: string): Classifie
 }
 
 /** Piecewise-linear interpolation through the isotonic table, clamped to its ends. */
+// eslint-disable-next-line complexity -- a binary search; the `??` are index guards (noUncheckedIndexedAccess), not branches of logic
 export function applyCalibration(table: CalibrationTable, p: number): number {
   const { x, y } = table;
   const n = x.length;

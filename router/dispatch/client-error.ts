@@ -14,28 +14,34 @@ export function clientError(
   failures: AttemptFailure[],
   fatal: UpstreamError | null,
 ): HttpError {
-  if (fatal) {
-    return new HttpError(
-      fatal.status ?? 400,
-      `upstream ${order[0]?.id ?? ""} rejected the request: ${fatal.message}`,
-      "invalid_request_error",
-      "upstream_rejected",
-    );
-  }
+  if (fatal) return rejected(order, fatal);
   const summary = failures.map((f) => `${f.provider}: ${describe(f)}`).join("; ");
   const message = `all upstream attempts for ${route.name} failed (${failures.length}): ${summary || "no provider available"}`;
-  if (failures.length > 0 && failures.every((f) => f.status === 429)) {
-    const waits = failures.map((f) => f.retryAfterMs ?? 1000);
-    const retryAfter = String(Math.max(1, Math.ceil(Math.min(...waits) / 1000)));
-    return new HttpError(429, message, "rate_limit_error", "upstream_rate_limited").withHeaders({
-      "retry-after": retryAfter,
-    });
-  }
+  if (failures.length > 0 && failures.every((f) => f.status === 429)) return rateLimited(message, failures);
   const last = failures[failures.length - 1];
   if (last?.kind === "timeout") return new HttpError(504, message, "api_error", "upstream_timeout");
   if (failures.length === 0 || failures.every((f) => f.kind === "circuit_open"))
     return new HttpError(503, message, "api_error", "upstream_unavailable");
   return new HttpError(502, message, "api_error", "upstream_error");
+}
+
+/** The upstream refused the request itself (a 4xx the retry policy returns): its status, no fallback. */
+function rejected(order: ProviderConfig[], fatal: UpstreamError): HttpError {
+  return new HttpError(
+    fatal.status ?? 400,
+    `upstream ${order[0]?.id ?? ""} rejected the request: ${fatal.message}`,
+    "invalid_request_error",
+    "upstream_rejected",
+  );
+}
+
+/** Every attempt was rate-limited: 429 with the shortest retry-after the upstreams asked for (≥ 1 s). */
+function rateLimited(message: string, failures: AttemptFailure[]): HttpError {
+  const waits = failures.map((f) => f.retryAfterMs ?? 1000);
+  const retryAfter = String(Math.max(1, Math.ceil(Math.min(...waits) / 1000)));
+  return new HttpError(429, message, "rate_limit_error", "upstream_rate_limited").withHeaders({
+    "retry-after": retryAfter,
+  });
 }
 
 /** The provider a failed request is counted against: the last one tried, else the first in the order. */

@@ -132,6 +132,9 @@ async function runAttempts<T>(
 
 type ProviderOutcome<T> = { ok: true; value: T } | { ok: false; fatal: UpstreamError | null };
 
+const GIVE_UP = { ok: false, fatal: null } as const;
+
+/** Attempts on one provider: as many as the route allows while the retry policy says retry. */
 async function tryProvider<T>(
   deps: DispatchDeps,
   ctx: DispatchContext,
@@ -139,9 +142,8 @@ async function tryProvider<T>(
   attempt: AttemptFn<T>,
   failures: AttemptFailure[],
 ): Promise<ProviderOutcome<T>> {
-  const { route } = ctx;
-  for (let n = 0; n < route.retry.attempts; n++) {
-    if (ctx.signal.aborted) return { ok: false, fatal: null };
+  for (let n = 0; n < ctx.route.retry.attempts; n++) {
+    if (ctx.signal.aborted) return GIVE_UP;
     if (deps.health.isOpen(provider.id)) {
       failures.push({
         provider: provider.id,
@@ -150,39 +152,66 @@ async function tryProvider<T>(
         retryAfterMs: null,
         message: "circuit open",
       });
-      return { ok: false, fatal: null };
+      return GIVE_UP;
     }
-    const scoped = scopedSignal(ctx.signal, route.timeouts.attemptMs);
-    const started = deps.now();
-    try {
-      const value = await attempt(provider, scoped.signal);
-      // The attempt timeout covers the time to a usable answer (for streams: the first chunk); later chunks
-      // are bounded by the request's total timeout, and client disconnects, through ctx.signal.
-      scoped.clearTimer();
-      deps.health.recordSuccess(provider.id);
-      return { ok: true, value };
-    } catch (err) {
-      scoped.dispose();
-      const e = toUpstreamError(err, ctx.signal, route.timeouts.attemptMs);
-      failures.push({
-        provider: provider.id,
-        kind: e.kind,
-        status: e.status,
-        retryAfterMs: e.retryAfterMs,
-        message: e.message,
-      });
-      ctx.record.attemptEnded(provider, started, e.kind === "http" ? `http_${e.status ?? 0}` : e.kind);
-      const action = failureAction(e, route.retry.retryOn);
-      if (countsAgainstProvider(action)) deps.health.recordFailure(provider.id, route.circuitBreaker);
-      if (action === "reject") return { ok: false, fatal: e };
-      if (action !== "retry") return { ok: false, fatal: null };
-      const delay = backoff(route, n, e.retryAfterMs, deps.random());
-      if (delay === null || n + 1 >= route.retry.attempts) return { ok: false, fatal: null };
-      ctx.record.retried(provider, failureReason(failures[failures.length - 1] as AttemptFailure));
-      await deps.sleep(delay, ctx.signal).catch(() => undefined);
-    }
+    const result = await attemptOnce(deps, ctx, provider, attempt);
+    if (result.ok) return result;
+    const e = result.error;
+    failures.push({
+      provider: provider.id,
+      kind: e.kind,
+      status: e.status,
+      retryAfterMs: e.retryAfterMs,
+      message: e.message,
+    });
+    const next = afterFailure(deps, ctx, provider, e, n);
+    if ("ok" in next) return next;
+    ctx.record.retried(provider, failureReason(failures[failures.length - 1] as AttemptFailure));
+    await deps.sleep(next.retryInMs, ctx.signal).catch(() => undefined);
   }
-  return { ok: false, fatal: null };
+  return GIVE_UP;
+}
+
+/** One attempt under the route's attempt timeout; a failure comes back as an UpstreamError, already recorded. */
+async function attemptOnce<T>(
+  deps: DispatchDeps,
+  ctx: DispatchContext,
+  provider: ProviderConfig,
+  attempt: AttemptFn<T>,
+): Promise<{ ok: true; value: T } | { ok: false; error: UpstreamError }> {
+  const scoped = scopedSignal(ctx.signal, ctx.route.timeouts.attemptMs);
+  const started = deps.now();
+  try {
+    const value = await attempt(provider, scoped.signal);
+    // The attempt timeout covers the time to a usable answer (for streams: the first chunk); later chunks
+    // are bounded by the request's total timeout, and client disconnects, through ctx.signal.
+    scoped.clearTimer();
+    deps.health.recordSuccess(provider.id);
+    return { ok: true, value };
+  } catch (err) {
+    scoped.dispose();
+    const error = toUpstreamError(err, ctx.signal, ctx.route.timeouts.attemptMs);
+    ctx.record.attemptEnded(provider, started, error.kind === "http" ? `http_${error.status ?? 0}` : error.kind);
+    return { ok: false, error };
+  }
+}
+
+/** After a failed attempt, by the retry policy: an outcome for this provider, or how long to wait to retry. */
+function afterFailure(
+  deps: DispatchDeps,
+  ctx: DispatchContext,
+  provider: ProviderConfig,
+  e: UpstreamError,
+  n: number,
+): ProviderOutcome<never> | { retryInMs: number } {
+  const { route } = ctx;
+  const action = failureAction(e, route.retry.retryOn);
+  if (countsAgainstProvider(action)) deps.health.recordFailure(provider.id, route.circuitBreaker);
+  if (action === "reject") return { ok: false, fatal: e };
+  if (action !== "retry") return GIVE_UP;
+  const delay = backoff(route, n, e.retryAfterMs, deps.random());
+  if (delay === null || n + 1 >= route.retry.attempts) return GIVE_UP;
+  return { retryInMs: delay };
 }
 
 function toUpstreamError(err: unknown, requestSignal: AbortSignal, attemptMs: number): UpstreamError {

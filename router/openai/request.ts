@@ -25,35 +25,46 @@ export interface ParsedRequest {
 const ROLES = new Set(["system", "developer", "user", "assistant", "tool", "function"]);
 
 export function parseChatRequest(body: unknown): ParsedRequest {
-  if (typeof body !== "object" || body === null || Array.isArray(body))
-    throw badRequest("the request body must be a JSON object");
-  const b = body as Record<string, unknown>;
-  if (typeof b["model"] !== "string" || b["model"] === "")
-    throw badRequest("model is required and must be a string", "model");
-  const messages = b["messages"];
-  if (!Array.isArray(messages) || messages.length === 0)
-    throw badRequest("messages must be a non-empty array", "messages");
-  messages.forEach(checkMessage);
-  if (b["stream"] !== undefined && typeof b["stream"] !== "boolean")
-    throw badRequest("stream must be a boolean", "stream");
+  const b = checkShape(body);
+  const messages = b.messages;
   const maxOutputTokens = optionalPositiveInt(b, "max_completion_tokens") ?? optionalPositiveInt(b, "max_tokens");
-  const text = textOf(messages as ChatMessage[]);
+  const text = textOf(messages);
   const stream = b["stream"] === true;
-  const streamOptions = b["stream_options"];
-  const responseFormat = b["response_format"];
   return {
-    body: b as ChatRequest,
+    body: b,
     stream,
-    includeUsage: stream && isRecord(streamOptions) && streamOptions["include_usage"] === true,
+    includeUsage: stream && wantsUsage(b["stream_options"]),
     classifyInput: { prompt: text.lastUser, system: text.system, totalChars: text.chars },
     promptChars: text.chars,
     promptTokens: estimateTokens(text.chars) + 4 * messages.length,
     maxOutputTokens,
     needsTools: Array.isArray(b["tools"]) && b["tools"].length > 0,
     needsVision: text.images > 0,
-    needsJson: isRecord(responseFormat) && responseFormat["type"] !== "text" && responseFormat["type"] !== undefined,
+    needsJson: wantsJson(b["response_format"]),
     metadata: isRecord(b["metadata"]) ? b["metadata"] : {},
   };
+}
+
+/** The fields every request needs: a JSON object with a model, non-empty messages and a boolean stream. */
+function checkShape(body: unknown): ChatRequest {
+  if (!isRecord(body)) throw badRequest("the request body must be a JSON object");
+  if (typeof body["model"] !== "string" || body["model"] === "")
+    throw badRequest("model is required and must be a string", "model");
+  const messages = body["messages"];
+  if (!Array.isArray(messages) || messages.length === 0)
+    throw badRequest("messages must be a non-empty array", "messages");
+  messages.forEach(checkMessage);
+  if (body["stream"] !== undefined && typeof body["stream"] !== "boolean")
+    throw badRequest("stream must be a boolean", "stream");
+  return body as ChatRequest;
+}
+
+function wantsUsage(streamOptions: unknown): boolean {
+  return isRecord(streamOptions) && streamOptions["include_usage"] === true;
+}
+
+function wantsJson(responseFormat: unknown): boolean {
+  return isRecord(responseFormat) && responseFormat["type"] !== "text" && responseFormat["type"] !== undefined;
 }
 
 function checkMessage(m: unknown, i: number): void {

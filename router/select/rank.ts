@@ -41,14 +41,13 @@ export function rank(input: SelectInput, baseline: ProviderConfig): Ranking | Se
   const pool = rule ? capable.filter((p) => !rule.exclude.includes(p.id)) : capable;
   const objective = rankByObjective(pool, route, request, quality, baselineQuality);
   if (objective.ranked.length === 0) return noCandidate(rule);
-  const met = objective.met ? "cheapest-meeting-objective" : "strongest-available";
-  return {
-    ranked: objective.ranked,
-    reason: rule ? `rule:${rule.name}` : objective.met ? "classifier" : "strongest",
-    explanation: `${rule ? `rule=${rule.name}; ` : ""}${met}`,
-    quality,
-    baselineQuality,
-  };
+  return { ranked: objective.ranked, ...objectiveReason(rule, objective.met), quality, baselineQuality };
+}
+
+function objectiveReason(rule: RuleConfig | undefined, met: boolean): { reason: string; explanation: string } {
+  const how = met ? "cheapest-meeting-objective" : "strongest-available";
+  if (rule) return { reason: `rule:${rule.name}`, explanation: `rule=${rule.name}; ${how}` };
+  return { reason: met ? "classifier" : "strongest", explanation: how };
 }
 
 function noCandidate(rule: RuleConfig | undefined): SelectionFailure {
@@ -126,12 +125,13 @@ export function ruleMatches(rule: RuleConfig, c: Classification, r: RequestFeatu
   if (m.domains.length > 0 && !m.domains.includes(c.domain)) return false;
   if (!inRange(c.difficulty, m.difficulty.min, m.difficulty.max)) return false;
   if (!inRange(r.promptTokens, m.promptTokens.min, m.promptTokens.max)) return false;
-  for (const h of m.headers) {
-    const value = r.header(h.name);
-    if (value === undefined) return false;
-    if (h.type === "Exact" ? value !== h.value : !regex(h.value).test(value)) return false;
-  }
+  if (!m.headers.every((h) => headerMatches(h, r.header(h.name)))) return false;
   return Object.entries(m.metadata).every(([k, v]) => r.metadata[k] === v);
+}
+
+function headerMatches(h: RuleConfig["match"]["headers"][number], value: string | undefined): boolean {
+  if (value === undefined) return false;
+  return h.type === "Exact" ? value === h.value : regex(h.value).test(value);
 }
 
 const regexCache = new Map<string, RegExp>();

@@ -275,15 +275,7 @@ export interface ToolCall {
 /** A non-streaming Anthropic message as an OpenAI completion, or null when the value is not a message. */
 export function fromAnthropicMessage(value: unknown, createdSec: number): ChatCompletion | null {
   if (!isObject(value) || !Array.isArray(value["content"])) return null;
-  let text: string | null = null;
-  const toolCalls: ToolCall[] = [];
-  for (const block of value["content"]) {
-    if (!isObject(block)) continue;
-    if (block["type"] === "text") text = (text ?? "") + (str(block["text"]) ?? "");
-    else if (block["type"] === "tool_use") toolCalls.push(toolCall(block));
-  }
-  const message: JsonObject = { role: "assistant", content: text ?? (toolCalls.length > 0 ? null : ""), refusal: null };
-  if (toolCalls.length > 0) message["tool_calls"] = toolCalls;
+  const message = assistantMessage(value["content"]);
   const usage: AnthropicUsage = { input: 0, output: 0, cacheCreation: 0, cacheRead: 0 };
   readUsage(value["usage"], usage);
   return {
@@ -294,6 +286,20 @@ export function fromAnthropicMessage(value: unknown, createdSec: number): ChatCo
     choices: [{ index: 0, message, logprobs: null, finish_reason: finishReason(value["stop_reason"]) ?? "stop" }],
     usage: toOpenAIUsage(usage),
   };
+}
+
+/** Anthropic content blocks as one OpenAI assistant message: the text joined, tool_use blocks as tool_calls. */
+function assistantMessage(content: unknown[]): JsonObject {
+  let text: string | null = null;
+  const toolCalls: ToolCall[] = [];
+  for (const block of content) {
+    if (!isObject(block)) continue;
+    if (block["type"] === "text") text = (text ?? "") + (str(block["text"]) ?? "");
+    else if (block["type"] === "tool_use") toolCalls.push(toolCall(block));
+  }
+  const message: JsonObject = { role: "assistant", content: text ?? (toolCalls.length > 0 ? null : ""), refusal: null };
+  if (toolCalls.length > 0) message["tool_calls"] = toolCalls;
+  return message;
 }
 
 function toolCall(block: JsonObject): ToolCall {
@@ -391,6 +397,10 @@ export class StreamTranslator {
       return text.length > 0 ? this.delta({ content: text }, null) : NONE;
     }
     if (block["type"] !== "tool_use") return NONE;
+    return this.toolStart(index, block);
+  }
+
+  private toolStart(index: number, block: JsonObject): StreamStep {
     const tool = this.tools++;
     this.toolIndex[index] = tool;
     const input = block["input"];

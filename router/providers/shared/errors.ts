@@ -100,17 +100,18 @@ export function messageFromBody(bodyText: string): string | null {
   return message === null ? null : truncate(message);
 }
 
+/** `{"error":"…"}`, `{"error":{"message":"…"}}` (OpenAI, Anthropic) or `{"message":"…"}`. */
 function messageOf(value: unknown): string | null {
   if (typeof value !== "object" || value === null) return null;
-  if ("error" in value) {
-    const { error } = value;
-    if (typeof error === "string") return error;
-    if (typeof error === "object" && error !== null && "message" in error && typeof error.message === "string") {
-      return error.message;
-    }
-  }
-  if ("message" in value && typeof value.message === "string") return value.message;
-  return null;
+  const error = "error" in value ? value.error : undefined;
+  if (typeof error === "string") return error;
+  return stringField(error, "message") ?? stringField(value, "message");
+}
+
+function stringField(value: unknown, key: string): string | null {
+  if (typeof value !== "object" || value === null || !(key in value)) return null;
+  const field = (value as Record<string, unknown>)[key];
+  return typeof field === "string" ? field : null;
 }
 
 function truncate(s: string): string {
