@@ -5,7 +5,7 @@ import importX from "eslint-plugin-import-x";
 import tseslint from "typescript-eslint";
 
 /**
- * The router's folders in the order a request's data flows (ADR 6). A folder may import only folders before
+ * The router's folders in the order a request's data flows (ADR 7). A folder may import only folders before
  * it; main.ts (the wiring) comes last. prng.ts is a leaf shared by the simulated provider and the trainer.
  */
 const ROUTER_LAYERS = [
@@ -29,7 +29,7 @@ function routerLayerZones() {
         .flat()
         .filter((f) => f !== target)
         .map((f) => `./router/${f}`),
-      message: `router/${target} comes before these in the request flow (config → classify/metrics → select/openai → providers → accounting → dispatch → http → main); see docs/adr/0006.`,
+      message: `router/${target} comes before these in the request flow (config → classify/metrics → select/openai → providers → accounting → dispatch → http → main); see docs/adr/0007.`,
     })),
   ).filter((zone) => zone.from.length > 0);
 }
