@@ -1,8 +1,10 @@
 /**
- * Dispatch: try the selected providers in order. On each, the retry policy (retry-policy.ts) decides: retry with exponential backoff
- * (an upstream retry-after wins when longer; one longer than the backoff cap moves on at once); then fall back
- * to the next provider. Circuit breakers and limits are consulted before each attempt. Streams are committed
- * only once their first chunk has arrived, so everything before the first byte can be retried.
+ * Dispatch: try the selected providers in order. After each failed attempt the retry policy (retry-policy.ts)
+ * decides: retry on the same provider with exponential backoff (an upstream retry-after wins when longer; one
+ * longer than the backoff cap moves on at once), fall back to the next provider, return the upstream's rejection,
+ * or stop. Circuit breakers and limits are consulted before each attempt. Streams are committed only once their
+ * first chunk has arrived, so everything before the first byte can be retried. Every attempt is reported to the
+ * request record; dispatch writes no metric itself.
  */
 import type { AttemptObserver } from "../accounting/request-record.js";
 import type { ProviderConfig, ProviderType, RouteConfig } from "../config/types.js";
