@@ -8,6 +8,7 @@ import { LineCounter, parseAllDocuments, type Document } from "yaml";
 import { GROUP_VERSION } from "../operator/api/v1alpha1/crd-schema.js";
 import type { ModelProvider, ModelRoute, SecretInfo } from "../operator/api/v1alpha1/types.js";
 import { validateProvider, validateRoute, type FieldError } from "../operator/api/v1alpha1/validate.js";
+import { isRecord } from "../router/config/json.js";
 
 /** An error tied to a place in a file. */
 export interface SourceError {
@@ -184,8 +185,4 @@ function lineOf(loc: Located, field: string): number {
     if (Array.isArray(range) && typeof range[0] === "number") return loc.lines.linePos(range[0]).line;
   }
   return loc.lines.linePos(loc.doc.range?.[0] ?? 0).line;
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
 }

@@ -14,6 +14,7 @@ import {
   type V1Secret,
 } from "@kubernetes/client-node";
 import { gunzipSync, gzipSync } from "node:zlib";
+import { isRecord } from "../../router/config/json.js";
 import { API_GROUP, API_VERSION } from "../api/v1alpha1/crd-schema.js";
 import type { ObjectStatus } from "./status.js";
 
@@ -176,17 +177,13 @@ export function describeWriteError(err: unknown, redact: readonly string[] = [])
     let message = "";
     if (typeof body === "string") {
       try {
-        const parsed = JSON.parse(body) as { message?: unknown };
-        message = typeof parsed.message === "string" ? parsed.message : body;
+        const parsed: unknown = JSON.parse(body);
+        message = isRecord(parsed) && typeof parsed["message"] === "string" ? parsed["message"] : body;
       } catch {
         message = body;
       }
-    } else if (
-      typeof body === "object" &&
-      body !== null &&
-      typeof (body as { message?: unknown }).message === "string"
-    ) {
-      message = (body as { message: string }).message;
+    } else if (isRecord(body) && typeof body["message"] === "string") {
+      message = body["message"];
     }
     text = `HTTP ${err.code}${message === "" ? "" : `: ${message}`}`;
   } else {

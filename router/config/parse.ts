@@ -3,6 +3,7 @@
  * internal consistency. A config that fails here is refused and the last good one stays in force.
  */
 import { contentHash } from "./hash.js";
+import { isRecord } from "./json.js";
 import {
   PROVIDER_TYPES,
   ROUTER_CONFIG_VERSION,
@@ -71,8 +72,4 @@ function checkRoute(r: RouteConfig, ids: Set<string>, at: string): void {
   if (!(r.objective.minQualityRetention > 0 && r.objective.minQualityRetention <= 1)) {
     throw new ConfigError(`${at} (${r.name}): objective.minQualityRetention must be in (0,1]`);
   }
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
 }

@@ -6,6 +6,7 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
 import addFormatsModule from "ajv-formats";
 import { parse as parseCel } from "@marcbachmann/cel-js";
+import { isRecord } from "../../../router/config/json.js";
 import { crdSchema, GROUP_VERSION, toJsonSchema, type Kind, type SchemaNode } from "./crd-schema.js";
 import type { ModelProvider, ModelRoute } from "./types.js";
 
@@ -128,8 +129,4 @@ function evaluateRule(rule: string, self: unknown): boolean {
   } catch (err) {
     throw new Error(`CEL rule ${JSON.stringify(rule)} could not be evaluated`, { cause: err });
   }
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
 }
