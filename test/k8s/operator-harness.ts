@@ -5,7 +5,7 @@ import { CoreV1Api, CustomObjectsApi, type KubeConfig } from "@kubernetes/client
 import { pino } from "pino";
 import { runOperator, type RunningOperator } from "../../operator/main.js";
 import type { Condition } from "../../operator/api/v1alpha1/conditions.js";
-import { CONFIGMAP_NAME, CREDENTIALS_SECRET_NAME, configFromConfigMap } from "../../operator/controllers/kube.js";
+import { CONFIGMAP_NAME, CREDENTIALS_SECRET_NAME, configFromConfigMap } from "../../router/config/delivery.js";
 import type { RouterConfig } from "../../router/config/types.js";
 import { repoRoot } from "../harness/tools.js";
 import { waitFor } from "../harness/kube.js";
