@@ -15,7 +15,7 @@ import type { ClientAuth } from "./http/auth.js";
 import { createApp } from "./http/app.js";
 import { createRouterMetrics, initialiseRouteSeries, type RouterMetrics } from "./metrics/metrics.js";
 import type { ProviderAdapter } from "./providers/types.js";
-import { RouterState } from "./state.js";
+import { RouterState } from "./config/snapshot.js";
 
 export interface RouterOptions {
   host: string;

@@ -10,7 +10,7 @@ import type { IncomingMessage, RequestListener, ServerResponse } from "node:http
 import express, { type NextFunction, type Request, type Response } from "express";
 import type { Logger } from "pino";
 import type { RouterMetrics } from "../metrics/metrics.js";
-import type { Snapshot } from "../state.js";
+import type { Snapshot } from "../config/snapshot.js";
 import type { ClientAuth } from "./auth.js";
 import { readJsonBody } from "./body.js";
 import { createChatHandler, header, type ChatDeps } from "./chat.js";

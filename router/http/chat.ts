@@ -23,7 +23,7 @@ import {
 import type { RouterMetrics } from "../metrics/metrics.js";
 import { UpstreamError, type ChatCompletionChunk, type Usage } from "../providers/types.js";
 import { select, type Selection } from "../select/select.js";
-import type { Snapshot } from "../state.js";
+import type { Snapshot } from "../config/snapshot.js";
 import type { ClientAuth } from "./auth.js";
 import { errorBody, HttpError, sendJson } from "./errors.js";
 import { parseChatRequest, type ParsedRequest } from "./request.js";
