@@ -11,6 +11,7 @@ import {
   type RouterConfig,
 } from "../../router/config/types.js";
 import { contentHash } from "../../router/config/hash.js";
+import { ROUTE_DEFAULTS } from "./defaults.js";
 import { compileProvider } from "./provider.js";
 import { compileRoute, resolveCandidates } from "./route.js";
 import { objectKey, type Problem } from "./problems.js";
@@ -114,8 +115,8 @@ function pickWinners(routes: ModelRoute[], problems: Problem[]): ModelRoute[] {
 }
 
 function comparePrecedence(a: ModelRoute, b: ModelRoute): number {
-  const pa = a.spec.priority ?? 0;
-  const pb = b.spec.priority ?? 0;
+  const pa = a.spec.priority ?? ROUTE_DEFAULTS["spec.priority"];
+  const pb = b.spec.priority ?? ROUTE_DEFAULTS["spec.priority"];
   if (pa !== pb) return pb - pa;
   const ta = a.metadata.creationTimestamp ?? "";
   const tb = b.metadata.creationTimestamp ?? "";
