@@ -11,6 +11,7 @@ import {
   type RouterConfig,
 } from "../../router/config/types.js";
 import { contentHash } from "../../router/config/hash.js";
+import type { CredentialSource } from "./credentials.js";
 import { ROUTE_DEFAULTS } from "./defaults.js";
 import { compileProvider } from "./provider.js";
 import { compileRoute, resolveCandidates } from "./route.js";
@@ -24,14 +25,6 @@ export interface CompileInput {
   secrets: SecretInfo[];
   /** Providers that exist but failed validation: references to them say ProviderNotReady, not ProviderNotFound. */
   rejectedProviders?: { namespace: string; name: string }[];
-}
-
-/** Where the operator (or CLI) finds the value of a credential the config refers to. */
-export interface CredentialSource {
-  key: string;
-  namespace: string;
-  secretName: string;
-  secretKey: string;
 }
 
 export interface CompileResult {

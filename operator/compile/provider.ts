@@ -1,10 +1,10 @@
 import { REASONS } from "../api/v1alpha1/conditions.js";
 import type { ModelProvider, SecretInfo } from "../api/v1alpha1/types.js";
 import type { Domain, ProviderConfig, SimulatedBehaviour } from "../../router/config/types.js";
+import { credentialKey, type CredentialSource } from "./credentials.js";
 import { PROVIDER_DEFAULTS } from "./defaults.js";
 import { durationOr } from "./duration.js";
 import type { Problem } from "./problems.js";
-import type { CredentialSource } from "./compile.js";
 
 const D = PROVIDER_DEFAULTS;
 
@@ -12,11 +12,6 @@ export interface ProviderOutput {
   provider: ProviderConfig | null;
   credential: CredentialSource | null;
   problems: Problem[];
-}
-
-/** The credential's key in the operator's Secret (and the router's credentials directory). */
-export function credentialKey(namespace: string, name: string): string {
-  return `${namespace}.${name}`;
 }
 
 export function compileProvider(p: ModelProvider, secrets: SecretInfo[]): ProviderOutput {
