@@ -30,10 +30,6 @@ export class LeaderElector {
     this.api = kc.makeApiClient(CoordinationV1Api);
   }
 
-  get isLeader(): boolean {
-    return this.leading;
-  }
-
   /** Resolves once this replica leads; afterwards calls onLost if the lease cannot be renewed. */
   async run(onLost: () => void): Promise<void> {
     for (;;) {
