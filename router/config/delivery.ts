@@ -45,7 +45,7 @@ export function mountedConfigFile(dir: string): string | null {
 }
 
 /** Parses a config file (gunzipped first when its name ends in .gz); the error names the file. */
-export function readConfigFile(file: string): unknown {
+function readConfigFile(file: string): unknown {
   const raw = readFileSync(file);
   const text = (file.endsWith(".gz") ? gunzipSync(raw) : raw).toString("utf8");
   try {
