@@ -8,6 +8,8 @@ import { LineCounter, parseAllDocuments, type Document } from "yaml";
 import { GROUP_VERSION } from "../operator/api/v1alpha1/crd-schema.js";
 import type { ModelProvider, ModelRoute, SecretInfo } from "../operator/api/v1alpha1/types.js";
 import { validateProvider, validateRoute, type FieldError } from "../operator/api/v1alpha1/validate.js";
+import { describeObject, objectKey } from "../operator/compile/problems.js";
+import { isRecord } from "../router/config/json.js";
 
 /** An error tied to a place in a file. */
 export interface SourceError {
@@ -128,14 +130,13 @@ function addObject(
   const name = typeof meta["name"] === "string" ? meta["name"] : "<unnamed>";
   const kind = typeof value["kind"] === "string" ? value["kind"] : "<no kind>";
   const withNs = { ...value, metadata: { ...meta, namespace } };
-  const key = `${kind}/${namespace}/${name}`;
-  index.set(key, loc);
+  index.set(objectKey({ kind, namespace, name }), loc);
   const report = (errors: FieldError[]): void => {
     for (const e of errors) {
       out.errors.push({
         file: loc.file,
         line: lineOf(loc, e.field),
-        object: `${kind} ${namespace}/${name}`,
+        object: describeObject({ kind, namespace, name }),
         field: e.field,
         message: e.message,
       });
@@ -184,8 +185,4 @@ function lineOf(loc: Located, field: string): number {
     if (Array.isArray(range) && typeof range[0] === "number") return loc.lines.linePos(range[0]).line;
   }
   return loc.lines.linePos(loc.doc.range?.[0] ?? 0).line;
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
 }

@@ -3,6 +3,7 @@
  * credential values the config refers to (from Secret manifests in the same files).
  */
 import { compile } from "../operator/compile/compile.js";
+import { describeObject, objectKey, problemMessage } from "../operator/compile/problems.js";
 import type { RouterConfig } from "../router/config/types.js";
 import { loadManifests, type SourceError } from "./manifests.js";
 
@@ -24,14 +25,8 @@ export function compileManifests(paths: string[], namespace: string): Standalone
   });
   const errors = [...loaded.errors];
   for (const p of compiled.problems) {
-    const key = `${p.object.kind}/${p.object.namespace}/${p.object.name}`;
-    const where = loaded.locate(key, p.field) ?? { file: "<unknown>", line: 0 };
-    errors.push({
-      ...where,
-      object: `${p.object.kind} ${p.object.namespace}/${p.object.name}`,
-      field: p.field,
-      message: `${p.message} (${p.reason})`,
-    });
+    const where = loaded.locate(objectKey(p.object), p.field) ?? { file: "<unknown>", line: 0 };
+    errors.push({ ...where, object: describeObject(p.object), field: p.field, message: problemMessage(p) });
   }
   const credentials: Record<string, string> = {};
   for (const c of compiled.credentials) {

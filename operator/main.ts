@@ -19,6 +19,7 @@ import { PLURALS, OperatorKube } from "./controllers/kube.js";
 import { withKeepAlive } from "./controllers/keep-alive.js";
 import { LeaderElector } from "./controllers/leader.js";
 import { WorkQueue } from "./controllers/queue.js";
+import { restartOnError, type WatchedInformer } from "./controllers/watch.js";
 import { Reconciler, type CachedObject, type CachedSecret } from "./controllers/reconciler.js";
 import { createOperatorMetrics, type OperatorMetrics } from "./metrics.js";
 
@@ -49,13 +50,16 @@ export interface RunningOperator {
 const KEY = "router-config";
 
 type Informer<T extends KubernetesObject> = ReturnType<typeof makeInformer<T>>;
+type Watched = WatchedInformer<Informer<KubernetesObject>>;
 
 export async function runOperator(o: OperatorOptions): Promise<RunningOperator> {
   const metrics = createOperatorMetrics();
   const kube = new OperatorKube(withKeepAlive(o.kubeConfig));
   let ready = false;
   const server = await serveHttp(o, metrics, () => ready);
-  const informers: Informer<KubernetesObject>[] = [];
+  const informers: Watched[] = [];
+  let stopping: Promise<void> | null = null;
+  const isStopping = (): boolean => stopping !== null;
   let queue: WorkQueue | null = null;
   let resync: NodeJS.Timeout | null = null;
   const elector = o.leaderElection
@@ -82,9 +86,9 @@ export async function runOperator(o: OperatorOptions): Promise<RunningOperator> 
       metrics,
       now: () => new Date(),
       caches: {
-        providers: () => providers.flatMap((i) => i.list() as CachedObject[]),
-        routes: () => routes.flatMap((i) => i.list() as CachedObject[]),
-        secrets: () => secrets.flatMap((i) => i.list() as CachedSecret[]),
+        providers: () => providers.flatMap((w) => w.informer.list() as CachedObject[]),
+        routes: () => routes.flatMap((w) => w.informer.list() as CachedObject[]),
+        secrets: () => secrets.flatMap((w) => w.informer.list() as CachedSecret[]),
       },
     });
     const q = new WorkQueue(
@@ -101,18 +105,15 @@ export async function runOperator(o: OperatorOptions): Promise<RunningOperator> 
     queue = q;
     // Events during the initial lists are ignored: reconciling a half-filled cache would publish a partial config.
     let synced = false;
-    for (const inf of informers) {
+    for (const w of informers) {
       for (const verb of ["add", "update", "delete"] as const) {
-        inf.on(verb, () => {
+        w.informer.on(verb, () => {
           if (synced) q.add(KEY);
         });
       }
-      inf.on("error", (err: unknown) => {
-        o.logger.warn({ err }, "Watch failed; restarting");
-        setTimeout(() => void inf.start().catch(() => undefined), 1_000).unref();
-      });
+      restartOnError(w, { logger: o.logger, delayMs: 1_000, stopped: isStopping });
     }
-    await Promise.all(informers.map((i) => i.start()));
+    await Promise.all(informers.map((w) => w.informer.start()));
     synced = true;
     q.add(KEY);
     await q.idle();
@@ -125,29 +126,43 @@ export async function runOperator(o: OperatorOptions): Promise<RunningOperator> 
     );
   };
 
+  /** Stops everything, each step even when an earlier one failed; rejects naming every step that failed. */
+  const stop = (): Promise<void> =>
+    (stopping ??= (async () => {
+      if (resync) clearInterval(resync);
+      queue?.stop();
+      const failures = await Promise.all(
+        informers.map((w) => failureOf(`stopping the watch of ${w.path}`, withTimeout(w.informer.stop(), 5_000))),
+      );
+      // In this order: the Lease only once nothing watches any more, the metrics server last.
+      failures.push(await failureOf("releasing the leader Lease", elector?.release()));
+      failures.push(await failureOf("closing the metrics server", closeServer(server)));
+      throwIfAny(failures.filter((f) => f !== null));
+    })());
+
   const synced = (async () => {
-    if (elector) {
-      await elector.run(() => {
-        o.logger.error("Lost the leader Lease; exiting so another replica takes over");
-        metrics.leader.set(0);
-        process.exitCode = 1;
-        void stop();
-      });
-      metrics.leader.set(1);
-      o.logger.info("Became leader");
+    try {
+      if (elector) {
+        await elector.run(() => {
+          o.logger.error("Lost the leader Lease; exiting so another replica takes over");
+          metrics.leader.set(0);
+          process.exitCode = 1;
+          stop().catch((err: unknown) =>
+            o.logger.error({ err }, "Failed to stop cleanly after losing the leader Lease"),
+          );
+        });
+        metrics.leader.set(1);
+        o.logger.info("Became leader");
+      }
+      await start();
+    } catch (err) {
+      if (isStopping()) throw err; // stop() cut the election or the start short
+      // Never stay up as a replica that holds the Lease but does not reconcile: stop, and let the caller exit.
+      await stop().catch((stopErr: unknown) => o.logger.error({ err: stopErr }, "Failed to stop cleanly"));
+      throw new Error(`Failed to start reconciling: ${errorMessage(err)}`, { cause: err });
     }
-    await start();
   })();
 
-  const stop = async (): Promise<void> => {
-    if (resync) clearInterval(resync);
-    queue?.stop();
-    await Promise.all(informers.map((i) => withTimeout(i.stop(), 5_000).catch(() => undefined)));
-    await elector?.release().catch(() => undefined);
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    server.closeAllConnections();
-    await closed;
-  };
   const address = server.address() as AddressInfo;
   return { metrics, metricsUrl: `http://${o.metricsHost}:${address.port}`, synced, queue: () => queue, stop };
 }
@@ -156,31 +171,69 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
   return Promise.race([p, new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), ms).unref())]);
 }
 
-function customInformer(o: OperatorOptions, kind: keyof typeof PLURALS): Informer<KubernetesObject>[] {
+/** Null when `p` settles fine, else an error saying which step failed (with the original as its cause). */
+async function failureOf(step: string, p: Promise<unknown> | undefined): Promise<Error | null> {
+  try {
+    await p;
+    return null;
+  } catch (err) {
+    return new Error(`${step}: ${errorMessage(err)}`, { cause: err });
+  }
+}
+
+function throwIfAny(failures: Error[]): void {
+  if (failures.length === 0) return;
+  throw new AggregateError(
+    failures,
+    `Failed to stop the operator cleanly: ${failures.map((f) => f.message).join("; ")}`,
+  );
+}
+
+function closeServer(server: Server): Promise<void> {
+  const closed = new Promise<void>((resolve, reject) => {
+    server.close((err) => {
+      if (err) reject(err);
+      else resolve();
+    });
+  });
+  server.closeAllConnections();
+  return closed;
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+function customInformer(o: OperatorOptions, kind: keyof typeof PLURALS): Watched[] {
   const api = o.kubeConfig.makeApiClient(CustomObjectsApi);
   const plural = PLURALS[kind];
   const base = { group: API_GROUP, version: API_VERSION, plural };
   if (o.watchNamespaces.length === 0) {
+    const path = `/apis/${API_GROUP}/${API_VERSION}/${plural}`;
     const list = () => api.listClusterCustomObject(base) as Promise<KubernetesListObject<KubernetesObject>>;
-    return [makeInformer(o.kubeConfig, `/apis/${API_GROUP}/${API_VERSION}/${plural}`, list)];
+    return [{ path, informer: makeInformer(o.kubeConfig, path, list) }];
   }
   return o.watchNamespaces.map((namespace) => {
+    const path = `/apis/${API_GROUP}/${API_VERSION}/namespaces/${namespace}/${plural}`;
     const list = () =>
       api.listNamespacedCustomObject({ ...base, namespace }) as Promise<KubernetesListObject<KubernetesObject>>;
-    return makeInformer(o.kubeConfig, `/apis/${API_GROUP}/${API_VERSION}/namespaces/${namespace}/${plural}`, list);
+    return { path, informer: makeInformer(o.kubeConfig, path, list) };
   });
 }
 
-function secretInformer(o: OperatorOptions): Informer<KubernetesObject>[] {
+function secretInformer(o: OperatorOptions): Watched[] {
   const api = o.kubeConfig.makeApiClient(CoreV1Api);
   if (o.watchNamespaces.length === 0) {
-    return [makeInformer<V1Secret>(o.kubeConfig, "/api/v1/secrets", () => api.listSecretForAllNamespaces())];
+    const path = "/api/v1/secrets";
+    return [{ path, informer: makeInformer<V1Secret>(o.kubeConfig, path, () => api.listSecretForAllNamespaces()) }];
   }
-  return o.watchNamespaces.map((namespace) =>
-    makeInformer<V1Secret>(o.kubeConfig, `/api/v1/namespaces/${namespace}/secrets`, () =>
-      api.listNamespacedSecret({ namespace }),
-    ),
-  );
+  return o.watchNamespaces.map((namespace) => {
+    const path = `/api/v1/namespaces/${namespace}/secrets`;
+    return {
+      path,
+      informer: makeInformer<V1Secret>(o.kubeConfig, path, () => api.listNamespacedSecret({ namespace })),
+    };
+  });
 }
 
 function serveHttp(o: OperatorOptions, metrics: OperatorMetrics, ready: () => boolean): Promise<Server> {

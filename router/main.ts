@@ -19,7 +19,7 @@ import type { ClientAuth } from "./http/auth.js";
 import { createApp } from "./http/app.js";
 import { createRouterMetrics, type RouterMetrics } from "./metrics/metrics.js";
 import type { ProviderAdapter } from "./providers/types.js";
-import { RouterState } from "./state.js";
+import { RouterState } from "./config/snapshot.js";
 
 // What the CLI's wiring and the test harnesses need to start a router.
 export { ClientAuth } from "./http/auth.js";

@@ -43,15 +43,25 @@ export function registerOperatorCommand(program: Command): void {
         leaderElection: flags.leaderElect,
       });
       logger.info({ namespace, metrics: running.metricsUrl }, "Routewise operator started");
+      let stopping = false;
       running.synced.catch((err: unknown) => {
-        logger.error({ err }, "Operator failed to start reconciling");
-        process.exitCode = 1;
+        if (stopping) {
+          logger.info({ reason: err instanceof Error ? err.message : String(err) }, "Stopped before reconciling");
+          return;
+        }
+        // runOperator has stopped everything (the Lease is released): exit so the pod restarts.
+        logger.error({ err }, "Operator failed to start reconciling; exiting");
+        process.exit(1);
       });
       const onSignal = (signal: string): void => {
+        stopping = true;
         logger.info({ signal }, "Stopping operator (releasing the leader Lease)");
         running.stop().then(
           () => process.exit(process.exitCode ?? 0),
-          () => process.exit(1),
+          (err: unknown) => {
+            logger.error({ err }, "Failed to stop cleanly");
+            process.exit(1);
+          },
         );
       };
       process.once("SIGTERM", () => onSignal("SIGTERM"));

@@ -3,11 +3,11 @@
  * CR YAML (standalone mode). Wiring only: config sources, credentials, logger, signals.
  */
 import type { Command } from "commander";
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
-import { extname, join } from "node:path";
-import { gunzipSync } from "node:zlib";
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { extname } from "node:path";
 import { pino, type Logger } from "pino";
 import { parse as parseYaml } from "yaml";
+import { mountedConfigFile, readCredentialsDir, readMountedConfig } from "../../router/config/delivery.js";
 import type { LoadedConfig } from "../../router/config/reloader.js";
 import {
   ClientAuth,
@@ -117,13 +117,12 @@ interface ConfigSource {
 export function configSource(flags: Pick<RouterFlags, "config" | "credentials" | "namespace">): ConfigSource {
   const path = flags.config;
   if (!existsSync(path)) throw new CliError(`${path}: no such file or directory`);
-  const dir = statSync(path).isDirectory();
-  const jsonFile = !dir && extname(path) === ".json" ? path : dir ? mountedConfigFile(path) : null;
+  const mounted = statSync(path).isDirectory() ? mountedConfigFile(path) !== null : extname(path) === ".json";
   const watchPaths = [path, ...(flags.credentials ? [flags.credentials] : [])];
-  if (jsonFile) {
+  if (mounted) {
     return {
       watchPaths,
-      load: () => Promise.resolve({ config: readJson(jsonFile), credentials: readCredentialsDir(flags.credentials) }),
+      load: () => Promise.resolve(readMountedConfig({ config: path, credentials: flags.credentials })),
     };
   }
   return {
@@ -137,34 +136,6 @@ export function configSource(flags: Pick<RouterFlags, "config" | "credentials" |
       return Promise.resolve({ config: result.config, credentials });
     },
   };
-}
-
-/** A mounted router ConfigMap: config.json, or config.json.gz when the operator had to compress it. */
-function mountedConfigFile(dir: string): string | null {
-  for (const name of ["config.json", "config.json.gz"]) if (existsSync(join(dir, name))) return join(dir, name);
-  return null;
-}
-
-function readJson(file: string): unknown {
-  const raw = readFileSync(file);
-  const text = (file.endsWith(".gz") ? gunzipSync(raw) : raw).toString("utf8");
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (err) {
-    throw new Error(`${file}: not valid JSON (${err instanceof Error ? err.message : String(err)})`, { cause: err });
-  }
-}
-
-/** A mounted Secret: one file per key; hidden entries (..data, ..timestamp) are the kubelet's own. */
-export function readCredentialsDir(dir: string | undefined): Map<string, string> {
-  const out = new Map<string, string>();
-  if (!dir || !existsSync(dir)) return out;
-  for (const name of readdirSync(dir)) {
-    if (name.startsWith(".")) continue;
-    const file = join(dir, name);
-    if (statSync(file).isFile()) out.set(name, readFileSync(file, "utf8").trim());
-  }
-  return out;
 }
 
 function loadApiKeys(file: string): ClientAuth {

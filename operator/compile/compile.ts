@@ -11,6 +11,8 @@ import {
   type RouterConfig,
 } from "../../router/config/types.js";
 import { contentHash } from "../../router/config/hash.js";
+import type { CredentialSource } from "./credentials.js";
+import { ROUTE_DEFAULTS } from "./defaults.js";
 import { compileProvider } from "./provider.js";
 import { compileRoute, resolveCandidates } from "./route.js";
 import { objectKey, type Problem } from "./problems.js";
@@ -23,14 +25,6 @@ export interface CompileInput {
   secrets: SecretInfo[];
   /** Providers that exist but failed validation: references to them say ProviderNotReady, not ProviderNotFound. */
   rejectedProviders?: { namespace: string; name: string }[];
-}
-
-/** Where the operator (or CLI) finds the value of a credential the config refers to. */
-export interface CredentialSource {
-  key: string;
-  namespace: string;
-  secretName: string;
-  secretKey: string;
 }
 
 export interface CompileResult {
@@ -114,8 +108,8 @@ function pickWinners(routes: ModelRoute[], problems: Problem[]): ModelRoute[] {
 }
 
 function comparePrecedence(a: ModelRoute, b: ModelRoute): number {
-  const pa = a.spec.priority ?? 0;
-  const pb = b.spec.priority ?? 0;
+  const pa = a.spec.priority ?? ROUTE_DEFAULTS["spec.priority"];
+  const pb = b.spec.priority ?? ROUTE_DEFAULTS["spec.priority"];
   if (pa !== pb) return pb - pa;
   const ta = a.metadata.creationTimestamp ?? "";
   const tb = b.metadata.creationTimestamp ?? "";

@@ -9,8 +9,9 @@ export function parseDuration(text: string): number | null {
   return Math.round(total);
 }
 
-/** The duration in ms, or the default when the field is absent. The schema has already checked the format. */
-export function durationOr(text: string | undefined, defaultMs: number): number {
-  if (text === undefined) return defaultMs;
-  return parseDuration(text) ?? defaultMs;
+/** The duration in ms, or the default (a duration too) when the field is absent. The schema has checked the format. */
+export function durationOr(text: string | undefined, fallback: string): number {
+  const ms = (text === undefined ? null : parseDuration(text)) ?? parseDuration(fallback);
+  if (ms === null) throw new Error(`default duration ${JSON.stringify(fallback)} is malformed`);
+  return ms;
 }

@@ -17,10 +17,19 @@ export interface Problem {
   message: string;
 }
 
-export function objectKey(ref: Pick<ObjectRef, "kind" | "namespace" | "name">): string {
+/** Any object's identity as messages and keys use it; kind is a string so unvalidated manifests can use it too. */
+type Named = Pick<ObjectRef, "namespace" | "name"> & { kind: string };
+
+export function objectKey(ref: Named): string {
   return `${ref.kind}/${ref.namespace}/${ref.name}`;
 }
 
-export function formatProblem(p: Problem): string {
-  return `${p.object.kind} ${p.object.namespace}/${p.object.name}: ${p.field}: ${p.message} (${p.reason})`;
+/** How messages name an object: "ModelRoute team-a/chat". */
+export function describeObject(ref: Named): string {
+  return `${ref.kind} ${ref.namespace}/${ref.name}`;
+}
+
+/** A problem's message with its reason: "ModelProvider team-a/ghost not found (ProviderNotFound)". */
+export function problemMessage(p: Problem): string {
+  return `${p.message} (${p.reason})`;
 }

@@ -1,27 +1,17 @@
 import { REASONS } from "../api/v1alpha1/conditions.js";
 import type { ModelProvider, SecretInfo } from "../api/v1alpha1/types.js";
 import type { Domain, ProviderConfig, SimulatedBehaviour } from "../../router/config/types.js";
+import { credentialKey, type CredentialSource } from "./credentials.js";
+import { PROVIDER_DEFAULTS } from "./defaults.js";
 import { durationOr } from "./duration.js";
 import type { Problem } from "./problems.js";
-import type { CredentialSource } from "./compile.js";
 
-export const DEFAULTS = {
-  contextWindow: 8192,
-  maxOutputTokens: 4096,
-  requestTimeoutMs: 120_000,
-  connectTimeoutMs: 5_000,
-  simulatedOutputTokens: 64,
-} as const;
+const D = PROVIDER_DEFAULTS;
 
 export interface ProviderOutput {
   provider: ProviderConfig | null;
   credential: CredentialSource | null;
   problems: Problem[];
-}
-
-/** The credential's key in the operator's Secret (and the router's credentials directory). */
-export function credentialKey(namespace: string, name: string): string {
-  return `${namespace}.${name}`;
 }
 
 export function compileProvider(p: ModelProvider, secrets: SecretInfo[]): ProviderOutput {
@@ -41,7 +31,7 @@ export function compileProvider(p: ModelProvider, secrets: SecretInfo[]): Provid
   let credential: CredentialSource | null = null;
   const ref = p.spec.auth?.secretRef;
   if (ref) {
-    const secretKey = ref.key ?? "apiKey";
+    const secretKey = ref.key ?? D["spec.auth.secretRef.key"];
     const secret = secrets.find((s) => s.namespace === namespace && s.name === ref.name);
     if (!secret)
       problem(
@@ -63,7 +53,7 @@ export function compileProvider(p: ModelProvider, secrets: SecretInfo[]): Provid
 
 function toConfig(p: ModelProvider, namespace: string, credential: CredentialSource | null): ProviderConfig {
   const s = p.spec;
-  const contextWindow = s.contextWindow ?? DEFAULTS.contextWindow;
+  const contextWindow = s.contextWindow ?? D["spec.contextWindow"];
   return {
     id: `${namespace}/${p.metadata.name}`,
     type: s.type,
@@ -77,13 +67,13 @@ function toConfig(p: ModelProvider, namespace: string, credential: CredentialSou
       cachedInputPerMillion: s.pricing.cachedInputPerMillion ?? s.pricing.inputPerMillion,
     },
     contextWindow,
-    maxOutputTokens: Math.min(s.maxOutputTokens ?? DEFAULTS.maxOutputTokens, contextWindow),
+    maxOutputTokens: Math.min(s.maxOutputTokens ?? D["spec.maxOutputTokens"], contextWindow),
     capabilities: capabilities(s),
     quality: { score: s.quality.score, domains: sortedDomains(s.quality.domains ?? {}) },
     limits: limits(s),
     timeouts: {
-      requestMs: durationOr(s.timeouts?.request, DEFAULTS.requestTimeoutMs),
-      connectMs: durationOr(s.timeouts?.connect, DEFAULTS.connectTimeoutMs),
+      requestMs: durationOr(s.timeouts?.request, D["spec.timeouts.request"]),
+      connectMs: durationOr(s.timeouts?.connect, D["spec.timeouts.connect"]),
     },
     simulated: s.type === "simulated" ? simulated(s.simulated) : null,
     headers: Object.fromEntries(Object.entries(s.headers ?? {}).sort(([a], [b]) => (a < b ? -1 : 1))),
@@ -95,28 +85,28 @@ type Spec = ModelProvider["spec"];
 function capabilities(s: Spec): ProviderConfig["capabilities"] {
   const c = s.capabilities;
   return {
-    tools: c?.tools ?? false,
-    vision: c?.vision ?? false,
-    jsonMode: c?.jsonMode ?? false,
-    streaming: c?.streaming ?? true,
+    tools: c?.tools ?? D["spec.capabilities.tools"],
+    vision: c?.vision ?? D["spec.capabilities.vision"],
+    jsonMode: c?.jsonMode ?? D["spec.capabilities.jsonMode"],
+    streaming: c?.streaming ?? D["spec.capabilities.streaming"],
   };
 }
 
 function limits(s: Spec): ProviderConfig["limits"] {
   const l = s.limits;
   return {
-    maxConcurrency: l?.maxConcurrency ?? 0,
-    requestsPerMinute: l?.requestsPerMinute ?? 0,
-    tokensPerMinute: l?.tokensPerMinute ?? 0,
+    maxConcurrency: l?.maxConcurrency ?? D["spec.limits.maxConcurrency"],
+    requestsPerMinute: l?.requestsPerMinute ?? D["spec.limits.requestsPerMinute"],
+    tokensPerMinute: l?.tokensPerMinute ?? D["spec.limits.tokensPerMinute"],
   };
 }
 
 function simulated(s: NonNullable<ModelProvider["spec"]["simulated"]> | undefined): SimulatedBehaviour {
   return {
-    timeToFirstTokenMs: durationOr(s?.timeToFirstToken, 0),
-    tokensPerSecond: s?.tokensPerSecond ?? 0,
-    failureRate: s?.failureRate ?? 0,
-    outputTokens: s?.outputTokens ?? DEFAULTS.simulatedOutputTokens,
+    timeToFirstTokenMs: durationOr(s?.timeToFirstToken, D["spec.simulated.timeToFirstToken"]),
+    tokensPerSecond: s?.tokensPerSecond ?? D["spec.simulated.tokensPerSecond"],
+    failureRate: s?.failureRate ?? D["spec.simulated.failureRate"],
+    outputTokens: s?.outputTokens ?? D["spec.simulated.outputTokens"],
   };
 }
 

@@ -1,22 +1,11 @@
 import { REASONS } from "../api/v1alpha1/conditions.js";
 import type { ModelProvider, ModelRoute } from "../api/v1alpha1/types.js";
 import type { CandidateConfig, ProviderConfig, RouteConfig, RuleConfig } from "../../router/config/types.js";
+import { ROUTE_DEFAULTS } from "./defaults.js";
 import { durationOr } from "./duration.js";
 import type { Problem } from "./problems.js";
 
-export const ROUTE_DEFAULTS = {
-  minQualityRetention: 0.95,
-  minConfidence: 0.5,
-  retryAttempts: 2,
-  backoffBaseMs: 200,
-  backoffMaxMs: 2_000,
-  retryOn: [408, 429, 500, 502, 503, 504],
-  maxProviders: 3,
-  requestTimeoutMs: 300_000,
-  attemptTimeoutMs: 60_000,
-  consecutiveFailures: 5,
-  cooldownMs: 30_000,
-} as const;
+const D = ROUTE_DEFAULTS;
 
 export interface ResolvedCandidates {
   /** Strongest first. */
@@ -86,7 +75,8 @@ export function resolveCandidates(
 }
 
 function candidateRefs(route: ModelRoute, inNamespace: ModelProvider[]): { name: string; weight: number }[] {
-  if (route.spec.candidates) return route.spec.candidates.map((c) => ({ name: c.name, weight: c.weight ?? 1 }));
+  if (route.spec.candidates)
+    return route.spec.candidates.map((c) => ({ name: c.name, weight: c.weight ?? D["spec.candidates[].weight"] }));
   const labels = route.spec.candidateSelector?.matchLabels ?? {};
   return inNamespace
     .filter((p) => Object.entries(labels).every(([k, v]) => p.metadata.labels?.[k] === v))
@@ -146,43 +136,44 @@ function policy(s: Spec): Omit<RouteConfig, "name" | "source" | "candidates" | "
     objective: objective(s),
     retry: retry(s),
     fallback: {
-      enabled: s.fallback?.enabled ?? true,
-      maxProviders: s.fallback?.maxProviders ?? ROUTE_DEFAULTS.maxProviders,
+      enabled: s.fallback?.enabled ?? D["spec.fallback.enabled"],
+      maxProviders: s.fallback?.maxProviders ?? D["spec.fallback.maxProviders"],
     },
     timeouts: {
-      requestMs: durationOr(s.timeouts?.request, ROUTE_DEFAULTS.requestTimeoutMs),
-      attemptMs: durationOr(s.timeouts?.attempt, ROUTE_DEFAULTS.attemptTimeoutMs),
+      requestMs: durationOr(s.timeouts?.request, D["spec.timeouts.request"]),
+      attemptMs: durationOr(s.timeouts?.attempt, D["spec.timeouts.attempt"]),
     },
     circuitBreaker: {
-      consecutiveFailures: s.circuitBreaker?.consecutiveFailures ?? ROUTE_DEFAULTS.consecutiveFailures,
-      cooldownMs: durationOr(s.circuitBreaker?.cooldown, ROUTE_DEFAULTS.cooldownMs),
+      consecutiveFailures: s.circuitBreaker?.consecutiveFailures ?? D["spec.circuitBreaker.consecutiveFailures"],
+      cooldownMs: durationOr(s.circuitBreaker?.cooldown, D["spec.circuitBreaker.cooldown"]),
     },
     midStreamFailure: "error-event",
     classifier: classifier(s),
-    rollout: s.rollout?.mode ?? "enforce",
-    exposeProviderModels: s.exposeProviderModels ?? false,
+    rollout: s.rollout?.mode ?? D["spec.rollout.mode"],
+    exposeProviderModels: s.exposeProviderModels ?? D["spec.exposeProviderModels"],
   };
 }
 
 function objective(s: Spec): RouteConfig["objective"] {
   return {
-    minQualityRetention: s.objective?.minQualityRetention ?? ROUTE_DEFAULTS.minQualityRetention,
+    minQualityRetention: s.objective?.minQualityRetention ?? D["spec.objective.minQualityRetention"],
     maxCostPerRequestUSD: s.objective?.maxCostPerRequestUSD ?? null,
-    minConfidence: s.objective?.minConfidence ?? ROUTE_DEFAULTS.minConfidence,
+    minConfidence: s.objective?.minConfidence ?? D["spec.objective.minConfidence"],
   };
 }
 
 function retry(s: Spec): RouteConfig["retry"] {
   return {
-    attempts: s.retry?.attempts ?? ROUTE_DEFAULTS.retryAttempts,
-    backoffBaseMs: durationOr(s.retry?.backoff?.base, ROUTE_DEFAULTS.backoffBaseMs),
-    backoffMaxMs: durationOr(s.retry?.backoff?.max, ROUTE_DEFAULTS.backoffMaxMs),
-    retryOn: [...(s.retry?.retryOn ?? ROUTE_DEFAULTS.retryOn)].sort((a, b) => a - b),
+    attempts: s.retry?.attempts ?? D["spec.retry.attempts"],
+    backoffBaseMs: durationOr(s.retry?.backoff?.base, D["spec.retry.backoff.base"]),
+    backoffMaxMs: durationOr(s.retry?.backoff?.max, D["spec.retry.backoff.max"]),
+    retryOn: [...(s.retry?.retryOn ?? D["spec.retry.retryOn"])].sort((a, b) => a - b),
   };
 }
 
 function classifier(s: Spec): RouteConfig["classifier"] {
-  const custom = s.classifier?.type === "custom" ? s.classifier.custom : undefined;
+  const type = s.classifier?.type ?? D["spec.classifier.type"];
+  const custom = type === "custom" ? s.classifier?.custom : undefined;
   return custom ? { type: "custom", modelPath: custom.modelPath } : { type: "builtin" };
 }
 
@@ -197,7 +188,11 @@ function compileRule(r: Rule, toIds: (names: string[] | undefined) => string[]):
       domains: m.domains ?? [],
       difficulty: { min: m.difficulty?.min ?? null, max: m.difficulty?.max ?? null },
       promptTokens: { min: m.promptTokens?.min ?? null, max: m.promptTokens?.max ?? null },
-      headers: (m.headers ?? []).map((h) => ({ name: h.name.toLowerCase(), type: h.type ?? "Exact", value: h.value })),
+      headers: (m.headers ?? []).map((h) => ({
+        name: h.name.toLowerCase(),
+        type: h.type ?? D["spec.rules[].match.headers[].type"],
+        value: h.value,
+      })),
       metadata: m.metadata ?? {},
     },
     pin: toIds(r.pin),

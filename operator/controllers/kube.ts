@@ -13,17 +13,17 @@ import {
   type V1ConfigMap,
   type V1Secret,
 } from "@kubernetes/client-node";
-import { gunzipSync, gzipSync } from "node:zlib";
+import {
+  CONFIGMAP_NAME,
+  CREDENTIALS_SECRET_NAME,
+  configFromConfigMap,
+  configMapContent,
+} from "../../router/config/delivery.js";
+import { isRecord } from "../../router/config/json.js";
 import { API_GROUP, API_VERSION } from "../api/v1alpha1/crd-schema.js";
 import type { ObjectStatus } from "./status.js";
 
 export const FIELD_MANAGER = "routewise-operator";
-export const CONFIGMAP_NAME = "routewise-router";
-export const CONFIG_KEY = "config.json";
-/** Used instead of CONFIG_KEY (in binaryData) when the JSON would not fit a ConfigMap comfortably (1 MiB cap). */
-export const CONFIG_GZ_KEY = "config.json.gz";
-export const MAX_PLAIN_CONFIG_BYTES = 768 * 1024;
-export const CREDENTIALS_SECRET_NAME = "routewise-router-credentials";
 export const MANAGED_LABELS = {
   "app.kubernetes.io/managed-by": FIELD_MANAGER,
   "app.kubernetes.io/part-of": "routewise",
@@ -54,12 +54,12 @@ export class OperatorKube {
 
   /**
    * Applies the router ConfigMap unless it already holds exactly this config. The config goes in as compact JSON
-   * under config.json, or gzipped under binaryData config.json.gz when it is too large. Returns whether it wrote.
+   * under config.json, or gzipped under binaryData config.json.gz when it is too large (see configMapContent).
+   * Returns whether it wrote.
    */
   async ensureConfigMap(namespace: string, configJson: string, hash: string): Promise<boolean> {
     const current = await this.readOrNull(() => this.core.readNamespacedConfigMap({ name: CONFIGMAP_NAME, namespace }));
-    if (current && configMapHolds(current, configJson)) return false;
-    const large = Buffer.byteLength(configJson) > MAX_PLAIN_CONFIG_BYTES;
+    if (current && configFromConfigMap(current) === configJson) return false;
     const body: V1ConfigMap = {
       apiVersion: "v1",
       kind: "ConfigMap",
@@ -69,9 +69,7 @@ export class OperatorKube {
         labels: MANAGED_LABELS,
         annotations: { "routewise.dev/config-hash": hash },
       },
-      ...(large
-        ? { binaryData: { [CONFIG_GZ_KEY]: gzipSync(configJson).toString("base64") } }
-        : { data: { [CONFIG_KEY]: configJson } }),
+      ...configMapContent(configJson),
     };
     await this.objects.patch(body, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply);
     return true;
@@ -146,18 +144,6 @@ export function isConflict(err: unknown): boolean {
   return err instanceof ApiException && err.code === 409;
 }
 
-/** The config a ConfigMap holds, from config.json or config.json.gz. */
-export function configFromConfigMap(cm: V1ConfigMap): string | null {
-  const plain = cm.data?.[CONFIG_KEY];
-  if (plain !== undefined) return plain;
-  const gz = cm.binaryData?.[CONFIG_GZ_KEY];
-  return gz === undefined ? null : gunzipSync(Buffer.from(gz, "base64")).toString("utf8");
-}
-
-function configMapHolds(cm: V1ConfigMap, configJson: string): boolean {
-  return configFromConfigMap(cm) === configJson;
-}
-
 function sameData(a: Record<string, string>, b: Record<string, string>): boolean {
   const ka = Object.keys(a).sort();
   const kb = Object.keys(b).sort();
@@ -176,17 +162,13 @@ export function describeWriteError(err: unknown, redact: readonly string[] = [])
     let message = "";
     if (typeof body === "string") {
       try {
-        const parsed = JSON.parse(body) as { message?: unknown };
-        message = typeof parsed.message === "string" ? parsed.message : body;
+        const parsed: unknown = JSON.parse(body);
+        message = isRecord(parsed) && typeof parsed["message"] === "string" ? parsed["message"] : body;
       } catch {
         message = body;
       }
-    } else if (
-      typeof body === "object" &&
-      body !== null &&
-      typeof (body as { message?: unknown }).message === "string"
-    ) {
-      message = (body as { message: string }).message;
+    } else if (isRecord(body) && typeof body["message"] === "string") {
+      message = body["message"];
     }
     text = `HTTP ${err.code}${message === "" ? "" : `: ${message}`}`;
   } else {

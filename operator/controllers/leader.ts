@@ -30,10 +30,6 @@ export class LeaderElector {
     this.api = kc.makeApiClient(CoordinationV1Api);
   }
 
-  get isLeader(): boolean {
-    return this.leading;
-  }
-
   /** Resolves once this replica leads; afterwards calls onLost if the lease cannot be renewed. */
   async run(onLost: () => void): Promise<void> {
     for (;;) {
@@ -64,7 +60,7 @@ export class LeaderElector {
     }
   }
 
-  /** Stops renewing and, when leading, releases the lease. */
+  /** Stops renewing and, when leading, releases the lease; rejects when the release fails. */
   async release(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
@@ -74,9 +70,12 @@ export class LeaderElector {
     if (lease?.spec?.holderIdentity !== this.o.identity) return;
     lease.spec.holderIdentity = "";
     lease.spec.leaseDurationSeconds = 1;
-    await this.api
-      .replaceNamespacedLease({ name: this.o.name, namespace: this.o.namespace, body: lease })
-      .catch(() => undefined);
+    try {
+      await this.api.replaceNamespacedLease({ name: this.o.name, namespace: this.o.namespace, body: lease });
+    } catch (err) {
+      // A conflict means the Lease changed since the read above: it is no longer this replica's to release.
+      if (!isConflict(err)) throw err;
+    }
   }
 
   private async tryAcquireOrRenew(): Promise<boolean> {

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { isRecord } from "./json.js";
 
 /** JSON with object keys sorted at every level, so equal content always serialises the same way. */
 export function canonicalJson(value: unknown): string {
@@ -7,8 +8,8 @@ export function canonicalJson(value: unknown): string {
 
 function sortKeys(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(sortKeys);
-  if (typeof value === "object" && value !== null) {
-    const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  if (isRecord(value)) {
+    const entries = Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     return Object.fromEntries(entries.map(([k, v]) => [k, sortKeys(v)]));
   }
   return value;

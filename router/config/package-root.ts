@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { isRecord } from "./json.js";
 
 let cached: string | null = null;
 
@@ -26,5 +27,5 @@ export function packageRoot(): string {
 
 function isRoutewisePackage(path: string): boolean {
   const parsed: unknown = JSON.parse(readFileSync(path, "utf8"));
-  return typeof parsed === "object" && parsed !== null && (parsed as { name?: unknown }).name === "routewise";
+  return isRecord(parsed) && parsed["name"] === "routewise";
 }

@@ -4,6 +4,10 @@
  *
  * Compatibility: a router accepts exactly ROUTER_CONFIG_VERSION. A change that an older router could
  * misread bumps the version; the router refuses a config of another version and keeps its last good one.
+ * Fields it does not know are ignored (an additive change keeps the version).
+ *
+ * router-config.schema.json is generated from these types (npm run gen:config-schema; a unit test fails when it
+ * is stale) and is what parse.ts validates against, so JSDoc tags like `@minimum` here are enforced there.
  */
 export const ROUTER_CONFIG_VERSION = "routewise.dev/router-config/v1";
 
@@ -30,11 +34,20 @@ export interface RouterConfig {
 }
 
 export interface Pricing {
-  /** USD per 1M input (prompt) tokens. */
+  /**
+   * USD per 1M input (prompt) tokens.
+   * @minimum 0
+   */
   inputPerMillion: number;
-  /** USD per 1M output (completion) tokens. */
+  /**
+   * USD per 1M output (completion) tokens.
+   * @minimum 0
+   */
   outputPerMillion: number;
-  /** USD per 1M cached input tokens; equals inputPerMillion when the provider has no cache discount. */
+  /**
+   * USD per 1M cached input tokens; equals inputPerMillion when the provider has no cache discount.
+   * @minimum 0
+   */
   cachedInputPerMillion: number;
 }
 
@@ -132,7 +145,11 @@ export interface CandidateConfig {
 }
 
 export interface ObjectiveConfig {
-  /** Minimum predicted quality relative to the baseline, in (0,1]. */
+  /**
+   * Minimum predicted quality relative to the baseline, in (0,1].
+   * @exclusiveMinimum 0
+   * @maximum 1
+   */
   minQualityRetention: number;
   /** Max estimated USD per request; null = no cap. */
   maxCostPerRequestUSD: number | null;
@@ -148,6 +165,9 @@ export interface RetryConfig {
   /** HTTP statuses that are retried and fallen back from. */
   retryOn: number[];
 }
+
+/** @discriminator type */
+export type ClassifierConfig = { type: "builtin" } | { type: "custom"; modelPath: string };
 
 export interface RouteConfig {
   /** The model name clients send. */
@@ -165,7 +185,7 @@ export interface RouteConfig {
   /** What the router does when a stream fails after its first byte reached the client. */
   midStreamFailure: "error-event";
   /** The request analyzer; a custom one is a mounted model directory (see router/classify/custom-classifier.ts). */
-  classifier: { type: "builtin" } | { type: "custom"; modelPath: string };
+  classifier: ClassifierConfig;
   rollout: RolloutMode;
   /** When true, GET /v1/models also lists the candidates' upstream models as directly addressable. */
   exposeProviderModels: boolean;

@@ -2,6 +2,7 @@
  * Optional client authentication: API keys from a mounted file (a Secret), each allowed a set of routes.
  * Keys may be stored as plain text or as sha256 hex digests; both are compared in constant time.
  */
+import { isRecord } from "../config/json.js";
 import { createHash, timingSafeEqual } from "node:crypto";
 import { HttpError } from "../openai/errors.js";
 
@@ -67,8 +68,4 @@ function bearer(value: string | undefined): string | undefined {
 
 function sha256(s: string): Buffer {
   return createHash("sha256").update(s).digest();
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
 }

@@ -1,5 +1,5 @@
 /** GET /v1/models: the route names and directly addressable provider models the caller's key may use. */
-import type { Snapshot } from "../state.js";
+import type { Snapshot } from "../config/snapshot.js";
 import type { ClientAuth } from "./auth.js";
 
 export interface ModelList {

@@ -11,7 +11,7 @@ import { parseChatRequest, type ParsedRequest } from "../openai/request.js";
 import { pinnedSelection, resolveModel } from "../select/pinned.js";
 import { select } from "../select/select.js";
 import type { HealthView, Selection } from "../select/types.js";
-import type { Snapshot } from "../state.js";
+import type { Snapshot } from "../config/snapshot.js";
 import type { ClientAuth } from "./auth.js";
 import { header } from "./headers.js";
 

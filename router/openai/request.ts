@@ -2,6 +2,7 @@
  * Validates an OpenAI chat completion request body (which arrives as unknown JSON) and derives what routing
  * needs: the text to classify, token estimates and required capabilities. Unknown fields pass through.
  */
+import { isRecord } from "../config/json.js";
 import type { ClassifyInput } from "../classify/types.js";
 import type { ChatMessage, ChatRequest } from "./types.js";
 import { badRequest } from "./errors.js";
@@ -117,8 +118,4 @@ function contentText(content: unknown): { text: string; images: number } {
     else if (part["type"] === "image_url" || part["type"] === "input_image") images++;
   }
   return { text, images };
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
 }

@@ -3,7 +3,7 @@
  * directly (routes with exposeProviderModels): no routing, that provider only.
  */
 import type { ProviderConfig, RouteConfig } from "../config/types.js";
-import type { Snapshot } from "../state.js";
+import type { Snapshot } from "../config/snapshot.js";
 import type { Selection } from "./types.js";
 
 export interface ResolvedModel {

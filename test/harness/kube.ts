@@ -16,6 +16,7 @@ import {
   type V1CustomResourceDefinition,
 } from "@kubernetes/client-node";
 import { parseAllDocuments } from "yaml";
+import { isRecord } from "../../router/config/json.js";
 import { HarnessError, toolPath } from "./tools.js";
 import { waitFor } from "./wait.js";
 
@@ -67,12 +68,8 @@ export async function testNamespace(kc: KubeConfig, prefix = "rw-test"): Promise
   return name;
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
 function asKubernetesObject(value: unknown, where: string): KubernetesObject {
-  if (!isObject(value) || typeof value["apiVersion"] !== "string" || typeof value["kind"] !== "string") {
+  if (!isRecord(value) || typeof value["apiVersion"] !== "string" || typeof value["kind"] !== "string") {
     throw new HarnessError(`${where}: not a Kubernetes object (apiVersion and kind are required)`);
   }
   return value;
@@ -86,7 +83,7 @@ export function parseObjects(yamlText: string, source = "YAML"): KubernetesObjec
     if (doc.errors.length > 0) throw new HarnessError(`${where}: ${doc.errors[0]?.message ?? "parse error"}`);
     const value: unknown = doc.toJS();
     if (value === null || value === undefined) return;
-    const list: unknown = isObject(value) ? value["items"] : undefined;
+    const list: unknown = isRecord(value) ? value["items"] : undefined;
     const items: unknown[] = Array.isArray(list) ? list : [value];
     items.forEach((item) => objects.push(asKubernetesObject(item, where)));
   });
@@ -190,7 +187,7 @@ export async function kubectl(kubeconfigPath: string, args: readonly string[]): 
     const { stdout, stderr } = await execFileAsync(toolPath("kubectl"), argv, { maxBuffer: 64 * 1024 * 1024 });
     return { stdout, stderr };
   } catch (error) {
-    const stderr = isObject(error) && typeof error["stderr"] === "string" ? error["stderr"] : "";
+    const stderr = isRecord(error) && typeof error["stderr"] === "string" ? error["stderr"] : "";
     throw new HarnessError(`kubectl ${args.join(" ")} failed: ${stderr.trim()}`, { cause: error });
   }
 }

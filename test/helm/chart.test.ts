@@ -13,7 +13,7 @@ import type {
 } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
-import { CONFIGMAP_NAME, CREDENTIALS_SECRET_NAME } from "../../operator/controllers/kube.js";
+import { CONFIGMAP_NAME, CREDENTIALS_SECRET_NAME } from "../../router/config/delivery.js";
 import { parseObjects } from "../harness/kube.js";
 import { repoRoot } from "../harness/tools.js";
 import { ALL_FEATURES, CHART_DIR, NAMESPACE, find, helm, kinds, render } from "./helm.js";

@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import type { KubernetesObject } from "@kubernetes/client-node";
+import { isRecord } from "../../router/config/json.js";
 import { parseObjects } from "../harness/kube.js";
 import { repoRoot, toolPath } from "../harness/tools.js";
 
@@ -32,10 +33,6 @@ export interface HelmResult {
   readonly code: number;
   readonly stdout: string;
   readonly stderr: string;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null;
 }
 
 /** Runs helm with its cache/config/data dirs in a temp dir; never rejects, returns the exit code. */

@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CONFIG_KEY } from "../../router/config/delivery.js";
 import { repoRoot } from "../harness/tools.js";
 
 const execFileAsync = promisify(execFile);
@@ -114,7 +115,7 @@ describe("the image's entrypoint (production layout)", () => {
     const config = mkdtempSync(join(tmpdir(), "routewise-cm-"));
     const credentials = mkdtempSync(join(tmpdir(), "routewise-creds-"));
     const rendered = await sh(["render", "-f", join(repoRoot, "examples")]);
-    writeFileSync(join(config, "config.json"), rendered.stdout);
+    writeFileSync(join(config, CONFIG_KEY), rendered.stdout);
     writeFileSync(join(credentials, "default.openai-credentials.apiKey"), "sk-test");
     const child = spawn(
       process.execPath,

@@ -20,7 +20,7 @@ import {
 } from "@kubernetes/client-node";
 import { pino } from "pino";
 import { afterEach, beforeAll, describe, expect, inject, it } from "vitest";
-import { CONFIGMAP_NAME, configFromConfigMap } from "../../operator/controllers/kube.js";
+import { CONFIGMAP_NAME, configFromConfigMap } from "../../router/config/delivery.js";
 import { runOperator, type RunningOperator } from "../../operator/main.js";
 import type { RouterConfig } from "../../router/config/types.js";
 import { apiObject, installCrds, kubeConfigForToken, kubectl, loadKubeConfig, testNamespace } from "../harness/kube.js";

@@ -5,8 +5,7 @@ import { CoreV1Api, type KubeConfig } from "@kubernetes/client-node";
 import OpenAI from "openai";
 import { pino } from "pino";
 import { afterEach, beforeAll, describe, expect, inject, it } from "vitest";
-import { configSource } from "../../cli/commands/router.js";
-import { CONFIGMAP_NAME, CREDENTIALS_SECRET_NAME } from "../../operator/controllers/kube.js";
+import { CONFIGMAP_NAME, CREDENTIALS_SECRET_NAME, readMountedConfig } from "../../router/config/delivery.js";
 import type { RunningOperator } from "../../operator/main.js";
 import { createAdapters } from "../../router/providers/registry.js";
 import { startRouter, type RunningRouter } from "../../router/main.js";
@@ -105,13 +104,12 @@ describe("operator + router end to end", () => {
     mkdirSync(dirs.config);
     mkdirSync(dirs.credentials);
     await mountLikeKubelet(ns, dirs);
-    const source = configSource({ config: dirs.config, credentials: dirs.credentials, namespace: "default" });
     const router: RunningRouter = await startRouter({
       host: "127.0.0.1",
       port: 0,
       logger: pino({ level: "silent" }),
-      load: source.load,
-      watchPaths: source.watchPaths,
+      load: () => Promise.resolve(readMountedConfig(dirs)),
+      watchPaths: [dirs.config, dirs.credentials],
       adapters: createAdapters(),
     });
     stops.push(() => router.stop());

@@ -5,7 +5,8 @@ import { CoreV1Api, CustomObjectsApi, type KubeConfig } from "@kubernetes/client
 import { pino } from "pino";
 import { runOperator, type RunningOperator } from "../../operator/main.js";
 import type { Condition } from "../../operator/api/v1alpha1/conditions.js";
-import { CONFIGMAP_NAME, CREDENTIALS_SECRET_NAME, configFromConfigMap } from "../../operator/controllers/kube.js";
+import { CONFIGMAP_NAME, CREDENTIALS_SECRET_NAME, configFromConfigMap } from "../../router/config/delivery.js";
+import { parseRouterConfig } from "../../router/config/parse.js";
 import type { RouterConfig } from "../../router/config/types.js";
 import { repoRoot } from "../harness/tools.js";
 import { waitFor } from "../harness/kube.js";
@@ -31,14 +32,14 @@ export function exampleYaml(...files: string[]): string {
   return files.map((f) => readFileSync(join(EXAMPLES, f), "utf8")).join("\n---\n");
 }
 
+/** The config the operator published, through the router's own gate (so a config a router would refuse fails). */
 export async function routerConfig(kc: KubeConfig, namespace: string): Promise<RouterConfig | null> {
-  try {
-    const cm = await kc.makeApiClient(CoreV1Api).readNamespacedConfigMap({ name: CONFIGMAP_NAME, namespace });
-    const text = configFromConfigMap(cm);
-    return text === null ? null : (JSON.parse(text) as RouterConfig);
-  } catch {
-    return null;
-  }
+  const cm = await kc
+    .makeApiClient(CoreV1Api)
+    .readNamespacedConfigMap({ name: CONFIGMAP_NAME, namespace })
+    .catch(() => null);
+  const text = cm === null ? null : configFromConfigMap(cm);
+  return text === null ? null : parseRouterConfig(JSON.parse(text));
 }
 
 export async function credentials(kc: KubeConfig, namespace: string): Promise<Record<string, string>> {

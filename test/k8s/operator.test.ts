@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { AdmissionregistrationV1Api, CoreV1Api, CustomObjectsApi, type KubeConfig } from "@kubernetes/client-node";
 import { afterEach, beforeAll, describe, expect, inject, it } from "vitest";
 import type { RunningOperator } from "../../operator/main.js";
+import { CONFIG_KEY, CONFIGMAP_NAME, CREDENTIALS_SECRET_NAME } from "../../router/config/delivery.js";
 import { applyYaml, installCrds, kubectl, loadKubeConfig, testNamespace, waitFor } from "../harness/kube.js";
 import { repoRoot } from "../harness/tools.js";
 import {
@@ -206,7 +207,7 @@ spec:
     resourceRules:
       - { apiGroups: [""], apiVersions: ["v1"], operations: ["CREATE", "UPDATE"], resources: ["configmaps"] }
   validations:
-    - expression: "object.metadata.name != 'routewise-router'"
+    - expression: "object.metadata.name != '${CONFIGMAP_NAME}'"
       message: "router config writes are refused in this test"
       reason: Forbidden
 ---
@@ -228,11 +229,11 @@ spec:
       await waitFor(
         async () => {
           try {
-            await core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name: "routewise-router" } } });
+            await core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name: CONFIGMAP_NAME } } });
           } catch (err) {
             return String(err).includes("refused in this test");
           }
-          await core.deleteNamespacedConfigMap({ name: "routewise-router", namespace: ns });
+          await core.deleteNamespacedConfigMap({ name: CONFIGMAP_NAME, namespace: ns });
           return false;
         },
         15_000,
@@ -318,29 +319,26 @@ spec:
     await waitForCondition(kc, { kind: "ModelRoute", namespace: ns, name: "assistant" }, "Ready", { status: "True" });
     await first.queue()?.idle();
     const core = kc.makeApiClient(CoreV1Api);
-    const cmBefore = (await core.readNamespacedConfigMap({ name: "routewise-router", namespace: ns })).metadata
+    const cmBefore = (await core.readNamespacedConfigMap({ name: CONFIGMAP_NAME, namespace: ns })).metadata
       ?.resourceVersion;
-    const secretBefore = (await core.readNamespacedSecret({ name: "routewise-router-credentials", namespace: ns }))
-      .metadata?.resourceVersion;
+    const secretBefore = (await core.readNamespacedSecret({ name: CREDENTIALS_SECRET_NAME, namespace: ns })).metadata
+      ?.resourceVersion;
     const routeBefore = (await statusOf(kc, "ModelRoute", ns, "assistant")).resourceVersion;
-    const dataBefore = (await core.readNamespacedConfigMap({ name: "routewise-router", namespace: ns })).data?.[
-      "config.json"
-    ];
+    const dataBefore = (await core.readNamespacedConfigMap({ name: CONFIGMAP_NAME, namespace: ns })).data?.[CONFIG_KEY];
     await first.stop();
     running.splice(running.indexOf(first), 1);
 
     const second = await operator(ns, "second");
     await second.synced;
     await second.queue()?.idle();
+    expect((await core.readNamespacedConfigMap({ name: CONFIGMAP_NAME, namespace: ns })).data?.[CONFIG_KEY]).toBe(
+      dataBefore,
+    );
     expect(
-      (await core.readNamespacedConfigMap({ name: "routewise-router", namespace: ns })).data?.["config.json"],
-    ).toBe(dataBefore);
-    expect(
-      (await core.readNamespacedConfigMap({ name: "routewise-router", namespace: ns })).metadata?.resourceVersion,
+      (await core.readNamespacedConfigMap({ name: CONFIGMAP_NAME, namespace: ns })).metadata?.resourceVersion,
     ).toBe(cmBefore);
     expect(
-      (await core.readNamespacedSecret({ name: "routewise-router-credentials", namespace: ns })).metadata
-        ?.resourceVersion,
+      (await core.readNamespacedSecret({ name: CREDENTIALS_SECRET_NAME, namespace: ns })).metadata?.resourceVersion,
     ).toBe(secretBefore);
     expect((await statusOf(kc, "ModelRoute", ns, "assistant")).resourceVersion).toBe(routeBefore);
     const metrics = await (await fetch(`${second.metricsUrl}/metrics`)).text();

@@ -5,6 +5,7 @@
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
+import { isRecord } from "../../router/config/json.js";
 
 /** Faults for one request. Unset fields mean normal behaviour. */
 export interface MockFaults {
@@ -242,10 +243,6 @@ export function split(text: string, n: number): string[] {
   const size = Math.max(1, Math.ceil(text.length / Math.max(1, n)));
   for (let i = 0; i < text.length; i += size) pieces.push(text.slice(i, i + size));
   return pieces;
-}
-
-export function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 /** Text of an OpenAI or Anthropic content value (string or parts/blocks with `text`). */

@@ -6,7 +6,6 @@
  */
 import {
   defaultReply,
-  isRecord,
   split,
   sse,
   startMockServer,
@@ -17,6 +16,7 @@ import {
   type MockHandle,
   type ProviderResponder,
 } from "./mock-server.js";
+import { isRecord } from "../../router/config/json.js";
 
 export type { FaultSetting, MockBehaviour, MockFaults, MockHandle, RecordedRequest } from "./mock-server.js";
 

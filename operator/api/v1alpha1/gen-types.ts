@@ -1,4 +1,5 @@
 import { compile } from "json-schema-to-typescript";
+import { isRecord } from "../../../router/config/json.js";
 import { crdSchema, KINDS, toJsonSchema, type SchemaNode } from "./crd-schema.js";
 
 export const GENERATED_TYPES_PATH = "operator/api/v1alpha1/types.gen.ts";
@@ -37,13 +38,9 @@ function stripDefaults(node: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(node)) {
     if (k === "default") continue;
-    out[k] = isObject(v) ? stripDefaults(v) : v;
+    out[k] = isRecord(v) ? stripDefaults(v) : v;
   }
   return out;
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
 export type { SchemaNode };

@@ -156,7 +156,7 @@ export interface ModelProviderSpec {
      */
     tokensPerSecond?: number;
     /**
-     * Probability in [0,1] that a request fails with HTTP 503.
+     * Probability in [0,1] that a request fails with HTTP 503. Default 0.
      */
     failureRate?: number;
     /**

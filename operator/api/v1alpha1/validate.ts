@@ -3,9 +3,10 @@
  * schema with defaults applied, then every x-kubernetes-validations CEL rule. Used by the CLI (no cluster)
  * and by the operator as a second line of defence.
  */
-import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
+import { Ajv, type ValidateFunction } from "ajv";
 import addFormatsModule from "ajv-formats";
 import { parse as parseCel } from "@marcbachmann/cel-js";
+import { isRecord, schemaFieldError } from "../../../router/config/json.js";
 import { crdSchema, GROUP_VERSION, toJsonSchema, type Kind, type SchemaNode } from "./crd-schema.js";
 import type { ModelProvider, ModelRoute } from "./types.js";
 
@@ -45,7 +46,7 @@ export function validateKind<T>(kind: Kind, obj: unknown): ValidationResult<T> {
   const envelope = checkEnvelope(kind, copy);
   if (envelope.length > 0) return { ok: false, errors: envelope };
   const validate = validatorFor(kind);
-  if (!validate(copy)) return { ok: false, errors: (validate.errors ?? []).map(toFieldError) };
+  if (!validate(copy)) return { ok: false, errors: (validate.errors ?? []).map(schemaFieldError) };
   const celErrors = runCel(crdSchema(kind), copy, "");
   if (celErrors.length > 0) return { ok: false, errors: celErrors };
   return { ok: true, object: copy as T };
@@ -65,28 +66,6 @@ function checkEnvelope(kind: Kind, obj: unknown): FieldError[] {
     errors.push({ field: "metadata.name", message: "must be a lowercase RFC 1123 subdomain name" });
   }
   return errors;
-}
-
-function toFieldError(e: ErrorObject): FieldError {
-  const path = e.instancePath
-    .split("/")
-    .slice(1)
-    .map((seg) => (/^\d+$/.test(seg) ? `[${seg}]` : `.${seg.replace(/~1/g, "/").replace(/~0/g, "~")}`))
-    .join("")
-    .replace(/^\./, "");
-  if (e.keyword === "additionalProperties") {
-    const extra = String((e.params as { additionalProperty?: unknown }).additionalProperty);
-    return { field: path ? `${path}.${extra}` : extra, message: "unknown field" };
-  }
-  if (e.keyword === "required") {
-    const missing = String((e.params as { missingProperty?: unknown }).missingProperty);
-    return { field: path ? `${path}.${missing}` : missing, message: "is required" };
-  }
-  if (e.keyword === "enum") {
-    const allowed = (e.params as { allowedValues?: unknown[] }).allowedValues ?? [];
-    return { field: path, message: `must be one of ${allowed.map((a) => JSON.stringify(a)).join(", ")}` };
-  }
-  return { field: path, message: e.message ?? "is invalid" };
 }
 
 type CelProgram = (ctx: Record<string, unknown>) => unknown;
@@ -128,8 +107,4 @@ function evaluateRule(rule: string, self: unknown): boolean {
   } catch (err) {
     throw new Error(`CEL rule ${JSON.stringify(rule)} could not be evaluated`, { cause: err });
   }
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
 }

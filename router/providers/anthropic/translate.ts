@@ -23,7 +23,8 @@ import type {
   JsonObject,
   Usage,
 } from "../../openai/types.js";
-import { isObject, str, count } from "../shared/json.js";
+import { isRecord } from "../../config/json.js";
+import { str, count } from "../shared/json.js";
 import { contentText } from "../shared/messages.js";
 
 export const ANTHROPIC_VERSION = "2023-06-01";
@@ -83,11 +84,11 @@ function systemPrompt(request: ChatRequest): string {
 }
 
 function jsonInstruction(format: unknown): string | null {
-  if (!isObject(format)) return null;
+  if (!isRecord(format)) return null;
   if (format["type"] === "json_object") return "Respond with a single valid JSON object and nothing else.";
   if (format["type"] !== "json_schema") return null;
   const spec = format["json_schema"];
-  const schema = isObject(spec) ? spec["schema"] : undefined;
+  const schema = isRecord(spec) ? spec["schema"] : undefined;
   return schema === undefined
     ? "Respond with a single valid JSON object and nothing else."
     : `Respond with a single valid JSON object, and nothing else, that matches this JSON Schema: ${JSON.stringify(schema)}`;
@@ -123,7 +124,7 @@ function userBlocks(content: unknown): Block[] {
   if (!Array.isArray(content)) return [];
   const blocks: Block[] = [];
   for (const part of content) {
-    const block = isObject(part) ? partBlock(part) : null;
+    const block = isRecord(part) ? partBlock(part) : null;
     if (block !== null) blocks.push(block);
   }
   return blocks;
@@ -136,7 +137,7 @@ function partBlock(part: JsonObject): Block | null {
   }
   if (part["type"] === "image_url") {
     const image = part["image_url"];
-    const url = isObject(image) ? str(image["url"]) : str(image);
+    const url = isRecord(image) ? str(image["url"]) : str(image);
     return url === null ? null : imageBlock(url);
   }
   return null;
@@ -161,7 +162,7 @@ function assistantBlocks(m: ChatMessage): Block[] {
   const calls = m["tool_calls"];
   if (!Array.isArray(calls)) return blocks;
   for (const call of calls) {
-    if (!isObject(call) || !isObject(call["function"])) continue;
+    if (!isRecord(call) || !isRecord(call["function"])) continue;
     const fn = call["function"];
     blocks.push({
       type: "tool_use",
@@ -175,11 +176,11 @@ function assistantBlocks(m: ChatMessage): Block[] {
 
 /** Tool-call arguments are a JSON string in OpenAI and an object in Anthropic; unparsable ones become {}. */
 function parseArguments(args: unknown): JsonObject {
-  if (isObject(args)) return args;
+  if (isRecord(args)) return args;
   if (typeof args !== "string" || args.length === 0) return {};
   try {
     const parsed: unknown = JSON.parse(args);
-    return isObject(parsed) ? parsed : {};
+    return isRecord(parsed) ? parsed : {};
   } catch {
     return {}; // Anthropic requires an object; a model's broken arguments should not fail the whole request.
   }
@@ -193,7 +194,7 @@ function copyTools(request: ChatRequest, body: JsonObject): void {
   const tools = request["tools"];
   // Anthropic rejects tool_choice without tools.
   if (!Array.isArray(tools) || tools.length === 0) return;
-  body["tools"] = tools.filter(isObject).map(toolDefinition);
+  body["tools"] = tools.filter(isRecord).map(toolDefinition);
   const choice = toolChoice(request["tool_choice"]);
   if (request["parallel_tool_calls"] === false && choice?.["type"] !== "none") {
     body["tool_choice"] = { ...(choice ?? { type: "auto" }), disable_parallel_tool_use: true };
@@ -203,11 +204,11 @@ function copyTools(request: ChatRequest, body: JsonObject): void {
 }
 
 function toolDefinition(tool: JsonObject): Block {
-  const fn = isObject(tool["function"]) ? tool["function"] : {};
+  const fn = isRecord(tool["function"]) ? tool["function"] : {};
   const def: Block = { name: str(fn["name"]) ?? "" };
   const description = str(fn["description"]);
   if (description !== null) def["description"] = description;
-  def["input_schema"] = isObject(fn["parameters"]) ? fn["parameters"] : { type: "object", properties: {} };
+  def["input_schema"] = isRecord(fn["parameters"]) ? fn["parameters"] : { type: "object", properties: {} };
   return def;
 }
 
@@ -215,7 +216,7 @@ function toolChoice(choice: unknown): Block | null {
   if (choice === "auto") return { type: "auto" };
   if (choice === "required") return { type: "any" };
   if (choice === "none") return { type: "none" };
-  if (isObject(choice) && isObject(choice["function"])) {
+  if (isRecord(choice) && isRecord(choice["function"])) {
     const name = str(choice["function"]["name"]);
     if (name !== null) return { type: "tool", name };
   }
@@ -249,7 +250,7 @@ export interface AnthropicUsage {
 }
 
 export function readUsage(value: unknown, into: AnthropicUsage): void {
-  if (!isObject(value)) return;
+  if (!isRecord(value)) return;
   if ("input_tokens" in value) into.input = count(value["input_tokens"]);
   if ("output_tokens" in value) into.output = count(value["output_tokens"]);
   if ("cache_creation_input_tokens" in value) into.cacheCreation = count(value["cache_creation_input_tokens"]);
@@ -274,7 +275,7 @@ export interface ToolCall {
 
 /** A non-streaming Anthropic message as an OpenAI completion, or null when the value is not a message. */
 export function fromAnthropicMessage(value: unknown, createdSec: number): ChatCompletion | null {
-  if (!isObject(value) || !Array.isArray(value["content"])) return null;
+  if (!isRecord(value) || !Array.isArray(value["content"])) return null;
   const message = assistantMessage(value["content"]);
   const usage: AnthropicUsage = { input: 0, output: 0, cacheCreation: 0, cacheRead: 0 };
   readUsage(value["usage"], usage);
@@ -293,7 +294,7 @@ function assistantMessage(content: unknown[]): JsonObject {
   let text: string | null = null;
   const toolCalls: ToolCall[] = [];
   for (const block of content) {
-    if (!isObject(block)) continue;
+    if (!isRecord(block)) continue;
     if (block["type"] === "text") text = (text ?? "") + (str(block["text"]) ?? "");
     else if (block["type"] === "tool_use") toolCalls.push(toolCall(block));
   }
@@ -307,7 +308,7 @@ function toolCall(block: JsonObject): ToolCall {
   return {
     id: str(block["id"]) ?? "",
     type: "function",
-    function: { name: str(block["name"]) ?? "", arguments: JSON.stringify(isObject(input) ? input : {}) },
+    function: { name: str(block["name"]) ?? "", arguments: JSON.stringify(isRecord(input) ? input : {}) },
   };
 }
 
@@ -362,7 +363,7 @@ export class StreamTranslator {
   }
 
   step(event: unknown): StreamStep {
-    if (!isObject(event)) return NONE;
+    if (!isRecord(event)) return NONE;
     switch (event["type"]) {
       case "message_start":
         return this.start(event["message"]);
@@ -382,7 +383,7 @@ export class StreamTranslator {
   }
 
   private start(message: unknown): StreamStep {
-    if (isObject(message)) {
+    if (isRecord(message)) {
       this.id = str(message["id"]) ?? "";
       this.model = str(message["model"]) ?? this.model;
       readUsage(message["usage"], this.usage);
@@ -391,7 +392,7 @@ export class StreamTranslator {
   }
 
   private blockStart(index: unknown, block: unknown): StreamStep {
-    if (typeof index !== "number" || !isObject(block)) return NONE;
+    if (typeof index !== "number" || !isRecord(block)) return NONE;
     if (block["type"] === "text") {
       const text = str(block["text"]) ?? "";
       return text.length > 0 ? this.delta({ content: text }, null) : NONE;
@@ -404,7 +405,7 @@ export class StreamTranslator {
     const tool = this.tools++;
     this.toolIndex[index] = tool;
     const input = block["input"];
-    const args = isObject(input) && Object.keys(input).length > 0 ? JSON.stringify(input) : "";
+    const args = isRecord(input) && Object.keys(input).length > 0 ? JSON.stringify(input) : "";
     const call = {
       index: tool,
       id: str(block["id"]) ?? "",
@@ -415,7 +416,7 @@ export class StreamTranslator {
   }
 
   private blockDelta(index: unknown, delta: unknown): StreamStep {
-    if (!isObject(delta)) return NONE;
+    if (!isRecord(delta)) return NONE;
     if (delta["type"] === "text_delta") {
       const text = str(delta["text"]);
       return text === null || text.length === 0 ? NONE : this.delta({ content: text }, null);
@@ -430,7 +431,7 @@ export class StreamTranslator {
   private messageDelta(event: JsonObject): StreamStep {
     readUsage(event["usage"], this.usage);
     const delta = event["delta"];
-    const reason = isObject(delta) ? finishReason(delta["stop_reason"]) : null;
+    const reason = isRecord(delta) ? finishReason(delta["stop_reason"]) : null;
     return reason === null ? NONE : this.delta({}, reason);
   }
 
@@ -452,7 +453,7 @@ export class StreamTranslator {
 }
 
 function errorStep(error: unknown): StreamStep {
-  const type = isObject(error) ? error["type"] : undefined;
-  const message = (isObject(error) ? str(error["message"]) : null) ?? "unknown error";
+  const type = isRecord(error) ? error["type"] : undefined;
+  const message = (isRecord(error) ? str(error["message"]) : null) ?? "unknown error";
   return { type: "error", status: statusOfErrorType(type), message };
 }

@@ -6,7 +6,7 @@
 import type { ProviderConfig } from "../../config/types.js";
 import type { ChatRequest } from "../../openai/types.js";
 import { lowerCaseHeaders, splitBaseURL, type Endpoint } from "../shared/http.js";
-import { isObject } from "../shared/json.js";
+import { isRecord } from "../../config/json.js";
 
 /** POST {baseURL}/chat/completions. */
 export function openAIEndpoint(provider: ProviderConfig): Endpoint {
@@ -23,6 +23,6 @@ export function openAIBody(provider: ProviderConfig, request: ChatRequest, strea
   if (!stream)
     return JSON.stringify({ ...request, model: provider.model, stream: undefined, stream_options: undefined });
   const asked = request["stream_options"];
-  const streamOptions = isObject(asked) ? { ...asked, include_usage: true } : { include_usage: true };
+  const streamOptions = isRecord(asked) ? { ...asked, include_usage: true } : { include_usage: true };
   return JSON.stringify({ ...request, model: provider.model, stream: true, stream_options: streamOptions });
 }

@@ -1,9 +1,6 @@
 /** Small checks for JSON that arrives from the network as `unknown`. */
-import type { JsonObject, Usage } from "../../openai/types.js";
-
-export function isObject(value: unknown): value is JsonObject {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
+import { isRecord } from "../../config/json.js";
+import type { Usage } from "../../openai/types.js";
 
 export function str(value: unknown): string | null {
   return typeof value === "string" ? value : null;
@@ -16,7 +13,7 @@ export function count(value: unknown): number {
 
 /** An OpenAI `usage` object, or null when the value is not one. */
 export function toUsage(value: unknown): Usage | null {
-  if (!isObject(value)) return null;
+  if (!isRecord(value)) return null;
   const prompt = value["prompt_tokens"];
   const completion = value["completion_tokens"];
   if (typeof prompt !== "number" || typeof completion !== "number") return null;
@@ -27,7 +24,7 @@ export function toUsage(value: unknown): Usage | null {
     total_tokens: typeof total === "number" ? total : prompt + completion,
   };
   const details = value["prompt_tokens_details"];
-  if (isObject(details) && typeof details["cached_tokens"] === "number") {
+  if (isRecord(details) && typeof details["cached_tokens"] === "number") {
     usage.prompt_tokens_details = { cached_tokens: details["cached_tokens"] };
   }
   return usage;

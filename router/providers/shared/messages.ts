@@ -1,5 +1,5 @@
 /** Helpers over OpenAI chat messages. */
-import { isObject } from "./json.js";
+import { isRecord } from "../../config/json.js";
 
 /** All text parts of a message's content. */
 export function contentText(content: unknown): string {
@@ -7,7 +7,7 @@ export function contentText(content: unknown): string {
   if (!Array.isArray(content)) return "";
   let text = "";
   for (const part of content) {
-    if (isObject(part) && part["type"] === "text" && typeof part["text"] === "string") {
+    if (isRecord(part) && part["type"] === "text" && typeof part["text"] === "string") {
       text = text.length === 0 ? part["text"] : text + "\n" + part["text"];
     }
   }

@@ -8,7 +8,8 @@ import type { CallOptions, CompletionResult, ProviderAdapter, StreamResult } fro
 import { UpstreamError } from "../types.js";
 import { malformed } from "./errors.js";
 import { perProvider, readJson, send, type Endpoint, type HttpClient, type Response } from "./http.js";
-import { isObject, str, toUsage } from "./json.js";
+import { isRecord } from "../../config/json.js";
+import { str, toUsage } from "./json.js";
 import { parseEvent, releasing, sseEvents } from "./stream.js";
 
 export interface OpenAICompatibleSpec {
@@ -49,8 +50,8 @@ export function createOpenAICompatibleAdapter(http: HttpClient, spec: OpenAIComp
 
 /** Checks a non-streaming response and fills the fields some compatible servers omit. */
 export function toCompletion(value: unknown, provider: ProviderConfig): ChatCompletion {
-  if (!isObject(value) || !Array.isArray(value["choices"])) {
-    throw malformed(provider.id, isObject(value) && "error" in value ? "error body with 2xx status" : "no choices");
+  if (!isRecord(value) || !Array.isArray(value["choices"])) {
+    throw malformed(provider.id, isRecord(value) && "error" in value ? "error body with 2xx status" : "no choices");
   }
   const completion: ChatCompletion = Object.assign(value, {
     id: str(value["id"]) ?? "",
@@ -64,7 +65,7 @@ export function toCompletion(value: unknown, provider: ProviderConfig): ChatComp
 
 /** Checks one stream chunk; an `{"error": …}` event (vLLM, LiteLLM, OpenAI mid-stream) becomes an UpstreamError. */
 export function toChunk(value: unknown, provider: ProviderConfig): ChatCompletionChunk {
-  if (!isObject(value)) throw malformed(provider.id, "stream event is not a JSON object");
+  if (!isRecord(value)) throw malformed(provider.id, "stream event is not a JSON object");
   if (!Array.isArray(value["choices"])) {
     if ("error" in value) throw streamError(value["error"], provider.id);
     throw malformed(provider.id, "stream chunk without choices");
@@ -87,8 +88,8 @@ function normalizeUsage(target: { usage?: unknown }): void {
 }
 
 function streamError(error: unknown, providerId: string): UpstreamError {
-  const message = isObject(error) ? str(error["message"]) : str(error);
-  const code = isObject(error) ? error["code"] : null;
+  const message = isRecord(error) ? str(error["message"]) : str(error);
+  const code = isRecord(error) ? error["code"] : null;
   const status = typeof code === "number" && code >= 400 && code < 600 ? code : 500;
   return new UpstreamError("http", `${providerId}: upstream error mid-stream: ${message ?? "unknown"}`, status);
 }
@@ -119,5 +120,5 @@ async function* openAIChunks(
 
 function hasFinishReason(chunk: ChatCompletionChunk): boolean {
   const first: unknown = chunk.choices[0];
-  return isObject(first) && typeof first["finish_reason"] === "string";
+  return isRecord(first) && typeof first["finish_reason"] === "string";
 }

@@ -2,7 +2,7 @@
  * The config the router runs on, swapped atomically on reload. A request takes the snapshot once at its start
  * and keeps it to the end, so a reload never changes a request half-way.
  */
-import type { ProviderConfig, RouteConfig, RouterConfig } from "./config/types.js";
+import type { ProviderConfig, RouteConfig, RouterConfig } from "./types.js";
 
 export interface Snapshot {
   config: RouterConfig;

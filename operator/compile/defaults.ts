@@ -1,0 +1,50 @@
+/**
+ * What the compiler puts in the RouterConfig for a field the user left out, keyed by the field's path in the
+ * CRD schema (`[]` for array items) and written in the CRD's own units (durations as "120s").
+ *
+ * The CRDs state the same values, as a structural `default:` or in the field's description (what
+ * `kubectl explain` shows). defaults.test.ts checks the two agree both ways: every `default:` in crds/ is here with
+ * the same value, and every entry here is either the field's `default:` or the default its description states.
+ * The compiler keeps its own table (rather than reading crds/ at run time) so it stays a pure function of its
+ * input, and because most of these are documented defaults, not structural ones: making them structural would
+ * change what the API server stores.
+ */
+export const PROVIDER_DEFAULTS = {
+  "spec.auth.secretRef.key": "apiKey",
+  "spec.contextWindow": 8192,
+  "spec.maxOutputTokens": 4096,
+  "spec.capabilities.tools": false,
+  "spec.capabilities.vision": false,
+  "spec.capabilities.jsonMode": false,
+  "spec.capabilities.streaming": true,
+  "spec.limits.maxConcurrency": 0,
+  "spec.limits.requestsPerMinute": 0,
+  "spec.limits.tokensPerMinute": 0,
+  "spec.timeouts.request": "120s",
+  "spec.timeouts.connect": "5s",
+  "spec.simulated.timeToFirstToken": "0s",
+  "spec.simulated.tokensPerSecond": 0,
+  "spec.simulated.failureRate": 0,
+  "spec.simulated.outputTokens": 64,
+} as const;
+
+export const ROUTE_DEFAULTS = {
+  "spec.priority": 0,
+  "spec.candidates[].weight": 1,
+  "spec.objective.minQualityRetention": 0.95,
+  "spec.objective.minConfidence": 0.5,
+  "spec.rules[].match.headers[].type": "Exact",
+  "spec.retry.attempts": 2,
+  "spec.retry.backoff.base": "200ms",
+  "spec.retry.backoff.max": "2s",
+  "spec.retry.retryOn": [408, 429, 500, 502, 503, 504],
+  "spec.fallback.enabled": true,
+  "spec.fallback.maxProviders": 3,
+  "spec.timeouts.request": "300s",
+  "spec.timeouts.attempt": "60s",
+  "spec.circuitBreaker.consecutiveFailures": 5,
+  "spec.circuitBreaker.cooldown": "30s",
+  "spec.classifier.type": "builtin",
+  "spec.rollout.mode": "enforce",
+  "spec.exposeProviderModels": false,
+} as const;

@@ -1,0 +1,85 @@
+/**
+ * How a RouterConfig travels from the operator to the routers (docs/adr/0004-config-delivery.md): the config in
+ * ConfigMap `routewise-router`, the credential values in Secret `routewise-router-credentials`, both mounted
+ * into router pods as files. The operator packs the ConfigMap with configMapContent(); routers (and tests that
+ * mount like a kubelet) read the mounted files with readMountedConfig().
+ */
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { gunzipSync, gzipSync } from "node:zlib";
+import type { LoadedConfig } from "./reloader.js";
+
+export const CONFIGMAP_NAME = "routewise-router";
+export const CREDENTIALS_SECRET_NAME = "routewise-router-credentials";
+/** ConfigMap key (and, mounted, file name) of the compact config JSON. */
+export const CONFIG_KEY = "config.json";
+/** Used instead of CONFIG_KEY (in binaryData) when the JSON would not fit a ConfigMap comfortably (1 MiB cap). */
+export const CONFIG_GZ_KEY = "config.json.gz";
+export const MAX_PLAIN_CONFIG_BYTES = 768 * 1024;
+
+/** The payload of a ConfigMap as the API server holds it (binaryData values base64-encoded). */
+export interface ConfigMapContent {
+  data?: Record<string, string>;
+  binaryData?: Record<string, string>;
+}
+
+/** The ConfigMap payload for a config: `config.json`, or gzipped under binaryData `config.json.gz` when large. */
+export function configMapContent(configJson: string): ConfigMapContent {
+  return Buffer.byteLength(configJson) > MAX_PLAIN_CONFIG_BYTES
+    ? { binaryData: { [CONFIG_GZ_KEY]: gzipSync(configJson).toString("base64") } }
+    : { data: { [CONFIG_KEY]: configJson } };
+}
+
+/** The config JSON a ConfigMap holds, from `config.json` or `config.json.gz`; null when it holds neither. */
+export function configFromConfigMap(cm: ConfigMapContent): string | null {
+  const plain = cm.data?.[CONFIG_KEY];
+  if (plain !== undefined) return plain;
+  const gz = cm.binaryData?.[CONFIG_GZ_KEY];
+  return gz === undefined ? null : gunzipSync(Buffer.from(gz, "base64")).toString("utf8");
+}
+
+/** The config file of a mounted ConfigMap directory: `config.json`, else `config.json.gz`; null when neither. */
+export function mountedConfigFile(dir: string): string | null {
+  for (const name of [CONFIG_KEY, CONFIG_GZ_KEY]) if (existsSync(join(dir, name))) return join(dir, name);
+  return null;
+}
+
+/** Parses a config file (gunzipped first when its name ends in .gz); the error names the file. */
+function readConfigFile(file: string): unknown {
+  const raw = readFileSync(file);
+  const text = (file.endsWith(".gz") ? gunzipSync(raw) : raw).toString("utf8");
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    throw new Error(`${file}: not valid JSON (${err instanceof Error ? err.message : String(err)})`, { cause: err });
+  }
+}
+
+/** A mounted Secret: one file per key; hidden entries (..data, ..timestamp) are the kubelet's own. */
+export function readCredentialsDir(dir: string | undefined): Map<string, string> {
+  const out = new Map<string, string>();
+  if (!dir || !existsSync(dir)) return out;
+  for (const name of readdirSync(dir)) {
+    if (name.startsWith(".")) continue;
+    const file = join(dir, name);
+    if (statSync(file).isFile()) out.set(name, readFileSync(file, "utf8").trim());
+  }
+  return out;
+}
+
+export interface MountedConfigPaths {
+  /** A config JSON file, or the directory the router ConfigMap is mounted at. */
+  config: string;
+  /** The directory the credentials Secret is mounted at, if any. */
+  credentials?: string | undefined;
+}
+
+/**
+ * Reads the mounted ConfigMap and Secret. A directory is looked into on every call, so a config that moves from
+ * `config.json` to `config.json.gz` (it grew past MAX_PLAIN_CONFIG_BYTES) is followed.
+ */
+export function readMountedConfig(paths: MountedConfigPaths): LoadedConfig {
+  const file = statSync(paths.config).isDirectory() ? mountedConfigFile(paths.config) : paths.config;
+  if (file === null) throw new Error(`${paths.config}: holds neither ${CONFIG_KEY} nor ${CONFIG_GZ_KEY}`);
+  return { config: readConfigFile(file), credentials: readCredentialsDir(paths.credentials) };
+}
