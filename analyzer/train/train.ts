@@ -1,7 +1,7 @@
 /**
  * Trains the built-in request analyzer and writes router/classify/models/default/{model.onnx,metadata.json,MODEL_CARD.md}.
  *
- *   npx tsx scripts/train/train.ts [--data ../shared/data] [--out router/classify/models/default] [--seed 42]
+ *   npx tsx analyzer/train/train.ts [--data ../shared/data] [--out router/classify/models/default] [--seed 42]
  *
  * Data: ../shared/data/unified/routing_unified.jsonl (override with --data or ROUTEWISE_DATA). What ships is trained
  * on MIT data only (LLMRouter train split); RouteProfile and RouterBench test splits are held out for evaluation.
@@ -12,10 +12,10 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { DOMAINS, TASKS } from "../../router/config/types.js";
-import type { DifficultyMlp } from "../../router/classify/analyzer-graph.js";
-import type { DenseClip } from "../../router/classify/analyzer-graph.js";
-import { analyzerModelSpec, HEAD_WIDTH } from "../../router/classify/analyzer-graph.js";
-import { evaluatePair } from "../../router/classify/eval.js";
+import type { DifficultyMlp } from "../onnx/analyzer-graph.js";
+import type { DenseClip } from "../onnx/analyzer-graph.js";
+import { analyzerModelSpec, HEAD_WIDTH } from "../onnx/analyzer-graph.js";
+import { evaluatePair } from "../eval/eval.js";
 import {
   DEFAULT_FEATURE_CONFIG,
   DENSE_FEATURE_NAMES,
@@ -26,9 +26,9 @@ import {
 import type { ClassifierMetadata } from "../../router/classify/model-metadata.js";
 import { analyzerTensorSpecs, METADATA_SCHEMA } from "../../router/classify/model-metadata.js";
 import { OnnxClassifier } from "../../router/classify/onnx-classifier.js";
-import { encodeOnnxModel } from "../../router/classify/onnx-writer.js";
+import { encodeOnnxModel } from "../onnx/onnx-writer.js";
 import type { Classification } from "../../router/classify/types.js";
-import type { UnifiedRow } from "../../router/classify/unified-rows.js";
+import type { UnifiedRow } from "../eval/unified-rows.js";
 import { isotonicTable, strictlyIncreasing } from "./calibrate.js";
 import { ANCHOR_SCORE, DEFAULT_IRT, fitIrt, irtAnchor, irtToUnit } from "./irt.js";
 import type { ModelPair } from "./data.js";

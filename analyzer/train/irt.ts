@@ -4,7 +4,7 @@
  * construction); θ_m is each model's ability and a_m its discrimination (a ≡ 1 for the 1PL/Rasch variant).
  * Full-batch Adam on the penalised log-likelihood; deterministic (no randomness).
  */
-import type { UnifiedRow } from "../../router/classify/unified-rows.js";
+import type { UnifiedRow } from "../eval/unified-rows.js";
 
 export interface IrtOptions {
   /** Models to use (others are ignored). */

@@ -1,8 +1,8 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { UnifiedRow } from "../../router/classify/unified-rows.js";
-import { parseUnifiedJsonl } from "../../router/classify/unified-rows.js";
+import type { UnifiedRow } from "../eval/unified-rows.js";
+import { parseUnifiedJsonl } from "../eval/unified-rows.js";
 
 export const UNIFIED_FILE = join("unified", "routing_unified.jsonl");
 
