@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { UnifiedRow } from "../eval/unified-rows.js";
 import { parseUnifiedJsonl } from "../eval/unified-rows.js";
+import { rng, shuffleInPlace } from "./rng.js";
 
 export const UNIFIED_FILE = join("unified", "routing_unified.jsonl");
 
@@ -31,55 +32,37 @@ export function usableForEval(row: UnifiedRow): boolean {
   return !(row.source === "routeprofile" && (row.benchmark === "mbpp" || row.benchmark === "human_eval"));
 }
 
-/** Mean score per model over rows (nulls skipped). */
-export function modelMeans(rows: readonly UnifiedRow[]): Map<string, number> {
-  const sum = new Map<string, number>();
-  const n = new Map<string, number>();
-  for (const r of rows) {
-    for (const [m, s] of Object.entries(r.scores)) {
-      if (s === null) continue;
-      sum.set(m, (sum.get(m) ?? 0) + s);
-      n.set(m, (n.get(m) ?? 0) + 1);
-    }
-  }
-  return new Map([...sum].map(([m, s]) => [m, s / (n.get(m) ?? 1)]));
+/** The training rows, shuffled and split into fit and validation (15%), and the rows scored but never fitted. */
+export interface TrainingSplit {
+  data: LoadedData;
+  /** The seeded generator after the shuffle; the synthetic and few-shot label rows continue from it. */
+  random: () => number;
+  /** Fit + validation rows in shuffled order. */
+  trainAll: UnifiedRow[];
+  fitRows: UnifiedRow[];
+  valRows: UnifiedRow[];
+  /**
+   * RouterBench's train split has no data licence: never fitted (unless --include-routerbench), only scored as an
+   * unseen benchmark source when picking the difficulty variant.
+   */
+  unseenRows: UnifiedRow[];
 }
 
-export interface ModelPair {
-  strong: string;
-  weak: string;
-}
-
-/**
- * All (stronger, weaker) pairs among models whose mean score is at least `minMean` (models below it mostly fail on
- * answer format, not on difficulty) and whose means differ by at least `minGap`.
- */
-export function modelPairs(means: ReadonlyMap<string, number>, minMean: number, minGap: number): ModelPair[] {
-  const models = [...means].filter(([, m]) => m >= minMean).sort((a, b) => b[1] - a[1]);
-  const pairs: ModelPair[] = [];
-  for (let i = 0; i < models.length; i++) {
-    for (let j = i + 1; j < models.length; j++) {
-      const a = models[i];
-      const b = models[j];
-      if (a !== undefined && b !== undefined && a[1] - b[1] >= minGap) pairs.push({ strong: a[0], weak: b[0] });
-    }
-  }
-  return pairs;
-}
-
-/**
- * IRT-style, model-agnostic difficulty target: the mean over model pairs of max(0, strong - weak), i.e. how often a
- * weaker model falls short where a stronger one succeeds. Null when no pair is scored on the row.
- */
-export function difficultyTarget(row: UnifiedRow, pairs: readonly ModelPair[]): number | null {
-  let sum = 0;
-  let n = 0;
-  for (const p of pairs) {
-    const s = row.scores[p.strong];
-    const w = row.scores[p.weak];
-    if (s === undefined || s === null || w === undefined || w === null) continue;
-    sum += Math.max(0, Math.min(1, s - w));
-    n++;
-  }
-  return n === 0 ? null : sum / n;
+/** Data stage: what ships is trained on LLMRouter's train split (MIT), plus RouterBench's with --include-routerbench. */
+export function loadTrainingSplit(dataDir: string, seed: number, includeRouterbench: boolean): TrainingSplit {
+  const data = loadUnified(dataDir);
+  const random = rng(seed);
+  const inTrain = (r: UnifiedRow): boolean =>
+    r.split === "train" && (r.source === "llmrouter" || (includeRouterbench && r.source === "routerbench"));
+  const trainAll = shuffleInPlace(data.rows.filter(inTrain), random);
+  const nVal = Math.round(trainAll.length * 0.15);
+  const valRows = trainAll.slice(0, nVal);
+  const fitRows = trainAll.slice(nVal);
+  process.stderr.write(
+    `data ${data.path} sha256 ${data.sha256.slice(0, 16)}: fit ${fitRows.length}, validation ${valRows.length}\n`,
+  );
+  const unseenRows = includeRouterbench
+    ? []
+    : data.rows.filter((r) => r.source === "routerbench" && r.split === "train");
+  return { data, random, trainAll, fitRows, valRows, unseenRows };
 }

@@ -1,5 +1,6 @@
 import { writeFileSync } from "node:fs";
 import type { ClassifierMetadata } from "../../router/classify/model-metadata.js";
+import { PER_BENCHMARK_PAIR_NAMES } from "./held-out-pairs.js";
 import type { PairResult } from "./report.js";
 import { pairTableMarkdown } from "./report.js";
 
@@ -29,7 +30,7 @@ function cvTable(cv: unknown, picked: string): string {
 
 /** One honest line on router vs prompt length over the whole-set held-out pairs (per-benchmark rows left out). */
 function versusLength(pairs: readonly PairResult[]): string {
-  const whole = pairs.filter((p) => !/ (ARC-C|MBPP|Winogrande)$/.test(p.name));
+  const whole = pairs.filter((p) => !PER_BENCHMARK_PAIR_NAMES.has(p.name));
   const margin = (p: PairResult): number => (p.router.apgr ?? 0) - (p.promptLength.apgr ?? 0);
   const wins = whole.filter((p) => margin(p) > 0);
   const close = whole.filter((p) => Math.abs(margin(p)) < 0.02);
