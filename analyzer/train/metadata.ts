@@ -71,7 +71,7 @@ function chatNotes(run: TrainingRun): { chatPrior: string; chatCalibrationAnchor
   return {
     chatPrior:
       run.difficulty.variant.chatPrior === true
-        ? `${n} synthetic chit-chat prompts (scripts/train/synthetic.ts chat templates) as difficulty rows with target 0, weighted as one family`
+        ? `${n} synthetic chit-chat prompts (analyzer/train/synthetic.ts chat templates) as difficulty rows with target 0, weighted as one family`
         : "none",
     chatCalibrationAnchor: `${n} synthetic chit-chat prompts join the isotonic calibration fit with target ${run.calibration.easiest.toFixed(3)} (the easiest training prompt's IRT difficulty); ranking unchanged`,
   };
