@@ -11,7 +11,7 @@ ENV ONNXRUNTIME_NODE_INSTALL=skip
 COPY package.json package-lock.json .npmrc ./
 # --ignore-scripts: `prepare` (the build) runs below, once the sources are copied.
 RUN npm ci --ignore-scripts
-# The whole context (see .dockerignore); tsconfig.build.json compiles only cli/, operator/ and router/.
+# The whole context (see .dockerignore); tsconfig.build.json compiles only cli/, operator/, router/ and analyzer/eval/.
 COPY . .
 RUN npm run build
 

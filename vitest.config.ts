@@ -6,7 +6,7 @@ export default defineConfig({
       {
         test: {
           name: "unit",
-          include: ["cli/**/*.test.ts", "operator/**/*.test.ts", "router/**/*.test.ts", "scripts/**/*.test.ts"],
+          include: ["cli/**/*.test.ts", "operator/**/*.test.ts", "router/**/*.test.ts", "analyzer/**/*.test.ts"],
           environment: "node",
           // The CLI tests spawn `routewise`; on a loaded 2-core machine one spawn can take seconds.
           testTimeout: 30_000,

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Command } from "commander";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { writeTinyAnalyzer } from "../../router/classify/testing.js";
+import { writeTinyAnalyzer } from "../../analyzer/onnx/tiny-analyzer.js";
 import { readClassifyRows, registerClassifyCommand, runClassify } from "./classify.js";
 import { registerEvalCommand, runEval } from "./eval.js";
 

@@ -1,10 +1,10 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import type { Command } from "commander";
-import type { MultiReport, PairMetrics, PairReport } from "../../router/classify/eval.js";
-import { evaluateMulti, evaluatePair, pairReportSvg } from "../../router/classify/eval.js";
+import type { MultiReport, PairMetrics, PairReport } from "../../analyzer/eval/eval.js";
+import { evaluateMulti, evaluatePair, pairReportSvg } from "../../analyzer/eval/eval.js";
 import { OnnxClassifier } from "../../router/classify/onnx-classifier.js";
-import type { UnifiedRow } from "../../router/classify/unified-rows.js";
-import { pairRowsFor, parseUnifiedJsonl, rowCost } from "../../router/classify/unified-rows.js";
+import type { UnifiedRow } from "../../analyzer/eval/unified-rows.js";
+import { pairRowsFor, parseUnifiedJsonl, rowCost } from "../../analyzer/eval/unified-rows.js";
 import { CliInputError, reportCliError } from "./classify.js";
 
 export interface EvalOptions {

@@ -3,8 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { CUSTOM_CONFIG_FILE, CustomClassifier, CustomModelError } from "./custom-classifier.js";
-import type { OnnxModelSpec } from "./onnx-writer.js";
-import { encodeOnnxModel } from "./onnx-writer.js";
+import type { OnnxModelSpec } from "../../analyzer/onnx/onnx-writer.js";
+import { encodeOnnxModel } from "../../analyzer/onnx/onnx-writer.js";
 import { WordPieceTokenizer } from "./wordpiece.js";
 
 const VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "hello", "world", "un", "##aff", "##able", ",", "!"].join("\n");

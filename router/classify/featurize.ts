@@ -3,7 +3,7 @@ import { LEXICON_NAMES, buildLexiconIndex, lexiconMask } from "./lexicons.js";
 import type { ClassifyInput } from "./types.js";
 
 /**
- * Featurizer shared by training (scripts/train) and the runtime (onnx-classifier.ts): a prompt becomes one
+ * Featurizer shared by training (analyzer/train) and the runtime (onnx-classifier.ts): a prompt becomes one
  * Float32 vector = [dense hand-made signals | signed hashed word 1-2-grams + char 4-grams]. Pure and deterministic;
  * everything that changes the output is in `FeatureConfig`, which is stored in the model's metadata.json.
  */

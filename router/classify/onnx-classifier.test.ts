@@ -6,7 +6,7 @@ import { DOMAINS, TASKS } from "../config/types.js";
 import { LruCache } from "./lru.js";
 import { applyCalibration } from "./model-metadata.js";
 import { ModelMismatchError, OnnxClassifier } from "./onnx-classifier.js";
-import { writeTinyAnalyzer } from "./testing.js";
+import { writeTinyAnalyzer } from "../../analyzer/onnx/tiny-analyzer.js";
 import { DEFAULT_FEATURE_CONFIG } from "./featurize.js";
 
 const tmp = (): string => mkdtempSync(join(tmpdir(), "rw-classify-"));

@@ -36,8 +36,8 @@ export interface MlpOptions {
   onEpoch?: (epoch: number, trainLoss: number, valLoss: number) => void;
 }
 
-/** The output logit for one row (hidden activations written to `h` when given). */
-export function mlpLogit(m: MlpHead, x: Float32Array, h: Float64Array = new Float64Array(m.hidden)): number {
+/** The first layer's pre-activations of one row into h (zero inputs skipped). */
+function firstLayer(m: MlpHead, x: Float32Array, h: Float64Array): void {
   const H = m.hidden;
   for (let j = 0; j < H; j++) h[j] = m.b1[j] ?? 0;
   for (let i = 0; i < m.inputs; i++) {
@@ -46,8 +46,13 @@ export function mlpLogit(m: MlpHead, x: Float32Array, h: Float64Array = new Floa
     const base = i * H;
     for (let j = 0; j < H; j++) h[j] = (h[j] ?? 0) + v * (m.W1[base + j] ?? 0);
   }
+}
+
+/** The output logit for one row (hidden activations written to `h` when given). */
+export function mlpLogit(m: MlpHead, x: Float32Array, h: Float64Array = new Float64Array(m.hidden)): number {
+  firstLayer(m, x, h);
   let z = m.b2;
-  for (let j = 0; j < H; j++) {
+  for (let j = 0; j < m.hidden; j++) {
     const a = Math.max(0, h[j] ?? 0);
     h[j] = a;
     z += a * (m.W2[j] ?? 0);
@@ -72,6 +77,15 @@ export function mlpLoss(m: MlpHead, set: MlpSet): number {
   return weight === 0 ? 0 : total / weight;
 }
 
+/** Adds dh * x into the W1 column of hidden unit j (zero inputs skipped). */
+function addW1Gradient(g: Float64Array, x: Float32Array, m: MlpHead, j: number, dh: number): void {
+  const { inputs, hidden: H } = m;
+  for (let i = 0; i < inputs; i++) {
+    const v = x[i] ?? 0;
+    if (v !== 0) g[i * H + j] = (g[i * H + j] ?? 0) + dh * v;
+  }
+}
+
 /** Adds the gradient of one row (loss scaled by w) into g, laid out as [W1, b1, W2, b2]; h = the row's activations. */
 function backwardRow(m: MlpHead, x: Float32Array, h: Float64Array, d: number, g: Float64Array): void {
   const { inputs, hidden: H } = m;
@@ -84,10 +98,7 @@ function backwardRow(m: MlpHead, x: Float32Array, h: Float64Array, d: number, g:
     if (a <= 0) continue;
     const dh = d * (m.W2[j] ?? 0);
     g[oB1 + j] = (g[oB1 + j] ?? 0) + dh;
-    for (let i = 0; i < inputs; i++) {
-      const v = x[i] ?? 0;
-      if (v !== 0) g[i * H + j] = (g[i * H + j] ?? 0) + dh * v;
-    }
+    addW1Gradient(g, x, m, j, dh);
   }
 }
 
@@ -123,16 +134,15 @@ function clone(m: MlpHead): MlpHead {
   return { ...m, W1: m.W1.slice(), b1: m.b1.slice(), W2: m.W2.slice() };
 }
 
-export function trainMlp(train: MlpSet, inputs: number, opts: MlpOptions): MlpHead {
-  const H = opts.hidden;
-  const random = rng(opts.seed);
+/** He-initialised first layer, small positive hidden biases (draws W1 then W2 from `random`). */
+function initialMlp(inputs: number, H: number, random: () => number): MlpHead {
   const gauss = (): number => {
     const u = Math.max(1e-12, random());
     return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * random());
   };
   const s1 = Math.sqrt(2 / inputs);
   const s2 = Math.sqrt(1 / H);
-  const m: MlpHead = {
+  return {
     inputs,
     hidden: H,
     W1: Float32Array.from({ length: inputs * H }, () => gauss() * s1),
@@ -142,6 +152,42 @@ export function trainMlp(train: MlpSet, inputs: number, opts: MlpOptions): MlpHe
     bestEpoch: 0,
     valLoss: Infinity,
   };
+}
+
+interface Epoch {
+  m: MlpHead;
+  train: MlpSet;
+  adam: Adam;
+  /** Hidden activations scratch space. */
+  h: Float64Array;
+  /** Running weighted training loss and weight of the epoch, added row by row. */
+  loss: number;
+  weight: number;
+}
+
+/** One AdamW step on a mini-batch (skipped when its weights sum to 0). */
+function trainBatch(ep: Epoch, batch: readonly number[], opts: MlpOptions): void {
+  const { m, train, adam, h } = ep;
+  let wsum = 0;
+  for (const r of batch) wsum += train.weights[r] ?? 0;
+  if (wsum === 0) return;
+  adam.g.fill(0);
+  for (const r of batch) {
+    const x = train.x[r];
+    if (x === undefined) continue;
+    const z = mlpLogit(m, x, h);
+    const y = train.targets[r] ?? 0;
+    ep.loss += (train.weights[r] ?? 0) * bce(z, y);
+    ep.weight += train.weights[r] ?? 0;
+    backwardRow(m, x, h, ((train.weights[r] ?? 0) / wsum) * (1 / (1 + Math.exp(-z)) - y), adam.g);
+  }
+  adamWStep(m, adam, opts.lr, opts.weightDecay);
+}
+
+export function trainMlp(train: MlpSet, inputs: number, opts: MlpOptions): MlpHead {
+  const H = opts.hidden;
+  const random = rng(opts.seed);
+  const m = initialMlp(inputs, H, random);
   // Parameters flattened as [W1, b1, W2, b2] for Adam.
   const P = inputs * H + H + H + 1;
   const adam: Adam = { g: new Float64Array(P), mom: new Float64Array(P), vel: new Float64Array(P), t: 0 };
@@ -150,27 +196,10 @@ export function trainMlp(train: MlpSet, inputs: number, opts: MlpOptions): MlpHe
   let best = clone(m);
   for (let epoch = 1; epoch <= opts.epochs; epoch++) {
     shuffleInPlace(order, random);
-    let trainLoss = 0;
-    let trainWeight = 0;
-    for (let s = 0; s < order.length; s += opts.batchSize) {
-      const batch = order.slice(s, s + opts.batchSize);
-      let wsum = 0;
-      for (const r of batch) wsum += train.weights[r] ?? 0;
-      if (wsum === 0) continue;
-      adam.g.fill(0);
-      for (const r of batch) {
-        const x = train.x[r];
-        if (x === undefined) continue;
-        const z = mlpLogit(m, x, h);
-        const y = train.targets[r] ?? 0;
-        trainLoss += (train.weights[r] ?? 0) * bce(z, y);
-        trainWeight += train.weights[r] ?? 0;
-        backwardRow(m, x, h, ((train.weights[r] ?? 0) / wsum) * (1 / (1 + Math.exp(-z)) - y), adam.g);
-      }
-      adamWStep(m, adam, opts.lr, opts.weightDecay);
-    }
+    const ep: Epoch = { m, train, adam, h, loss: 0, weight: 0 };
+    for (let s = 0; s < order.length; s += opts.batchSize) trainBatch(ep, order.slice(s, s + opts.batchSize), opts);
     const valLoss = opts.val === undefined ? 0 : mlpLoss(m, opts.val);
-    opts.onEpoch?.(epoch, trainWeight === 0 ? 0 : trainLoss / trainWeight, valLoss);
+    opts.onEpoch?.(epoch, ep.weight === 0 ? 0 : ep.loss / ep.weight, valLoss);
     if (opts.val === undefined || valLoss < best.valLoss) best = { ...clone(m), bestEpoch: epoch, valLoss };
   }
   return best;

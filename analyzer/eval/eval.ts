@@ -57,6 +57,16 @@ function totalCost(rows: readonly PairRow[], pick: (r: PairRow) => number | null
   return sum;
 }
 
+function perPrompt(cost: number | null, n: number): number | null {
+  return cost === null ? null : cost / n;
+}
+
+/** The total cost after one more row goes to the strong model; null once any cost is unknown. */
+function switchedCost(cost: number | null, row: PairRow): number | null {
+  if (cost === null) return null;
+  return row.strongCost === null || row.weakCost === null ? null : cost + row.strongCost - row.weakCost;
+}
+
 /**
  * The (share, quality, cost) curve of a threshold router that sends the highest-`score` prompts to the strong model
  * first. Rows with equal scores form one group whose order is random, so the curve is linear across each group
@@ -68,16 +78,15 @@ export function routerCurve(rows: readonly PairRow[], score: readonly number[]):
   const order = rows.map((_, i) => i).sort((a, b) => (score[b] ?? 0) - (score[a] ?? 0));
   let quality = rows.reduce((a, r) => a + r.weak, 0);
   let cost = totalCost(rows, (r) => r.weakCost);
-  const points: CurvePoint[] = [{ share: 0, quality: quality / n, cost: cost === null ? null : cost / n }];
+  const points: CurvePoint[] = [{ share: 0, quality: quality / n, cost: perPrompt(cost, n) }];
   for (let k = 0; k < n; k++) {
     const row = rows[order[k] ?? 0];
     if (row === undefined) continue;
     quality += row.strong - row.weak;
-    if (cost !== null)
-      cost = row.strongCost === null || row.weakCost === null ? null : cost + row.strongCost - row.weakCost;
+    cost = switchedCost(cost, row);
     const next = order[k + 1];
     if (next !== undefined && score[next] === score[order[k] ?? 0]) continue;
-    points.push({ share: (k + 1) / n, quality: quality / n, cost: cost === null ? null : cost / n });
+    points.push({ share: (k + 1) / n, quality: quality / n, cost: perPrompt(cost, n) });
   }
   return points;
 }

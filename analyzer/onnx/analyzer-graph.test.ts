@@ -2,8 +2,8 @@ import * as ort from "onnxruntime-node";
 import { describe, expect, it } from "vitest";
 import type { DenseClip, DifficultyMlp } from "./analyzer-graph.js";
 import { analyzerModelSpec, HEAD_WIDTH } from "./analyzer-graph.js";
-import { DEFAULT_FEATURE_CONFIG, DENSE_SIZE, featureSize } from "./featurize.js";
-import { ANALYZER_INPUT } from "./model-metadata.js";
+import { DEFAULT_FEATURE_CONFIG, DENSE_SIZE, featureSize } from "../../router/classify/featurize.js";
+import { ANALYZER_INPUT } from "../../router/classify/model-metadata.js";
 import { encodeOnnxModel } from "./onnx-writer.js";
 
 const feature = { ...DEFAULT_FEATURE_CONFIG, hashBits: 4 };

@@ -1,8 +1,8 @@
-import type { PairMetrics, PairReport } from "../../router/classify/eval.js";
-import { evaluatePair } from "../../router/classify/eval.js";
+import type { PairMetrics, PairReport } from "../eval/eval.js";
+import { evaluatePair } from "../eval/eval.js";
 import type { Classification } from "../../router/classify/types.js";
-import type { UnifiedRow } from "../../router/classify/unified-rows.js";
-import { pairRowsFor } from "../../router/classify/unified-rows.js";
+import type { UnifiedRow } from "../eval/unified-rows.js";
+import { pairRowsFor } from "../eval/unified-rows.js";
 import { BENCHMARK_LABELS } from "./weak-labels.js";
 
 export interface EvalSpec {

@@ -1,7 +1,7 @@
-import { DOMAINS, TASKS } from "../config/types.js";
-import type { FeatureConfig } from "./featurize.js";
-import { featureSize } from "./featurize.js";
-import { ANALYZER_INPUT } from "./model-metadata.js";
+import { DOMAINS, TASKS } from "../../router/config/types.js";
+import type { FeatureConfig } from "../../router/classify/featurize.js";
+import { featureSize } from "../../router/classify/featurize.js";
+import { ANALYZER_INPUT } from "../../router/classify/model-metadata.js";
 import type { OnnxModelSpec, OnnxNode, OnnxTensor } from "./onnx-writer.js";
 
 /** Head layout of the analyzer's single weight matrix: column 0 difficulty, then tasks, then domains. */

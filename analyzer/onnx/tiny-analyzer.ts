@@ -1,12 +1,12 @@
 import { createHash } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { DOMAINS, TASKS } from "../config/types.js";
+import { DOMAINS, TASKS } from "../../router/config/types.js";
 import { analyzerModelSpec, HEAD_WIDTH } from "./analyzer-graph.js";
-import type { FeatureConfig } from "./featurize.js";
-import { DEFAULT_FEATURE_CONFIG, DENSE_FEATURE_NAMES, featureSize } from "./featurize.js";
-import type { ClassifierMetadata } from "./model-metadata.js";
-import { analyzerTensorSpecs, METADATA_SCHEMA } from "./model-metadata.js";
+import type { FeatureConfig } from "../../router/classify/featurize.js";
+import { DEFAULT_FEATURE_CONFIG, DENSE_FEATURE_NAMES, featureSize } from "../../router/classify/featurize.js";
+import type { ClassifierMetadata } from "../../router/classify/model-metadata.js";
+import { analyzerTensorSpecs, METADATA_SCHEMA } from "../../router/classify/model-metadata.js";
 import { encodeOnnxModel } from "./onnx-writer.js";
 
 /**

@@ -1,4 +1,5 @@
 import type { CalibrationTable } from "../../router/classify/model-metadata.js";
+import type { DiffRow, DifficultyRows } from "./difficulty-rows.js";
 
 /**
  * Weighted isotonic regression (pool adjacent violators) of targets on scores, returned as a breakpoint table
@@ -50,4 +51,37 @@ export function strictlyIncreasing(table: CalibrationTable, ramp = 0.05): Calibr
     x,
     y: y.map((v, k) => (1 - ramp) * Math.min(1, Math.max(0, v)) + (ramp * k) / Math.max(1, K - 1)),
   };
+}
+
+export interface Calibration {
+  table: CalibrationTable;
+  /** The validation rows with an IRT difficulty (the calibration fit; also the MAE check in evaluate.ts). */
+  rows: DiffRow[];
+  /** The chit-chat anchor's target: the easiest training prompt's IRT difficulty. */
+  easiest: number;
+}
+
+/**
+ * Calibration stage, on the validation split (never on test): strictly increasing map from the exported head's
+ * probability to the IRT item difficulty on the router's [0,1] scale (isotonic fit + a small ramp, so ranking is
+ * kept). Chit-chat anchor (a stated prior, not measured): the synthetic chat templates join the fit with the
+ * difficulty of the easiest training prompt, so greetings and small talk read as easy on the absolute scale. The
+ * table stays strictly increasing, so the ranking (and every APGR) is unchanged.
+ */
+export function calibrateDifficulty(
+  rows: DifficultyRows,
+  itemDifficulty: ReadonlyMap<string, number>,
+  prob: (r: DiffRow) => number,
+): Calibration {
+  const valCal = rows.val.filter((r) => itemDifficulty.has(r.row.id));
+  const easiest = Math.min(...itemDifficulty.values());
+  const valRaw = [...valCal, ...rows.chat].map(prob);
+  const table = strictlyIncreasing(
+    isotonicTable(
+      valRaw,
+      [...valCal.map((r) => itemDifficulty.get(r.row.id) ?? 0), ...rows.chat.map(() => easiest)],
+      valRaw.map(() => 1),
+    ),
+  );
+  return { table, rows: valCal, easiest };
 }

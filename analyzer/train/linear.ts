@@ -44,6 +44,11 @@ export interface LinearHead {
   valLoss: number;
 }
 
+/** Whether feature i takes part in a head: inside its block and, when the head is restricted, allowed. */
+function usable(i: number, maxIdx: number, allowed: Uint8Array | undefined): boolean {
+  return i < maxIdx && (allowed === undefined || allowed[i] === 1);
+}
+
 function logits(
   head: { W: Float32Array; b: Float32Array; allowed?: Uint8Array | undefined },
   row: SparseRow,
@@ -55,7 +60,7 @@ function logits(
   for (let c = 0; c < classes; c++) out[c] = b[c] ?? 0;
   for (let k = 0; k < row.idx.length; k++) {
     const i = row.idx[k] ?? 0;
-    if (i >= maxIdx || (allowed !== undefined && allowed[i] !== 1)) continue;
+    if (!usable(i, maxIdx, allowed)) continue;
     const v = row.val[k] ?? 0;
     const base = i * classes;
     for (let c = 0; c < classes; c++) out[c] = (out[c] ?? 0) + v * (W[base + c] ?? 0);
@@ -171,17 +176,52 @@ interface BatchContext {
   gb: Float32Array;
 }
 
+/** Sum of the batch's row weights (1 when they are all 0). */
+function batchWeight(set: LabelledSet, batch: readonly number[]): number {
+  let wsum = 0;
+  for (const r of batch) wsum += set.weights[r] ?? 0;
+  return wsum === 0 ? 1 : wsum;
+}
+
+function addAt(xs: Float32Array, i: number, v: number): void {
+  xs[i] = (xs[i] ?? 0) + v;
+}
+
+/** Adds the gradient of row r (weight w, probabilities z) into ctx.g/ctx.gb. */
+function rowGradient(ctx: BatchContext, row: SparseRow, r: number, w: number, z: Float64Array): void {
+  const { spec, set, g, gb } = ctx;
+  const C = spec.classes;
+  const maxIdx = spec.useHashed ? ctx.featureCount : ctx.denseCount;
+  for (let c = 0; c < C; c++) {
+    const d = w * ((z[c] ?? 0) - (set.targets[r * C + c] ?? 0));
+    addAt(gb, c, d);
+    for (let k = 0; k < row.idx.length; k++) {
+      const i = row.idx[k] ?? 0;
+      if (usable(i, maxIdx, spec.allowed)) g[i * C + c] = (g[i * C + c] ?? 0) + d * (row.val[k] ?? 0);
+    }
+  }
+}
+
+/** Adds the L2 penalty's gradient (dense and hashed blocks have their own strength) into ctx.g. */
+function l2Gradient(ctx: BatchContext): void {
+  const { head, spec, g, denseCount } = ctx;
+  const C = spec.classes;
+  const maxIdx = spec.useHashed ? ctx.featureCount : denseCount;
+  for (let i = 0; i < maxIdx; i++) {
+    const l2 = i < denseCount ? spec.l2Dense : spec.l2Hashed;
+    for (let c = 0; c < C; c++) g[i * C + c] = (g[i * C + c] ?? 0) + l2 * (head.W[i * C + c] ?? 0);
+  }
+}
+
 /** Accumulates the gradient of one mini-batch into ctx.g/ctx.gb (including L2); returns the batch loss. */
 function batchGradient(ctx: BatchContext, batch: readonly number[]): number {
-  const { head, spec, set, g, gb, featureCount, denseCount } = ctx;
+  const { head, spec, set, featureCount, denseCount } = ctx;
   const C = spec.classes;
   const maxIdx = spec.useHashed ? featureCount : denseCount;
   const z = new Float64Array(C);
-  let wsum = 0;
-  for (const r of batch) wsum += set.weights[r] ?? 0;
-  if (wsum === 0) wsum = 1;
-  g.fill(0);
-  gb.fill(0);
+  const wsum = batchWeight(set, batch);
+  ctx.g.fill(0);
+  ctx.gb.fill(0);
   let loss = 0;
   for (const r of batch) {
     const row = set.rows[r];
@@ -190,20 +230,9 @@ function batchGradient(ctx: BatchContext, batch: readonly number[]): number {
     activate(z, spec.kind, C);
     const w = (set.weights[r] ?? 0) / wsum;
     loss += w * rowLoss(z, set.targets, r * C, spec);
-    for (let c = 0; c < C; c++) {
-      const d = w * ((z[c] ?? 0) - (set.targets[r * C + c] ?? 0));
-      gb[c] = (gb[c] ?? 0) + d;
-      for (let k = 0; k < row.idx.length; k++) {
-        const i = row.idx[k] ?? 0;
-        if (i < maxIdx && (spec.allowed === undefined || spec.allowed[i] === 1))
-          g[i * C + c] = (g[i * C + c] ?? 0) + d * (row.val[k] ?? 0);
-      }
-    }
+    rowGradient(ctx, row, r, w, z);
   }
-  for (let i = 0; i < maxIdx; i++) {
-    const l2 = i < denseCount ? spec.l2Dense : spec.l2Hashed;
-    for (let c = 0; c < C; c++) g[i * C + c] = (g[i * C + c] ?? 0) + l2 * (head.W[i * C + c] ?? 0);
-  }
+  l2Gradient(ctx);
   return loss;
 }
 

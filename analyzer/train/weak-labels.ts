@@ -63,18 +63,26 @@ export function lexiconDomain(text: string, fallback: Domain): Domain {
   return best;
 }
 
+/** Prompt-format rules for rows without a benchmark name, in order: the first that matches names the family. */
+const FAMILY_RULES: readonly { family: Family; matches: (p: string) => boolean }[] = [
+  { family: "logic-grid", matches: (p) => /there are \d+ houses/i.test(p) },
+  { family: "code", matches: (p) => /^(from typing|import |def )/m.test(p) && /def \w+\(/.test(p) },
+  { family: "code", matches: (p) => /^write a (python )?function/i.test(p) },
+  { family: "math-competition", matches: (p) => /\$[^$]+\$|\\frac|\\boxed|\\sqrt/.test(p) },
+  {
+    family: "math-word",
+    matches: (p) =>
+      (p.match(/\d+(?:\.\d+)?/g) ?? []).length >= 2 &&
+      p.length < 900 &&
+      /how (many|much)|total|each|per |\$\d|percent|%/i.test(p),
+  },
+  { family: "reading", matches: (p) => p.length > 500 },
+  { family: "science", matches: (p) => (lexiconHits(p)["science"] ?? 0) >= 2 },
+];
+
 export function detectFamily(prompt: string): Family {
   const p = prompt.trim();
-  if (/there are \d+ houses/i.test(p)) return "logic-grid";
-  if (/^(from typing|import |def )/m.test(p) && /def \w+\(/.test(p)) return "code";
-  if (/^write a (python )?function/i.test(p)) return "code";
-  if (/\$[^$]+\$|\\frac|\\boxed|\\sqrt/.test(p)) return "math-competition";
-  const numbers = (p.match(/\d+(?:\.\d+)?/g) ?? []).length;
-  if (numbers >= 2 && p.length < 900 && /how (many|much)|total|each|per |\$\d|percent|%/i.test(p)) return "math-word";
-  if (p.length > 500) return "reading";
-  const hits = lexiconHits(p);
-  if ((hits["science"] ?? 0) >= 2) return "science";
-  return "open-qa";
+  return FAMILY_RULES.find((r) => r.matches(p))?.family ?? "open-qa";
 }
 
 const FAMILY_LABELS: Record<Family, { task: Task; domain: Domain }> = {

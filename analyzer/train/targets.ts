@@ -1,35 +1,4 @@
-import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
-import type { UnifiedRow } from "../../router/classify/unified-rows.js";
-import { parseUnifiedJsonl } from "../../router/classify/unified-rows.js";
-
-export const UNIFIED_FILE = join("unified", "routing_unified.jsonl");
-
-export interface LoadedData {
-  rows: UnifiedRow[];
-  sha256: string;
-  path: string;
-}
-
-export function loadUnified(dataDir: string): LoadedData {
-  const path = join(dataDir, UNIFIED_FILE);
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch (err) {
-    throw new Error(
-      `cannot read ${path} (set --data or ROUTEWISE_DATA to the shared data folder): ${(err as Error).message}`,
-      { cause: err },
-    );
-  }
-  return { rows: parseUnifiedJsonl(text, path), sha256: createHash("sha256").update(text).digest("hex"), path };
-}
-
-/** RouteProfile's MBPP/HumanEval scores are ~0 for every model (answer extraction issue, see its README). */
-export function usableForEval(row: UnifiedRow): boolean {
-  return !(row.source === "routeprofile" && (row.benchmark === "mbpp" || row.benchmark === "human_eval"));
-}
+import type { UnifiedRow } from "../eval/unified-rows.js";
 
 /** Mean score per model over rows (nulls skipped). */
 export function modelMeans(rows: readonly UnifiedRow[]): Map<string, number> {
@@ -65,6 +34,25 @@ export function modelPairs(means: ReadonlyMap<string, number>, minMean: number, 
     }
   }
   return pairs;
+}
+
+/** Pairs per source (model names differ across sources), from the fit split only. */
+export function pairsBySource(fitRows: readonly UnifiedRow[]): Map<string, ModelPair[]> {
+  const out = new Map<string, ModelPair[]>();
+  for (const src of new Set(fitRows.map((r) => r.source))) {
+    out.set(src, modelPairs(modelMeans(fitRows.filter((r) => r.source === src)), 0.3, 0.02));
+  }
+  return out;
+}
+
+/**
+ * The strongest training model against every weaker one above the score floor: the validation pairs, and the pairs
+ * of the difficulty target (a deployment routes between a strong model and cheaper ones; gains between two weak
+ * models, e.g. one that fails on answer format, say little about what a strong model adds).
+ */
+export function vsStrongest(pairs: readonly ModelPair[]): ModelPair[] {
+  const best = pairs[0]?.strong;
+  return pairs.filter((p) => p.strong === best);
 }
 
 /**
