@@ -2,6 +2,8 @@
  * Rows in the schema of ../shared/data/unified/routing_unified.jsonl (see its README): one prompt, the score of
  * each model, and where known the cost of each call. Data enters as unknown and is validated here.
  */
+import { isRecord } from "../../router/config/json.js";
+
 export interface UnifiedRow {
   id: string;
   source: string;
@@ -25,10 +27,6 @@ export class RowError extends Error {
 
 type Obj = Record<string, unknown>;
 
-function isObj(v: unknown): v is Obj {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
 function optString(o: Obj, key: string): string | null {
   const v = o[key];
   if (v === undefined || v === null) return null;
@@ -38,7 +36,7 @@ function optString(o: Obj, key: string): string | null {
 
 function numberMap(v: unknown, key: string, allowNull: boolean): Record<string, number | null> | null {
   if (v === undefined || v === null) return null;
-  if (!isObj(v)) throw new RowError(`field "${key}" must be an object`);
+  if (!isRecord(v)) throw new RowError(`field "${key}" must be an object`);
   const out: Record<string, number | null> = {};
   for (const [model, value] of Object.entries(v)) {
     if (value === null && allowNull) out[model] = null;
@@ -50,7 +48,7 @@ function numberMap(v: unknown, key: string, allowNull: boolean): Record<string, 
 
 function tokenMap(v: unknown): Record<string, [number, number]> | null {
   if (v === undefined || v === null) return null;
-  if (!isObj(v)) throw new RowError(`field "tokens" must be an object`);
+  if (!isRecord(v)) throw new RowError(`field "tokens" must be an object`);
   const out: Record<string, [number, number]> = {};
   for (const [model, value] of Object.entries(v)) {
     if (!Array.isArray(value) || value.length !== 2 || !value.every((x) => typeof x === "number")) {
@@ -63,7 +61,7 @@ function tokenMap(v: unknown): Record<string, [number, number]> | null {
 
 /** Validates one parsed JSON value; throws RowError naming the bad field. */
 export function parseUnifiedRow(raw: unknown): UnifiedRow {
-  if (!isObj(raw)) throw new RowError("row must be a JSON object");
+  if (!isRecord(raw)) throw new RowError("row must be a JSON object");
   const id = raw["id"];
   if (typeof id !== "string" && typeof id !== "number") throw new RowError(`field "id" must be a string`);
   const prompt = raw["prompt"];

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as ort from "onnxruntime-node";
+import { isRecord } from "../config/json.js";
 import { DOMAINS, TASKS } from "../config/types.js";
 import { LruCache } from "./lru.js";
 import { promptKey } from "./featurize.js";
@@ -31,18 +32,15 @@ export class CustomModelError extends Error {
   override readonly name = "CustomModelError";
 }
 
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
-
 function head(v: unknown, where: string): { output: string } | null {
   if (v === undefined || v === null) return null;
-  if (!isObj(v) || typeof v["output"] !== "string")
+  if (!isRecord(v) || typeof v["output"] !== "string")
     throw new CustomModelError(`${where}: expected {"output": "<name>"}`);
   return { output: v["output"] };
 }
 
 export function parseCustomConfig(raw: unknown, where: string): CustomConfig {
-  if (!isObj(raw)) throw new CustomModelError(`${where}: expected a JSON object`);
+  if (!isRecord(raw)) throw new CustomModelError(`${where}: expected a JSON object`);
   return {
     model: typeof raw["model"] === "string" ? raw["model"] : "model.onnx",
     vocab: typeof raw["vocab"] === "string" ? raw["vocab"] : "vocab.txt",
@@ -55,7 +53,7 @@ export function parseCustomConfig(raw: unknown, where: string): CustomConfig {
 }
 
 function parseDifficulty(d: unknown, where: string): CustomConfig["difficulty"] {
-  if (!isObj(d) || typeof d["output"] !== "string")
+  if (!isRecord(d) || typeof d["output"] !== "string")
     throw new CustomModelError(`${where}: "difficulty.output" is required`);
   const activation = parseActivation(d["activation"] ?? "sigmoid", where);
   const index = d["index"] ?? 0;

@@ -1,4 +1,5 @@
 import { DOMAINS, TASKS } from "../config/types.js";
+import { isRecord } from "../config/json.js";
 import type { FeatureConfig } from "./featurize.js";
 import { DENSE_FEATURE_NAMES, featureSize } from "./featurize.js";
 
@@ -35,7 +36,6 @@ export interface ClassifierMetadata {
 }
 
 export const ANALYZER_INPUT = "features";
-export const ANALYZER_OUTPUTS = ["difficulty", "task_probs", "domain_probs"] as const;
 
 /** The tensor contract of an analyzer graph for a given feature config. */
 export function analyzerTensorSpecs(feature: FeatureConfig): { inputs: TensorSpec[]; outputs: TensorSpec[] } {
@@ -50,10 +50,6 @@ export function analyzerTensorSpecs(feature: FeatureConfig): { inputs: TensorSpe
 }
 
 type Obj = Record<string, unknown>;
-
-function isObj(v: unknown): v is Obj {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
 
 function field(o: Obj, key: string, where: string): unknown {
   if (!(key in o)) throw new Error(`${where}: missing field "${key}"`);
@@ -76,7 +72,7 @@ function arr(v: unknown, where: string): unknown[] {
 }
 
 function obj(v: unknown, where: string): Obj {
-  if (!isObj(v)) throw new Error(`${where}: expected an object`);
+  if (!isRecord(v)) throw new Error(`${where}: expected an object`);
   return v;
 }
 

@@ -26,9 +26,3 @@ export interface Classifier {
   readonly name: string;
   classify(input: ClassifyInput): Promise<Classification> | Classification;
 }
-
-/**
- * Predicted quality of a provider on a request, on the provider's 0–100 scale.
- * `score` is the provider's declared quality for the request's domain.
- */
-export type QualityPredictor = (score: number, c: Classification) => number;
