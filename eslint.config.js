@@ -78,7 +78,7 @@ export default tseslint.config(
       // client-node's model classes (V1ConfigMap, ...) are plain data shapes; its serializer accepts object literals.
       "@typescript-eslint/no-unsafe-class-instance-assignment": "off",
       "@typescript-eslint/no-confusing-void-expression": ["error", { ignoreArrowShorthand: true }],
-      complexity: ["warn", 15],
+      complexity: ["error", 10],
       "max-depth": ["error", 4],
       "max-params": ["error", 5],
       "no-restricted-syntax": ["error", { selector: "ExportDefaultDeclaration", message: "Use named exports." }],

@@ -114,49 +114,61 @@ function addObject(
   out: LoadedManifests,
   index: Map<string, Located>,
 ): void {
-  const startLine = loc.lines.linePos(loc.doc.range?.[0] ?? 0).line;
   if (!isRecord(value)) {
-    out.errors.push({
-      file: loc.file,
-      line: startLine,
-      object: "",
-      field: "",
-      message: "a manifest must be a YAML mapping",
-    });
+    const line = loc.lines.linePos(loc.doc.range?.[0] ?? 0).line;
+    out.errors.push({ file: loc.file, line, object: "", field: "", message: "a manifest must be a YAML mapping" });
     return;
   }
+  const id = identify(value, defaultNamespace);
+  const withNs = { ...value, metadata: { ...id.meta, namespace: id.namespace } };
+  index.set(objectKey(id), loc);
+  if (value["apiVersion"] === "v1" && id.kind === "Secret") addSecret(withNs, id.namespace, id.name, out);
+  else if (id.kind === "ModelProvider" || id.kind === "ModelRoute" || value["apiVersion"] === GROUP_VERSION)
+    addPolicy(loc, withNs, id, out);
+  else out.skipped.push(`${String(value["apiVersion"])} ${id.kind} ${id.namespace}/${id.name}`);
+}
+
+interface Identity {
+  kind: string;
+  namespace: string;
+  name: string;
+  meta: Record<string, unknown>;
+}
+
+function identify(value: Record<string, unknown>, defaultNamespace: string): Identity {
   const meta = isRecord(value["metadata"]) ? value["metadata"] : {};
-  const namespace = typeof meta["namespace"] === "string" ? meta["namespace"] : defaultNamespace;
-  const name = typeof meta["name"] === "string" ? meta["name"] : "<unnamed>";
-  const kind = typeof value["kind"] === "string" ? value["kind"] : "<no kind>";
-  const withNs = { ...value, metadata: { ...meta, namespace } };
-  index.set(objectKey({ kind, namespace, name }), loc);
+  return {
+    kind: typeof value["kind"] === "string" ? value["kind"] : "<no kind>",
+    namespace: typeof meta["namespace"] === "string" ? meta["namespace"] : defaultNamespace,
+    name: typeof meta["name"] === "string" ? meta["name"] : "<unnamed>",
+    meta,
+  };
+}
+
+/** A routewise.dev object: validated with the CRD's schema and CEL rules; errors point at file and line. */
+function addPolicy(loc: Located, value: Record<string, unknown>, id: Identity, out: LoadedManifests): void {
   const report = (errors: FieldError[]): void => {
     for (const e of errors) {
       out.errors.push({
         file: loc.file,
         line: lineOf(loc, e.field),
-        object: describeObject({ kind, namespace, name }),
+        object: describeObject(id),
         field: e.field,
         message: e.message,
       });
     }
   };
-  if (value["apiVersion"] === "v1" && kind === "Secret") {
-    addSecret(withNs, namespace, name, out);
-  } else if (kind === "ModelProvider" || kind === "ModelRoute" || value["apiVersion"] === GROUP_VERSION) {
-    const result =
-      kind === "ModelRoute" ? validateRoute(withNs) : kind === "ModelProvider" ? validateProvider(withNs) : null;
-    if (result === null)
-      report([{ field: "kind", message: `unknown kind ${JSON.stringify(kind)} in ${GROUP_VERSION}` }]);
-    else if (!result.ok) {
-      report(result.errors);
-      if (kind === "ModelProvider") out.rejectedProviders.push({ namespace, name });
-    } else if (result.object.kind === "ModelRoute") out.routes.push(result.object);
-    else out.providers.push(result.object);
-  } else {
-    out.skipped.push(`${String(value["apiVersion"])} ${kind} ${namespace}/${name}`);
+  const validate = id.kind === "ModelRoute" ? validateRoute : id.kind === "ModelProvider" ? validateProvider : null;
+  if (validate === null) {
+    report([{ field: "kind", message: `unknown kind ${JSON.stringify(id.kind)} in ${GROUP_VERSION}` }]);
+    return;
   }
+  const result = validate(value);
+  if (!result.ok) {
+    report(result.errors);
+    if (id.kind === "ModelProvider") out.rejectedProviders.push({ namespace: id.namespace, name: id.name });
+  } else if (result.object.kind === "ModelRoute") out.routes.push(result.object);
+  else out.providers.push(result.object);
 }
 
 function addSecret(obj: Record<string, unknown>, namespace: string, name: string, out: LoadedManifests): void {

@@ -61,20 +61,13 @@ function toConfig(p: ModelProvider, namespace: string, credential: CredentialSou
     model: s.model,
     credentialKey: credential?.key ?? null,
     azure: s.azure ? { deployment: s.azure.deployment, apiVersion: s.azure.apiVersion } : null,
-    pricing: {
-      inputPerMillion: s.pricing.inputPerMillion,
-      outputPerMillion: s.pricing.outputPerMillion,
-      cachedInputPerMillion: s.pricing.cachedInputPerMillion ?? s.pricing.inputPerMillion,
-    },
+    pricing: pricing(s.pricing),
     contextWindow,
     maxOutputTokens: Math.min(s.maxOutputTokens ?? D["spec.maxOutputTokens"], contextWindow),
     capabilities: capabilities(s),
     quality: { score: s.quality.score, domains: sortedDomains(s.quality.domains ?? {}) },
     limits: limits(s),
-    timeouts: {
-      requestMs: durationOr(s.timeouts?.request, D["spec.timeouts.request"]),
-      connectMs: durationOr(s.timeouts?.connect, D["spec.timeouts.connect"]),
-    },
+    timeouts: timeouts(s.timeouts),
     simulated: s.type === "simulated" ? simulated(s.simulated) : null,
     headers: Object.fromEntries(Object.entries(s.headers ?? {}).sort(([a], [b]) => (a < b ? -1 : 1))),
   };
@@ -112,4 +105,20 @@ function simulated(s: NonNullable<ModelProvider["spec"]["simulated"]> | undefine
 
 function sortedDomains(d: Record<string, number>): Partial<Record<Domain, number>> {
   return Object.fromEntries(Object.entries(d).sort(([a], [b]) => (a < b ? -1 : 1)));
+}
+
+/** Cached input tokens cost the input price unless the provider says otherwise. */
+function pricing(p: ModelProvider["spec"]["pricing"]): ProviderConfig["pricing"] {
+  return {
+    inputPerMillion: p.inputPerMillion,
+    outputPerMillion: p.outputPerMillion,
+    cachedInputPerMillion: p.cachedInputPerMillion ?? p.inputPerMillion,
+  };
+}
+
+function timeouts(t: ModelProvider["spec"]["timeouts"]): ProviderConfig["timeouts"] {
+  return {
+    requestMs: durationOr(t?.request, D["spec.timeouts.request"]),
+    connectMs: durationOr(t?.connect, D["spec.timeouts.connect"]),
+  };
 }

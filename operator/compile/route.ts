@@ -135,22 +135,34 @@ function policy(s: Spec): Omit<RouteConfig, "name" | "source" | "candidates" | "
   return {
     objective: objective(s),
     retry: retry(s),
-    fallback: {
-      enabled: s.fallback?.enabled ?? D["spec.fallback.enabled"],
-      maxProviders: s.fallback?.maxProviders ?? D["spec.fallback.maxProviders"],
-    },
-    timeouts: {
-      requestMs: durationOr(s.timeouts?.request, D["spec.timeouts.request"]),
-      attemptMs: durationOr(s.timeouts?.attempt, D["spec.timeouts.attempt"]),
-    },
-    circuitBreaker: {
-      consecutiveFailures: s.circuitBreaker?.consecutiveFailures ?? D["spec.circuitBreaker.consecutiveFailures"],
-      cooldownMs: durationOr(s.circuitBreaker?.cooldown, D["spec.circuitBreaker.cooldown"]),
-    },
+    fallback: fallback(s),
+    timeouts: timeouts(s),
+    circuitBreaker: circuitBreaker(s),
     midStreamFailure: "error-event",
     classifier: classifier(s),
     rollout: s.rollout?.mode ?? D["spec.rollout.mode"],
     exposeProviderModels: s.exposeProviderModels ?? D["spec.exposeProviderModels"],
+  };
+}
+
+function fallback(s: Spec): RouteConfig["fallback"] {
+  return {
+    enabled: s.fallback?.enabled ?? D["spec.fallback.enabled"],
+    maxProviders: s.fallback?.maxProviders ?? D["spec.fallback.maxProviders"],
+  };
+}
+
+function timeouts(s: Spec): RouteConfig["timeouts"] {
+  return {
+    requestMs: durationOr(s.timeouts?.request, D["spec.timeouts.request"]),
+    attemptMs: durationOr(s.timeouts?.attempt, D["spec.timeouts.attempt"]),
+  };
+}
+
+function circuitBreaker(s: Spec): RouteConfig["circuitBreaker"] {
+  return {
+    consecutiveFailures: s.circuitBreaker?.consecutiveFailures ?? D["spec.circuitBreaker.consecutiveFailures"],
+    cooldownMs: durationOr(s.circuitBreaker?.cooldown, D["spec.circuitBreaker.cooldown"]),
   };
 }
 
@@ -180,24 +192,26 @@ function classifier(s: Spec): RouteConfig["classifier"] {
 type Rule = NonNullable<ModelRoute["spec"]["rules"]>[number];
 
 function compileRule(r: Rule, toIds: (names: string[] | undefined) => string[]): RuleConfig {
-  const m = r.match;
+  return { name: r.name, match: compileMatch(r.match), pin: toIds(r.pin), exclude: toIds(r.exclude) };
+}
+
+function compileMatch(m: Rule["match"]): RuleConfig["match"] {
   return {
-    name: r.name,
-    match: {
-      tasks: m.tasks ?? [],
-      domains: m.domains ?? [],
-      difficulty: { min: m.difficulty?.min ?? null, max: m.difficulty?.max ?? null },
-      promptTokens: { min: m.promptTokens?.min ?? null, max: m.promptTokens?.max ?? null },
-      headers: (m.headers ?? []).map((h) => ({
-        name: h.name.toLowerCase(),
-        type: h.type ?? D["spec.rules[].match.headers[].type"],
-        value: h.value,
-      })),
-      metadata: m.metadata ?? {},
-    },
-    pin: toIds(r.pin),
-    exclude: toIds(r.exclude),
+    tasks: m.tasks ?? [],
+    domains: m.domains ?? [],
+    difficulty: range(m.difficulty),
+    promptTokens: range(m.promptTokens),
+    headers: (m.headers ?? []).map((h) => ({
+      name: h.name.toLowerCase(),
+      type: h.type ?? D["spec.rules[].match.headers[].type"],
+      value: h.value,
+    })),
+    metadata: m.metadata ?? {},
   };
+}
+
+function range(r: { min?: number; max?: number } | undefined): { min: number | null; max: number | null } {
+  return { min: r?.min ?? null, max: r?.max ?? null };
 }
 
 /** Semantic checks the schema cannot express: rules may only name candidates; regexes must compile. */

@@ -158,22 +158,24 @@ function sameData(a: Record<string, string>, b: Record<string, string>): boolean
 export function describeWriteError(err: unknown, redact: readonly string[] = []): string {
   let text: string;
   if (err instanceof ApiException) {
-    const body: unknown = err.body;
-    let message = "";
-    if (typeof body === "string") {
-      try {
-        const parsed: unknown = JSON.parse(body);
-        message = isRecord(parsed) && typeof parsed["message"] === "string" ? parsed["message"] : body;
-      } catch {
-        message = body;
-      }
-    } else if (isRecord(body) && typeof body["message"] === "string") {
-      message = body["message"];
-    }
+    const message = apiMessage(err.body);
     text = `HTTP ${err.code}${message === "" ? "" : `: ${message}`}`;
   } else {
     text = err instanceof Error ? err.message : String(err);
   }
   for (const secret of redact) if (secret.length > 0) text = text.split(secret).join("[redacted]");
   return text.length > 300 ? `${text.slice(0, 297)}...` : text;
+}
+
+/** The `message` of an API server Status body (a string of JSON, or parsed), else the body as it is. */
+function apiMessage(body: unknown): string {
+  if (typeof body === "string") {
+    try {
+      const parsed: unknown = JSON.parse(body);
+      return isRecord(parsed) && typeof parsed["message"] === "string" ? parsed["message"] : body;
+    } catch {
+      return body;
+    }
+  }
+  return isRecord(body) && typeof body["message"] === "string" ? body["message"] : "";
 }

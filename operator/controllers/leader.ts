@@ -100,13 +100,7 @@ export class LeaderElector {
     }
     const holder = lease.spec?.holderIdentity ?? "";
     if (holder !== this.o.identity && holder !== "" && !expired(lease, now)) return false;
-    const transitions = (lease.spec?.leaseTransitions ?? 0) + (holder === this.o.identity ? 0 : 1);
-    lease.spec = {
-      ...Object.fromEntries(Object.entries(lease.spec ?? {})),
-      ...spec,
-      leaseTransitions: transitions,
-      ...(holder === this.o.identity ? {} : { acquireTime: now }),
-    };
+    lease.spec = renewedSpec(lease, spec, holder === this.o.identity, now);
     try {
       await this.api.replaceNamespacedLease({ name: this.o.name, namespace: this.o.namespace, body: lease });
       return true;
@@ -124,6 +118,21 @@ export class LeaderElector {
       throw err;
     }
   }
+}
+
+/** The Lease's spec renewed by this replica; taking it over from another holder counts a transition. */
+function renewedSpec(
+  lease: V1Lease,
+  spec: { holderIdentity: string; leaseDurationSeconds: number; renewTime: MicroTime },
+  renewing: boolean,
+  now: MicroTime,
+): NonNullable<V1Lease["spec"]> {
+  return {
+    ...Object.fromEntries(Object.entries(lease.spec ?? {})),
+    ...spec,
+    leaseTransitions: (lease.spec?.leaseTransitions ?? 0) + (renewing ? 0 : 1),
+    ...(renewing ? {} : { acquireTime: now }),
+  };
 }
 
 /**

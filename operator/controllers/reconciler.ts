@@ -190,9 +190,14 @@ export class Reconciler {
    */
   private async emitEvents(c: Candidate, status: ObjectStatus): Promise<void> {
     const ready = status.conditions.find((x) => x.type === "Ready");
-    const before = c.obj.status?.conditions?.find((x) => x.type === "Ready");
-    if (!ready || before?.status === ready.status) return;
-    if (before === undefined && ready.status === "True") return;
+    if (
+      !ready ||
+      !worthAnEvent(
+        c.obj.status?.conditions?.find((x) => x.type === "Ready"),
+        ready,
+      )
+    )
+      return;
     await this.deps.kube
       .event({
         kind: c.kind,
@@ -207,6 +212,12 @@ export class Reconciler {
         this.deps.logger.warn({ err, kind: c.kind, namespace: c.namespace, name: c.name }, "Failed to record Event");
       });
   }
+}
+
+/** Ready flipped, or a first status that is not Ready (a first-time Ready=True is no news). */
+function worthAnEvent(before: Condition | undefined, ready: Condition): boolean {
+  if (before === undefined) return ready.status !== "True";
+  return before.status !== ready.status;
 }
 
 function timestamp(t: Date | string | undefined): string | undefined {

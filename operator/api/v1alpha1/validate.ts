@@ -87,18 +87,23 @@ function runCel(schema: SchemaNode, value: unknown, path: string): FieldError[] 
   for (const v of schema["x-kubernetes-validations"] ?? []) {
     if (!evaluateRule(v.rule, value)) errors.push({ field: path, message: v.message ?? `failed rule: ${v.rule}` });
   }
-  if (isRecord(value)) {
-    for (const [key, child] of Object.entries(value)) {
-      const childSchema =
-        schema.properties?.[key] ??
-        (typeof schema.additionalProperties === "object" ? schema.additionalProperties : null);
-      if (childSchema) errors.push(...runCel(childSchema, child, path ? `${path}.${key}` : key));
-    }
-  } else if (Array.isArray(value) && schema.items) {
-    const items = schema.items;
-    value.forEach((item, i) => errors.push(...runCel(items, item, `${path}[${i}]`)));
-  }
+  for (const [childSchema, child, childPath] of children(schema, value, path))
+    errors.push(...runCel(childSchema, child, childPath));
   return errors;
+}
+
+/** The value's properties or items with the schema node each is checked against. */
+function children(schema: SchemaNode, value: unknown, path: string): [SchemaNode, unknown, string][] {
+  if (Array.isArray(value)) {
+    const items = schema.items;
+    return items ? value.map((item, i) => [items, item, `${path}[${i}]`]) : [];
+  }
+  if (!isRecord(value)) return [];
+  const extra = typeof schema.additionalProperties === "object" ? schema.additionalProperties : null;
+  return Object.entries(value).flatMap(([key, child]): [SchemaNode, unknown, string][] => {
+    const childSchema = schema.properties?.[key] ?? extra;
+    return childSchema ? [[childSchema, child, path ? `${path}.${key}` : key]] : [];
+  });
 }
 
 function evaluateRule(rule: string, self: unknown): boolean {
