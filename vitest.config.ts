@@ -6,7 +6,13 @@ export default defineConfig({
       {
         test: {
           name: "unit",
-          include: ["cli/**/*.test.ts", "operator/**/*.test.ts", "router/**/*.test.ts", "analyzer/**/*.test.ts"],
+          include: [
+            "cli/**/*.test.ts",
+            "operator/**/*.test.ts",
+            "router/**/*.test.ts",
+            "analyzer/**/*.test.ts",
+            "scripts/**/*.test.ts",
+          ],
           environment: "node",
           // The CLI tests spawn `routewise`; on a loaded 2-core machine one spawn can take seconds.
           testTimeout: 30_000,
