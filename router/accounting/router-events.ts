@@ -4,7 +4,7 @@
  */
 import type { Logger } from "pino";
 import type { RouterConfig } from "../config/types.js";
-import { initialiseRouteSeries, type RouterMetrics } from "../metrics/metrics.js";
+import type { RouterMetrics } from "../metrics/metrics.js";
 
 export interface RouterEvents {
   configApplied: (config: RouterConfig) => void;
@@ -43,4 +43,24 @@ export function classifierCacheHooks(metrics: RouterMetrics) {
     onCacheHit: () => metrics.classifierCacheHits.inc(),
     onCacheMiss: () => metrics.classifierCacheMisses.inc(),
   };
+}
+
+/**
+ * Creates each route's counters at zero when a config loads, so the first request after a start or reload is
+ * seen by rate() (a labelled counter otherwise appears only with its first increment).
+ */
+function initialiseRouteSeries(metrics: RouterMetrics, config: RouterConfig): void {
+  const providers = new Map(config.providers.map((p) => [p.id, p]));
+  for (const route of config.routes) {
+    const labels = { route: route.name };
+    metrics.baselineCost.inc(labels, 0);
+    metrics.qualityPoints.inc(labels, 0);
+    metrics.baselineQualityPoints.inc(labels, 0);
+    for (const c of route.candidates) {
+      const p = providers.get(c.provider);
+      if (!p) continue;
+      metrics.requests.inc({ ...labels, provider: p.id, model: p.model, outcome: "success" }, 0);
+      metrics.cost.inc({ ...labels, provider: p.id, model: p.model }, 0);
+    }
+  }
 }

@@ -3,7 +3,6 @@
  * direction — never users, keys or prompts. Base units: seconds, USD, tokens.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
-import type { RouterConfig } from "../config/types.js";
 
 /** Routing (classify + select) takes tens of µs to a few ms: buckets from 50 µs to 1 s. */
 export const ROUTING_BUCKETS = [
@@ -182,24 +181,4 @@ export function createRouterMetrics(registry: Registry = new Registry(), options
       registers: r,
     }),
   };
-}
-
-/**
- * Creates each route's counters at zero when a config loads, so the first request after a start or reload is
- * seen by rate() (a labelled counter otherwise appears only with its first increment).
- */
-export function initialiseRouteSeries(metrics: RouterMetrics, config: RouterConfig): void {
-  const providers = new Map(config.providers.map((p) => [p.id, p]));
-  for (const route of config.routes) {
-    const labels = { route: route.name };
-    metrics.baselineCost.inc(labels, 0);
-    metrics.qualityPoints.inc(labels, 0);
-    metrics.baselineQualityPoints.inc(labels, 0);
-    for (const c of route.candidates) {
-      const p = providers.get(c.provider);
-      if (!p) continue;
-      metrics.requests.inc({ ...labels, provider: p.id, model: p.model, outcome: "success" }, 0);
-      metrics.cost.inc({ ...labels, provider: p.id, model: p.model }, 0);
-    }
-  }
 }
