@@ -6,8 +6,20 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { extname, join } from "node:path";
 import { LineCounter, parseAllDocuments, type Document } from "yaml";
 import { GROUP_VERSION } from "../operator/api/v1alpha1/crd-schema.js";
-import type { ModelProvider, ModelRoute, SecretInfo } from "../operator/api/v1alpha1/types.js";
-import { validateProvider, validateRoute, type FieldError } from "../operator/api/v1alpha1/validate.js";
+import type {
+  ModelGateway,
+  ModelProvider,
+  ModelReferenceGrant,
+  ModelRoute,
+  SecretInfo,
+} from "../operator/api/v1alpha1/types.js";
+import {
+  validateGateway,
+  validateGrant,
+  validateProvider,
+  validateRoute,
+  type FieldError,
+} from "../operator/api/v1alpha1/validate.js";
 import { describeObject, objectKey } from "../operator/compile/problems.js";
 import { isRecord } from "../router/config/json.js";
 
@@ -24,6 +36,8 @@ export interface SourceError {
 export interface LoadedManifests {
   providers: ModelProvider[];
   routes: ModelRoute[];
+  gateways: ModelGateway[];
+  grants: ModelReferenceGrant[];
   secrets: SecretInfo[];
   /** ModelProviders that failed validation (so references to them can say so). */
   rejectedProviders: { namespace: string; name: string }[];
@@ -66,6 +80,8 @@ export function expandPaths(paths: string[]): string[] {
 export function loadManifests(paths: string[], defaultNamespace: string): LoadedManifests {
   const out: LoadedManifests = {
     providers: [],
+    gateways: [],
+    grants: [],
     routes: [],
     secrets: [],
     rejectedProviders: [],
@@ -123,8 +139,7 @@ function addObject(
   const withNs = { ...value, metadata: { ...id.meta, namespace: id.namespace } };
   index.set(objectKey(id), loc);
   if (value["apiVersion"] === "v1" && id.kind === "Secret") addSecret(withNs, id.namespace, id.name, out);
-  else if (id.kind === "ModelProvider" || id.kind === "ModelRoute" || value["apiVersion"] === GROUP_VERSION)
-    addPolicy(loc, withNs, id, out);
+  else if (id.kind in POLICY_KINDS || value["apiVersion"] === GROUP_VERSION) addPolicy(loc, withNs, id, out);
   else out.skipped.push(`${String(value["apiVersion"])} ${id.kind} ${id.namespace}/${id.name}`);
 }
 
@@ -158,18 +173,38 @@ function addPolicy(loc: Located, value: Record<string, unknown>, id: Identity, o
       });
     }
   };
-  const validate = id.kind === "ModelRoute" ? validateRoute : id.kind === "ModelProvider" ? validateProvider : null;
-  if (validate === null) {
+  const add = POLICY_KINDS[id.kind];
+  if (add === undefined) {
     report([{ field: "kind", message: `unknown kind ${JSON.stringify(id.kind)} in ${GROUP_VERSION}` }]);
     return;
   }
-  const result = validate(value);
-  if (!result.ok) {
-    report(result.errors);
-    if (id.kind === "ModelProvider") out.rejectedProviders.push({ namespace: id.namespace, name: id.name });
-  } else if (result.object.kind === "ModelRoute") out.routes.push(result.object);
-  else out.providers.push(result.object);
+  const errors = add(value, out);
+  if (errors.length === 0) return;
+  report(errors);
+  if (id.kind === "ModelProvider") out.rejectedProviders.push({ namespace: id.namespace, name: id.name });
 }
+
+type AddPolicy = (value: unknown, out: LoadedManifests) => FieldError[];
+
+/** Validates one object of a kind and files it; the validation errors, or none. */
+function adder<T>(
+  validate: (v: unknown) => { ok: true; object: T } | { ok: false; errors: FieldError[] },
+  into: (out: LoadedManifests) => T[],
+): AddPolicy {
+  return (value, out) => {
+    const result = validate(value);
+    if (!result.ok) return result.errors;
+    into(out).push(result.object);
+    return [];
+  };
+}
+
+const POLICY_KINDS: Partial<Record<string, AddPolicy>> = {
+  ModelProvider: adder(validateProvider, (o) => o.providers),
+  ModelRoute: adder(validateRoute, (o) => o.routes),
+  ModelGateway: adder(validateGateway, (o) => o.gateways),
+  ModelReferenceGrant: adder(validateGrant, (o) => o.grants),
+};
 
 function addSecret(obj: Record<string, unknown>, namespace: string, name: string, out: LoadedManifests): void {
   const values: Record<string, string> = {};

@@ -2,7 +2,9 @@
  * Standalone mode: the same CR YAML a cluster would get, compiled locally into a RouterConfig plus the
  * credential values the config refers to (from Secret manifests in the same files).
  */
-import { compile } from "../operator/compile/compile.js";
+import { compile, type CompileResult } from "../operator/compile/compile.js";
+import { compileGateway, gatewayView, routeParents } from "../operator/compile/gateway.js";
+import { grantView } from "../operator/controllers/world.js";
 import { describeObject, objectKey, problemMessage } from "../operator/compile/problems.js";
 import type { RouterConfig } from "../router/config/types.js";
 import { loadManifests, type SourceError } from "./manifests.js";
@@ -17,12 +19,7 @@ export interface StandaloneResult {
 
 export function compileManifests(paths: string[], namespace: string): StandaloneResult {
   const loaded = loadManifests(paths, namespace);
-  const compiled = compile({
-    providers: loaded.providers,
-    routes: loaded.routes,
-    secrets: loaded.secrets,
-    rejectedProviders: loaded.rejectedProviders,
-  });
+  const compiled = compileLoaded(loaded);
   const errors = [...loaded.errors];
   for (const p of compiled.problems) {
     const where = loaded.locate(objectKey(p.object), p.field) ?? { file: "<unknown>", line: 0 };
@@ -35,6 +32,40 @@ export function compileManifests(paths: string[], namespace: string): Standalone
   }
   errors.sort((a, b) => (a.file === b.file ? a.line - b.line : a.file < b.file ? -1 : 1));
   return { config: compiled.config, credentials, errors, skipped: loaded.skipped };
+}
+
+/**
+ * Standalone mode runs one gateway. Without a ModelGateway in the files, every route is served (a router on a
+ * laptop has one team); with one, its parentRefs/allowedRoutes/modelNames rules apply as in a cluster. Several
+ * gateways are a cluster's job: the files are refused, naming each extra gateway.
+ */
+function compileLoaded(
+  loaded: ReturnType<typeof loadManifests>,
+): CompileResult & { refused: CompileResult["problems"] } {
+  const world = {
+    providers: loaded.providers,
+    routes: loaded.routes,
+    secrets: loaded.secrets,
+    rejectedProviders: loaded.rejectedProviders,
+    grants: loaded.grants.map(grantView),
+    namespaces: new Map<string, Record<string, string>>(),
+  };
+  const gateways = [...loaded.gateways]
+    .map(gatewayView)
+    .sort((a, b) => (`${a.namespace}/${a.name}` < `${b.namespace}/${b.name}` ? -1 : 1));
+  const [gateway, ...others] = gateways;
+  if (!gateway) return { ...compile(world), refused: [] };
+  for (const g of others) {
+    const where = loaded.locate(`ModelGateway/${g.namespace}/${g.name}`, "metadata.name") ?? { file: "", line: 0 };
+    loaded.errors.push({
+      ...where,
+      object: `ModelGateway ${g.namespace}/${g.name}`,
+      field: "",
+      message: `standalone mode serves one ModelGateway; ${gateway.namespace}/${gateway.name} is already one`,
+    });
+  }
+  const g = compileGateway(gateway, world, routeParents(world.routes, [gateway]), null);
+  return { ...g.result, problems: [...g.result.problems, ...g.refused], refused: g.refused };
 }
 
 export function formatSourceError(e: SourceError): string {

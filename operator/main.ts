@@ -11,6 +11,7 @@ import {
   makeInformer,
   type KubernetesListObject,
   type KubernetesObject,
+  type V1Namespace,
   type V1Secret,
 } from "@kubernetes/client-node";
 import type { Logger } from "pino";
@@ -20,13 +21,19 @@ import { withKeepAlive } from "./controllers/keep-alive.js";
 import { LeaderElector } from "./controllers/leader.js";
 import { WorkQueue } from "./controllers/queue.js";
 import { restartOnError, type WatchedInformer } from "./controllers/watch.js";
-import { Reconciler, type CachedObject, type CachedSecret } from "./controllers/reconciler.js";
+import { Reconciler } from "./controllers/reconciler.js";
+import type { CachedNamespace, CachedObject, CachedSecret } from "./controllers/world.js";
+import { GATEWAY_DEFAULTS } from "./compile/defaults.js";
 import { createOperatorMetrics, type OperatorMetrics } from "./metrics.js";
 
 export interface OperatorOptions {
   kubeConfig: KubeConfig;
-  /** Namespace of the router ConfigMap/Secret and the leader Lease. */
+  /** The install namespace: the leader Lease, and the default gateway of routes that name no parent. */
   namespace: string;
+  /** The controllerName of the ModelGateways this operator programs (default routewise.dev/operator). */
+  controllerName?: string;
+  /** The leader Lease's name (default routewise-operator); two installs in one namespace need two. */
+  leaseName?: string;
   /** Namespaces to watch; empty = all. */
   watchNamespaces: string[];
   logger: Logger;
@@ -48,6 +55,8 @@ export interface RunningOperator {
 }
 
 const KEY = "router-config";
+export const DEFAULT_CONTROLLER_NAME = GATEWAY_DEFAULTS["spec.controllerName"];
+export const DEFAULT_LEASE_NAME = "routewise-operator";
 
 type Informer<T extends KubernetesObject> = ReturnType<typeof makeInformer<T>>;
 type Watched = WatchedInformer<Informer<KubernetesObject>>;
@@ -65,7 +74,7 @@ export async function runOperator(o: OperatorOptions): Promise<RunningOperator> 
   const elector = o.leaderElection
     ? new LeaderElector(o.kubeConfig, {
         namespace: o.namespace,
-        name: "routewise-operator",
+        name: o.leaseName ?? DEFAULT_LEASE_NAME,
         identity: o.identity ?? `${hostname()}-${process.pid}`,
         leaseDurationMs: 15_000,
         retryPeriodMs: 2_000,
@@ -77,18 +86,26 @@ export async function runOperator(o: OperatorOptions): Promise<RunningOperator> 
   const start = async (): Promise<void> => {
     const providers = customInformer(o, "ModelProvider");
     const routes = customInformer(o, "ModelRoute");
+    const gateways = customInformer(o, "ModelGateway");
+    const grants = customInformer(o, "ModelReferenceGrant");
     const secrets = secretInformer(o);
-    informers.push(...providers, ...routes, ...secrets);
+    const namespaces = namespaceInformer(o);
+    informers.push(...providers, ...routes, ...gateways, ...grants, ...secrets, ...namespaces);
+    const list = <T>(ws: Watched[]): T[] => ws.flatMap((w) => w.informer.list() as T[]);
     const reconciler = new Reconciler({
       kube,
       namespace: o.namespace,
+      controllerName: o.controllerName ?? DEFAULT_CONTROLLER_NAME,
       logger: o.logger,
       metrics,
       now: () => new Date(),
       caches: {
-        providers: () => providers.flatMap((w) => w.informer.list() as CachedObject[]),
-        routes: () => routes.flatMap((w) => w.informer.list() as CachedObject[]),
-        secrets: () => secrets.flatMap((w) => w.informer.list() as CachedSecret[]),
+        providers: () => list<CachedObject>(providers),
+        routes: () => list<CachedObject>(routes),
+        gateways: () => list<CachedObject>(gateways),
+        grants: () => list<CachedObject>(grants),
+        secrets: () => list<CachedSecret>(secrets),
+        namespaces: () => list<CachedNamespace>(namespaces),
       },
     });
     const q = new WorkQueue(
@@ -219,6 +236,13 @@ function customInformer(o: OperatorOptions, kind: keyof typeof PLURALS): Watched
       api.listNamespacedCustomObject({ ...base, namespace }) as Promise<KubernetesListObject<KubernetesObject>>;
     return { path, informer: makeInformer(o.kubeConfig, path, list) };
   });
+}
+
+/** Namespace labels, for gateways that admit routes by namespace selector (read only, cluster-wide). */
+function namespaceInformer(o: OperatorOptions): Watched[] {
+  const api = o.kubeConfig.makeApiClient(CoreV1Api);
+  const path = "/api/v1/namespaces";
+  return [{ path, informer: makeInformer<V1Namespace>(o.kubeConfig, path, () => api.listNamespace()) }];
 }
 
 function secretInformer(o: OperatorOptions): Watched[] {

@@ -37,8 +37,8 @@ export function createOperatorMetrics(registry: Registry = new Registry()) {
     }),
     configInfo: new Gauge({
       name: "routewise_operator_config_info",
-      help: "1 for the router config hash the operator last compiled.",
-      labelNames: ["hash"] as const,
+      help: "1 for the router config hash the operator last compiled, per ModelGateway (namespace/name).",
+      labelNames: ["gateway", "hash"] as const,
       registers,
     }),
     lastSuccess: new Gauge({

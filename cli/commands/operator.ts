@@ -3,7 +3,7 @@ import type { Command } from "commander";
 import { existsSync, readFileSync } from "node:fs";
 import { KubeConfig } from "@kubernetes/client-node";
 import { pino } from "pino";
-import { runOperator } from "../../operator/main.js";
+import { DEFAULT_CONTROLLER_NAME, DEFAULT_LEASE_NAME, runOperator } from "../../operator/main.js";
 import { CliError } from "../errors.js";
 
 interface OperatorFlags {
@@ -12,6 +12,8 @@ interface OperatorFlags {
   watchNamespaces?: string;
   metricsAddress: string;
   leaderElect: boolean;
+  controllerName: string;
+  leaseName: string;
 }
 
 const SA_NAMESPACE_FILE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace";
@@ -19,7 +21,9 @@ const SA_NAMESPACE_FILE = "/var/run/secrets/kubernetes.io/serviceaccount/namespa
 export function registerOperatorCommand(program: Command): void {
   program
     .command("operator")
-    .description("Reconcile ModelProvider/ModelRoute objects into the router ConfigMap and credentials Secret")
+    .description(
+      "Reconcile ModelGateways, ModelProviders and ModelRoutes into each gateway's router ConfigMap and credentials Secret",
+    )
     .option("--kubeconfig <path>", "kubeconfig file (default: in-cluster config, else $KUBECONFIG / ~/.kube/config)")
     .option(
       "-n, --namespace <ns>",
@@ -28,6 +32,12 @@ export function registerOperatorCommand(program: Command): void {
     .option("--watch-namespaces <list>", "comma-separated namespaces to watch (default: all)")
     .option("--metrics-address <host:port>", "where /metrics, /healthz and /readyz listen", "0.0.0.0:8081")
     .option("--no-leader-elect", "run without a leader Lease (single replica only)")
+    .option(
+      "--controller-name <name>",
+      "program only the ModelGateways whose spec.controllerName is this",
+      DEFAULT_CONTROLLER_NAME,
+    )
+    .option("--lease-name <name>", "the leader Lease (one per install in a namespace)", DEFAULT_LEASE_NAME)
     .action(async (flags: OperatorFlags) => {
       const logger = pino({ base: { component: "operator" }, level: process.env["LOG_LEVEL"] ?? "info" });
       const kubeConfig = loadKubeConfig(flags.kubeconfig);
@@ -41,6 +51,8 @@ export function registerOperatorCommand(program: Command): void {
         metricsHost,
         metricsPort: Number(metricsPort),
         leaderElection: flags.leaderElect,
+        controllerName: flags.controllerName,
+        leaseName: flags.leaseName,
       });
       logger.info({ namespace, metrics: running.metricsUrl }, "Routewise operator started");
       let stopping = false;

@@ -91,7 +91,10 @@ describe("compile", () => {
   });
 
   it("refers to credentials by key and never carries secret values", () => {
-    const out = compile(examples());
+    const input = examples();
+    const real = "openai-gpt-4o-mini";
+    input.routes.push(route("real", { modelName: "real", baseline: { name: real }, candidates: [{ name: real }] }));
+    const out = compile(input);
     const p = out.config.providers.find((x) => x.id === "team-a/openai-gpt-4o-mini");
     expect(p?.credentialKey).toBe("team-a.openai-gpt-4o-mini");
     expect(out.credentials).toEqual([
@@ -200,4 +203,83 @@ describe("compile", () => {
       rollout: "enforce",
     });
   });
+
+  it("leaves out the providers no route uses, and their credentials", () => {
+    const out = compile(examples());
+    expect(out.config.providers.map((p) => p.id)).not.toContain("team-a/openai-gpt-4o-mini");
+    expect(out.credentials).toEqual([]);
+  });
+
+  it("refuses a provider in another namespace without a grant (RefNotPermitted)", () => {
+    const input = examples();
+    input.routes = [route("r", { candidates: [{ name: "gpt-4o", namespace: "platform" }, { name: "llama-3-8b" }] })];
+    input.providers.push(providerIn("platform", input.providers[0]!));
+    const out = compile(input);
+    expect(out.problems).toContainEqual(
+      expect.objectContaining({ reason: "RefNotPermitted", field: "spec.candidates[0].name" }),
+    );
+    expect(out.config.routes[0]?.candidates.map((c) => c.provider)).not.toContain("platform/gpt-4o");
+  });
+
+  it("uses a provider in another namespace when a grant there names the route's namespace", () => {
+    const input = examples();
+    const platformGpt = providerIn(
+      "platform",
+      input.providers.find((p) => p.metadata.name === "gpt-4o")!,
+    );
+    input.providers.push(platformGpt);
+    input.routes = [
+      route("r", {
+        baseline: { name: "gpt-4o", namespace: "platform" },
+        candidates: [{ name: "gpt-4o", namespace: "platform" }],
+      }),
+    ];
+    input.grants = [{ namespace: "platform", fromNamespaces: ["team-a"], toNames: ["gpt-4o"] }];
+    const out = compile(input);
+    expect(out.problems).toEqual([]);
+    expect(out.config.routes[0]?.baseline).toBe("platform/gpt-4o");
+    expect(out.config.providers.map((p) => p.id)).toEqual(["platform/gpt-4o"]);
+  });
+
+  it("keeps serving a route's last good version when its new generation cannot compile", () => {
+    const input = examples();
+    input.routes = [route("r", {}, { generation: 3 })];
+    const good = compile(input);
+    input.routes = [route("r", { baseline: { name: "gpt-4o-typo" } }, { generation: 4 })];
+    const out = compile({ ...input, previous: good.config });
+    expect(out.problems).toContainEqual(
+      expect.objectContaining({ reason: "ProviderNotFound", field: "spec.baseline.name" }),
+    );
+    expect(out.config.routes).toEqual(good.config.routes);
+    expect(out.config.routes[0]?.source.generation).toBe(3);
+    expect(out.lastGood).toEqual({ "ModelRoute/team-a/r": 3 });
+    expect(out.programmed).toContain("ModelRoute/team-a/r");
+  });
+
+  it("keeps a last good route's provider, and asks for its credential, when the provider is gone", () => {
+    const input = examples();
+    const real = "openai-gpt-4o-mini";
+    input.routes = [route("r", { baseline: { name: real }, candidates: [{ name: real }] }, { generation: 1 })];
+    const good = compile(input);
+    const out = compile({
+      ...input,
+      providers: input.providers.filter((p) => p.metadata.name !== "openai-gpt-4o-mini"),
+      previous: good.config,
+    });
+    expect(out.config.providers.map((p) => p.id)).toEqual(["team-a/openai-gpt-4o-mini"]);
+    expect(out.credentials).toEqual([]);
+    expect(out.carriedCredentialKeys).toEqual(["team-a.openai-gpt-4o-mini"]);
+  });
+
+  it("does not serve a route that never compiled", () => {
+    const input = examples();
+    input.routes = [route("r", { baseline: { name: "gpt-4o-typo" } }, { generation: 1 })];
+    const out = compile({ ...input, previous: null });
+    expect(out.config.routes).toEqual([]);
+    expect(out.lastGood).toEqual({});
+  });
 });
+
+function providerIn(namespace: string, p: ModelProvider): ModelProvider {
+  return { ...p, metadata: { ...p.metadata, namespace } };
+}

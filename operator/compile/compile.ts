@@ -11,6 +11,7 @@ import {
   type RouterConfig,
 } from "../../router/config/types.js";
 import { contentHash } from "../../router/config/hash.js";
+import type { GrantView } from "./attachment.js";
 import type { CredentialSource } from "./credentials.js";
 import { ROUTE_DEFAULTS } from "./defaults.js";
 import { compileProvider } from "./provider.js";
@@ -20,11 +21,18 @@ import { objectKey, type Problem } from "./problems.js";
 export interface CompileInput {
   /** Schema-valid providers (see validateProvider). */
   providers: ModelProvider[];
-  /** Schema-valid routes (see validateRoute). */
+  /** Schema-valid routes (see validateRoute): the routes one gateway admits. */
   routes: ModelRoute[];
   secrets: SecretInfo[];
   /** Providers that exist but failed validation: references to them say ProviderNotReady, not ProviderNotFound. */
   rejectedProviders?: { namespace: string; name: string }[];
+  /** ModelReferenceGrants: which cross-namespace provider references are allowed (none: same namespace only). */
+  grants?: GrantView[];
+  /**
+   * The config the gateway serves now. A route whose newest generation cannot be compiled keeps serving its
+   * version from here (last known good); a route that never compiled is not served.
+   */
+  previous?: RouterConfig | null;
 }
 
 export interface CompileResult {
@@ -35,10 +43,49 @@ export interface CompileResult {
   programmed: string[];
   /** Resolved candidate count per route key. */
   candidateCounts: Record<string, number>;
+  /** Routes served at their last good version, by route key: the generation served (0 when unknown). */
+  lastGood: Record<string, number>;
+  /**
+   * Credential keys the config needs that no current provider supplies (a last-good route's provider that is
+   * gone): the operator keeps their values from the gateway's current credentials Secret.
+   */
+  carriedCredentialKeys: string[];
 }
 
 export function compile(input: CompileInput): CompileResult {
   const problems: Problem[] = [];
+  const { providers, credentials } = compileProviders(input, problems);
+  const winners = pickWinners(sortByKey(input.routes), problems);
+  const routes: RouteConfig[] = [];
+  const candidateCounts: Record<string, number> = {};
+  const lastGood: Record<string, number> = {};
+  const existing = [...input.providers.map(refOf), ...(input.rejectedProviders ?? [])];
+  const lookup = { existing, compiled: providers, objects: input.providers, grants: input.grants ?? [] };
+  for (const r of winners) {
+    const resolved = resolveCandidates(r, lookup);
+    problems.push(...resolved.problems);
+    candidateCounts[keyOf(r)] = resolved.candidates.length;
+    const route = compileRoute(r, resolved, providers, problems) ?? carryOver(r, input.previous, lastGood);
+    if (route) routes.push(route);
+  }
+  routes.sort((a, b) => compareStrings(a.name, b.name));
+  const providerList = usedProviders(routes, providers, input.previous);
+  const body = { version: ROUTER_CONFIG_VERSION as RouterConfig["version"], providers: providerList, routes };
+  const config: RouterConfig = { ...body, hash: contentHash(body) };
+  const programmed = [
+    ...providerList.map((p) => objectKey({ kind: "ModelProvider", ...splitId(p.id) })),
+    ...routes.map((r) => objectKey({ kind: "ModelRoute", namespace: r.source.namespace, name: r.source.name })),
+  ].sort(compareStrings);
+  const usedKeys = new Set(providerList.flatMap((p) => (p.credentialKey === null ? [] : [p.credentialKey])));
+  const supplied = credentials.filter((c) => usedKeys.has(c.key));
+  const carriedCredentialKeys = [...usedKeys].filter((k) => !supplied.some((c) => c.key === k)).sort(compareStrings);
+  return { config, problems, credentials: supplied, programmed, candidateCounts, lastGood, carriedCredentialKeys };
+}
+
+function compileProviders(
+  input: CompileInput,
+  problems: Problem[],
+): { providers: Map<string, ProviderConfig>; credentials: CredentialSource[] } {
   const credentials: CredentialSource[] = [];
   const providers = new Map<string, ProviderConfig>();
   for (const p of sortByKey(input.providers)) {
@@ -47,39 +94,34 @@ export function compile(input: CompileInput): CompileResult {
     if (out.provider) providers.set(out.provider.id, out.provider);
     if (out.credential) credentials.push(out.credential);
   }
+  return { providers, credentials };
+}
 
-  const winners = pickWinners(sortByKey(input.routes), problems);
-  const routes: RouteConfig[] = [];
-  const candidateCounts: Record<string, number> = {};
-  for (const r of winners) {
-    const resolved = resolveCandidates(
-      r,
-      [...input.providers.map(refOf), ...(input.rejectedProviders ?? [])],
-      providers,
-      input.providers,
-    );
-    problems.push(...resolved.problems);
-    candidateCounts[keyOf(r)] = resolved.candidates.length;
-    const route = compileRoute(r, resolved, providers, problems);
-    if (route) routes.push(route);
-  }
+/** The route's version in the config the gateway serves now, when its newest generation does not compile. */
+function carryOver(
+  route: ModelRoute,
+  previous: RouterConfig | null | undefined,
+  lastGood: Record<string, number>,
+): RouteConfig | null {
+  const ns = namespaceOf(route);
+  const served = previous?.routes.find((r) => r.source.namespace === ns && r.source.name === route.metadata.name);
+  if (!served) return null;
+  lastGood[keyOf(route)] = served.source.generation ?? 0;
+  return served;
+}
 
-  routes.sort((a, b) => compareStrings(a.name, b.name));
-  const providerList = [...providers.values()].sort((a, b) => compareStrings(a.id, b.id));
-  const body = { version: ROUTER_CONFIG_VERSION as RouterConfig["version"], providers: providerList, routes };
-  const config: RouterConfig = { ...body, hash: contentHash(body) };
-  const programmed = [
-    ...providerList.map((p) => objectKey({ kind: "ModelProvider", ...splitId(p.id) })),
-    ...routes.map((r) => objectKey({ kind: "ModelRoute", ...r.source })),
-  ].sort(compareStrings);
-  const usedKeys = new Set(providerList.map((p) => p.credentialKey));
-  return {
-    config,
-    problems,
-    credentials: credentials.filter((c) => usedKeys.has(c.key)),
-    programmed,
-    candidateCounts,
-  };
+/** Only the providers some served route names: a gateway's config (and Secret) holds nothing it does not use. */
+function usedProviders(
+  routes: RouteConfig[],
+  compiled: Map<string, ProviderConfig>,
+  previous: RouterConfig | null | undefined,
+): ProviderConfig[] {
+  const ids = new Set(routes.flatMap((r) => [r.baseline, ...r.candidates.map((c) => c.provider)]));
+  const out = [...ids].flatMap((id) => {
+    const p = compiled.get(id) ?? previous?.providers.find((x) => x.id === id);
+    return p ? [p] : [];
+  });
+  return out.sort((a, b) => compareStrings(a.id, b.id));
 }
 
 /**

@@ -48,3 +48,16 @@ export const ROUTE_DEFAULTS = {
   "spec.rollout.mode": "enforce",
   "spec.exposeProviderModels": false,
 } as const;
+
+export const GATEWAY_DEFAULTS = {
+  "spec.controllerName": "routewise.dev/operator",
+  "spec.allowedRoutes.namespaces.from": "Same",
+  "spec.modelNames[].namespaces.from": "Same",
+} as const;
+
+export const GRANT_DEFAULTS = {
+  "spec.from[].group": "routewise.dev",
+  "spec.from[].kind": "ModelRoute",
+  "spec.to[].group": "routewise.dev",
+  "spec.to[].kind": "ModelProvider",
+} as const;

@@ -3,6 +3,7 @@ import type { ModelProvider, ModelRoute } from "../api/v1alpha1/types.js";
 import type { CandidateConfig, ProviderConfig, RouteConfig, RuleConfig } from "../../router/config/types.js";
 import { ROUTE_DEFAULTS } from "./defaults.js";
 import { durationOr } from "./duration.js";
+import { referencePermitted, type GrantView } from "./attachment.js";
 import type { Problem } from "./problems.js";
 
 const D = ROUTE_DEFAULTS;
@@ -16,45 +17,43 @@ export interface ResolvedCandidates {
   problems: Problem[];
 }
 
-/** Resolves the route's candidate and baseline references against the providers in its namespace. */
-export function resolveCandidates(
-  route: ModelRoute,
-  existing: { namespace: string; name: string }[],
-  compiled: Map<string, ProviderConfig>,
-  providerObjects: ModelProvider[],
-): ResolvedCandidates {
+/** What reference resolution looks at. */
+export interface ProviderLookup {
+  /** Every ModelProvider that exists (valid or not). */
+  existing: { namespace: string; name: string }[];
+  /** The providers that compiled, by id. */
+  compiled: Map<string, ProviderConfig>;
+  /** The valid ModelProvider objects (for candidateSelector). */
+  objects: ModelProvider[];
+  grants: GrantView[];
+}
+
+/**
+ * Resolves the route's candidate and baseline references: in the route's namespace by default, in another one
+ * only when a ModelReferenceGrant there allows it (else RefNotPermitted).
+ */
+export function resolveCandidates(route: ModelRoute, lookup: ProviderLookup): ResolvedCandidates {
   const namespace = route.metadata.namespace ?? "default";
   const problems: Problem[] = [];
   const ids = new Map<string, string>();
-  const inNamespace = existing.filter((p) => p.namespace === namespace);
-  const resolve = (name: string, field: string): string | null => {
-    const id = `${namespace}/${name}`;
-    if (!inNamespace.some((p) => p.name === name)) {
-      problems.push(refProblem(route, field, REASONS.ResolvedRefs.providerNotFound, `ModelProvider ${id} not found`));
+  const resolve = (ref: { name: string; namespace?: string }, field: string): string | null => {
+    const result = resolveRef(route, namespace, ref, field, lookup);
+    if (typeof result !== "string") {
+      problems.push(result);
       return null;
     }
-    if (!compiled.has(id)) {
-      problems.push(
-        refProblem(
-          route,
-          field,
-          REASONS.ResolvedRefs.providerNotReady,
-          `ModelProvider ${id} is not ready (see its conditions)`,
-        ),
-      );
-      return null;
-    }
-    ids.set(name, id);
-    return id;
+    ids.set(ref.name, result);
+    ids.set(result, result);
+    return result;
   };
 
   const refs = candidateRefs(
     route,
-    providerObjects.filter((p) => (p.metadata.namespace ?? "default") === namespace),
+    lookup.objects.filter((p) => (p.metadata.namespace ?? "default") === namespace),
   );
   const candidates: CandidateConfig[] = [];
   refs.forEach((ref, i) => {
-    const id = resolve(ref.name, route.spec.candidates ? `spec.candidates[${i}].name` : "spec.candidateSelector");
+    const id = resolve(ref, route.spec.candidates ? `spec.candidates[${i}].name` : "spec.candidateSelector");
     if (id) candidates.push({ provider: id, weight: ref.weight });
   });
   if (refs.length === 0) {
@@ -67,16 +66,48 @@ export function resolveCandidates(
       ),
     );
   }
-  const baseline = resolve(route.spec.baseline.name, "spec.baseline.name");
+  const baseline = resolve(route.spec.baseline, "spec.baseline.name");
   candidates.sort(
-    (a, b) => compareStrength(compiled.get(a.provider), compiled.get(b.provider)) || (a.provider < b.provider ? -1 : 1),
+    (a, b) =>
+      compareStrength(lookup.compiled.get(a.provider), lookup.compiled.get(b.provider)) ||
+      (a.provider < b.provider ? -1 : 1),
   );
   return { candidates, baseline, ids, problems };
 }
 
-function candidateRefs(route: ModelRoute, inNamespace: ModelProvider[]): { name: string; weight: number }[] {
+/** One provider reference: its id, or the problem that keeps it from resolving. */
+function resolveRef(
+  route: ModelRoute,
+  namespace: string,
+  ref: { name: string; namespace?: string },
+  field: string,
+  lookup: ProviderLookup,
+): string | Problem {
+  const target = ref.namespace ?? namespace;
+  const id = `${target}/${ref.name}`;
+  if (!referencePermitted(lookup.grants, namespace, target, ref.name)) {
+    const why = `no ModelReferenceGrant in namespace ${target} lets ModelRoutes from ${namespace} use ModelProvider ${ref.name}`;
+    return refProblem(route, field, REASONS.ResolvedRefs.refNotPermitted, why);
+  }
+  if (!lookup.existing.some((p) => p.namespace === target && p.name === ref.name))
+    return refProblem(route, field, REASONS.ResolvedRefs.providerNotFound, `ModelProvider ${id} not found`);
+  if (!lookup.compiled.has(id)) {
+    const why = `ModelProvider ${id} is not ready (see its conditions)`;
+    return refProblem(route, field, REASONS.ResolvedRefs.providerNotReady, why);
+  }
+  return id;
+}
+
+function candidateRefs(
+  route: ModelRoute,
+  inNamespace: ModelProvider[],
+): { name: string; namespace?: string; weight: number }[] {
   if (route.spec.candidates)
-    return route.spec.candidates.map((c) => ({ name: c.name, weight: c.weight ?? D["spec.candidates[].weight"] }));
+    return route.spec.candidates.map((c) => ({
+      name: c.name,
+      ...(c.namespace === undefined ? {} : { namespace: c.namespace }),
+      weight: c.weight ?? D["spec.candidates[].weight"],
+    }));
   const labels = route.spec.candidateSelector?.matchLabels ?? {};
   return inNamespace
     .filter((p) => Object.entries(labels).every(([k, v]) => p.metadata.labels?.[k] === v))
@@ -119,7 +150,11 @@ export function compileRoute(
   const { objective: objectiveConfig, ...rest } = policy(route.spec);
   return {
     name: route.spec.modelName,
-    source: { namespace: route.metadata.namespace ?? "default", name: route.metadata.name },
+    source: {
+      namespace: route.metadata.namespace ?? "default",
+      name: route.metadata.name,
+      ...(route.metadata.generation === undefined ? {} : { generation: route.metadata.generation }),
+    },
     candidates: resolved.candidates,
     baseline: resolved.baseline,
     objective: objectiveConfig,

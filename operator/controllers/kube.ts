@@ -14,10 +14,10 @@ import {
   type V1Secret,
 } from "@kubernetes/client-node";
 import {
-  CONFIGMAP_NAME,
-  CREDENTIALS_SECRET_NAME,
   configFromConfigMap,
   configMapContent,
+  configMapName,
+  credentialsSecretName,
 } from "../../router/config/delivery.js";
 import { isRecord } from "../../router/config/json.js";
 import { API_GROUP, API_VERSION } from "../api/v1alpha1/crd-schema.js";
@@ -29,10 +29,25 @@ export const MANAGED_LABELS = {
   "app.kubernetes.io/part-of": "routewise",
 };
 
-export const PLURALS = { ModelProvider: "modelproviders", ModelRoute: "modelroutes" } as const;
+/** Labels the outputs with the gateway they belong to. */
+export const GATEWAY_LABEL = "routewise.dev/gateway";
+
+export const PLURALS = {
+  ModelProvider: "modelproviders",
+  ModelRoute: "modelroutes",
+  ModelGateway: "modelgateways",
+  ModelReferenceGrant: "modelreferencegrants",
+} as const;
+
+/** The gateway that owns a ConfigMap and Secret (ownerReferences: deleting it deletes them). */
+export interface GatewayOwner {
+  namespace: string;
+  name: string;
+  uid: string;
+}
 
 export interface EventInput {
-  kind: "ModelProvider" | "ModelRoute";
+  kind: "ModelProvider" | "ModelRoute" | "ModelGateway";
   namespace: string;
   name: string;
   uid?: string;
@@ -53,21 +68,24 @@ export class OperatorKube {
   }
 
   /**
-   * Applies the router ConfigMap unless it already holds exactly this config. The config goes in as compact JSON
-   * under config.json, or gzipped under binaryData config.json.gz when it is too large (see configMapContent).
-   * Returns whether it wrote.
+   * Applies a gateway's router ConfigMap unless it already holds exactly this config. The config goes in as
+   * compact JSON under config.json, or gzipped under binaryData config.json.gz when it is too large (see
+   * configMapContent). Owned by the gateway, so deleting the gateway deletes it. Returns whether it wrote.
    */
-  async ensureConfigMap(namespace: string, configJson: string, hash: string): Promise<boolean> {
-    const current = await this.readOrNull(() => this.core.readNamespacedConfigMap({ name: CONFIGMAP_NAME, namespace }));
-    if (current && configFromConfigMap(current) === configJson) return false;
+  async ensureConfigMap(owner: GatewayOwner, configJson: string, hash: string): Promise<boolean> {
+    const name = configMapName(owner.name);
+    const namespace = owner.namespace;
+    const current = await this.readOrNull(() => this.core.readNamespacedConfigMap({ name, namespace }));
+    if (current && configFromConfigMap(current) === configJson && ownedBy(current, owner)) return false;
     const body: V1ConfigMap = {
       apiVersion: "v1",
       kind: "ConfigMap",
       metadata: {
-        name: CONFIGMAP_NAME,
+        name,
         namespace,
-        labels: MANAGED_LABELS,
+        labels: { ...MANAGED_LABELS, [GATEWAY_LABEL]: owner.name },
         annotations: { "routewise.dev/config-hash": hash },
+        ownerReferences: [ownerReference(owner)],
       },
       ...configMapContent(configJson),
     };
@@ -75,27 +93,54 @@ export class OperatorKube {
     return true;
   }
 
-  /** Applies the credentials Secret unless it already holds exactly these keys and values. */
-  async ensureSecret(namespace: string, values: Record<string, string>): Promise<boolean> {
+  /** Applies a gateway's credentials Secret unless it already holds exactly these keys and values. */
+  async ensureSecret(owner: GatewayOwner, values: Record<string, string>): Promise<boolean> {
+    const name = credentialsSecretName(owner.name);
+    const namespace = owner.namespace;
     const data = Object.fromEntries(
       Object.entries(values).map(([k, v]) => [k, Buffer.from(v, "utf8").toString("base64")]),
     );
-    const current = await this.readOrNull(() =>
-      this.core.readNamespacedSecret({ name: CREDENTIALS_SECRET_NAME, namespace }),
-    );
-    if (current && sameData(current.data ?? {}, data)) return false;
+    const current = await this.readOrNull(() => this.core.readNamespacedSecret({ name, namespace }));
+    if (current && sameData(current.data ?? {}, data) && ownedBy(current, owner)) return false;
     const body: V1Secret = {
       apiVersion: "v1",
       kind: "Secret",
       type: "Opaque",
-      metadata: { name: CREDENTIALS_SECRET_NAME, namespace, labels: MANAGED_LABELS },
+      metadata: {
+        name,
+        namespace,
+        labels: { ...MANAGED_LABELS, [GATEWAY_LABEL]: owner.name },
+        ownerReferences: [ownerReference(owner)],
+      },
       data,
     };
     await this.objects.patch(body, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply);
     return true;
   }
 
-  async patchStatus(kind: keyof typeof PLURALS, namespace: string, name: string, status: ObjectStatus): Promise<void> {
+  /** What a gateway serves now: its ConfigMap's config (null when absent or unreadable) and Secret values. */
+  async currentOutputs(
+    owner: GatewayOwner,
+  ): Promise<{ configJson: string | null; credentials: Record<string, string> }> {
+    const namespace = owner.namespace;
+    const cm = await this.readOrNull(() =>
+      this.core.readNamespacedConfigMap({ name: configMapName(owner.name), namespace }),
+    );
+    const secret = await this.readOrNull(() =>
+      this.core.readNamespacedSecret({ name: credentialsSecretName(owner.name), namespace }),
+    );
+    const credentials = Object.fromEntries(
+      Object.entries(secret?.data ?? {}).map(([k, v]) => [k, Buffer.from(v, "base64").toString("utf8")]),
+    );
+    return { configJson: cm ? configFromConfigMap(cm) : null, credentials };
+  }
+
+  async patchStatus(
+    kind: keyof typeof PLURALS,
+    namespace: string,
+    name: string,
+    status: Partial<ObjectStatus>,
+  ): Promise<void> {
     await this.custom.patchNamespacedCustomObjectStatus(
       { group: API_GROUP, version: API_VERSION, namespace, plural: PLURALS[kind], name, body: { status } },
       setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
@@ -134,6 +179,21 @@ export class OperatorKube {
       throw err;
     }
   }
+}
+
+function ownerReference(owner: GatewayOwner) {
+  return {
+    apiVersion: `${API_GROUP}/${API_VERSION}`,
+    kind: "ModelGateway",
+    name: owner.name,
+    uid: owner.uid,
+    controller: true,
+    blockOwnerDeletion: false,
+  };
+}
+
+function ownedBy(obj: { metadata?: { ownerReferences?: { uid: string }[] } }, owner: GatewayOwner): boolean {
+  return (obj.metadata?.ownerReferences ?? []).some((r) => r.uid === owner.uid);
 }
 
 export function isNotFound(err: unknown): boolean {

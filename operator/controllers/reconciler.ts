@@ -1,48 +1,32 @@
 /**
- * The one reconcile loop: every ModelProvider, ModelRoute and referenced Secret feeds one compiled router config.
- * Level-based: whatever event arrived, it reads the informer caches, compiles with the pure compiler, applies the
- * two outputs (skipping no-op writes), then writes each object's status once (skipping unchanged ones).
+ * The one reconcile loop. Level-based: whatever event arrived, it reads the informer caches, and for each
+ * ModelGateway this controller owns compiles the routes attached to and admitted by it (pure compiler), applies
+ * that gateway's two outputs (skipping no-op writes), then writes each object's status once (skipping unchanged
+ * ones). Objects of other controllers are never written: a route's status carries one entry per parent, each
+ * written by that parent's controller.
  */
 import type { Logger } from "pino";
-import type { ModelProvider, ModelRoute, SecretInfo } from "../api/v1alpha1/types.js";
-import type { Condition } from "../api/v1alpha1/conditions.js";
-import { validateProvider, validateRoute } from "../api/v1alpha1/validate.js";
-import { compile, type CompileResult } from "../compile/compile.js";
+import type { ModelGateway } from "../api/v1alpha1/types.js";
+import { refKey, type GatewayView, type ParentRef } from "../compile/attachment.js";
+import { compileGateway, gatewayView, routeParents, type GatewayCompile } from "../compile/gateway.js";
 import type { OperatorMetrics } from "../metrics.js";
-import { describeWriteError, type OperatorKube } from "./kube.js";
-import { computeStatus, sameStatus, type ObjectStatus } from "./status.js";
+import { describeWriteError, type GatewayOwner, type OperatorKube } from "./kube.js";
+import { statusPlan, type GatewayOutcome, type StatusPlan } from "./status-plan.js";
+import { sameStatus, type ObjectStatus } from "./status.js";
+import { readPolicies, type Caches, type Candidate, type CachedSecret } from "./world.js";
+import { parseRouterConfig } from "../../router/config/parse.js";
+import type { RouterConfig } from "../../router/config/types.js";
+import type { Condition } from "../api/v1alpha1/conditions.js";
 
-/** A cached object as the informers hold it (shape checked by validation). */
-export interface CachedObject {
-  apiVersion?: string;
-  kind?: string;
-  metadata?: {
-    name?: string;
-    namespace?: string;
-    uid?: string;
-    generation?: number;
-    creationTimestamp?: Date | string;
-  };
-  spec?: unknown;
-  status?: { conditions?: Condition[]; observedGeneration?: number; candidateCount?: number };
-}
-
-export interface CachedSecret {
-  metadata?: { name?: string; namespace?: string };
-  data?: Record<string, string>;
-}
-
-export interface Caches {
-  providers(): CachedObject[];
-  routes(): CachedObject[];
-  secrets(): CachedSecret[];
-}
+export type { Caches, CachedObject, CachedSecret } from "./world.js";
 
 export interface ReconcilerDeps {
   kube: OperatorKube;
   caches: Caches;
-  /** Namespace of the output ConfigMap and Secret. */
+  /** The operator's install namespace: its one gateway there is the default parent of routes that name none. */
   namespace: string;
+  /** This operator's controllerName; it programs only the gateways that name it. */
+  controllerName: string;
   logger: Logger;
   metrics: OperatorMetrics;
   now: () => Date;
@@ -50,16 +34,8 @@ export interface ReconcilerDeps {
   statusConcurrency?: number;
 }
 
-interface Candidate {
-  kind: "ModelProvider" | "ModelRoute";
-  obj: CachedObject;
-  namespace: string;
-  name: string;
-  invalid: string[];
-}
-
 export class Reconciler {
-  private lastHash = "";
+  private readonly lastHash = new Map<string, string>();
 
   constructor(private readonly deps: ReconcilerDeps) {}
 
@@ -67,87 +43,81 @@ export class Reconciler {
     const started = performance.now();
     // One read of the caches per reconcile: the Secrets compiled against are the ones whose values are written.
     const secrets = this.deps.caches.secrets();
-    const { objects, input } = this.readCaches(secrets);
-    const result = compile(input);
-    const writeError = await this.writeOutputs(result, secrets).then(
-      () => null,
-      (err: unknown) => err,
-    );
-    await this.writeStatuses(
+    const { world, gateways, objects } = readPolicies(this.deps.caches, secrets);
+    const views = gateways.map((g) => ({ object: g, view: gatewayView(g) }));
+    const named = views.filter((g) => g.view.controllerName === this.deps.controllerName);
+    // A gateway's outputs go beside it, and this operator writes only in its own namespace (RBAC by name).
+    const mine = named.filter((g) => g.view.namespace === this.deps.namespace);
+    for (const c of objects)
+      if (c.kind === "ModelGateway" && named.some((g) => g.view.namespace === c.namespace && g.view.name === c.name))
+        if (c.namespace !== this.deps.namespace)
+          c.invalid.push(`metadata.namespace: this controller programs ModelGateways in ${this.deps.namespace} only`);
+    const defaults = mine.filter((g) => g.view.namespace === this.deps.namespace).map((g) => g.view);
+    const parents = routeParents(world.routes, defaults);
+    const outcomes: GatewayOutcome[] = [];
+    for (const g of mine) outcomes.push(await this.program(g.object, g.view, world, parents, secrets));
+    const plan = statusPlan({
       objects,
-      result,
-      writeError === null ? null : describeWriteError(writeError, secretValues(secrets)),
-    );
+      outcomes,
+      allGateways: views.map((g) => g.view),
+      defaults,
+      parents,
+      controllerName: this.deps.controllerName,
+      installNamespace: this.deps.namespace,
+      namespaces: world.namespaces,
+      now: this.deps.now().toISOString(),
+    });
+    await this.writeStatuses(plan);
     this.deps.metrics.reconcileDuration.observe((performance.now() - started) / 1000);
-    if (writeError !== null) throw new Error("failed to write the router config", { cause: writeError });
+    const failed = outcomes.filter((o) => o.writeError !== null);
+    if (failed.length > 0)
+      throw new Error(
+        `failed to write the router config of ${failed.map((o) => refKey(o.compiled.gateway)).join(", ")}`,
+      );
+    if (mine.length === 0)
+      this.deps.logger.warn({ controllerName: this.deps.controllerName }, "Found no ModelGateway for this controller");
     this.deps.metrics.lastSuccess.set(Date.now() / 1000);
   }
 
-  private readCaches(cachedSecrets: CachedSecret[]): { objects: Candidate[]; input: Parameters<typeof compile>[0] } {
-    const providers: ModelProvider[] = [];
-    const routes: ModelRoute[] = [];
-    const rejectedProviders: { namespace: string; name: string }[] = [];
-    const objects: Candidate[] = [];
-    for (const [kind, list] of [
-      ["ModelProvider", this.deps.caches.providers()],
-      ["ModelRoute", this.deps.caches.routes()],
-    ] as const) {
-      for (const obj of list) {
-        const c = this.validate(kind, obj, providers, routes);
-        objects.push(c);
-        if (kind === "ModelProvider" && c.invalid.length > 0)
-          rejectedProviders.push({ namespace: c.namespace, name: c.name });
-      }
+  /** Compiles one gateway on top of what it serves now (last known good) and writes its ConfigMap and Secret. */
+  private async program(
+    object: ModelGateway,
+    view: GatewayView,
+    world: Parameters<typeof compileGateway>[1],
+    parents: Map<string, ParentRef[]>,
+    secrets: CachedSecret[],
+  ): Promise<GatewayOutcome> {
+    const owner = { namespace: view.namespace, name: view.name, uid: object.metadata.uid ?? "" };
+    try {
+      const current = await this.deps.kube.currentOutputs(owner);
+      const compiled = compileGateway(view, world, parents, previousConfig(current.configJson));
+      await this.writeOutputs(owner, compiled, secrets, current.credentials);
+      return { compiled, owner, writeError: null };
+    } catch (err) {
+      this.deps.logger.error({ err, gateway: refKey(view) }, "Failed to program gateway");
+      const compiled = compileGateway(view, world, parents, null);
+      return { compiled, owner, writeError: describeWriteError(err, secretValues(secrets)) };
     }
-    const secrets: SecretInfo[] = cachedSecrets.flatMap((s) =>
-      s.metadata?.name && s.metadata.namespace
-        ? [{ namespace: s.metadata.namespace, name: s.metadata.name, keys: Object.keys(s.data ?? {}) }]
-        : [],
-    );
-    return { objects, input: { providers, routes, secrets, rejectedProviders } };
   }
 
-  private validate(
-    kind: Candidate["kind"],
-    obj: CachedObject,
-    providers: ModelProvider[],
-    routes: ModelRoute[],
-  ): Candidate {
-    const namespace = obj.metadata?.namespace ?? "default";
-    const name = obj.metadata?.name ?? "";
-    // Validate the spec as written (without status); creationTimestamp as a string for precedence.
-    const plain = {
-      apiVersion: obj.apiVersion,
-      kind,
-      metadata: { ...obj.metadata, creationTimestamp: timestamp(obj.metadata?.creationTimestamp) },
-      spec: obj.spec,
-    };
-    const result = kind === "ModelProvider" ? validateProvider(plain) : validateRoute(plain);
-    if (!result.ok)
-      return { kind, obj, namespace, name, invalid: result.errors.map((e) => `${e.field}: ${e.message}`) };
-    if (result.object.kind === "ModelProvider") providers.push(result.object);
-    else routes.push(result.object);
-    return { kind, obj, namespace, name, invalid: [] };
-  }
-
-  private async writeOutputs(result: CompileResult, secrets: CachedSecret[]): Promise<void> {
-    const { kube, namespace, logger, metrics } = this.deps;
-    const values: Record<string, string> = {};
-    for (const c of result.credentials) {
-      const s = secrets.find((x) => x.metadata?.namespace === c.namespace && x.metadata.name === c.secretName);
-      const b64 = s?.data?.[c.secretKey];
-      if (b64 !== undefined) values[c.key] = Buffer.from(b64, "base64").toString("utf8");
-    }
+  private async writeOutputs(
+    owner: GatewayOwner,
+    compiled: GatewayCompile,
+    secrets: CachedSecret[],
+    current: Record<string, string>,
+  ): Promise<void> {
+    const { kube, logger, metrics } = this.deps;
+    const { result } = compiled;
+    const values = credentialValues(result, secrets, current);
     // The Secret first: a router must never see a config whose credentials are not there yet.
-    const wroteSecret = await kube.ensureSecret(namespace, values);
-    const json = JSON.stringify(result.config);
-    const wroteConfig = await kube.ensureConfigMap(namespace, json, result.config.hash);
+    const wroteSecret = await kube.ensureSecret(owner, values);
+    const wroteConfig = await kube.ensureConfigMap(owner, JSON.stringify(result.config), result.config.hash);
     if (wroteSecret) metrics.writes.inc({ object: "Secret" });
     if (wroteConfig) {
       metrics.writes.inc({ object: "ConfigMap" });
       logger.info(
         {
-          namespace,
+          gateway: refKey(owner),
           hash: result.config.hash,
           routes: result.config.routes.length,
           providers: result.config.providers.length,
@@ -155,31 +125,22 @@ export class Reconciler {
         "Applied router ConfigMap",
       );
     }
-    if (this.lastHash !== result.config.hash) {
-      metrics.configInfo.reset();
-      metrics.configInfo.set({ hash: result.config.hash }, 1);
-      this.lastHash = result.config.hash;
+    const gateway = refKey(owner);
+    if (this.lastHash.get(gateway) !== result.config.hash) {
+      metrics.configInfo.set({ gateway, hash: result.config.hash }, 1);
+      const before = this.lastHash.get(gateway);
+      if (before !== undefined) metrics.configInfo.remove({ gateway, hash: before });
+      this.lastHash.set(gateway, result.config.hash);
     }
   }
 
-  private async writeStatuses(objects: Candidate[], result: CompileResult, writeError: string | null): Promise<void> {
-    const now = this.deps.now().toISOString();
-    const jobs = objects.map((c) => async () => {
-      const status = computeStatus({
-        kind: c.kind,
-        namespace: c.namespace,
-        name: c.name,
-        generation: c.obj.metadata?.generation ?? 0,
-        previous: c.obj.status?.conditions ?? [],
-        invalid: c.invalid,
-        result,
-        writeError,
-        now,
-      });
-      if (sameStatus(c.obj.status as ObjectStatus | undefined, status)) return;
-      await this.deps.kube.patchStatus(c.kind, c.namespace, c.name, status);
-      this.deps.metrics.writes.inc({ object: c.kind });
-      await this.emitEvents(c, status);
+  private async writeStatuses(plan: StatusPlan[]): Promise<void> {
+    const jobs = plan.map((p) => async () => {
+      const current = p.candidate.obj.status as ObjectStatus | undefined;
+      if (sameStatus(current, p.status)) return;
+      await this.deps.kube.patchStatus(p.candidate.kind, p.candidate.namespace, p.candidate.name, p.patch);
+      this.deps.metrics.writes.inc({ object: p.candidate.kind });
+      await this.emitEvents(p.candidate, p.status);
     });
     await runLimited(jobs, this.deps.statusConcurrency ?? 32);
   }
@@ -214,15 +175,39 @@ export class Reconciler {
   }
 }
 
+/**
+ * The values of the credentials a gateway's config names, from the users' Secrets; a last-good route's provider
+ * may be gone, and then its key keeps the value the gateway's Secret holds now.
+ */
+function credentialValues(
+  result: GatewayCompile["result"],
+  secrets: CachedSecret[],
+  current: Record<string, string>,
+): Record<string, string> {
+  const values: Record<string, string> = {};
+  for (const key of result.carriedCredentialKeys) if (current[key] !== undefined) values[key] = current[key];
+  for (const c of result.credentials) {
+    const s = secrets.find((x) => x.metadata?.namespace === c.namespace && x.metadata.name === c.secretName);
+    const b64 = s?.data?.[c.secretKey];
+    if (b64 !== undefined) values[c.key] = Buffer.from(b64, "base64").toString("utf8");
+  }
+  return values;
+}
+
+/** The config a gateway serves now, when it passes the router's own gate (else nothing is carried over). */
+function previousConfig(json: string | null): RouterConfig | null {
+  if (json === null) return null;
+  try {
+    return parseRouterConfig(JSON.parse(json) as unknown);
+  } catch {
+    return null;
+  }
+}
+
 /** Ready flipped, or a first status that is not Ready (a first-time Ready=True is no news). */
 function worthAnEvent(before: Condition | undefined, ready: Condition): boolean {
   if (before === undefined) return ready.status !== "True";
   return before.status !== ready.status;
-}
-
-function timestamp(t: Date | string | undefined): string | undefined {
-  if (t === undefined) return undefined;
-  return t instanceof Date ? t.toISOString() : t;
 }
 
 /** Runs jobs with at most `limit` in flight; rejects with the first error after all have settled. */

@@ -6,10 +6,24 @@ import { REASONS, type Condition, type ConditionType } from "../api/v1alpha1/con
 import type { CompileResult } from "../compile/compile.js";
 import { objectKey, type Problem } from "../compile/problems.js";
 
+/** A route's status on one gateway, written by that gateway's controller (Gateway API's RouteParentStatus). */
+export interface ParentStatus {
+  parentRef: { namespace: string; name: string };
+  controllerName: string;
+  conditions: Condition[];
+}
+
 export interface ObjectStatus {
   observedGeneration: number;
   conditions: Condition[];
   candidateCount?: number;
+  /** Routes: the generation the gateway serves (below observedGeneration when the last good one serves). */
+  servingGeneration?: number;
+  parents?: ParentStatus[];
+  /** Gateways: what they program. */
+  attachedRoutes?: number;
+  configMapName?: string;
+  configHash?: string;
 }
 
 interface Outcome {
@@ -20,7 +34,7 @@ interface Outcome {
 }
 
 export interface StatusInput {
-  kind: "ModelProvider" | "ModelRoute";
+  kind: "ModelProvider" | "ModelRoute" | "ModelGateway";
   namespace: string;
   name: string;
   generation: number;
@@ -41,14 +55,14 @@ export function computeStatus(i: StatusInput): ObjectStatus {
     mine.filter((p) => p.condition === "Accepted"),
   );
   const refs = refsOutcome(mine.filter((p) => p.condition === "ResolvedRefs"));
-  const programmed = programmedOutcome(
-    i.result.programmed.includes(key),
-    i.writeError,
-    i.result.config.hash,
-    accepted,
-    refs,
-  );
-  const firstBad = [accepted, refs, programmed].find((o) => !o.ok);
+  const lastGood = i.result.lastGood[key];
+  const programmed =
+    lastGood === undefined
+      ? programmedOutcome(i.result.programmed.includes(key), i.writeError, i.result.config.hash, accepted, refs)
+      : servingLastGood(lastGood, i.generation, i.writeError);
+  // A provider no route uses yet is still ready to be used: its Ready does not wait for Programmed.
+  const gates = i.kind === "ModelProvider" ? [accepted, refs] : [accepted, refs, programmed];
+  const firstBad = gates.find((o) => !o.ok);
   const ready: Outcome = firstBad
     ? { type: "Ready", ok: false, reason: firstBad.reason, message: firstBad.message }
     : {
@@ -59,8 +73,41 @@ export function computeStatus(i: StatusInput): ObjectStatus {
       };
   const conditions = [accepted, refs, programmed, ready].map((o) => toCondition(o, i));
   const status: ObjectStatus = { observedGeneration: i.generation, conditions };
-  if (i.kind === "ModelRoute") status.candidateCount = i.result.candidateCounts[key] ?? 0;
+  if (i.kind === "ModelRoute") {
+    status.candidateCount = i.result.candidateCounts[key] ?? 0;
+    if (i.result.programmed.includes(key)) status.servingGeneration = lastGood ?? i.generation;
+  }
   return status;
+}
+
+/** The newest generation did not compile; the gateway keeps serving the last good one. */
+function servingLastGood(served: number, generation: number, writeError: string | null): Outcome {
+  if (writeError !== null)
+    return {
+      type: "Programmed",
+      ok: false,
+      reason: REASONS.Programmed.writeFailed,
+      message: `could not write the router config (${writeError}); retrying with backoff`,
+    };
+  return {
+    type: "Programmed",
+    ok: true,
+    reason: REASONS.Programmed.lastGood,
+    message: `serving generation ${served}, the last good one; generation ${generation} is not programmed (see Accepted and ResolvedRefs)`,
+  };
+}
+
+/** Conditions of an object the operator finds by name only (a parentRef to a gateway that does not exist). */
+export function missingParentConditions(message: string, generation: number, previous: Condition[], now: string) {
+  const i = { previous, now, generation };
+  return [
+    toCondition({ type: "Accepted", ok: false, reason: REASONS.Accepted.noMatchingParent, message }, i),
+    toCondition(
+      { type: "Programmed", ok: false, reason: REASONS.Programmed.notProgrammed, message: "no such gateway" },
+      i,
+    ),
+    toCondition({ type: "Ready", ok: false, reason: REASONS.Accepted.noMatchingParent, message }, i),
+  ];
 }
 
 function acceptedOutcome(invalid: string[], problems: Problem[]): Outcome {
@@ -107,7 +154,7 @@ function describe(problems: Problem[]): string {
   return problems.map((p) => `${p.field}: ${p.message}`).join("; ");
 }
 
-function toCondition(o: Outcome, i: StatusInput): Condition {
+function toCondition(o: Outcome, i: Pick<StatusInput, "previous" | "now" | "generation">): Condition {
   const status = o.ok ? "True" : "False";
   const prev = i.previous.find((c) => c.type === o.type);
   return {
@@ -130,8 +177,22 @@ function normalise(s: ObjectStatus) {
   return {
     observedGeneration: s.observedGeneration,
     candidateCount: s.candidateCount,
-    conditions: [...s.conditions]
-      .sort((x, y) => (x.type < y.type ? -1 : 1))
-      .map((c) => [c.type, c.status, c.reason, c.message, c.observedGeneration, c.lastTransitionTime]),
+    servingGeneration: s.servingGeneration,
+    attachedRoutes: s.attachedRoutes,
+    configMapName: s.configMapName,
+    configHash: s.configHash,
+    conditions: normaliseConditions(s.conditions),
+    parents: s.parents?.map((p) => [
+      p.parentRef.namespace,
+      p.parentRef.name,
+      p.controllerName,
+      normaliseConditions(p.conditions),
+    ]),
   };
+}
+
+function normaliseConditions(conditions: Condition[]) {
+  return [...conditions]
+    .sort((x, y) => (x.type < y.type ? -1 : 1))
+    .map((c) => [c.type, c.status, c.reason, c.message, c.observedGeneration, c.lastTransitionTime]);
 }

@@ -1,7 +1,8 @@
 /**
- * How a RouterConfig travels from the operator to the routers (docs/adr/0004-config-delivery.md): the config in
- * ConfigMap `routewise-router`, the credential values in Secret `routewise-router-credentials`, both mounted
- * into router pods as files. The operator packs the ConfigMap with configMapContent(); routers (and tests that
+ * How a RouterConfig travels from the operator to the routers (docs/adr/0004-config-delivery.md): each
+ * ModelGateway's config in ConfigMap `<gateway>-router`, its credential values in Secret
+ * `<gateway>-router-credentials` (for the chart's default gateway `routewise`: `routewise-router` and
+ * `routewise-router-credentials`), both mounted into that gateway's router pods as files. The operator packs the ConfigMap with configMapContent(); routers (and tests that
  * mount like a kubelet) read the mounted files with readMountedConfig().
  */
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
@@ -9,8 +10,21 @@ import { join } from "node:path";
 import { gunzipSync, gzipSync } from "node:zlib";
 import type { LoadedConfig } from "./reloader.js";
 
-export const CONFIGMAP_NAME = "routewise-router";
-export const CREDENTIALS_SECRET_NAME = "routewise-router-credentials";
+/** The chart's default ModelGateway. */
+export const DEFAULT_GATEWAY_NAME = "routewise";
+
+/** The ConfigMap holding a gateway's router config. */
+export function configMapName(gateway: string): string {
+  return `${gateway}-router`;
+}
+
+/** The Secret holding the credential values a gateway's config refers to. */
+export function credentialsSecretName(gateway: string): string {
+  return `${gateway}-router-credentials`;
+}
+
+export const CONFIGMAP_NAME = configMapName(DEFAULT_GATEWAY_NAME);
+export const CREDENTIALS_SECRET_NAME = credentialsSecretName(DEFAULT_GATEWAY_NAME);
 /** ConfigMap key (and, mounted, file name) of the compact config JSON. */
 export const CONFIG_KEY = "config.json";
 /** Used instead of CONFIG_KEY (in binaryData) when the JSON would not fit a ConfigMap comfortably (1 MiB cap). */

@@ -148,9 +148,11 @@ describe("the config gate (parseRouterConfig)", () => {
   });
 
   it("refuses an upstream provider whose baseURL is not http(s)", () => {
-    const config = edited((c) => (c.providers[5]!["baseURL"] = "ftp://api.openai.com/v1"));
-    expect(refusal(config)).toBe(
-      "config field providers[5].baseURL: must be an http(s) URL (provider team-a/openai-gpt-4o-mini)",
-    );
+    const config = edited((c) => {
+      c.providers[0]!["type"] = "openai";
+      c.providers[0]!["baseURL"] = "ftp://api.openai.com/v1";
+    });
+    const id = String(config.providers[0]?.["id"]);
+    expect(refusal(config)).toBe(`config field providers[0].baseURL: must be an http(s) URL (provider ${id})`);
   });
 });

@@ -172,7 +172,8 @@ export type ClassifierConfig = { type: "builtin" } | { type: "custom"; modelPath
 export interface RouteConfig {
   /** The model name clients send. */
   name: string;
-  source: { namespace: string; name: string };
+  /** The ModelRoute compiled, and its metadata.generation when known (the version being served). */
+  source: { namespace: string; name: string; generation?: number };
   /** Ordered from strongest to weakest by declared quality score (ties: cheaper first). */
   candidates: CandidateConfig[];
   baseline: string;

@@ -5,7 +5,14 @@ import { CoreV1Api, CustomObjectsApi, type KubeConfig } from "@kubernetes/client
 import { pino } from "pino";
 import { runOperator, type RunningOperator } from "../../operator/main.js";
 import type { Condition } from "../../operator/api/v1alpha1/conditions.js";
-import { CONFIGMAP_NAME, CREDENTIALS_SECRET_NAME, configFromConfigMap } from "../../router/config/delivery.js";
+import {
+  CONFIGMAP_NAME,
+  CREDENTIALS_SECRET_NAME,
+  DEFAULT_GATEWAY_NAME,
+  configFromConfigMap,
+  configMapName,
+  credentialsSecretName,
+} from "../../router/config/delivery.js";
 import { parseRouterConfig } from "../../router/config/parse.js";
 import type { RouterConfig } from "../../router/config/types.js";
 import { repoRoot } from "../harness/tools.js";
@@ -13,19 +20,64 @@ import { waitFor } from "../harness/kube.js";
 
 export const EXAMPLES = join(repoRoot, "examples");
 
-export async function startOperator(kc: KubeConfig, namespace: string, identity = "test"): Promise<RunningOperator> {
+export interface OperatorTestOptions {
+  identity?: string;
+  /** Create the default ModelGateway "routewise" (allowedRoutes Same) in the namespace first. Default true. */
+  gateway?: boolean;
+  controllerName?: string;
+  leaseName?: string;
+  watchNamespaces?: string[];
+}
+
+export async function startOperator(
+  kc: KubeConfig,
+  namespace: string,
+  identityOrOptions: string | OperatorTestOptions = {},
+): Promise<RunningOperator> {
+  const o = typeof identityOrOptions === "string" ? { identity: identityOrOptions } : identityOrOptions;
+  if (o.gateway ?? true) await ensureGateway(kc, namespace, DEFAULT_GATEWAY_NAME, o.controllerName);
   const op = await runOperator({
     kubeConfig: kc,
     namespace,
-    watchNamespaces: [namespace],
+    watchNamespaces: o.watchNamespaces ?? [namespace],
+    ...(o.controllerName === undefined ? {} : { controllerName: o.controllerName }),
+    ...(o.leaseName === undefined ? {} : { leaseName: o.leaseName }),
     logger: pino({ level: process.env["ROUTEWISE_TEST_LOG"] ?? "silent" }),
     metricsHost: "127.0.0.1",
     metricsPort: 0,
     leaderElection: true,
-    identity,
+    identity: o.identity ?? "test",
     resyncMs: 60_000,
   });
   return op;
+}
+
+/** A ModelGateway in `namespace` (created if absent), admitting routes as `allowedRoutes` says (default Same). */
+export async function ensureGateway(
+  kc: KubeConfig,
+  namespace: string,
+  name = DEFAULT_GATEWAY_NAME,
+  controllerName?: string,
+  spec: Record<string, unknown> = {},
+): Promise<void> {
+  const api = kc.makeApiClient(CustomObjectsApi);
+  const body = {
+    apiVersion: "routewise.dev/v1alpha1",
+    kind: "ModelGateway",
+    metadata: { name, namespace },
+    spec: { ...(controllerName === undefined ? {} : { controllerName }), ...spec },
+  };
+  await api
+    .createNamespacedCustomObject({
+      group: "routewise.dev",
+      version: "v1alpha1",
+      namespace,
+      plural: "modelgateways",
+      body,
+    })
+    .catch((err: unknown) => {
+      if ((err as { code?: number }).code !== 409) throw err;
+    });
 }
 
 export function exampleYaml(...files: string[]): string {
@@ -33,31 +85,53 @@ export function exampleYaml(...files: string[]): string {
 }
 
 /** The config the operator published, through the router's own gate (so a config a router would refuse fails). */
-export async function routerConfig(kc: KubeConfig, namespace: string): Promise<RouterConfig | null> {
+export async function routerConfig(
+  kc: KubeConfig,
+  namespace: string,
+  gateway = DEFAULT_GATEWAY_NAME,
+): Promise<RouterConfig | null> {
   const cm = await kc
     .makeApiClient(CoreV1Api)
-    .readNamespacedConfigMap({ name: CONFIGMAP_NAME, namespace })
+    .readNamespacedConfigMap({
+      name: gateway === DEFAULT_GATEWAY_NAME ? CONFIGMAP_NAME : configMapName(gateway),
+      namespace,
+    })
     .catch(() => null);
   const text = cm === null ? null : configFromConfigMap(cm);
   return text === null ? null : parseRouterConfig(JSON.parse(text));
 }
 
-export async function credentials(kc: KubeConfig, namespace: string): Promise<Record<string, string>> {
-  const s = await kc.makeApiClient(CoreV1Api).readNamespacedSecret({ name: CREDENTIALS_SECRET_NAME, namespace });
+export async function credentials(
+  kc: KubeConfig,
+  namespace: string,
+  gateway = DEFAULT_GATEWAY_NAME,
+): Promise<Record<string, string>> {
+  const name = gateway === DEFAULT_GATEWAY_NAME ? CREDENTIALS_SECRET_NAME : credentialsSecretName(gateway);
+  const s = await kc.makeApiClient(CoreV1Api).readNamespacedSecret({ name, namespace });
   return Object.fromEntries(
     Object.entries(s.data ?? {}).map(([k, v]) => [k, Buffer.from(v, "base64").toString("utf8")]),
   );
 }
 
-interface StatusView {
+export interface StatusView {
   observedGeneration?: number;
   candidateCount?: number;
+  servingGeneration?: number;
   conditions?: Condition[];
+  parents?: { parentRef: { namespace: string; name: string }; controllerName: string; conditions: Condition[] }[];
 }
 
-export async function statusOf(kc: KubeConfig, kind: "ModelProvider" | "ModelRoute", namespace: string, name: string) {
+export type PolicyKind = "ModelProvider" | "ModelRoute" | "ModelGateway";
+
+const PLURAL: Record<PolicyKind, string> = {
+  ModelProvider: "modelproviders",
+  ModelRoute: "modelroutes",
+  ModelGateway: "modelgateways",
+};
+
+export async function statusOf(kc: KubeConfig, kind: PolicyKind, namespace: string, name: string) {
   const api = kc.makeApiClient(CustomObjectsApi);
-  const plural = kind === "ModelProvider" ? "modelproviders" : "modelroutes";
+  const plural = PLURAL[kind];
   const obj = (await api.getNamespacedCustomObject({
     group: "routewise.dev",
     version: "v1alpha1",
@@ -82,7 +156,7 @@ export function condition(status: StatusView, type: string): Condition | undefin
 /** Waits until the object's condition has the given status (and reason, when given). */
 export async function waitForCondition(
   kc: KubeConfig,
-  ref: { kind: "ModelProvider" | "ModelRoute"; namespace: string; name: string },
+  ref: { kind: PolicyKind; namespace: string; name: string },
   type: string,
   want: { status: string; reason?: string },
   timeoutMs = 15_000,

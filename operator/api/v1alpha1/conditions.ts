@@ -9,6 +9,10 @@ export const REASONS = {
     invalid: "Invalid",
     /** Another ModelRoute claiming the same modelName takes precedence. */
     conflicted: "Conflicted",
+    /** The gateway does not admit routes from this namespace, or reserves the model name for others. */
+    notAllowedByParent: "NotAllowedByParent",
+    /** No ModelGateway of this name exists. */
+    noMatchingParent: "NoMatchingParent",
   },
   ResolvedRefs: {
     ok: "ResolvedRefs",
@@ -17,6 +21,8 @@ export const REASONS = {
     secretNotFound: "SecretNotFound",
     secretKeyNotFound: "SecretKeyNotFound",
     noCandidates: "NoCandidates",
+    /** A reference to a provider in another namespace that no ModelReferenceGrant there allows. */
+    refNotPermitted: "RefNotPermitted",
   },
   Programmed: {
     ok: "Programmed",
@@ -24,6 +30,8 @@ export const REASONS = {
     notProgrammed: "NotProgrammed",
     /** The operator could not write the router config. */
     writeFailed: "WriteFailed",
+    /** The newest generation could not be compiled; the last good one keeps serving. */
+    lastGood: "ServingLastGood",
   },
   Ready: {
     ok: "Ready",

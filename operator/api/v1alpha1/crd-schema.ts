@@ -10,12 +10,14 @@ import { packageRoot } from "../../../router/config/package-root.js";
 export const API_GROUP = "routewise.dev";
 export const API_VERSION = "v1alpha1";
 export const GROUP_VERSION = `${API_GROUP}/${API_VERSION}`;
-export const KINDS = ["ModelProvider", "ModelRoute"] as const;
+export const KINDS = ["ModelProvider", "ModelRoute", "ModelGateway", "ModelReferenceGrant"] as const;
 export type Kind = (typeof KINDS)[number];
 
 export const CRD_FILES: Record<Kind, string> = {
   ModelProvider: "routewise.dev_modelproviders.yaml",
   ModelRoute: "routewise.dev_modelroutes.yaml",
+  ModelGateway: "routewise.dev_modelgateways.yaml",
+  ModelReferenceGrant: "routewise.dev_modelreferencegrants.yaml",
 };
 
 /** An OpenAPI v3 schema node as written in a CRD (structural schema plus x-kubernetes-* extensions). */

@@ -212,7 +212,24 @@ export interface ModelProviderStatus {
  */
 export interface ModelRouteSpec {
   /**
-   * The model name clients send (`"model": "support-bot"`). When several ModelRoutes claim the same name, the highest spec.priority wins, then the oldest, then the first by namespace/name; the others report Accepted=False with reason Conflicted.
+   * The ModelGateways this route attaches to (a ref without a namespace means this route's). Default: the one ModelGateway in the operator's namespace, when exactly one exists there. A gateway programs the route only if its allowedRoutes (and modelNames claims) admit this namespace; each parent reports its own conditions in status.parents.
+   *
+   * @maxItems 16
+   *
+   * Items: A reference to a ModelGateway.
+   */
+  parentRefs?: {
+    /**
+     * Name of the ModelGateway.
+     */
+    name: string;
+    /**
+     * Namespace of the ModelGateway. Default this route's namespace.
+     */
+    namespace?: string;
+  }[];
+  /**
+   * The model name clients send (`"model": "support-bot"`). When several ModelRoutes a gateway admits claim the same name, the highest spec.priority wins, then the oldest, then the first by namespace/name; the others report Accepted=False with reason Conflicted.
    */
   modelName: string;
   /**
@@ -220,7 +237,7 @@ export interface ModelRouteSpec {
    */
   priority?: number;
   /**
-   * The ModelProviders (same namespace) this route may send to. Order does not matter: the router ranks them by declared quality and price.
+   * The ModelProviders this route may send to. Order does not matter: the router ranks them by declared quality and price. A provider in another namespace needs a ModelReferenceGrant there; names must be unique within the list.
    *
    * @minItems 1
    * @maxItems 64
@@ -232,6 +249,10 @@ export interface ModelRouteSpec {
      * Name of the ModelProvider.
      */
     name: string;
+    /**
+     * Namespace of the ModelProvider. Default this route's. Another namespace needs a ModelReferenceGrant there that names this route's namespace.
+     */
+    namespace?: string;
     /**
      * Load-balancing weight among candidates that serve the same upstream model at the same price and quality. Default 1.
      */
@@ -253,9 +274,13 @@ export interface ModelRouteSpec {
    */
   baseline: {
     /**
-     * Name of the baseline ModelProvider (same namespace).
+     * Name of the baseline ModelProvider.
      */
     name: string;
+    /**
+     * Namespace of the baseline ModelProvider. Default this route's; another namespace needs a ModelReferenceGrant there.
+     */
+    namespace?: string;
   };
   /**
    * What the router optimises for each request.
@@ -476,6 +501,67 @@ export interface ModelRouteStatus {
    */
   candidateCount?: number;
   /**
+   * The generation of this route the gateway serves. Below metadata.generation when the newest spec could not be compiled and the last good one keeps serving.
+   */
+  servingGeneration?: number;
+  /**
+   * One entry per ModelGateway this route attaches to, written by that gateway's controller (the shape of Gateway API's RouteParentStatus). The top-level conditions summarise the first parent.
+   *
+   * @maxItems 16
+   *
+   * Items: The route's status on one gateway.
+   */
+  parents?: {
+    /**
+     * The ModelGateway.
+     */
+    parentRef: {
+      /**
+       * Name of the ModelGateway.
+       */
+      name: string;
+      /**
+       * Namespace of the ModelGateway.
+       */
+      namespace: string;
+    };
+    /**
+     * The controller that wrote this entry.
+     */
+    controllerName: string;
+    /**
+     * Accepted, ResolvedRefs, Programmed and Ready on this gateway.
+     *
+     * Items: A condition in the standard Kubernetes shape.
+     */
+    conditions: {
+      /**
+       * Condition type.
+       */
+      type: string;
+      /**
+       * True, False or Unknown.
+       */
+      status: "True" | "False" | "Unknown";
+      /**
+       * The generation this condition was computed from.
+       */
+      observedGeneration?: number;
+      /**
+       * When status last changed.
+       */
+      lastTransitionTime: string;
+      /**
+       * CamelCase reason from a fixed list.
+       */
+      reason: string;
+      /**
+       * Human-readable detail.
+       */
+      message: string;
+    }[];
+  }[];
+  /**
    * Accepted, ResolvedRefs, Programmed and the Ready summary.
    *
    * Items: A condition in the standard Kubernetes shape.
@@ -505,5 +591,200 @@ export interface ModelRouteStatus {
      * Human-readable detail.
      */
     message: string;
+  }[];
+}
+
+/**
+ * Who owns this gateway and which routes may attach to it.
+ */
+export interface ModelGatewaySpec {
+  /**
+   * The operator that programs this gateway (its --controller-name). An operator never reads or writes a gateway, route or status of another controller. Default routewise.dev/operator.
+   */
+  controllerName?: string;
+  /**
+   * Which namespaces' ModelRoutes may attach to this gateway.
+   */
+  allowedRoutes?: {
+    /**
+     * from: Same (default) allows only this gateway's namespace, All every namespace, Selector the namespaces whose labels match selector.
+     */
+    namespaces?: {
+      /**
+       * Same, All or Selector. Default Same.
+       */
+      from?: "Same" | "All" | "Selector";
+      /**
+       * A label selector over Namespaces (used when from is Selector).
+       */
+      selector?: {
+        /**
+         * Labels the namespace must carry (all of them).
+         */
+        matchLabels?: {
+          [k: string]: string;
+        };
+        /**
+         * Set-based requirements (In, NotIn, Exists, DoesNotExist).
+         *
+         * @maxItems 16
+         *
+         * Items: One requirement.
+         */
+        matchExpressions?: {
+          /**
+           * The label key.
+           */
+          key: string;
+          /**
+           * In, NotIn, Exists or DoesNotExist.
+           */
+          operator: "In" | "NotIn" | "Exists" | "DoesNotExist";
+          /**
+           * Values for In and NotIn.
+           */
+          values?: string[];
+        }[];
+      };
+    };
+  };
+  /**
+   * Optional claims on model names: a model name an entry covers may be served only by routes from the namespaces that entry allows (others get Accepted=False, NotAllowedByParent). Names no entry covers are open to every allowed namespace. Precedence (priority, age, name) applies only among allowed routes.
+   *
+   * @maxItems 64
+   *
+   * Items: Model names and the namespaces that may claim them.
+   */
+  modelNames?: {
+    /**
+     * Exact model names, or prefixes ending in "*" ("team-a-*").
+     *
+     * @minItems 1
+     * @maxItems 64
+     */
+    names: string[];
+    /**
+     * The namespaces that may claim these names; default Same (the gateway's).
+     */
+    namespaces?: {
+      /**
+       * Same, All or Selector. Default Same.
+       */
+      from?: "Same" | "All" | "Selector";
+      /**
+       * A label selector over Namespaces (used when from is Selector).
+       */
+      selector?: {
+        /**
+         * Labels the namespace must carry (all of them).
+         */
+        matchLabels?: {
+          [k: string]: string;
+        };
+      };
+    };
+  }[];
+}
+
+/**
+ * Observed state, written by the operator that owns the gateway.
+ */
+export interface ModelGatewayStatus {
+  /**
+   * The generation the status was computed from.
+   */
+  observedGeneration?: number;
+  /**
+   * Number of ModelRoutes programmed into this gateway's config.
+   */
+  attachedRoutes?: number;
+  /**
+   * The ConfigMap holding this gateway's router config.
+   */
+  configMapName?: string;
+  /**
+   * Content hash of the router config this gateway's routers should run.
+   */
+  configHash?: string;
+  /**
+   * Accepted, Programmed and the Ready summary.
+   *
+   * Items: A condition in the standard Kubernetes shape.
+   */
+  conditions?: {
+    /**
+     * Condition type.
+     */
+    type: string;
+    /**
+     * True, False or Unknown.
+     */
+    status: "True" | "False" | "Unknown";
+    /**
+     * The generation this condition was computed from.
+     */
+    observedGeneration?: number;
+    /**
+     * When status last changed.
+     */
+    lastTransitionTime: string;
+    /**
+     * CamelCase reason from a fixed list.
+     */
+    reason: string;
+    /**
+     * Human-readable detail.
+     */
+    message: string;
+  }[];
+}
+
+/**
+ * Who may refer to what in this namespace.
+ */
+export interface ModelReferenceGrantSpec {
+  /**
+   * The referring objects' namespaces (kind ModelRoute).
+   *
+   * @minItems 1
+   * @maxItems 64
+   *
+   * Items: One referring namespace.
+   */
+  from: {
+    /**
+     * API group of the referring kind. Default routewise.dev.
+     */
+    group?: "routewise.dev";
+    /**
+     * The referring kind. Default ModelRoute.
+     */
+    kind?: "ModelRoute";
+    /**
+     * The namespace the ModelRoutes are in.
+     */
+    namespace: string;
+  }[];
+  /**
+   * The objects in this namespace that may be referred to (kind ModelProvider).
+   *
+   * @minItems 1
+   * @maxItems 64
+   *
+   * Items: One target; without a name, every ModelProvider in this namespace.
+   */
+  to: {
+    /**
+     * API group of the target kind. Default routewise.dev.
+     */
+    group?: "routewise.dev";
+    /**
+     * The target kind. Default ModelProvider.
+     */
+    kind?: "ModelProvider";
+    /**
+     * The ModelProvider's name; omitted means all of them.
+     */
+    name?: string;
   }[];
 }

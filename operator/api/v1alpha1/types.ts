@@ -2,9 +2,25 @@
  * Typed ModelProvider and ModelRoute objects. Spec and status types are generated from the CRDs
  * (types.gen.ts); this file adds the Kubernetes envelope.
  */
-import type { ModelProviderSpec, ModelProviderStatus, ModelRouteSpec, ModelRouteStatus } from "./types.gen.js";
+import type {
+  ModelGatewaySpec,
+  ModelGatewayStatus,
+  ModelProviderSpec,
+  ModelProviderStatus,
+  ModelReferenceGrantSpec,
+  ModelRouteSpec,
+  ModelRouteStatus,
+} from "./types.gen.js";
 
-export type { ModelProviderSpec, ModelProviderStatus, ModelRouteSpec, ModelRouteStatus };
+export type {
+  ModelGatewaySpec,
+  ModelGatewayStatus,
+  ModelProviderSpec,
+  ModelProviderStatus,
+  ModelReferenceGrantSpec,
+  ModelRouteSpec,
+  ModelRouteStatus,
+};
 
 export interface ObjectMeta {
   name: string;
@@ -31,6 +47,21 @@ export interface ModelRoute {
   metadata: ObjectMeta;
   spec: ModelRouteSpec;
   status?: ModelRouteStatus;
+}
+
+export interface ModelGateway {
+  apiVersion: string;
+  kind: "ModelGateway";
+  metadata: ObjectMeta;
+  spec: ModelGatewaySpec;
+  status?: ModelGatewayStatus;
+}
+
+export interface ModelReferenceGrant {
+  apiVersion: string;
+  kind: "ModelReferenceGrant";
+  metadata: ObjectMeta;
+  spec: ModelReferenceGrantSpec;
 }
 
 /** What the compiler needs to know about a Secret: that it exists and which keys it has. Never the values. */

@@ -8,7 +8,7 @@ import addFormatsModule from "ajv-formats";
 import { parse as parseCel } from "@marcbachmann/cel-js";
 import { isRecord, schemaFieldError } from "../../../router/config/json.js";
 import { crdSchema, GROUP_VERSION, toJsonSchema, type Kind, type SchemaNode } from "./crd-schema.js";
-import type { ModelProvider, ModelRoute } from "./types.js";
+import type { ModelGateway, ModelProvider, ModelReferenceGrant, ModelRoute } from "./types.js";
 
 /** A field-level validation error. */
 export interface FieldError {
@@ -38,6 +38,14 @@ export function validateProvider(obj: unknown): ValidationResult<ModelProvider> 
 
 export function validateRoute(obj: unknown): ValidationResult<ModelRoute> {
   return validateKind<ModelRoute>("ModelRoute", obj);
+}
+
+export function validateGateway(obj: unknown): ValidationResult<ModelGateway> {
+  return validateKind<ModelGateway>("ModelGateway", obj);
+}
+
+export function validateGrant(obj: unknown): ValidationResult<ModelReferenceGrant> {
+  return validateKind<ModelReferenceGrant>("ModelReferenceGrant", obj);
 }
 
 /** Validates (a deep copy of) obj; on success returns it with schema defaults applied. */
@@ -80,11 +88,15 @@ function celProgram(rule: string): CelProgram {
   return p;
 }
 
+const TRANSITION_RULE = /\boldSelf\b/;
+
 /** Walks schema and value together, evaluating CEL rules where the value exists (as the API server does). */
 function runCel(schema: SchemaNode, value: unknown, path: string): FieldError[] {
   if (value === undefined || value === null) return [];
   const errors: FieldError[] = [];
   for (const v of schema["x-kubernetes-validations"] ?? []) {
+    // Transition rules compare with the stored object, which only the API server has (on update).
+    if (TRANSITION_RULE.test(v.rule)) continue;
     if (!evaluateRule(v.rule, value)) errors.push({ field: path, message: v.message ?? `failed rule: ${v.rule}` });
   }
   for (const [childSchema, child, childPath] of children(schema, value, path))
