@@ -7,8 +7,10 @@ import type {
   V1Container,
   V1CustomResourceDefinition,
   V1Deployment,
+  V1NetworkPolicy,
   V1PolicyRule,
   V1Role,
+  V1Service,
   V1ServiceAccount,
 } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
@@ -27,6 +29,11 @@ function container(d: V1Deployment): V1Container {
   const c = d.spec?.template.spec?.containers[0];
   if (c === undefined) throw new Error(`${d.metadata?.name ?? "?"} has no container`);
   return c;
+}
+
+/** The fields of a monitoring.coreos.com/v1 ServiceMonitor these tests read. */
+interface ServiceMonitor extends KubernetesObject {
+  spec: { selector: { matchLabels: Record<string, string> }; endpoints: unknown[] };
 }
 
 /** Rules as comparable data (the typed objects hold undefined fields the YAML does not). */
@@ -71,6 +78,10 @@ describe("values.schema.json", () => {
 
   it("rejects a value outside its enum", async () => {
     expect(await reject(["image.pullPolicy=Sometimes"])).toMatch(/pullPolicy/);
+  });
+
+  it("rejects a router metrics port equal to its API port", async () => {
+    expect(await reject(["router.metricsPort=8080"])).toMatch(/router.metricsPort must differ from router.port/);
   });
 
   it("rejects two operator replicas without leader election", async () => {
@@ -153,6 +164,30 @@ describe("optional features", () => {
     find(objects, "Service", "routewise-operator-metrics");
   });
 
+  it("scrapes each component's named metrics port through its metrics Service, never the router's API Service", async () => {
+    const objects = await render(["serviceMonitor.enabled=true"]);
+    const services = objects.filter((o): o is V1Service => o.kind === "Service");
+    for (const component of ["operator", "router"]) {
+      const monitor = find<ServiceMonitor>(objects, "ServiceMonitor", `routewise-${component}`);
+      expect(monitor.spec.endpoints, component).toEqual([
+        { port: "metrics", path: "/metrics", interval: "30s", scrapeTimeout: "10s" },
+      ]);
+      const selected = services.filter((svc) =>
+        Object.entries(monitor.spec.selector.matchLabels).every(([k, v]) => svc.metadata?.labels?.[k] === v),
+      );
+      expect(
+        selected.map((svc) => svc.metadata?.name),
+        component,
+      ).toEqual([`routewise-${component}-metrics`]);
+      expect(selected[0]?.spec?.ports, component).toEqual([
+        { name: "metrics", port: component === "router" ? 9464 : 8081, targetPort: "metrics", protocol: "TCP" },
+      ]);
+      expect(selected[0]?.spec?.selector, component).toEqual(
+        find<V1Deployment>(objects, "Deployment", `routewise-${component}`).spec?.selector.matchLabels,
+      );
+    }
+  });
+
   it("renders the PrometheusRule from rules/routewise-rules.yaml when prometheusRule.enabled", async () => {
     const objects = await render(["prometheusRule.enabled=true"]);
     const rule = find<KubernetesObject & { spec: { groups: unknown } }>(objects, "PrometheusRule");
@@ -175,6 +210,22 @@ describe("optional features", () => {
     expect(objects.filter((o) => o.kind === "NetworkPolicy").map((o) => o.metadata?.name)).toEqual([
       "routewise-router",
       "routewise-operator",
+    ]);
+  });
+
+  it("lets routerFrom reach the router's API port and metricsFrom its metrics port", async () => {
+    const objects = await render([
+      "networkPolicy.enabled=true",
+      "networkPolicy.routerFrom[0].podSelector.matchLabels.role=client",
+      "networkPolicy.metricsFrom[0].namespaceSelector.matchLabels.role=monitoring",
+    ]);
+    const policy = find<V1NetworkPolicy>(objects, "NetworkPolicy", "routewise-router");
+    expect(policy.spec?.ingress).toEqual([
+      { ports: [{ port: "http", protocol: "TCP" }], from: [{ podSelector: { matchLabels: { role: "client" } } }] },
+      {
+        ports: [{ port: "metrics", protocol: "TCP" }],
+        from: [{ namespaceSelector: { matchLabels: { role: "monitoring" } } }],
+      },
     ]);
   });
 
@@ -292,6 +343,20 @@ describe("rendered objects (golden fields)", () => {
       "--config=/etc/routewise/config",
       "--credentials=/etc/routewise/credentials",
       "--port=8080",
+      "--metrics-port=9464",
+    ]);
+  });
+
+  it("gives the router a named metrics port that its API Service does not carry", async () => {
+    const objects = await render(["router.metricsPort=9100"]);
+    const c = container(find<V1Deployment>(objects, "Deployment", "routewise-router"));
+    expect(c.ports).toEqual([
+      { name: "http", containerPort: 8080, protocol: "TCP" },
+      { name: "metrics", containerPort: 9100, protocol: "TCP" },
+    ]);
+    expect(c.args).toContain("--metrics-port=9100");
+    expect(find<V1Service>(objects, "Service", "routewise-router").spec?.ports).toEqual([
+      { name: "http", port: 80, targetPort: "http", protocol: "TCP" },
     ]);
   });
 

@@ -48,6 +48,11 @@ app.kubernetes.io/component: {{ .component }}
 app.kubernetes.io/component: {{ .component }}
 {{- end }}
 
+{{/* Marks the metrics Services, so a ServiceMonitor selects them and never the router's API Service. */}}
+{{- define "routewise.metricsServiceLabel" -}}
+routewise.dev/metrics: "true"
+{{- end }}
+
 {{- define "routewise.operatorName" -}}{{ include "routewise.fullname" . }}-operator{{- end }}
 {{- define "routewise.routerName" -}}{{ include "routewise.fullname" . }}-router{{- end }}
 
@@ -94,5 +99,8 @@ Call with (dict "ctx" $ "component" "router" "constraints" .Values.router.topolo
 {{- end }}
 {{- if and .Values.router.autoscaling.enabled (gt (int .Values.router.autoscaling.minReplicas) (int .Values.router.autoscaling.maxReplicas)) }}
 {{- fail "router.autoscaling.minReplicas must not exceed router.autoscaling.maxReplicas" }}
+{{- end }}
+{{- if eq (int .Values.router.port) (int .Values.router.metricsPort) }}
+{{- fail "router.metricsPort must differ from router.port (metrics are never served on the API port)" }}
 {{- end }}
 {{- end }}
