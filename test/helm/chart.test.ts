@@ -18,7 +18,7 @@ import { parse as parseYaml } from "yaml";
 import { CONFIGMAP_NAME, CREDENTIALS_SECRET_NAME } from "../../operator/controllers/kube.js";
 import { parseObjects } from "../harness/kube.js";
 import { repoRoot } from "../harness/tools.js";
-import { ALL_FEATURES, CHART_DIR, NAMESPACE, find, helm, kinds, render } from "./helm.js";
+import { ALL_FEATURES, CHART_DIR, CUSTOM_CLASSIFIER_VOLUME, NAMESPACE, find, helm, kinds, render } from "./helm.js";
 
 /** The leader Lease name, a literal in operator/main.ts (checked below, since it is not exported). */
 const LEASE_NAME = "routewise-operator";
@@ -78,6 +78,16 @@ describe("values.schema.json", () => {
 
   it("rejects a value outside its enum", async () => {
     expect(await reject(["image.pullPolicy=Sometimes"])).toMatch(/pullPolicy/);
+  });
+
+  it("rejects an extra volume with a misspelt volume source", async () => {
+    expect(
+      await reject(["router.extraVolumes[0].name=model", "router.extraVolumes[0].persistentVolumeclaim.claimName=m"]),
+    ).toMatch(/additional properties 'persistentVolumeclaim' not allowed/);
+  });
+
+  it("rejects an extra volume mount without a mountPath", async () => {
+    expect(await reject(["router.extraVolumeMounts[0].name=model"])).toMatch(/mountPath/);
   });
 
   it("rejects a router metrics port equal to its API port", async () => {
@@ -404,6 +414,38 @@ describe("rendered objects (golden fields)", () => {
     );
     const digest = `sha256:${"a".repeat(64)}`;
     expect(await images([`image.digest=${digest}`])).toEqual(Array(2).fill(`ghcr.io/routewise/routewise@${digest}`));
+  });
+
+  it("mounts a custom classifier from router.extraVolumes/extraVolumeMounts beside the chart's own volumes", async () => {
+    const router = find<V1Deployment>(await render(CUSTOM_CLASSIFIER_VOLUME), "Deployment", "routewise-router");
+    const spec = router.spec?.template.spec;
+    expect(spec?.volumes?.map((v) => v.name)).toEqual(["config", "credentials", "tmp", "my-classifier"]);
+    expect(spec?.volumes?.at(-1)).toEqual({
+      name: "my-classifier",
+      persistentVolumeClaim: { claimName: "my-classifier", readOnly: true },
+    });
+    expect(container(router).volumeMounts?.at(-1)).toEqual({
+      name: "my-classifier",
+      mountPath: "/models/my-classifier",
+      readOnly: true,
+    });
+  });
+
+  it("mounts operator.extraVolumes/extraVolumeMounts into the operator only", async () => {
+    const objects = await render([
+      "operator.extraVolumes[0].name=ca-bundle",
+      "operator.extraVolumes[0].configMap.name=corporate-ca",
+      "operator.extraVolumeMounts[0].name=ca-bundle",
+      "operator.extraVolumeMounts[0].mountPath=/etc/ssl/corporate",
+    ]);
+    const operator = find<V1Deployment>(objects, "Deployment", "routewise-operator");
+    expect(operator.spec?.template.spec?.volumes?.at(-1)).toEqual({
+      name: "ca-bundle",
+      configMap: { name: "corporate-ca" },
+    });
+    expect(container(operator).volumeMounts?.at(-1)).toEqual({ name: "ca-bundle", mountPath: "/etc/ssl/corporate" });
+    const router = find<V1Deployment>(objects, "Deployment", "routewise-router");
+    expect(router.spec?.template.spec?.volumes?.map((v) => v.name)).toEqual(["config", "credentials", "tmp"]);
   });
 
   it("passes the client API keys file when router.apiKeys.existingSecret is set", async () => {
