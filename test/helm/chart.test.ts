@@ -10,6 +10,7 @@ import type {
   V1NetworkPolicy,
   V1PolicyRule,
   V1Role,
+  V1RoleBinding,
   V1Service,
   V1ServiceAccount,
 } from "@kubernetes/client-node";
@@ -88,6 +89,12 @@ describe("values.schema.json", () => {
 
   it("rejects an extra volume mount without a mountPath", async () => {
     expect(await reject(["router.extraVolumeMounts[0].name=model"])).toMatch(/mountPath/);
+  });
+
+  it("rejects a namespace listed twice in operator.watchNamespaces", async () => {
+    expect(await reject(["operator.watchNamespaces={team-a,team-a}"])).toMatch(
+      /watchNamespaces.*items at 0 and 1 are equal/,
+    );
   });
 
   it("rejects a router metrics port equal to its API port", async () => {
@@ -281,6 +288,43 @@ describe("rendered objects (golden fields)", () => {
     expect(rules("Role", objects)).toEqual(rules("Role", source));
     const role = find<V1Role>(objects, "Role");
     expect(role.metadata?.namespace).toBe(NAMESPACE);
+  });
+
+  it("renders, with operator.watchNamespaces, the same rules as a Role per watched namespace and no ClusterRole", async () => {
+    const objects = await render(["operator.watchNamespaces={team-a,team-b}"], "ops");
+    expect(kinds(objects)).not.toContain("ClusterRole");
+    expect(kinds(objects)).not.toContain("ClusterRoleBinding");
+    const source = parseObjects(readFileSync(join(repoRoot, "operator", "rbac", "rbac.yaml"), "utf8"));
+    const watchRules = plainRules(find<V1ClusterRole>(source, "ClusterRole").rules);
+    const name = "routewise-operator-watch-ops";
+    for (const namespace of ["team-a", "team-b"]) {
+      const inNamespace = objects.filter((o) => o.metadata?.namespace === namespace);
+      expect(plainRules(find<V1Role>(inNamespace, "Role", name).rules), namespace).toEqual(watchRules);
+      const binding = find<V1RoleBinding>(inNamespace, "RoleBinding", name);
+      expect(binding.roleRef, namespace).toEqual({ apiGroup: "rbac.authorization.k8s.io", kind: "Role", name });
+      expect(binding.subjects, namespace).toEqual([
+        { kind: "ServiceAccount", name: "routewise-operator", namespace: "ops" },
+      ]);
+    }
+    // The release namespace keeps only its by-name Role (ConfigMap, Secret, Lease) when it is not watched.
+    const own = objects.filter((o) => o.kind === "Role" && o.metadata?.namespace === "ops");
+    expect(own.map((o) => o.metadata?.name)).toEqual(["routewise-operator"]);
+    expect(plainRules((own[0] as V1Role).rules)).toEqual(plainRules(find<V1Role>(source, "Role").rules));
+  });
+
+  it("grants Secret reads only by name outside the watched namespaces", async () => {
+    const objects = await render(["operator.watchNamespaces={team-a}"], "ops");
+    const secretRules = objects
+      .filter((o): o is V1Role => o.kind === "Role" || o.kind === "ClusterRole")
+      .flatMap((role) =>
+        (role.rules ?? [])
+          .filter((r) => r.resources?.includes("secrets") && r.verbs.some((v) => ["get", "list", "watch"].includes(v)))
+          .map((r) => ({ namespace: role.metadata?.namespace, names: r.resourceNames })),
+      );
+    expect(secretRules).toEqual([
+      { namespace: "team-a", names: undefined },
+      { namespace: "ops", names: [CREDENTIALS_SECRET_NAME] },
+    ]);
   });
 
   it("uses the object names the operator writes (ConfigMap, Secret, Lease)", async () => {

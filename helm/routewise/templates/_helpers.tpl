@@ -48,6 +48,28 @@ app.kubernetes.io/component: {{ .component }}
 app.kubernetes.io/component: {{ .component }}
 {{- end }}
 
+{{/*
+The operator's rules in the namespaces it watches: read the policies, write their status, read Secrets (only those a
+ModelProvider references are used; RBAC cannot scope list/watch to names chosen at run time), record Events.
+ONE list, bound cluster-wide by a ClusterRole (operator.watchNamespaces empty) or by a Role in each watched namespace.
+A new policy kind is one more entry in $policies (and in operator/rbac/rbac.yaml; a test keeps the two equal).
+*/}}
+{{- define "routewise.operatorWatchRules" -}}
+{{- $policies := list "modelproviders" "modelroutes" }}
+- apiGroups: [routewise.dev]
+  resources: [{{ join ", " $policies }}]
+  verbs: [get, list, watch]
+- apiGroups: [routewise.dev]
+  resources: [{{ range $i, $p := $policies }}{{ if $i }}, {{ end }}{{ $p }}/status{{ end }}]
+  verbs: [get, patch, update]
+- apiGroups: [""]
+  resources: [secrets]
+  verbs: [get, list, watch]
+- apiGroups: [""]
+  resources: [events]
+  verbs: [create, patch]
+{{- end }}
+
 {{/* Marks the metrics Services, so a ServiceMonitor selects them and never the router's API Service. */}}
 {{- define "routewise.metricsServiceLabel" -}}
 routewise.dev/metrics: "true"
