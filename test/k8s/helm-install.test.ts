@@ -270,10 +270,4 @@ describe("helm chart installed for real, operator running as the chart's Service
     );
     expect(keys).toEqual([`${team}.openai-gpt-4o-mini`]);
   });
-
-  it("keeps the CRDs on uninstall (helm.sh/resource-policy: keep on the applied CRDs)", async () => {
-    const out = await kubectl(kubeconfigPath, ["get", "crd", "modelroutes.routewise.dev", "-o", "json"]);
-    const crd = JSON.parse(out.stdout) as KubernetesObject;
-    expect(crd.metadata?.annotations?.["helm.sh/resource-policy"]).toBe("keep");
-  });
 });
