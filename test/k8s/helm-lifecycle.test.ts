@@ -118,6 +118,8 @@ describe("helm install when the CRDs were applied first with kubectl (the README
     const release = releaseName();
     const installed = await install(release, ns);
     expect(installed.stdout).toContain("These CRDs already existed and are not managed by this release");
+    expect(installed.stdout).toContain("- keeps the CRDs (they are not part of this release)");
+    expect(installed.stdout).toMatch(/- leaves what the operator wrote.*\n.*routewise-router-credentials/);
     const kinds = await managed(release, ns);
     expect(crdKinds(kinds)).toEqual([]);
     expect(kinds).toContain(`Deployment/${release}-router`);
@@ -144,6 +146,7 @@ describe("helm install on a cluster without the CRDs (helm alone)", () => {
     const release = releaseName();
     const installed = await install(release, ns);
     expect(installed.stdout).not.toContain("already existed");
+    expect(installed.stdout).toContain("- keeps the CRDs (crds.keep), and so every ModelProvider and ModelRoute");
     expect(crdKinds(await managed(release, ns))).toEqual(CRDS.map((n) => `CustomResourceDefinition/${n}`));
     await established();
     for (const crd of await crds()) {
