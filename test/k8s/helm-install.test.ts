@@ -191,8 +191,17 @@ describe("helm chart installed for real, operator running as the chart's Service
     );
     expect(configMapName).toBe(CONFIGMAP_NAME);
     expect(config.routes.map((r) => r.name)).toEqual(["assistant", "summarizer", "support-bot"]);
-    const secret = await core.readNamespacedSecret({ name: secretName, namespace: ns });
-    expect(Object.keys(secret.data ?? {})).toEqual([`${ns}.openai-gpt-4o-mini`]);
+    // The example Secret may arrive after the policies: wait for the reconcile that copies its key.
+    const keys = await waitFor(
+      async () => {
+        const secret = await core.readNamespacedSecret({ name: secretName, namespace: ns }).catch(() => null);
+        const names = Object.keys(secret?.data ?? {});
+        return names.length > 0 ? names : null;
+      },
+      20_000,
+      { description: `Secret ${ns}/${secretName} with the example key` },
+    );
+    expect(keys).toEqual([`${ns}.openai-gpt-4o-mini`]);
     const lease = await admin
       .makeApiClient(CoordinationV1Api)
       .readNamespacedLease({ name: "routewise-operator", namespace: ns });
