@@ -184,7 +184,7 @@ try {
       ...(values.profile === undefined ? [] : ["--cpu-prof", "--cpu-prof-dir", values.profile]),
       ...TSX,
       "cli/main.ts",
-      ...["router", "--config", dir, "--host", "127.0.0.1", "--port", String(routerPort)],
+      ...["router", "--config", dir, "--host", "127.0.0.1", "--port", String(routerPort), "--metrics-port", "0"],
     ],
     {
       cwd: ROOT,

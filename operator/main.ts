@@ -238,8 +238,12 @@ function customInformer(o: OperatorOptions, kind: keyof typeof PLURALS): Watched
   });
 }
 
-/** Namespace labels, for gateways that admit routes by namespace selector (read only, cluster-wide). */
+/**
+ * Namespace labels, for gateways that admit routes by namespace selector (read only, cluster-wide). A namespaced
+ * install (--watch-namespaces) has no cluster-wide access, so there selectors see no labels.
+ */
 function namespaceInformer(o: OperatorOptions): Watched[] {
+  if (o.watchNamespaces.length > 0) return [];
   const api = o.kubeConfig.makeApiClient(CoreV1Api);
   const path = "/api/v1/namespaces";
   return [{ path, informer: makeInformer<V1Namespace>(o.kubeConfig, path, () => api.listNamespace()) }];

@@ -1,8 +1,8 @@
 /**
  * Wiring only: assembles a router — metrics, the request recorder, state, provider health, adapters, classifiers,
- * the HTTP app and config reloading — and serves it until stop(). Everything external (config loading, logger)
- * is passed in. The request path, in order: http/chat-completions → http/route-request (openai/request,
- * classify, select) → dispatch (retry-policy, providers) → accounting/request-record.
+ * the HTTP app, the metrics listener and config reloading — and serves it until stop(). Everything external
+ * (config loading, logger) is passed in. The request path, in order: http/chat-completions → http/route-request
+ * (openai/request, classify, select) → dispatch (retry-policy, providers) → accounting/request-record.
  */
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -17,6 +17,7 @@ import type { ProviderType } from "./config/types.js";
 import { ProviderHealth } from "./dispatch/health.js";
 import type { ClientAuth } from "./http/auth.js";
 import { createApp } from "./http/app.js";
+import { createMetricsEndpoint } from "./http/metrics-endpoint.js";
 import { createRouterMetrics, type RouterMetrics } from "./metrics/metrics.js";
 import type { ProviderAdapter } from "./providers/types.js";
 import { RouterState } from "./config/snapshot.js";
@@ -28,7 +29,10 @@ export { createRouterMetrics } from "./metrics/metrics.js";
 
 export interface RouterOptions {
   host: string;
+  /** The OpenAI-compatible API, /healthz and /readyz (0: a free port). */
   port: number;
+  /** /metrics and /healthz, on the same host; never on the API port (0: a free port). */
+  metricsPort: number;
   logger: Logger;
   load: () => Promise<LoadedConfig>;
   watchPaths: string[];
@@ -46,6 +50,8 @@ export interface RouterOptions {
 export interface RunningRouter {
   url: string;
   port: number;
+  /** Base URL of the metrics listener (`${metricsUrl}/metrics`). */
+  metricsUrl: string;
   metrics: RouterMetrics;
   state: RouterState;
   reloader: ConfigReloader;
@@ -54,6 +60,8 @@ export interface RunningRouter {
 }
 
 export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
+/** The OpenTelemetry Prometheus exporter's port: clear of the API's 8080 and the operator's 8081. */
+export const DEFAULT_METRICS_PORT = 9464;
 
 export async function startRouter(o: RouterOptions): Promise<RunningRouter> {
   const metrics = o.metrics ?? createRouterMetrics();
@@ -91,7 +99,6 @@ export async function startRouter(o: RouterOptions): Promise<RunningRouter> {
       random: Math.random,
     },
     record: createRecorder({ metrics, logger: o.logger, tokens: health, now: Date.now }),
-    metrics,
     logger: o.logger,
     auth: o.auth ?? null,
     hrNow: () => performance.now(),
@@ -101,7 +108,13 @@ export async function startRouter(o: RouterOptions): Promise<RunningRouter> {
   const server = createServer({ keepAliveTimeout: 65_000 }, app);
   await listen(server, o.port, o.host);
   const port = (server.address() as AddressInfo).port;
-  const url = `http://${o.host.includes(":") ? `[${o.host}]` : o.host}:${port}`;
+  const metricsServer = createServer(createMetricsEndpoint({ metrics, logger: o.logger }));
+  await listen(metricsServer, o.metricsPort, o.host).catch((err: unknown) => {
+    reloader.stop();
+    server.close();
+    throw err;
+  });
+  const metricsPort = (metricsServer.address() as AddressInfo).port;
 
   const stop = async (): Promise<void> => {
     draining = true;
@@ -116,9 +129,20 @@ export async function startRouter(o: RouterOptions): Promise<RunningRouter> {
     while (Date.now() < deadline && (await inflight(metrics)) > 0) await sleep(50);
     server.closeAllConnections();
     await closed;
+    // Scrapes keep working while the API drains; the metrics listener closes last.
+    await new Promise<void>((resolve) => {
+      metricsServer.close(() => {
+        resolve();
+      });
+      metricsServer.closeAllConnections();
+    });
     await Promise.all(Object.values(o.adapters).map((a) => a.close()));
   };
-  return { url, port, metrics, state, reloader, stop };
+  return { url: baseUrl(o.host, port), port, metricsUrl: baseUrl(o.host, metricsPort), metrics, state, reloader, stop };
+}
+
+function baseUrl(host: string, port: number): string {
+  return `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
 }
 
 /** The built-in ONNX analyzer (and room for the config's custom models), counting decision-cache hits. */

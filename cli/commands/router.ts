@@ -14,6 +14,7 @@ import {
   createAdapters,
   createRouterMetrics,
   DEFAULT_MAX_BODY_BYTES,
+  DEFAULT_METRICS_PORT,
   loadBuiltinClassifiers,
   startRouter,
 } from "../../router/main.js";
@@ -26,6 +27,7 @@ interface RouterFlags {
   apiKeys?: string;
   host: string;
   port?: string;
+  metricsPort: string;
   namespace: string;
   maxBodyBytes: string;
   pollInterval: string;
@@ -47,6 +49,11 @@ export function registerRouterCommand(program: Command): void {
     )
     .option("--host <host>", "address to listen on", "0.0.0.0")
     .option("-p, --port <port>", "port to listen on (default: $PORT or 8080)")
+    .option(
+      "--metrics-port <port>",
+      "port of /metrics and /healthz (never served on --port)",
+      String(DEFAULT_METRICS_PORT),
+    )
     .option("-n, --namespace <ns>", "namespace for CRs without one (standalone)", "default")
     .option("--max-body-bytes <n>", "largest accepted request body", String(DEFAULT_MAX_BODY_BYTES))
     .option("--poll-interval <ms>", "how often to re-read the config besides file events", "5000")
@@ -63,6 +70,7 @@ export function registerRouterCommand(program: Command): void {
         classifiers,
         host: flags.host,
         port: Number(flags.port ?? process.env["PORT"] ?? 8080),
+        metricsPort: Number(flags.metricsPort),
         logger,
         load: source.load,
         watchPaths: source.watchPaths,
@@ -76,7 +84,7 @@ export function registerRouterCommand(program: Command): void {
       });
       const routes = [...(router.state.current?.routes.keys() ?? [])];
       logger.info(
-        { url: router.url, routes, config: flags.config },
+        { url: router.url, metricsUrl: router.metricsUrl, routes, config: flags.config },
         `Routewise router listening on ${router.url} (routes: ${routes.join(", ")})`,
       );
       handleSignals(logger, () => router.stop());

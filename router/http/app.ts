@@ -1,6 +1,7 @@
 /**
- * The router's HTTP surface: OpenAI-compatible endpoints plus health, readiness and metrics. Every error leaves
- * as OpenAI-shaped JSON; no request can crash the process.
+ * The router's API surface: OpenAI-compatible endpoints plus health and readiness. Every error leaves as
+ * OpenAI-shaped JSON; no request can crash the process. `/metrics` is not served here but on the metrics port
+ * (metrics-endpoint.ts), so whoever can reach the API cannot read the metrics.
  *
  * POST /v1/chat/completions, the hot path, is served straight from node:http (body read by `readJsonBody`);
  * everything else goes through express. Express alone reaches only ~0.4x a bare proxy's throughput here (ADR 5).
@@ -9,7 +10,6 @@ import { randomUUID } from "node:crypto";
 import type { IncomingMessage, RequestListener, ServerResponse } from "node:http";
 import express, { type NextFunction, type Request, type Response } from "express";
 import type { Logger } from "pino";
-import type { RouterMetrics } from "../metrics/metrics.js";
 import { HttpError } from "../openai/errors.js";
 import { readJsonBody } from "./body.js";
 import { createChatHandler, type ChatDeps } from "./chat-completions.js";
@@ -18,8 +18,6 @@ import { listModels } from "./models.js";
 import { sendError } from "./respond.js";
 
 export interface AppDeps extends ChatDeps {
-  /** Read for GET /metrics (the request record writes it). */
-  metrics: RouterMetrics;
   logger: Logger;
   /** Max request body in bytes (413 above). */
   maxBodyBytes: number;
@@ -47,9 +45,6 @@ export function createApp(deps: AppDeps): RequestListener {
     const snap = deps.snapshot();
     if (deps.ready() && snap) res.json({ status: "ready", config: snap.config.hash });
     else res.status(503).json({ status: "not ready" });
-  });
-  app.get("/metrics", (_req, res, next) => {
-    deps.metrics.registry.metrics().then((text) => res.type(deps.metrics.registry.contentType).send(text), next);
   });
   app.get("/v1/models", (req, res) => {
     res.json(listModels(deps.snapshot(), deps.auth, (n) => req.get(n)));

@@ -7,8 +7,11 @@ import type {
   V1Container,
   V1CustomResourceDefinition,
   V1Deployment,
+  V1NetworkPolicy,
   V1PolicyRule,
   V1Role,
+  V1RoleBinding,
+  V1Service,
   V1ServiceAccount,
 } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
@@ -16,7 +19,7 @@ import { parse as parseYaml } from "yaml";
 import { CONFIGMAP_NAME, CREDENTIALS_SECRET_NAME } from "../../router/config/delivery.js";
 import { parseObjects } from "../harness/kube.js";
 import { repoRoot } from "../harness/tools.js";
-import { ALL_FEATURES, CHART_DIR, NAMESPACE, find, helm, kinds, render } from "./helm.js";
+import { ALL_FEATURES, CHART_DIR, CUSTOM_CLASSIFIER_VOLUME, NAMESPACE, find, helm, kinds, render } from "./helm.js";
 
 /** The leader Lease name, a literal in operator/main.ts (checked below, since it is not exported). */
 const LEASE_NAME = "routewise-operator";
@@ -27,6 +30,11 @@ function container(d: V1Deployment): V1Container {
   const c = d.spec?.template.spec?.containers[0];
   if (c === undefined) throw new Error(`${d.metadata?.name ?? "?"} has no container`);
   return c;
+}
+
+/** The fields of a monitoring.coreos.com/v1 ServiceMonitor these tests read. */
+interface ServiceMonitor extends KubernetesObject {
+  spec: { selector: { matchLabels: Record<string, string> }; endpoints: unknown[] };
 }
 
 /** Rules as comparable data (the typed objects hold undefined fields the YAML does not). */
@@ -71,6 +79,26 @@ describe("values.schema.json", () => {
 
   it("rejects a value outside its enum", async () => {
     expect(await reject(["image.pullPolicy=Sometimes"])).toMatch(/pullPolicy/);
+  });
+
+  it("rejects an extra volume with a misspelt volume source", async () => {
+    expect(
+      await reject(["router.extraVolumes[0].name=model", "router.extraVolumes[0].persistentVolumeclaim.claimName=m"]),
+    ).toMatch(/additional properties 'persistentVolumeclaim' not allowed/);
+  });
+
+  it("rejects an extra volume mount without a mountPath", async () => {
+    expect(await reject(["router.extraVolumeMounts[0].name=model"])).toMatch(/mountPath/);
+  });
+
+  it("rejects a namespace listed twice in operator.watchNamespaces", async () => {
+    expect(await reject(["operator.watchNamespaces={team-a,team-a}"])).toMatch(
+      /watchNamespaces.*items at 0 and 1 are equal/,
+    );
+  });
+
+  it("rejects a router metrics port equal to its API port", async () => {
+    expect(await reject(["router.metricsPort=8080"])).toMatch(/router.metricsPort must differ from router.port/);
   });
 
   it("rejects two operator replicas without leader election", async () => {
@@ -153,6 +181,30 @@ describe("optional features", () => {
     find(objects, "Service", "routewise-operator-metrics");
   });
 
+  it("scrapes each component's named metrics port through its metrics Service, never the router's API Service", async () => {
+    const objects = await render(["serviceMonitor.enabled=true"]);
+    const services = objects.filter((o): o is V1Service => o.kind === "Service");
+    for (const component of ["operator", "router"]) {
+      const monitor = find<ServiceMonitor>(objects, "ServiceMonitor", `routewise-${component}`);
+      expect(monitor.spec.endpoints, component).toEqual([
+        { port: "metrics", path: "/metrics", interval: "30s", scrapeTimeout: "10s" },
+      ]);
+      const selected = services.filter((svc) =>
+        Object.entries(monitor.spec.selector.matchLabels).every(([k, v]) => svc.metadata?.labels?.[k] === v),
+      );
+      expect(
+        selected.map((svc) => svc.metadata?.name),
+        component,
+      ).toEqual([`routewise-${component}-metrics`]);
+      expect(selected[0]?.spec?.ports, component).toEqual([
+        { name: "metrics", port: component === "router" ? 9464 : 8081, targetPort: "metrics", protocol: "TCP" },
+      ]);
+      expect(selected[0]?.spec?.selector, component).toEqual(
+        find<V1Deployment>(objects, "Deployment", `routewise-${component}`).spec?.selector.matchLabels,
+      );
+    }
+  });
+
   it("renders the PrometheusRule from rules/routewise-rules.yaml when prometheusRule.enabled", async () => {
     const objects = await render(["prometheusRule.enabled=true"]);
     const rule = find<KubernetesObject & { spec: { groups: unknown } }>(objects, "PrometheusRule");
@@ -175,6 +227,22 @@ describe("optional features", () => {
     expect(objects.filter((o) => o.kind === "NetworkPolicy").map((o) => o.metadata?.name)).toEqual([
       "routewise-router",
       "routewise-operator",
+    ]);
+  });
+
+  it("lets routerFrom reach the router's API port and metricsFrom its metrics port", async () => {
+    const objects = await render([
+      "networkPolicy.enabled=true",
+      "networkPolicy.routerFrom[0].podSelector.matchLabels.role=client",
+      "networkPolicy.metricsFrom[0].namespaceSelector.matchLabels.role=monitoring",
+    ]);
+    const policy = find<V1NetworkPolicy>(objects, "NetworkPolicy", "routewise-router");
+    expect(policy.spec?.ingress).toEqual([
+      { ports: [{ port: "http", protocol: "TCP" }], from: [{ podSelector: { matchLabels: { role: "client" } } }] },
+      {
+        ports: [{ port: "metrics", protocol: "TCP" }],
+        from: [{ namespaceSelector: { matchLabels: { role: "monitoring" } } }],
+      },
     ]);
   });
 
@@ -220,6 +288,46 @@ describe("rendered objects (golden fields)", () => {
     expect(rules("Role", objects)).toEqual(rules("Role", source));
     const role = find<V1Role>(objects, "Role");
     expect(role.metadata?.namespace).toBe(NAMESPACE);
+  });
+
+  it("renders, with operator.watchNamespaces, the same rules as a Role per watched namespace and no ClusterRole", async () => {
+    const objects = await render(["operator.watchNamespaces={team-a,team-b}"], "ops");
+    expect(kinds(objects)).not.toContain("ClusterRole");
+    expect(kinds(objects)).not.toContain("ClusterRoleBinding");
+    const source = parseObjects(readFileSync(join(repoRoot, "operator", "rbac", "rbac.yaml"), "utf8"));
+    // The cluster-wide namespaces rule (selector labels) has no namespaced equivalent: the Roles drop it.
+    const watchRules = plainRules(
+      (find<V1ClusterRole>(source, "ClusterRole").rules ?? []).filter((r) => !r.resources?.includes("namespaces")),
+    );
+    const name = "routewise-operator-watch-ops";
+    for (const namespace of ["team-a", "team-b"]) {
+      const inNamespace = objects.filter((o) => o.metadata?.namespace === namespace);
+      expect(plainRules(find<V1Role>(inNamespace, "Role", name).rules), namespace).toEqual(watchRules);
+      const binding = find<V1RoleBinding>(inNamespace, "RoleBinding", name);
+      expect(binding.roleRef, namespace).toEqual({ apiGroup: "rbac.authorization.k8s.io", kind: "Role", name });
+      expect(binding.subjects, namespace).toEqual([
+        { kind: "ServiceAccount", name: "routewise-operator", namespace: "ops" },
+      ]);
+    }
+    // The release namespace keeps only its by-name Role (ConfigMap, Secret, Lease) when it is not watched.
+    const own = objects.filter((o) => o.kind === "Role" && o.metadata?.namespace === "ops");
+    expect(own.map((o) => o.metadata?.name)).toEqual(["routewise-operator"]);
+    expect(plainRules((own[0] as V1Role).rules)).toEqual(plainRules(find<V1Role>(source, "Role").rules));
+  });
+
+  it("grants Secret reads only by name outside the watched namespaces", async () => {
+    const objects = await render(["operator.watchNamespaces={team-a}"], "ops");
+    const secretRules = objects
+      .filter((o): o is V1Role => o.kind === "Role" || o.kind === "ClusterRole")
+      .flatMap((role) =>
+        (role.rules ?? [])
+          .filter((r) => r.resources?.includes("secrets") && r.verbs.some((v) => ["get", "list", "watch"].includes(v)))
+          .map((r) => ({ namespace: role.metadata?.namespace, names: r.resourceNames })),
+      );
+    expect(secretRules).toEqual([
+      { namespace: "team-a", names: undefined },
+      { namespace: "ops", names: [CREDENTIALS_SECRET_NAME] },
+    ]);
   });
 
   it("uses the object names the operator writes (ConfigMap, Secret, Lease)", async () => {
@@ -292,6 +400,20 @@ describe("rendered objects (golden fields)", () => {
       "--config=/etc/routewise/config",
       "--credentials=/etc/routewise/credentials",
       "--port=8080",
+      "--metrics-port=9464",
+    ]);
+  });
+
+  it("gives the router a named metrics port that its API Service does not carry", async () => {
+    const objects = await render(["router.metricsPort=9100"]);
+    const c = container(find<V1Deployment>(objects, "Deployment", "routewise-router"));
+    expect(c.ports).toEqual([
+      { name: "http", containerPort: 8080, protocol: "TCP" },
+      { name: "metrics", containerPort: 9100, protocol: "TCP" },
+    ]);
+    expect(c.args).toContain("--metrics-port=9100");
+    expect(find<V1Service>(objects, "Service", "routewise-router").spec?.ports).toEqual([
+      { name: "http", port: 80, targetPort: "http", protocol: "TCP" },
     ]);
   });
 
@@ -339,6 +461,38 @@ describe("rendered objects (golden fields)", () => {
     );
     const digest = `sha256:${"a".repeat(64)}`;
     expect(await images([`image.digest=${digest}`])).toEqual(Array(2).fill(`ghcr.io/routewise/routewise@${digest}`));
+  });
+
+  it("mounts a custom classifier from router.extraVolumes/extraVolumeMounts beside the chart's own volumes", async () => {
+    const router = find<V1Deployment>(await render(CUSTOM_CLASSIFIER_VOLUME), "Deployment", "routewise-router");
+    const spec = router.spec?.template.spec;
+    expect(spec?.volumes?.map((v) => v.name)).toEqual(["config", "credentials", "tmp", "my-classifier"]);
+    expect(spec?.volumes?.at(-1)).toEqual({
+      name: "my-classifier",
+      persistentVolumeClaim: { claimName: "my-classifier", readOnly: true },
+    });
+    expect(container(router).volumeMounts?.at(-1)).toEqual({
+      name: "my-classifier",
+      mountPath: "/models/my-classifier",
+      readOnly: true,
+    });
+  });
+
+  it("mounts operator.extraVolumes/extraVolumeMounts into the operator only", async () => {
+    const objects = await render([
+      "operator.extraVolumes[0].name=ca-bundle",
+      "operator.extraVolumes[0].configMap.name=corporate-ca",
+      "operator.extraVolumeMounts[0].name=ca-bundle",
+      "operator.extraVolumeMounts[0].mountPath=/etc/ssl/corporate",
+    ]);
+    const operator = find<V1Deployment>(objects, "Deployment", "routewise-operator");
+    expect(operator.spec?.template.spec?.volumes?.at(-1)).toEqual({
+      name: "ca-bundle",
+      configMap: { name: "corporate-ca" },
+    });
+    expect(container(operator).volumeMounts?.at(-1)).toEqual({ name: "ca-bundle", mountPath: "/etc/ssl/corporate" });
+    const router = find<V1Deployment>(objects, "Deployment", "routewise-router");
+    expect(router.spec?.template.spec?.volumes?.map((v) => v.name)).toEqual(["config", "credentials", "tmp"]);
   });
 
   it("passes the client API keys file when router.apiKeys.existingSecret is set", async () => {

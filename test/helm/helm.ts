@@ -15,6 +15,16 @@ export const CHART_DIR = join(repoRoot, "helm", "routewise");
 export const RELEASE = "routewise";
 export const NAMESPACE = "routewise-system";
 
+/** A route's custom classifier (classifier.custom.modelPath: /models/my-classifier) mounted from a PVC. */
+export const CUSTOM_CLASSIFIER_VOLUME: readonly string[] = [
+  "router.extraVolumes[0].name=my-classifier",
+  "router.extraVolumes[0].persistentVolumeClaim.claimName=my-classifier",
+  "router.extraVolumes[0].persistentVolumeClaim.readOnly=true",
+  "router.extraVolumeMounts[0].name=my-classifier",
+  "router.extraVolumeMounts[0].mountPath=/models/my-classifier",
+  "router.extraVolumeMounts[0].readOnly=true",
+];
+
 /** Values that switch on every optional feature of the chart. */
 export const ALL_FEATURES: readonly string[] = [
   "examples.enabled=true",
@@ -24,6 +34,12 @@ export const ALL_FEATURES: readonly string[] = [
   "networkPolicy.enabled=true",
   "operator.replicas=2",
   "router.apiKeys.existingSecret=routewise-api-keys",
+  ...CUSTOM_CLASSIFIER_VOLUME,
+  "operator.extraVolumes[0].name=ca-bundle",
+  "operator.extraVolumes[0].configMap.name=corporate-ca",
+  "operator.extraVolumeMounts[0].name=ca-bundle",
+  "operator.extraVolumeMounts[0].mountPath=/etc/ssl/corporate",
+  "operator.extraVolumeMounts[0].readOnly=true",
 ];
 
 const helmHome = mkdtempSync(join(tmpdir(), "routewise-helm-"));

@@ -105,13 +105,14 @@ describe("the image's entrypoint (production layout)", () => {
 
   it("prints the router and operator help with the flags the chart passes", async () => {
     const router = (await sh(["router", "--help"])).stdout;
-    for (const flag of ["--config", "--credentials", "--api-keys", "--port"]) expect(router).toContain(flag);
+    for (const flag of ["--config", "--credentials", "--api-keys", "--port", "--metrics-port"])
+      expect(router).toContain(flag);
     const operator = (await sh(["operator", "--help"])).stdout;
     for (const flag of ["--namespace", "--watch-namespaces", "--metrics-address", "--no-leader-elect"])
       expect(operator).toContain(flag);
   });
 
-  it("serves /readyz from a mounted ConfigMap directory with the bundled classifier model", async () => {
+  it("serves /readyz from a mounted ConfigMap directory with the bundled classifier model, /metrics on --metrics-port", async () => {
     const config = mkdtempSync(join(tmpdir(), "routewise-cm-"));
     const credentials = mkdtempSync(join(tmpdir(), "routewise-creds-"));
     const rendered = await sh(["render", "-f", join(repoRoot, "examples")]);
@@ -119,26 +120,41 @@ describe("the image's entrypoint (production layout)", () => {
     writeFileSync(join(credentials, "default.openai-credentials.apiKey"), "sk-test");
     const child = spawn(
       process.execPath,
-      [join(app, "bin", "routewise.js"), "router", `--config=${config}`, `--credentials=${credentials}`, "--port=0"],
+      [
+        join(app, "bin", "routewise.js"),
+        "router",
+        `--config=${config}`,
+        `--credentials=${credentials}`,
+        "--port=0",
+        "--metrics-port=0",
+      ],
       { cwd: app, env: { ...process.env, LOG_LEVEL: "info" }, stdio: ["ignore", "pipe", "pipe"] },
     );
     try {
-      const url = await new Promise<string>((resolve, reject) => {
+      const [url, metricsUrl] = await new Promise<[string, string]>((resolve, reject) => {
         let out = "";
         const timer = setTimeout(() => reject(new Error(`router did not start: ${out}`)), 30_000);
         child.stdout.on("data", (chunk: Buffer) => {
           out += chunk.toString("utf8");
-          const m = /listening on (http:\/\/[^\s"]+)/.exec(out);
-          if (m?.[1] !== undefined) {
+          // Whole lines only: a chunk may end mid-line.
+          const line = out
+            .split("\n")
+            .slice(0, -1)
+            .find((l) => l.includes("listening on"));
+          const parsed = line === undefined ? null : (JSON.parse(line) as { url: string; metricsUrl: string });
+          if (parsed !== null) {
             clearTimeout(timer);
-            resolve(m[1]);
+            resolve([parsed.url, parsed.metricsUrl].map((u) => u.replace("0.0.0.0", "127.0.0.1")) as [string, string]);
           }
         });
         child.stderr.on("data", (chunk: Buffer) => (out += chunk.toString("utf8")));
         child.once("exit", (code) => reject(new Error(`router exited with ${String(code)}: ${out}`)));
       });
-      const ready = await fetch(`${url.replace("0.0.0.0", "127.0.0.1")}/readyz`);
-      expect(ready.status).toBe(200);
+      expect((await fetch(`${url}/readyz`)).status).toBe(200);
+      const metrics = await fetch(`${metricsUrl}/metrics`);
+      expect(metrics.status).toBe(200);
+      expect(await metrics.text()).toContain("routewise_config_info{");
+      expect((await fetch(`${url}/metrics`)).status).toBe(404);
     } finally {
       child.kill("SIGTERM");
     }

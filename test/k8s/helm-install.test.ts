@@ -10,8 +10,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
   AuthenticationV1TokenRequest,
+  AuthorizationV1Api,
   CoordinationV1Api,
   CoreV1Api,
+  RbacAuthorizationV1Api,
+  V1ResourceAttributes,
+  V1SubjectAccessReview,
+  V1SubjectAccessReviewSpec,
   V1TokenRequestSpec,
   type KubeConfig,
   type KubernetesObject,
@@ -20,14 +25,14 @@ import {
 } from "@kubernetes/client-node";
 import { pino } from "pino";
 import { afterEach, beforeAll, describe, expect, inject, it } from "vitest";
-import { CONFIGMAP_NAME, configFromConfigMap } from "../../router/config/delivery.js";
+import { CONFIGMAP_NAME, CREDENTIALS_SECRET_NAME, configFromConfigMap } from "../../router/config/delivery.js";
 import { runOperator, type RunningOperator } from "../../operator/main.js";
 import type { RouterConfig } from "../../router/config/types.js";
 import { apiObject, installCrds, kubeConfigForToken, kubectl, loadKubeConfig, testNamespace } from "../harness/kube.js";
 import { repoRoot } from "../harness/tools.js";
 import { waitFor } from "../harness/wait.js";
 import { ALL_FEATURES, find, render, renderText } from "../helm/helm.js";
-import { exampleYaml } from "./operator-harness.js";
+import { credentials, exampleYaml, routerConfig } from "./operator-harness.js";
 
 let admin: KubeConfig;
 let kubeconfigPath: string;
@@ -86,6 +91,42 @@ async function tokenFor(sa: V1ServiceAccount): Promise<string> {
   return token;
 }
 
+/** The operator, as the chart runs it: its ServiceAccount's token and its Deployment's args, in this process. */
+async function chartOperator(
+  objects: readonly KubernetesObject[],
+  release: string,
+): Promise<{ args: ReturnType<typeof operatorArgs>; asOperator: KubeConfig; running: RunningOperator }> {
+  const operator = find<V1Deployment>(objects, "Deployment", `${release}-operator`);
+  const args = operatorArgs(operator);
+  const sa = find<V1ServiceAccount>(objects, "ServiceAccount", operator.spec?.template.spec?.serviceAccountName);
+  const asOperator = kubeConfigForToken(admin, await tokenFor(sa));
+  const running = await runOperator({
+    kubeConfig: asOperator,
+    namespace: args.namespace,
+    watchNamespaces: args.watch,
+    leaderElection: args.leaderElect,
+    logger: pino({ level: process.env["ROUTEWISE_TEST_LOG"] ?? "silent" }),
+    metricsHost: "127.0.0.1",
+    metricsPort: 0,
+    identity: "helm-test",
+  });
+  stops.push(() => running.stop());
+  return { args, asOperator, running };
+}
+
+/** What the API server's authorizer lets `user` do (a SubjectAccessReview; namespace "" means cluster-wide). */
+async function allowed(user: string, attributes: Partial<V1ResourceAttributes>): Promise<boolean> {
+  const review = await admin.makeApiClient(AuthorizationV1Api).createSubjectAccessReview({
+    body: apiObject(V1SubjectAccessReview, {
+      spec: apiObject(V1SubjectAccessReviewSpec, {
+        user,
+        resourceAttributes: apiObject(V1ResourceAttributes, attributes),
+      }),
+    }),
+  });
+  return review.status?.allowed ?? false;
+}
+
 describe("helm chart on a real API server (kubectl apply --dry-run=server)", () => {
   it("accepts the default install", async () => {
     const ns = await testNamespace(admin, "helm-default");
@@ -125,23 +166,8 @@ describe("helm chart installed for real, operator running as the chart's Service
       podSpec?.volumes?.find((v) => v.name === "credentials")?.projected?.sources?.[0]?.secret?.name ?? "";
     expect(podSpec?.containers[0]?.args).toContain("--config=/etc/routewise/config");
 
-    // The operator, as the chart runs it: its ServiceAccount's token and its Deployment's args.
-    const operator = find<V1Deployment>(objects, "Deployment", `${release}-operator`);
-    const args = operatorArgs(operator);
+    const { args, asOperator, running } = await chartOperator(objects, release);
     expect(args).toEqual({ namespace: ns, watch: [ns], leaderElect: true });
-    const sa = find<V1ServiceAccount>(objects, "ServiceAccount", operator.spec?.template.spec?.serviceAccountName);
-    const asOperator = kubeConfigForToken(admin, await tokenFor(sa));
-    const running: RunningOperator = await runOperator({
-      kubeConfig: asOperator,
-      namespace: args.namespace,
-      watchNamespaces: args.watch,
-      leaderElection: args.leaderElect,
-      logger: pino({ level: process.env["ROUTEWISE_TEST_LOG"] ?? "silent" }),
-      metricsHost: "127.0.0.1",
-      metricsPort: 0,
-      identity: "helm-test",
-    });
-    stops.push(() => running.stop());
 
     await kubectl(kubeconfigPath, [
       "apply",
@@ -165,8 +191,17 @@ describe("helm chart installed for real, operator running as the chart's Service
     );
     expect(configMapName).toBe(CONFIGMAP_NAME);
     expect(config.routes.map((r) => r.name)).toEqual(["assistant", "summarizer", "support-bot"]);
-    const secret = await core.readNamespacedSecret({ name: secretName, namespace: ns });
-    expect(Object.keys(secret.data ?? {})).toEqual([`${ns}.openai-gpt-4o-mini`]);
+    // The example Secret may arrive after the policies: wait for the reconcile that copies its key.
+    const keys = await waitFor(
+      async () => {
+        const secret = await core.readNamespacedSecret({ name: secretName, namespace: ns }).catch(() => null);
+        const names = Object.keys(secret?.data ?? {});
+        return names.length > 0 ? names : null;
+      },
+      20_000,
+      { description: `Secret ${ns}/${secretName} with the example key` },
+    );
+    expect(keys).toEqual([`${ns}.openai-gpt-4o-mini`]);
     const lease = await admin
       .makeApiClient(CoordinationV1Api)
       .readNamespacedLease({ name: "routewise-operator", namespace: ns });
@@ -180,9 +215,68 @@ describe("helm chart installed for real, operator running as the chart's Service
     await expect(denied.listNamespacedPod({ namespace: ns })).rejects.toThrow(/403|forbidden/i);
   });
 
-  it("keeps the CRDs on uninstall (helm.sh/resource-policy: keep on the applied CRDs)", async () => {
-    const out = await kubectl(kubeconfigPath, ["get", "crd", "modelroutes.routewise.dev", "-o", "json"]);
-    const crd = JSON.parse(out.stdout) as KubernetesObject;
-    expect(crd.metadata?.annotations?.["helm.sh/resource-policy"]).toBe("keep");
+  it("grants a namespaced install (operator.watchNamespaces) no cluster-wide role, and Secrets only where it watches", async () => {
+    const ns = await testNamespace(admin, "helm-ns-rbac");
+    const team = await testNamespace(admin, "helm-team");
+    const release = releaseName();
+    const sets = [`operator.watchNamespaces={${team}}`];
+    const objects = await render(sets, ns, release);
+    await applyRendered(await renderText(sets, ns, release), false);
+
+    // Nothing cluster-scoped: no ClusterRole of this release, no ClusterRoleBinding naming its ServiceAccount.
+    const rbac = admin.makeApiClient(RbacAuthorizationV1Api);
+    const selector = `app.kubernetes.io/instance=${release}`;
+    expect((await rbac.listClusterRole({ labelSelector: selector })).items).toEqual([]);
+    const sa = `${release}-operator`;
+    const bindings = (await rbac.listClusterRoleBinding()).items.filter((b) =>
+      (b.subjects ?? []).some((s) => s.kind === "ServiceAccount" && s.name === sa && s.namespace === ns),
+    );
+    expect(bindings.map((b) => b.metadata?.name)).toEqual([]);
+
+    // What the API server's authorizer says the ServiceAccount may do with Secrets.
+    const user = `system:serviceaccount:${ns}:${sa}`;
+    const other = await testNamespace(admin, "helm-other");
+    const secrets = (verb: string, namespace: string, name?: string): Promise<boolean> =>
+      allowed(user, { verb, resource: "secrets", namespace, ...(name === undefined ? {} : { name }) });
+    for (const verb of ["get", "list", "watch"]) {
+      expect(await secrets(verb, team), `${verb} secrets in ${team}`).toBe(true);
+      expect(await secrets(verb, ""), `${verb} secrets cluster-wide`).toBe(false);
+      expect(await secrets(verb, other), `${verb} secrets in ${other}`).toBe(false);
+    }
+    expect(await secrets("list", ns), "list secrets in the release namespace").toBe(false);
+    expect(await secrets("get", ns, CREDENTIALS_SECRET_NAME), "get its own credentials Secret").toBe(true);
+    const routes = { group: "routewise.dev", resource: "modelroutes", verb: "list" };
+    expect(await allowed(user, { ...routes, namespace: team })).toBe(true);
+    expect(await allowed(user, { ...routes, namespace: "" })).toBe(false);
+
+    // And that suffices: the operator as that ServiceAccount programs the team's policies into the release namespace.
+    const { args, running } = await chartOperator(objects, release);
+    expect(args.watch).toEqual([team]);
+    await kubectl(kubeconfigPath, [
+      "apply",
+      "-n",
+      team,
+      "-f",
+      writeTemp(exampleYaml("providers.yaml", "routes.yaml", "secret.yaml")),
+    ]);
+    await running.synced;
+    const config = await waitFor(
+      () => routerConfig(admin, ns).then((c) => (c?.routes.length === 3 ? c : null)),
+      20_000,
+      {
+        description: `ConfigMap ${ns}/${CONFIGMAP_NAME} with the team's routes`,
+      },
+    );
+    expect(config.routes.map((r) => r.name)).toEqual(["assistant", "summarizer", "support-bot"]);
+    // The example Secret may arrive after the policies: wait for the reconcile that copies its key.
+    const keys = await waitFor(
+      async () => {
+        const names = Object.keys(await credentials(admin, ns).catch(() => ({})));
+        return names.length > 0 ? names : null;
+      },
+      20_000,
+      { description: `Secret ${ns}/${CREDENTIALS_SECRET_NAME} with the team's key` },
+    );
+    expect(keys).toEqual([`${team}.openai-gpt-4o-mini`]);
   });
 });

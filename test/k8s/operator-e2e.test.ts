@@ -109,6 +109,7 @@ describe("operator + router end to end", () => {
     const router: RunningRouter = await startRouter({
       host: "127.0.0.1",
       port: 0,
+      metricsPort: 0,
       logger: pino({ level: "silent" }),
       load: () => Promise.resolve(readMountedConfig(dirs)),
       watchPaths: [dirs.config, dirs.credentials],

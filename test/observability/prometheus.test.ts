@@ -48,7 +48,7 @@ beforeAll(async () => {
   operator = await startFakeOperator();
   const p = await startPrometheus({
     targets: [
-      { job: "routewise-router", address: new URL(t.url).host, labels: { namespace: NAMESPACE } },
+      { job: "routewise-router", address: new URL(t.metricsUrl).host, labels: { namespace: NAMESPACE } },
       { job: "routewise-operator", address: operator.address, labels: { namespace: "routewise-system" } },
     ],
     ruleFiles: [join(packageRoot(), RULES_PATH)],
@@ -109,7 +109,7 @@ function expectedSavings(route: string): { cost: number; baseline: number; ratio
 
 /** The router's own series (default process metrics excluded), one entry per label set. */
 async function routerSeries(): Promise<Set<string>> {
-  const text = await (await fetch(`${t!.url}/metrics`)).text();
+  const text = await (await fetch(`${t!.metricsUrl}/metrics`)).text();
   const series = text
     .split("\n")
     .filter((l) => /^(routewise_|gen_ai_)/.test(l) && !l.startsWith("routewise_process_"))
@@ -210,7 +210,7 @@ describe("observability: Prometheus scraping a router with mixed traffic", () =>
   });
 
   it("exposes /metrics that promtool check metrics accepts", async () => {
-    const text = await (await fetch(`${t!.url}/metrics`)).text();
+    const text = await (await fetch(`${t!.metricsUrl}/metrics`)).text();
     const r = await run(findTool("promtool"), ["check", "metrics"], { stdin: text });
     expect(r.code, r.stdout + r.stderr).toBe(0);
   });

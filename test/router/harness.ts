@@ -14,7 +14,10 @@ import { startRouter, type RunningRouter } from "../../router/main.js";
 
 export interface TestRouter {
   router: RunningRouter;
+  /** The API's base URL. */
   url: string;
+  /** The metrics listener's base URL (`/metrics` is served only there). */
+  metricsUrl: string;
   dir: string;
   client: OpenAI;
   /** Rewrites the policy YAML and waits for the router to apply (or refuse) it. */
@@ -36,6 +39,7 @@ export async function startTestRouter(o: TestRouterOptions): Promise<TestRouter>
   const router = await startRouter({
     host: "127.0.0.1",
     port: 0,
+    metricsPort: 0,
     logger: pino({ level: "silent" }),
     load: source.load,
     watchPaths: source.watchPaths,
@@ -49,6 +53,7 @@ export async function startTestRouter(o: TestRouterOptions): Promise<TestRouter>
   return {
     router,
     url: router.url,
+    metricsUrl: router.metricsUrl,
     dir,
     client,
     rewrite: async (yaml) => {

@@ -35,7 +35,7 @@ afterEach(async () => {
 });
 
 async function metric(name: string): Promise<string> {
-  const text = await (await fetch(`${t!.url}/metrics`)).text();
+  const text = await (await fetch(`${t!.metricsUrl}/metrics`)).text();
   return text
     .split("\n")
     .filter((l) => l.startsWith(name))
@@ -84,6 +84,33 @@ describe("router: client auth", () => {
     const team = new OpenAI({ baseURL: `${t.url}/v1`, apiKey: "team-a-key", maxRetries: 0 });
     expect((await team.chat.completions.create({ model: "chat", messages: easy })).choices).toHaveLength(1);
     expect((await ops.models.list()).data).toEqual([]);
+  });
+
+  it("serves /metrics only on the metrics port when client API keys are configured", async () => {
+    t = await startTestRouter({ yaml: policy(), apiKeys });
+    expect(new URL(t.metricsUrl).port).not.toBe(new URL(t.url).port);
+    for (const headers of [{}, { authorization: "Bearer team-a-key" }]) {
+      const api = await fetch(`${t.url}/metrics`, { headers });
+      expect(api.status).toBe(404);
+      expect(await api.json()).toMatchObject({ error: { type: "invalid_request_error", code: "unknown_url" } });
+    }
+    const scrape = await fetch(`${t.metricsUrl}/metrics`);
+    expect(scrape.status).toBe(200);
+    expect(scrape.headers.get("content-type")).toMatch(/^text\/plain; version=0\.0\.4/);
+    expect(await scrape.text()).toContain('routewise_config_reloads_total{outcome="success"} 1');
+    expect((await fetch(`${t.metricsUrl}/healthz`)).status).toBe(200);
+  });
+
+  it("serves no API on the metrics port", async () => {
+    t = await startTestRouter({ yaml: policy(), apiKeys });
+    const chat = await fetch(`${t.metricsUrl}/v1/chat/completions`, {
+      method: "POST",
+      headers: { authorization: "Bearer team-a-key", "content-type": "application/json" },
+      body: JSON.stringify({ model: "chat", messages: easy }),
+    });
+    expect(chat.status).toBe(404);
+    expect((await fetch(`${t.metricsUrl}/v1/models`)).status).toBe(404);
+    expect(a.requests).toHaveLength(0);
   });
 });
 

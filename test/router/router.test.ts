@@ -139,7 +139,7 @@ describe("router: OpenAI SDK, non-streaming", () => {
     const { response } = await t.client.chat.completions.create({ model: "shadowed", messages: easy }).withResponse();
     expect(response.headers.get("x-routewise-provider")).toBe("default/strong");
     expect(response.headers.get("x-routewise-decision")).toContain("shadow(would=default/cheap)");
-    const metrics = await (await fetch(`${t.url}/metrics`)).text();
+    const metrics = await (await fetch(`${t.metricsUrl}/metrics`)).text();
     expect(metrics).toMatch(/routewise_decisions_total\{route="shadowed",model="cheap-model",reason="shadow"\} 1/);
   });
 });
@@ -227,7 +227,7 @@ describe("router: retries and fallbacks", () => {
     expect(cheap.requests).toHaveLength(2);
     expect(strong.requests).toHaveLength(1);
     expect(response.headers.get("x-routewise-provider")).toBe("default/strong");
-    const metrics = await (await fetch(`${t.url}/metrics`)).text();
+    const metrics = await (await fetch(`${t.metricsUrl}/metrics`)).text();
     expect(metrics).toMatch(
       /routewise_fallbacks_total\{route="pinned",from_provider="default\/cheap",to_provider="default\/strong",reason="http_503"\} \d/,
     );

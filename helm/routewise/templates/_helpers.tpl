@@ -48,6 +48,34 @@ app.kubernetes.io/component: {{ .component }}
 app.kubernetes.io/component: {{ .component }}
 {{- end }}
 
+{{/*
+The operator's rules in the namespaces it watches: read the policies, write their status, read Secrets (only those a
+ModelProvider references are used; RBAC cannot scope list/watch to names chosen at run time), record Events.
+ONE list, bound cluster-wide by a ClusterRole (operator.watchNamespaces empty) or by a Role in each watched namespace.
+A new policy kind is one more entry in $policies (and in operator/rbac/rbac.yaml; a test keeps the two equal).
+*/}}
+{{- define "routewise.operatorWatchRules" -}}
+{{- $withStatus := list "modelproviders" "modelroutes" "modelgateways" }}
+{{- $policies := append $withStatus "modelreferencegrants" }}
+- apiGroups: [routewise.dev]
+  resources: [{{ join ", " $policies }}]
+  verbs: [get, list, watch]
+- apiGroups: [routewise.dev]
+  resources: [{{ range $i, $p := $withStatus }}{{ if $i }}, {{ end }}{{ $p }}/status{{ end }}]
+  verbs: [get, patch, update]
+- apiGroups: [""]
+  resources: [secrets]
+  verbs: [get, list, watch]
+- apiGroups: [""]
+  resources: [events]
+  verbs: [create, patch]
+{{- end }}
+
+{{/* Marks the metrics Services, so a ServiceMonitor selects them and never the router's API Service. */}}
+{{- define "routewise.metricsServiceLabel" -}}
+routewise.dev/metrics: "true"
+{{- end }}
+
 {{- define "routewise.operatorName" -}}{{ include "routewise.fullname" . }}-operator{{- end }}
 {{- define "routewise.routerName" -}}{{ include "routewise.fullname" . }}-router{{- end }}
 
@@ -87,6 +115,26 @@ Call with (dict "ctx" $ "component" "router" "constraints" .Values.router.topolo
 {{- end }}
 {{- end }}
 
+{{/*
+"true" when this release installs and upgrades the CRD named .name: it does not exist yet (and always under
+`helm template`, which has no cluster), or it carries this release's Helm ownership (label managed-by=Helm and
+the release-name/namespace annotations Helm checks). A CRD put there some other way (kubectl apply -f crds/,
+another release) is left alone: rendering it would make Helm refuse the install (ADR 6).
+Call with (dict "ctx" $ "name" "modelroutes.routewise.dev").
+*/}}
+{{- define "routewise.crdOwnedByRelease" -}}
+{{- $live := lookup "apiextensions.k8s.io/v1" "CustomResourceDefinition" "" .name }}
+{{- if not $live }}true
+{{- else }}
+{{- $labels := dig "metadata" "labels" (dict) $live }}
+{{- $annotations := dig "metadata" "annotations" (dict) $live }}
+{{- $helm := eq (index $labels "app.kubernetes.io/managed-by" | default "") "Helm" }}
+{{- $name := eq (index $annotations "meta.helm.sh/release-name" | default "") .ctx.Release.Name }}
+{{- $namespace := eq (index $annotations "meta.helm.sh/release-namespace" | default "") .ctx.Release.Namespace }}
+{{- if and $helm $name $namespace }}true{{ end }}
+{{- end }}
+{{- end }}
+
 {{/* Fails the render on value combinations the schema cannot express. */}}
 {{- define "routewise.validate" -}}
 {{- if and (gt (int .Values.operator.replicas) 1) (not .Values.operator.leaderElection.enabled) }}
@@ -94,5 +142,8 @@ Call with (dict "ctx" $ "component" "router" "constraints" .Values.router.topolo
 {{- end }}
 {{- if and .Values.router.autoscaling.enabled (gt (int .Values.router.autoscaling.minReplicas) (int .Values.router.autoscaling.maxReplicas)) }}
 {{- fail "router.autoscaling.minReplicas must not exceed router.autoscaling.maxReplicas" }}
+{{- end }}
+{{- if eq (int .Values.router.port) (int .Values.router.metricsPort) }}
+{{- fail "router.metricsPort must differ from router.port (metrics are never served on the API port)" }}
 {{- end }}
 {{- end }}
