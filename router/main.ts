@@ -76,10 +76,10 @@ export async function startRouter(o: RouterOptions): Promise<RunningRouter> {
     watchPaths: o.watchPaths,
     pollIntervalMs: o.pollIntervalMs ?? 5_000,
     prepare: (config) => classifiers.prepare(config),
-    onApplied: (config, credentials) => {
-      state.set(config, credentials);
+    onApplied: (config, credentials, unavailable) => {
+      state.set(config, credentials, unavailable);
       health.setProviders(config.providers);
-      events.configApplied(config);
+      events.configApplied(config, unavailable);
     },
     onRejected: events.configRejected,
   });

@@ -7,7 +7,8 @@ import type { RouterConfig } from "../config/types.js";
 import type { RouterMetrics } from "../metrics/metrics.js";
 
 export interface RouterEvents {
-  configApplied: (config: RouterConfig) => void;
+  /** A config is in force; `unavailable` are its routes that cannot serve (route name → why). */
+  configApplied: (config: RouterConfig, unavailable: ReadonlyMap<string, string>) => void;
   configRejected: (err: Error) => void;
   circuitChanged: (providerId: string, open: boolean) => void;
   /** Decision-cache hooks for the classifiers. */
@@ -16,11 +17,15 @@ export interface RouterEvents {
 
 export function createRouterEvents(metrics: RouterMetrics, logger: Logger): RouterEvents {
   return {
-    configApplied: (config) => {
+    configApplied: (config, unavailable) => {
       metrics.configInfo.reset();
       metrics.configInfo.set({ version: config.version, hash: config.hash }, 1);
       metrics.configReloads.inc({ outcome: "success" });
       initialiseRouteSeries(metrics, config);
+      metrics.routeAvailable.reset();
+      for (const r of config.routes) metrics.routeAvailable.set({ route: r.name }, unavailable.has(r.name) ? 0 : 1);
+      for (const [route, why] of unavailable)
+        logger.error({ route, reason: why }, "Route unavailable: it answers 503 until a config fixes it");
       logger.info(
         { hash: config.hash, routes: config.routes.map((r) => r.name), providers: config.providers.length },
         "Loaded router config",

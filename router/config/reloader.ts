@@ -19,9 +19,16 @@ export interface ReloaderOptions {
   /** Files or directories to watch. */
   watchPaths: string[];
   pollIntervalMs: number;
-  /** Runs before a config is applied (e.g. loading the custom classifiers it names); throwing refuses it. */
-  prepare?: (config: RouterConfig) => Promise<void>;
-  onApplied: (config: RouterConfig, credentials: ReadonlyMap<string, string>) => void;
+  /**
+   * Runs before a config is applied (e.g. loading the custom classifiers it names) and returns the routes that
+   * cannot serve (route name → why): only those are unavailable. Throwing refuses the whole config.
+   */
+  prepare?: (config: RouterConfig) => Promise<ReadonlyMap<string, string>>;
+  onApplied: (
+    config: RouterConfig,
+    credentials: ReadonlyMap<string, string>,
+    unavailable: ReadonlyMap<string, string>,
+  ) => void;
   onRejected: (error: Error) => void;
 }
 
@@ -32,6 +39,7 @@ export class ConfigReloader {
   private fingerprint = "";
   private appliedHash = "";
   private running: Promise<void> | null = null;
+  private unavailable: ReadonlyMap<string, string> = new Map();
   private again = false;
 
   constructor(private readonly options: ReloaderOptions) {}
@@ -40,8 +48,7 @@ export class ConfigReloader {
   async start(): Promise<RouterConfig> {
     const loaded = await this.options.load();
     const config = parseRouterConfig(loaded.config);
-    await this.options.prepare?.(config);
-    this.apply(config, loaded.credentials);
+    this.apply(config, loaded.credentials, await this.prepare(config));
     for (const path of this.options.watchPaths) {
       try {
         this.watchers.push(
@@ -91,19 +98,28 @@ export class ConfigReloader {
     try {
       const loaded = await this.options.load();
       const config = parseRouterConfig(loaded.config);
-      if (config.hash !== this.appliedHash) await this.options.prepare?.(config);
-      this.apply(config, loaded.credentials);
+      const unavailable = config.hash === this.appliedHash ? this.unavailable : await this.prepare(config);
+      this.apply(config, loaded.credentials, unavailable);
     } catch (err) {
       this.options.onRejected(err instanceof Error ? err : new Error(String(err)));
     }
   }
 
-  private apply(config: RouterConfig, credentials: ReadonlyMap<string, string>): void {
+  private async prepare(config: RouterConfig): Promise<ReadonlyMap<string, string>> {
+    return (await this.options.prepare?.(config)) ?? new Map<string, string>();
+  }
+
+  private apply(
+    config: RouterConfig,
+    credentials: ReadonlyMap<string, string>,
+    unavailable: ReadonlyMap<string, string>,
+  ): void {
     // A digest, so a rotated key is noticed without keeping key material around.
     const fp = contentHash({ config: config.hash, credentials: [...credentials.entries()].sort() });
     if (fp === this.fingerprint) return;
     this.fingerprint = fp;
     this.appliedHash = config.hash;
-    this.options.onApplied(config, credentials);
+    this.unavailable = unavailable;
+    this.options.onApplied(config, credentials, unavailable);
   }
 }

@@ -11,9 +11,15 @@ export interface Snapshot {
   /** Upstream model ids clients may address directly (routes with exposeProviderModels). */
   direct: ReadonlyMap<string, { route: RouteConfig; provider: ProviderConfig }>;
   credentials: ReadonlyMap<string, string>;
+  /** Routes that cannot serve this config (route name → why, e.g. a custom classifier that did not load). */
+  unavailable: ReadonlyMap<string, string>;
 }
 
-export function buildSnapshot(config: RouterConfig, credentials: ReadonlyMap<string, string>): Snapshot {
+export function buildSnapshot(
+  config: RouterConfig,
+  credentials: ReadonlyMap<string, string>,
+  unavailable: ReadonlyMap<string, string> = new Map(),
+): Snapshot {
   const providers = new Map(config.providers.map((p) => [p.id, p]));
   const routes = new Map(config.routes.map((r) => [r.name, r]));
   const direct = new Map<string, { route: RouteConfig; provider: ProviderConfig }>();
@@ -26,7 +32,7 @@ export function buildSnapshot(config: RouterConfig, credentials: ReadonlyMap<str
         direct.set(provider.model, { route, provider });
     }
   }
-  return { config, providers, routes, direct, credentials };
+  return { config, providers, routes, direct, credentials, unavailable };
 }
 
 export class RouterState {
@@ -36,8 +42,12 @@ export class RouterState {
     return this.snapshot;
   }
 
-  set(config: RouterConfig, credentials: ReadonlyMap<string, string>): Snapshot {
-    this.snapshot = buildSnapshot(config, credentials);
+  set(
+    config: RouterConfig,
+    credentials: ReadonlyMap<string, string>,
+    unavailable: ReadonlyMap<string, string> = new Map(),
+  ): Snapshot {
+    this.snapshot = buildSnapshot(config, credentials, unavailable);
     return this.snapshot;
   }
 }

@@ -64,6 +64,16 @@ export async function routeRequest(
       "model",
     );
   }
+  const unavailable = snap.unavailable.get(route.name);
+  if (unavailable !== undefined) {
+    throw new HttpError(
+      503,
+      `route ${route.name} is unavailable: ${unavailable}`,
+      "api_error",
+      "route_unavailable",
+      "model",
+    ).withHeaders({ "retry-after": "30" });
+  }
   const t0 = deps.hrNow();
   const selection = pinned
     ? pinnedSelection(snap.providers, route, pinned)

@@ -136,6 +136,12 @@ export function createRouterMetrics(registry: Registry = new Registry(), options
       labelNames: ["outcome"] as const,
       registers: r,
     }),
+    routeAvailable: new Gauge({
+      name: "routewise_route_available",
+      help: "1 while a route of the running config can serve, 0 while it answers 503 route_unavailable.",
+      labelNames: ["route"] as const,
+      registers: r,
+    }),
     configInfo: new Gauge({
       name: "routewise_config_info",
       help: "1 for the config the router runs, labelled with its version and hash.",

@@ -41,6 +41,7 @@ describe("routewise-rules.yaml", () => {
       "RoutewiseOperatorNotReconciling",
       "RoutewiseOperatorReconcileErrors",
       "RoutewiseQualityRetentionBelowTarget",
+      "RoutewiseRouteUnavailable",
       "RoutewiseRoutingLatencyHigh",
     ]);
   });

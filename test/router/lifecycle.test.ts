@@ -210,3 +210,39 @@ describe("router: graceful shutdown", () => {
     t = null;
   });
 });
+
+describe("router: failure isolation", () => {
+  it("answers 503 route_unavailable for a route whose custom classifier does not load, while another route serves", async () => {
+    const broken = routeYaml(
+      "custom",
+      "  candidates: [{ name: a }, { name: b }]\n  baseline: { name: b }\n  classifier: { type: custom, custom: { modelPath: /nonexistent/model-dir } }\n",
+    );
+    t = await startTestRouter({ yaml: policy() + broken });
+    const ok = await t.client.chat.completions.create({ model: "chat", messages: easy }).withResponse();
+    expect(ok.response.status).toBe(200);
+    const res = await fetch(`${t.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "custom", messages: easy }),
+    });
+    expect(res.status).toBe(503);
+    const body = (await res.json()) as { error: { code: string; message: string; type: string } };
+    expect(body.error.code).toBe("route_unavailable");
+    expect(body.error.type).toBe("api_error");
+    expect(body.error.message).toContain("/nonexistent/model-dir");
+    expect(await metric("routewise_route_available")).toContain('routewise_route_available{route="custom"} 0');
+    expect(await metric("routewise_route_available")).toContain('routewise_route_available{route="chat"} 1');
+  });
+
+  it("serves the route again once a config no longer needs the broken classifier", async () => {
+    const broken = (classifier: string) =>
+      routeYaml("custom", `  candidates: [{ name: a }, { name: b }]\n  baseline: { name: b }\n${classifier}`);
+    t = await startTestRouter({
+      yaml: policy() + broken("  classifier: { type: custom, custom: { modelPath: /nonexistent } }\n"),
+    });
+    await t.rewrite(policy() + broken(""));
+    const res = await t.client.chat.completions.create({ model: "custom", messages: easy }).withResponse();
+    expect(res.response.status).toBe(200);
+    expect(await metric("routewise_route_available")).toContain('routewise_route_available{route="custom"} 1');
+  });
+});
