@@ -82,8 +82,11 @@ export function compileGateway(
   const admitted: ModelRoute[] = [];
   for (const r of world.routes) {
     if (!(parents.get(routeKey(r)) ?? []).some((p) => refKey(p) === key)) continue;
-    attached.add(routeKey(r));
     const why = admission(gateway, { namespace: namespaceOf(r), modelName: r.spec.modelName }, world.namespaces);
+    // A route that names no parent attaches to the default gateway only where that gateway admits it; one that
+    // names this gateway is told why it is refused.
+    if (why !== null && (r.spec.parentRefs?.length ?? 0) === 0) continue;
+    attached.add(routeKey(r));
     if (why === null) admitted.push(r);
     else refused.push(notAllowed(r, why));
   }

@@ -137,33 +137,35 @@ function routePlan(c: Candidate, i: StatusPlanInput): StatusPlan | null {
   return { candidate: c, status, patch: { parents } };
 }
 
+type Entry = { parent: ParentStatus; full: ObjectStatus };
+
 /** This controller's entry for one parent of a route: its conditions there, and the full status they imply. */
 function parentEntry(
   c: Candidate,
   ref: ParentRef,
   i: StatusPlanInput,
   current: ObjectStatus | undefined,
-): { parent: ParentStatus; full: ObjectStatus } | null {
-  const generation = c.obj.metadata?.generation ?? 0;
+): Entry | null {
   const previous = current?.parents?.find((p) => refKey(p.parentRef) === refKey(ref))?.conditions ?? [];
   const outcome = i.outcomes.find((o) => refKey(o.compiled.gateway) === refKey(ref));
-  if (outcome) {
-    const result = withProblems(outcome.compiled.result, outcome.compiled.refused);
-    const full = computeStatus({
-      kind: "ModelRoute",
-      namespace: c.namespace,
-      name: c.name,
-      generation,
-      previous,
-      invalid: c.invalid,
-      result,
-      writeError: outcome.writeError,
-      now: i.now,
-    });
-    return { parent: { parentRef: ref, controllerName: i.controllerName, conditions: full.conditions }, full };
-  }
+  if (!outcome) return missingParentEntry(c, ref, i, previous);
+  if (!attachedTo(c, outcome, i)) return null;
+  const result = withProblems(outcome.compiled.result, outcome.compiled.refused);
+  const full = computeStatus({
+    ...statusBase(c, i.now),
+    previous,
+    kind: "ModelRoute",
+    result,
+    writeError: outcome.writeError,
+  });
+  return { parent: { parentRef: ref, controllerName: i.controllerName, conditions: full.conditions }, full };
+}
+
+/** A parentRef to a gateway that does not exist: reported by the controller of the install namespace it names. */
+function missingParentEntry(c: Candidate, ref: ParentRef, i: StatusPlanInput, previous: Condition[]): Entry | null {
   const exists = i.allGateways.some((g) => refKey(g) === refKey(ref));
   if (exists || ref.namespace !== i.installNamespace) return null;
+  const generation = c.obj.metadata?.generation ?? 0;
   const conditions = missingParentConditions(`ModelGateway ${refKey(ref)} not found`, generation, previous, i.now);
   return {
     parent: { parentRef: ref, controllerName: i.controllerName, conditions },
@@ -178,6 +180,17 @@ function providerOwner(c: Candidate, i: StatusPlanInput): GatewayView | undefine
     .find(
       (g) => g.namespace === c.namespace || admitsNamespace(g.allowedRoutes, g.namespace, c.namespace, i.namespaces),
     );
+}
+
+/**
+ * Whether a route is this gateway's to report on: attached (valid routes), or, for a route that failed
+ * validation, naming the gateway or in a namespace the gateway admits.
+ */
+function attachedTo(c: Candidate, outcome: GatewayOutcome, i: StatusPlanInput): boolean {
+  if (c.invalid.length === 0) return outcome.compiled.attached.has(objectKey(c));
+  const gw = outcome.compiled.gateway;
+  const explicit = (rawParentRefs(c).parentRefs ?? []).length > 0;
+  return explicit || admitsNamespace(gw.allowedRoutes, gw.namespace, c.namespace, i.namespaces);
 }
 
 function providerPlan(c: Candidate, i: StatusPlanInput): StatusPlan | null {
