@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -35,6 +35,25 @@ describe("routewise render", () => {
     const config = JSON.parse(r.stdout) as { version: string; routes: { name: string }[] };
     expect(config.version).toBe("routewise.dev/router-config/v1");
     expect(config.routes.map((x) => x.name)).toEqual(["assistant", "summarizer", "support-bot"]);
+  });
+
+  it("compiles the README's multi-team example: one gateway, granted cross-namespace providers", () => {
+    const r = runCli(["render", "-f", "docs/examples/multi-team.yaml"]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const config = JSON.parse(r.stdout) as { routes: { name: string }[]; providers: { id: string }[] };
+    expect(config.routes.map((x) => x.name)).toEqual(["assistant", "team-a-support", "team-b-summarizer"]);
+    expect(config.providers.map((x) => x.id)).toEqual(["platform/gpt-4o", "platform/gpt-4o-mini"]);
+  });
+
+  it("refuses a cross-namespace provider without a grant, and a reserved model name from another namespace", () => {
+    const text = readFileSync(join(ROOT, "docs/examples/multi-team.yaml"), "utf8")
+      .replace("to: [{ name: gpt-4o-mini }]\n", "to: [{ name: gpt-4o }]\n")
+      .replace("modelName: team-a-support", "modelName: assistant\n  priority: 1000");
+    const r = runCli(["render", "-f", join(dirWith({ "mt.yaml": text }), "mt.yaml")]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/ModelRoute team-b\/summarizer: spec\.candidates\[0\]\.name: .*no ModelReferenceGrant/);
+    expect(r.stderr).toMatch(/ModelRoute team-a\/support-bot: spec\.parentRefs: .*reserves modelName "assistant"/);
   });
 
   it("names file, line, object and provider when a route references a missing provider", () => {
