@@ -80,15 +80,18 @@ export function computeStatus(i: StatusInput): ObjectStatus {
   return status;
 }
 
+function writeFailed(writeError: string): Outcome {
+  return {
+    type: "Programmed",
+    ok: false,
+    reason: REASONS.Programmed.writeFailed,
+    message: `could not write the router config (${writeError}); retrying with backoff`,
+  };
+}
+
 /** The newest generation did not compile; the gateway keeps serving the last good one. */
 function servingLastGood(served: number, generation: number, writeError: string | null): Outcome {
-  if (writeError !== null)
-    return {
-      type: "Programmed",
-      ok: false,
-      reason: REASONS.Programmed.writeFailed,
-      message: `could not write the router config (${writeError}); retrying with backoff`,
-    };
+  if (writeError !== null) return writeFailed(writeError);
   return {
     type: "Programmed",
     ok: true,
@@ -140,13 +143,7 @@ function programmedOutcome(
       message: `left out of the router config (${why})`,
     };
   }
-  if (writeError !== null)
-    return {
-      type: "Programmed",
-      ok: false,
-      reason: REASONS.Programmed.writeFailed,
-      message: `could not write the router config (${writeError}); retrying with backoff`,
-    };
+  if (writeError !== null) return writeFailed(writeError);
   return { type: "Programmed", ok: true, reason: REASONS.Programmed.ok, message: `included in router config ${hash}` };
 }
 

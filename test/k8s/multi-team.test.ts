@@ -2,21 +2,20 @@
  * Issue 12 on the real API server: several teams, their routes and providers in their own namespaces, gateways that
  * decide who may attach, grants for cross-namespace providers, two installs side by side, last known good.
  */
-import { mkdtempSync, mkdirSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CoreV1Api, CustomObjectsApi, type KubeConfig } from "@kubernetes/client-node";
 import OpenAI from "openai";
 import { pino } from "pino";
 import { afterEach, beforeAll, describe, expect, inject, it } from "vitest";
 import type { RunningOperator } from "../../operator/main.js";
-import { CONFIGMAP_NAME, CREDENTIALS_SECRET_NAME, readMountedConfig } from "../../router/config/delivery.js";
+import { readMountedConfig } from "../../router/config/delivery.js";
 import { createAdapters, startRouter } from "../../router/main.js";
 import { applyYaml, installCrds, loadKubeConfig, testNamespace, waitFor } from "../harness/kube.js";
 import { repoRoot } from "../harness/tools.js";
 import {
   credentials,
   ensureGateway,
+  mountLikeKubelet,
   routerConfig,
   startOperator,
   statusOf,
@@ -243,7 +242,7 @@ spec:
     });
 
     // The router on the mounted config still answers for the model.
-    const dirs = await mount(ns);
+    const dirs = await mountLikeKubelet(kc, ns);
     const router = await startRouter({
       host: "127.0.0.1",
       port: 0,
@@ -299,17 +298,3 @@ spec:
     expect(await versions([a, b])).toEqual(before);
   }, 90_000);
 });
-
-/** What a kubelet does for a router pod: project the ConfigMap and Secret into files. */
-async function mount(ns: string): Promise<{ config: string; credentials: string }> {
-  const root = mkdtempSync(join(tmpdir(), "routewise-mt-"));
-  const dirs = { config: join(root, "config"), credentials: join(root, "credentials") };
-  mkdirSync(dirs.config);
-  mkdirSync(dirs.credentials);
-  const core = kc.makeApiClient(CoreV1Api);
-  const cm = await core.readNamespacedConfigMap({ name: CONFIGMAP_NAME, namespace: ns });
-  for (const [k, v] of Object.entries(cm.data ?? {})) writeFileSync(join(dirs.config, k), v);
-  const s = await core.readNamespacedSecret({ name: CREDENTIALS_SECRET_NAME, namespace: ns });
-  for (const [k, v] of Object.entries(s.data ?? {})) writeFileSync(join(dirs.credentials, k), Buffer.from(v, "base64"));
-  return dirs;
-}

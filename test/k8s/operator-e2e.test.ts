@@ -1,17 +1,24 @@
-import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { CoreV1Api, type KubeConfig } from "@kubernetes/client-node";
 import OpenAI from "openai";
 import { pino } from "pino";
 import { afterEach, beforeAll, describe, expect, inject, it } from "vitest";
-import { CONFIGMAP_NAME, CREDENTIALS_SECRET_NAME, readMountedConfig } from "../../router/config/delivery.js";
+import { CONFIGMAP_NAME, readMountedConfig } from "../../router/config/delivery.js";
 import type { RunningOperator } from "../../operator/main.js";
 import { createAdapters } from "../../router/providers/registry.js";
 import { startRouter, type RunningRouter } from "../../router/main.js";
 import { applyYaml, installCrds, kubeConfigForToken, loadKubeConfig, testNamespace, waitFor } from "../harness/kube.js";
 import { repoRoot } from "../harness/tools.js";
-import { ensureGateway, exampleYaml, routerConfig, startOperator, waitForCondition } from "./operator-harness.js";
+import {
+  ensureGateway,
+  exampleYaml,
+  mountLikeKubelet,
+  routerConfig,
+  startOperator,
+  waitForCondition,
+  writeMount,
+} from "./operator-harness.js";
 
 let admin: KubeConfig;
 const stops: (() => Promise<void>)[] = [];
@@ -82,18 +89,6 @@ describe("operator RBAC", () => {
   });
 });
 
-/** What a kubelet does for a router pod: project the ConfigMap and Secret into files. */
-async function mountLikeKubelet(ns: string, dirs: { config: string; credentials: string }): Promise<void> {
-  const core = admin.makeApiClient(CoreV1Api);
-  const cm = await core.readNamespacedConfigMap({ name: CONFIGMAP_NAME, namespace: ns });
-  for (const [k, v] of Object.entries(cm.data ?? {})) writeFileSync(join(dirs.config, k), v);
-  for (const [k, v] of Object.entries(cm.binaryData ?? {}))
-    writeFileSync(join(dirs.config, k), Buffer.from(v, "base64"));
-  const secret = await core.readNamespacedSecret({ name: CREDENTIALS_SECRET_NAME, namespace: ns });
-  for (const [k, v] of Object.entries(secret.data ?? {}))
-    writeFileSync(join(dirs.credentials, k), Buffer.from(v, "base64"));
-}
-
 describe("operator + router end to end", () => {
   it("a ModelRoute applied in the cluster decides where the router sends a request", async () => {
     const ns = await testNamespace(admin, "e2e");
@@ -101,11 +96,7 @@ describe("operator + router end to end", () => {
     await operatorAs(admin, ns);
     await waitFor(() => routerConfig(admin, ns), 15_000);
 
-    const root = mkdtempSync(join(tmpdir(), "routewise-mount-"));
-    const dirs = { config: join(root, "config"), credentials: join(root, "credentials") };
-    mkdirSync(dirs.config);
-    mkdirSync(dirs.credentials);
-    await mountLikeKubelet(ns, dirs);
+    const dirs = await mountLikeKubelet(admin, ns);
     const router: RunningRouter = await startRouter({
       host: "127.0.0.1",
       port: 0,
@@ -142,7 +133,7 @@ spec:
       async () => (await routerConfig(admin, ns))?.routes.find((r) => r.name === "support-bot")?.rules.length === 1,
       10_000,
     );
-    await mountLikeKubelet(ns, dirs);
+    await writeMount(admin, ns, dirs);
     await router.reloader.reload();
     const after = await client.chat.completions
       .create({ model: "support-bot", messages: [{ role: "user", content: "hi" }] })

@@ -1,5 +1,6 @@
 /** Helpers for the operator suites: run the operator in-process against the run's real control plane. */
-import { readFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CoreV1Api, CustomObjectsApi, type KubeConfig } from "@kubernetes/client-node";
 import { pino } from "pino";
@@ -174,4 +175,35 @@ export async function waitForCondition(
       description: `${ref.kind} ${ref.namespace}/${ref.name} ${type}=${want.status}${want.reason ? `/${want.reason}` : ""}`,
     },
   );
+}
+
+/** What a kubelet does for a router pod: project the gateway's ConfigMap and Secret into two fresh directories. */
+export async function mountLikeKubelet(
+  kc: KubeConfig,
+  namespace: string,
+  gateway = DEFAULT_GATEWAY_NAME,
+): Promise<{ config: string; credentials: string }> {
+  const root = mkdtempSync(join(tmpdir(), "routewise-mount-"));
+  const dirs = { config: join(root, "config"), credentials: join(root, "credentials") };
+  mkdirSync(dirs.config);
+  mkdirSync(dirs.credentials);
+  await writeMount(kc, namespace, dirs, gateway);
+  return dirs;
+}
+
+/** Rewrites the mounted files from the current ConfigMap and Secret (a kubelet's sync). */
+export async function writeMount(
+  kc: KubeConfig,
+  namespace: string,
+  dirs: { config: string; credentials: string },
+  gateway = DEFAULT_GATEWAY_NAME,
+): Promise<void> {
+  const core = kc.makeApiClient(CoreV1Api);
+  const cm = await core.readNamespacedConfigMap({ name: configMapName(gateway), namespace });
+  for (const [k, v] of Object.entries(cm.data ?? {})) writeFileSync(join(dirs.config, k), v);
+  for (const [k, v] of Object.entries(cm.binaryData ?? {}))
+    writeFileSync(join(dirs.config, k), Buffer.from(v, "base64"));
+  const secret = await core.readNamespacedSecret({ name: credentialsSecretName(gateway), namespace });
+  for (const [k, v] of Object.entries(secret.data ?? {}))
+    writeFileSync(join(dirs.credentials, k), Buffer.from(v, "base64"));
 }
