@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the tools the integration tests need into <repo>/.tools/bin:
-#   kube-apiserver, kubectl  built from the k8s.io/kubernetes Go module (one pinned release)
+#   kube-apiserver, kubectl, kube-controller-manager
+#                            built from the k8s.io/kubernetes Go module (one pinned release, one wrapper module)
 #   etcd                     built from go.etcd.io/etcd/server/v3 (its own wrapper module)
 #   helm                     go install helm.sh/helm/vN/cmd/helm@<pinned>
 #   promtool                 Debian's `prometheus` package (installed with apt-get if missing)
@@ -122,37 +123,65 @@ kubernetes_ldflags() {
   printf '%s\n' "$flags"
 }
 
-build_kubernetes() {
-  local out="$CACHE_DIR/kubernetes-$K8S_VERSION-r$RECIPE"
-  if [[ -x $out/kube-apiserver && -x $out/kubectl ]]; then
-    log "kube-apiserver and kubectl $K8S_VERSION: cached in $out"
-    return
-  fi
-  local work minor staging_version gomod info build_date ldflags
+# prepare_kubernetes_wrapper: sets WORK_DIR to a wrapper module that requires k8s.io/kubernetes@$K8S_VERSION
+# (module graph resolved) and KUBE_LDFLAGS to the version ldflags.
+prepare_kubernetes_wrapper() {
+  local minor staging_version gomod info build_date
   new_work_dir
-  work=$WORK_DIR
   minor=$(cut -d. -f2 <<<"$K8S_VERSION")
   staging_version="v0.${K8S_VERSION#v1.}"
-  log "building kube-apiserver and kubectl $K8S_VERSION in wrapper module $work"
   gomod=$(module_file "k8s.io/kubernetes@$K8S_VERSION" GoMod)
   info=$(module_file "k8s.io/kubernetes@$K8S_VERSION" Info)
   build_date=$(sed -n 's/.*"Time":"\([^"]*\)".*/\1/p' "$info")
-  write_kubernetes_wrapper "$work" "$gomod" "$staging_version"
-  ldflags=$(kubernetes_ldflags "$minor" "${build_date:-1970-01-01T00:00:00Z}")
+  write_kubernetes_wrapper "$WORK_DIR" "$gomod" "$staging_version"
+  KUBE_LDFLAGS=$(kubernetes_ldflags "$minor" "${build_date:-1970-01-01T00:00:00Z}")
+  (
+    cd "$WORK_DIR"
+    timed "resolve k8s.io/kubernetes module graph" go get "k8s.io/kubernetes@$K8S_VERSION"
+  ) || exit 1
+}
+
+# compile_kubernetes WORK OUT NAME...: builds k8s.io/kubernetes/cmd/NAME into OUT/NAME, one after the other,
+# in the wrapper module WORK.
+compile_kubernetes() {
+  local work=$1 out=$2 name
+  shift 2
+  mkdir -p -- "$out"
   (
     cd "$work"
-    timed "resolve k8s.io/kubernetes module graph" go get "k8s.io/kubernetes@$K8S_VERSION"
-    timed "download kube-apiserver/kubectl sources" \
-      go list -deps k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kubectl >/dev/null
-    mkdir -p bin
-    timed "compile kube-apiserver" go build -p "$JOBS" -trimpath -ldflags "$ldflags" \
-      -o bin/kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver
-    timed "compile kubectl" go build -p "$JOBS" -trimpath -ldflags "$ldflags" \
-      -o bin/kubectl k8s.io/kubernetes/cmd/kubectl
+    timed "download $(tr ' ' / <<<"$*") sources" go list -deps "${@/#/k8s.io/kubernetes/cmd/}" >/dev/null
+    for name in "$@"; do
+      timed "compile $name" go build -p "$JOBS" -trimpath -ldflags "$KUBE_LDFLAGS" \
+        -o "$out/$name" "k8s.io/kubernetes/cmd/$name"
+    done
   ) || exit 1
-  expect_output "Kubernetes $K8S_VERSION" "$work/bin/kube-apiserver" --version
-  expect_output "Client Version: $K8S_VERSION" "$work/bin/kubectl" version --client
-  install_dir "$work/bin" "$out"
+}
+
+# kube-apiserver + kubectl, and kube-controller-manager, are cached separately (the controller-manager came later;
+# a cache dir is never rebuilt just because a tool was added), but share one wrapper module and Go build cache.
+build_kubernetes() {
+  local core_out="$CACHE_DIR/kubernetes-$K8S_VERSION-r$RECIPE"
+  local kcm_out="$CACHE_DIR/kube-controller-manager-$K8S_VERSION-r$RECIPE"
+  local need_core=1 need_kcm=1 work
+  [[ -x $core_out/kube-apiserver && -x $core_out/kubectl ]] && need_core=0
+  [[ -x $kcm_out/kube-controller-manager ]] && need_kcm=0
+  ((need_core)) || log "kube-apiserver and kubectl $K8S_VERSION: cached in $core_out"
+  ((need_kcm)) || log "kube-controller-manager $K8S_VERSION: cached in $kcm_out"
+  ((need_core || need_kcm)) || return 0
+  prepare_kubernetes_wrapper
+  work=$WORK_DIR
+  log "building Kubernetes $K8S_VERSION binaries in wrapper module $work"
+  if ((need_core)); then
+    compile_kubernetes "$work" "$work/bin-core" kube-apiserver kubectl
+    expect_output "Kubernetes $K8S_VERSION" "$work/bin-core/kube-apiserver" --version
+    expect_output "Client Version: $K8S_VERSION" "$work/bin-core/kubectl" version --client
+    install_dir "$work/bin-core" "$core_out"
+  fi
+  if ((need_kcm)); then
+    compile_kubernetes "$work" "$work/bin-kcm" kube-controller-manager
+    expect_output "Kubernetes $K8S_VERSION" "$work/bin-kcm/kube-controller-manager" --version
+    install_dir "$work/bin-kcm" "$kcm_out"
+  fi
 }
 
 build_etcd() {
@@ -258,6 +287,7 @@ main() {
   ensure_promtool
   link_tool "$CACHE_DIR/kubernetes-$K8S_VERSION-r$RECIPE/kube-apiserver"
   link_tool "$CACHE_DIR/kubernetes-$K8S_VERSION-r$RECIPE/kubectl"
+  link_tool "$CACHE_DIR/kube-controller-manager-$K8S_VERSION-r$RECIPE/kube-controller-manager"
   link_tool "$CACHE_DIR/etcd-$ETCD_VERSION-r$RECIPE/etcd"
   link_tool "$CACHE_DIR/helm-$HELM_VERSION-r$RECIPE/helm"
   link_tool "$(command -v promtool)"
@@ -265,6 +295,7 @@ main() {
   log "tools in $BIN_DIR:"
   log "  kube-apiserver $("$BIN_DIR/kube-apiserver" --version)"
   log "  kubectl $("$BIN_DIR/kubectl" version --client | head -n1)"
+  log "  kube-controller-manager $("$BIN_DIR/kube-controller-manager" --version)"
   log "  etcd $("$BIN_DIR/etcd" --version | head -n1)"
   log "  helm $("$BIN_DIR/helm" version --short)"
   log "  promtool $("$BIN_DIR/promtool" --version 2>&1 | head -n1)"

@@ -13,9 +13,9 @@ import { waitFor } from "./wait.js";
 
 /** Options for {@link startControlPlane}. */
 export interface ControlPlaneOptions {
-  /** Directory holding etcd and kube-apiserver (default: .tools/bin, or $ROUTEWISE_TOOLS_BIN). */
+  /** Directory holding etcd, kube-apiserver and kube-controller-manager (default: .tools/bin or $ROUTEWISE_TOOLS_BIN). */
   readonly binDir?: string;
-  /** How long etcd plus kube-apiserver may take to become ready (default 60 s). */
+  /** How long etcd, kube-apiserver and kube-controller-manager together may take to become ready (default 60 s). */
   readonly startTimeoutMs?: number;
   /** How long each process gets after SIGTERM before SIGKILL (default 10 s). */
   readonly stopTimeoutMs?: number;
@@ -25,7 +25,7 @@ export interface ControlPlaneOptions {
   readonly keepTempDir?: boolean;
 }
 
-/** A running etcd + kube-apiserver pair on 127.0.0.1. */
+/** A running etcd + kube-apiserver + kube-controller-manager (garbage collector, namespaces) on 127.0.0.1. */
 export interface ControlPlane {
   /** e.g. https://127.0.0.1:41234 */
   readonly server: string;
@@ -34,17 +34,19 @@ export interface ControlPlane {
   readonly kubeconfigYaml: string;
   /** CA that signed the serving cert. */
   readonly caCertPem: string;
-  /** Holds logs (etcd.log, kube-apiserver.log), PKI and etcd data; removed by stop(). */
+  /** Holds logs (etcd.log, kube-apiserver.log, kube-controller-manager.log), PKI and etcd data; removed by stop(). */
   readonly tempDir: string;
-  /** Milliseconds from the call to startControlPlane until the API answered. */
+  /** Milliseconds from the call to startControlPlane until the API answered and the controllers ran. */
   readonly startupMs: number;
-  /** Resolves if etcd or kube-apiserver exits before stop() is called. */
+  /** The part of startupMs from starting kube-controller-manager until its controllers were running. */
+  readonly controllerManagerStartupMs: number;
+  /** Resolves if etcd, kube-apiserver or kube-controller-manager exits before stop() is called. */
   readonly exited: Promise<ChildExit>;
   /** A fresh KubeConfig for the admin user. */
   kubeConfig(): KubeConfig;
   /** Kubeconfig YAML for the same cluster authenticating with a bearer token. */
   kubeconfigForToken(token: string): string;
-  /** Stops kube-apiserver, then etcd, and removes the temp dir. Safe to call twice. */
+  /** Stops kube-controller-manager, kube-apiserver, then etcd, and removes the temp dir. Safe to call twice. */
   stop(): Promise<void>;
 }
 
@@ -53,10 +55,20 @@ const TEMP_PREFIX = "routewise-control-plane-";
 const OWNER_FILE = "owner.pid";
 const MAX_ATTEMPTS = 3;
 
+/**
+ * The only controllers kube-controller-manager runs (canonical names, which are also its /healthz check names):
+ * ownerReferences cascade, and deleted namespaces are emptied and go away. Nothing else: there is no kubelet or
+ * scheduler, so workload controllers would only make Pods that never run, and the serviceaccount and
+ * root-ca-certificate-publisher controllers would add a `default` ServiceAccount and a `kube-root-ca.crt`
+ * ConfigMap to every test namespace. Each one more is also more watches and CPU on a small shared machine.
+ */
+const CONTROLLERS = ["garbage-collector-controller", "namespace-controller"] as const;
+
 interface Ports {
   readonly etcdClient: number;
   readonly etcdPeer: number;
   readonly apiServer: number;
+  readonly controllerManager: number;
 }
 
 interface Settings {
@@ -66,10 +78,12 @@ interface Settings {
   readonly apiServerArgs: readonly string[];
 }
 
-interface RunningPair {
+interface RunningPlane {
   readonly etcd: ManagedProcess;
   readonly apiServer: ManagedProcess;
+  readonly controllerManager: ManagedProcess;
   readonly server: string;
+  readonly controllerManagerStartupMs: number;
 }
 
 /** Ports the kernel hands out for 127.0.0.1:0, all held open together so they differ. */
@@ -93,11 +107,16 @@ async function freePorts(count: number): Promise<number[]> {
 }
 
 async function pickPorts(): Promise<Ports> {
-  const [etcdClient, etcdPeer, apiServer] = await freePorts(3);
-  if (etcdClient === undefined || etcdPeer === undefined || apiServer === undefined) {
-    throw new HarnessError("could not allocate three free ports");
+  const [etcdClient, etcdPeer, apiServer, controllerManager] = await freePorts(4);
+  if (
+    etcdClient === undefined ||
+    etcdPeer === undefined ||
+    apiServer === undefined ||
+    controllerManager === undefined
+  ) {
+    throw new HarnessError("could not allocate four free ports");
   }
-  return { etcdClient, etcdPeer, apiServer };
+  return { etcdClient, etcdPeer, apiServer, controllerManager };
 }
 
 function etcdArgs(dataDir: string, ports: Ports): string[] {
@@ -142,19 +161,45 @@ function apiServerArgs(dir: string, pki: ControlPlanePki, ports: Ports, extra: r
   ];
 }
 
-interface TlsClient {
-  readonly ca: string;
-  readonly cert: string;
-  readonly key: string;
+function controllerManagerArgs(pki: ControlPlanePki, ports: Ports, kubeconfigPath: string): string[] {
+  return [
+    `--kubeconfig=${kubeconfigPath}`,
+    `--controllers=${CONTROLLERS.join(",")}`,
+    "--leader-elect=false",
+    "--use-service-account-credentials=false",
+    "--bind-address=127.0.0.1",
+    `--secure-port=${ports.controllerManager}`,
+    // The apiserver's serving cert (127.0.0.1, our CA): no self-signed key to generate; the health probe verifies it.
+    `--tls-cert-file=${pki.servingCertPath}`,
+    `--tls-private-key-file=${pki.servingKeyPath}`,
+    // Delegated authn/authz of its own endpoints through the same kubeconfig, never an in-cluster config that an
+    // enclosing pod's environment might suggest; /healthz is always allowed, so the probe needs no credentials.
+    `--authentication-kubeconfig=${kubeconfigPath}`,
+    "--authentication-skip-lookup=true",
+    `--authorization-kubeconfig=${kubeconfigPath}`,
+    "--profiling=false",
+  ];
 }
 
-/** GET with the admin client cert; resolves with the status code (never rejects on HTTP errors). */
-function httpsStatus(url: string, tls: TlsClient, signal: AbortSignal): Promise<number> {
+interface TlsClient {
+  readonly ca: string;
+  readonly cert?: string;
+  readonly key?: string;
+}
+
+interface HttpsResponse {
+  readonly status: number;
+  readonly body: string;
+}
+
+/** GET over TLS (client cert optional); resolves with status and body (never rejects on HTTP errors). */
+function httpsGet(url: string, tls: TlsClient, signal: AbortSignal): Promise<HttpsResponse> {
   return new Promise((resolve, reject) => {
     const req = request(url, { ...tls, method: "GET", signal, timeout: 5_000 }, (res) => {
-      res.resume();
+      const chunks: Buffer[] = [];
+      res.on("data", (chunk: Buffer) => chunks.push(chunk));
       res.once("end", () => {
-        resolve(res.statusCode ?? 0);
+        resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") });
       });
     });
     req.once("timeout", () => req.destroy(new HarnessError(`GET ${url} timed out`)));
@@ -186,9 +231,9 @@ function startupError(message: string, processes: readonly ManagedProcess[], cau
   return new HarnessError(`${message}: ${reason}\n${tails}`, { cause });
 }
 
-async function stopPair(etcd: ManagedProcess | undefined, apiServer: ManagedProcess | undefined, timeoutMs: number) {
-  if (apiServer) await apiServer.stop(timeoutMs);
-  if (etcd) await etcd.stop(timeoutMs);
+/** Stops the processes one after the other, in the order given (dependents first). */
+async function stopAll(processes: readonly ManagedProcess[], timeoutMs: number): Promise<void> {
+  for (const p of processes) await p.stop(timeoutMs);
 }
 
 async function startEtcd(dir: string, ports: Ports, settings: Settings, deadline: number): Promise<ManagedProcess> {
@@ -214,7 +259,7 @@ async function startEtcd(dir: string, ports: Ports, settings: Settings, deadline
 }
 
 async function waitApiServer(server: string, tls: TlsClient, signal: AbortSignal, deadline: number): Promise<void> {
-  const ok = async (path: string): Promise<boolean> => (await httpsStatus(server + path, tls, signal)) === 200;
+  const ok = async (path: string): Promise<boolean> => (await httpsGet(server + path, tls, signal)).status === 200;
   await waitFor(() => ok("/readyz"), deadline - Date.now(), {
     intervalMs: 250,
     description: `${server}/readyz`,
@@ -227,14 +272,19 @@ async function waitApiServer(server: string, tls: TlsClient, signal: AbortSignal
   });
 }
 
-async function startPair(
-  dir: string,
-  pki: ControlPlanePki,
-  settings: Settings,
-  deadline: number,
-): Promise<RunningPair> {
-  await mkdir(dir, { recursive: true });
-  const ports = await pickPorts();
+/** One start attempt: its directory, PKI, ports, settings and deadline. */
+interface Attempt {
+  readonly dir: string;
+  readonly pki: ControlPlanePki;
+  readonly ports: Ports;
+  readonly settings: Settings;
+  readonly deadline: number;
+}
+
+async function startApiServer(
+  attempt: Attempt,
+): Promise<{ readonly etcd: ManagedProcess; readonly apiServer: ManagedProcess; readonly server: string }> {
+  const { dir, pki, ports, settings, deadline } = attempt;
   const etcd = await startEtcd(dir, ports, settings, deadline);
   const apiServer = ManagedProcess.start(
     "kube-apiserver",
@@ -253,8 +303,70 @@ async function startPair(
     );
     return { etcd, apiServer, server };
   } catch (error) {
-    await stopPair(etcd, apiServer, settings.stopTimeoutMs);
+    await stopAll([apiServer, etcd], settings.stopTimeoutMs);
     throw startupError(`kube-apiserver at ${server} did not become ready`, [apiServer, etcd], error);
+  }
+}
+
+/** True once /healthz is ok and lists a check for every controller (they are registered once built and started). */
+async function controllersRunning(url: string, caCertPem: string, signal: AbortSignal): Promise<boolean> {
+  const res = await httpsGet(`${url}/healthz?verbose`, { ca: caCertPem }, signal);
+  return res.status === 200 && CONTROLLERS.every((name) => res.body.includes(`[+]${name} ok`));
+}
+
+/** Starts kube-controller-manager against a running apiserver; returns it once its controllers are running. */
+async function startControllerManager(
+  attempt: Attempt,
+  upstream: { readonly server: string; readonly processes: readonly ManagedProcess[] },
+): Promise<ManagedProcess> {
+  const { dir, pki, ports, settings, deadline } = attempt;
+  const kubeconfigPath = join(dir, "kube-controller-manager.kubeconfig");
+  const yaml = kubeconfigYaml(upstream.server, pki.caCertPem, "system:kube-controller-manager", {
+    "client-certificate-data": base64(pki.controllerManagerCertPem),
+    "client-key-data": base64(pki.controllerManagerKeyPem),
+  });
+  await writeFile(kubeconfigPath, yaml, { mode: 0o600 });
+  const controllerManager = ManagedProcess.start(
+    "kube-controller-manager",
+    toolPath("kube-controller-manager", settings.binDir),
+    controllerManagerArgs(pki, ports, kubeconfigPath),
+    join(dir, "kube-controller-manager.log"),
+  );
+  const url = `https://127.0.0.1:${ports.controllerManager}`;
+  const ac = abortOnExit([controllerManager, ...upstream.processes]);
+  try {
+    await waitFor(() => controllersRunning(url, pki.caCertPem, ac.signal), deadline - Date.now(), {
+      intervalMs: 100,
+      description: `${url}/healthz listing ${CONTROLLERS.join(", ")}`,
+      signal: ac.signal,
+    });
+    return controllerManager;
+  } catch (error) {
+    await controllerManager.stop(settings.stopTimeoutMs);
+    throw startupError(
+      `kube-controller-manager at ${url} did not start its controllers`,
+      [controllerManager, ...upstream.processes],
+      error,
+    );
+  }
+}
+
+async function startPlane(
+  dir: string,
+  pki: ControlPlanePki,
+  settings: Settings,
+  deadline: number,
+): Promise<RunningPlane> {
+  await mkdir(dir, { recursive: true });
+  const attempt: Attempt = { dir, pki, ports: await pickPorts(), settings, deadline };
+  const { etcd, apiServer, server } = await startApiServer(attempt);
+  const started = Date.now();
+  try {
+    const controllerManager = await startControllerManager(attempt, { server, processes: [apiServer, etcd] });
+    return { etcd, apiServer, controllerManager, server, controllerManagerStartupMs: Date.now() - started };
+  } catch (error) {
+    await stopAll([apiServer, etcd], settings.stopTimeoutMs);
+    throw error;
   }
 }
 
@@ -262,12 +374,12 @@ function isPortClash(error: unknown): boolean {
   return error instanceof Error && /address already in use/i.test(error.message);
 }
 
-/** Starts the pair, retrying with new ports when another process grabbed one in between. */
-async function startWithRetries(tempDir: string, pki: ControlPlanePki, settings: Settings): Promise<RunningPair> {
+/** Starts the processes, retrying with new ports when another process grabbed one in between. */
+async function startWithRetries(tempDir: string, pki: ControlPlanePki, settings: Settings): Promise<RunningPlane> {
   const deadline = Date.now() + settings.startTimeoutMs;
   for (let attempt = 1; ; attempt++) {
     try {
-      return await startPair(join(tempDir, `run-${attempt}`), pki, settings, deadline);
+      return await startPlane(join(tempDir, `run-${attempt}`), pki, settings, deadline);
     } catch (error) {
       if (attempt >= MAX_ATTEMPTS || !isPortClash(error)) throw error;
     }
@@ -337,33 +449,34 @@ function settingsFrom(options: ControlPlaneOptions): Settings {
 }
 
 function makeControlPlane(
-  pair: RunningPair,
+  plane: RunningPlane,
   pki: ControlPlanePki,
   files: { readonly tempDir: string; readonly kubeconfigPath: string; readonly kubeconfigYaml: string },
   options: ControlPlaneOptions & { readonly startupMs: number; readonly stopTimeoutMs: number; forget(): void },
 ): ControlPlane {
   let stopping: Promise<void> | undefined;
   const stop = async (): Promise<void> => {
-    await stopPair(pair.etcd, pair.apiServer, options.stopTimeoutMs);
+    await stopAll([plane.controllerManager, plane.apiServer, plane.etcd], options.stopTimeoutMs);
     if (options.keepTempDir !== true) await rm(files.tempDir, { recursive: true, force: true });
     options.forget();
   };
   let stopped = false;
-  const exited = Promise.race([pair.etcd.exited, pair.apiServer.exited]).then((exit) =>
-    stopped ? new Promise<ChildExit>(() => undefined) : exit,
+  const exited = Promise.race([plane.etcd.exited, plane.apiServer.exited, plane.controllerManager.exited]).then(
+    (exit) => (stopped ? new Promise<ChildExit>(() => undefined) : exit),
   );
   return {
-    server: pair.server,
+    server: plane.server,
     ...files,
     caCertPem: pki.caCertPem,
     startupMs: options.startupMs,
+    controllerManagerStartupMs: plane.controllerManagerStartupMs,
     exited,
     kubeConfig: () => {
       const kc = new KubeConfig();
       kc.loadFromString(files.kubeconfigYaml);
       return kc;
     },
-    kubeconfigForToken: (token) => kubeconfigYaml(pair.server, pki.caCertPem, "token-user", { token }),
+    kubeconfigForToken: (token) => kubeconfigYaml(plane.server, pki.caCertPem, "token-user", { token }),
     stop: () => {
       stopped = true;
       stopping ??= stop();
@@ -373,26 +486,29 @@ function makeControlPlane(
 }
 
 /**
- * Starts etcd and kube-apiserver from the tools dir on free 127.0.0.1 ports, with a throwaway PKI, RBAC,
- * and service-account signing keys (TokenRequest works). Resolves once GET /api/v1/namespaces/default
- * succeeds with the admin client cert (O=system:masters). There is no controller-manager: no garbage
- * collection, namespaces never finish deleting, Deployments never get Pods.
+ * Starts etcd, kube-apiserver and kube-controller-manager from the tools dir on free 127.0.0.1 ports, with a
+ * throwaway PKI, RBAC, and service-account signing keys (TokenRequest works). Resolves once GET
+ * /api/v1/namespaces/default succeeds with the admin client cert (O=system:masters) and kube-controller-manager
+ * reports its controllers running. It runs only the garbage collector (ownerReferences cascade) and the namespace
+ * controller (deleted namespaces go away); there is no scheduler or kubelet: Deployments never get Pods.
  */
 export async function startControlPlane(options: ControlPlaneOptions = {}): Promise<ControlPlane> {
   const started = Date.now();
   const settings = settingsFrom(options);
+  // Fail before starting anything when a binary is missing (e.g. built by an older setup-tools).
+  for (const tool of ["etcd", "kube-apiserver", "kube-controller-manager"]) toolPath(tool, settings.binDir);
   const { dir: tempDir, forget } = await createTempDir(options.keepTempDir === true);
   try {
     const pki = await createPki(join(tempDir, "pki"));
-    const pair = await startWithRetries(tempDir, pki, settings);
-    const yaml = kubeconfigYaml(pair.server, pki.caCertPem, "admin", {
+    const plane = await startWithRetries(tempDir, pki, settings);
+    const yaml = kubeconfigYaml(plane.server, pki.caCertPem, "admin", {
       "client-certificate-data": base64(pki.adminCertPem),
       "client-key-data": base64(pki.adminKeyPem),
     });
     const kubeconfigPath = join(tempDir, "admin.kubeconfig");
     await writeFile(kubeconfigPath, yaml, { mode: 0o600 });
     return makeControlPlane(
-      pair,
+      plane,
       pki,
       { tempDir, kubeconfigPath, kubeconfigYaml: yaml },
       { ...options, startupMs: Date.now() - started, stopTimeoutMs: settings.stopTimeoutMs, forget },

@@ -11,8 +11,8 @@ declare module "vitest" {
 let controlPlane: ControlPlane | undefined;
 
 /**
- * vitest globalSetup: starts ONE etcd + kube-apiserver for the whole run and provides its admin
- * kubeconfig path. With ROUTEWISE_TEST_KUBECONFIG set (e.g. from `npm run control-plane`), reuses
+ * vitest globalSetup: starts ONE etcd + kube-apiserver + kube-controller-manager for the whole run and provides
+ * its admin kubeconfig path. With ROUTEWISE_TEST_KUBECONFIG set (e.g. from `npm run control-plane`), reuses
  * that cluster instead.
  */
 export async function setup(project: TestProject): Promise<void> {
@@ -22,7 +22,10 @@ export async function setup(project: TestProject): Promise<void> {
     return;
   }
   controlPlane = await startControlPlane();
-  console.log(`[control-plane] ${controlPlane.server} ready in ${controlPlane.startupMs} ms`);
+  console.log(
+    `[control-plane] ${controlPlane.server} ready in ${controlPlane.startupMs} ms` +
+      ` (kube-controller-manager ${controlPlane.controllerManagerStartupMs} ms of it)`,
+  );
   project.provide("kubeconfigPath", controlPlane.kubeconfigPath);
 }
 

@@ -56,7 +56,7 @@ export function kubeConfigForToken(kc: KubeConfig, token: string): KubeConfig {
   return out;
 }
 
-/** Creates a uniquely named namespace and returns its name. (No controller-manager: it is never deleted.) */
+/** Creates a uniquely named namespace and returns its name. It is left in place: the run's cluster is thrown away. */
 export async function testNamespace(kc: KubeConfig, prefix = "rw-test"): Promise<string> {
   const suffix = `${Date.now().toString(36)}-${randomBytes(3).toString("hex")}`;
   const name = `${prefix

@@ -20,6 +20,9 @@ export interface ControlPlanePki {
   readonly caCertPem: string;
   readonly adminCertPem: string;
   readonly adminKeyPem: string;
+  /** Client cert of kube-controller-manager (CN=system:kube-controller-manager, O=system:masters). */
+  readonly controllerManagerCertPem: string;
+  readonly controllerManagerKeyPem: string;
 }
 
 async function openssl(args: readonly string[], cwd: string): Promise<void> {
@@ -77,9 +80,17 @@ async function serviceAccountKeys(dir: string): Promise<void> {
   await writeFile(join(dir, "sa.pub"), publicKey);
 }
 
+const CLIENT_EXTENSIONS = "extendedKeyUsage=clientAuth\nkeyUsage=digitalSignature,keyEncipherment\n";
+
 /**
  * Creates, in `dir`, a serving CA with a cert for 127.0.0.1/localhost, a separate client CA with an
- * admin client cert (CN=admin, O=system:masters) and an ES256 service-account signing key pair.
+ * admin client cert (CN=admin, O=system:masters) and a kube-controller-manager client cert, and an ES256
+ * service-account signing key pair.
+ *
+ * The controller-manager's cert is in system:masters too: it runs with --use-service-account-credentials=false,
+ * so the garbage collector and the namespace controller act with its own identity and must be able to list, watch
+ * and delete every resource, including CRDs created later. Its own CN keeps its requests apart from the tests' in
+ * the apiserver's logs.
  */
 export async function createPki(dir: string): Promise<ControlPlanePki> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
@@ -96,7 +107,13 @@ export async function createPki(dir: string): Promise<ControlPlanePki> {
     name: "admin",
     ca: "client-ca",
     subject: "/O=system:masters/CN=admin",
-    extensions: "extendedKeyUsage=clientAuth\nkeyUsage=digitalSignature,keyEncipherment\n",
+    extensions: CLIENT_EXTENSIONS,
+  });
+  await signedLeaf(dir, {
+    name: "kube-controller-manager",
+    ca: "client-ca",
+    subject: "/O=system:masters/CN=system:kube-controller-manager",
+    extensions: CLIENT_EXTENSIONS,
   });
   await serviceAccountKeys(dir);
   const read = (file: string): Promise<string> => readFile(join(dir, file), "utf8");
@@ -110,5 +127,7 @@ export async function createPki(dir: string): Promise<ControlPlanePki> {
     caCertPem: await read("serving-ca.crt"),
     adminCertPem: await read("admin.crt"),
     adminKeyPem: await read("admin.key"),
+    controllerManagerCertPem: await read("kube-controller-manager.crt"),
+    controllerManagerKeyPem: await read("kube-controller-manager.key"),
   };
 }

@@ -7,6 +7,9 @@ import {
   AuthenticationV1TokenRequest,
   CoreV1Api,
   CustomObjectsApi,
+  V1ConfigMap,
+  V1ObjectMeta,
+  V1OwnerReference,
   V1SelfSubjectReview,
   V1TokenRequestSpec,
   VersionApi,
@@ -21,6 +24,7 @@ import {
   kubectl,
   loadKubeConfig,
   testNamespace,
+  waitFor,
 } from "../harness/kube.js";
 import { pinnedToolVersions } from "../harness/tools.js";
 
@@ -54,6 +58,9 @@ subjects:
   - { kind: ServiceAccount, name: reader }
 `;
 
+/** How long the controller-manager may take to garbage-collect or to finish deleting a namespace. */
+const CONTROLLER_TIMEOUT_MS = 30_000;
+
 async function statusOf(request: Promise<unknown>): Promise<number> {
   try {
     await request;
@@ -62,6 +69,19 @@ async function statusOf(request: Promise<unknown>): Promise<number> {
     if (error instanceof ApiException) return error.code;
     throw error;
   }
+}
+
+/** Resolves once `read` answers 404; rejects after CONTROLLER_TIMEOUT_MS. */
+async function untilNotFound(read: () => Promise<unknown>, what: string): Promise<void> {
+  await waitFor(async () => (await statusOf(read())) === 404, CONTROLLER_TIMEOUT_MS, {
+    intervalMs: 200,
+    description: `${what} to be deleted`,
+  });
+}
+
+function configMap(name: string, ownerReferences?: V1OwnerReference[]): V1ConfigMap {
+  const metadata = apiObject(V1ObjectMeta, ownerReferences === undefined ? { name } : { name, ownerReferences });
+  return apiObject(V1ConfigMap, { metadata, data: { key: "value" } });
 }
 
 describe("real control plane", () => {
@@ -109,6 +129,41 @@ describe("real control plane", () => {
     const version = await kubectl(kubeconfigPath, ["version", "-o", "json"]);
     const parsed = JSON.parse(version.stdout) as { serverVersion?: { gitVersion?: string } };
     expect(parsed.serverVersion?.gitVersion).toBe(pinnedToolVersions().kubernetes);
+  });
+
+  it("garbage-collects a dependent when its owner is deleted", async () => {
+    const namespace = await testNamespace(kc, "gc");
+    const core = kc.makeApiClient(CoreV1Api);
+    const owner = await core.createNamespacedConfigMap({ namespace, body: configMap("owner") });
+    const ownerReference = apiObject(V1OwnerReference, {
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      name: "owner",
+      uid: owner.metadata?.uid ?? "",
+    });
+    await core.createNamespacedConfigMap({ namespace, body: configMap("dependent", [ownerReference]) });
+    // The owner exists: the garbage collector must leave the dependent alone.
+    expect(await statusOf(core.readNamespacedConfigMap({ name: "dependent", namespace }))).toBe(200);
+
+    await core.deleteNamespacedConfigMap({ name: "owner", namespace });
+
+    await untilNotFound(
+      () => core.readNamespacedConfigMap({ name: "dependent", namespace }),
+      "the dependent ConfigMap",
+    );
+  });
+
+  it("finishes deleting a namespace and what is in it", async () => {
+    const namespace = await testNamespace(kc, "ns-delete");
+    const core = kc.makeApiClient(CoreV1Api);
+    await core.createNamespacedConfigMap({ namespace, body: configMap("content") });
+
+    await core.deleteNamespace({ name: namespace });
+
+    // Without the namespace controller it would stay Terminating, its `kubernetes` finalizer never removed.
+    await untilNotFound(() => core.readNamespace({ name: namespace }), `namespace ${namespace}`);
+    // GET does not check that the namespace exists: a 404 means the namespace controller deleted the content.
+    expect(await statusOf(core.readNamespacedConfigMap({ name: "content", namespace }))).toBe(404);
   });
 
   it("installs CRDs from a directory and serves their custom resources", async () => {

@@ -2,7 +2,8 @@
  * The Helm chart against the run's real kube-apiserver: server-side dry runs of the default and all-features installs,
  * then a real apply, the operator running in-process as the chart's own ServiceAccount (TokenRequest) with the
  * chart's args, and the ConfigMap the chart's router Deployment mounts getting programmed.
- * No controller-manager or kubelet run here: Deployments never get pods, so the operator runs in this process.
+ * No scheduler or kubelet run here (kube-controller-manager runs only the garbage collector and the namespace
+ * controller): Deployments never get pods, so the operator runs in this process.
  */
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, writeFileSync } from "node:fs";
