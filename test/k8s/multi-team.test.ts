@@ -297,4 +297,38 @@ spec:
     await new Promise((resolve) => setTimeout(resolve, 30_000));
     expect(await versions([a, b])).toEqual(before);
   }, 90_000);
+
+  it("garbage-collects a gateway's ConfigMap and credentials Secret when the gateway is deleted", async () => {
+    const ns = await testNamespace(kc, "mt-gc");
+    const controller = `routewise.dev/${ns}`;
+    await ensureGateway(kc, ns, "routewise", controller);
+    await applyYaml(
+      kc,
+      keyedProvider("p", "k") +
+        secret("k", "sk-gc") +
+        route("r", "  modelName: m\n  candidates: [{ name: p }]\n  baseline: { name: p }\n"),
+      ns,
+    );
+    const op = await operator(ns, controller, [ns]);
+    expect(await waitFor(() => credentials(kc, ns).catch(() => undefined), 15_000)).toEqual({ [`${ns}.p`]: "sk-gc" });
+    await op.stop(); // as `helm uninstall` does: the operator goes too, so nothing re-creates the outputs
+    await kc.makeApiClient(CustomObjectsApi).deleteNamespacedCustomObject({
+      group: "routewise.dev",
+      version: "v1alpha1",
+      namespace: ns,
+      plural: "modelgateways",
+      name: "routewise",
+    });
+    const core = kc.makeApiClient(CoreV1Api);
+    // The garbage collector notices a CRD's kind up to ~30 s after the CRD appears (its discovery resync).
+    await waitFor(async () => {
+      const left = (await core.listNamespacedSecret({ namespace: ns })).items.filter(
+        (x) => x.metadata?.name === "routewise-router-credentials",
+      );
+      const cms = (await core.listNamespacedConfigMap({ namespace: ns })).items.filter(
+        (x) => x.metadata?.name === "routewise-router",
+      );
+      return left.length === 0 && cms.length === 0 ? true : undefined;
+    }, 90_000);
+  }, 120_000);
 });
