@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type {
   KubernetesObject,
@@ -16,13 +16,11 @@ import type {
 } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
+import { DEFAULT_LEASE_NAME } from "../../operator/main.js";
 import { CONFIGMAP_NAME, CREDENTIALS_SECRET_NAME } from "../../router/config/delivery.js";
 import { parseObjects } from "../harness/kube.js";
 import { repoRoot } from "../harness/tools.js";
 import { ALL_FEATURES, CHART_DIR, CUSTOM_CLASSIFIER_VOLUME, NAMESPACE, find, helm, kinds, render } from "./helm.js";
-
-/** The leader Lease name, a literal in operator/main.ts (checked below, since it is not exported). */
-const LEASE_NAME = "routewise-operator";
 
 const OPTIONAL_KINDS = ["ServiceMonitor", "PrometheusRule", "NetworkPolicy", "ModelProvider", "ModelRoute"];
 
@@ -99,6 +97,10 @@ describe("values.schema.json", () => {
 
   it("rejects a router metrics port equal to its API port", async () => {
     expect(await reject(["router.metricsPort=8080"])).toMatch(/router.metricsPort must differ from router.port/);
+  });
+
+  it("rejects the removed crds.enabled/crds.keep (the CRDs are in crds/: helm install --skip-crds skips them)", async () => {
+    expect(await reject(["crds.enabled=false"])).toMatch(/additional properties 'crds' not allowed/);
   });
 
   it("rejects two operator replicas without leader election", async () => {
@@ -260,13 +262,6 @@ describe("optional features", () => {
     expect(new Set(rendered.map((o) => o.metadata?.namespace))).toEqual(new Set(["demo"]));
   });
 
-  it("skips the CRDs when crds.enabled=false and drops the keep policy when crds.keep=false", async () => {
-    expect(kinds(await render(["crds.enabled=false"]))).not.toContain("CustomResourceDefinition");
-    const crds = (await render(["crds.keep=false"])).filter((o) => o.kind === "CustomResourceDefinition");
-    expect(crds).toHaveLength(2);
-    for (const crd of crds) expect(crd.metadata?.annotations?.["helm.sh/resource-policy"]).toBeUndefined();
-  });
-
   it("drops the HorizontalPodAutoscaler and sets replicas when router.autoscaling.enabled=false", async () => {
     const objects = await render(["router.autoscaling.enabled=false", "router.replicas=3"]);
     expect(kinds(objects)).not.toContain("HorizontalPodAutoscaler");
@@ -333,8 +328,7 @@ describe("rendered objects (golden fields)", () => {
   it("uses the object names the operator writes (ConfigMap, Secret, Lease)", async () => {
     const role = find<V1Role>(await render(), "Role");
     const named = (role.rules ?? []).flatMap((r) => r.resourceNames ?? []);
-    expect(named.sort()).toEqual([CONFIGMAP_NAME, LEASE_NAME, CREDENTIALS_SECRET_NAME].sort());
-    expect(readFileSync(join(repoRoot, "operator", "main.ts"), "utf8")).toContain(`name: "${LEASE_NAME}"`);
+    expect(named.sort()).toEqual([CONFIGMAP_NAME, DEFAULT_LEASE_NAME, CREDENTIALS_SECRET_NAME].sort());
   });
 
   it("binds the operator's roles to the operator's ServiceAccount only; the router has none and no token", async () => {
@@ -505,15 +499,29 @@ describe("rendered objects (golden fields)", () => {
     const volume = router.spec?.template.spec?.volumes?.find((v) => v.name === "api-keys");
     expect(volume?.projected?.sources).toEqual([{ secret: { name: "keys" } }]);
   });
+});
 
-  it("renders the repository's CRDs unchanged apart from labels and the keep annotation", async () => {
-    const crds = (await render()).filter((o): o is V1CustomResourceDefinition => o.kind === "CustomResourceDefinition");
-    for (const file of ["routewise.dev_modelproviders.yaml", "routewise.dev_modelroutes.yaml"]) {
-      const source = parseObjects(readFileSync(join(repoRoot, "crds", file), "utf8"))[0] as V1CustomResourceDefinition;
-      const rendered = crds.find((c) => c.metadata?.name === source.metadata?.name);
-      expect(rendered?.spec, file).toEqual(source.spec);
-      expect(rendered?.metadata?.annotations?.["helm.sh/resource-policy"], file).toBe("keep");
-      expect(rendered?.metadata?.labels, file).toMatchObject(source.metadata?.labels ?? {});
-    }
+describe("the CRDs", () => {
+  const crdFiles = readdirSync(join(repoRoot, "crds")).filter((f) => f.endsWith(".yaml"));
+
+  it("are not templates: helm template renders none without --include-crds", async () => {
+    expect(kinds(await render(ALL_FEATURES))).not.toContain("CustomResourceDefinition");
+  });
+
+  it("render with --include-crds exactly as the repository's crds/, ahead of every template", async () => {
+    const objects = await render([], NAMESPACE, "routewise", ["--include-crds"]);
+    const crds = objects.filter((o): o is V1CustomResourceDefinition => o.kind === "CustomResourceDefinition");
+    const sources = crdFiles.map((f) => parseObjects(readFileSync(join(repoRoot, "crds", f), "utf8"))[0]);
+    expect(crds.map((c) => plain(c)).sort(byName)).toEqual(sources.map((c) => plain(c)).sort(byName));
+    expect(kinds(objects.slice(0, crds.length))).toEqual(crds.map(() => "CustomResourceDefinition"));
   });
 });
+
+function plain(value: unknown): Record<string, unknown> {
+  return JSON.parse(JSON.stringify(value)) as Record<string, unknown>;
+}
+
+function byName(a: Record<string, unknown>, b: Record<string, unknown>): number {
+  const name = (o: Record<string, unknown>): string => String((o["metadata"] as { name?: string }).name);
+  return name(a).localeCompare(name(b));
+}

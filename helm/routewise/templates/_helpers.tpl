@@ -115,26 +115,6 @@ Call with (dict "ctx" $ "component" "router" "constraints" .Values.router.topolo
 {{- end }}
 {{- end }}
 
-{{/*
-"true" when this release installs and upgrades the CRD named .name: it does not exist yet (and always under
-`helm template`, which has no cluster), or it carries this release's Helm ownership (label managed-by=Helm and
-the release-name/namespace annotations Helm checks). A CRD put there some other way (kubectl apply -f crds/,
-another release) is left alone: rendering it would make Helm refuse the install (ADR 6).
-Call with (dict "ctx" $ "name" "modelroutes.routewise.dev").
-*/}}
-{{- define "routewise.crdOwnedByRelease" -}}
-{{- $live := lookup "apiextensions.k8s.io/v1" "CustomResourceDefinition" "" .name }}
-{{- if not $live }}true
-{{- else }}
-{{- $labels := dig "metadata" "labels" (dict) $live }}
-{{- $annotations := dig "metadata" "annotations" (dict) $live }}
-{{- $helm := eq (index $labels "app.kubernetes.io/managed-by" | default "") "Helm" }}
-{{- $name := eq (index $annotations "meta.helm.sh/release-name" | default "") .ctx.Release.Name }}
-{{- $namespace := eq (index $annotations "meta.helm.sh/release-namespace" | default "") .ctx.Release.Namespace }}
-{{- if and $helm $name $namespace }}true{{ end }}
-{{- end }}
-{{- end }}
-
 {{/* Fails the render on value combinations the schema cannot express. */}}
 {{- define "routewise.validate" -}}
 {{- if and (gt (int .Values.operator.replicas) 1) (not .Values.operator.leaderElection.enabled) }}
