@@ -26,9 +26,10 @@ describe("manifests/routewise.yaml", () => {
     expect(readFileSync(out, "utf8") === committed, "manifests/ is stale: run `npm run manifests`").toBe(true);
   });
 
-  it("includes the namespace, every CRD of crds/ and both components", () => {
+  it("includes the namespace, every CRD of crds/, the default ModelGateway and both components", () => {
     const text = readFileSync(join(repoRoot, "manifests", "routewise.yaml"), "utf8");
-    for (const kind of ["Namespace", "Deployment", "ClusterRole", "Service"]) expect(text).toContain(`kind: ${kind}\n`);
+    for (const kind of ["Namespace", "Deployment", "ClusterRole", "Service", "ModelGateway"])
+      expect(text).toContain(`kind: ${kind}\n`);
     expect(text).toContain("namespace: routewise-system\n");
     const crds = parseObjects(text, "manifests/routewise.yaml")
       .filter((o) => o.kind === "CustomResourceDefinition")

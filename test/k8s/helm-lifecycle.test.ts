@@ -1,7 +1,9 @@
 /**
  * The chart's lifecycle with the real `helm` CLI against the run's real kube-apiserver: `helm install` whether or
  * not the CRDs were applied first, `helm upgrade` after each, `helm uninstall` keeping the CRDs (ADR 6: they are in
- * the chart's crds/ directory, which Helm installs when absent and never upgrades or deletes).
+ * the chart's crds/ directory, which Helm installs when absent and never upgrades or deletes), and the chart's
+ * ModelGateway: created with the release, kept across upgrades, deleted by uninstall (the owner the operator's
+ * ConfigMap and Secret name; no garbage collector runs here, so the tests assert the ownerReferences).
  * These tests delete the Routewise CRDs (and so every policy in the cluster) to start from a cluster without them;
  * afterAll applies them again for the files that follow.
  */
@@ -12,16 +14,27 @@ import { join } from "node:path";
 import {
   ApiextensionsV1Api,
   AppsV1Api,
+  CoreV1Api,
   CustomObjectsApi,
   type KubeConfig,
   type KubernetesObject,
   type V1CustomResourceDefinition,
 } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { applyYaml, installCrds, kubectl, loadKubeConfig, parseObjects, testNamespace } from "../harness/kube.js";
+import { DEFAULT_CONTROLLER_NAME } from "../../operator/main.js";
+import { CONFIGMAP_NAME, CREDENTIALS_SECRET_NAME, DEFAULT_GATEWAY_NAME } from "../../router/config/delivery.js";
+import {
+  applyYaml,
+  installCrds,
+  kubectl,
+  loadKubeConfig,
+  parseObjects,
+  testNamespace,
+  waitFor,
+} from "../harness/kube.js";
 import { repoRoot } from "../harness/tools.js";
 import { CHART_DIR, helm, type HelmResult } from "../helm/helm.js";
-import { exampleYaml } from "./operator-harness.js";
+import { credentials, exampleYaml, routerConfig, startOperator } from "./operator-harness.js";
 
 const CRD_DIR = join(CHART_DIR, "crds");
 const CRDS = readdirSync(CRD_DIR)
@@ -118,6 +131,42 @@ async function routeNames(namespace: string): Promise<string[]> {
   return list.items.map((o) => o.metadata?.name ?? "").sort();
 }
 
+/** The chart's ModelGateway in `namespace`, or null once it is gone. */
+async function gateway(namespace: string): Promise<(KubernetesObject & { spec: { controllerName: string } }) | null> {
+  return (
+    admin.makeApiClient(CustomObjectsApi).getNamespacedCustomObject({
+      group: "routewise.dev",
+      version: "v1alpha1",
+      namespace,
+      plural: "modelgateways",
+      name: DEFAULT_GATEWAY_NAME,
+    }) as Promise<KubernetesObject & { spec: { controllerName: string } }>
+  ).catch(() => null);
+}
+
+/** The uids the operator's ConfigMap and Secret name as owners. */
+async function outputOwners(namespace: string): Promise<(string[] | undefined)[]> {
+  const core = admin.makeApiClient(CoreV1Api);
+  const cm = await core.readNamespacedConfigMap({ name: CONFIGMAP_NAME, namespace });
+  const secret = await core.readNamespacedSecret({ name: CREDENTIALS_SECRET_NAME, namespace });
+  return [cm, secret].map((o) => o.metadata?.ownerReferences?.map((r) => `${r.kind}/${r.name}/${r.uid}`));
+}
+
+/** Installs the release, runs the operator (in-process, as admin) and waits until the examples are programmed. */
+async function installProgrammed(release: string, namespace: string): Promise<() => Promise<void>> {
+  await install(release, namespace);
+  const running = await startOperator(admin, namespace, { gateway: false });
+  await applyYaml(admin, exampleYaml("providers.yaml", "routes.yaml", "secret.yaml"), namespace);
+  await running.synced;
+  await waitFor(() => routerConfig(admin, namespace).then((c) => c?.routes.length === 3), 20_000, {
+    description: `ConfigMap ${namespace}/${CONFIGMAP_NAME} with the example routes`,
+  });
+  await waitFor(() => credentials(admin, namespace).then(() => true), 20_000, {
+    description: `Secret ${namespace}/${CREDENTIALS_SECRET_NAME}`,
+  });
+  return () => running.stop();
+}
+
 describe("helm install when the CRDs were applied first with kubectl", () => {
   it("installs, upgrades and uninstalls without touching the CRDs", async () => {
     await removeCrds();
@@ -146,7 +195,7 @@ describe("helm install when the CRDs were applied first with kubectl", () => {
 });
 
 describe("helm install on a cluster without the CRDs", () => {
-  it("installs the CRDs from crds/ before the templates, so examples.enabled=true installs in one go", async () => {
+  it("installs the CRDs from crds/ before the templates, so the gateway and examples.enabled=true install in one go", async () => {
     await removeCrds();
     const ns = await testNamespace(admin, "helm-fresh-examples");
     const release = releaseName();
@@ -154,6 +203,7 @@ describe("helm install on a cluster without the CRDs", () => {
     await established();
     expect(crdKinds(await managed(release, ns))).toEqual([]);
     expect(await routeNames(ns)).toEqual(EXAMPLE_ROUTES);
+    expect((await gateway(ns))?.spec.controllerName).toBe(DEFAULT_CONTROLLER_NAME);
     await helmOk(["uninstall", release, "-n", ns]);
     expect(await routeNames(ns)).toEqual([]);
   });
@@ -212,5 +262,70 @@ describe("helm install on a cluster without the CRDs", () => {
     expect(await resourceVersions()).toEqual(before);
     await helmOk(["uninstall", first.release, "-n", first.ns]);
     expect(await resourceVersions()).toEqual(before);
+  });
+});
+
+describe("the chart's ModelGateway over the release's lifecycle", () => {
+  it("is created with operator.controllerName and owns the ConfigMap and Secret the operator writes for it", async () => {
+    const ns = await testNamespace(admin, "helm-gateway");
+    const release = releaseName();
+    const stop = await installProgrammed(release, ns);
+    try {
+      const created = await gateway(ns);
+      expect(created?.spec.controllerName).toBe(DEFAULT_CONTROLLER_NAME);
+      expect(await managed(release, ns)).toContain(`ModelGateway/${DEFAULT_GATEWAY_NAME}`);
+      const owner = `ModelGateway/${DEFAULT_GATEWAY_NAME}/${created?.metadata?.uid ?? "?"}`;
+      expect(await outputOwners(ns)).toEqual([[owner], [owner]]);
+    } finally {
+      await stop();
+    }
+  });
+
+  it("keeps the same gateway (uid) across helm upgrade, so garbage collection never takes the config", async () => {
+    const ns = await testNamespace(admin, "helm-gateway-upgrade");
+    const release = releaseName();
+    const stop = await installProgrammed(release, ns);
+    try {
+      const before = (await gateway(ns))?.metadata?.uid;
+      await upgrade(release, ns, ["operator.logLevel=debug", "router.replicas=3"]);
+      expect((await gateway(ns))?.metadata?.uid).toBe(before);
+      const owner = `ModelGateway/${DEFAULT_GATEWAY_NAME}/${before ?? "?"}`;
+      expect(await outputOwners(ns)).toEqual([[owner], [owner]]);
+    } finally {
+      await stop();
+    }
+  });
+
+  it("is deleted by helm uninstall, which is what garbage-collects its ConfigMap and Secret", async () => {
+    const ns = await testNamespace(admin, "helm-gateway-uninstall");
+    const release = releaseName();
+    const stop = await installProgrammed(release, ns);
+    await stop();
+    const uid = (await gateway(ns))?.metadata?.uid ?? "?";
+    expect(await outputOwners(ns)).toEqual([
+      [`ModelGateway/${DEFAULT_GATEWAY_NAME}/${uid}`],
+      [`ModelGateway/${DEFAULT_GATEWAY_NAME}/${uid}`],
+    ]);
+    const uninstalled = await helmOk(["uninstall", release, "-n", ns]);
+    expect(uninstalled.stdout).toContain(`release "${release}" uninstalled`);
+    expect(await gateway(ns)).toBeNull();
+    expect(await routeNames(ns)).toEqual(EXAMPLE_ROUTES);
+  });
+});
+
+describe("manifests/routewise.yaml with kubectl alone", () => {
+  it("applies in one kubectl apply --server-side on a cluster without the CRDs, its ModelGateway included", async () => {
+    await removeCrds();
+    const ns = `rw-manifests-${randomBytes(3).toString("hex")}`;
+    const text = readFileSync(join(repoRoot, "manifests", "routewise.yaml"), "utf8")
+      .replaceAll("namespace: routewise-system", `namespace: ${ns}`)
+      .replaceAll("name: routewise-system", `name: ${ns}`)
+      // Cluster-scoped names, so they cannot collide with a helm release of this run.
+      .replaceAll("name: routewise-operator\n", `name: ${ns}-operator\n`);
+    const file = join(mkdtempSync(join(tmpdir(), "routewise-manifests-")), "routewise.yaml");
+    writeFileSync(file, text);
+    const out = await kubectl(kubeconfigPath, ["apply", "--server-side", "-f", file]);
+    expect(out.stdout).toContain("modelgateway.routewise.dev/routewise serverside-applied");
+    expect((await gateway(ns))?.spec.controllerName).toBe(DEFAULT_CONTROLLER_NAME);
   });
 });

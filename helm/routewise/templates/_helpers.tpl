@@ -17,10 +17,13 @@
 {{- end }}
 {{- end }}
 
-{{/* Names fixed by the operator (operator/controllers/kube.ts, operator/main.ts); a test keeps them equal. */}}
-{{- define "routewise.routerConfigMapName" -}}routewise-router{{- end }}
-{{- define "routewise.routerSecretName" -}}routewise-router-credentials{{- end }}
-{{- define "routewise.leaseName" -}}routewise-operator{{- end }}
+{{/*
+The names the operator writes: its gateway's ConfigMap and Secret (router/config/delivery.ts configMapName and
+credentialsSecretName; a test keeps them equal) and the leader Lease (--lease-name).
+*/}}
+{{- define "routewise.routerConfigMapName" -}}{{ .Values.gateway.name }}-router{{- end }}
+{{- define "routewise.routerSecretName" -}}{{ .Values.gateway.name }}-router-credentials{{- end }}
+{{- define "routewise.leaseName" -}}{{ .Values.operator.leaseName }}{{- end }}
 
 {{/* Labels on every object. */}}
 {{- define "routewise.labels" -}}
@@ -125,5 +128,19 @@ Call with (dict "ctx" $ "component" "router" "constraints" .Values.router.topolo
 {{- end }}
 {{- if eq (int .Values.router.port) (int .Values.router.metricsPort) }}
 {{- fail "router.metricsPort must differ from router.port (metrics are never served on the API port)" }}
+{{- end }}
+{{- with .Values.operator.watchNamespaces }}
+{{- if not (has $.Release.Namespace .) }}
+{{- fail (printf "operator.watchNamespaces must include the release namespace %s: the operator finds its ModelGateway there" $.Release.Namespace) }}
+{{- end }}
+{{- end }}
+{{- $routes := .Values.gateway.allowedRoutes.namespaces }}
+{{- if and (eq (toString $routes.from) "Selector") (not $routes.selector) }}
+{{- fail "gateway.allowedRoutes.namespaces.selector is required when from is Selector" }}
+{{- end }}
+{{- range $i, $claim := .Values.gateway.modelNames }}
+{{- if and $claim.namespaces (eq (toString $claim.namespaces.from) "Selector") (not $claim.namespaces.selector) }}
+{{- fail (printf "gateway.modelNames[%d].namespaces.selector is required when from is Selector" $i) }}
+{{- end }}
 {{- end }}
 {{- end }}
