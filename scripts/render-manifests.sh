@@ -3,8 +3,9 @@
 # (`kubectl apply --server-side -f manifests/routewise.yaml`). Run by `npm run manifests`; the output is committed
 # and never edited by hand (test/helm/manifests.test.ts fails when it is stale).
 #
-# First copies crds/ and examples/ into the chart (helm/routewise/files/), since a chart cannot read files
-# outside its directory; the same test fails when those copies drift.
+# First copies crds/ into the chart's crds/ directory (helm/routewise/crds/, which Helm installs before the
+# templates) and examples/ into helm/routewise/files/examples/, since a chart cannot read files outside its
+# directory; the same test fails when those copies drift. The output includes the CRDs (--include-crds), first.
 #
 # Environment:
 #   ROUTEWISE_TOOLS_BIN  directory holding helm (default: <repo>/.tools/bin, filled by `npm run setup:tools`)
@@ -32,7 +33,7 @@ sync_dir() {
   cp "$from"/*.yaml "$to"/
 }
 if [[ -z "${MANIFESTS_OUT:-}" ]]; then
-  sync_dir "$REPO_ROOT/crds" "$CHART/files/crds"
+  sync_dir "$REPO_ROOT/crds" "$CHART/crds"
   sync_dir "$REPO_ROOT/examples" "$CHART/files/examples"
 fi
 
@@ -52,7 +53,7 @@ mkdir -p "$(dirname -- "$OUT")"
   echo "  name: $NAMESPACE"
   echo "  labels:"
   echo "    app.kubernetes.io/part-of: routewise"
-  "$HELM" template routewise "$CHART" --namespace "$NAMESPACE" --kube-version "$KUBE_VERSION"
+  "$HELM" template routewise "$CHART" --namespace "$NAMESPACE" --kube-version "$KUBE_VERSION" --include-crds
 } >"$OUT.tmp"
 mv "$OUT.tmp" "$OUT"
 echo "Rendered $OUT"

@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type {
   KubernetesObject,
@@ -16,15 +16,25 @@ import type {
 } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
-import { CONFIGMAP_NAME, CREDENTIALS_SECRET_NAME } from "../../router/config/delivery.js";
+import { validateGateway } from "../../operator/api/v1alpha1/validate.js";
+import { DEFAULT_CONTROLLER_NAME, DEFAULT_LEASE_NAME } from "../../operator/main.js";
+import {
+  CONFIGMAP_NAME,
+  CREDENTIALS_SECRET_NAME,
+  DEFAULT_GATEWAY_NAME,
+  configMapName,
+  credentialsSecretName,
+} from "../../router/config/delivery.js";
 import { parseObjects } from "../harness/kube.js";
 import { repoRoot } from "../harness/tools.js";
 import { ALL_FEATURES, CHART_DIR, CUSTOM_CLASSIFIER_VOLUME, NAMESPACE, find, helm, kinds, render } from "./helm.js";
 
-/** The leader Lease name, a literal in operator/main.ts (checked below, since it is not exported). */
-const LEASE_NAME = "routewise-operator";
-
 const OPTIONAL_KINDS = ["ServiceMonitor", "PrometheusRule", "NetworkPolicy", "ModelProvider", "ModelRoute"];
+
+/** The fields of a rendered ModelGateway these tests read. */
+interface Gateway extends KubernetesObject {
+  spec: { controllerName: string; allowedRoutes: unknown; modelNames?: unknown };
+}
 
 function container(d: V1Deployment): V1Container {
   const c = d.spec?.template.spec?.containers[0];
@@ -99,6 +109,34 @@ describe("values.schema.json", () => {
 
   it("rejects a router metrics port equal to its API port", async () => {
     expect(await reject(["router.metricsPort=8080"])).toMatch(/router.metricsPort must differ from router.port/);
+  });
+
+  it("rejects operator.watchNamespaces without the release namespace (where the operator finds its gateway)", async () => {
+    expect(await reject(["operator.watchNamespaces={team-a}"])).toMatch(
+      /operator.watchNamespaces must include the release namespace routewise-system/,
+    );
+  });
+
+  it("rejects a gateway allowedRoutes.namespaces.from outside Same, All and Selector", async () => {
+    expect(await reject(["gateway.allowedRoutes.namespaces.from=Any"])).toMatch(/from.*must be one of/);
+  });
+
+  it("rejects gateway allowedRoutes from Selector without a selector", async () => {
+    expect(await reject(["gateway.allowedRoutes.namespaces.from=Selector"])).toMatch(
+      /gateway.allowedRoutes.namespaces.selector is required when from is Selector/,
+    );
+  });
+
+  it("rejects a gateway name that is not a Kubernetes object name", async () => {
+    expect(await reject(["gateway.name=Team_A"])).toMatch(/gateway\/name.*does not match pattern/);
+  });
+
+  it("rejects an operator.controllerName that is not a domain-prefixed path", async () => {
+    expect(await reject(["operator.controllerName=routewise"])).toMatch(/controllerName.*does not match pattern/);
+  });
+
+  it("rejects the removed crds.enabled/crds.keep (the CRDs are in crds/: helm install --skip-crds skips them)", async () => {
+    expect(await reject(["crds.enabled=false"])).toMatch(/additional properties 'crds' not allowed/);
   });
 
   it("rejects two operator replicas without leader election", async () => {
@@ -260,13 +298,6 @@ describe("optional features", () => {
     expect(new Set(rendered.map((o) => o.metadata?.namespace))).toEqual(new Set(["demo"]));
   });
 
-  it("skips the CRDs when crds.enabled=false and drops the keep policy when crds.keep=false", async () => {
-    expect(kinds(await render(["crds.enabled=false"]))).not.toContain("CustomResourceDefinition");
-    const crds = (await render(["crds.keep=false"])).filter((o) => o.kind === "CustomResourceDefinition");
-    expect(crds).toHaveLength(2);
-    for (const crd of crds) expect(crd.metadata?.annotations?.["helm.sh/resource-policy"]).toBeUndefined();
-  });
-
   it("drops the HorizontalPodAutoscaler and sets replicas when router.autoscaling.enabled=false", async () => {
     const objects = await render(["router.autoscaling.enabled=false", "router.replicas=3"]);
     expect(kinds(objects)).not.toContain("HorizontalPodAutoscaler");
@@ -291,7 +322,7 @@ describe("rendered objects (golden fields)", () => {
   });
 
   it("renders, with operator.watchNamespaces, the same rules as a Role per watched namespace and no ClusterRole", async () => {
-    const objects = await render(["operator.watchNamespaces={team-a,team-b}"], "ops");
+    const objects = await render(["operator.watchNamespaces={ops,team-a,team-b}"], "ops");
     expect(kinds(objects)).not.toContain("ClusterRole");
     expect(kinds(objects)).not.toContain("ClusterRoleBinding");
     const source = parseObjects(readFileSync(join(repoRoot, "operator", "rbac", "rbac.yaml"), "utf8"));
@@ -300,7 +331,7 @@ describe("rendered objects (golden fields)", () => {
       (find<V1ClusterRole>(source, "ClusterRole").rules ?? []).filter((r) => !r.resources?.includes("namespaces")),
     );
     const name = "routewise-operator-watch-ops";
-    for (const namespace of ["team-a", "team-b"]) {
+    for (const namespace of ["ops", "team-a", "team-b"]) {
       const inNamespace = objects.filter((o) => o.metadata?.namespace === namespace);
       expect(plainRules(find<V1Role>(inNamespace, "Role", name).rules), namespace).toEqual(watchRules);
       const binding = find<V1RoleBinding>(inNamespace, "RoleBinding", name);
@@ -309,14 +340,14 @@ describe("rendered objects (golden fields)", () => {
         { kind: "ServiceAccount", name: "routewise-operator", namespace: "ops" },
       ]);
     }
-    // The release namespace keeps only its by-name Role (ConfigMap, Secret, Lease) when it is not watched.
-    const own = objects.filter((o) => o.kind === "Role" && o.metadata?.namespace === "ops");
-    expect(own.map((o) => o.metadata?.name)).toEqual(["routewise-operator"]);
-    expect(plainRules((own[0] as V1Role).rules)).toEqual(plainRules(find<V1Role>(source, "Role").rules));
+    // Beside its watch Role, the release namespace has the by-name Role (ConfigMap, Secret, Lease).
+    const own = find<V1Role>(objects, "Role", "routewise-operator");
+    expect(own.metadata?.namespace).toBe("ops");
+    expect(plainRules(own.rules)).toEqual(plainRules(find<V1Role>(source, "Role").rules));
   });
 
-  it("grants Secret reads only by name outside the watched namespaces", async () => {
-    const objects = await render(["operator.watchNamespaces={team-a}"], "ops");
+  it("grants Secret reads only in the watched namespaces, and its own credentials Secret by name", async () => {
+    const objects = await render(["operator.watchNamespaces={ops,team-a}"], "ops");
     const secretRules = objects
       .filter((o): o is V1Role => o.kind === "Role" || o.kind === "ClusterRole")
       .flatMap((role) =>
@@ -325,16 +356,31 @@ describe("rendered objects (golden fields)", () => {
           .map((r) => ({ namespace: role.metadata?.namespace, names: r.resourceNames })),
       );
     expect(secretRules).toEqual([
+      { namespace: "ops", names: undefined },
       { namespace: "team-a", names: undefined },
       { namespace: "ops", names: [CREDENTIALS_SECRET_NAME] },
     ]);
   });
 
-  it("uses the object names the operator writes (ConfigMap, Secret, Lease)", async () => {
+  it("names in its Role the objects the operator writes for the default gateway (ConfigMap, Secret, Lease)", async () => {
     const role = find<V1Role>(await render(), "Role");
     const named = (role.rules ?? []).flatMap((r) => r.resourceNames ?? []);
-    expect(named.sort()).toEqual([CONFIGMAP_NAME, LEASE_NAME, CREDENTIALS_SECRET_NAME].sort());
-    expect(readFileSync(join(repoRoot, "operator", "main.ts"), "utf8")).toContain(`name: "${LEASE_NAME}"`);
+    expect(named.sort()).toEqual([CONFIGMAP_NAME, DEFAULT_LEASE_NAME, CREDENTIALS_SECRET_NAME].sort());
+  });
+
+  it("names the gateway's ConfigMap and Secret after gateway.name, and the Lease after operator.leaseName", async () => {
+    const objects = await render(["gateway.name=team-a", "operator.leaseName=team-a-operator"]);
+    const named = (find<V1Role>(objects, "Role").rules ?? []).flatMap((r) => r.resourceNames ?? []);
+    expect(named.sort()).toEqual([configMapName("team-a"), "team-a-operator", credentialsSecretName("team-a")].sort());
+    const router = find<V1Deployment>(objects, "Deployment", "routewise-router");
+    const sources = (router.spec?.template.spec?.volumes ?? []).flatMap((v) => v.projected?.sources ?? []);
+    expect(sources).toEqual([
+      { configMap: { name: configMapName("team-a") } },
+      { secret: { name: credentialsSecretName("team-a") } },
+    ]);
+    expect(container(find<V1Deployment>(objects, "Deployment", "routewise-operator")).args).toContain(
+      "--lease-name=team-a-operator",
+    );
   });
 
   it("binds the operator's roles to the operator's ServiceAccount only; the router has none and no token", async () => {
@@ -434,14 +480,16 @@ describe("rendered objects (golden fields)", () => {
   });
 
   it("runs the operator with leader election in the release namespace", async () => {
-    const objects = await render(["operator.replicas=2", "operator.watchNamespaces={team-a,team-b}"], "ops");
+    const objects = await render(["operator.replicas=2", "operator.watchNamespaces={ops,team-a}"], "ops");
     const d = find<V1Deployment>(objects, "Deployment", "routewise-operator");
     expect(d.spec?.replicas).toBe(2);
     expect(container(d).args).toEqual([
       "operator",
       "--namespace=ops",
       "--metrics-address=0.0.0.0:8081",
-      "--watch-namespaces=team-a,team-b",
+      `--controller-name=${DEFAULT_CONTROLLER_NAME}`,
+      "--watch-namespaces=ops,team-a",
+      `--lease-name=${DEFAULT_LEASE_NAME}`,
     ]);
     const single = find<V1Deployment>(
       await render(["operator.leaderElection.enabled=false"]),
@@ -449,6 +497,7 @@ describe("rendered objects (golden fields)", () => {
       "routewise-operator",
     );
     expect(container(single).args).toContain("--no-leader-elect");
+    expect(container(single).args?.filter((a) => a.startsWith("--lease-name"))).toEqual([]);
   });
 
   it("uses one image for both components: repository, tag defaulting to appVersion, or a digest", async () => {
@@ -505,15 +554,88 @@ describe("rendered objects (golden fields)", () => {
     const volume = router.spec?.template.spec?.volumes?.find((v) => v.name === "api-keys");
     expect(volume?.projected?.sources).toEqual([{ secret: { name: "keys" } }]);
   });
+});
 
-  it("renders the repository's CRDs unchanged apart from labels and the keep annotation", async () => {
-    const crds = (await render()).filter((o): o is V1CustomResourceDefinition => o.kind === "CustomResourceDefinition");
-    for (const file of ["routewise.dev_modelproviders.yaml", "routewise.dev_modelroutes.yaml"]) {
-      const source = parseObjects(readFileSync(join(repoRoot, "crds", file), "utf8"))[0] as V1CustomResourceDefinition;
-      const rendered = crds.find((c) => c.metadata?.name === source.metadata?.name);
-      expect(rendered?.spec, file).toEqual(source.spec);
-      expect(rendered?.metadata?.annotations?.["helm.sh/resource-policy"], file).toBe("keep");
-      expect(rendered?.metadata?.labels, file).toMatchObject(source.metadata?.labels ?? {});
-    }
+describe("the default ModelGateway", () => {
+  it("is created in the release namespace, names the operator's controller and admits only its own namespace", async () => {
+    const objects = await render([], "ops");
+    const gateway = find<Gateway>(objects, "ModelGateway");
+    expect(gateway.metadata?.name).toBe(DEFAULT_GATEWAY_NAME);
+    expect(gateway.metadata?.namespace).toBe("ops");
+    expect(gateway.spec).toEqual({
+      controllerName: DEFAULT_CONTROLLER_NAME,
+      allowedRoutes: { namespaces: { from: "Same" } },
+    });
+    expect(validateGateway(gateway).ok).toBe(true);
+  });
+
+  it("gives the gateway and the operator's --controller-name the same operator.controllerName", async () => {
+    const objects = await render(["operator.controllerName=example.com/team-a"]);
+    expect(find<Gateway>(objects, "ModelGateway").spec.controllerName).toBe("example.com/team-a");
+    expect(container(find<V1Deployment>(objects, "Deployment", "routewise-operator")).args).toContain(
+      "--controller-name=example.com/team-a",
+    );
+  });
+
+  it("renders gateway.allowedRoutes and gateway.modelNames into the gateway's spec as the CRD accepts them", async () => {
+    const gateway = find<Gateway>(
+      await render([
+        "gateway.allowedRoutes.namespaces.from=Selector",
+        "gateway.allowedRoutes.namespaces.selector.matchLabels.routewise\\.dev/gateway=routewise",
+        "gateway.modelNames[0].names={assistant,platform-*}",
+        "gateway.modelNames[0].namespaces.from=Same",
+      ]),
+      "ModelGateway",
+    );
+    expect(gateway.spec.allowedRoutes).toEqual({
+      namespaces: { from: "Selector", selector: { matchLabels: { "routewise.dev/gateway": "routewise" } } },
+    });
+    expect(gateway.spec.modelNames).toEqual([{ names: ["assistant", "platform-*"], namespaces: { from: "Same" } }]);
+    expect(validateGateway(gateway).ok).toBe(true);
+  });
+
+  it("is not rendered with gateway.create=false, while the router still mounts that gateway's config", async () => {
+    const objects = await render(["gateway.create=false", "gateway.name=shared"]);
+    expect(kinds(objects)).not.toContain("ModelGateway");
+    const router = find<V1Deployment>(objects, "Deployment", "routewise-router");
+    const volume = router.spec?.template.spec?.volumes?.find((v) => v.name === "config");
+    expect(volume?.projected?.sources).toEqual([{ configMap: { name: configMapName("shared") } }]);
+  });
+
+  it("defaults to the names the operator and the router config use (gateway, controller, Lease)", () => {
+    const values = parseYaml(readFileSync(join(CHART_DIR, "values.yaml"), "utf8")) as {
+      gateway: { name: string };
+      operator: { controllerName: string; leaseName: string };
+    };
+    expect([values.gateway.name, values.operator.controllerName, values.operator.leaseName]).toEqual([
+      DEFAULT_GATEWAY_NAME,
+      DEFAULT_CONTROLLER_NAME,
+      DEFAULT_LEASE_NAME,
+    ]);
   });
 });
+
+describe("the CRDs", () => {
+  const crdFiles = readdirSync(join(repoRoot, "crds")).filter((f) => f.endsWith(".yaml"));
+
+  it("are not templates: helm template renders none without --include-crds", async () => {
+    expect(kinds(await render(ALL_FEATURES))).not.toContain("CustomResourceDefinition");
+  });
+
+  it("render with --include-crds exactly as the repository's crds/, ahead of every template", async () => {
+    const objects = await render([], NAMESPACE, "routewise", ["--include-crds"]);
+    const crds = objects.filter((o): o is V1CustomResourceDefinition => o.kind === "CustomResourceDefinition");
+    const sources = crdFiles.map((f) => parseObjects(readFileSync(join(repoRoot, "crds", f), "utf8"))[0]);
+    expect(crds.map((c) => plain(c)).sort(byName)).toEqual(sources.map((c) => plain(c)).sort(byName));
+    expect(kinds(objects.slice(0, crds.length))).toEqual(crds.map(() => "CustomResourceDefinition"));
+  });
+});
+
+function plain(value: unknown): Record<string, unknown> {
+  return JSON.parse(JSON.stringify(value)) as Record<string, unknown>;
+}
+
+function byName(a: Record<string, unknown>, b: Record<string, unknown>): number {
+  const name = (o: Record<string, unknown>): string => String((o["metadata"] as { name?: string }).name);
+  return name(a).localeCompare(name(b));
+}

@@ -69,13 +69,17 @@ export async function helm(args: readonly string[]): Promise<HelmResult> {
   }
 }
 
-/** `helm template` of the chart with `--set` values; rejects with helm's stderr when rendering fails. */
+/**
+ * `helm template` of the chart with `--set` values (and extra flags, e.g. `--include-crds`); rejects with helm's
+ * stderr when rendering fails.
+ */
 export async function renderText(
   sets: readonly string[] = [],
   namespace = NAMESPACE,
   release = RELEASE,
+  flags: readonly string[] = [],
 ): Promise<string> {
-  const args = ["template", release, CHART_DIR, "--namespace", namespace, "--kube-version", "1.28.0"];
+  const args = ["template", release, CHART_DIR, "--namespace", namespace, "--kube-version", "1.28.0", ...flags];
   for (const s of sets) args.push("--set", s);
   const result = await helm(args);
   if (result.code !== 0) throw new Error(`helm template failed: ${result.stderr.trim()}`);
@@ -87,8 +91,9 @@ export async function render(
   sets: readonly string[] = [],
   namespace = NAMESPACE,
   release = RELEASE,
+  flags: readonly string[] = [],
 ): Promise<KubernetesObject[]> {
-  return parseObjects(await renderText(sets, namespace, release), "helm template");
+  return parseObjects(await renderText(sets, namespace, release, flags), "helm template");
 }
 
 /**

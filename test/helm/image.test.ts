@@ -108,7 +108,14 @@ describe("the image's entrypoint (production layout)", () => {
     for (const flag of ["--config", "--credentials", "--api-keys", "--port", "--metrics-port"])
       expect(router).toContain(flag);
     const operator = (await sh(["operator", "--help"])).stdout;
-    for (const flag of ["--namespace", "--watch-namespaces", "--metrics-address", "--no-leader-elect"])
+    for (const flag of [
+      "--namespace",
+      "--watch-namespaces",
+      "--metrics-address",
+      "--no-leader-elect",
+      "--controller-name",
+      "--lease-name",
+    ])
       expect(operator).toContain(flag);
   });
 

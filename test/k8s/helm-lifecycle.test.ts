@@ -1,27 +1,47 @@
 /**
  * The chart's lifecycle with the real `helm` CLI against the run's real kube-apiserver: `helm install` whether or
- * not the CRDs were applied first, `helm upgrade` after each, `helm uninstall` keeping the CRDs (ADR 6).
+ * not the CRDs were applied first, `helm upgrade` after each, `helm uninstall` keeping the CRDs (ADR 6: they are in
+ * the chart's crds/ directory, which Helm installs when absent and never upgrades or deletes), and the chart's
+ * ModelGateway: created with the release, kept across upgrades, deleted by uninstall (the owner the operator's
+ * ConfigMap and Secret name; no garbage collector runs here, so the tests assert the ownerReferences).
  * These tests delete the Routewise CRDs (and so every policy in the cluster) to start from a cluster without them;
  * afterAll applies them again for the files that follow.
  */
 import { randomBytes } from "node:crypto";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
   ApiextensionsV1Api,
   AppsV1Api,
+  CoreV1Api,
   CustomObjectsApi,
   type KubeConfig,
   type KubernetesObject,
   type V1CustomResourceDefinition,
 } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { applyYaml, installCrds, kubectl, loadKubeConfig, parseObjects, testNamespace } from "../harness/kube.js";
+import { DEFAULT_CONTROLLER_NAME } from "../../operator/main.js";
+import { CONFIGMAP_NAME, CREDENTIALS_SECRET_NAME, DEFAULT_GATEWAY_NAME } from "../../router/config/delivery.js";
+import {
+  applyYaml,
+  installCrds,
+  kubectl,
+  loadKubeConfig,
+  parseObjects,
+  testNamespace,
+  waitFor,
+} from "../harness/kube.js";
 import { repoRoot } from "../harness/tools.js";
 import { CHART_DIR, helm, type HelmResult } from "../helm/helm.js";
-import { exampleYaml } from "./operator-harness.js";
+import { credentials, exampleYaml, routerConfig, startOperator } from "./operator-harness.js";
 
-const CRDS = ["modelproviders.routewise.dev", "modelroutes.routewise.dev"];
-const RELEASE_NAME = "meta.helm.sh/release-name";
+const CRD_DIR = join(CHART_DIR, "crds");
+const CRDS = readdirSync(CRD_DIR)
+  .filter((f) => f.endsWith(".yaml"))
+  .map((f) => parseObjects(readFileSync(join(CRD_DIR, f), "utf8"))[0]?.metadata?.name ?? "")
+  .sort();
+const EXAMPLE_ROUTES = ["assistant", "summarizer", "support-bot"];
 
 let admin: KubeConfig;
 let kubeconfigPath: string;
@@ -79,9 +99,13 @@ async function crds(): Promise<(V1CustomResourceDefinition | null)[]> {
   return Promise.all(CRDS.map((name) => api.readCustomResourceDefinition({ name }).catch(() => null)));
 }
 
+async function resourceVersions(): Promise<(string | undefined)[]> {
+  return (await crds()).map((c) => c?.metadata?.resourceVersion);
+}
+
 async function removeCrds(): Promise<void> {
   await kubectl(kubeconfigPath, ["delete", "crd", ...CRDS, "--ignore-not-found", "--wait=true", "--timeout=120s"]);
-  expect(await crds()).toEqual([null, null]);
+  expect(await crds()).toEqual(CRDS.map(() => null));
 }
 
 async function established(): Promise<void> {
@@ -107,19 +131,53 @@ async function routeNames(namespace: string): Promise<string[]> {
   return list.items.map((o) => o.metadata?.name ?? "").sort();
 }
 
-describe("helm install when the CRDs were applied first with kubectl (the README's path)", () => {
-  it("installs and upgrades, leaving the CRDs out of the release and untouched", async () => {
+/** The chart's ModelGateway in `namespace`, or null once it is gone. */
+async function gateway(namespace: string): Promise<(KubernetesObject & { spec: { controllerName: string } }) | null> {
+  return (
+    admin.makeApiClient(CustomObjectsApi).getNamespacedCustomObject({
+      group: "routewise.dev",
+      version: "v1alpha1",
+      namespace,
+      plural: "modelgateways",
+      name: DEFAULT_GATEWAY_NAME,
+    }) as Promise<KubernetesObject & { spec: { controllerName: string } }>
+  ).catch(() => null);
+}
+
+/** The uids the operator's ConfigMap and Secret name as owners. */
+async function outputOwners(namespace: string): Promise<(string[] | undefined)[]> {
+  const core = admin.makeApiClient(CoreV1Api);
+  const cm = await core.readNamespacedConfigMap({ name: CONFIGMAP_NAME, namespace });
+  const secret = await core.readNamespacedSecret({ name: CREDENTIALS_SECRET_NAME, namespace });
+  return [cm, secret].map((o) => o.metadata?.ownerReferences?.map((r) => `${r.kind}/${r.name}/${r.uid}`));
+}
+
+/** Installs the release, runs the operator (in-process, as admin) and waits until the examples are programmed. */
+async function installProgrammed(release: string, namespace: string): Promise<() => Promise<void>> {
+  await install(release, namespace);
+  const running = await startOperator(admin, namespace, { gateway: false });
+  await applyYaml(admin, exampleYaml("providers.yaml", "routes.yaml", "secret.yaml"), namespace);
+  await running.synced;
+  await waitFor(() => routerConfig(admin, namespace).then((c) => c?.routes.length === 3), 20_000, {
+    description: `ConfigMap ${namespace}/${CONFIGMAP_NAME} with the example routes`,
+  });
+  await waitFor(() => credentials(admin, namespace).then(() => true), 20_000, {
+    description: `Secret ${namespace}/${CREDENTIALS_SECRET_NAME}`,
+  });
+  return () => running.stop();
+}
+
+describe("helm install when the CRDs were applied first with kubectl", () => {
+  it("installs, upgrades and uninstalls without touching the CRDs", async () => {
     await removeCrds();
-    await kubectl(kubeconfigPath, ["apply", "-f", join(repoRoot, "crds")]);
+    await kubectl(kubeconfigPath, ["apply", "--server-side", "-f", join(repoRoot, "crds")]);
     await established();
-    const before = (await crds()).map((c) => c?.metadata?.resourceVersion);
+    const before = await resourceVersions();
 
     const ns = await testNamespace(admin, "helm-crds-first");
     const release = releaseName();
     const installed = await install(release, ns);
-    expect(installed.stdout).toContain("These CRDs already existed and are not managed by this release");
-    expect(installed.stdout).toContain("- keeps the CRDs (they are not part of this release)");
-    expect(installed.stdout).toMatch(/- leaves what the operator wrote.*\n.*routewise-router-credentials/);
+    expect(installed.stdout).toContain("- keeps the CRDs (Helm never deletes a chart's crds/)");
     const kinds = await managed(release, ns);
     expect(crdKinds(kinds)).toEqual([]);
     expect(kinds).toContain(`Deployment/${release}-router`);
@@ -130,60 +188,144 @@ describe("helm install when the CRDs were applied first with kubectl (the README
       .makeApiClient(AppsV1Api)
       .readNamespacedDeployment({ name: `${release}-router`, namespace: ns });
     expect(router.spec?.replicas).toBe(3);
-    expect(crdKinds(await managed(release, ns))).toEqual([]);
 
     await helmOk(["uninstall", release, "-n", ns]);
-    const after = await crds();
-    expect(after.map((c) => c?.metadata?.resourceVersion)).toEqual(before);
-    expect(after.map((c) => c?.metadata?.annotations?.[RELEASE_NAME])).toEqual([undefined, undefined]);
+    expect(await resourceVersions()).toEqual(before);
   });
 });
 
-describe("helm install on a cluster without the CRDs (helm alone)", () => {
-  it("installs the CRDs with the release, keeps managing them on upgrade, and keeps them (and the policies) on uninstall", async () => {
+describe("helm install on a cluster without the CRDs", () => {
+  it("installs the CRDs from crds/ before the templates, so the gateway and examples.enabled=true install in one go", async () => {
     await removeCrds();
-    const ns = await testNamespace(admin, "helm-alone");
+    const ns = await testNamespace(admin, "helm-fresh-examples");
     const release = releaseName();
-    const installed = await install(release, ns);
-    expect(installed.stdout).not.toContain("already existed");
-    expect(installed.stdout).toContain("- keeps the CRDs (crds.keep), and so every ModelProvider and ModelRoute");
-    expect(crdKinds(await managed(release, ns))).toEqual(CRDS.map((n) => `CustomResourceDefinition/${n}`));
+    await install(release, ns, ["examples.enabled=true"]);
     await established();
-    for (const crd of await crds()) {
-      expect(crd?.metadata?.annotations).toMatchObject({
-        [RELEASE_NAME]: release,
-        "meta.helm.sh/release-namespace": ns,
-        "helm.sh/resource-policy": "keep",
-      });
-    }
-    await applyYaml(admin, exampleYaml("providers.yaml", "routes.yaml", "secret.yaml"), ns);
-
-    // The release still recognises the CRDs as its own: they stay in its manifest after an upgrade.
-    await upgrade(release, ns, ["operator.logLevel=debug"]);
-    expect(await revision(release, ns)).toEqual({ version: 2, status: "deployed" });
-    expect(crdKinds(await managed(release, ns))).toEqual(CRDS.map((n) => `CustomResourceDefinition/${n}`));
-
-    const uninstalled = await helmOk(["uninstall", release, "-n", ns]);
-    expect(uninstalled.stdout).toContain("kept due to the resource policy");
-    expect((await crds()).map((c) => c?.metadata?.name)).toEqual(CRDS);
-    expect(await routeNames(ns)).toEqual(["assistant", "summarizer", "support-bot"]);
+    expect(crdKinds(await managed(release, ns))).toEqual([]);
+    expect(await routeNames(ns)).toEqual(EXAMPLE_ROUTES);
+    expect((await gateway(ns))?.spec.controllerName).toBe(DEFAULT_CONTROLLER_NAME);
+    await helmOk(["uninstall", release, "-n", ns]);
+    expect(await routeNames(ns)).toEqual([]);
   });
 
-  it("leaves the CRDs to the release that owns them when a second release is installed and upgraded", async () => {
+  it("keeps the CRDs, and the policies the chart did not create, on uninstall", async () => {
+    await removeCrds();
+    const ns = await testNamespace(admin, "helm-fresh");
+    const release = releaseName();
+    await install(release, ns);
+    await established();
+    await applyYaml(admin, exampleYaml("providers.yaml", "routes.yaml", "secret.yaml"), ns);
+    await upgrade(release, ns, ["operator.logLevel=debug"]);
+    expect(await revision(release, ns)).toEqual({ version: 2, status: "deployed" });
+
+    await helmOk(["uninstall", release, "-n", ns]);
+    expect((await crds()).map((c) => c?.metadata?.name)).toEqual(CRDS);
+    expect(await routeNames(ns)).toEqual(EXAMPLE_ROUTES);
+  });
+
+  it("upgrades CRDs that helm installed with the documented kubectl apply --server-side --force-conflicts", async () => {
+    await removeCrds();
+    const ns = await testNamespace(admin, "helm-crd-upgrade");
+    const release = releaseName();
+    await install(release, ns);
+    await established();
+
+    // A newer chart's CRDs: here the same files with one description changed.
+    const newer = mkdtempSync(join(tmpdir(), "routewise-crds-"));
+    const marker = `Upgraded ${randomBytes(3).toString("hex")}.`;
+    for (const file of readdirSync(CRD_DIR)) {
+      const crd = parseObjects(readFileSync(join(CRD_DIR, file), "utf8"))[0] as V1CustomResourceDefinition;
+      const schema = crd.spec.versions[0]?.schema?.openAPIV3Schema;
+      if (schema !== undefined) schema.description = `${marker} ${schema.description ?? ""}`;
+      writeFileSync(join(newer, file.replace(/\.yaml$/, ".json")), JSON.stringify(crd));
+    }
+    await kubectl(kubeconfigPath, ["apply", "--server-side", "--force-conflicts", "-f", newer]);
+    await upgrade(release, ns, ["operator.logLevel=debug"]);
+    for (const crd of await crds())
+      expect(crd?.spec.versions[0]?.schema?.openAPIV3Schema?.description, crd?.metadata?.name).toMatch(
+        new RegExp(`^${marker}`),
+      );
+    await helmOk(["uninstall", release, "-n", ns]);
+  });
+
+  it("leaves the CRDs alone when a second release is installed, upgraded and uninstalled", async () => {
     await removeCrds();
     const first = { ns: await testNamespace(admin, "helm-first"), release: releaseName() };
     await install(first.release, first.ns);
-    const owned = (await crds()).map((c) => c?.metadata?.resourceVersion);
+    await established();
+    const before = await resourceVersions();
 
     const second = { ns: await testNamespace(admin, "helm-second"), release: releaseName() };
     await install(second.release, second.ns);
     await upgrade(second.release, second.ns, ["operator.logLevel=debug"]);
-    expect(crdKinds(await managed(second.release, second.ns))).toEqual([]);
     await helmOk(["uninstall", second.release, "-n", second.ns]);
-
-    const crdsNow = await crds();
-    expect(crdsNow.map((c) => c?.metadata?.resourceVersion)).toEqual(owned);
-    expect(crdsNow.map((c) => c?.metadata?.annotations?.[RELEASE_NAME])).toEqual([first.release, first.release]);
+    expect(await resourceVersions()).toEqual(before);
     await helmOk(["uninstall", first.release, "-n", first.ns]);
+    expect(await resourceVersions()).toEqual(before);
+  });
+});
+
+describe("the chart's ModelGateway over the release's lifecycle", () => {
+  it("is created with operator.controllerName and owns the ConfigMap and Secret the operator writes for it", async () => {
+    const ns = await testNamespace(admin, "helm-gateway");
+    const release = releaseName();
+    const stop = await installProgrammed(release, ns);
+    try {
+      const created = await gateway(ns);
+      expect(created?.spec.controllerName).toBe(DEFAULT_CONTROLLER_NAME);
+      expect(await managed(release, ns)).toContain(`ModelGateway/${DEFAULT_GATEWAY_NAME}`);
+      const owner = `ModelGateway/${DEFAULT_GATEWAY_NAME}/${created?.metadata?.uid ?? "?"}`;
+      expect(await outputOwners(ns)).toEqual([[owner], [owner]]);
+    } finally {
+      await stop();
+    }
+  });
+
+  it("keeps the same gateway (uid) across helm upgrade, so garbage collection never takes the config", async () => {
+    const ns = await testNamespace(admin, "helm-gateway-upgrade");
+    const release = releaseName();
+    const stop = await installProgrammed(release, ns);
+    try {
+      const before = (await gateway(ns))?.metadata?.uid;
+      await upgrade(release, ns, ["operator.logLevel=debug", "router.replicas=3"]);
+      expect((await gateway(ns))?.metadata?.uid).toBe(before);
+      const owner = `ModelGateway/${DEFAULT_GATEWAY_NAME}/${before ?? "?"}`;
+      expect(await outputOwners(ns)).toEqual([[owner], [owner]]);
+    } finally {
+      await stop();
+    }
+  });
+
+  it("is deleted by helm uninstall, which is what garbage-collects its ConfigMap and Secret", async () => {
+    const ns = await testNamespace(admin, "helm-gateway-uninstall");
+    const release = releaseName();
+    const stop = await installProgrammed(release, ns);
+    await stop();
+    const uid = (await gateway(ns))?.metadata?.uid ?? "?";
+    expect(await outputOwners(ns)).toEqual([
+      [`ModelGateway/${DEFAULT_GATEWAY_NAME}/${uid}`],
+      [`ModelGateway/${DEFAULT_GATEWAY_NAME}/${uid}`],
+    ]);
+    const uninstalled = await helmOk(["uninstall", release, "-n", ns]);
+    expect(uninstalled.stdout).toContain(`release "${release}" uninstalled`);
+    expect(await gateway(ns)).toBeNull();
+    expect(await routeNames(ns)).toEqual(EXAMPLE_ROUTES);
+  });
+});
+
+describe("manifests/routewise.yaml with kubectl alone", () => {
+  it("applies in one kubectl apply --server-side on a cluster without the CRDs, its ModelGateway included", async () => {
+    await removeCrds();
+    const ns = `rw-manifests-${randomBytes(3).toString("hex")}`;
+    const text = readFileSync(join(repoRoot, "manifests", "routewise.yaml"), "utf8")
+      .replaceAll("namespace: routewise-system", `namespace: ${ns}`)
+      .replaceAll("name: routewise-system", `name: ${ns}`)
+      // Cluster-scoped names, so they cannot collide with a helm release of this run.
+      .replaceAll("name: routewise-operator\n", `name: ${ns}-operator\n`);
+    const file = join(mkdtempSync(join(tmpdir(), "routewise-manifests-")), "routewise.yaml");
+    writeFileSync(file, text);
+    const out = await kubectl(kubeconfigPath, ["apply", "--server-side", "-f", file]);
+    expect(out.stdout).toContain("modelgateway.routewise.dev/routewise serverside-applied");
+    expect((await gateway(ns))?.spec.controllerName).toBe(DEFAULT_CONTROLLER_NAME);
   });
 });

@@ -17,10 +17,13 @@
 {{- end }}
 {{- end }}
 
-{{/* Names fixed by the operator (operator/controllers/kube.ts, operator/main.ts); a test keeps them equal. */}}
-{{- define "routewise.routerConfigMapName" -}}routewise-router{{- end }}
-{{- define "routewise.routerSecretName" -}}routewise-router-credentials{{- end }}
-{{- define "routewise.leaseName" -}}routewise-operator{{- end }}
+{{/*
+The names the operator writes: its gateway's ConfigMap and Secret (router/config/delivery.ts configMapName and
+credentialsSecretName; a test keeps them equal) and the leader Lease (--lease-name).
+*/}}
+{{- define "routewise.routerConfigMapName" -}}{{ .Values.gateway.name }}-router{{- end }}
+{{- define "routewise.routerSecretName" -}}{{ .Values.gateway.name }}-router-credentials{{- end }}
+{{- define "routewise.leaseName" -}}{{ .Values.operator.leaseName }}{{- end }}
 
 {{/* Labels on every object. */}}
 {{- define "routewise.labels" -}}
@@ -115,26 +118,6 @@ Call with (dict "ctx" $ "component" "router" "constraints" .Values.router.topolo
 {{- end }}
 {{- end }}
 
-{{/*
-"true" when this release installs and upgrades the CRD named .name: it does not exist yet (and always under
-`helm template`, which has no cluster), or it carries this release's Helm ownership (label managed-by=Helm and
-the release-name/namespace annotations Helm checks). A CRD put there some other way (kubectl apply -f crds/,
-another release) is left alone: rendering it would make Helm refuse the install (ADR 6).
-Call with (dict "ctx" $ "name" "modelroutes.routewise.dev").
-*/}}
-{{- define "routewise.crdOwnedByRelease" -}}
-{{- $live := lookup "apiextensions.k8s.io/v1" "CustomResourceDefinition" "" .name }}
-{{- if not $live }}true
-{{- else }}
-{{- $labels := dig "metadata" "labels" (dict) $live }}
-{{- $annotations := dig "metadata" "annotations" (dict) $live }}
-{{- $helm := eq (index $labels "app.kubernetes.io/managed-by" | default "") "Helm" }}
-{{- $name := eq (index $annotations "meta.helm.sh/release-name" | default "") .ctx.Release.Name }}
-{{- $namespace := eq (index $annotations "meta.helm.sh/release-namespace" | default "") .ctx.Release.Namespace }}
-{{- if and $helm $name $namespace }}true{{ end }}
-{{- end }}
-{{- end }}
-
 {{/* Fails the render on value combinations the schema cannot express. */}}
 {{- define "routewise.validate" -}}
 {{- if and (gt (int .Values.operator.replicas) 1) (not .Values.operator.leaderElection.enabled) }}
@@ -145,5 +128,19 @@ Call with (dict "ctx" $ "name" "modelroutes.routewise.dev").
 {{- end }}
 {{- if eq (int .Values.router.port) (int .Values.router.metricsPort) }}
 {{- fail "router.metricsPort must differ from router.port (metrics are never served on the API port)" }}
+{{- end }}
+{{- with .Values.operator.watchNamespaces }}
+{{- if not (has $.Release.Namespace .) }}
+{{- fail (printf "operator.watchNamespaces must include the release namespace %s: the operator finds its ModelGateway there" $.Release.Namespace) }}
+{{- end }}
+{{- end }}
+{{- $routes := .Values.gateway.allowedRoutes.namespaces }}
+{{- if and (eq (toString $routes.from) "Selector") (not $routes.selector) }}
+{{- fail "gateway.allowedRoutes.namespaces.selector is required when from is Selector" }}
+{{- end }}
+{{- range $i, $claim := .Values.gateway.modelNames }}
+{{- if and $claim.namespaces (eq (toString $claim.namespaces.from) "Selector") (not $claim.namespaces.selector) }}
+{{- fail (printf "gateway.modelNames[%d].namespaces.selector is required when from is Selector" $i) }}
+{{- end }}
 {{- end }}
 {{- end }}
