@@ -3,9 +3,10 @@
  * not the CRDs were applied first, `helm upgrade` after each, `helm uninstall` keeping the CRDs (ADR 6: they are in
  * the chart's crds/ directory, which Helm installs when absent and never upgrades or deletes), and the chart's
  * ModelGateway: created with the release, kept across upgrades, deleted by uninstall (the owner the operator's
- * ConfigMap and Secret name; no garbage collector runs here, so the tests assert the ownerReferences).
- * These tests delete the Routewise CRDs (and so every policy in the cluster) to start from a cluster without them;
- * afterAll applies them again for the files that follow.
+ * ConfigMap and Secret name; the tests assert those ownerReferences, and the multi-team suite the garbage collection).
+ * These tests delete the Routewise CRDs (and so every policy in the cluster) to start from a cluster without them,
+ * so they run on a control plane of their own: deleting a CRD in the run's shared cluster waits for every other
+ * suite's objects to go, which took over a minute on a loaded 2-core machine.
  */
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -20,18 +21,11 @@ import {
   type KubernetesObject,
   type V1CustomResourceDefinition,
 } from "@kubernetes/client-node";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_CONTROLLER_NAME } from "../../operator/main.js";
 import { CONFIGMAP_NAME, CREDENTIALS_SECRET_NAME, DEFAULT_GATEWAY_NAME } from "../../router/config/delivery.js";
-import {
-  applyYaml,
-  installCrds,
-  kubectl,
-  loadKubeConfig,
-  parseObjects,
-  testNamespace,
-  waitFor,
-} from "../harness/kube.js";
+import { applyYaml, kubectl, loadKubeConfig, parseObjects, testNamespace, waitFor } from "../harness/kube.js";
+import { startControlPlane, type ControlPlane } from "../harness/control-plane.js";
 import { repoRoot } from "../harness/tools.js";
 import { CHART_DIR, helm, type HelmResult } from "../helm/helm.js";
 import { credentials, exampleYaml, routerConfig, startOperator } from "./operator-harness.js";
@@ -45,14 +39,17 @@ const EXAMPLE_ROUTES = ["assistant", "summarizer", "support-bot"];
 
 let admin: KubeConfig;
 let kubeconfigPath: string;
+let plane: ControlPlane | null = null;
 
-beforeAll(() => {
-  kubeconfigPath = inject("kubeconfigPath");
+beforeAll(async () => {
+  plane = await startControlPlane();
+  kubeconfigPath = plane.kubeconfigPath;
   admin = loadKubeConfig(kubeconfigPath);
 });
 
 afterAll(async () => {
-  await installCrds(admin, join(repoRoot, "crds"));
+  await plane?.stop();
+  plane = null;
 });
 
 function releaseName(): string {
