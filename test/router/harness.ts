@@ -6,7 +6,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import OpenAI from "openai";
-import { pino } from "pino";
+import { pino, type Logger } from "pino";
 import { configSource } from "../../cli/commands/router.js";
 import { ClientAuth } from "../../router/http/auth.js";
 import { createAdapters } from "../../router/providers/registry.js";
@@ -30,6 +30,15 @@ export interface TestRouterOptions {
   apiKeys?: unknown;
   maxBodyBytes?: number;
   drainTimeoutMs?: number;
+  /** Default: silent. See captureLogs(). */
+  logger?: Logger;
+}
+
+/** A pino logger at debug level whose JSON lines are kept in `lines`. */
+export function captureLogs(): { logger: Logger; lines: string[] } {
+  const lines: string[] = [];
+  const logger = pino({ level: "debug" }, { write: (line: string) => lines.push(line) });
+  return { logger, lines };
 }
 
 export async function startTestRouter(o: TestRouterOptions): Promise<TestRouter> {
@@ -40,7 +49,7 @@ export async function startTestRouter(o: TestRouterOptions): Promise<TestRouter>
     host: "127.0.0.1",
     port: 0,
     metricsPort: 0,
-    logger: pino({ level: "silent" }),
+    logger: o.logger ?? pino({ level: "silent" }),
     load: source.load,
     watchPaths: source.watchPaths,
     pollIntervalMs: 60_000,
