@@ -1,7 +1,7 @@
 /**
  * What the client is told when no candidate answered: 429 when every attempt was rate-limited, 504 when the last
  * one timed out, 503 when no provider was available, the upstream's 4xx when it rejected the request, else 502.
- * Messages summarise the attempts (never with keys: adapters redact upstream text).
+ * Messages summarise the attempts (never with keys: every UpstreamError is redacted, see providers/shared/redact.ts).
  */
 import type { ProviderConfig, RouteConfig } from "../config/types.js";
 import { HttpError } from "../openai/errors.js";

@@ -9,6 +9,7 @@
 import type { AttemptObserver } from "../accounting/request-record.js";
 import type { ProviderConfig, ProviderType, RouteConfig } from "../config/types.js";
 import type { ChatCompletion, ChatCompletionChunk, ChatRequest } from "../openai/types.js";
+import { redactSecrets } from "../providers/shared/redact.js";
 import { UpstreamError, type ProviderAdapter } from "../providers/types.js";
 import { scopedSignal } from "./abort.js";
 import { backoff, countsAgainstProvider, failureAction } from "./retry-policy.js";
@@ -89,7 +90,7 @@ export function dispatchStream(deps: DispatchDeps, ctx: DispatchContext): Promis
         withModel(ctx.request, provider),
         options(deps, provider, ctx, signal),
       );
-      const rest = chunks[Symbol.asyncIterator]();
+      const rest = redacting(chunks[Symbol.asyncIterator](), deps.credential(provider.credentialKey));
       const first = await rest.next();
       if (first.done === true) throw new UpstreamError("malformed", "upstream stream ended before its first chunk");
       ctx.record.firstChunk(provider, startedAt);
@@ -192,7 +193,10 @@ async function attemptOnce<T>(
     return { ok: true, value };
   } catch (err) {
     scoped.dispose();
-    const error = toUpstreamError(err, ctx.signal, ctx.route.timeouts.attemptMs);
+    const error = redacted(
+      toUpstreamError(err, ctx.signal, ctx.route.timeouts.attemptMs),
+      deps.credential(provider.credentialKey),
+    );
     ctx.record.attemptEnded(provider, started, error.kind === "http" ? `http_${error.status ?? 0}` : error.kind);
     return { ok: false, error };
   }
@@ -228,6 +232,28 @@ function toUpstreamError(err: unknown, requestSignal: AbortSignal, attemptMs: nu
   if (requestSignal.aborted) return new UpstreamError("aborted", "request aborted", null, null, { cause: err });
   const message = err instanceof Error ? err.message : String(err);
   return new UpstreamError("malformed", `unexpected adapter error: ${message}`, null, null, { cause: err });
+}
+
+/** The error with the attempt's key and anything shaped like a credential redacted from its message. */
+function redacted(e: UpstreamError, apiKey: string | null): UpstreamError {
+  const message = redactSecrets(e.message, [apiKey]);
+  return message === e.message ? e : e.withMessage(message);
+}
+
+/** A stream's chunks whose failures, mid-stream too, are redacted UpstreamErrors. */
+function redacting(
+  source: AsyncIterator<ChatCompletionChunk>,
+  apiKey: string | null,
+): AsyncIterator<ChatCompletionChunk> {
+  const mapped = (err: unknown): UpstreamError =>
+    redacted(
+      err instanceof UpstreamError ? err : new UpstreamError("reset", String(err), null, null, { cause: err }),
+      apiKey,
+    );
+  return {
+    next: () => source.next().catch((err: unknown) => Promise.reject(mapped(err))),
+    return: async (value?: unknown) => (await source.return?.(value)) ?? { done: true, value: undefined },
+  };
 }
 
 export function failureReason(f: AttemptFailure): string {

@@ -20,6 +20,11 @@ export class UpstreamError extends Error {
   ) {
     super(message, options);
   }
+
+  /** The same error with another message (dispatch's second redaction pass). */
+  withMessage(message: string): UpstreamError {
+    return new UpstreamError(this.kind, message, this.status, this.retryAfterMs, { cause: this.cause });
+  }
 }
 
 export interface CallOptions {

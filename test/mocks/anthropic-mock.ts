@@ -70,8 +70,10 @@ function anthropicResponder(options: MockBehaviour): ProviderResponder {
         type: "error",
         error: { type: ERROR_TYPES[status] ?? "api_error", message: withDetail(`Mock error ${status}`, detail) },
       }),
-    errorEvent: (detail) =>
-      sse({ type: "error", error: { type: "overloaded_error", message: withDetail("Overloaded", detail) } }, "error"),
+    errorEvent: (detail, status) => {
+      const type = status === undefined ? "overloaded_error" : (ERROR_TYPES[status] ?? "api_error");
+      return sse({ type: "error", error: { type, message: withDetail("Overloaded", detail) } }, "error");
+    },
     malformedEvent: (index) =>
       index % MALFORMED_EVENTS.length === 3
         ? sse({ unexpected: true }, "content_block_delta") // an event without a type

@@ -29,6 +29,8 @@ export interface MockFaults {
   cutAfterChunks?: number;
   /** Streaming: send the provider's in-stream error event after this many SSE events, then end. */
   errorEventAfterChunks?: number;
+  /** The status the error event stands for (OpenAI: its numeric `code`; Anthropic: its error type). */
+  errorEventStatus?: number;
   /** Non-streaming: answer 200 with a body that is not JSON. */
   malformedJson?: boolean;
   /** Streaming: send a `data:` line that is not JSON after the first event. */
@@ -109,8 +111,8 @@ export interface ProviderResponder {
   streamFrames(body: unknown): { frames: string[]; finish: string[]; terminator: string[] };
   /** A provider-shaped JSON error body; `detail` (e.g. echoed headers) goes into its message. */
   errorBody(status: number, detail?: string): string;
-  /** The provider's in-stream error event. */
-  errorEvent(detail?: string): string;
+  /** The provider's in-stream error event (standing for `status` when given). */
+  errorEvent(detail?: string, status?: number): string;
   /** The `index`-th kind of malformed event (cycling): not JSON, JSON of the wrong shape. */
   malformedEvent(index: number): string;
   /** An error response the upstream gives a request it refuses (before any fault), or null. */
@@ -306,7 +308,7 @@ async function writeStream(
       return;
     }
     if (f.errorEventAfterChunks === i) {
-      x.res.end(r.errorEvent(detail));
+      x.res.end(r.errorEvent(detail, f.errorEventStatus));
       return;
     }
     if (f.malformedSse === true && i === 1) x.res.write("data: {this is not json\n\n");

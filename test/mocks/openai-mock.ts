@@ -59,8 +59,10 @@ function openAIResponder(options: MockBehaviour): ProviderResponder {
           code: null,
         },
       }),
-    errorEvent: (detail) =>
-      sse({ error: { message: withDetail("Mock mid-stream failure", detail), type: "server_error", code: null } }),
+    errorEvent: (detail, status) =>
+      sse({
+        error: { message: withDetail("Mock mid-stream failure", detail), type: "server_error", code: status ?? null },
+      }),
     malformedEvent: (index) =>
       index % MALFORMED_EVENTS.length === 3
         ? sse({ id: "chatcmpl-odd", object: "chat.completion.chunk" }) // a chunk without choices

@@ -14,6 +14,7 @@ import {
   type HttpClient,
   type Response,
 } from "../shared/http.js";
+import { redactSecrets } from "../shared/redact.js";
 import { parseEvent, releasing, sseEvents } from "../shared/stream.js";
 import type { ChatCompletionChunk, ChatRequest } from "../../openai/types.js";
 import type { CallOptions, ProviderAdapter } from "../types.js";
@@ -62,7 +63,7 @@ export function createAnthropicAdapter(deps: AnthropicAdapterDeps): ProviderAdap
     },
     async stream(provider, request, options) {
       const res = await post(provider, request, options, true);
-      return { chunks: releasing(anthropicChunks(res, provider, options.signal, nowSec()), res) };
+      return { chunks: releasing(anthropicChunks(res, provider, options, nowSec()), res) };
     },
     close: release,
   };
@@ -72,17 +73,18 @@ export function createAnthropicAdapter(deps: AnthropicAdapterDeps): ProviderAdap
 async function* anthropicChunks(
   res: Response,
   provider: ProviderConfig,
-  signal: AbortSignal,
+  options: CallOptions,
   createdSec: number,
 ): AsyncGenerator<ChatCompletionChunk> {
   const translator = new StreamTranslator(provider.model, createdSec);
   let done = false;
-  for await (const event of sseEvents(res, signal, provider.id)) {
+  for await (const event of sseEvents(res, options.signal, provider.id)) {
     if (done) continue;
     const step = translator.step(parseEvent(event.data, provider.id));
     if (step.type === "none") continue;
     if (step.type === "error") {
-      throw new UpstreamError("http", `${provider.id}: upstream error mid-stream: ${step.message}`, step.status);
+      const message = redactSecrets(step.message, [options.apiKey]);
+      throw new UpstreamError("http", `${provider.id}: upstream error mid-stream: ${message}`, step.status);
     }
     if (step.type === "done") done = true;
     yield step.chunk;

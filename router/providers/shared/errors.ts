@@ -1,8 +1,9 @@
 /**
  * Maps transport failures (undici / node:net errors) and upstream error responses to UpstreamError.
- * Messages never carry request headers; the API key is redacted wherever upstream text is echoed.
+ * Messages never carry request headers; upstream text goes through redactSecrets (./redact.ts) wherever it is echoed.
  */
 import { UpstreamError, type UpstreamErrorKind } from "../types.js";
+import { redactSecrets } from "./redact.js";
 
 const CONNECT_CODES = new Set([
   "ECONNREFUSED",
@@ -58,7 +59,7 @@ export function toUpstreamError(err: unknown, signal: AbortSignal, providerId: s
   if (signal.aborted) return new UpstreamError("aborted", `${providerId}: request aborted`, null, null, { cause: err });
   const code = errorCode(err);
   const kind = kindOfCode(code);
-  const detail = err instanceof Error ? err.message : String(err);
+  const detail = redactSecrets(err instanceof Error ? err.message : String(err));
   return new UpstreamError(kind, `${providerId}: ${describeKind(kind)} (${code ?? "unknown"}: ${detail})`, null, null, {
     cause: err,
   });
@@ -85,7 +86,7 @@ export function httpError(
 ): UpstreamError {
   const upstream = messageFromBody(bodyText);
   const text = upstream === null ? `HTTP ${status}` : `HTTP ${status}: ${upstream}`;
-  return new UpstreamError("http", `${providerId}: ${redact(text, apiKey)}`, status, retryAfterMs);
+  return new UpstreamError("http", `${providerId}: ${redactSecrets(text, [apiKey])}`, status, retryAfterMs);
 }
 
 /** Extracts `error.message` (OpenAI, Anthropic), `message` or a string `error` from a JSON error body. */
@@ -116,12 +117,6 @@ function stringField(value: unknown, key: string): string | null {
 
 function truncate(s: string): string {
   return s.length > MAX_MESSAGE ? s.slice(0, MAX_MESSAGE) + "…" : s;
-}
-
-/** Removes every occurrence of the key (some upstreams echo part or all of it). */
-export function redact(text: string, apiKey: string | null): string {
-  if (apiKey === null || apiKey.length < 4) return text;
-  return text.split(apiKey).join("[redacted]");
 }
 
 export function malformed(providerId: string, what: string, cause?: unknown): UpstreamError {

@@ -7,6 +7,7 @@ import type { ChatCompletion, ChatCompletionChunk, ChatRequest } from "../../ope
 import type { CallOptions, CompletionResult, ProviderAdapter, StreamResult } from "../types.js";
 import { UpstreamError } from "../types.js";
 import { malformed } from "./errors.js";
+import { redactSecrets } from "./redact.js";
 import { perProvider, readJson, send, type Endpoint, type HttpClient, type Response } from "./http.js";
 import { isRecord } from "../../config/json.js";
 import { str, toUsage } from "./json.js";
@@ -42,7 +43,7 @@ export function createOpenAICompatibleAdapter(http: HttpClient, spec: OpenAIComp
     },
     async stream(provider, request, options): Promise<StreamResult> {
       const res = await post(provider, request, options, true);
-      return { chunks: releasing(openAIChunks(res, provider, options.signal), res) };
+      return { chunks: releasing(openAIChunks(res, provider, options), res) };
     },
     close: release,
   };
@@ -64,10 +65,10 @@ export function toCompletion(value: unknown, provider: ProviderConfig): ChatComp
 }
 
 /** Checks one stream chunk; an `{"error": …}` event (vLLM, LiteLLM, OpenAI mid-stream) becomes an UpstreamError. */
-export function toChunk(value: unknown, provider: ProviderConfig): ChatCompletionChunk {
+export function toChunk(value: unknown, provider: ProviderConfig, apiKey: string | null = null): ChatCompletionChunk {
   if (!isRecord(value)) throw malformed(provider.id, "stream event is not a JSON object");
   if (!Array.isArray(value["choices"])) {
-    if ("error" in value) throw streamError(value["error"], provider.id);
+    if ("error" in value) throw streamError(value["error"], provider.id, apiKey);
     throw malformed(provider.id, "stream chunk without choices");
   }
   const chunk: ChatCompletionChunk = Object.assign(value, {
@@ -87,11 +88,11 @@ function normalizeUsage(target: { usage?: unknown }): void {
   else target.usage = usage;
 }
 
-function streamError(error: unknown, providerId: string): UpstreamError {
-  const message = isRecord(error) ? str(error["message"]) : str(error);
+function streamError(error: unknown, providerId: string, apiKey: string | null): UpstreamError {
+  const message = redactSecrets((isRecord(error) ? str(error["message"]) : str(error)) ?? "unknown", [apiKey]);
   const code = isRecord(error) ? error["code"] : null;
   const status = typeof code === "number" && code >= 400 && code < 600 ? code : 500;
-  return new UpstreamError("http", `${providerId}: upstream error mid-stream: ${message ?? "unknown"}`, status);
+  return new UpstreamError("http", `${providerId}: upstream error mid-stream: ${message}`, status);
 }
 
 /**
@@ -101,17 +102,17 @@ function streamError(error: unknown, providerId: string): UpstreamError {
 async function* openAIChunks(
   res: Response,
   provider: ProviderConfig,
-  signal: AbortSignal,
+  options: CallOptions,
 ): AsyncGenerator<ChatCompletionChunk> {
   let done = false;
   let finished = false;
-  for await (const event of sseEvents(res, signal, provider.id)) {
+  for await (const event of sseEvents(res, options.signal, provider.id)) {
     if (done) continue;
     if (event.data === "[DONE]") {
       done = true;
       continue;
     }
-    const chunk = toChunk(parseEvent(event.data, provider.id), provider);
+    const chunk = toChunk(parseEvent(event.data, provider.id), provider, options.apiKey);
     if (!finished) finished = hasFinishReason(chunk);
     yield chunk;
   }
