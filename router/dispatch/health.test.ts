@@ -54,6 +54,51 @@ describe("ProviderHealth", () => {
     expect(h.isOpen("p")).toBe(true);
   });
 
+  it("lets the next request probe when the half-open probe ends without a success or failure", () => {
+    // Issue 15 #2: a probe answered with a 4xx, abandoned by its client or cut by the request's deadline
+    // recorded nothing and left the circuit open until restart.
+    const { h, advance } = setup();
+    h.recordFailure("p", breaker);
+    h.recordFailure("p", breaker);
+    advance(150);
+    const release = h.begin("p");
+    expect(h.isOpen("p")).toBe(true);
+    release();
+    expect(h.isOpen("p")).toBe(false);
+    h.begin("p");
+    expect(h.isOpen("p")).toBe(true); // the next request is the new probe
+  });
+
+  it("keeps a later probe's flag when an earlier attempt on the provider ends", () => {
+    const { h, advance } = setup();
+    const before = h.begin("p"); // in flight since before the circuit opened
+    h.recordFailure("p", breaker);
+    h.recordFailure("p", breaker);
+    advance(150);
+    h.begin("p"); // the probe
+    before();
+    expect(h.isOpen("p")).toBe(true);
+  });
+
+  it("closes a provider's circuit when a reload changes where or what it calls", () => {
+    const { h, changes } = setup();
+    h.recordFailure("p", breaker);
+    h.recordFailure("p", breaker);
+    expect(h.isOpen("p")).toBe(true);
+    h.setProviders([
+      {
+        id: "p",
+        baseURL: "http://elsewhere/v1",
+        limits: { maxConcurrency: 0, requestsPerMinute: 0, tokensPerMinute: 0 },
+      } as ProviderConfig,
+    ]);
+    expect(h.isOpen("p")).toBe(false);
+    expect(changes).toEqual([
+      ["p", true],
+      ["p", false],
+    ]);
+  });
+
   it("is saturated at its concurrency limit until a request ends", () => {
     const { h } = setup({ maxConcurrency: 1 });
     const release = h.begin("p");

@@ -184,6 +184,44 @@ describe("router: circuit breaker", () => {
   });
 });
 
+describe("router: circuit breaker probes (issue 15 #2)", () => {
+  const extra =
+    "  fallback: { enabled: false }\n  retry: { attempts: 1 }\n  circuitBreaker: { consecutiveFailures: 1, cooldown: 200ms }\n  rules: [{ name: only-a, match: {}, pin: [a] }]\n";
+
+  async function openThenCool(): Promise<void> {
+    a.setFaults({ status: 500, times: 1 });
+    await t!.client.chat.completions.create({ model: "chat", messages: easy }).catch(() => undefined);
+    expect(await metric("routewise_circuit_open")).toContain('provider="default/a"} 1');
+    await new Promise((r) => setTimeout(r, 300));
+  }
+
+  it("serves again after a half-open probe the upstream rejected with a 400", async () => {
+    t = await startTestRouter({ yaml: policy("chat", extra) });
+    await openThenCool();
+    a.setFaults({ status: 400, times: 1 });
+    await expect(t.client.chat.completions.create({ model: "chat", messages: easy })).rejects.toBeInstanceOf(
+      OpenAI.BadRequestError,
+    );
+    expect((await t.client.chat.completions.create({ model: "chat", messages: easy })).choices).toHaveLength(1);
+    expect(a.requests).toHaveLength(3);
+  });
+
+  it("serves again after the client of a half-open probe went away", async () => {
+    t = await startTestRouter({ yaml: policy("chat", extra) });
+    await openThenCool();
+    a.setFaults({ hang: true, times: 1 });
+    const controller = new AbortController();
+    const probe = t.client.chat.completions.create({ model: "chat", messages: easy }, { signal: controller.signal });
+    while (a.requests.length < 2) await new Promise((r) => setTimeout(r, 10));
+    controller.abort();
+    await expect(probe).rejects.toThrow();
+    const deadline = Date.now() + 5_000;
+    while ((await metric("routewise_inflight_requests")).endsWith(" 1") && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 20));
+    expect((await t.client.chat.completions.create({ model: "chat", messages: easy })).choices).toHaveLength(1);
+  });
+});
+
 describe("router: graceful shutdown", () => {
   it("finishes in-flight requests, then stops accepting", async () => {
     a.setFaults({ delayHeadersMs: 400 });
