@@ -27,6 +27,14 @@ export function clientError(
 
 /** The upstream refused the request itself (a 4xx the retry policy returns): its status, no fallback. */
 function rejected(order: ProviderConfig[], fatal: UpstreamError): HttpError {
+  if (fatal.kind === "request") {
+    return new HttpError(
+      400,
+      `the request could not be sent: ${fatal.message}`,
+      "invalid_request_error",
+      "invalid_request",
+    );
+  }
   return new HttpError(
     fatal.status ?? 400,
     `upstream ${order[0]?.id ?? ""} rejected the request: ${fatal.message}`,

@@ -212,7 +212,7 @@ function afterFailure(
 ): ProviderOutcome<never> | { retryInMs: number } {
   const { route } = ctx;
   const action = failureAction(e, route.retry.retryOn);
-  if (countsAgainstProvider(action)) deps.health.recordFailure(provider.id, route.circuitBreaker);
+  if (countsAgainstProvider(e, action)) deps.health.recordFailure(provider.id, route.circuitBreaker);
   if (action === "reject") return { ok: false, fatal: e };
   if (action !== "retry") return GIVE_UP;
   const delay = backoff(route, n, e.retryAfterMs, deps.random());
@@ -231,7 +231,7 @@ function toUpstreamError(err: unknown, requestSignal: AbortSignal, attemptMs: nu
   }
   if (requestSignal.aborted) return new UpstreamError("aborted", "request aborted", null, null, { cause: err });
   const message = err instanceof Error ? err.message : String(err);
-  return new UpstreamError("malformed", `unexpected adapter error: ${message}`, null, null, { cause: err });
+  return new UpstreamError("internal", `unexpected adapter error: ${message}`, null, null, { cause: err });
 }
 
 /** The error with the attempt's key and anything shaped like a credential redacted from its message. */

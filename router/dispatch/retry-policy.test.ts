@@ -28,13 +28,16 @@ const TABLE: [string, UpstreamError, FailureAction, boolean][] = [
   ["connection reset", error("reset"), "retry", true],
   ["malformed answer", error("malformed"), "next", true],
   ["client gone or total timeout", error("aborted"), "stop", false],
+  // Issue 15 #3: what the request or the router caused never counts against the provider.
+  ["request cannot be encoded", error("request"), "reject", false],
+  ["unexpected adapter error", error("internal"), "next", false],
 ];
 
 describe("failureAction", () => {
   it.each(TABLE)("%s → %s", (_what, e, action, counts) => {
     const got = failureAction(e, RETRY_ON);
     expect(got).toBe(action);
-    expect(countsAgainstProvider(got)).toBe(counts);
+    expect(countsAgainstProvider(e, got)).toBe(counts);
   });
 
   it("falls back instead of retrying a 5xx the route does not list in retryOn", () => {

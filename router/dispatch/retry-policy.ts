@@ -18,15 +18,20 @@ const PROVIDER_SIDE_4XX = new Set([401, 403, 408, 429]);
 
 export function failureAction(e: UpstreamError, retryOn: RouteConfig["retry"]["retryOn"]): FailureAction {
   if (e.kind === "aborted") return "stop";
-  if (e.kind === "malformed") return "next";
+  if (e.kind === "request") return "reject";
+  if (e.kind === "malformed" || e.kind === "internal") return "next";
   if (e.kind !== "http") return "retry"; // connect, timeout, reset
   if (e.status === null) return "next";
   if (e.status >= 400 && e.status < 500 && !PROVIDER_SIDE_4XX.has(e.status)) return "reject";
   return retryOn.includes(e.status) ? "retry" : "next";
 }
 
-/** Whether the failure counts against the provider's circuit breaker (the provider misbehaved). */
-export function countsAgainstProvider(action: FailureAction): boolean {
+/**
+ * Whether the failure counts against the provider's circuit breaker: only when the provider misbehaved, never
+ * for what the request caused (a rejection, a request that cannot be encoded) or the router itself (`internal`).
+ */
+export function countsAgainstProvider(e: UpstreamError, action: FailureAction): boolean {
+  if (e.kind === "internal") return false;
   return action === "retry" || action === "next";
 }
 

@@ -5,7 +5,14 @@
 import type { ProviderConfig } from "../config/types.js";
 import type { ChatCompletion, ChatCompletionChunk, ChatRequest } from "../openai/types.js";
 
-export type UpstreamErrorKind = "http" | "connect" | "timeout" | "reset" | "malformed" | "aborted";
+/**
+ * What went wrong: the upstream answered an error status (`http`), could not be reached (`connect`), took too long
+ * (`timeout`), dropped the connection (`reset`), answered something unusable (`malformed`); the call was aborted
+ * (`aborted`: the client went away); the request could not be encoded for this upstream (`request`: the request's
+ * fault, not the provider's); or the adapter itself failed unexpectedly (`internal`: the router's fault).
+ */
+export type UpstreamErrorKind =
+  "http" | "connect" | "timeout" | "reset" | "malformed" | "aborted" | "request" | "internal";
 
 /** Thrown by adapters. Never carries the API key. */
 export class UpstreamError extends Error {

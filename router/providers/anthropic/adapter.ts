@@ -3,7 +3,7 @@
  * `x-api-key`, `anthropic-version: 2023-06-01`. Requests and responses are translated in ./translate.ts.
  */
 import type { ProviderConfig } from "../../config/types.js";
-import { malformed } from "../shared/errors.js";
+import { encodeRequest, malformed } from "../shared/errors.js";
 import {
   lowerCaseHeaders,
   perProvider,
@@ -49,7 +49,7 @@ export function createAnthropicAdapter(deps: AnthropicAdapterDeps): ProviderAdap
       dispatcher: http.dispatcherFor(provider.timeouts.connectMs),
       endpoint: endpointOf(provider),
       authHeader: "x-api-key",
-      body: JSON.stringify(toAnthropicRequest(provider, request, stream)),
+      body: encodeRequest(provider.id, () => JSON.stringify(toAnthropicRequest(provider, request, stream))),
       timeoutMs: provider.timeouts.requestMs,
       options,
     });

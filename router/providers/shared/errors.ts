@@ -119,6 +119,18 @@ function truncate(s: string): string {
   return s.length > MAX_MESSAGE ? s.slice(0, MAX_MESSAGE) + "…" : s;
 }
 
+/** Builds an upstream request body; a failure (e.g. JSON.stringify overflowing) is the request's, not the provider's. */
+export function encodeRequest(providerId: string, build: () => string): string {
+  try {
+    return build();
+  } catch (err) {
+    const detail = err instanceof Error ? err.message : String(err);
+    throw new UpstreamError("request", `${providerId}: the request could not be encoded (${detail})`, null, null, {
+      cause: err,
+    });
+  }
+}
+
 export function malformed(providerId: string, what: string, cause?: unknown): UpstreamError {
   return new UpstreamError("malformed", `${providerId}: malformed upstream response (${what})`, null, null, {
     cause,

@@ -6,7 +6,7 @@ import type { ProviderConfig } from "../../config/types.js";
 import type { ChatCompletion, ChatCompletionChunk, ChatRequest } from "../../openai/types.js";
 import type { CallOptions, CompletionResult, ProviderAdapter, StreamResult } from "../types.js";
 import { UpstreamError } from "../types.js";
-import { malformed } from "./errors.js";
+import { encodeRequest, malformed } from "./errors.js";
 import { redactSecrets } from "./redact.js";
 import { perProvider, readJson, send, type Endpoint, type HttpClient, type Response } from "./http.js";
 import { isRecord } from "../../config/json.js";
@@ -31,7 +31,7 @@ export function createOpenAICompatibleAdapter(http: HttpClient, spec: OpenAIComp
       dispatcher: http.dispatcherFor(provider.timeouts.connectMs),
       endpoint: endpointOf(provider),
       authHeader: spec.authHeader,
-      body: spec.body(provider, request, stream),
+      body: encodeRequest(provider.id, () => spec.body(provider, request, stream)),
       timeoutMs: provider.timeouts.requestMs,
       options,
     });
