@@ -1,5 +1,5 @@
 /**
- * What the client is told when no candidate answered: 429 when every attempt was rate-limited, 504 when the last
+ * What the client is told when no candidate answered: 429 when every attempt made was rate-limited, 504 when the last
  * one timed out, 503 when no provider was available, the upstream's 4xx when it rejected the request, else 502.
  * Messages summarise the attempts (never with keys: every UpstreamError is redacted, see providers/shared/redact.ts).
  */
@@ -17,7 +17,9 @@ export function clientError(
   if (fatal) return rejected(order, fatal);
   const summary = failures.map((f) => `${f.provider}: ${describe(f)}`).join("; ");
   const message = `all upstream attempts for ${route.name} failed (${failures.length}): ${summary || "no provider available"}`;
-  if (failures.length > 0 && failures.every((f) => f.status === 429)) return rateLimited(message, failures);
+  // Rate-limited everywhere it could be tried (open circuits aside): 429 with the upstreams' retry-after.
+  const tried = failures.filter((f) => f.kind !== "circuit_open");
+  if (tried.length > 0 && tried.every((f) => f.status === 429)) return rateLimited(message, tried);
   const last = failures[failures.length - 1];
   if (last?.kind === "timeout") return new HttpError(504, message, "api_error", "upstream_timeout");
   if (failures.length === 0 || failures.every((f) => f.kind === "circuit_open"))

@@ -8,7 +8,7 @@ const error = (kind: UpstreamErrorKind, status: number | null = null) => new Ups
 
 // [what happened, the error, what dispatch does, counts against the provider's circuit breaker]
 const TABLE: [string, UpstreamError, FailureAction, boolean][] = [
-  ["429 rate limited", error("http", 429), "retry", true],
+  ["429 rate limited", error("http", 429), "retry", false], // issue 15 #9: 429 no longer trips the breaker
   ["408 upstream timeout", error("http", 408), "retry", true],
   ["500 server error", error("http", 500), "retry", true],
   ["502 bad gateway", error("http", 502), "retry", true],

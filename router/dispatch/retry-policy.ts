@@ -28,10 +28,13 @@ export function failureAction(e: UpstreamError, retryOn: RouteConfig["retry"]["r
 
 /**
  * Whether the failure counts against the provider's circuit breaker: only when the provider misbehaved, never
- * for what the request caused (a rejection, a request that cannot be encoded) or the router itself (`internal`).
+ * for what the request caused (a rejection, a request that cannot be encoded), the router itself (`internal`) or a
+ * rate limit (429).
  */
 export function countsAgainstProvider(e: UpstreamError, action: FailureAction): boolean {
   if (e.kind === "internal") return false;
+  // A rate limit is the provider working as agreed, not an outage (issue 15 #9): retry-after says when to return.
+  if (e.kind === "http" && e.status === 429) return false;
   return action === "retry" || action === "next";
 }
 

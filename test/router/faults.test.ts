@@ -75,3 +75,32 @@ describe("router: failures the request caused never count against a provider (is
     expect(response.headers.get("x-routewise-provider")).toBe("default/a");
   });
 });
+
+describe("router: rate limits are not outages (issue 15 #9)", () => {
+  it("answers 429 with retry-after, never opening a circuit, while every candidate is rate-limited", async () => {
+    t = await startTestRouter({ yaml: policy(BREAKER) });
+    a.setFaults({ status: 429, retryAfter: "30" });
+    b.setFaults({ status: 429, retryAfter: "20" });
+    for (let i = 0; i < 6; i++) {
+      const r = await post({ model: "chat", messages: easy });
+      expect(r.status).toBe(429);
+      expect(r.json.error).toMatchObject({ type: "rate_limit_error", code: "upstream_rate_limited" });
+    }
+    expect(a.requests).toHaveLength(6);
+    expect(await metrics()).not.toMatch(/routewise_circuit_open\{provider="default\/[ab]"\} 1/);
+  });
+
+  it("keeps 429 and retry-after when the other candidates' circuits are open", async () => {
+    t = await startTestRouter({ yaml: policy(BREAKER) });
+    a.setFaults({ status: 429, retryAfter: "30" });
+    b.setFaults({ status: 500 });
+    for (let i = 0; i < 2; i++) await post({ model: "chat", messages: easy });
+    expect(await metrics()).toMatch(/routewise_circuit_open\{provider="default\/b"\} 1/);
+    const res = await fetch(`${t.url}/v1/chat/completions`, {
+      method: "POST",
+      body: JSON.stringify({ model: "chat", messages: easy }),
+    });
+    expect(res.status).toBe(429);
+    expect(res.headers.get("retry-after")).toBe("30");
+  });
+});
