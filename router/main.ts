@@ -16,7 +16,7 @@ import { ConfigReloader, type LoadedConfig } from "./config/reloader.js";
 import type { ProviderType } from "./config/types.js";
 import { ProviderHealth } from "./dispatch/health.js";
 import type { ClientAuth } from "./http/auth.js";
-import { createApp } from "./http/app.js";
+import { answerClientError, createApp } from "./http/app.js";
 import { createMetricsEndpoint } from "./http/metrics-endpoint.js";
 import { createRouterMetrics, type RouterMetrics } from "./metrics/metrics.js";
 import type { ProviderAdapter } from "./providers/types.js";
@@ -106,6 +106,7 @@ export async function startRouter(o: RouterOptions): Promise<RunningRouter> {
     ready: () => !draining,
   });
   const server = createServer({ keepAliveTimeout: 65_000 }, app);
+  server.on("clientError", answerClientError);
   await listen(server, o.port, o.host);
   const port = (server.address() as AddressInfo).port;
   const metricsServer = createServer(createMetricsEndpoint({ metrics, logger: o.logger }));

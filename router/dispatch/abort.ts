@@ -28,3 +28,10 @@ export function scopedSignal(parent: AbortSignal | null, timeoutMs: number): Sco
     },
   };
 }
+
+/** Why an aborted request signal aborted: its deadline passed, or the client went away. Null while not aborted. */
+export function abortCause(signal: AbortSignal): "deadline" | "client_gone" | null {
+  if (!signal.aborted) return null;
+  const reason: unknown = signal.reason;
+  return reason instanceof DOMException && reason.name === "TimeoutError" ? "deadline" : "client_gone";
+}

@@ -1,6 +1,7 @@
 /**
  * What the client is told when no candidate answered: 429 when every attempt made was rate-limited, 504 when the last
- * one timed out, 503 when no provider was available, the upstream's 4xx when it rejected the request, else 502.
+ * one timed out or the route's total timeout passed, 503 when no provider was available, the upstream's 4xx when
+ * it rejected the request, else 502 (and a never-sent 499 when the client went away, for the record's outcome).
  * Messages summarise the attempts (never with keys: every UpstreamError is redacted, see providers/shared/redact.ts).
  */
 import type { ProviderConfig, RouteConfig } from "../config/types.js";
@@ -11,11 +12,17 @@ import { failureReason, type AttemptFailure } from "./dispatch.js";
 export function clientError(
   route: RouteConfig,
   order: ProviderConfig[],
-  failures: AttemptFailure[],
-  fatal: UpstreamError | null,
+  result: { failures: AttemptFailure[]; fatal: UpstreamError | null; ended: "deadline" | "client_gone" | null },
 ): HttpError {
+  const { failures, fatal } = result;
   if (fatal) return rejected(order, fatal);
+  if (result.ended === "client_gone")
+    return new HttpError(499, "the client closed the connection", "invalid_request_error", "client_closed");
   const summary = failures.map((f) => `${f.provider}: ${describe(f)}`).join("; ");
+  if (result.ended === "deadline") {
+    const message = `the route's total timeout (${route.timeouts.requestMs}ms) passed for ${route.name} (${failures.length} attempts: ${summary || "none"})`;
+    return new HttpError(504, message, "api_error", "upstream_timeout");
+  }
   const message = `all upstream attempts for ${route.name} failed (${failures.length}): ${summary || "no provider available"}`;
   // Rate-limited everywhere it could be tried (open circuits aside): 429 with the upstreams' retry-after.
   const tried = failures.filter((f) => f.kind !== "circuit_open");

@@ -11,7 +11,7 @@ import type { ProviderConfig, ProviderType, RouteConfig } from "../config/types.
 import type { ChatCompletion, ChatCompletionChunk, ChatRequest } from "../openai/types.js";
 import { redactSecrets } from "../providers/shared/redact.js";
 import { UpstreamError, type ProviderAdapter } from "../providers/types.js";
-import { scopedSignal } from "./abort.js";
+import { abortCause, scopedSignal } from "./abort.js";
 import { backoff, countsAgainstProvider, failureAction } from "./retry-policy.js";
 import type { ProviderHealth } from "./health.js";
 
@@ -47,7 +47,13 @@ export interface DispatchContext {
 
 export type DispatchResult<T> =
   | { ok: true; provider: ProviderConfig; value: T; failures: AttemptFailure[] }
-  | { ok: false; failures: AttemptFailure[]; fatal: UpstreamError | null };
+  | {
+      ok: false;
+      failures: AttemptFailure[];
+      fatal: UpstreamError | null;
+      /** Set when the request itself ended first: its total timeout passed, or its client went away. */
+      ended: "deadline" | "client_gone" | null;
+    };
 
 /**
  * A committed stream: its first chunk has arrived. The attempt stays open (the provider's in-flight slot held)
@@ -124,13 +130,19 @@ async function runAttempts<T>(
     const provider = tried[i] as ProviderConfig;
     const outcome = await tryProvider(deps, ctx, provider, attempt, failures);
     if (outcome.ok) return { ok: true, provider, value: outcome.value, failures };
-    if (outcome.fatal) return { ok: false, failures, fatal: outcome.fatal };
+    if (outcome.fatal) return { ok: false, failures, fatal: outcome.fatal, ended: null };
     const next = tried[i + 1];
     const last = failures[failures.length - 1];
     if (next && last) ctx.record.fellBack(route, provider, next, failureReason(last));
     if (ctx.signal.aborted) break;
   }
-  return { ok: false, failures, fatal: null };
+  return { ok: false, failures, fatal: null, ended: abortCause(ctx.signal) };
+}
+
+/** The providers a request fell back from: those that failed, but not the one that answered after retrying. */
+export function fellBackFrom(answered: { provider: ProviderConfig; failures: AttemptFailure[] }): string[] {
+  const ids = answered.failures.map((f) => f.provider).filter((id) => id !== answered.provider.id);
+  return [...new Set(ids)];
 }
 
 type ProviderOutcome<T> = { ok: true; value: T } | { ok: false; fatal: UpstreamError | null };
@@ -194,7 +206,7 @@ async function attemptOnce<T>(
   } catch (err) {
     scoped.dispose();
     const error = redacted(
-      toUpstreamError(err, ctx.signal, ctx.route.timeouts.attemptMs),
+      toUpstreamError(err, ctx, ctx.route.timeouts.attemptMs),
       deps.credential(provider.credentialKey),
     );
     ctx.record.attemptEnded(provider, started, error.kind === "http" ? `http_${error.status ?? 0}` : error.kind);
@@ -220,7 +232,12 @@ function afterFailure(
   return { retryInMs: delay };
 }
 
-function toUpstreamError(err: unknown, requestSignal: AbortSignal, attemptMs: number): UpstreamError {
+function toUpstreamError(err: unknown, ctx: DispatchContext, attemptMs: number): UpstreamError {
+  const requestSignal = ctx.signal;
+  if (abortCause(requestSignal) === "deadline") {
+    const message = `the route's total timeout (${ctx.route.timeouts.requestMs}ms) passed`;
+    return new UpstreamError("aborted", message, null, null, { cause: err });
+  }
   if (err instanceof UpstreamError) {
     if (err.kind === "aborted" && !requestSignal.aborted) {
       return new UpstreamError("timeout", `no answer within the attempt timeout (${attemptMs}ms)`, null, null, {

@@ -10,6 +10,7 @@ import { clientError, lastTried } from "../dispatch/client-error.js";
 import {
   dispatchCompletion,
   dispatchStream,
+  fellBackFrom,
   type DispatchContext,
   type DispatchDeps,
   type DispatchResult,
@@ -60,7 +61,7 @@ async function dispatchOrThrow<T>(
   const ctx = { route: r.route, order, request: r.parsed.body, requestId: record.requestId, signal, record };
   const result = await dispatch(deps.dispatch, ctx);
   if (result.ok) return { ...result, signal };
-  const error = clientError(r.route, order, result.failures, result.fatal);
+  const error = clientError(r.route, order, result);
   record.failed({
     provider: lastTried(order, result.failures, r.selection.decided),
     code: error.code ?? "upstream_error",
@@ -73,7 +74,7 @@ async function serveCompletion(deps: ChatDeps, res: ServerResponse, r: Routed, r
   const body = result.value;
   const completionChars = JSON.stringify(body.choices).length;
   const tokens = tokensFromUsage(body.usage, { promptChars: r.parsed.promptChars, completionChars });
-  const fallbacks = result.failures.length;
+  const fallbacks = fellBackFrom(result).length;
   const costs = record.finished({ provider: result.provider, tokens, outcome: "success", fallbacks });
   setRoutingHeaders(res, r.route, r.selection, result);
   res.setHeader("x-routewise-cost-usd", formatUSD(costs.cost));
@@ -92,8 +93,8 @@ async function serveStream(deps: ChatDeps, res: ServerResponse, r: Routed, recor
   const costs = record.finished({
     provider,
     tokens,
-    outcome: relay.error ? "stream_error" : "success",
-    fallbacks: result.failures.length,
+    outcome: relay.error ? "stream_error" : relay.clientGone ? "client_closed" : "success",
+    fallbacks: fellBackFrom(result).length,
     ...(relay.error ? { streamError: relay.error.message } : {}),
   });
   if (relay.error === null && relay.usageChunk && r.parsed.includeUsage) {

@@ -2,6 +2,7 @@
  * Issue 15: the defects found by driving the router with failing providers and hostile clients, each over real
  * HTTP with the official SDK or raw requests.
  */
+import { connect } from "node:net";
 import OpenAI from "openai";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { startOpenAIMock, type MockHandle } from "../mocks/openai-mock.js";
@@ -102,5 +103,103 @@ describe("router: rate limits are not outages (issue 15 #9)", () => {
     });
     expect(res.status).toBe(429);
     expect(res.headers.get("retry-after")).toBe("30");
+  });
+});
+
+/** Sends raw bytes on a fresh connection and returns everything the router answers before closing it. */
+function raw(port: number, text: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, "127.0.0.1", () => socket.end(text));
+    let out = "";
+    socket.setEncoding("utf8");
+    socket.on("data", (d: string) => (out += d));
+    socket.on("close", () => resolve(out));
+    socket.on("error", reject);
+  });
+}
+
+async function untilIdle(): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!(await metrics()).includes("routewise_inflight_requests 0") && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, 20));
+}
+
+describe("router: statuses and accounting (issue 15 #10)", () => {
+  it("answers 504 when the route's total timeout passes during an attempt", async () => {
+    // Was 502: the attempt cut by the request deadline counted as aborted.
+    t = await startTestRouter({ yaml: policy("  timeouts: { attempt: 5s, request: 300ms }\n") });
+    a.setFaults({ hang: true });
+    const r = await post({ model: "chat", messages: easy });
+    expect(r.status).toBe(504);
+    expect(r.json.error).toMatchObject({ code: "upstream_timeout", type: "api_error" });
+    await untilIdle();
+    expect(await metrics()).toMatch(
+      /routewise_requests_total\{route="chat",provider="default\/a",model="a-model",outcome="upstream_timeout"\} 1/,
+    );
+  });
+
+  it("answers 504 when the route's total timeout passes while waiting to retry", async () => {
+    t = await startTestRouter({
+      yaml: policy(
+        "  retry: { attempts: 3, backoff: { base: 2s, max: 2s } }\n  timeouts: { attempt: 5s, request: 400ms }\n",
+      ),
+    });
+    a.setFaults({ status: 503 });
+    const r = await post({ model: "chat", messages: easy });
+    expect(r.status).toBe(504);
+    expect(r.json.error).toMatchObject({ code: "upstream_timeout" });
+  });
+
+  it("counts a request whose client went away as client_closed, not upstream_error", async () => {
+    t = await startTestRouter({ yaml: policy() });
+    a.setFaults({ hang: true });
+    const controller = new AbortController();
+    const pending = t.client.chat.completions.create({ model: "chat", messages: easy }, { signal: controller.signal });
+    while (a.requests.length < 1) await new Promise((r) => setTimeout(r, 10));
+    controller.abort();
+    await expect(pending).rejects.toThrow();
+    await untilIdle();
+    const text = await metrics();
+    expect(text).toMatch(/routewise_requests_total\{[^}]*outcome="client_closed"\} 1/);
+    expect(text).not.toMatch(/outcome="upstream_error"/);
+  });
+
+  it("does not say fallback when the first provider answered after a retry", async () => {
+    t = await startTestRouter({ yaml: policy("  retry: { attempts: 2, backoff: { base: 10ms, max: 20ms } }\n") });
+    a.setFaults({ status: 500, times: 1 });
+    const { response } = await t.client.chat.completions.create({ model: "chat", messages: easy }).withResponse();
+    expect(response.headers.get("x-routewise-provider")).toBe("default/a");
+    expect(response.headers.get("x-routewise-decision")).not.toContain("fallback");
+    a.setFaults({ status: 500 });
+    const again = await t.client.chat.completions.create({ model: "chat", messages: easy }).withResponse();
+    expect(again.response.headers.get("x-routewise-decision")).toMatch(/^fallback\(from=default\/a\); /);
+  });
+
+  it("answers protocol errors Node detects itself with OpenAI-shaped JSON", async () => {
+    t = await startTestRouter({ yaml: policy() });
+    const cases: [string, string, number][] = [
+      ["header too large", `GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${"a".repeat(20_000)}\r\n\r\n`, 431],
+      [
+        "content-length with transfer-encoding",
+        "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        400,
+      ],
+      ["NUL in a header", "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Bad: a\u0000b\r\n\r\n", 400],
+    ];
+    for (const [what, request, status] of cases) {
+      const answer = await raw(t.router.port, request);
+      expect(answer, what).toMatch(new RegExp(`^HTTP/1\\.1 ${status} `));
+      expect(answer.toLowerCase(), what).toContain("content-type: application/json");
+      const body = JSON.parse(answer.slice(answer.indexOf("\r\n\r\n") + 4)) as { error: Record<string, unknown> };
+      expect(Object.keys(body.error).sort(), what).toEqual(["code", "message", "param", "type"]);
+      expect(body.error["type"], what).toBe("invalid_request_error");
+    }
+  });
+
+  it("exports routewise_circuit_open at 0 for every provider as soon as a config loads", async () => {
+    t = await startTestRouter({ yaml: policy() });
+    const text = await metrics();
+    expect(text).toContain('routewise_circuit_open{provider="default/a"} 0');
+    expect(text).toContain('routewise_circuit_open{provider="default/b"} 0');
   });
 });
