@@ -13,6 +13,7 @@ import express, { type NextFunction, type Request, type Response } from "express
 import type { Logger } from "pino";
 import { errorBody, HttpError } from "../openai/errors.js";
 import { readJsonBody } from "./body.js";
+import type { Drain } from "./drain.js";
 import { createChatHandler, type ChatDeps } from "./chat-completions.js";
 import { header } from "./headers.js";
 import { listModels } from "./models.js";
@@ -24,6 +25,8 @@ export interface AppDeps extends ChatDeps {
   maxBodyBytes: number;
   /** False while starting (no config) or draining for shutdown. */
   ready: () => boolean;
+  /** Tracks responses for shutdown and refuses requests that arrive while draining. */
+  drain: Drain;
 }
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
@@ -58,6 +61,7 @@ export function createApp(deps: AppDeps): RequestListener {
   });
   const chat = createChatHandler(deps);
   return (req, res) => {
+    if (!deps.drain.admit(req, res)) return;
     if (req.method !== "POST" || !CHAT_PATH.test(req.url ?? "")) {
       app(req, res);
       return;

@@ -1,4 +1,5 @@
 import OpenAI from "openai";
+import { Pool } from "undici";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { startOpenAIMock, type MockHandle } from "../mocks/openai-mock.js";
 import { providerYaml, routeYaml, secretYaml, startTestRouter, type TestRouter } from "./harness.js";
@@ -234,6 +235,41 @@ describe("router: graceful shutdown", () => {
     expect((await inflight).choices).toHaveLength(1);
     await stopped;
     await expect(fetch(`${url}/healthz`)).rejects.toThrow();
+  });
+
+  it("closes kept-alive connections and refuses new requests on them once draining (issue 15 #5)", async () => {
+    a.setFaults({ delayHeadersMs: 300 });
+    t = await startTestRouter({ yaml: policy(), drainTimeoutMs: 20_000 });
+    // One kept-alive connection: the second request waits for it behind the first.
+    const pool = new Pool(t.url, { connections: 1, pipelining: 1 });
+    const send = () =>
+      pool.request({
+        path: "/v1/chat/completions",
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ model: "chat", messages: easy }),
+      });
+    try {
+      const first = send();
+      while (a.requests.length < 1) await new Promise((r) => setTimeout(r, 10));
+      const stopped = t.stop();
+      t = null;
+      const second = send().then(
+        async (r) => ({ status: r.statusCode, connection: r.headers["connection"], body: await r.body.text() }),
+        (err: unknown) => ({ status: 0, connection: "refused", body: String(err) }),
+      );
+      const answered = await first;
+      expect(answered.statusCode).toBe(200);
+      expect(answered.headers["connection"]).toBe("close");
+      expect(JSON.parse(await answered.body.text())).toMatchObject({ object: "chat.completion" });
+      const refused = await second;
+      expect(refused.status === 0 || refused.status === 503).toBe(true);
+      if (refused.status === 503) expect(refused.body).toContain('"code":"shutting_down"');
+      expect(a.requests).toHaveLength(1);
+      await stopped;
+    } finally {
+      await pool.close();
+    }
   });
 
   it("reports not ready while draining", async () => {
