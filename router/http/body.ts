@@ -4,7 +4,7 @@
  * and an empty body read as `{}`. Used by the chat completions hot path, which bypasses express (ADR 5).
  */
 import type { IncomingMessage } from "node:http";
-import type { Readable } from "node:stream";
+import { Transform, type Readable } from "node:stream";
 import { createBrotliDecompress, createGunzip, createInflate } from "node:zlib";
 import { HttpError } from "../openai/errors.js";
 
@@ -125,6 +125,11 @@ export function readJsonBody(req: IncomingMessage, limit: number): Promise<unkno
     let size = 0;
     const stop = (err: Error): void => {
       stream.off("data", onData);
+      if (stream instanceof Transform) {
+        // The decompressor would go on inflating the rest of the body (a bomb: CPU-seconds after the 413).
+        req.unpipe(stream);
+        stream.destroy();
+      }
       req.resume();
       reject(err instanceof Error ? err : new Error(String(err)));
     };
