@@ -5,6 +5,7 @@
 import { connect } from "node:net";
 import OpenAI from "openai";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { Classifier, ClassifyInput } from "../../router/classify/types.js";
 import { startOpenAIMock, type MockHandle } from "../mocks/openai-mock.js";
 import { providerYaml, routeYaml, secretYaml, startTestRouter, type TestRouter } from "./harness.js";
 
@@ -201,5 +202,41 @@ describe("router: statuses and accounting (issue 15 #10)", () => {
     const text = await metrics();
     expect(text).toContain('routewise_circuit_open{provider="default/a"} 0');
     expect(text).toContain('routewise_circuit_open{provider="default/b"} 0');
+  });
+});
+
+describe("router: huge prompts (issue 15 #8)", () => {
+  function spy(): Classifier & { seen: ClassifyInput[] } {
+    const seen: ClassifyInput[] = [];
+    return {
+      name: "spy",
+      seen,
+      classify: (input) => {
+        seen.push(input);
+        return { task: "chat", domain: "general", difficulty: 0.1, confidence: 1, source: "spy" };
+      },
+    };
+  }
+
+  it("refuses a prompt too long for every candidate before classifying it", async () => {
+    const classifier = spy();
+    t = await startTestRouter({
+      yaml: policy().replace("rules: [{ name: a-first, match: {}, pin: [a, b] }]", ""),
+      classifier,
+    });
+    const r = await post({ model: "chat", messages: [{ role: "user", content: "word ".repeat(600_000) }] });
+    expect(r.status).toBe(400);
+    expect(r.json.error).toMatchObject({ code: "context_length_exceeded", param: "messages" });
+    expect(classifier.seen).toHaveLength(0);
+  });
+
+  it("gives the classifier a bounded input when a long prompt fits", async () => {
+    const classifier = spy();
+    t = await startTestRouter({ yaml: policy(), classifier });
+    const content = "word ".repeat(50_000);
+    expect(
+      (await t.client.chat.completions.create({ model: "chat", messages: [{ role: "user", content }] })).choices,
+    ).toHaveLength(1);
+    expect(classifier.seen[0]!.prompt.length).toBeLessThan(content.length);
   });
 });

@@ -8,6 +8,8 @@ import { join } from "node:path";
 import OpenAI from "openai";
 import { pino, type Logger } from "pino";
 import { configSource } from "../../cli/commands/router.js";
+import { ClassifierRegistry } from "../../router/classify/registry.js";
+import type { Classifier } from "../../router/classify/types.js";
 import { ClientAuth } from "../../router/http/auth.js";
 import { createAdapters } from "../../router/providers/registry.js";
 import { startRouter, type RunningRouter } from "../../router/main.js";
@@ -32,6 +34,8 @@ export interface TestRouterOptions {
   drainTimeoutMs?: number;
   /** Default: silent. See captureLogs(). */
   logger?: Logger;
+  /** The classifier every route uses (default: the heuristic one). */
+  classifier?: Classifier;
 }
 
 /** A pino logger at debug level whose JSON lines are kept in `lines`. */
@@ -54,6 +58,9 @@ export async function startTestRouter(o: TestRouterOptions): Promise<TestRouter>
     watchPaths: source.watchPaths,
     pollIntervalMs: 60_000,
     adapters: createAdapters(),
+    ...(o.classifier === undefined
+      ? {}
+      : { classifiers: await ClassifierRegistry.create({ onCacheHit: noop, onCacheMiss: noop }, o.classifier) }),
     auth: o.apiKeys === undefined ? null : ClientAuth.fromDocument(o.apiKeys),
     ...(o.maxBodyBytes === undefined ? {} : { maxBodyBytes: o.maxBodyBytes }),
     drainTimeoutMs: o.drainTimeoutMs ?? 5_000,
@@ -71,6 +78,10 @@ export async function startTestRouter(o: TestRouterOptions): Promise<TestRouter>
     },
     stop: () => router.stop(),
   };
+}
+
+function noop(): void {
+  // No decision cache in tests that bring their own classifier.
 }
 
 /** A ModelProvider YAML document for an OpenAI-compatible or Anthropic mock. */
