@@ -82,7 +82,13 @@ function capabilities(s: Spec): ProviderConfig["capabilities"] {
     vision: c?.vision ?? D["spec.capabilities.vision"],
     jsonMode: c?.jsonMode ?? D["spec.capabilities.jsonMode"],
     streaming: c?.streaming ?? D["spec.capabilities.streaming"],
+    prefill: prefill(s),
   };
+}
+
+/** Anthropic continues a trailing assistant message; OpenAI-compatible APIs answer it anew (ADR 8). */
+function prefill(s: Spec): boolean {
+  return s.capabilities?.prefill ?? s.type === "anthropic";
 }
 
 function limits(s: Spec): ProviderConfig["limits"] {

@@ -173,7 +173,7 @@ function policy(s: Spec): Omit<RouteConfig, "name" | "source" | "candidates" | "
     fallback: fallback(s),
     timeouts: timeouts(s),
     circuitBreaker: circuitBreaker(s),
-    midStreamFailure: "error-event",
+    midStreamFailure: s.fallback?.midStream ?? D["spec.fallback.midStream"],
     classifier: classifier(s),
     rollout: s.rollout?.mode ?? D["spec.rollout.mode"],
     exposeProviderModels: s.exposeProviderModels ?? D["spec.exposeProviderModels"],
@@ -188,9 +188,13 @@ function fallback(s: Spec): RouteConfig["fallback"] {
 }
 
 function timeouts(s: Spec): RouteConfig["timeouts"] {
+  const attemptMs = durationOr(s.timeouts?.attempt, D["spec.timeouts.attempt"]);
   return {
     requestMs: durationOr(s.timeouts?.request, D["spec.timeouts.request"]),
-    attemptMs: durationOr(s.timeouts?.attempt, D["spec.timeouts.attempt"]),
+    attemptMs,
+    // The CRD documents firstToken's default as the attempt timeout.
+    firstTokenMs: s.timeouts?.firstToken === undefined ? attemptMs : durationOr(s.timeouts.firstToken, "0s"),
+    streamIdleMs: durationOr(s.timeouts?.streamIdle, D["spec.timeouts.streamIdle"]),
   };
 }
 
@@ -198,6 +202,7 @@ function circuitBreaker(s: Spec): RouteConfig["circuitBreaker"] {
   return {
     consecutiveFailures: s.circuitBreaker?.consecutiveFailures ?? D["spec.circuitBreaker.consecutiveFailures"],
     cooldownMs: durationOr(s.circuitBreaker?.cooldown, D["spec.circuitBreaker.cooldown"]),
+    windowMs: durationOr(s.circuitBreaker?.window, D["spec.circuitBreaker.window"]),
   };
 }
 
