@@ -44,6 +44,7 @@ function setup(answer: Answer) {
     firstChunk: () => undefined,
     retried: (p, reason) => events.push(`retry ${p.id}:${reason}`),
     fellBack: (_r, from, to, reason) => events.push(`fallback ${from.id}->${to.id}:${reason}`),
+    malformedEvent: (p) => events.push(`malformed ${p.id}`),
   };
   const run = (order: ProviderConfig[], route: RouteConfig = routeConfig()) =>
     dispatchCompletion(deps, {

@@ -3,7 +3,7 @@
  * `x-api-key`, `anthropic-version: 2023-06-01`. Requests and responses are translated in ./translate.ts.
  */
 import type { ProviderConfig } from "../../config/types.js";
-import { encodeRequest, malformed } from "../shared/errors.js";
+import { encodeRequest, inBandError, malformed, upstreamError } from "../shared/errors.js";
 import {
   lowerCaseHeaders,
   perProvider,
@@ -14,11 +14,9 @@ import {
   type HttpClient,
   type Response,
 } from "../shared/http.js";
-import { redactSecrets } from "../shared/redact.js";
 import { parseEvent, releasing, sseEvents } from "../shared/stream.js";
 import type { ChatCompletionChunk, ChatRequest } from "../../openai/types.js";
 import type { CallOptions, ProviderAdapter } from "../types.js";
-import { UpstreamError } from "../types.js";
 import { ANTHROPIC_VERSION, fromAnthropicMessage, StreamTranslator, toAnthropicRequest } from "./translate.js";
 
 export interface AnthropicAdapterDeps {
@@ -57,8 +55,13 @@ export function createAnthropicAdapter(deps: AnthropicAdapterDeps): ProviderAdap
     async complete(provider, request, options) {
       const res = await post(provider, request, options, false);
       const json = await readJson(res, options.signal, provider.id);
+      const inBand = inBandError(provider.id, json, options.apiKey);
+      if (inBand) throw inBand;
       const body = fromAnthropicMessage(json, nowSec());
       if (body === null) throw malformed(provider.id, "not an Anthropic message");
+      // Never a truncated success: a message without its stop_reason did not finish.
+      if (typeof (json as { stop_reason?: unknown }).stop_reason !== "string")
+        throw malformed(provider.id, "a message without stop_reason: a truncated answer");
       return { body };
     },
     async stream(provider, request, options) {
@@ -69,7 +72,10 @@ export function createAnthropicAdapter(deps: AnthropicAdapterDeps): ProviderAdap
   };
 }
 
-/** OpenAI chunks from an Anthropic event stream; ends after message_stop (reading the body to its end). */
+/**
+ * OpenAI chunks from an Anthropic event stream; ends after message_stop (reading the body to its end). Events that
+ * are not JSON objects with a string `type` are skipped and reported; unknown types are ignored (added later).
+ */
 async function* anthropicChunks(
   res: Response,
   provider: ProviderConfig,
@@ -80,14 +86,26 @@ async function* anthropicChunks(
   let done = false;
   for await (const event of sseEvents(res, options.signal, provider.id)) {
     if (done) continue;
-    const step = translator.step(parseEvent(event.data, provider.id));
+    const value = parseEvent(event.data);
+    if (!isTyped(value)) {
+      options.onMalformedEvent?.();
+      continue;
+    }
+    const step = translator.step(value);
     if (step.type === "none") continue;
     if (step.type === "error") {
-      const message = redactSecrets(step.message, [options.apiKey]);
-      throw new UpstreamError("http", `${provider.id}: upstream error mid-stream: ${message}`, step.status);
+      const fields = { message: step.message, type: null, code: null, status: step.status, param: null };
+      throw upstreamError(provider.id, step.status, fields, {
+        apiKey: options.apiKey,
+        what: "upstream error mid-stream",
+      });
     }
     if (step.type === "done") done = true;
     yield step.chunk;
   }
   if (!done) throw malformed(provider.id, "stream ended before message_stop");
+}
+
+function isTyped(value: unknown): boolean {
+  return typeof value === "object" && value !== null && typeof (value as { type?: unknown }).type === "string";
 }

@@ -5,9 +5,8 @@
 import type { ProviderConfig } from "../../config/types.js";
 import type { ChatCompletion, ChatCompletionChunk, ChatRequest } from "../../openai/types.js";
 import type { CallOptions, CompletionResult, ProviderAdapter, StreamResult } from "../types.js";
-import { UpstreamError } from "../types.js";
-import { encodeRequest, malformed } from "./errors.js";
-import { redactSecrets } from "./redact.js";
+import type { UpstreamError } from "../types.js";
+import { encodeRequest, fieldsOf, inBandError, malformed, statusOf, upstreamError } from "./errors.js";
 import { perProvider, readJson, send, type Endpoint, type HttpClient, type Response } from "./http.js";
 import { isRecord } from "../../config/json.js";
 import { str, toUsage } from "./json.js";
@@ -39,7 +38,7 @@ export function createOpenAICompatibleAdapter(http: HttpClient, spec: OpenAIComp
     async complete(provider, request, options): Promise<CompletionResult> {
       const res = await post(provider, request, options, false);
       const json = await readJson(res, options.signal, provider.id);
-      return { body: toCompletion(json, provider) };
+      return { body: toCompletion(json, provider, options.apiKey) };
     },
     async stream(provider, request, options): Promise<StreamResult> {
       const res = await post(provider, request, options, true);
@@ -49,10 +48,18 @@ export function createOpenAICompatibleAdapter(http: HttpClient, spec: OpenAIComp
   };
 }
 
-/** Checks a non-streaming response and fills the fields some compatible servers omit. */
-export function toCompletion(value: unknown, provider: ProviderConfig): ChatCompletion {
-  if (!isRecord(value) || !Array.isArray(value["choices"])) {
-    throw malformed(provider.id, isRecord(value) && "error" in value ? "error body with 2xx status" : "no choices");
+/**
+ * Checks a non-streaming response and fills the fields some compatible servers omit. Never a truncated success:
+ * an error object (an in-band error), no choices, or a choice without its finish_reason is an upstream failure.
+ */
+export function toCompletion(value: unknown, provider: ProviderConfig, apiKey: string | null = null): ChatCompletion {
+  const inBand = inBandError(provider.id, value, apiKey);
+  if (inBand) throw inBand;
+  if (!isRecord(value) || !Array.isArray(value["choices"]) || value["choices"].length === 0) {
+    throw malformed(provider.id, "no choices");
+  }
+  if (!value["choices"].every((c) => isRecord(c) && typeof c["finish_reason"] === "string")) {
+    throw malformed(provider.id, "a choice without finish_reason: a truncated answer");
   }
   const completion: ChatCompletion = Object.assign(value, {
     id: str(value["id"]) ?? "",
@@ -64,12 +71,19 @@ export function toCompletion(value: unknown, provider: ProviderConfig): ChatComp
   return completion;
 }
 
-/** Checks one stream chunk; an `{"error": …}` event (vLLM, LiteLLM, OpenAI mid-stream) becomes an UpstreamError. */
-export function toChunk(value: unknown, provider: ProviderConfig, apiKey: string | null = null): ChatCompletionChunk {
-  if (!isRecord(value)) throw malformed(provider.id, "stream event is not a JSON object");
+/**
+ * One stream event as a chunk; null for a malformed event (not an object, no choices), which the stream skips.
+ * An `{"error": …}` event (vLLM, LiteLLM, OpenAI mid-stream) becomes an UpstreamError.
+ */
+export function toChunk(
+  value: unknown,
+  provider: ProviderConfig,
+  apiKey: string | null = null,
+): ChatCompletionChunk | null {
+  if (!isRecord(value)) return null;
   if (!Array.isArray(value["choices"])) {
-    if ("error" in value) throw streamError(value["error"], provider.id, apiKey);
-    throw malformed(provider.id, "stream chunk without choices");
+    if ("error" in value) throw streamError(value, provider.id, apiKey);
+    return null;
   }
   const chunk: ChatCompletionChunk = Object.assign(value, {
     id: str(value["id"]) ?? "",
@@ -88,16 +102,15 @@ function normalizeUsage(target: { usage?: unknown }): void {
   else target.usage = usage;
 }
 
-function streamError(error: unknown, providerId: string, apiKey: string | null): UpstreamError {
-  const message = redactSecrets((isRecord(error) ? str(error["message"]) : str(error)) ?? "unknown", [apiKey]);
-  const code = isRecord(error) ? error["code"] : null;
-  const status = typeof code === "number" && code >= 400 && code < 600 ? code : 500;
-  return new UpstreamError("http", `${providerId}: upstream error mid-stream: ${message}`, status);
+function streamError(event: unknown, providerId: string, apiKey: string | null): UpstreamError {
+  const f = fieldsOf(event);
+  return upstreamError(providerId, statusOf(f, 500), f, { apiKey, what: "upstream error mid-stream" });
 }
 
 /**
- * Chunks until `data: [DONE]`. Reads the body to its end so the socket goes back to the pool. A body that ends
- * without [DONE] and without any finish_reason is truncated: UpstreamError("malformed").
+ * Chunks until `data: [DONE]`. Reads the body to its end so the socket goes back to the pool. Malformed events
+ * are skipped and reported; a body that ends without [DONE] and without any finish_reason is truncated:
+ * UpstreamError("malformed").
  */
 async function* openAIChunks(
   res: Response,
@@ -112,7 +125,11 @@ async function* openAIChunks(
       done = true;
       continue;
     }
-    const chunk = toChunk(parseEvent(event.data, provider.id), provider, options.apiKey);
+    const chunk = toChunk(parseEvent(event.data), provider, options.apiKey);
+    if (chunk === null) {
+      options.onMalformedEvent?.();
+      continue;
+    }
     if (!finished) finished = hasFinishReason(chunk);
     yield chunk;
   }
