@@ -27,6 +27,19 @@ describe("ProviderHealth", () => {
     expect(changes).toEqual([["p", true]]);
   });
 
+  it("forgets failures older than the window when it counts consecutive failures", () => {
+    // Issue 15: one stray failure an hour ago must not shorten the next outage's patience.
+    const { h, advance } = setup();
+    const windowed = { ...breaker, windowMs: 1_000 };
+    h.recordFailure("p", windowed);
+    advance(1_500);
+    h.recordFailure("p", windowed);
+    expect(h.isOpen("p")).toBe(false);
+    advance(500);
+    h.recordFailure("p", windowed);
+    expect(h.isOpen("p")).toBe(true);
+  });
+
   it("lets one probe through after the cooldown and closes on its success", () => {
     const { h, changes, advance } = setup();
     h.recordFailure("p", breaker);

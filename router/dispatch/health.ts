@@ -1,6 +1,8 @@
 /**
- * Per-provider runtime state of one router replica: circuit breakers (consecutive failures → open for a
- * cooldown → one half-open probe), in-flight counts, and request/token rate windows for the provider's limits.
+ * Per-provider runtime state of one router replica: circuit breakers (consecutive failures within a window →
+ * open for a cooldown → one half-open probe), in-flight counts, and request/token rate windows for the provider's
+ * limits. Failures older than the breaker's window no longer count, so a stray failure long ago does not shorten
+ * the next outage's patience.
  *
  * The half-open probe is the attempt whose `begin` found the cooldown over. However that attempt ends — a success
  * or failure recorded, or neither (a 4xx the request caused, the client gone, the request's deadline) — its
@@ -11,7 +13,8 @@ import type { ProviderConfig } from "../config/types.js";
 import type { HealthView } from "../select/types.js";
 
 interface ProviderState {
-  consecutiveFailures: number;
+  /** Times (ms) of the failures since the last success, within the breaker's window. */
+  failures: number[];
   openUntil: number;
   probing: boolean;
   /** Bumped by every verdict, so a probe's release does not clear the flag of a later probe. */
@@ -26,7 +29,12 @@ interface ProviderState {
 export interface BreakerSettings {
   consecutiveFailures: number;
   cooldownMs: number;
+  /** Failures older than this do not count (default 60 s). */
+  windowMs?: number;
 }
+
+/** RouteConfig.circuitBreaker.windowMs when a config does not say. */
+export const DEFAULT_BREAKER_WINDOW_MS = 60_000;
 
 const MINUTE = 60_000;
 
@@ -106,11 +114,15 @@ export class ProviderHealth implements HealthView {
 
   recordFailure(id: string, breaker: BreakerSettings): void {
     const s = this.get(id);
-    s.consecutiveFailures++;
+    const t = this.now();
+    const since = t - (breaker.windowMs ?? DEFAULT_BREAKER_WINDOW_MS);
+    while (s.failures.length > 0 && (s.failures[0] ?? 0) < since) s.failures.shift();
+    s.failures.push(t);
+    if (s.failures.length > breaker.consecutiveFailures) s.failures.shift(); // only the last N matter
     const halfOpenProbeFailed = s.probing;
     s.probing = false;
     s.round++;
-    if (halfOpenProbeFailed || s.consecutiveFailures >= breaker.consecutiveFailures) {
+    if (halfOpenProbeFailed || s.failures.length >= breaker.consecutiveFailures) {
       const wasOpen = s.openUntil !== 0;
       s.openUntil = this.now() + breaker.cooldownMs;
       if (!wasOpen) this.onCircuitChange(id, true);
@@ -119,7 +131,7 @@ export class ProviderHealth implements HealthView {
 
   private closeCircuit(id: string, s: ProviderState): void {
     const wasOpen = s.openUntil !== 0;
-    s.consecutiveFailures = 0;
+    s.failures = [];
     s.openUntil = 0;
     s.probing = false;
     s.round++;
@@ -129,7 +141,7 @@ export class ProviderHealth implements HealthView {
   private get(id: string): ProviderState {
     let s = this.state.get(id);
     if (!s) {
-      s = { consecutiveFailures: 0, openUntil: 0, probing: false, round: 0, inflight: 0, requests: [], tokens: [] };
+      s = { failures: [], openUntil: 0, probing: false, round: 0, inflight: 0, requests: [], tokens: [] };
       this.state.set(id, s);
     }
     this.prune(s);

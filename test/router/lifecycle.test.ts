@@ -185,6 +185,21 @@ describe("router: circuit breaker", () => {
   });
 });
 
+describe("router: circuit breaker window (issue 15)", () => {
+  it("does not open on failures further apart than the window", async () => {
+    const extra =
+      "  fallback: { enabled: false }\n  retry: { attempts: 1 }\n  circuitBreaker: { consecutiveFailures: 2, cooldown: 60s, window: 200ms }\n  rules: [{ name: only-a, match: {}, pin: [a] }]\n";
+    t = await startTestRouter({ yaml: policy("chat", extra) });
+    a.setFaults({ status: 500, times: 1 });
+    await t.client.chat.completions.create({ model: "chat", messages: easy }).catch(() => undefined);
+    await new Promise((r) => setTimeout(r, 500));
+    a.setFaults({ status: 500, times: 1 });
+    await t.client.chat.completions.create({ model: "chat", messages: easy }).catch(() => undefined);
+    expect(await metric("routewise_circuit_open")).toContain('provider="default/a"} 0');
+    expect((await t.client.chat.completions.create({ model: "chat", messages: easy })).choices).toHaveLength(1);
+  });
+});
+
 describe("router: circuit breaker probes (issue 15 #2)", () => {
   const extra =
     "  fallback: { enabled: false }\n  retry: { attempts: 1 }\n  circuitBreaker: { consecutiveFailures: 1, cooldown: 200ms }\n  rules: [{ name: only-a, match: {}, pin: [a] }]\n";
