@@ -135,6 +135,33 @@ describe("router: hot reload", () => {
     expect(await metric("routewise_config_reloads_total")).toContain('outcome="invalid"} 1');
   });
 
+  it("keeps the last good config when the policy file is emptied, deleted or truncated (issue 15 #4)", async () => {
+    // Standalone YAML used to hot-load these as "no routes": every request got 404 during a rewrite.
+    t = await startTestRouter({ yaml: policy() });
+    const before = t.router.state.current?.config.hash;
+    const { unlinkSync } = await import("node:fs");
+    const providersOnly = policy().slice(0, policy().indexOf("kind: ModelRoute"));
+    const attempts: [string, () => Promise<void>][] = [
+      ["emptied", () => t!.rewrite("")],
+      ["truncated to its providers", () => t!.rewrite(providersOnly.slice(0, providersOnly.lastIndexOf("---")))],
+      ["truncated mid-document", () => t!.rewrite(policy().slice(0, policy().length - 40))],
+      [
+        "deleted",
+        async () => {
+          unlinkSync(`${t!.dir}/policy.yaml`);
+          await t!.router.reloader.reload();
+        },
+      ],
+    ];
+    for (const [what, attempt] of attempts) {
+      await attempt();
+      expect(t.router.state.current?.config.hash, what).toBe(before);
+      const r = await t.client.chat.completions.create({ model: "chat", messages: easy });
+      expect(r.choices, what).toHaveLength(1);
+    }
+    expect(await metric("routewise_config_reloads_total")).toContain('outcome="invalid"} 4');
+  });
+
   it("picks up a change through the file watcher without an explicit reload", async () => {
     t = await startTestRouter({ yaml: policy() });
     const { writeFileSync } = await import("node:fs");
