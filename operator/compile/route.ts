@@ -2,7 +2,7 @@ import { REASONS } from "../api/v1alpha1/conditions.js";
 import type { ModelProvider, ModelRoute } from "../api/v1alpha1/types.js";
 import type { CandidateConfig, ProviderConfig, RouteConfig, RuleConfig } from "../../router/config/types.js";
 import { ROUTE_DEFAULTS } from "./defaults.js";
-import { durationOr } from "./duration.js";
+import { DURATION_FIELDS, durationOr, MAX_DURATION, overlongDurations } from "./duration.js";
 import { referencePermitted, type GrantView } from "./attachment.js";
 import type { Problem } from "./problems.js";
 
@@ -131,7 +131,7 @@ export function compileRoute(
   providers: Map<string, ProviderConfig>,
   problems: Problem[],
 ): RouteConfig | null {
-  const ruleProblems = checkRules(route);
+  const ruleProblems = [...checkRules(route), ...checkDurations(route)];
   problems.push(...ruleProblems);
   if (ruleProblems.length > 0 || resolved.baseline === null) return null;
   if (resolved.candidates.length === 0) {
@@ -293,6 +293,13 @@ function checkRules(route: ModelRoute): Problem[] {
     });
   });
   return problems;
+}
+
+/** Durations over the cap (an object stored before the CRD capped them): the route is not programmed. */
+function checkDurations(route: ModelRoute): Problem[] {
+  return overlongDurations(route, DURATION_FIELDS.ModelRoute).map((field) =>
+    invalid(route, field, `must be at most ${MAX_DURATION}`),
+  );
 }
 
 function invalid(route: ModelRoute, field: string, message: string): Problem {
