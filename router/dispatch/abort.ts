@@ -16,13 +16,19 @@ export interface ScopedSignal {
   dispose: () => void;
 }
 
+/** The longest delay a Node timer holds; a longer one fires after 1 ms (configs cap durations at 24 h anyway). */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export function scopedSignal(parent: AbortSignal | null, timeoutMs: number, what = "timed out"): ScopedSignal {
   const controller = new AbortController();
   const onParentAbort = (): void => controller.abort(parent?.reason);
   if (parent?.aborted) controller.abort(parent.reason);
   else parent?.addEventListener("abort", onParentAbort, { once: true });
   const arm = (ms: number, label: string) =>
-    setTimeout(() => controller.abort(new DOMException(label, "TimeoutError")), Math.max(0, ms));
+    setTimeout(
+      () => controller.abort(new DOMException(label, "TimeoutError")),
+      Math.min(Math.max(0, ms), MAX_TIMER_MS),
+    );
   let timer = arm(timeoutMs, what);
   return {
     signal: controller.signal,
