@@ -103,23 +103,38 @@ function loadFile(file: string, defaultNamespace: string, out: LoadedManifests, 
   const text = readFileSync(file, "utf8");
   const lines = new LineCounter();
   const docs = parseAllDocuments(text, { lineCounter: lines, prettyErrors: false });
-  if (!Array.isArray(docs)) return; // an empty stream
-  for (const doc of docs) {
-    const firstError = doc.errors[0];
-    if (firstError) {
-      const line = lines.linePos(firstError.pos[0]).line;
-      out.errors.push({
-        file,
-        line,
-        object: "",
-        field: "",
-        message: `invalid YAML: ${firstError.message.split("\n")[0] ?? ""}`,
-      });
-      continue;
-    }
-    const value: unknown = doc.toJS();
-    if (value === null || value === undefined) continue;
-    addObject({ file, doc, lines }, value, defaultNamespace, out, index);
+  let documents = 0;
+  for (const doc of Array.isArray(docs) ? docs : []) {
+    const loc = { file, doc, lines };
+    const value = documentValue(loc, out);
+    if (value === undefined) continue;
+    documents++;
+    if (value !== null) addObject(loc, value, defaultNamespace, out, index);
+  }
+  // An empty file is refused, not read as "nothing": a policy file being rewritten is empty for a moment.
+  if (documents === 0) {
+    const message = "the file has no YAML documents (empty, or only comments)";
+    out.errors.push({ file, line: 1, object: "", field: "", message });
+  }
+}
+
+/**
+ * A document's value: undefined when it holds nothing, null when it could not be read (the error reported with
+ * its line: invalid YAML, or aliases expanding past the parser's limit, a "billion laughs").
+ */
+function documentValue(loc: Located, out: LoadedManifests): unknown {
+  const firstError = loc.doc.errors[0];
+  const at = (pos: number) => loc.lines.linePos(pos).line;
+  const fail = (line: number, message: string): null => {
+    out.errors.push({ file: loc.file, line, object: "", field: "", message: `invalid YAML: ${message}` });
+    return null;
+  };
+  if (firstError) return fail(at(firstError.pos[0]), firstError.message.split("\n")[0] ?? "");
+  try {
+    const value: unknown = loc.doc.toJS();
+    return value ?? undefined;
+  } catch (err) {
+    return fail(at(loc.doc.range?.[0] ?? 0), err instanceof Error ? err.message : String(err));
   }
 }
 
@@ -178,13 +193,29 @@ function addPolicy(loc: Located, value: Record<string, unknown>, id: Identity, o
     report([{ field: "kind", message: `unknown kind ${JSON.stringify(id.kind)} in ${GROUP_VERSION}` }]);
     return;
   }
-  const errors = add(value, out);
+  // YAML reads 1e400 as Infinity, which no API server would store (it is not JSON): refused like a bad value.
+  const nonFinite = nonFiniteNumbers(value);
+  const errors = nonFinite.length > 0 ? nonFinite : add(value, out);
   if (errors.length === 0) return;
   report(errors);
   if (id.kind === "ModelProvider") out.rejectedProviders.push({ namespace: id.namespace, name: id.name });
 }
 
 type AddPolicy = (value: unknown, out: LoadedManifests) => FieldError[];
+
+/** Fields holding a number that is not finite (Infinity, NaN), by path (`spec.rules[0].match…`). */
+function nonFiniteNumbers(value: unknown): FieldError[] {
+  const errors: FieldError[] = [];
+  const stack: [unknown, string][] = [[value, ""]];
+  while (stack.length > 0) {
+    const [v, path] = stack.pop() as [unknown, string];
+    if (typeof v === "number" && !Number.isFinite(v))
+      errors.push({ field: path, message: `must be a finite number (read as ${String(v)})` });
+    if (Array.isArray(v)) v.forEach((x, i) => stack.push([x, `${path}[${i}]`]));
+    else if (isRecord(v)) for (const [k, x] of Object.entries(v)) stack.push([x, path === "" ? k : `${path}.${k}`]);
+  }
+  return errors.reverse();
+}
 
 /** Validates one object of a kind and files it; the validation errors, or none. */
 function adder<T>(

@@ -16,8 +16,9 @@ import { ConfigReloader, type LoadedConfig } from "./config/reloader.js";
 import type { ProviderType } from "./config/types.js";
 import { ProviderHealth } from "./dispatch/health.js";
 import type { ClientAuth } from "./http/auth.js";
-import { createApp } from "./http/app.js";
+import { answerClientError, createApp } from "./http/app.js";
 import { createMetricsEndpoint } from "./http/metrics-endpoint.js";
+import { Drain } from "./http/drain.js";
 import { createRouterMetrics, type RouterMetrics } from "./metrics/metrics.js";
 import type { ProviderAdapter } from "./providers/types.js";
 import { RouterState } from "./config/snapshot.js";
@@ -68,7 +69,7 @@ export async function startRouter(o: RouterOptions): Promise<RunningRouter> {
   const events = createRouterEvents(metrics, o.logger);
   const state = new RouterState();
   const health = new ProviderHealth(Date.now, events.circuitChanged);
-  let draining = false;
+  const drain = new Drain();
   const classifiers =
     o.classifiers ?? (await ClassifierRegistry.create(events.classifierCache, new HeuristicClassifier()));
   const reloader = new ConfigReloader({
@@ -103,9 +104,11 @@ export async function startRouter(o: RouterOptions): Promise<RunningRouter> {
     auth: o.auth ?? null,
     hrNow: () => performance.now(),
     maxBodyBytes: o.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
-    ready: () => !draining,
+    ready: () => !drain.draining,
+    drain,
   });
   const server = createServer({ keepAliveTimeout: 65_000 }, app);
+  server.on("clientError", answerClientError);
   await listen(server, o.port, o.host);
   const port = (server.address() as AddressInfo).port;
   const metricsServer = createServer(createMetricsEndpoint({ metrics, logger: o.logger }));
@@ -117,16 +120,19 @@ export async function startRouter(o: RouterOptions): Promise<RunningRouter> {
   const metricsPort = (metricsServer.address() as AddressInfo).port;
 
   const stop = async (): Promise<void> => {
-    draining = true;
+    drain.start();
     reloader.stop();
     const closed = new Promise<void>((resolve) =>
       server.close(() => {
         resolve();
       }),
     );
-    server.closeIdleConnections();
     const deadline = Date.now() + (o.drainTimeoutMs ?? 25_000);
-    while (Date.now() < deadline && (await inflight(metrics)) > 0) await sleep(50);
+    for (;;) {
+      server.closeIdleConnections(); // kept-alive sockets whose last response just ended
+      if (drain.inflight === 0 || Date.now() >= deadline) break;
+      await sleep(50);
+    }
     server.closeAllConnections();
     await closed;
     // Scrapes keep working while the API drains; the metrics listener closes last.
@@ -153,11 +159,6 @@ export async function loadBuiltinClassifiers(metrics: RouterMetrics): Promise<Cl
     const message = err instanceof Error ? err.message : String(err);
     throw new Error(`could not load the built-in classifier: ${message}`, { cause: err });
   }
-}
-
-async function inflight(metrics: RouterMetrics): Promise<number> {
-  const v = await metrics.inflight.get();
-  return v.values[0]?.value ?? 0;
 }
 
 function listen(server: Server, port: number, host: string): Promise<void> {

@@ -117,6 +117,43 @@ spec:
     expect(r.stderr).toContain('unknown kind "ModelRouter"');
   });
 
+  it("names file and line of an alias bomb and goes on with the other files (issue 15 #11)", () => {
+    const laughs = [
+      "a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]",
+      ...Array.from({ length: 8 }, (_, i) => {
+        const prev = String.fromCharCode(97 + i);
+        const name = String.fromCharCode(98 + i);
+        return `${name}: &${name} [*${prev}, *${prev}, *${prev}, *${prev}, *${prev}, *${prev}, *${prev}, *${prev}, *${prev}]`;
+      }),
+    ].join("\n");
+    const dir = dirWith({ "a-bomb.yaml": `${laughs}\n`, "b-ghost.yaml": PROVIDER.replace("score: 60", "score: 600") });
+    const r = runCli(["render", "-f", dir]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/a-bomb\.yaml:\d+: .*alias/i);
+    expect(r.stderr).toContain("b-ghost.yaml:4: ModelProvider default/small: spec.quality.score: must be <= 100");
+    expect(r.stderr).not.toContain("    at ");
+  });
+
+  it("refuses a number YAML reads as Infinity, naming file, line and field (issue 15 #11)", () => {
+    const r = runCli([
+      "render",
+      "-f",
+      dirWith({ "p.yaml": PROVIDER.replace("inputPerMillion: 1", "inputPerMillion: 1e400") }),
+    ]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(
+      "p.yaml:4: ModelProvider default/small: spec.pricing.inputPerMillion: must be a finite number",
+    );
+  });
+
+  it("fails on an empty file instead of rendering nothing (issue 15 #11)", () => {
+    const dir = dirWith({ "empty.yaml": "", "comments.yaml": "# nothing here\n" });
+    const r = runCli(["render", "-f", join(dir, "empty.yaml")]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/empty\.yaml:1: the file has no YAML documents/);
+    expect(runCli(["render", "-f", join(dir, "comments.yaml")]).code).toBe(1);
+  });
+
   it("fails clearly when a path does not exist", () => {
     const r = runCli(["render", "-f", "/does/not/exist"]);
     expect(r.code).toBe(1);

@@ -139,6 +139,10 @@ export function configSource(flags: Pick<RouterFlags, "config" | "credentials" |
       const result = compileManifests([path], flags.namespace);
       if (result.errors.length > 0)
         throw new Error(`invalid policies:\n${result.errors.map(formatSourceError).join("\n")}`);
+      // A policy set that serves nothing is a file deleted or cut short mid-rewrite, not an intent: refused like
+      // a truncated JSON config, so the last good one keeps serving (issue 15 #4).
+      if (result.config.routes.length === 0)
+        throw new Error(`${path}: no ModelRoute to serve (a policy file deleted, emptied or cut short?)`);
       const credentials = new Map(Object.entries(result.credentials));
       for (const [k, v] of readCredentialsDir(flags.credentials)) credentials.set(k, v);
       return Promise.resolve({ config: result.config, credentials });

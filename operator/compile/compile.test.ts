@@ -54,6 +54,24 @@ describe("compile", () => {
     expect(text).toBe(readFileSync(golden, "utf8"));
   });
 
+  it("refuses a duration over the cap stored before the CRD capped it, instead of breaking every request (issue 15 #7)", () => {
+    // Node's timers overflow past ~596 h and fire after 1 ms; the CRD now refuses these, older objects may hold one.
+    const input = examples();
+    const r = route("forever", { modelName: "forever" });
+    r.spec.timeouts = { request: "700h" };
+    const provider = input.providers[0]!;
+    provider.spec.timeouts = { connect: "25h" };
+    const out = compile({ ...input, routes: [...input.routes, r] });
+    expect(out.problems).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ field: "spec.timeouts.request", reason: "Invalid", message: "must be at most 24h" }),
+        expect.objectContaining({ field: "spec.timeouts.connect", reason: "Invalid", message: "must be at most 24h" }),
+      ]),
+    );
+    expect(out.config.providers.map((p) => p.id)).not.toContain(`team-a/${provider.metadata.name}`);
+    expect(out.config.routes.every((x) => x.timeouts.requestMs <= 24 * 3_600_000)).toBe(true);
+  });
+
   it("orders candidates strongest first, cheaper first among equals", () => {
     const r = compile(examples()).config.routes.find((x) => x.name === "assistant");
     expect(r?.candidates.map((c) => c.provider)).toEqual([

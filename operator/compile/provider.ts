@@ -3,7 +3,7 @@ import type { ModelProvider, SecretInfo } from "../api/v1alpha1/types.js";
 import type { Domain, ProviderConfig, SimulatedBehaviour } from "../../router/config/types.js";
 import { credentialKey, type CredentialSource } from "./credentials.js";
 import { PROVIDER_DEFAULTS } from "./defaults.js";
-import { durationOr } from "./duration.js";
+import { DURATION_FIELDS, durationOr, MAX_DURATION, overlongDurations } from "./duration.js";
 import type { Problem } from "./problems.js";
 
 const D = PROVIDER_DEFAULTS;
@@ -47,6 +47,15 @@ export function compileProvider(p: ModelProvider, secrets: SecretInfo[]): Provid
       );
     } else credential = { key: credentialKey(namespace, name), namespace, secretName: ref.name, secretKey };
   }
+  for (const field of overlongDurations(p, DURATION_FIELDS.ModelProvider)) {
+    problems.push({
+      object: { kind: "ModelProvider", namespace, name },
+      field,
+      condition: "Accepted",
+      reason: REASONS.Accepted.invalid,
+      message: `must be at most ${MAX_DURATION}`,
+    });
+  }
   if (problems.length > 0) return { provider: null, credential: null, problems };
   return { provider: toConfig(p, namespace, credential), credential, problems };
 }
@@ -82,7 +91,13 @@ function capabilities(s: Spec): ProviderConfig["capabilities"] {
     vision: c?.vision ?? D["spec.capabilities.vision"],
     jsonMode: c?.jsonMode ?? D["spec.capabilities.jsonMode"],
     streaming: c?.streaming ?? D["spec.capabilities.streaming"],
+    prefill: prefill(s),
   };
+}
+
+/** Anthropic continues a trailing assistant message; OpenAI-compatible APIs answer it anew (ADR 8). */
+function prefill(s: Spec): boolean {
+  return s.capabilities?.prefill ?? s.type === "anthropic";
 }
 
 function limits(s: Spec): ProviderConfig["limits"] {

@@ -2,7 +2,7 @@ import { REASONS } from "../api/v1alpha1/conditions.js";
 import type { ModelProvider, ModelRoute } from "../api/v1alpha1/types.js";
 import type { CandidateConfig, ProviderConfig, RouteConfig, RuleConfig } from "../../router/config/types.js";
 import { ROUTE_DEFAULTS } from "./defaults.js";
-import { durationOr } from "./duration.js";
+import { DURATION_FIELDS, durationOr, MAX_DURATION, overlongDurations } from "./duration.js";
 import { referencePermitted, type GrantView } from "./attachment.js";
 import type { Problem } from "./problems.js";
 
@@ -131,7 +131,7 @@ export function compileRoute(
   providers: Map<string, ProviderConfig>,
   problems: Problem[],
 ): RouteConfig | null {
-  const ruleProblems = checkRules(route);
+  const ruleProblems = [...checkRules(route), ...checkDurations(route)];
   problems.push(...ruleProblems);
   if (ruleProblems.length > 0 || resolved.baseline === null) return null;
   if (resolved.candidates.length === 0) {
@@ -173,7 +173,7 @@ function policy(s: Spec): Omit<RouteConfig, "name" | "source" | "candidates" | "
     fallback: fallback(s),
     timeouts: timeouts(s),
     circuitBreaker: circuitBreaker(s),
-    midStreamFailure: "error-event",
+    midStreamFailure: s.fallback?.midStream ?? D["spec.fallback.midStream"],
     classifier: classifier(s),
     rollout: s.rollout?.mode ?? D["spec.rollout.mode"],
     exposeProviderModels: s.exposeProviderModels ?? D["spec.exposeProviderModels"],
@@ -188,9 +188,13 @@ function fallback(s: Spec): RouteConfig["fallback"] {
 }
 
 function timeouts(s: Spec): RouteConfig["timeouts"] {
+  const attemptMs = durationOr(s.timeouts?.attempt, D["spec.timeouts.attempt"]);
   return {
     requestMs: durationOr(s.timeouts?.request, D["spec.timeouts.request"]),
-    attemptMs: durationOr(s.timeouts?.attempt, D["spec.timeouts.attempt"]),
+    attemptMs,
+    // The CRD documents firstToken's default as the attempt timeout.
+    firstTokenMs: s.timeouts?.firstToken === undefined ? attemptMs : durationOr(s.timeouts.firstToken, "0s"),
+    streamIdleMs: durationOr(s.timeouts?.streamIdle, D["spec.timeouts.streamIdle"]),
   };
 }
 
@@ -198,6 +202,7 @@ function circuitBreaker(s: Spec): RouteConfig["circuitBreaker"] {
   return {
     consecutiveFailures: s.circuitBreaker?.consecutiveFailures ?? D["spec.circuitBreaker.consecutiveFailures"],
     cooldownMs: durationOr(s.circuitBreaker?.cooldown, D["spec.circuitBreaker.cooldown"]),
+    windowMs: durationOr(s.circuitBreaker?.window, D["spec.circuitBreaker.window"]),
   };
 }
 
@@ -288,6 +293,13 @@ function checkRules(route: ModelRoute): Problem[] {
     });
   });
   return problems;
+}
+
+/** Durations over the cap (an object stored before the CRD capped them): the route is not programmed. */
+function checkDurations(route: ModelRoute): Problem[] {
+  return overlongDurations(route, DURATION_FIELDS.ModelRoute).map((field) =>
+    invalid(route, field, `must be at most ${MAX_DURATION}`),
+  );
 }
 
 function invalid(route: ModelRoute, field: string, message: string): Problem {

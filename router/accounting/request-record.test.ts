@@ -1,7 +1,7 @@
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
 import type { ProviderConfig, RouteConfig } from "../config/types.js";
-import type { OpenStream } from "../dispatch/dispatch.js";
+import type { OpenStream } from "../dispatch/stream.js";
 import { relayStream } from "../dispatch/relay.js";
 import { createRouterMetrics } from "../metrics/metrics.js";
 import type { ChatCompletionChunk } from "../openai/types.js";
@@ -53,7 +53,7 @@ function failingStream(): { stream: OpenStream; ends: string[] } {
   const rest: AsyncIterator<ChatCompletionChunk> = {
     next: () => Promise.reject(new UpstreamError("reset", "upstream cut the stream")),
   };
-  return { stream: { first: chunk("Hel"), rest, end: (o) => ends.push(o) }, ends };
+  return { stream: { head: [chunk("Hel")], rest, end: (o) => ends.push(o) }, ends };
 }
 
 describe("RequestRecord", () => {

@@ -32,6 +32,8 @@ export interface AttemptObserver {
   firstChunk(provider: ProviderConfig, startedAt: number): void;
   retried(provider: ProviderConfig, reason: string): void;
   fellBack(route: RouteConfig, from: ProviderConfig, to: ProviderConfig, reason: string): void;
+  /** The upstream sent a stream event that was skipped as malformed. */
+  malformedEvent(provider: ProviderConfig): void;
 }
 
 /** The provider window that limits tokens per minute. */
@@ -48,8 +50,17 @@ export interface RecorderDeps {
 }
 
 export interface Costs {
+  /** Of every billed attempt. */
   cost: number;
   baseline: number;
+  /** Per billed attempt, in order (one unless a stream was continued). */
+  attempts: { provider: ProviderConfig; cost: number; estimated: boolean }[];
+}
+
+/** An attempt whose output the client got part of before it failed and the stream was continued elsewhere. */
+export interface BilledAttempt {
+  provider: ProviderConfig;
+  tokens: TokenCounts;
 }
 
 /** How a request that reached a provider ended. */
@@ -61,6 +72,8 @@ export interface Finished {
   fallbacks: number;
   /** The upstream's mid-stream error, for the log line. */
   streamError?: string;
+  /** Earlier attempts of a continued stream, billed too (their tokens and cost at their provider). */
+  earlier?: BilledAttempt[];
 }
 
 /** A request no candidate could answer. */
@@ -125,29 +138,51 @@ export class RequestRecord implements AttemptObserver {
     this.deps.metrics.fallbacks.inc({ route: route.name, from_provider: from.id, to_provider: to.id, reason });
   }
 
-  /** A provider answered (fully, or a stream that ended with an error): tokens, cost, quality, the log line. */
+  malformedEvent(provider: ProviderConfig): void {
+    this.deps.metrics.upstreamMalformedEvents.inc({ provider: provider.id, model: provider.model });
+  }
+
+  /**
+   * A provider answered (fully, or a stream that ended with an error): tokens, cost, quality, the log line. A
+   * continued stream bills every attempt at its own provider; the baseline prices the answer once (the first
+   * attempt's prompt, every attempt's output).
+   */
   finished(f: Finished): Costs {
     const { route, selection } = this.decision();
-    const cost = costUSD(f.tokens, f.provider.pricing);
-    const baseline = costUSD(f.tokens, selection.baseline.pricing);
-    if (!this.takeOutcome()) return { cost, baseline };
+    const billed = [...(f.earlier ?? []), { provider: f.provider, tokens: f.tokens }];
+    const attempts = billed.map((b) => ({
+      provider: b.provider,
+      cost: costUSD(b.tokens, b.provider.pricing),
+      estimated: b.tokens.estimated,
+    }));
+    const costs = {
+      cost: sum(attempts.map((a) => a.cost)),
+      baseline: costUSD(answerTokens(billed), selection.baseline.pricing),
+      attempts,
+    };
+    if (!this.takeOutcome()) return costs;
     const m = this.deps.metrics;
-    const labels = { route: route.name, provider: f.provider.id, model: f.provider.model };
-    const { tokens } = f;
-    m.requests.inc({ ...labels, outcome: f.outcome });
+    m.requests.inc({ route: route.name, provider: f.provider.id, model: f.provider.model, outcome: f.outcome });
+    billed.forEach((b, i) => this.bill(route, b, attempts[i]?.cost ?? 0));
+    m.baselineCost.inc({ route: route.name }, costs.baseline);
+    m.qualityPoints.inc({ route: route.name }, selection.predict(f.provider));
+    m.baselineQualityPoints.inc({ route: route.name }, selection.baselineQuality);
+    this.logServed(f);
+    return costs;
+  }
+
+  private bill(route: RouteConfig, b: BilledAttempt, cost: number): void {
+    const m = this.deps.metrics;
+    const labels = { route: route.name, provider: b.provider.id, model: b.provider.model };
+    const { tokens } = b;
     m.tokens.inc({ ...labels, direction: "input" }, tokens.input - tokens.cachedInput);
     m.tokens.inc({ ...labels, direction: "cached_input" }, tokens.cachedInput);
     m.tokens.inc({ ...labels, direction: "output" }, tokens.output);
     m.cost.inc(labels, cost);
-    m.baselineCost.inc({ route: route.name }, baseline);
-    m.qualityPoints.inc({ route: route.name }, selection.predict(f.provider));
-    m.baselineQualityPoints.inc({ route: route.name }, selection.baselineQuality);
-    const gen = genAiLabels(f.provider);
+    const gen = genAiLabels(b.provider);
     m.genAiTokenUsage.observe({ ...gen, gen_ai_token_type: "input" }, tokens.input);
     m.genAiTokenUsage.observe({ ...gen, gen_ai_token_type: "output" }, tokens.output);
-    this.deps.tokens.recordTokens(f.provider.id, tokens.input + tokens.output);
-    this.logServed(f);
-    return { cost, baseline };
+    this.deps.tokens.recordTokens(b.provider.id, tokens.input + tokens.output);
   }
 
   /**
@@ -194,10 +229,25 @@ export class RequestRecord implements AttemptObserver {
         model: f.provider.model,
         decision: selection.reason,
         fallbacks: f.fallbacks,
+        ...(f.earlier && f.earlier.length > 0 ? { continuedFrom: f.earlier.map((e) => e.provider.id) } : {}),
         durationMs: this.deps.now() - this.started,
         ...(f.streamError === undefined ? {} : { streamError: f.streamError }),
       },
       f.streamError === undefined ? "Served chat completion" : "Ended stream with an upstream error",
     );
   }
+}
+
+function sum(xs: number[]): number {
+  return xs.reduce((a, b) => a + b, 0);
+}
+
+/** The answer's tokens as one request would have used them: the first prompt, every attempt's output. */
+function answerTokens(billed: BilledAttempt[]): TokenCounts {
+  const first = billed[0]?.tokens ?? { input: 0, cachedInput: 0, output: 0, estimated: false };
+  return {
+    ...first,
+    output: sum(billed.map((b) => b.tokens.output)),
+    estimated: billed.some((b) => b.tokens.estimated),
+  };
 }

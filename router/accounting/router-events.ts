@@ -16,8 +16,10 @@ export interface RouterEvents {
 }
 
 export function createRouterEvents(metrics: RouterMetrics, logger: Logger): RouterEvents {
+  const circuits = new Set<string>();
   return {
     configApplied: (config, unavailable) => {
+      initialiseCircuits(metrics, circuits, config);
       metrics.configInfo.reset();
       metrics.configInfo.set({ version: config.version, hash: config.hash }, 1);
       metrics.configReloads.inc({ outcome: "success" });
@@ -40,6 +42,25 @@ export function createRouterEvents(metrics: RouterMetrics, logger: Logger): Rout
     },
     classifierCache: classifierCacheHooks(metrics),
   };
+}
+
+/**
+ * routewise_circuit_open exists at 0 for every provider from the config load on (issue 15 #10), so dashboards and
+ * alerts see the series before any circuit changes; a reload keeps the value of a provider that stays and drops
+ * the series of one that left.
+ */
+function initialiseCircuits(metrics: RouterMetrics, known: Set<string>, config: RouterConfig): void {
+  const ids = new Set(config.providers.map((p) => p.id));
+  for (const id of known) {
+    if (ids.has(id)) continue;
+    metrics.circuitOpen.remove({ provider: id });
+    known.delete(id);
+  }
+  for (const id of ids) {
+    if (known.has(id)) continue;
+    metrics.circuitOpen.set({ provider: id }, 0);
+    known.add(id);
+  }
 }
 
 /** Decision-cache hit/miss counters for the classifiers. */

@@ -7,6 +7,8 @@ import {
   featurize,
   normalizeText,
   promptKey,
+  boundedInput,
+  MAX_INPUT_CHARS,
 } from "./featurize.js";
 import { buildLexiconIndex, lexiconMask, LEXICON_NAMES, PREFIX_KEY_LENGTH } from "./lexicons.js";
 
@@ -67,5 +69,25 @@ describe("lexicons", () => {
     expect(lexiconMask(idx, "zzzz")).toBe(0);
     for (const list of idx.prefix.values())
       for (const [stem] of list) expect(stem.length).toBeGreaterThanOrEqual(PREFIX_KEY_LENGTH);
+  });
+});
+
+describe("boundedInput", () => {
+  // Issue 15 #8: a 3.9 MB prompt took ~0.4 s of main-thread time to featurize and key.
+  const huge = "word and 12 numbers, then more words. ".repeat(100_000);
+
+  it("featurizes and keys a prompt longer than the bound as its head and tail", () => {
+    const long = { prompt: huge, system: "be brief", totalChars: huge.length + 8 };
+    const bounded = boundedInput(long);
+    expect(bounded.prompt.length).toBeLessThanOrEqual(MAX_INPUT_CHARS);
+    expect(bounded.prompt.startsWith(huge.slice(0, 1000))).toBe(true);
+    expect(bounded.prompt.endsWith(huge.slice(-1000))).toBe(true);
+    expect(Array.from(featurize(long))).toEqual(Array.from(featurize(bounded)));
+    expect(promptKey(long)).toBe(promptKey(bounded));
+  });
+
+  it("returns the same input when it is within the bound", () => {
+    const short = { prompt: "hello", system: "", totalChars: 5 };
+    expect(boundedInput(short)).toBe(short);
   });
 });

@@ -56,6 +56,8 @@ export interface Capabilities {
   vision: boolean;
   jsonMode: boolean;
   streaming: boolean;
+  /** Continues a trailing assistant message (assistant prefill). Absent (older configs): false. */
+  prefill?: boolean;
 }
 
 export interface Quality {
@@ -181,10 +183,25 @@ export interface RouteConfig {
   rules: RuleConfig[];
   retry: RetryConfig;
   fallback: { enabled: boolean; maxProviders: number };
-  timeouts: { requestMs: number; attemptMs: number };
-  circuitBreaker: { consecutiveFailures: number; cooldownMs: number };
-  /** What the router does when a stream fails after its first byte reached the client. */
-  midStreamFailure: "error-event";
+  timeouts: {
+    requestMs: number;
+    attemptMs: number;
+    /** Streams: sending to the first content chunk. Absent (older configs): attemptMs. */
+    firstTokenMs?: number;
+    /** Streams: longest gap between chunks once content flows. Absent (older configs): 60 s. */
+    streamIdleMs?: number;
+  };
+  circuitBreaker: {
+    consecutiveFailures: number;
+    cooldownMs: number;
+    /** Failures older than this do not count. Absent (older configs): 60 s. */
+    windowMs?: number;
+  };
+  /**
+   * What the router does when a stream fails after content reached the client: end it with an error event, or
+   * continue it on the next candidate that accepts an assistant prefill.
+   */
+  midStreamFailure: "error-event" | "continue";
   /** The request analyzer; a custom one is a mounted model directory (see router/classify/custom-classifier.ts). */
   classifier: ClassifierConfig;
   rollout: RolloutMode;

@@ -2,15 +2,17 @@
  * Dispatch: try the selected providers in order. After each failed attempt the retry policy (retry-policy.ts)
  * decides: retry on the same provider with exponential backoff (an upstream retry-after wins when longer; one
  * longer than the backoff cap moves on at once), fall back to the next provider, return the upstream's rejection,
- * or stop. Circuit breakers and limits are consulted before each attempt. Streams are committed only once their
- * first chunk has arrived, so everything before the first byte can be retried. Every attempt is reported to the
- * request record; dispatch writes no metric itself.
+ * or stop. Circuit breakers and limits are consulted before each attempt. A timed-out attempt falls back; a
+ * rejection another candidate may accept because of its context window tries larger windows first. Streams
+ * (stream.ts) are committed only once their first content chunk has arrived, so everything before it can be
+ * retried. Every attempt is reported to the request record; dispatch writes no metric itself.
  */
 import type { AttemptObserver } from "../accounting/request-record.js";
 import type { ProviderConfig, ProviderType, RouteConfig } from "../config/types.js";
-import type { ChatCompletion, ChatCompletionChunk, ChatRequest } from "../openai/types.js";
-import { UpstreamError, type ProviderAdapter } from "../providers/types.js";
-import { scopedSignal } from "./abort.js";
+import type { ChatCompletion, ChatRequest } from "../openai/types.js";
+import { redactSecrets } from "../providers/shared/redact.js";
+import { UpstreamError, type CallOptions, type ProviderAdapter, type Rejection } from "../providers/types.js";
+import { abortCause, deadlinePassed, scopedSignal, type ScopedSignal } from "./abort.js";
 import { backoff, countsAgainstProvider, failureAction } from "./retry-policy.js";
 import type { ProviderHealth } from "./health.js";
 
@@ -31,6 +33,10 @@ export interface AttemptFailure {
   status: number | null;
   retryAfterMs: number | null;
   message: string;
+  /** The upstream's own code and param, and what its rejection means for routing. */
+  code: string | null;
+  param: string | null;
+  rejection: Rejection | null;
 }
 
 export interface DispatchContext {
@@ -40,27 +46,28 @@ export interface DispatchContext {
   requestId: string;
   /** Aborted when the client goes away or the route's total timeout passes. */
   signal: AbortSignal;
-  /** The request record, told about every attempt, retry, fallback and first chunk. */
+  /** The request record, told about every attempt, retry, fallback, first chunk and malformed event. */
   record: AttemptObserver;
 }
 
 export type DispatchResult<T> =
   | { ok: true; provider: ProviderConfig; value: T; failures: AttemptFailure[] }
-  | { ok: false; failures: AttemptFailure[]; fatal: UpstreamError | null };
+  | {
+      ok: false;
+      failures: AttemptFailure[];
+      fatal: UpstreamError | null;
+      /** Set when the request itself ended first: its total timeout passed, or its client went away. */
+      ended: "deadline" | "client_gone" | null;
+    };
 
 /**
- * A committed stream: its first chunk has arrived. The attempt stays open (the provider's in-flight slot held)
- * until `end`, which the relay calls once with the stream's outcome.
+ * One attempt on a provider. `scope` is the attempt's signal with its deadline timer (the attempt timeout when it
+ * starts); the attempt may re-arm it, and owns it once it succeeds (a completion disposes it, a stream keeps it).
  */
-export interface OpenStream {
-  first: ChatCompletionChunk;
-  rest: AsyncIterator<ChatCompletionChunk>;
-  /** Ends the attempt: frees the provider's slot and reports the upstream duration. Idempotent. */
-  end: (outcome: "success" | "stream_error") => void;
-}
+export type AttemptFn<T> = (provider: ProviderConfig, scope: ScopedSignal) => Promise<T>;
 
 export function dispatchCompletion(deps: DispatchDeps, ctx: DispatchContext): Promise<DispatchResult<ChatCompletion>> {
-  return runAttempts(deps, ctx, async (provider, signal) => {
+  return runAttempts(deps, ctx, async (provider, scope) => {
     const started = deps.now();
     const release = deps.health.begin(provider.id);
     try {
@@ -68,49 +75,18 @@ export function dispatchCompletion(deps: DispatchDeps, ctx: DispatchContext): Pr
       const result = await adapter.complete(
         provider,
         withModel(ctx.request, provider),
-        options(deps, provider, ctx, signal),
+        callOptions(deps, provider, ctx, scope.signal),
       );
       ctx.record.attemptEnded(provider, started, "success");
       return result.body;
     } finally {
+      scope.dispose();
       release();
     }
   });
 }
 
-export function dispatchStream(deps: DispatchDeps, ctx: DispatchContext): Promise<DispatchResult<OpenStream>> {
-  return runAttempts(deps, ctx, async (provider, signal) => {
-    const startedAt = deps.now();
-    const release = deps.health.begin(provider.id);
-    try {
-      const adapter = deps.adapters[provider.type];
-      const { chunks } = await adapter.stream(
-        provider,
-        withModel(ctx.request, provider),
-        options(deps, provider, ctx, signal),
-      );
-      const rest = chunks[Symbol.asyncIterator]();
-      const first = await rest.next();
-      if (first.done === true) throw new UpstreamError("malformed", "upstream stream ended before its first chunk");
-      ctx.record.firstChunk(provider, startedAt);
-      let ended = false;
-      const end = (outcome: "success" | "stream_error"): void => {
-        if (ended) return;
-        ended = true;
-        release();
-        ctx.record.attemptEnded(provider, startedAt, outcome);
-      };
-      return { first: first.value, rest, end };
-    } catch (err) {
-      release();
-      throw err;
-    }
-  });
-}
-
-type AttemptFn<T> = (provider: ProviderConfig, signal: AbortSignal) => Promise<T>;
-
-async function runAttempts<T>(
+export async function runAttempts<T>(
   deps: DispatchDeps,
   ctx: DispatchContext,
   attempt: AttemptFn<T>,
@@ -123,13 +99,26 @@ async function runAttempts<T>(
     const provider = tried[i] as ProviderConfig;
     const outcome = await tryProvider(deps, ctx, provider, attempt, failures);
     if (outcome.ok) return { ok: true, provider, value: outcome.value, failures };
-    if (outcome.fatal) return { ok: false, failures, fatal: outcome.fatal };
-    const next = tried[i + 1];
+    if (outcome.fatal) return { ok: false, failures, fatal: outcome.fatal, ended: null };
     const last = failures[failures.length - 1];
+    if (last?.rejection === "context_length") largerWindowsFirst(tried, i + 1);
+    const next = tried[i + 1];
     if (next && last) ctx.record.fellBack(route, provider, next, failureReason(last));
     if (ctx.signal.aborted) break;
   }
-  return { ok: false, failures, fatal: null };
+  return { ok: false, failures, fatal: null, ended: abortCause(ctx.signal) };
+}
+
+/** After a context-length rejection: the remaining candidates, larger context windows first (stable). */
+function largerWindowsFirst(tried: ProviderConfig[], from: number): void {
+  const rest = tried.slice(from).sort((a, b) => b.contextWindow - a.contextWindow);
+  tried.splice(from, rest.length, ...rest);
+}
+
+/** The providers a request fell back from: those that failed, but not the one that answered after retrying. */
+export function fellBackFrom(answered: { provider: ProviderConfig; failures: AttemptFailure[] }): string[] {
+  const ids = answered.failures.map((f) => f.provider).filter((id) => id !== answered.provider.id);
+  return [...new Set(ids)];
 }
 
 type ProviderOutcome<T> = { ok: true; value: T } | { ok: false; fatal: UpstreamError | null };
@@ -147,25 +136,13 @@ async function tryProvider<T>(
   for (let n = 0; n < ctx.route.retry.attempts; n++) {
     if (ctx.signal.aborted) return GIVE_UP;
     if (deps.health.isOpen(provider.id)) {
-      failures.push({
-        provider: provider.id,
-        kind: "circuit_open",
-        status: null,
-        retryAfterMs: null,
-        message: "circuit open",
-      });
+      failures.push(circuitOpen(provider));
       return GIVE_UP;
     }
     const result = await attemptOnce(deps, ctx, provider, attempt);
     if (result.ok) return result;
     const e = result.error;
-    failures.push({
-      provider: provider.id,
-      kind: e.kind,
-      status: e.status,
-      retryAfterMs: e.retryAfterMs,
-      message: e.message,
-    });
+    failures.push(attemptFailure(provider, e));
     const next = afterFailure(deps, ctx, provider, e, n);
     if ("ok" in next) return next;
     ctx.record.retried(provider, failureReason(failures[failures.length - 1] as AttemptFailure));
@@ -174,25 +151,49 @@ async function tryProvider<T>(
   return GIVE_UP;
 }
 
-/** One attempt under the route's attempt timeout; a failure comes back as an UpstreamError, already recorded. */
+function attemptFailure(provider: ProviderConfig, e: UpstreamError): AttemptFailure {
+  return {
+    provider: provider.id,
+    kind: e.kind,
+    status: e.status,
+    retryAfterMs: e.retryAfterMs,
+    message: e.message,
+    code: e.code,
+    param: e.param,
+    rejection: e.rejection,
+  };
+}
+
+function circuitOpen(provider: ProviderConfig): AttemptFailure {
+  return {
+    provider: provider.id,
+    kind: "circuit_open",
+    status: null,
+    retryAfterMs: null,
+    message: "circuit open",
+    code: null,
+    param: null,
+    rejection: null,
+  };
+}
+
+/** One attempt under the route's deadlines; a failure comes back as a redacted UpstreamError, already recorded. */
 async function attemptOnce<T>(
   deps: DispatchDeps,
   ctx: DispatchContext,
   provider: ProviderConfig,
   attempt: AttemptFn<T>,
 ): Promise<{ ok: true; value: T } | { ok: false; error: UpstreamError }> {
-  const scoped = scopedSignal(ctx.signal, ctx.route.timeouts.attemptMs);
+  const { attemptMs } = ctx.route.timeouts;
+  const scope = scopedSignal(ctx.signal, attemptMs, `no answer within the attempt timeout (${attemptMs}ms)`);
   const started = deps.now();
   try {
-    const value = await attempt(provider, scoped.signal);
-    // The attempt timeout covers the time to a usable answer (for streams: the first chunk); later chunks
-    // are bounded by the request's total timeout, and client disconnects, through ctx.signal.
-    scoped.clearTimer();
+    const value = await attempt(provider, scope);
     deps.health.recordSuccess(provider.id);
     return { ok: true, value };
   } catch (err) {
-    scoped.dispose();
-    const error = toUpstreamError(err, ctx.signal, ctx.route.timeouts.attemptMs);
+    scope.dispose();
+    const error = attemptError(deps, ctx, provider, err, scope);
     ctx.record.attemptEnded(provider, started, error.kind === "http" ? `http_${error.status ?? 0}` : error.kind);
     return { ok: false, error };
   }
@@ -208,7 +209,7 @@ function afterFailure(
 ): ProviderOutcome<never> | { retryInMs: number } {
   const { route } = ctx;
   const action = failureAction(e, route.retry.retryOn);
-  if (countsAgainstProvider(action)) deps.health.recordFailure(provider.id, route.circuitBreaker);
+  if (countsAgainstProvider(e, action)) deps.health.recordFailure(provider.id, route.circuitBreaker);
   if (action === "reject") return { ok: false, fatal: e };
   if (action !== "retry") return GIVE_UP;
   const delay = backoff(route, n, e.retryAfterMs, deps.random());
@@ -216,28 +217,61 @@ function afterFailure(
   return { retryInMs: delay };
 }
 
-function toUpstreamError(err: unknown, requestSignal: AbortSignal, attemptMs: number): UpstreamError {
-  if (err instanceof UpstreamError) {
-    if (err.kind === "aborted" && !requestSignal.aborted) {
-      return new UpstreamError("timeout", `no answer within the attempt timeout (${attemptMs}ms)`, null, null, {
-        cause: err,
-      });
-    }
-    return err;
-  }
-  if (requestSignal.aborted) return new UpstreamError("aborted", "request aborted", null, null, { cause: err });
-  const message = err instanceof Error ? err.message : String(err);
-  return new UpstreamError("malformed", `unexpected adapter error: ${message}`, null, null, { cause: err });
+/**
+ * What an attempt's failure was, as a redacted UpstreamError: the route's total timeout (aborted: the request is
+ * over), the attempt's own deadline (timeout, saying which), else what the adapter threw.
+ */
+export function attemptError(
+  deps: DispatchDeps,
+  ctx: DispatchContext,
+  provider: ProviderConfig,
+  err: unknown,
+  scope: ScopedSignal,
+): UpstreamError {
+  return redacted(toUpstreamError(err, ctx, scope), deps.credential(provider.credentialKey));
 }
 
-export function failureReason(f: AttemptFailure): string {
+function toUpstreamError(err: unknown, ctx: DispatchContext, scope: ScopedSignal): UpstreamError {
+  if (abortCause(ctx.signal) === "deadline") {
+    const message = `the route's total timeout (${ctx.route.timeouts.requestMs}ms) passed`;
+    return new UpstreamError("aborted", message, null, null, { cause: err });
+  }
+  if (ctx.signal.aborted) {
+    return err instanceof UpstreamError && err.kind === "aborted"
+      ? err
+      : new UpstreamError("aborted", "request aborted", null, null, { cause: err });
+  }
+  const deadline = deadlinePassed(scope.signal);
+  if (deadline !== null) return new UpstreamError("timeout", deadline, null, null, { cause: err });
+  if (err instanceof UpstreamError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new UpstreamError("internal", `unexpected adapter error: ${message}`, null, null, { cause: err });
+}
+
+/** The error with the attempt's key and anything shaped like a credential redacted from its message. */
+function redacted(e: UpstreamError, apiKey: string | null): UpstreamError {
+  const message = redactSecrets(e.message, [apiKey]);
+  return message === e.message ? e : e.withMessage(message);
+}
+
+export function failureReason(f: Pick<AttemptFailure, "kind" | "status">): string {
   return f.kind === "http" ? `http_${f.status ?? 0}` : f.kind;
 }
 
-function withModel(request: ChatRequest, provider: ProviderConfig): ChatRequest {
+export function withModel(request: ChatRequest, provider: ProviderConfig): ChatRequest {
   return { ...request, model: provider.model };
 }
 
-function options(deps: DispatchDeps, provider: ProviderConfig, ctx: DispatchContext, signal: AbortSignal) {
-  return { signal, apiKey: deps.credential(provider.credentialKey), requestId: ctx.requestId };
+export function callOptions(
+  deps: DispatchDeps,
+  provider: ProviderConfig,
+  ctx: DispatchContext,
+  signal: AbortSignal,
+): CallOptions {
+  return {
+    signal,
+    apiKey: deps.credential(provider.credentialKey),
+    requestId: ctx.requestId,
+    onMalformedEvent: () => ctx.record.malformedEvent(provider),
+  };
 }

@@ -27,6 +27,19 @@ describe("ProviderHealth", () => {
     expect(changes).toEqual([["p", true]]);
   });
 
+  it("forgets failures older than the window when it counts consecutive failures", () => {
+    // Issue 15: one stray failure an hour ago must not shorten the next outage's patience.
+    const { h, advance } = setup();
+    const windowed = { ...breaker, windowMs: 1_000 };
+    h.recordFailure("p", windowed);
+    advance(1_500);
+    h.recordFailure("p", windowed);
+    expect(h.isOpen("p")).toBe(false);
+    advance(500);
+    h.recordFailure("p", windowed);
+    expect(h.isOpen("p")).toBe(true);
+  });
+
   it("lets one probe through after the cooldown and closes on its success", () => {
     const { h, changes, advance } = setup();
     h.recordFailure("p", breaker);
@@ -52,6 +65,51 @@ describe("ProviderHealth", () => {
     h.begin("p")();
     h.recordFailure("p", breaker);
     expect(h.isOpen("p")).toBe(true);
+  });
+
+  it("lets the next request probe when the half-open probe ends without a success or failure", () => {
+    // Issue 15 #2: a probe answered with a 4xx, abandoned by its client or cut by the request's deadline
+    // recorded nothing and left the circuit open until restart.
+    const { h, advance } = setup();
+    h.recordFailure("p", breaker);
+    h.recordFailure("p", breaker);
+    advance(150);
+    const release = h.begin("p");
+    expect(h.isOpen("p")).toBe(true);
+    release();
+    expect(h.isOpen("p")).toBe(false);
+    h.begin("p");
+    expect(h.isOpen("p")).toBe(true); // the next request is the new probe
+  });
+
+  it("keeps a later probe's flag when an earlier attempt on the provider ends", () => {
+    const { h, advance } = setup();
+    const before = h.begin("p"); // in flight since before the circuit opened
+    h.recordFailure("p", breaker);
+    h.recordFailure("p", breaker);
+    advance(150);
+    h.begin("p"); // the probe
+    before();
+    expect(h.isOpen("p")).toBe(true);
+  });
+
+  it("closes a provider's circuit when a reload changes where or what it calls", () => {
+    const { h, changes } = setup();
+    h.recordFailure("p", breaker);
+    h.recordFailure("p", breaker);
+    expect(h.isOpen("p")).toBe(true);
+    h.setProviders([
+      {
+        id: "p",
+        baseURL: "http://elsewhere/v1",
+        limits: { maxConcurrency: 0, requestsPerMinute: 0, tokensPerMinute: 0 },
+      } as ProviderConfig,
+    ]);
+    expect(h.isOpen("p")).toBe(false);
+    expect(changes).toEqual([
+      ["p", true],
+      ["p", false],
+    ]);
   });
 
   it("is saturated at its concurrency limit until a request ends", () => {

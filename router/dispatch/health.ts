@@ -1,14 +1,24 @@
 /**
- * Per-provider runtime state of one router replica: circuit breakers (consecutive failures → open for a
- * cooldown → one half-open probe), in-flight counts, and request/token rate windows for the provider's limits.
+ * Per-provider runtime state of one router replica: circuit breakers (consecutive failures within a window →
+ * open for a cooldown → one half-open probe), in-flight counts, and request/token rate windows for the provider's
+ * limits. Failures older than the breaker's window no longer count, so a stray failure long ago does not shorten
+ * the next outage's patience.
+ *
+ * The half-open probe is the attempt whose `begin` found the cooldown over. However that attempt ends — a success
+ * or failure recorded, or neither (a 4xx the request caused, the client gone, the request's deadline) — its
+ * release clears the probe flag, so the next request probes again; a circuit is never left waiting for a probe
+ * that is no longer in flight.
  */
 import type { ProviderConfig } from "../config/types.js";
 import type { HealthView } from "../select/types.js";
 
 interface ProviderState {
-  consecutiveFailures: number;
+  /** Times (ms) of the failures since the last success, within the breaker's window. */
+  failures: number[];
   openUntil: number;
   probing: boolean;
+  /** Bumped by every verdict, so a probe's release does not clear the flag of a later probe. */
+  round: number;
   inflight: number;
   /** Start times (ms) of requests in the last minute. */
   requests: number[];
@@ -19,23 +29,39 @@ interface ProviderState {
 export interface BreakerSettings {
   consecutiveFailures: number;
   cooldownMs: number;
+  /** Failures older than this do not count (default 60 s). */
+  windowMs?: number;
 }
+
+/** RouteConfig.circuitBreaker.windowMs when a config does not say. */
+export const DEFAULT_BREAKER_WINDOW_MS = 60_000;
 
 const MINUTE = 60_000;
 
 export class ProviderHealth implements HealthView {
   private readonly state = new Map<string, ProviderState>();
   private limits = new Map<string, ProviderConfig["limits"]>();
+  /** What each provider calls (type, URL, model, key): a reload that changes it starts the breaker afresh. */
+  private targets = new Map<string, string>();
 
   constructor(
     private readonly now: () => number,
     private readonly onCircuitChange: (providerId: string, open: boolean) => void = () => undefined,
   ) {}
 
-  /** Called when a new config is loaded. State of providers that still exist is kept. */
+  /**
+   * Called when a new config is loaded. State of providers that still exist is kept, except the circuit of a
+   * provider that now calls something else (another URL, model, type or key), which closes.
+   */
   setProviders(providers: Iterable<ProviderConfig>): void {
-    this.limits = new Map([...providers].map((p) => [p.id, p.limits]));
-    for (const id of this.state.keys()) if (!this.limits.has(id)) this.state.delete(id);
+    const list = [...providers];
+    this.limits = new Map(list.map((p) => [p.id, p.limits]));
+    const targets = new Map(list.map((p) => [p.id, target(p)]));
+    for (const [id, s] of this.state) {
+      if (!this.limits.has(id)) this.state.delete(id);
+      else if (this.targets.has(id) && this.targets.get(id) !== targets.get(id)) this.closeCircuit(id, s);
+    }
+    this.targets = targets;
   }
 
   isOpen(id: string): boolean {
@@ -59,17 +85,22 @@ export class ProviderHealth implements HealthView {
     return this.state.get(id)?.inflight ?? 0;
   }
 
-  /** Marks an attempt started; returns a release function. */
+  /** Marks an attempt started; returns a release function (idempotent) that also ends a half-open probe. */
   begin(id: string): () => void {
     const s = this.get(id);
     const t = this.now();
     s.inflight++;
     if ((this.limits.get(id)?.requestsPerMinute ?? 0) > 0) s.requests.push(t);
-    if (s.openUntil !== 0 && t >= s.openUntil) s.probing = true;
+    const probe = s.openUntil !== 0 && t >= s.openUntil && !s.probing;
+    if (probe) s.probing = true;
+    const round = s.round;
     let released = false;
     return () => {
-      if (!released) s.inflight--;
+      if (released) return;
       released = true;
+      s.inflight--;
+      // A probe that ended with no verdict: half-open again, the next request probes.
+      if (probe && s.round === round) s.probing = false;
     };
   }
 
@@ -78,30 +109,39 @@ export class ProviderHealth implements HealthView {
   }
 
   recordSuccess(id: string): void {
-    const s = this.get(id);
-    const wasOpen = s.openUntil !== 0;
-    s.consecutiveFailures = 0;
-    s.openUntil = 0;
-    s.probing = false;
-    if (wasOpen) this.onCircuitChange(id, false);
+    this.closeCircuit(id, this.get(id));
   }
 
   recordFailure(id: string, breaker: BreakerSettings): void {
     const s = this.get(id);
-    s.consecutiveFailures++;
+    const t = this.now();
+    const since = t - (breaker.windowMs ?? DEFAULT_BREAKER_WINDOW_MS);
+    while (s.failures.length > 0 && (s.failures[0] ?? 0) < since) s.failures.shift();
+    s.failures.push(t);
+    if (s.failures.length > breaker.consecutiveFailures) s.failures.shift(); // only the last N matter
     const halfOpenProbeFailed = s.probing;
     s.probing = false;
-    if (halfOpenProbeFailed || s.consecutiveFailures >= breaker.consecutiveFailures) {
+    s.round++;
+    if (halfOpenProbeFailed || s.failures.length >= breaker.consecutiveFailures) {
       const wasOpen = s.openUntil !== 0;
       s.openUntil = this.now() + breaker.cooldownMs;
       if (!wasOpen) this.onCircuitChange(id, true);
     }
   }
 
+  private closeCircuit(id: string, s: ProviderState): void {
+    const wasOpen = s.openUntil !== 0;
+    s.failures = [];
+    s.openUntil = 0;
+    s.probing = false;
+    s.round++;
+    if (wasOpen) this.onCircuitChange(id, false);
+  }
+
   private get(id: string): ProviderState {
     let s = this.state.get(id);
     if (!s) {
-      s = { consecutiveFailures: 0, openUntil: 0, probing: false, inflight: 0, requests: [], tokens: [] };
+      s = { failures: [], openUntil: 0, probing: false, round: 0, inflight: 0, requests: [], tokens: [] };
       this.state.set(id, s);
     }
     this.prune(s);
@@ -113,6 +153,10 @@ export class ProviderHealth implements HealthView {
     while (s.requests.length > 0 && (s.requests[0] ?? 0) < since) s.requests.shift();
     while (s.tokens.length > 0 && (s.tokens[0]?.[0] ?? 0) < since) s.tokens.shift();
   }
+}
+
+function target(p: ProviderConfig): string {
+  return JSON.stringify([p.type, p.baseURL, p.model, p.credentialKey, p.azure]);
 }
 
 function countSince(times: number[], since: number): number {

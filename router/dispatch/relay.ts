@@ -1,10 +1,10 @@
 /**
- * Relays a committed stream to the client, chunk by chunk, and ends its attempt with the outcome. The usage
+ * Relays one committed stream to the client, chunk by chunk, and ends its attempt with the outcome. The usage
  * chunk is held back (the caller sends it, with cost, at the end if the client asked for it).
  */
 import type { ChatCompletionChunk, Usage } from "../openai/types.js";
 import { UpstreamError } from "../providers/types.js";
-import type { OpenStream } from "./dispatch.js";
+import type { OpenStream } from "./stream.js";
 
 /** Where relayed chunks go (the client's SSE response). */
 export interface ChunkSink {
@@ -18,55 +18,84 @@ export interface RelayResult {
   usageChunk: ChatCompletionChunk | null;
   /** Characters of content and tool calls relayed (for the token estimate when the upstream sends no usage). */
   chars: number;
+  /** The first chunk's id. */
+  id: string;
+  /** Whether anything but choice 0's text was relayed (tool calls, other choices, a refusal). */
+  structured: boolean;
   /** The upstream failed mid-stream. */
   error: UpstreamError | null;
   clientGone: boolean;
 }
 
 export async function relayStream(stream: OpenStream, sink: ChunkSink, signal: AbortSignal): Promise<RelayResult> {
-  const out: RelayResult = { usage: null, usageChunk: null, chars: 0, error: null, clientGone: false };
-  const forward = (chunk: ChatCompletionChunk): void => {
-    if (chunk.usage) {
-      out.usage = chunk.usage;
-      if (chunk.choices.length === 0) {
-        out.usageChunk = chunk;
-        return;
-      }
-      out.usageChunk = { ...chunk, choices: [] };
-      chunk = { ...chunk };
-      delete chunk.usage;
-    }
-    out.chars += chunkChars(chunk);
-    sink.write(chunk);
+  const out: RelayResult = {
+    usage: null,
+    usageChunk: null,
+    chars: 0,
+    id: stream.head[0]?.id ?? "",
+    structured: false,
+    error: null,
+    clientGone: false,
   };
   try {
-    forward(stream.first);
-    for (;;) {
-      const next = await stream.rest.next();
-      if (next.done === true) break;
-      forward(next.value);
-    }
+    for (const chunk of stream.head) forward(out, sink, chunk);
+    for (let next = await stream.rest.next(); next.done !== true; next = await stream.rest.next())
+      forward(out, sink, next.value);
   } catch (err) {
-    if (signal.aborted && sink.gone()) out.clientGone = true;
-    else
-      out.error =
-        err instanceof UpstreamError ? err : new UpstreamError("reset", String(err), null, null, { cause: err });
+    failed(out, err, signal, sink);
   } finally {
-    stream.end(out.error ? "stream_error" : "success");
-    if (sink.gone()) {
-      out.clientGone = true;
-      await stream.rest.return?.().catch(() => undefined);
-    }
+    await finish(stream, out, sink);
   }
   return out;
 }
 
-function chunkChars(chunk: ChatCompletionChunk): number {
-  let n = 0;
-  for (const choice of chunk.choices) {
-    const delta = (choice as { delta?: { content?: unknown; tool_calls?: unknown } }).delta;
-    if (typeof delta?.content === "string") n += delta.content.length;
-    if (delta?.tool_calls !== undefined) n += JSON.stringify(delta.tool_calls).length;
+/** The stream failed: the client went away (its request signal aborted), or the upstream did. */
+function failed(out: RelayResult, err: unknown, signal: AbortSignal, sink: ChunkSink): void {
+  if (signal.aborted && sink.gone()) out.clientGone = true;
+  else
+    out.error =
+      err instanceof UpstreamError ? err : new UpstreamError("reset", String(err), null, null, { cause: err });
+}
+
+/** Ends the attempt with its outcome; stops reading the upstream when the client is gone. */
+async function finish(stream: OpenStream, out: RelayResult, sink: ChunkSink): Promise<void> {
+  out.clientGone ||= sink.gone();
+  const outcome = out.error ? "stream_error" : out.clientGone ? "client_closed" : "success";
+  stream.end(outcome, out.error);
+  if (out.clientGone) await stream.rest.return?.().catch(() => undefined);
+}
+
+/** Writes one chunk, holding its usage back. */
+function forward(out: RelayResult, sink: ChunkSink, chunk: ChatCompletionChunk): void {
+  if (chunk.usage) {
+    out.usage = chunk.usage;
+    if (chunk.choices.length === 0) {
+      out.usageChunk = chunk;
+      return;
+    }
+    out.usageChunk = { ...chunk, choices: [] };
+    chunk = { ...chunk };
+    delete chunk.usage;
   }
-  return n;
+  for (const choice of chunk.choices) {
+    const { chars, structured } = measure(choice as Choice);
+    out.chars += chars;
+    out.structured ||= structured;
+  }
+  sink.write(chunk);
+}
+
+interface Choice {
+  index?: unknown;
+  delta?: { content?: unknown; tool_calls?: unknown; refusal?: unknown; function_call?: unknown };
+}
+
+/** Output characters of one choice, and whether it is anything but choice 0's text. */
+function measure(c: Choice): { chars: number; structured: boolean } {
+  const d = c.delta ?? {};
+  const text = typeof d.content === "string" ? d.content.length : 0;
+  const tools = d.tool_calls === undefined ? 0 : JSON.stringify(d.tool_calls).length;
+  const refusal = typeof d.refusal === "string" && d.refusal.length > 0;
+  const structured = (c.index ?? 0) !== 0 || tools > 0 || d.function_call !== undefined || refusal;
+  return { chars: text + tools, structured };
 }

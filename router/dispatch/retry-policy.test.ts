@@ -1,14 +1,15 @@
 import { describe, expect, it } from "vitest";
-import { UpstreamError, type UpstreamErrorKind } from "../providers/types.js";
+import { UpstreamError, type Rejection, type UpstreamErrorKind } from "../providers/types.js";
 import { countsAgainstProvider, failureAction, type FailureAction } from "./retry-policy.js";
 
 const RETRY_ON = [408, 429, 500, 502, 503, 504];
 
-const error = (kind: UpstreamErrorKind, status: number | null = null) => new UpstreamError(kind, "x", status);
+const error = (kind: UpstreamErrorKind, status: number | null = null, rejection: Rejection | null = null) =>
+  new UpstreamError(kind, "x", status, null, { rejection });
 
 // [what happened, the error, what dispatch does, counts against the provider's circuit breaker]
 const TABLE: [string, UpstreamError, FailureAction, boolean][] = [
-  ["429 rate limited", error("http", 429), "retry", true],
+  ["429 rate limited", error("http", 429), "retry", false], // issue 15 #9: 429 no longer trips the breaker
   ["408 upstream timeout", error("http", 408), "retry", true],
   ["500 server error", error("http", 500), "retry", true],
   ["502 bad gateway", error("http", 502), "retry", true],
@@ -22,19 +23,27 @@ const TABLE: [string, UpstreamError, FailureAction, boolean][] = [
   ["404 unknown upstream model", error("http", 404), "reject", false],
   ["413 request too large", error("http", 413), "reject", false],
   ["422 unprocessable", error("http", 422), "reject", false],
+  // Issue 15: request-shaped rejections another candidate may accept move on, uncounted; content filters do not.
+  ["400 context length exceeded", error("http", 400, "context_length"), "next", false],
+  ["400 max tokens too large", error("http", 400, "max_tokens"), "next", false],
+  ["400 unsupported parameter", error("http", 400, "unsupported_parameter"), "next", false],
+  ["400 content filter", error("http", 400, "content_filter"), "reject", false],
   ["http error without a status", error("http", null), "next", true],
   ["connection refused", error("connect"), "retry", true],
-  ["attempt timed out", error("timeout"), "retry", true],
+  ["attempt timed out", error("timeout"), "next", true], // issue 15: timeouts fail over instead of retrying
   ["connection reset", error("reset"), "retry", true],
   ["malformed answer", error("malformed"), "next", true],
   ["client gone or total timeout", error("aborted"), "stop", false],
+  // Issue 15 #3: what the request or the router caused never counts against the provider.
+  ["request cannot be encoded", error("request"), "reject", false],
+  ["unexpected adapter error", error("internal"), "next", false],
 ];
 
 describe("failureAction", () => {
   it.each(TABLE)("%s → %s", (_what, e, action, counts) => {
     const got = failureAction(e, RETRY_ON);
     expect(got).toBe(action);
-    expect(countsAgainstProvider(got)).toBe(counts);
+    expect(countsAgainstProvider(e, got)).toBe(counts);
   });
 
   it("falls back instead of retrying a 5xx the route does not list in retryOn", () => {

@@ -7,11 +7,13 @@
  * everything else goes through express. Express alone reaches only ~0.4x a bare proxy's throughput here (ADR 5).
  */
 import { randomUUID } from "node:crypto";
-import type { IncomingMessage, RequestListener, ServerResponse } from "node:http";
+import { STATUS_CODES, type IncomingMessage, type RequestListener, type ServerResponse } from "node:http";
+import type { Duplex } from "node:stream";
 import express, { type NextFunction, type Request, type Response } from "express";
 import type { Logger } from "pino";
-import { HttpError } from "../openai/errors.js";
+import { errorBody, HttpError } from "../openai/errors.js";
 import { readJsonBody } from "./body.js";
+import type { Drain } from "./drain.js";
 import { createChatHandler, type ChatDeps } from "./chat-completions.js";
 import { header } from "./headers.js";
 import { listModels } from "./models.js";
@@ -23,6 +25,8 @@ export interface AppDeps extends ChatDeps {
   maxBodyBytes: number;
   /** False while starting (no config) or draining for shutdown. */
   ready: () => boolean;
+  /** Tracks responses for shutdown and refuses requests that arrive while draining. */
+  drain: Drain;
 }
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
@@ -57,6 +61,7 @@ export function createApp(deps: AppDeps): RequestListener {
   });
   const chat = createChatHandler(deps);
   return (req, res) => {
+    if (!deps.drain.admit(req, res)) return;
     if (req.method !== "POST" || !CHAT_PATH.test(req.url ?? "")) {
       app(req, res);
       return;
@@ -98,4 +103,31 @@ function handleError(logger: Logger, err: unknown, req: IncomingMessage, res: Se
     if (res.headersSent) res.destroy();
     else sendError(res, new HttpError(500, "internal error in the router", "api_error", "internal_error"));
   }
+}
+
+/** Parser errors Node raises before there is a request: status and OpenAI error code. */
+const PROTOCOL_ERRORS: Record<string, [number, string]> = {
+  HPE_HEADER_OVERFLOW: [431, "request_header_fields_too_large"],
+  HPE_CHUNK_EXTENSIONS_OVERFLOW: [413, "request_too_large"],
+  ERR_HTTP_REQUEST_TIMEOUT: [408, "request_timeout"],
+};
+
+/**
+ * The server's `clientError` listener: a request Node's parser refused (headers too large, Content-Length with
+ * Transfer-Encoding, a NUL in a header, …) is answered OpenAI-shaped, as Node would answer it (only while nothing
+ * has been written on the socket), then the connection closes.
+ */
+export function answerClientError(err: Error & { code?: string }, socket: Duplex & { bytesWritten?: number }): void {
+  if (err.code === "ECONNRESET" || !socket.writable || (socket.bytesWritten ?? 0) > 0) {
+    socket.destroy();
+    return;
+  }
+  const [status, code] = PROTOCOL_ERRORS[err.code ?? ""] ?? [400, "bad_request"];
+  const reason = STATUS_CODES[status] ?? "Bad Request";
+  const message = `the request could not be parsed: ${reason.toLowerCase()} (${err.code ?? "unknown"})`;
+  const body = JSON.stringify(errorBody(new HttpError(status, message, "invalid_request_error", code)));
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json; charset=utf-8\r\n` +
+      `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
 }

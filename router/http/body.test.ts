@@ -2,7 +2,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { brotliCompressSync, gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { readJsonBody } from "./body.js";
+import { jsonDepthExceeded, MAX_JSON_DEPTH, readJsonBody } from "./body.js";
 import { HttpError } from "../openai/errors.js";
 
 const LIMIT = 1000;
@@ -65,8 +65,34 @@ describe("readJsonBody", () => {
     expect(await post("{}", { "content-type": "application/json; charset=latin1" })).toMatchObject({ status: 415 });
   });
 
+  it("answers 400 naming the field when the body nests deeper than the bound", async () => {
+    // Issue 15 #3: deep nesting overflowed JSON.stringify in every adapter.
+    const deep = `{"model":"m","metadata":{"x":${"[".repeat(200)}${"]".repeat(200)}}}`;
+    expect(await post(deep)).toMatchObject({ status: 400, json: { code: "nesting_too_deep" } });
+    expect(await post(`${"[".repeat(200)}${"]".repeat(200)}`)).toMatchObject({
+      status: 400,
+      json: { code: "nesting_too_deep" },
+    });
+    const brackets = `{"a":"[[[[{{{{\\"","b":${"[".repeat(100)}${"]".repeat(100)}}`;
+    expect((await post(brackets)).status).toBe(200); // brackets inside strings do not count
+  });
+
   it("keeps the connection usable after refusing a large body", async () => {
     expect((await post("y".repeat(LIMIT * 50))).status).toBe(413);
     expect((await post('{"after":true}')).json.body).toEqual({ after: true });
+  });
+});
+
+describe("jsonDepthExceeded", () => {
+  it("names the top-level key under which the text nests too deep", () => {
+    const nested = (n: number) => "[".repeat(n) + "]".repeat(n);
+    expect(jsonDepthExceeded(`{"model":"x","tools":${nested(MAX_JSON_DEPTH)}}`, MAX_JSON_DEPTH)).toBe("tools");
+    expect(jsonDepthExceeded(`{"model":"x","tools":${nested(MAX_JSON_DEPTH - 1)}}`, MAX_JSON_DEPTH)).toBeNull();
+    expect(jsonDepthExceeded(nested(MAX_JSON_DEPTH + 1), MAX_JSON_DEPTH)).toBe("");
+  });
+
+  it("skips brackets and escaped quotes inside strings", () => {
+    expect(jsonDepthExceeded(`{"k":"\\"[[[[[[","v":[[1]]}`, 3)).toBeNull();
+    expect(jsonDepthExceeded(`{"k\\"q":[[[1]]]}`, 3)).toBe('k\\"q');
   });
 });

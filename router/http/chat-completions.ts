@@ -7,16 +7,18 @@ import type { Costs, RequestRecord, RequestRecorder } from "../accounting/reques
 import { tokensFromUsage, type TokenCounts } from "../accounting/cost.js";
 import { scopedSignal } from "../dispatch/abort.js";
 import { clientError, lastTried } from "../dispatch/client-error.js";
+import { relaySession, type Segment, type StreamSession } from "../dispatch/continuation.js";
 import {
   dispatchCompletion,
-  dispatchStream,
+  fellBackFrom,
   type DispatchContext,
   type DispatchDeps,
   type DispatchResult,
 } from "../dispatch/dispatch.js";
-import { relayStream } from "../dispatch/relay.js";
+import { dispatchStream } from "../dispatch/stream.js";
 import type { RouteConfig, ProviderConfig } from "../config/types.js";
 import { errorBody, HttpError } from "../openai/errors.js";
+import type { Usage } from "../openai/types.js";
 import { formatUSD, setRoutingHeaders } from "./headers.js";
 import { sendJson } from "./respond.js";
 import { routeRequest, type Routed, type RoutingDeps } from "./route-request.js";
@@ -59,12 +61,9 @@ async function dispatchOrThrow<T>(
   const { order } = r.selection;
   const ctx = { route: r.route, order, request: r.parsed.body, requestId: record.requestId, signal, record };
   const result = await dispatch(deps.dispatch, ctx);
-  if (result.ok) return { ...result, signal };
-  const error = clientError(r.route, order, result.failures, result.fatal);
-  record.failed({
-    provider: lastTried(order, result.failures, r.selection.decided),
-    code: error.code ?? "upstream_error",
-  });
+  if (result.ok) return { ...result, ctx };
+  const { error, outcome } = clientError(r.route, order, result);
+  record.failed({ provider: lastTried(order, result.failures, r.selection.decided), code: outcome });
   throw error;
 }
 
@@ -73,7 +72,7 @@ async function serveCompletion(deps: ChatDeps, res: ServerResponse, r: Routed, r
   const body = result.value;
   const completionChars = JSON.stringify(body.choices).length;
   const tokens = tokensFromUsage(body.usage, { promptChars: r.parsed.promptChars, completionChars });
-  const fallbacks = result.failures.length;
+  const fallbacks = fellBackFrom(result).length;
   const costs = record.finished({ provider: result.provider, tokens, outcome: "success", fallbacks });
   setRoutingHeaders(res, r.route, r.selection, result);
   res.setHeader("x-routewise-cost-usd", formatUSD(costs.cost));
@@ -84,30 +83,76 @@ async function serveCompletion(deps: ChatDeps, res: ServerResponse, r: Routed, r
 
 async function serveStream(deps: ChatDeps, res: ServerResponse, r: Routed, record: RequestRecord) {
   const result = await dispatchOrThrow(deps, res, r, record, dispatchStream);
-  const { provider, signal } = result;
   setRoutingHeaders(res, r.route, r.selection, result);
   startEventStream(res);
-  const relay = await relayStream(result.value, eventSink(res), signal);
-  const tokens = tokensFromUsage(relay.usage, { promptChars: r.parsed.promptChars, completionChars: relay.chars });
+  const session = await relaySession(deps.dispatch, result.ctx, result, eventSink(res));
+  const billed = session.segments.map((seg) => ({ provider: seg.provider, tokens: segmentTokens(r, seg) }));
+  const last = billed[billed.length - 1] ?? { provider: result.provider, tokens: segmentTokens(r, null) };
   const costs = record.finished({
-    provider,
-    tokens,
-    outcome: relay.error ? "stream_error" : "success",
-    fallbacks: result.failures.length,
-    ...(relay.error ? { streamError: relay.error.message } : {}),
+    provider: last.provider,
+    tokens: last.tokens,
+    outcome: session.error ? "stream_error" : session.clientGone ? "client_closed" : "success",
+    fallbacks: fellBackFrom(result).length + billed.length - 1,
+    earlier: billed.slice(0, -1),
+    ...(session.error ? { streamError: session.error.message } : {}),
   });
-  if (relay.error === null && relay.usageChunk && r.parsed.includeUsage) {
-    writeEvent(res, { ...relay.usageChunk, x_routewise: routewiseSummary(r, provider, tokens, costs) });
-  }
-  if (relay.error !== null) {
-    const message = `upstream ${provider.id} failed mid-stream: ${relay.error.message}`;
+  if (session.error === null && session.usageChunk && r.parsed.includeUsage)
+    writeUsage(res, r, session, { last, tokens: billed.map((b) => b.tokens), costs });
+  endStream(res, session, costs);
+}
+
+/** The final usage chunk: the answering provider's, with cost; a continued stream's sums every attempt's. */
+function writeUsage(
+  res: ServerResponse,
+  r: Routed,
+  session: StreamSession,
+  b: { last: { provider: ProviderConfig; tokens: TokenCounts }; tokens: TokenCounts[]; costs: Costs },
+): void {
+  const usageChunk = session.usageChunk ?? {};
+  const chunk = session.continued
+    ? { ...usageChunk, id: session.id, usage: summedUsage(session.segments, b.tokens) }
+    : usageChunk;
+  writeEvent(res, { ...chunk, x_routewise: routewiseSummary(r, b.last.provider, b.last.tokens, b.costs, session) });
+}
+
+/** The error event or [DONE], then the cost (and continuation) trailers. */
+function endStream(res: ServerResponse, session: StreamSession, costs: Costs): void {
+  if (session.error !== null) {
+    const failed = session.segments[session.segments.length - 1]?.provider;
+    const message = `upstream ${failed?.id ?? ""} failed mid-stream: ${session.error.message}`;
     writeEvent(res, errorBody(new HttpError(502, message, "api_error", "upstream_stream_error")));
-  } else if (!relay.clientGone) writeDone(res);
+  } else if (!session.clientGone) writeDone(res);
   res.addTrailers({
     "x-routewise-cost-usd": formatUSD(costs.cost),
     "x-routewise-baseline-cost-usd": formatUSD(costs.baseline),
+    ...(session.continued ? { "x-routewise-continuation": continuation(session.continued) } : {}),
   });
   res.end();
+}
+
+/** One segment's tokens: its usage, else estimated from the request (plus its prefill) and what it relayed. */
+function segmentTokens(r: Routed, seg: Segment | null): TokenCounts {
+  return tokensFromUsage(seg?.usage ?? undefined, {
+    promptChars: r.parsed.promptChars + (seg?.extraPromptChars ?? 0),
+    completionChars: seg?.chars ?? 0,
+  });
+}
+
+/** A continued stream's usage: every attempt's, as billed. */
+function summedUsage(segments: Segment[], tokens: TokenCounts[]): Usage {
+  const prompt = tokens.reduce((n, t) => n + t.input, 0);
+  const completion = tokens.reduce((n, t) => n + t.output, 0);
+  const cached = segments.reduce((n, s) => n + (s.usage?.prompt_tokens_details?.cached_tokens ?? 0), 0);
+  return {
+    prompt_tokens: prompt,
+    completion_tokens: completion,
+    total_tokens: prompt + completion,
+    prompt_tokens_details: { cached_tokens: cached },
+  };
+}
+
+function continuation(c: NonNullable<StreamSession["continued"]>): string {
+  return `from=${c.from.id}; to=${c.to.id}; reason=${c.reason}`;
 }
 
 /** Aborted when the client disconnects or the route's total timeout passes. */
@@ -120,15 +165,26 @@ function requestSignal(res: ServerResponse, route: RouteConfig): AbortSignal {
   return scoped.signal;
 }
 
-/** The `x_routewise` object of the final usage chunk. */
-function routewiseSummary(r: Routed, provider: ProviderConfig, tokens: TokenCounts, costs: Costs) {
-  return {
+/** The `x_routewise` object of the final usage chunk; a continued stream says so and lists every billed attempt. */
+function routewiseSummary(r: Routed, provider: ProviderConfig, tokens: TokenCounts, costs: Costs, s: StreamSession) {
+  const summary = {
     route: r.route.name,
     provider: provider.id,
     model: provider.model,
     decision: r.selection.explanation,
     cost_usd: Number(formatUSD(costs.cost)),
     baseline_cost_usd: Number(formatUSD(costs.baseline)),
-    usage_estimated: tokens.estimated,
+    usage_estimated: costs.attempts.some((a) => a.estimated) || tokens.estimated,
+  };
+  if (!s.continued) return summary;
+  return {
+    ...summary,
+    continued: { from: s.continued.from.id, to: s.continued.to.id, reason: s.continued.reason },
+    attempts: costs.attempts.map((a) => ({
+      provider: a.provider.id,
+      model: a.provider.model,
+      cost_usd: Number(formatUSD(a.cost)),
+      usage_estimated: a.estimated,
+    })),
   };
 }

@@ -1,7 +1,7 @@
 /** Request and response headers: reading a client header, the x-routewise-* routing headers, USD formatting. */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ProviderConfig, RouteConfig } from "../config/types.js";
-import type { AttemptFailure } from "../dispatch/dispatch.js";
+import { fellBackFrom, type AttemptFailure } from "../dispatch/dispatch.js";
 import type { Selection } from "../select/types.js";
 
 /** A request header (lower-cased name), multiple values joined as node does for most headers. */
@@ -16,11 +16,12 @@ export function setRoutingHeaders(
   selection: Selection,
   answered: { provider: ProviderConfig; failures: AttemptFailure[] },
 ): void {
-  const { provider, failures } = answered;
+  const { provider } = answered;
   res.setHeader("x-routewise-route", route.name);
   res.setHeader("x-routewise-model", provider.model);
   res.setHeader("x-routewise-provider", provider.id);
-  const fellBack = failures.length > 0 ? `fallback(from=${failures.map((f) => f.provider).join(",")}); ` : "";
+  const from = fellBackFrom(answered);
+  const fellBack = from.length > 0 ? `fallback(from=${from.join(",")}); ` : "";
   res.setHeader("x-routewise-decision", `${fellBack}${selection.explanation}`);
 }
 

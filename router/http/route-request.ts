@@ -9,8 +9,9 @@ import type { RouteConfig } from "../config/types.js";
 import { HttpError } from "../openai/errors.js";
 import { parseChatRequest, type ParsedRequest } from "../openai/request.js";
 import { pinnedSelection, resolveModel } from "../select/pinned.js";
-import { select } from "../select/select.js";
-import type { HealthView, Selection } from "../select/types.js";
+import { boundedInput } from "../classify/featurize.js";
+import { select, tooLongForAll } from "../select/select.js";
+import type { HealthView, Selection, SelectionFailure } from "../select/types.js";
 import type { Snapshot } from "../config/snapshot.js";
 import type { ClientAuth } from "./auth.js";
 import { header } from "./headers.js";
@@ -89,7 +90,11 @@ async function decide(
   parsed: ParsedRequest,
   req: IncomingMessage,
 ): Promise<Selection> {
-  const classification = await deps.classifier(route).classify(parsed.classifyInput);
+  // Size before classification: a prompt no candidate can take is refused without analysing it.
+  const candidates = route.candidates.flatMap((c) => snap.providers.get(c.provider) ?? []);
+  const tooLong = tooLongForAll(candidates, parsed);
+  if (tooLong) throw refusal(tooLong);
+  const classification = await deps.classifier(route).classify(boundedInput(parsed.classifyInput));
   const result = select({
     route,
     providers: snap.providers,
@@ -107,10 +112,12 @@ async function decide(
     health: deps.health,
     random: deps.random,
   });
-  if (!result.ok) {
-    const type = result.status === 429 ? "rate_limit_error" : "invalid_request_error";
-    const error = new HttpError(result.status, result.message, type, result.code, result.param);
-    throw result.status === 429 ? error.withHeaders({ "retry-after": "1" }) : error;
-  }
+  if (!result.ok) throw refusal(result);
   return result;
+}
+
+function refusal(f: SelectionFailure): HttpError {
+  const type = f.status === 429 ? "rate_limit_error" : "invalid_request_error";
+  const error = new HttpError(f.status, f.message, type, f.code, f.param);
+  return f.status === 429 ? error.withHeaders({ "retry-after": "1" }) : error;
 }

@@ -109,6 +109,12 @@ export function createRouterMetrics(registry: Registry = new Registry(), options
       labelNames: ["provider", "reason"] as const,
       registers: r,
     }),
+    upstreamMalformedEvents: new Counter({
+      name: "routewise_upstream_malformed_events_total",
+      help: "Stream events from an upstream that were not usable (not JSON, no known shape) and were skipped.",
+      labelNames: ["provider", "model"] as const,
+      registers: r,
+    }),
     circuitOpen: new Gauge({
       name: "routewise_circuit_open",
       help: "1 while a provider's circuit breaker is open (skipped), else 0.",

@@ -5,20 +5,59 @@
 import type { ProviderConfig } from "../config/types.js";
 import type { ChatCompletion, ChatCompletionChunk, ChatRequest } from "../openai/types.js";
 
-export type UpstreamErrorKind = "http" | "connect" | "timeout" | "reset" | "malformed" | "aborted";
+/**
+ * What went wrong: the upstream answered an error status (`http`), could not be reached (`connect`), took too long
+ * (`timeout`), dropped the connection (`reset`), answered something unusable (`malformed`); the call was aborted
+ * (`aborted`: the client went away); the request could not be encoded for this upstream (`request`: the request's
+ * fault, not the provider's); or the adapter itself failed unexpectedly (`internal`: the router's fault).
+ */
+export type UpstreamErrorKind =
+  "http" | "connect" | "timeout" | "reset" | "malformed" | "aborted" | "request" | "internal";
+
+/**
+ * A 4xx the upstream attributes to the request that another candidate may accept (`context_length`, `max_tokens`,
+ * `unsupported_parameter`), or one that must never be routed around (`content_filter`).
+ */
+export type Rejection = "context_length" | "max_tokens" | "unsupported_parameter" | "content_filter";
+
+export interface UpstreamErrorDetails {
+  cause?: unknown;
+  /** The upstream's own error code (`context_length_exceeded`, …), when it sent one. */
+  code?: string | null;
+  /** The upstream's `param`, when it named one. */
+  param?: string | null;
+  rejection?: Rejection | null;
+}
 
 /** Thrown by adapters. Never carries the API key. */
 export class UpstreamError extends Error {
   override readonly name = "UpstreamError";
+  readonly code: string | null;
+  readonly param: string | null;
+  readonly rejection: Rejection | null;
+
   constructor(
     readonly kind: UpstreamErrorKind,
     message: string,
     readonly status: number | null = null,
     /** From the upstream's retry-after header, in ms. */
     readonly retryAfterMs: number | null = null,
-    options?: { cause?: unknown },
+    details: UpstreamErrorDetails = {},
   ) {
-    super(message, options);
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.code = details.code ?? null;
+    this.param = details.param ?? null;
+    this.rejection = details.rejection ?? null;
+  }
+
+  /** The same error with another message (dispatch's second redaction pass). */
+  withMessage(message: string): UpstreamError {
+    return new UpstreamError(this.kind, message, this.status, this.retryAfterMs, {
+      cause: this.cause,
+      code: this.code,
+      param: this.param,
+      rejection: this.rejection,
+    });
   }
 }
 
@@ -28,6 +67,8 @@ export interface CallOptions {
   /** The resolved API key, or null. */
   apiKey: string | null;
   requestId: string;
+  /** Told about every stream event the adapter skipped as malformed (counted by the request record). */
+  onMalformedEvent?: () => void;
 }
 
 export interface CompletionResult {
@@ -35,7 +76,10 @@ export interface CompletionResult {
 }
 
 export interface StreamResult {
-  /** Chunks in order. Iteration throws UpstreamError when the upstream fails mid-stream. */
+  /**
+   * Chunks in order. Malformed events are skipped (and reported to onMalformedEvent); iteration throws
+   * UpstreamError when the upstream fails mid-stream or the body ends without the stream's finish.
+   */
   chunks: AsyncIterable<ChatCompletionChunk>;
 }
 

@@ -95,16 +95,27 @@ export function supports(p: ProviderConfig, r: RequestFeatures): boolean {
   return r.promptTokens + Math.min(r.maxOutputTokens ?? 0, p.maxOutputTokens) <= p.contextWindow;
 }
 
-function explainIncapable(all: ProviderConfig[], r: RequestFeatures): SelectionFailure {
+/**
+ * The refusal of a request longer than every candidate's context window, or null. Cheap, so the request path runs
+ * it before classifying (issue 15 #8: a huge prompt was classified before being refused).
+ */
+export function tooLongForAll(
+  all: ProviderConfig[],
+  r: Pick<RequestFeatures, "promptTokens" | "maxOutputTokens">,
+): SelectionFailure | null {
   const largest = Math.max(0, ...all.map((p) => p.contextWindow));
-  if (r.promptTokens + (r.maxOutputTokens ?? 0) > largest) {
-    return failure(
-      400,
-      "context_length_exceeded",
-      "messages",
-      `the request needs about ${r.promptTokens + (r.maxOutputTokens ?? 0)} tokens; the largest context window among the candidates is ${largest}`,
-    );
-  }
+  if (r.promptTokens + (r.maxOutputTokens ?? 0) <= largest) return null;
+  return failure(
+    400,
+    "context_length_exceeded",
+    "messages",
+    `the request needs about ${r.promptTokens + (r.maxOutputTokens ?? 0)} tokens; the largest context window among the candidates is ${largest}`,
+  );
+}
+
+function explainIncapable(all: ProviderConfig[], r: RequestFeatures): SelectionFailure {
+  const tooLong = tooLongForAll(all, r);
+  if (tooLong) return tooLong;
   const needs = [
     r.needsTools && "tools",
     r.needsVision && "image input",

@@ -7,6 +7,8 @@ import type { ProviderConfig } from "../config/types.js";
 import { balance } from "./balance.js";
 import { orderByHealth, shadowOrder } from "./order.js";
 import { rank } from "./rank.js";
+
+export { tooLongForAll } from "./rank.js";
 import { failure, type SelectInput, type Selection, type SelectionFailure } from "./types.js";
 
 export function select(input: SelectInput): Selection | SelectionFailure {

@@ -2,15 +2,19 @@
  * A mock Anthropic Messages upstream over real HTTP: POST …/messages (both {base}/v1/messages and {base}/messages).
  * Replies are deterministic; a text block plus a tool_use block is returned when tools are given and the last user
  * turn mentions "tool" (or tool_choice forces one) and does not carry a tool_result. Streams follow Anthropic's
- * event order, including a ping.
+ * event order, including a ping. A trailing assistant message is a prefill the reply continues (as Anthropic does);
+ * one ending in whitespace is refused with a 400, as Anthropic refuses it.
  */
 import {
+  continuation,
   defaultReply,
+  MALFORMED_EVENTS,
   split,
   sse,
   startMockServer,
   textOf,
   tokens,
+  trailingAssistant,
   wantsTool,
   type MockBehaviour,
   type MockHandle,
@@ -48,43 +52,71 @@ interface Turn {
 
 function anthropicResponder(options: MockBehaviour): ProviderResponder {
   const reply = options.reply ?? defaultReply;
-  const turn = (body: unknown): Turn => answer(body, reply, options.cachedTokens ?? 0);
+  const turn = (body: unknown): Turn => answer(body, reply, options);
   return {
     serves: (path) => path.split("?")[0]?.endsWith("/messages") ?? false,
     isStream: (body) => isRecord(body) && body["stream"] === true,
     complete: (body) => message(turn(body)),
-    streamFrames: (body) => ({
-      frames: events(turn(body), options.chunks ?? 5),
-      terminator: [sse({ type: "message_stop" }, "message_stop")],
-    }),
-    errorBody: (status) =>
+    streamFrames: (body) => {
+      const all = events(turn(body), options.chunks ?? 5);
+      return {
+        frames: all.slice(0, -1),
+        finish: all.slice(-1),
+        terminator: [sse({ type: "message_stop" }, "message_stop")],
+      };
+    },
+    errorBody: (status, detail) =>
       JSON.stringify({
         type: "error",
-        error: { type: ERROR_TYPES[status] ?? "api_error", message: `Mock error ${status}` },
+        error: { type: ERROR_TYPES[status] ?? "api_error", message: withDetail(`Mock error ${status}`, detail) },
       }),
-    errorEvent: () => sse({ type: "error", error: { type: "overloaded_error", message: "Overloaded" } }, "error"),
+    errorEvent: (detail, status) => {
+      const type = status === undefined ? "overloaded_error" : (ERROR_TYPES[status] ?? "api_error");
+      return sse({ type: "error", error: { type, message: withDetail("Overloaded", detail) } }, "error");
+    },
+    malformedEvent: (index) =>
+      index % MALFORMED_EVENTS.length === 3
+        ? sse({ unexpected: true }, "content_block_delta") // an event without a type
+        : (MALFORMED_EVENTS[index % MALFORMED_EVENTS.length] ?? ""),
+    refusal: (body) => {
+      const raw = isRecord(body) ? body["messages"] : undefined;
+      const prefill = trailingAssistant(Array.isArray(raw) ? (raw as unknown[]) : []);
+      if (prefill === null || prefill === prefill.trimEnd()) return null;
+      const error = { type: "invalid_request_error", message: TRAILING_WHITESPACE_ERROR };
+      return { status: 400, body: JSON.stringify({ type: "error", error }) };
+    },
+    unfinished: (body) => ({ ...(message(turn(body)) as Record<string, unknown>), stop_reason: null }),
   };
 }
 
-function answer(body: unknown, reply: (prompt: string) => string, cached: number): Turn {
+function withDetail(message: string, detail: string | undefined): string {
+  return detail === undefined ? message : `${message}; ${detail}`;
+}
+
+/** Anthropic's answer to a prefill that ends in whitespace. */
+export const TRAILING_WHITESPACE_ERROR = "final assistant content cannot end with trailing whitespace";
+
+function answer(body: unknown, reply: (prompt: string) => string, options: MockBehaviour): Turn {
   const request = isRecord(body) ? body : {};
   const raw = request["messages"];
   const messages: unknown[] = Array.isArray(raw) ? (raw as unknown[]) : [];
-  const last: unknown = messages[messages.length - 1];
-  const content = isRecord(last) ? last["content"] : undefined;
+  const lastUser: unknown = [...messages].reverse().find((m) => isRecord(m) && m["role"] === "user");
+  const content = isRecord(lastUser) ? lastUser["content"] : undefined;
   const prompt = textOf(content);
   const afterTool = Array.isArray(content) && content.some((b) => isRecord(b) && b["type"] === "tool_result");
   const choice = request["tool_choice"];
   const forced = isRecord(choice) && (choice["type"] === "any" || choice["type"] === "tool");
   const tool = !afterTool && wantsTool(request["tools"], prompt, forced) ? toolUse(request, prompt) : null;
-  const text = tool === null ? reply(prompt) : TOOL_PREAMBLE;
+  const prefill = trailingAssistant(messages);
+  const full = tool === null ? reply(prompt) : TOOL_PREAMBLE;
+  const text = prefill === null ? full : continuation(full, prefill, options.prefillOverlapChars ?? 0);
   return {
     model: typeof request["model"] === "string" ? request["model"] : "mock-claude",
     text,
     tool,
     input: tokens(JSON.stringify(messages) + (typeof request["system"] === "string" ? request["system"] : "")),
     output: tokens(text + (tool === null ? "" : JSON.stringify(tool.input))),
-    cached,
+    cached: options.cachedTokens ?? 0,
   };
 }
 

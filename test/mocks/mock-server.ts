@@ -29,12 +29,32 @@ export interface MockFaults {
   cutAfterChunks?: number;
   /** Streaming: send the provider's in-stream error event after this many SSE events, then end. */
   errorEventAfterChunks?: number;
+  /** The status the error event stands for (OpenAI: its numeric `code`; Anthropic: its error type). */
+  errorEventStatus?: number;
   /** Non-streaming: answer 200 with a body that is not JSON. */
   malformedJson?: boolean;
   /** Streaming: send a `data:` line that is not JSON after the first event. */
   malformedSse?: boolean;
   /** Streaming: end the body cleanly without the terminator ([DONE] / message_stop). */
   omitTerminator?: boolean;
+  /** Accept the request and never answer (until the client gives up or the mock closes). */
+  hang?: boolean;
+  /** Streaming: after this many SSE events stop sending, keeping the connection open (a stalled stream). */
+  stallAfterChunks?: number;
+  /** Streaming: after the first event (the role chunk / message_start), wait this long (a slow first token). */
+  firstContentDelayMs?: number;
+  /** Streaming: a malformed event (see ProviderResponder.malformedEvent) before each of these event indexes. */
+  malformedEventsAt?: number[];
+  /** Streaming: end after the content, without the finish event and without the terminator. */
+  omitFinish?: boolean;
+  /** Non-streaming: answer 200 with an error object as the body (an in-band error). */
+  inBandError?: boolean;
+  /** Non-streaming: answer 200 with a completion whose choice has no finish reason. */
+  omitFinishReason?: boolean;
+  /** Non-streaming: send the first half of the JSON body, then destroy the socket. */
+  cutBody?: boolean;
+  /** Echo the request's headers (the API key among them) in error bodies, error events and in-band errors. */
+  echoHeaders?: boolean;
 }
 
 export type FaultSetting = MockFaults | ((requestNumber: number) => MockFaults | null) | null;
@@ -70,6 +90,13 @@ export interface MockBehaviour {
   reply?: (prompt: string) => string;
   /** Cached prompt tokens reported in usage. Default 0. */
   cachedTokens?: number;
+  /**
+   * Whether a trailing assistant message is continued (assistant prefill) instead of answered anew. The Anthropic
+   * mock always continues one (as Anthropic does); the OpenAI mock only with this set.
+   */
+  prefill?: boolean;
+  /** When continuing a prefill, repeat its last this many characters first (an overlap to deduplicate). */
+  prefillOverlapChars?: number;
 }
 
 /** What a provider mock answers when there is no fault. */
@@ -77,10 +104,21 @@ export interface ProviderResponder {
   /** Whether the path is served (404 otherwise). */
   serves(path: string): boolean;
   complete(body: unknown): unknown;
-  /** SSE frames (each ending in a blank line), without the terminator frames. */
-  streamFrames(body: unknown): { frames: string[]; terminator: string[] };
-  errorBody(status: number): string;
-  errorEvent(): string;
+  /**
+   * SSE frames (each ending in a blank line): the content (role and deltas), the finish (finish reason, usage) and
+   * the terminator.
+   */
+  streamFrames(body: unknown): { frames: string[]; finish: string[]; terminator: string[] };
+  /** A provider-shaped JSON error body; `detail` (e.g. echoed headers) goes into its message. */
+  errorBody(status: number, detail?: string): string;
+  /** The provider's in-stream error event (standing for `status` when given). */
+  errorEvent(detail?: string, status?: number): string;
+  /** The `index`-th kind of malformed event (cycling): not JSON, JSON of the wrong shape. */
+  malformedEvent(index: number): string;
+  /** An error response the upstream gives a request it refuses (before any fault), or null. */
+  refusal(body: unknown): { status: number; body: string } | null;
+  /** A completion without a finish reason (a truncated answer). */
+  unfinished(body: unknown): unknown;
   isStream(body: unknown): boolean;
 }
 
@@ -168,7 +206,11 @@ interface Exchange {
 }
 
 async function respond(r: ProviderResponder, b: MockBehaviour, f: MockFaults, x: Exchange): Promise<void> {
-  if (f.delayHeadersMs !== undefined) await sleep(f.delayHeadersMs);
+  if (f.hang === true) {
+    await closed(x.res);
+    return;
+  }
+  if (f.delayHeadersMs !== undefined) await pause(f.delayHeadersMs, x.res);
   if (f.resetBeforeHeaders === true) {
     x.req.socket.destroy();
     return;
@@ -177,9 +219,15 @@ async function respond(r: ProviderResponder, b: MockBehaviour, f: MockFaults, x:
     sendJson(x.res, 404, r.errorBody(404), {});
     return;
   }
+  const refused = r.refusal(x.body);
+  if (refused !== null) {
+    sendJson(x.res, refused.status, refused.body, {});
+    return;
+  }
+  const detail = f.echoHeaders === true ? `request headers: ${JSON.stringify(x.req.headers)}` : undefined;
   if (f.status !== undefined) {
     const headers: Record<string, string> = f.retryAfter === undefined ? {} : { "retry-after": f.retryAfter };
-    sendJson(x.res, f.status, f.errorBody ?? r.errorBody(f.status), headers);
+    sendJson(x.res, f.status, f.errorBody ?? r.errorBody(f.status, detail), headers);
     return;
   }
   const stream = r.isStream(x.body);
@@ -190,10 +238,28 @@ async function respond(r: ProviderResponder, b: MockBehaviour, f: MockFaults, x:
     x.req.socket.destroy();
     return;
   }
-  if (f.firstByteDelayMs !== undefined) await sleep(f.firstByteDelayMs);
-  if (stream) await writeStream(r, b, f, x);
-  else
-    x.res.end(f.malformedJson === true ? '{"id": "chatcmpl-broken", "choices": [' : JSON.stringify(r.complete(x.body)));
+  if (f.firstByteDelayMs !== undefined) await pause(f.firstByteDelayMs, x.res);
+  if (stream) await writeStream(r, b, f, x, detail);
+  else await writeCompletion(r, f, x, detail);
+}
+
+async function writeCompletion(r: ProviderResponder, f: MockFaults, x: Exchange, detail?: string): Promise<void> {
+  if (f.malformedJson === true) {
+    x.res.end('{"id": "chatcmpl-broken", "choices": [');
+    return;
+  }
+  if (f.inBandError === true) {
+    x.res.end(r.errorBody(500, detail));
+    return;
+  }
+  const text = JSON.stringify(f.omitFinishReason === true ? r.unfinished(x.body) : r.complete(x.body));
+  if (f.cutBody === true) {
+    await new Promise<void>((resolve) => x.res.write(text.slice(0, Math.floor(text.length / 2)), () => resolve()));
+    await sleep(5);
+    x.req.socket.destroy();
+    return;
+  }
+  x.res.end(text);
 }
 
 function sendJson(res: ServerResponse, status: number, body: string, headers: Record<string, string>): void {
@@ -201,10 +267,35 @@ function sendJson(res: ServerResponse, status: number, body: string, headers: Re
   res.end(body);
 }
 
-async function writeStream(r: ProviderResponder, b: MockBehaviour, f: MockFaults, x: Exchange): Promise<void> {
-  const { frames, terminator } = r.streamFrames(x.body);
-  const all = f.omitTerminator === true ? frames : [...frames, ...terminator];
+/** Resolves when the response is over: sent, or its connection closed. */
+function closed(res: ServerResponse): Promise<void> {
+  if (res.destroyed || res.writableFinished) return Promise.resolve();
+  return new Promise((resolve) => res.once("close", () => resolve()));
+}
+
+/** Waits `ms`, or less when the client goes away first. */
+async function pause(ms: number, res: ServerResponse): Promise<void> {
+  const controller = new AbortController();
+  await Promise.race([sleep(ms, undefined, { signal: controller.signal }).catch(() => undefined), closed(res)]);
+  controller.abort();
+}
+
+function streamPlan(r: ProviderResponder, f: MockFaults, body: unknown): string[] {
+  const { frames, finish, terminator } = r.streamFrames(body);
+  if (f.omitFinish === true) return frames;
+  return f.omitTerminator === true ? [...frames, ...finish] : [...frames, ...finish, ...terminator];
+}
+
+async function writeStream(
+  r: ProviderResponder,
+  b: MockBehaviour,
+  f: MockFaults,
+  x: Exchange,
+  detail?: string,
+): Promise<void> {
+  const all = streamPlan(r, f, x.body);
   let flushed: Promise<void> = Promise.resolve();
+  let malformed = 0;
   for (let i = 0; i < all.length; i++) {
     if (x.res.destroyed) return;
     if (f.cutAfterChunks === i) {
@@ -212,17 +303,23 @@ async function writeStream(r: ProviderResponder, b: MockBehaviour, f: MockFaults
       x.req.socket.destroy();
       return;
     }
+    if (f.stallAfterChunks === i) {
+      await closed(x.res);
+      return;
+    }
     if (f.errorEventAfterChunks === i) {
-      x.res.end(r.errorEvent());
+      x.res.end(r.errorEvent(detail, f.errorEventStatus));
       return;
     }
     if (f.malformedSse === true && i === 1) x.res.write("data: {this is not json\n\n");
+    if (f.malformedEventsAt?.includes(i) === true) x.res.write(r.malformedEvent(malformed++));
+    if (f.firstContentDelayMs !== undefined && i === 1) await pause(f.firstContentDelayMs, x.res);
     flushed = new Promise((resolve) => {
       x.res.write(all[i], () => {
         resolve();
       });
     });
-    if (b.chunkIntervalMs !== undefined && b.chunkIntervalMs > 0) await sleep(b.chunkIntervalMs);
+    if (b.chunkIntervalMs !== undefined && b.chunkIntervalMs > 0) await pause(b.chunkIntervalMs, x.res);
   }
   x.res.end();
 }
@@ -259,6 +356,29 @@ export function textOf(content: unknown): string {
 export function wantsTool(tools: unknown, prompt: string, forced: boolean): boolean {
   return Array.isArray(tools) && tools.length > 0 && (forced || prompt.toLowerCase().includes("tool"));
 }
+
+/**
+ * What a model continuing an assistant prefill says: the rest of the full reply after the prefill (the whole reply
+ * when it does not start with the prefill), repeating the prefill's last `overlap` characters first.
+ */
+export function continuation(full: string, prefill: string, overlap: number): string {
+  if (!full.startsWith(prefill)) return full;
+  return full.slice(Math.max(0, prefill.length - overlap));
+}
+
+/** The last message when it is an assistant message (a prefill to continue), else null. */
+export function trailingAssistant(messages: unknown[]): string | null {
+  const last: unknown = messages[messages.length - 1];
+  return isRecord(last) && last["role"] === "assistant" ? textOf(last["content"]) : null;
+}
+
+/** Malformed SSE events, by kind: not JSON, a JSON array, a JSON string, an object of no known shape. */
+export const MALFORMED_EVENTS = [
+  "data: {this is not json\n\n",
+  "data: [1, 2, 3]\n\n",
+  'data: "just a string"\n\n',
+  'data: {"unexpected": true}\n\n',
+];
 
 export function sse(data: unknown, event?: string): string {
   const line = `data: ${typeof data === "string" ? data : JSON.stringify(data)}\n\n`;

@@ -2,15 +2,20 @@
  * A mock OpenAI-compatible upstream over real HTTP: POST …/chat/completions, which covers both
  * {baseURL}/chat/completions and Azure's /openai/deployments/{d}/chat/completions?api-version=….
  * Replies are deterministic; a tool call is returned when tools are given and the last user message mentions
- * "tool" (or tool_choice forces one) and the conversation does not end with a tool result.
+ * "tool" (or tool_choice forces one) and the conversation does not end with a tool result. A trailing assistant
+ * message is answered anew, like OpenAI does, unless `prefill` is set (a server that continues it, like vLLM's
+ * continue_final_message).
  */
 import {
+  continuation,
   defaultReply,
+  MALFORMED_EVENTS,
   split,
   sse,
   startMockServer,
   textOf,
   tokens,
+  trailingAssistant,
   wantsTool,
   type MockBehaviour,
   type MockHandle,
@@ -36,29 +41,46 @@ interface Turn {
 
 function openAIResponder(options: MockBehaviour): ProviderResponder {
   const reply = options.reply ?? defaultReply;
-  const turn = (body: unknown): Turn => answer(body, reply, options.cachedTokens ?? 0);
+  const turn = (body: unknown): Turn => answer(body, reply, options);
   return {
     serves: (path) => path.split("?")[0]?.endsWith("/chat/completions") ?? false,
     isStream: (body) => isRecord(body) && body["stream"] === true,
     complete: (body) => completion(turn(body)),
-    streamFrames: (body) => ({
-      frames: streamChunks(turn(body), body, options.chunks ?? 5).map((c) => sse(c)),
-      terminator: [sse("[DONE]")],
-    }),
-    errorBody: (status) =>
+    streamFrames: (body) => {
+      const { content, finish } = streamChunks(turn(body), body, options.chunks ?? 5);
+      return { frames: content.map((c) => sse(c)), finish: finish.map((c) => sse(c)), terminator: [sse("[DONE]")] };
+    },
+    errorBody: (status, detail) =>
       JSON.stringify({
         error: {
-          message: `Mock error ${status}`,
+          message: withDetail(`Mock error ${status}`, detail),
           type: status === 429 ? "rate_limit_error" : "server_error",
           param: null,
           code: null,
         },
       }),
-    errorEvent: () => sse({ error: { message: "Mock mid-stream failure", type: "server_error", code: null } }),
+    errorEvent: (detail, status) =>
+      sse({
+        error: { message: withDetail("Mock mid-stream failure", detail), type: "server_error", code: status ?? null },
+      }),
+    malformedEvent: (index) =>
+      index % MALFORMED_EVENTS.length === 3
+        ? sse({ id: "chatcmpl-odd", object: "chat.completion.chunk" }) // a chunk without choices
+        : (MALFORMED_EVENTS[index % MALFORMED_EVENTS.length] ?? ""),
+    refusal: () => null,
+    unfinished: (body) => {
+      const c = completion(turn(body)) as { choices: Record<string, unknown>[] };
+      for (const choice of c.choices) delete choice["finish_reason"];
+      return c;
+    },
   };
 }
 
-function answer(body: unknown, reply: (prompt: string) => string, cached: number): Turn {
+function withDetail(message: string, detail: string | undefined): string {
+  return detail === undefined ? message : `${message}; ${detail}`;
+}
+
+function answer(body: unknown, reply: (prompt: string) => string, options: MockBehaviour): Turn {
   const request = isRecord(body) ? body : {};
   const raw = request["messages"];
   const messages: unknown[] = Array.isArray(raw) ? (raw as unknown[]) : [];
@@ -68,7 +90,9 @@ function answer(body: unknown, reply: (prompt: string) => string, cached: number
   const afterTool = isRecord(last) && last["role"] === "tool";
   const forced = request["tool_choice"] === "required" || isRecord(request["tool_choice"]);
   const tool = !afterTool && wantsTool(request["tools"], prompt, forced) ? toolCall(request, prompt) : null;
-  const text = tool === null ? reply(prompt) : "";
+  const prefill = options.prefill === true ? trailingAssistant(messages) : null;
+  const full = tool === null ? reply(prompt) : "";
+  const text = prefill === null ? full : continuation(full, prefill, options.prefillOverlapChars ?? 0);
   return {
     id: "chatcmpl-mock-" + String(prompt.length),
     model: typeof request["model"] === "string" ? request["model"] : "mock-model",
@@ -76,7 +100,7 @@ function answer(body: unknown, reply: (prompt: string) => string, cached: number
     tool,
     promptTokens: tokens(JSON.stringify(messages)),
     completionTokens: tokens(text + (tool?.arguments ?? "")),
-    cached,
+    cached: options.cachedTokens ?? 0,
   };
 }
 
@@ -120,7 +144,7 @@ function completion(t: Turn): unknown {
   };
 }
 
-function streamChunks(t: Turn, body: unknown, n: number): unknown[] {
+function streamChunks(t: Turn, body: unknown, n: number): { content: unknown[]; finish: unknown[] } {
   const chunk = (choices: unknown[], extra: Record<string, unknown> = {}) => ({
     id: t.id,
     object: "chat.completion.chunk",
@@ -140,8 +164,8 @@ function streamChunks(t: Turn, body: unknown, n: number): unknown[] {
     for (const piece of split(t.tool.arguments, 3))
       out.push(delta({ tool_calls: [{ index: 0, function: { arguments: piece } }] }));
   }
-  out.push(delta({}, t.tool === null ? "stop" : "tool_calls"));
+  const finish = [delta({}, t.tool === null ? "stop" : "tool_calls")];
   const options = isRecord(body) ? body["stream_options"] : undefined;
-  if (isRecord(options) && options["include_usage"] === true) out.push(chunk([], { usage: usage(t) }));
-  return out;
+  if (isRecord(options) && options["include_usage"] === true) finish.push(chunk([], { usage: usage(t) }));
+  return { content: out, finish };
 }

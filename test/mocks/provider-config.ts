@@ -1,5 +1,5 @@
 /** ProviderConfig and CallOptions builders for adapter tests and benchmarks. */
-import type { ProviderConfig } from "../../router/config/types.js";
+import type { ProviderConfig, RouteConfig } from "../../router/config/types.js";
 import type { CallOptions } from "../../router/providers/types.js";
 
 /** The API key tests send; asserted never to appear in error messages. */
@@ -28,4 +28,25 @@ export function providerConfig(overrides: Partial<ProviderConfig> = {}): Provide
 
 export function callOptions(overrides: Partial<CallOptions> = {}): CallOptions {
   return { signal: new AbortController().signal, apiKey: TEST_API_KEY, requestId: "req-1", ...overrides };
+}
+
+/** A RouteConfig with the compiler's defaults, for dispatch tests. */
+export function routeConfig(overrides: Partial<RouteConfig> = {}): RouteConfig {
+  return {
+    name: "chat",
+    source: { namespace: "default", name: "chat" },
+    candidates: [],
+    baseline: "default/test-provider",
+    objective: { minQualityRetention: 0.95, maxCostPerRequestUSD: null, minConfidence: 0.5 },
+    rules: [],
+    retry: { attempts: 2, backoffBaseMs: 1, backoffMaxMs: 5, retryOn: [408, 429, 500, 502, 503, 504] },
+    fallback: { enabled: true, maxProviders: 3 },
+    timeouts: { requestMs: 10_000, attemptMs: 5_000 },
+    circuitBreaker: { consecutiveFailures: 2, cooldownMs: 30_000 },
+    midStreamFailure: "error-event",
+    classifier: { type: "builtin" },
+    rollout: "enforce",
+    exposeProviderModels: false,
+    ...overrides,
+  };
 }

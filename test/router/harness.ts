@@ -6,8 +6,10 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import OpenAI from "openai";
-import { pino } from "pino";
+import { pino, type Logger } from "pino";
 import { configSource } from "../../cli/commands/router.js";
+import { ClassifierRegistry } from "../../router/classify/registry.js";
+import type { Classifier } from "../../router/classify/types.js";
 import { ClientAuth } from "../../router/http/auth.js";
 import { createAdapters } from "../../router/providers/registry.js";
 import { startRouter, type RunningRouter } from "../../router/main.js";
@@ -30,6 +32,17 @@ export interface TestRouterOptions {
   apiKeys?: unknown;
   maxBodyBytes?: number;
   drainTimeoutMs?: number;
+  /** Default: silent. See captureLogs(). */
+  logger?: Logger;
+  /** The classifier every route uses (default: the heuristic one). */
+  classifier?: Classifier;
+}
+
+/** A pino logger at debug level whose JSON lines are kept in `lines`. */
+export function captureLogs(): { logger: Logger; lines: string[] } {
+  const lines: string[] = [];
+  const logger = pino({ level: "debug" }, { write: (line: string) => lines.push(line) });
+  return { logger, lines };
 }
 
 export async function startTestRouter(o: TestRouterOptions): Promise<TestRouter> {
@@ -40,11 +53,14 @@ export async function startTestRouter(o: TestRouterOptions): Promise<TestRouter>
     host: "127.0.0.1",
     port: 0,
     metricsPort: 0,
-    logger: pino({ level: "silent" }),
+    logger: o.logger ?? pino({ level: "silent" }),
     load: source.load,
     watchPaths: source.watchPaths,
     pollIntervalMs: 60_000,
     adapters: createAdapters(),
+    ...(o.classifier === undefined
+      ? {}
+      : { classifiers: await ClassifierRegistry.create({ onCacheHit: noop, onCacheMiss: noop }, o.classifier) }),
     auth: o.apiKeys === undefined ? null : ClientAuth.fromDocument(o.apiKeys),
     ...(o.maxBodyBytes === undefined ? {} : { maxBodyBytes: o.maxBodyBytes }),
     drainTimeoutMs: o.drainTimeoutMs ?? 5_000,
@@ -62,6 +78,10 @@ export async function startTestRouter(o: TestRouterOptions): Promise<TestRouter>
     },
     stop: () => router.stop(),
   };
+}
+
+function noop(): void {
+  // No decision cache in tests that bring their own classifier.
 }
 
 /** A ModelProvider YAML document for an OpenAI-compatible or Anthropic mock. */

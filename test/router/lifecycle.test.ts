@@ -1,4 +1,5 @@
 import OpenAI from "openai";
+import { Pool } from "undici";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { startOpenAIMock, type MockHandle } from "../mocks/openai-mock.js";
 import { providerYaml, routeYaml, secretYaml, startTestRouter, type TestRouter } from "./harness.js";
@@ -134,6 +135,33 @@ describe("router: hot reload", () => {
     expect(await metric("routewise_config_reloads_total")).toContain('outcome="invalid"} 1');
   });
 
+  it("keeps the last good config when the policy file is emptied, deleted or truncated (issue 15 #4)", async () => {
+    // Standalone YAML used to hot-load these as "no routes": every request got 404 during a rewrite.
+    t = await startTestRouter({ yaml: policy() });
+    const before = t.router.state.current?.config.hash;
+    const { unlinkSync } = await import("node:fs");
+    const providersOnly = policy().slice(0, policy().indexOf("kind: ModelRoute"));
+    const attempts: [string, () => Promise<void>][] = [
+      ["emptied", () => t!.rewrite("")],
+      ["truncated to its providers", () => t!.rewrite(providersOnly.slice(0, providersOnly.lastIndexOf("---")))],
+      ["truncated mid-document", () => t!.rewrite(policy().slice(0, policy().length - 40))],
+      [
+        "deleted",
+        async () => {
+          unlinkSync(`${t!.dir}/policy.yaml`);
+          await t!.router.reloader.reload();
+        },
+      ],
+    ];
+    for (const [what, attempt] of attempts) {
+      await attempt();
+      expect(t.router.state.current?.config.hash, what).toBe(before);
+      const r = await t.client.chat.completions.create({ model: "chat", messages: easy });
+      expect(r.choices, what).toHaveLength(1);
+    }
+    expect(await metric("routewise_config_reloads_total")).toContain('outcome="invalid"} 4');
+  });
+
   it("picks up a change through the file watcher without an explicit reload", async () => {
     t = await startTestRouter({ yaml: policy() });
     const { writeFileSync } = await import("node:fs");
@@ -184,6 +212,59 @@ describe("router: circuit breaker", () => {
   });
 });
 
+describe("router: circuit breaker window (issue 15)", () => {
+  it("does not open on failures further apart than the window", async () => {
+    const extra =
+      "  fallback: { enabled: false }\n  retry: { attempts: 1 }\n  circuitBreaker: { consecutiveFailures: 2, cooldown: 60s, window: 200ms }\n  rules: [{ name: only-a, match: {}, pin: [a] }]\n";
+    t = await startTestRouter({ yaml: policy("chat", extra) });
+    a.setFaults({ status: 500, times: 1 });
+    await t.client.chat.completions.create({ model: "chat", messages: easy }).catch(() => undefined);
+    await new Promise((r) => setTimeout(r, 500));
+    a.setFaults({ status: 500, times: 1 });
+    await t.client.chat.completions.create({ model: "chat", messages: easy }).catch(() => undefined);
+    expect(await metric("routewise_circuit_open")).toContain('provider="default/a"} 0');
+    expect((await t.client.chat.completions.create({ model: "chat", messages: easy })).choices).toHaveLength(1);
+  });
+});
+
+describe("router: circuit breaker probes (issue 15 #2)", () => {
+  const extra =
+    "  fallback: { enabled: false }\n  retry: { attempts: 1 }\n  circuitBreaker: { consecutiveFailures: 1, cooldown: 200ms }\n  rules: [{ name: only-a, match: {}, pin: [a] }]\n";
+
+  async function openThenCool(): Promise<void> {
+    a.setFaults({ status: 500, times: 1 });
+    await t!.client.chat.completions.create({ model: "chat", messages: easy }).catch(() => undefined);
+    expect(await metric("routewise_circuit_open")).toContain('provider="default/a"} 1');
+    await new Promise((r) => setTimeout(r, 300));
+  }
+
+  it("serves again after a half-open probe the upstream rejected with a 400", async () => {
+    t = await startTestRouter({ yaml: policy("chat", extra) });
+    await openThenCool();
+    a.setFaults({ status: 400, times: 1 });
+    await expect(t.client.chat.completions.create({ model: "chat", messages: easy })).rejects.toBeInstanceOf(
+      OpenAI.BadRequestError,
+    );
+    expect((await t.client.chat.completions.create({ model: "chat", messages: easy })).choices).toHaveLength(1);
+    expect(a.requests).toHaveLength(3);
+  });
+
+  it("serves again after the client of a half-open probe went away", async () => {
+    t = await startTestRouter({ yaml: policy("chat", extra) });
+    await openThenCool();
+    a.setFaults({ hang: true, times: 1 });
+    const controller = new AbortController();
+    const probe = t.client.chat.completions.create({ model: "chat", messages: easy }, { signal: controller.signal });
+    while (a.requests.length < 2) await new Promise((r) => setTimeout(r, 10));
+    controller.abort();
+    await expect(probe).rejects.toThrow();
+    const deadline = Date.now() + 5_000;
+    while ((await metric("routewise_inflight_requests")).endsWith(" 1") && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 20));
+    expect((await t.client.chat.completions.create({ model: "chat", messages: easy })).choices).toHaveLength(1);
+  });
+});
+
 describe("router: graceful shutdown", () => {
   it("finishes in-flight requests, then stops accepting", async () => {
     a.setFaults({ delayHeadersMs: 400 });
@@ -196,6 +277,41 @@ describe("router: graceful shutdown", () => {
     expect((await inflight).choices).toHaveLength(1);
     await stopped;
     await expect(fetch(`${url}/healthz`)).rejects.toThrow();
+  });
+
+  it("closes kept-alive connections and refuses new requests on them once draining (issue 15 #5)", async () => {
+    a.setFaults({ delayHeadersMs: 300 });
+    t = await startTestRouter({ yaml: policy(), drainTimeoutMs: 20_000 });
+    // One kept-alive connection: the second request waits for it behind the first.
+    const pool = new Pool(t.url, { connections: 1, pipelining: 1 });
+    const send = () =>
+      pool.request({
+        path: "/v1/chat/completions",
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ model: "chat", messages: easy }),
+      });
+    try {
+      const first = send();
+      while (a.requests.length < 1) await new Promise((r) => setTimeout(r, 10));
+      const stopped = t.stop();
+      t = null;
+      const second = send().then(
+        async (r) => ({ status: r.statusCode, connection: r.headers["connection"], body: await r.body.text() }),
+        (err: unknown) => ({ status: 0, connection: "refused", body: String(err) }),
+      );
+      const answered = await first;
+      expect(answered.statusCode).toBe(200);
+      expect(answered.headers["connection"]).toBe("close");
+      expect(JSON.parse(await answered.body.text())).toMatchObject({ object: "chat.completion" });
+      const refused = await second;
+      expect(refused.status === 0 || refused.status === 503).toBe(true);
+      if (refused.status === 503) expect(refused.body).toContain('"code":"shutting_down"');
+      expect(a.requests).toHaveLength(1);
+      await stopped;
+    } finally {
+      await pool.close();
+    }
   });
 
   it("reports not ready while draining", async () => {

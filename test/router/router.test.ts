@@ -212,11 +212,26 @@ describe("router: streaming", () => {
   });
 
   it("makes the SDK throw on a mid-stream error", async () => {
-    cheap.setFaults({ cutAfterChunks: 1 });
+    // Issue 15: a stream commits at its first content chunk, so the cut comes after one (was cutAfterChunks: 1,
+    // right after the role chunk, which now falls back: see the next test).
+    cheap.setFaults({ cutAfterChunks: 2 });
     const stream = await t.client.chat.completions.create({ model: "pinned", messages: easy, stream: true });
     await expect(async () => {
       for await (const chunk of stream) expect(chunk).toBeDefined();
     }).rejects.toThrow(/mid-stream/);
+  });
+});
+
+describe("router: streams commit at their first content chunk (issue 15)", () => {
+  it("falls back when the primary is cut after its role chunk, before any content", async () => {
+    cheap.setFaults({ cutAfterChunks: 1 });
+    const { data: stream, response } = await t.client.chat.completions
+      .create({ model: "pinned", messages: easy, stream: true })
+      .withResponse();
+    let text = "";
+    for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? "";
+    expect(text).toContain("Mock reply");
+    expect(response.headers.get("x-routewise-provider")).toBe("default/strong");
   });
 });
 

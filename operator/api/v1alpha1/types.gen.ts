@@ -91,6 +91,10 @@ export interface ModelProviderSpec {
      * Server-sent-event streaming.
      */
     streaming?: boolean;
+    /**
+     * The upstream continues a trailing assistant message (assistant prefill) instead of answering it anew, so a stream cut on another provider can be continued here (ModelRoute spec.fallback.midStream: continue). Default true for type anthropic, false otherwise: the OpenAI API treats a trailing assistant message as a finished turn; set true only for an OpenAI-compatible server that continues it.
+     */
+    prefill?: boolean;
   };
   /**
    * How good the model is, on Routewise's 0-100 scale: roughly the model's MMLU-style accuracy in percent (e.g. GPT-4o class ~88, Claude 3.5 Sonnet class ~89, Llama 3 70B ~82, GPT-4o-mini ~82, Llama 3 8B ~68). Routes compare predicted quality per request against their baseline's.
@@ -428,6 +432,10 @@ export interface ModelRouteSpec {
      * Most providers tried for one request, including the first. Default 3.
      */
     maxProviders?: number;
+    /**
+     * What happens when a stream fails (cut, stalled past timeouts.streamIdle, an error event) after content reached the client. error-event (default) ends the stream with an OpenAI-style error event. continue sends the request on to the next candidate that accepts an assistant prefill (ModelProvider spec.capabilities.prefill) with the partial answer as the prefill, and splices the continuation into the same stream; with no such candidate it ends with the error event.
+     */
+    midStream?: "error-event" | "continue";
   };
   /**
    * Route-level timeouts (Go-style durations).
@@ -438,12 +446,20 @@ export interface ModelRouteSpec {
      */
     request?: string;
     /**
-     * Max time for one upstream attempt before the first byte. Default 60s.
+     * Max time for one upstream attempt: to the whole answer, or for a stream to its response headers. A timed-out attempt falls back to the next candidate. Default 60s.
      */
     attempt?: string;
+    /**
+     * Streams: max time from sending an attempt to its first content chunk; past it the attempt falls back to the next candidate (nothing has reached the client yet). Default: the attempt timeout.
+     */
+    firstToken?: string;
+    /**
+     * Streams: max time without a chunk once content is flowing; a stream stalled that long is treated as cut (see fallback.midStream). Default 60s.
+     */
+    streamIdle?: string;
   };
   /**
-   * After consecutiveFailures failed attempts in a row a provider is skipped for cooldown, then one probe request is let through (half-open).
+   * After consecutiveFailures failed attempts in a row, all within window, a provider is skipped for cooldown, then one probe request is let through (half-open). Failures the request caused (rejections) and rate limits (429) do not count.
    */
   circuitBreaker?: {
     /**
@@ -454,6 +470,10 @@ export interface ModelRouteSpec {
      * Default 30s.
      */
     cooldown?: string;
+    /**
+     * Failures older than this no longer count towards consecutiveFailures, so one stray failure an hour ago does not shorten the next outage's patience. Default 60s.
+     */
+    window?: string;
   };
   /**
    * The request analyzer used by this route.

@@ -209,9 +209,27 @@ describe("anthropic adapter", () => {
     expect(error.kind).toBe("reset");
   });
 
-  it("throws malformed from the iterator when an event is not JSON", async () => {
-    mock.setFaults({ malformedSse: true });
-    expect((await streamFailure()).error.kind).toBe("malformed");
+  it("skips and reports events that are not typed JSON objects", async () => {
+    // Issue 15: a malformed event is skipped and counted, not fatal (it used to end the stream).
+    mock.setFaults({ malformedSse: true, malformedEventsAt: [3, 4, 5, 6] });
+    let reported = 0;
+    const options = callOptions({ onMalformedEvent: () => reported++ });
+    const all = choices(await collect(await adapter.stream(provider, { ...REQUEST, stream: true }, options)));
+    expect(all.map((c) => c.delta.content ?? "").join("")).toBe("Mock reply to: Say hello");
+    expect(reported).toBe(5);
+  });
+
+  it("throws malformed when a 200 message has no stop_reason", async () => {
+    mock.setFaults({ omitFinishReason: true });
+    expect((await failure(adapter.complete(provider, REQUEST, callOptions()))).kind).toBe("malformed");
+  });
+
+  it("throws an http 5xx when a 200 body is an Anthropic error object", async () => {
+    mock.setFaults({ inBandError: true });
+    expect(await failure(adapter.complete(provider, REQUEST, callOptions()))).toMatchObject({
+      kind: "http",
+      status: 500,
+    });
   });
 
   it("throws malformed from the iterator when the stream ends without message_stop", async () => {

@@ -3,7 +3,7 @@
  * `x-api-key`, `anthropic-version: 2023-06-01`. Requests and responses are translated in ./translate.ts.
  */
 import type { ProviderConfig } from "../../config/types.js";
-import { malformed } from "../shared/errors.js";
+import { encodeRequest, inBandError, malformed, upstreamError } from "../shared/errors.js";
 import {
   lowerCaseHeaders,
   perProvider,
@@ -17,7 +17,6 @@ import {
 import { parseEvent, releasing, sseEvents } from "../shared/stream.js";
 import type { ChatCompletionChunk, ChatRequest } from "../../openai/types.js";
 import type { CallOptions, ProviderAdapter } from "../types.js";
-import { UpstreamError } from "../types.js";
 import { ANTHROPIC_VERSION, fromAnthropicMessage, StreamTranslator, toAnthropicRequest } from "./translate.js";
 
 export interface AnthropicAdapterDeps {
@@ -48,7 +47,7 @@ export function createAnthropicAdapter(deps: AnthropicAdapterDeps): ProviderAdap
       dispatcher: http.dispatcherFor(provider.timeouts.connectMs),
       endpoint: endpointOf(provider),
       authHeader: "x-api-key",
-      body: JSON.stringify(toAnthropicRequest(provider, request, stream)),
+      body: encodeRequest(provider.id, () => JSON.stringify(toAnthropicRequest(provider, request, stream))),
       timeoutMs: provider.timeouts.requestMs,
       options,
     });
@@ -56,36 +55,57 @@ export function createAnthropicAdapter(deps: AnthropicAdapterDeps): ProviderAdap
     async complete(provider, request, options) {
       const res = await post(provider, request, options, false);
       const json = await readJson(res, options.signal, provider.id);
+      const inBand = inBandError(provider.id, json, options.apiKey);
+      if (inBand) throw inBand;
       const body = fromAnthropicMessage(json, nowSec());
       if (body === null) throw malformed(provider.id, "not an Anthropic message");
+      // Never a truncated success: a message without its stop_reason did not finish.
+      if (typeof (json as { stop_reason?: unknown }).stop_reason !== "string")
+        throw malformed(provider.id, "a message without stop_reason: a truncated answer");
       return { body };
     },
     async stream(provider, request, options) {
       const res = await post(provider, request, options, true);
-      return { chunks: releasing(anthropicChunks(res, provider, options.signal, nowSec()), res) };
+      return { chunks: releasing(anthropicChunks(res, provider, options, nowSec()), res) };
     },
     close: release,
   };
 }
 
-/** OpenAI chunks from an Anthropic event stream; ends after message_stop (reading the body to its end). */
+/**
+ * OpenAI chunks from an Anthropic event stream; ends after message_stop (reading the body to its end). Events that
+ * are not JSON objects with a string `type` are skipped and reported; unknown types are ignored (added later).
+ */
 async function* anthropicChunks(
   res: Response,
   provider: ProviderConfig,
-  signal: AbortSignal,
+  options: CallOptions,
   createdSec: number,
 ): AsyncGenerator<ChatCompletionChunk> {
   const translator = new StreamTranslator(provider.model, createdSec);
   let done = false;
-  for await (const event of sseEvents(res, signal, provider.id)) {
+  for await (const event of sseEvents(res, options.signal, provider.id)) {
     if (done) continue;
-    const step = translator.step(parseEvent(event.data, provider.id));
+    const value = parseEvent(event.data);
+    if (!isTyped(value)) {
+      options.onMalformedEvent?.();
+      continue;
+    }
+    const step = translator.step(value);
     if (step.type === "none") continue;
     if (step.type === "error") {
-      throw new UpstreamError("http", `${provider.id}: upstream error mid-stream: ${step.message}`, step.status);
+      const fields = { message: step.message, type: null, code: null, status: step.status, param: null };
+      throw upstreamError(provider.id, step.status, fields, {
+        apiKey: options.apiKey,
+        what: "upstream error mid-stream",
+      });
     }
     if (step.type === "done") done = true;
     yield step.chunk;
   }
   if (!done) throw malformed(provider.id, "stream ended before message_stop");
+}
+
+function isTyped(value: unknown): boolean {
+  return typeof value === "object" && value !== null && typeof (value as { type?: unknown }).type === "string";
 }

@@ -209,11 +209,46 @@ describe("openai adapter", () => {
     expect((await failure(adapter.complete(provider, REQUEST, callOptions()))).kind).toBe("malformed");
   });
 
-  it("throws malformed from the iterator when an SSE event is not JSON", async () => {
-    mock.setFaults({ malformedSse: true });
-    const { chunks, error } = await streamFailure();
-    expect(chunks).toBe(1);
-    expect(error.kind).toBe("malformed");
+  it("skips and reports malformed SSE events when the stream is otherwise whole", async () => {
+    // Issue 15: a malformed event is skipped and counted, not fatal (it used to end the stream).
+    mock.setFaults({ malformedSse: true, malformedEventsAt: [2, 3, 4, 5] });
+    let reported = 0;
+    const options = callOptions({ onMalformedEvent: () => reported++ });
+    const chunks = await collect(await adapter.stream(provider, { ...REQUEST, stream: true }, options));
+    expect(contentOf(chunks)).toBe("Mock reply to: Say hello");
+    expect(reported).toBe(5);
+  });
+
+  it("throws malformed from the iterator when the body ends without a finish_reason or [DONE]", async () => {
+    mock.setFaults({ omitFinish: true });
+    expect((await streamFailure()).error.kind).toBe("malformed");
+  });
+
+  it("throws malformed when a 200 completion has no finish_reason", async () => {
+    mock.setFaults({ omitFinishReason: true });
+    expect((await failure(adapter.complete(provider, REQUEST, callOptions()))).kind).toBe("malformed");
+  });
+
+  it("throws an http 5xx with the redacted upstream message when a 200 body is an error object", async () => {
+    mock.setFaults({ inBandError: true, echoHeaders: true });
+    const err = await failure(adapter.complete(provider, REQUEST, callOptions()));
+    expect(err).toMatchObject({ kind: "http", status: 500 });
+    expect(err.message).toContain("in-band error");
+    expect(err.message).not.toContain(TEST_API_KEY);
+  });
+
+  it("keeps the upstream's code and param and classifies the rejection", async () => {
+    const errorBody = JSON.stringify({
+      error: {
+        message: "maximum context length is 10",
+        type: "invalid_request_error",
+        param: "messages",
+        code: "context_length_exceeded",
+      },
+    });
+    mock.setFaults({ status: 400, errorBody });
+    const err = await failure(adapter.complete(provider, REQUEST, callOptions()));
+    expect(err).toMatchObject({ code: "context_length_exceeded", param: "messages", rejection: "context_length" });
   });
 
   it("throws reset from the iterator when the upstream dies mid-stream", async () => {

@@ -88,6 +88,11 @@ export interface SendArgs {
 
 export type Response = Dispatcher.ResponseData;
 
+/** A timeout Node's timers can hold (2^31-1 ms; longer ones fire at once). */
+function timeout(ms: number): number {
+  return Math.min(ms, 2 ** 31 - 1);
+}
+
 /** Largest error body read to find the upstream's message. */
 const MAX_ERROR_BODY = 64 * 1024;
 
@@ -106,7 +111,7 @@ export async function send(args: SendArgs): Promise<Response> {
       headers: withKey(args.endpoint.headers, args.authHeader, options.apiKey),
       body: args.body,
       signal: options.signal,
-      ...(args.timeoutMs > 0 ? { headersTimeout: args.timeoutMs, bodyTimeout: args.timeoutMs } : {}),
+      ...(args.timeoutMs > 0 ? { headersTimeout: timeout(args.timeoutMs), bodyTimeout: timeout(args.timeoutMs) } : {}),
     });
   } catch (err) {
     throw toUpstreamError(err, options.signal, providerId);

@@ -5,8 +5,8 @@
 import type { ProviderConfig } from "../../config/types.js";
 import type { ChatCompletion, ChatCompletionChunk, ChatRequest } from "../../openai/types.js";
 import type { CallOptions, CompletionResult, ProviderAdapter, StreamResult } from "../types.js";
-import { UpstreamError } from "../types.js";
-import { malformed } from "./errors.js";
+import type { UpstreamError } from "../types.js";
+import { encodeRequest, fieldsOf, inBandError, malformed, statusOf, upstreamError } from "./errors.js";
 import { perProvider, readJson, send, type Endpoint, type HttpClient, type Response } from "./http.js";
 import { isRecord } from "../../config/json.js";
 import { str, toUsage } from "./json.js";
@@ -30,7 +30,7 @@ export function createOpenAICompatibleAdapter(http: HttpClient, spec: OpenAIComp
       dispatcher: http.dispatcherFor(provider.timeouts.connectMs),
       endpoint: endpointOf(provider),
       authHeader: spec.authHeader,
-      body: spec.body(provider, request, stream),
+      body: encodeRequest(provider.id, () => spec.body(provider, request, stream)),
       timeoutMs: provider.timeouts.requestMs,
       options,
     });
@@ -38,20 +38,28 @@ export function createOpenAICompatibleAdapter(http: HttpClient, spec: OpenAIComp
     async complete(provider, request, options): Promise<CompletionResult> {
       const res = await post(provider, request, options, false);
       const json = await readJson(res, options.signal, provider.id);
-      return { body: toCompletion(json, provider) };
+      return { body: toCompletion(json, provider, options.apiKey) };
     },
     async stream(provider, request, options): Promise<StreamResult> {
       const res = await post(provider, request, options, true);
-      return { chunks: releasing(openAIChunks(res, provider, options.signal), res) };
+      return { chunks: releasing(openAIChunks(res, provider, options), res) };
     },
     close: release,
   };
 }
 
-/** Checks a non-streaming response and fills the fields some compatible servers omit. */
-export function toCompletion(value: unknown, provider: ProviderConfig): ChatCompletion {
-  if (!isRecord(value) || !Array.isArray(value["choices"])) {
-    throw malformed(provider.id, isRecord(value) && "error" in value ? "error body with 2xx status" : "no choices");
+/**
+ * Checks a non-streaming response and fills the fields some compatible servers omit. Never a truncated success:
+ * an error object (an in-band error), no choices, or a choice without its finish_reason is an upstream failure.
+ */
+export function toCompletion(value: unknown, provider: ProviderConfig, apiKey: string | null = null): ChatCompletion {
+  const inBand = inBandError(provider.id, value, apiKey);
+  if (inBand) throw inBand;
+  if (!isRecord(value) || !Array.isArray(value["choices"]) || value["choices"].length === 0) {
+    throw malformed(provider.id, "no choices");
+  }
+  if (!value["choices"].every((c) => isRecord(c) && typeof c["finish_reason"] === "string")) {
+    throw malformed(provider.id, "a choice without finish_reason: a truncated answer");
   }
   const completion: ChatCompletion = Object.assign(value, {
     id: str(value["id"]) ?? "",
@@ -63,12 +71,19 @@ export function toCompletion(value: unknown, provider: ProviderConfig): ChatComp
   return completion;
 }
 
-/** Checks one stream chunk; an `{"error": …}` event (vLLM, LiteLLM, OpenAI mid-stream) becomes an UpstreamError. */
-export function toChunk(value: unknown, provider: ProviderConfig): ChatCompletionChunk {
-  if (!isRecord(value)) throw malformed(provider.id, "stream event is not a JSON object");
+/**
+ * One stream event as a chunk; null for a malformed event (not an object, no choices), which the stream skips.
+ * An `{"error": …}` event (vLLM, LiteLLM, OpenAI mid-stream) becomes an UpstreamError.
+ */
+export function toChunk(
+  value: unknown,
+  provider: ProviderConfig,
+  apiKey: string | null = null,
+): ChatCompletionChunk | null {
+  if (!isRecord(value)) return null;
   if (!Array.isArray(value["choices"])) {
-    if ("error" in value) throw streamError(value["error"], provider.id);
-    throw malformed(provider.id, "stream chunk without choices");
+    if ("error" in value) throw streamError(value, provider.id, apiKey);
+    return null;
   }
   const chunk: ChatCompletionChunk = Object.assign(value, {
     id: str(value["id"]) ?? "",
@@ -87,31 +102,34 @@ function normalizeUsage(target: { usage?: unknown }): void {
   else target.usage = usage;
 }
 
-function streamError(error: unknown, providerId: string): UpstreamError {
-  const message = isRecord(error) ? str(error["message"]) : str(error);
-  const code = isRecord(error) ? error["code"] : null;
-  const status = typeof code === "number" && code >= 400 && code < 600 ? code : 500;
-  return new UpstreamError("http", `${providerId}: upstream error mid-stream: ${message ?? "unknown"}`, status);
+function streamError(event: unknown, providerId: string, apiKey: string | null): UpstreamError {
+  const f = fieldsOf(event);
+  return upstreamError(providerId, statusOf(f, 500), f, { apiKey, what: "upstream error mid-stream" });
 }
 
 /**
- * Chunks until `data: [DONE]`. Reads the body to its end so the socket goes back to the pool. A body that ends
- * without [DONE] and without any finish_reason is truncated: UpstreamError("malformed").
+ * Chunks until `data: [DONE]`. Reads the body to its end so the socket goes back to the pool. Malformed events
+ * are skipped and reported; a body that ends without [DONE] and without any finish_reason is truncated:
+ * UpstreamError("malformed").
  */
 async function* openAIChunks(
   res: Response,
   provider: ProviderConfig,
-  signal: AbortSignal,
+  options: CallOptions,
 ): AsyncGenerator<ChatCompletionChunk> {
   let done = false;
   let finished = false;
-  for await (const event of sseEvents(res, signal, provider.id)) {
+  for await (const event of sseEvents(res, options.signal, provider.id)) {
     if (done) continue;
     if (event.data === "[DONE]") {
       done = true;
       continue;
     }
-    const chunk = toChunk(parseEvent(event.data, provider.id), provider);
+    const chunk = toChunk(parseEvent(event.data), provider, options.apiKey);
+    if (chunk === null) {
+      options.onMalformedEvent?.();
+      continue;
+    }
     if (!finished) finished = hasFinishReason(chunk);
     yield chunk;
   }

@@ -18,6 +18,11 @@ export class SseParser {
   private data = "";
   private hasData = false;
 
+  /** Characters held for the event being read (its unfinished line and data so far). */
+  get pending(): number {
+    return this.buffer.length + this.data.length;
+  }
+
   /** Feeds decoded text and appends every completed event to `out`. */
   // eslint-disable-next-line complexity -- the SSE line splitter, kept in one loop: it runs on every upstream chunk (ADR 5)
   feed(text: string, out: SseEvent[]): void {

@@ -4,6 +4,9 @@ import type { Response } from "./http.js";
 import { malformed, toUpstreamError } from "./errors.js";
 import { SseParser, type SseEvent } from "./sse.js";
 
+/** Longest SSE event (or line) read: an upstream that never ends its line would otherwise fill memory. */
+const MAX_EVENT_CHARS = 8 * 1024 * 1024;
+
 /**
  * Yields the body's SSE events. Throws UpstreamError ("reset", "timeout", "aborted") when the body fails; when the
  * consumer stops early (return()) the body is destroyed, which closes that socket instead of leaking it.
@@ -16,6 +19,8 @@ export async function* sseEvents(res: Response, signal: AbortSignal, providerId:
   try {
     for await (const bytes of body as AsyncIterable<Buffer>) {
       parser.feed(decoder.write(bytes), batch);
+      if (parser.pending > MAX_EVENT_CHARS)
+        throw malformed(providerId, `an SSE event over ${MAX_EVENT_CHARS} characters`);
       for (const event of batch) yield event;
       batch.length = 0;
     }
@@ -29,12 +34,12 @@ export async function* sseEvents(res: Response, signal: AbortSignal, providerId:
   }
 }
 
-/** JSON.parse for one event's data; unparsable data becomes UpstreamError("malformed"). */
-export function parseEvent(data: string, providerId: string): unknown {
+/** JSON.parse for one event's data; undefined when it is not JSON (a malformed event, skipped by the caller). */
+export function parseEvent(data: string): unknown {
   try {
     return JSON.parse(data) as unknown;
-  } catch (err) {
-    throw malformed(providerId, "stream event is not JSON", err);
+  } catch {
+    return undefined;
   }
 }
 
