@@ -13,7 +13,8 @@
  * streams ending without [DONE] or an error event, crashes, RSS before/after, failed non-streaming requests, and
  * whether /metrics agrees with the client's counts; `targets` says whether each of the issue's targets was met.
  *
- *   npm run bench:faults [-- --requests 20000 --concurrency 50 --seed 15 --p1 0.4 --p2 0.3 --baseline 2000]
+ *   npm run bench:faults [-- --requests 20000 --concurrency 50 --seed 15 --p1 0.4 --p2 0.3 --baseline 2000
+ *                           --breaker-failures 10 --degraded-share 0.2 --stream-share 0.4 --sdk-share 0.25]
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
@@ -39,6 +40,11 @@ const { values } = parseArgs({
     baseline: { type: "string", default: "2000" },
     "stream-share": { type: "string", default: "0.4" },
     "sdk-share": { type: "string", default: "0.25" },
+    /**
+     * The routes' circuitBreaker.consecutiveFailures. Low values open p1's and p2's circuits much of the time, so
+     * little traffic reaches the faults; the default keeps them mostly closed.
+     */
+    "breaker-failures": { type: "string", default: "10" },
     /** Share of requests on the route without the healthy provider. */
     "degraded-share": { type: "string", default: "0.2" },
     /** Per-request client deadline: an answer later than this counts as never answered. */
@@ -55,7 +61,7 @@ const ROUTE = `  candidates: [{ name: p1 }, { name: p2 }, { name: p3 }]
   baseline: { name: p3 }
   retry: { attempts: 2, backoff: { base: 20ms, max: 100ms } }
   timeouts: { request: 15s, attempt: 500ms, firstToken: 500ms, streamIdle: 500ms }
-  circuitBreaker: { consecutiveFailures: 5, cooldown: 2s, window: 10s }`;
+  circuitBreaker: { consecutiveFailures: ${Number(values["breaker-failures"])}, cooldown: 2s, window: 10s }`;
 
 function policy(ports: number[]): string {
   const provider = (name: string, port: number, type: string, score: number) => `apiVersion: routewise.dev/v1alpha1
@@ -458,6 +464,7 @@ function summarize(baseline: Phase, run: Phase, before: string, after: string, c
       streamShare: Number(values["stream-share"]),
       sdkShare: Number(values["sdk-share"]),
       degradedShare: Number(values["degraded-share"]),
+      breakerConsecutiveFailures: Number(values["breaker-failures"]),
     },
     baseline: phaseStats(baseline),
     faults: { ...facts, ...phaseStats(run) },
