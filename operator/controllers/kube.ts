@@ -39,6 +39,16 @@ export const PLURALS = {
   ModelReferenceGrant: "modelreferencegrants",
 } as const;
 
+/** A gateway's outputs as read at the start of its reconcile. */
+export interface CurrentOutputs {
+  configMap: V1ConfigMap | null;
+  secret: V1Secret | null;
+  /** The config the ConfigMap holds (config.json or config.json.gz), or null. */
+  configJson: string | null;
+  /** The Secret's values, decoded. */
+  credentials: Record<string, string>;
+}
+
 /** The gateway that owns a ConfigMap and Secret (ownerReferences: deleting it deletes them). */
 export interface GatewayOwner {
   namespace: string;
@@ -70,13 +80,19 @@ export class OperatorKube {
   /**
    * Applies a gateway's router ConfigMap unless it already holds exactly this config. The config goes in as
    * compact JSON under config.json, or gzipped under binaryData config.json.gz when it is too large (see
-   * configMapContent). Owned by the gateway, so deleting the gateway deletes it. Returns whether it wrote.
+   * configMapContent). Owned by the gateway, so deleting the gateway deletes it. `current` is what
+   * currentOutputs() read this reconcile. Returns whether it wrote.
    */
-  async ensureConfigMap(owner: GatewayOwner, configJson: string, hash: string): Promise<boolean> {
+  async ensureConfigMap(
+    owner: GatewayOwner,
+    configJson: string,
+    hash: string,
+    current: CurrentOutputs,
+  ): Promise<boolean> {
     const name = configMapName(owner.name);
     const namespace = owner.namespace;
-    const current = await this.readOrNull(() => this.core.readNamespacedConfigMap({ name, namespace }));
-    if (current && configFromConfigMap(current) === configJson && ownedBy(current, owner)) return false;
+    const cm = current.configMap;
+    if (cm && current.configJson === configJson && ownedBy(cm, owner)) return false;
     const body: V1ConfigMap = {
       apiVersion: "v1",
       kind: "ConfigMap",
@@ -94,14 +110,14 @@ export class OperatorKube {
   }
 
   /** Applies a gateway's credentials Secret unless it already holds exactly these keys and values. */
-  async ensureSecret(owner: GatewayOwner, values: Record<string, string>): Promise<boolean> {
+  async ensureSecret(owner: GatewayOwner, values: Record<string, string>, current: CurrentOutputs): Promise<boolean> {
     const name = credentialsSecretName(owner.name);
     const namespace = owner.namespace;
     const data = Object.fromEntries(
       Object.entries(values).map(([k, v]) => [k, Buffer.from(v, "utf8").toString("base64")]),
     );
-    const current = await this.readOrNull(() => this.core.readNamespacedSecret({ name, namespace }));
-    if (current && sameData(current.data ?? {}, data) && ownedBy(current, owner)) return false;
+    const secret = current.secret;
+    if (secret && sameData(secret.data ?? {}, data) && ownedBy(secret, owner)) return false;
     const body: V1Secret = {
       apiVersion: "v1",
       kind: "Secret",
@@ -118,10 +134,8 @@ export class OperatorKube {
     return true;
   }
 
-  /** What a gateway serves now: its ConfigMap's config (null when absent or unreadable) and Secret values. */
-  async currentOutputs(
-    owner: GatewayOwner,
-  ): Promise<{ configJson: string | null; credentials: Record<string, string> }> {
+  /** What a gateway serves now: its ConfigMap and Secret (null when absent), their config and key values. */
+  async currentOutputs(owner: GatewayOwner): Promise<CurrentOutputs> {
     const namespace = owner.namespace;
     const cm = await this.readOrNull(() =>
       this.core.readNamespacedConfigMap({ name: configMapName(owner.name), namespace }),
@@ -132,7 +146,7 @@ export class OperatorKube {
     const credentials = Object.fromEntries(
       Object.entries(secret?.data ?? {}).map(([k, v]) => [k, Buffer.from(v, "base64").toString("utf8")]),
     );
-    return { configJson: cm ? configFromConfigMap(cm) : null, credentials };
+    return { configMap: cm, secret, configJson: cm ? configFromConfigMap(cm) : null, credentials };
   }
 
   async patchStatus(

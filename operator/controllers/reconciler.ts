@@ -10,7 +10,7 @@ import type { ModelGateway } from "../api/v1alpha1/types.js";
 import { refKey, type GatewayView, type ParentRef } from "../compile/attachment.js";
 import { compileGateway, gatewayView, routeParents, type GatewayCompile } from "../compile/gateway.js";
 import type { OperatorMetrics } from "../metrics.js";
-import { describeWriteError, type GatewayOwner, type OperatorKube } from "./kube.js";
+import { describeWriteError, type CurrentOutputs, type GatewayOwner, type OperatorKube } from "./kube.js";
 import { statusPlan, type GatewayOutcome, type StatusPlan } from "./status-plan.js";
 import { sameStatus, type ObjectStatus } from "./status.js";
 import { readPolicies, type Caches, type Candidate, type CachedSecret } from "./world.js";
@@ -88,15 +88,18 @@ export class Reconciler {
     secrets: CachedSecret[],
   ): Promise<GatewayOutcome> {
     const owner = { namespace: view.namespace, name: view.name, uid: object.metadata.uid ?? "" };
+    let current: CurrentOutputs = { configMap: null, secret: null, configJson: null, credentials: {} };
+    let compiled: GatewayCompile | null = null;
     try {
-      const current = await this.deps.kube.currentOutputs(owner);
-      const compiled = compileGateway(view, world, parents, previousConfig(current.configJson));
-      await this.writeOutputs(owner, compiled, secrets, current.credentials);
+      current = await this.deps.kube.currentOutputs(owner);
+      compiled = compileGateway(view, world, parents, previousConfig(current.configJson));
+      await this.writeOutputs(owner, compiled, secrets, current);
       return { compiled, owner, writeError: null };
     } catch (err) {
-      this.deps.logger.error({ err, gateway: refKey(view) }, "Failed to program gateway");
-      const compiled = compileGateway(view, world, parents, null);
-      return { compiled, owner, writeError: describeWriteError(err, secretValues(secrets)) };
+      // Redacted like a status message: the users' key values and those the gateway's Secret holds now.
+      const writeError = describeWriteError(err, [...secretValues(secrets), ...Object.values(current.credentials)]);
+      this.deps.logger.error({ gateway: refKey(view), error: writeError }, "Failed to program gateway");
+      return { compiled: compiled ?? compileGateway(view, world, parents, null), owner, writeError };
     }
   }
 
@@ -104,14 +107,14 @@ export class Reconciler {
     owner: GatewayOwner,
     compiled: GatewayCompile,
     secrets: CachedSecret[],
-    current: Record<string, string>,
+    current: CurrentOutputs,
   ): Promise<void> {
     const { kube, logger, metrics } = this.deps;
     const { result } = compiled;
-    const values = credentialValues(result, secrets, current);
+    const values = credentialValues(result, secrets, current.credentials);
     // The Secret first: a router must never see a config whose credentials are not there yet.
-    const wroteSecret = await kube.ensureSecret(owner, values);
-    const wroteConfig = await kube.ensureConfigMap(owner, JSON.stringify(result.config), result.config.hash);
+    const wroteSecret = await kube.ensureSecret(owner, values, current);
+    const wroteConfig = await kube.ensureConfigMap(owner, JSON.stringify(result.config), result.config.hash, current);
     if (wroteSecret) metrics.writes.inc({ object: "Secret" });
     if (wroteConfig) {
       metrics.writes.inc({ object: "ConfigMap" });

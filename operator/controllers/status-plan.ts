@@ -24,7 +24,7 @@ import { GATEWAY_DEFAULTS } from "../compile/defaults.js";
 import { objectKey } from "../compile/problems.js";
 import type { GatewayCompile } from "../compile/gateway.js";
 import type { GatewayOwner } from "./kube.js";
-import { computeStatus, missingParentConditions, type ObjectStatus, type ParentStatus } from "./status.js";
+import { computeStatus, missingParentConditions, toCondition, type ObjectStatus, type ParentStatus } from "./status.js";
 import type { Candidate } from "./world.js";
 
 /** One gateway's compile and how writing its outputs went. */
@@ -246,14 +246,5 @@ function cond(
   message: string,
   at: { previous: Condition[]; now: string; generation: number },
 ): Condition {
-  const status = ok ? "True" : "False";
-  const prev = at.previous.find((x) => x.type === type);
-  return {
-    type,
-    status,
-    reason,
-    message,
-    observedGeneration: at.generation,
-    lastTransitionTime: prev && prev.status === status ? prev.lastTransitionTime : at.now,
-  };
+  return toCondition({ type, ok, reason, message }, at);
 }

@@ -26,7 +26,7 @@ export interface ObjectStatus {
   configHash?: string;
 }
 
-interface Outcome {
+export interface Outcome {
   type: ConditionType;
   ok: boolean;
   reason: string;
@@ -151,7 +151,8 @@ function describe(problems: Problem[]): string {
   return problems.map((p) => `${p.field}: ${p.message}`).join("; ");
 }
 
-function toCondition(o: Outcome, i: Pick<StatusInput, "previous" | "now" | "generation">): Condition {
+/** A condition from an outcome; lastTransitionTime moves only when the status flips. */
+export function toCondition(o: Outcome, i: Pick<StatusInput, "previous" | "now" | "generation">): Condition {
   const status = o.ok ? "True" : "False";
   const prev = i.previous.find((c) => c.type === o.type);
   return {
