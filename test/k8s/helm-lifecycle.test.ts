@@ -56,9 +56,32 @@ function releaseName(): string {
   return `routewise-${randomBytes(3).toString("hex")}`;
 }
 
+/**
+ * These tests chain CRD deletion, helm and kubectl; on a loaded CI machine one step once stalled past the test's
+ * timeout with nothing to say which. Each step reports itself on stderr when it takes longer than this, and the
+ * CRD-removing tests get room for their slowest steps.
+ */
+const SLOW_STEP_MS = 10_000;
+const CRD_TEST_TIMEOUT_MS = 180_000;
+const WRITES = new Set(["install", "upgrade", "uninstall"]);
+
+async function timed<T>(label: string, run: () => Promise<T>): Promise<T> {
+  const started = Date.now();
+  const warn = setTimeout(() => process.stderr.write(`helm-lifecycle: still waiting for ${label}\n`), SLOW_STEP_MS);
+  try {
+    return await run();
+  } finally {
+    clearTimeout(warn);
+    const ms = Date.now() - started;
+    if (ms > SLOW_STEP_MS) process.stderr.write(`helm-lifecycle: ${label} took ${ms} ms\n`);
+  }
+}
+
 /** Runs helm against the test cluster and fails the test, with helm's output, when it exits non-zero. */
 async function helmOk(args: readonly string[]): Promise<HelmResult> {
-  const result = await helm([...args, "--kubeconfig", kubeconfigPath]);
+  const result = await timed(`helm ${args.slice(0, 2).join(" ")}`, () =>
+    helm([...args, "--kubeconfig", kubeconfigPath, ...(WRITES.has(args[0] ?? "") ? ["--timeout", "90s"] : [])]),
+  );
   expect(result.code, `helm ${args.join(" ")}\n${result.stdout}${result.stderr}`).toBe(0);
   return result;
 }
@@ -101,17 +124,16 @@ async function resourceVersions(): Promise<(string | undefined)[]> {
 }
 
 async function removeCrds(): Promise<void> {
-  await kubectl(kubeconfigPath, ["delete", "crd", ...CRDS, "--ignore-not-found", "--wait=true", "--timeout=120s"]);
+  await timed("kubectl delete crd", () =>
+    kubectl(kubeconfigPath, ["delete", "crd", ...CRDS, "--ignore-not-found", "--wait=true", "--timeout=90s"]),
+  );
   expect(await crds()).toEqual(CRDS.map(() => null));
 }
 
 async function established(): Promise<void> {
-  await kubectl(kubeconfigPath, [
-    "wait",
-    "--for=condition=Established",
-    "--timeout=60s",
-    ...CRDS.map((n) => `crd/${n}`),
-  ]);
+  await timed("kubectl wait Established", () =>
+    kubectl(kubeconfigPath, ["wait", "--for=condition=Established", "--timeout=60s", ...CRDS.map((n) => `crd/${n}`)]),
+  );
 }
 
 function crdKinds(kinds: readonly string[]): string[] {
@@ -164,7 +186,7 @@ async function installProgrammed(release: string, namespace: string): Promise<()
   return () => running.stop();
 }
 
-describe("helm install when the CRDs were applied first with kubectl", () => {
+describe("helm install when the CRDs were applied first with kubectl", { timeout: CRD_TEST_TIMEOUT_MS }, () => {
   it("installs, upgrades and uninstalls without touching the CRDs", async () => {
     await removeCrds();
     await kubectl(kubeconfigPath, ["apply", "--server-side", "-f", join(repoRoot, "crds")]);
@@ -191,7 +213,7 @@ describe("helm install when the CRDs were applied first with kubectl", () => {
   });
 });
 
-describe("helm install on a cluster without the CRDs", () => {
+describe("helm install on a cluster without the CRDs", { timeout: CRD_TEST_TIMEOUT_MS }, () => {
   it("installs the CRDs from crds/ before the templates, so the gateway and examples.enabled=true install in one go", async () => {
     await removeCrds();
     const ns = await testNamespace(admin, "helm-fresh-examples");
@@ -310,7 +332,7 @@ describe("the chart's ModelGateway over the release's lifecycle", () => {
   });
 });
 
-describe("manifests/routewise.yaml with kubectl alone", () => {
+describe("manifests/routewise.yaml with kubectl alone", { timeout: CRD_TEST_TIMEOUT_MS }, () => {
   it("applies in one kubectl apply --server-side on a cluster without the CRDs, its ModelGateway included", async () => {
     await removeCrds();
     const ns = `rw-manifests-${randomBytes(3).toString("hex")}`;
