@@ -26,6 +26,13 @@ export function credentialsSecretName(gateway: string): string {
 export const CONFIGMAP_NAME = configMapName(DEFAULT_GATEWAY_NAME);
 export const CREDENTIALS_SECRET_NAME = credentialsSecretName(DEFAULT_GATEWAY_NAME);
 /** ConfigMap key (and, mounted, file name) of the compact config JSON. */
+/**
+ * The key, in the credentials Secret (and the router's credentials directory), of the HMAC key that signs
+ * feedback tokens: the operator generates it once per gateway and keeps it, so every replica verifies every
+ * replica's tokens. Provider credential keys are `namespace.name` and always contain a dot; this one has none.
+ */
+export const FEEDBACK_KEY_CREDENTIAL = "feedback-signing-key";
+
 export const CONFIG_KEY = "config.json";
 /** Used instead of CONFIG_KEY (in binaryData) when the JSON would not fit a ConfigMap comfortably (1 MiB cap). */
 export const CONFIG_GZ_KEY = "config.json.gz";

@@ -20,7 +20,7 @@ export type Task = (typeof TASKS)[number];
 export const DOMAINS = ["general", "code", "science", "math", "legal", "medical", "finance"] as const;
 export type Domain = (typeof DOMAINS)[number];
 
-export const ROLLOUT_MODES = ["enforce", "shadow"] as const;
+export const ROLLOUT_MODES = ["enforce", "shadow", "canary"] as const;
 export type RolloutMode = (typeof ROLLOUT_MODES)[number];
 
 export interface RouterConfig {
@@ -168,6 +168,22 @@ export interface RetryConfig {
   retryOn: number[];
 }
 
+export interface EvaluationConfig {
+  /** Provider id of the judge. */
+  judge: string;
+  /**
+   * Fraction of requests evaluated, in [0,1] (deterministic per request id).
+   * @minimum 0
+   * @maximum 1
+   */
+  sampleRate: number;
+  /**
+   * Evaluation spend cap per route per router replica per hour (baseline and judge calls); null = no cap.
+   * @minimum 0
+   */
+  maxCostPerHourUSD: number | null;
+}
+
 /** @discriminator type */
 export type ClassifierConfig = { type: "builtin" } | { type: "custom"; modelPath: string };
 
@@ -204,7 +220,20 @@ export interface RouteConfig {
   midStreamFailure: "error-event" | "continue";
   /** The request analyzer; a custom one is a mounted model directory (see router/classify/custom-classifier.ts). */
   classifier: ClassifierConfig;
+  /**
+   * enforce: every request goes where the policy decides; shadow: the policy decides, the baseline answers;
+   * canary: the policy decides `canaryPercent` of requests (deterministic per request id), the baseline the rest.
+   * The operator programs `shadow` while a route's measured quality is below its objective (auto shadow).
+   */
   rollout: RolloutMode;
+  /**
+   * canary: share of requests, in percent, that the policy decides. Absent: 100.
+   * @minimum 0
+   * @maximum 100
+   */
+  canaryPercent?: number;
+  /** Judge sampling of this route's answers (docs/adr/0010-measured-quality.md). Absent or null: none. */
+  evaluation?: EvaluationConfig | null;
   /** When true, GET /v1/models also lists the candidates' upstream models as directly addressable. */
   exposeProviderModels: boolean;
 }

@@ -494,13 +494,51 @@ export interface ModelRouteSpec {
     };
   };
   /**
+   * Judge sampling: a share of the requests answered by a model other than the baseline is also sent to the baseline after the client has its answer, and the judge grades both answers. The scores give the route's measured quality retention (README "Measuring quality").
+   */
+  evaluation?: {
+    /**
+     * The ModelProvider that grades answers (same reference rules as candidates: this route's namespace by default, another one through a ModelReferenceGrant).
+     */
+    judge: {
+      /**
+       * Name of the judge ModelProvider.
+       */
+      name: string;
+      /**
+       * Namespace of the judge ModelProvider. Default this route's.
+       */
+      namespace?: string;
+    };
+    /**
+     * Fraction of requests evaluated, in [0,1], chosen uniformly and deterministically per request id (so replicas agree). Default 0.05.
+     */
+    sampleRate?: number;
+    /**
+     * Evaluation spend cap (baseline and judge calls) per route per router replica per hour; sampling pauses when it is reached. Default 5.
+     */
+    maxCostPerHourUSD?: number;
+  };
+  /**
    * How the policy takes effect.
    */
   rollout?: {
     /**
-     * enforce (default) sends each request where the policy decides; shadow decides and records the decision (metrics, x-routewise-decision) but sends every request to the baseline.
+     * enforce (default) sends each request where the policy decides; shadow decides and records the decision (metrics, x-routewise-decision) but sends every request to the baseline; canary applies the policy to rollout.percent of the requests (deterministic per request id) and sends the rest to the baseline.
      */
-    mode?: "enforce" | "shadow";
+    mode?: "enforce" | "shadow" | "canary";
+    /**
+     * canary: the share of requests, in percent, the policy decides. Default 10.
+     */
+    percent?: number;
+    /**
+     * With evaluation and a Prometheus the operator reads: when the measured retention's lower bound stays below objective.minQualityRetention with at least minSamples samples, the operator programs the route as shadow (the spec is not changed; status.rollout says so) until the spec's generation changes or the annotation routewise.dev/reset-auto-shadow is set to a new value. Default true for enforce and canary.
+     */
+    autoShadow?: boolean;
+    /**
+     * Judge samples in the measurement window needed before quality counts as measured (QualityMet and autoShadow). Default 50.
+     */
+    minSamples?: number;
   };
   /**
    * Also list the candidates' upstream model ids in GET /v1/models and let clients address them directly (no routing). Default false.
@@ -520,6 +558,77 @@ export interface ModelRouteStatus {
    * Number of resolved candidate providers.
    */
   candidateCount?: number;
+  /**
+   * Measured quality from the gateway's Prometheus (judge samples over the window), when the operator is given one.
+   */
+  quality?: {
+    /**
+     * Measured quality retention (sum of routed scores / sum of baseline scores).
+     */
+    retention?: number;
+    /**
+     * One-sided 95% lower confidence bound of the retention (delta method).
+     */
+    lowerBound?: number;
+    /**
+     * Judge samples in the window.
+     */
+    samples?: number;
+    /**
+     * The window the numbers cover (for example 1h).
+     */
+    window?: string;
+    /**
+     * When the operator last read them.
+     */
+    observedTime?: string;
+  };
+  /**
+   * Cost against sending every request to the baseline, over the window.
+   */
+  savings?: {
+    /**
+     * 1 - cost / baseline cost (negative when the route costs more than its baseline).
+     */
+    ratio?: number;
+    /**
+     * USD saved per hour (baseline cost - cost).
+     */
+    usdPerHour?: number;
+    /**
+     * measured (what the route spent) or projected (shadow: the answers' tokens at the prices of the models the policy decided).
+     */
+    basis?: "measured" | "projected";
+    /**
+     * The window the numbers cover.
+     */
+    window?: string;
+  };
+  /**
+   * How the route is programmed, which differs from spec.rollout.mode under auto shadow.
+   */
+  rollout?: {
+    /**
+     * The mode the gateway serves.
+     */
+    effectiveMode?: "enforce" | "shadow" | "canary";
+    /**
+     * Why it differs from the spec (QualityBelowObjective), or empty.
+     */
+    reason?: string;
+    /**
+     * When effectiveMode last changed.
+     */
+    since?: string;
+    /**
+     * The metadata.generation the auto shadow decision was made for.
+     */
+    generation?: number;
+    /**
+     * The last value of the routewise.dev/reset-auto-shadow annotation acted on.
+     */
+    resetValue?: string;
+  };
   /**
    * The generation of this route the gateway serves. Below metadata.generation when the newest spec could not be compiled and the last good one keeps serving.
    */
