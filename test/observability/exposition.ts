@@ -108,6 +108,8 @@ export interface StandInReplica {
   recordSamples(route: string, model: string, samples: readonly JudgedSample[]): void;
   recordCost(route: string, o: { model: string; arm: Arm; cost: number; baseline: number; projected?: number }): void;
   recordFeedback(route: string, model: string, scores: readonly number[]): void;
+  /** Adds `count` evaluation failures (0 creates the series). */
+  recordFailures(route: string, reason: string, count: number): void;
   /** Stops serving (open scrape connections included): Prometheus then sees the target down. */
   close(): Promise<void>;
 }
@@ -155,6 +157,9 @@ export async function startStandInReplica(): Promise<StandInReplica> {
         m.feedback.inc({ route, model });
         m.feedbackScore.inc({ route, model }, score);
       }
+    },
+    recordFailures(route, reason, count) {
+      m.failures.inc({ route, reason }, count);
     },
     close: () =>
       new Promise<void>((resolve) => {
