@@ -161,8 +161,8 @@ describe("observability: Prometheus scraping a router with mixed traffic", () =>
     expect(rule.has("down")).toBe(false); // no answered request, no baseline spend: no ratio rather than NaN
   });
 
-  it("computes routewise:predicted_quality_retention:rate5m per route as the router's quality counters imply", async () => {
-    const rule = byRoute(await prom!.query("routewise:predicted_quality_retention:rate5m"));
+  it("computes routewise:quality_retention:rate5m per route as the router's quality counters imply", async () => {
+    const rule = byRoute(await prom!.query("routewise:quality_retention:rate5m"));
     const points = await routerPerRoute("qualityPoints");
     const baseline = await routerPerRoute("baselineQualityPoints");
     for (const route of ["chat", "pinned", "fallback"]) {

@@ -33,7 +33,7 @@ describe("routewise-rules.yaml", () => {
     expect(recordingRules(rules)).toEqual(
       expect.arrayContaining([
         "routewise:savings_ratio:rate5m",
-        "routewise:predicted_quality_retention:rate5m",
+        "routewise:quality_retention:rate5m",
         "routewise:routing_duration_seconds:p50_5m",
       ]),
     );
@@ -47,7 +47,7 @@ describe("routewise-rules.yaml", () => {
       "RoutewiseOperatorAbsent",
       "RoutewiseOperatorNotReconciling",
       "RoutewiseOperatorReconcileErrors",
-      "RoutewisePredictedQualityRetentionBelowTarget",
+      "RoutewiseQualityRetentionBelowTarget",
       "RoutewiseRouteUnavailable",
       "RoutewiseRoutersAbsent",
       "RoutewiseRoutingLatencyHigh",
