@@ -2,7 +2,8 @@
  * Wiring only: assembles a router — metrics, the request recorder, state, provider health, adapters, classifiers,
  * the HTTP app, the metrics listener and config reloading — and serves it until stop(). Everything external
  * (config loading, logger) is passed in. The request path, in order: http/chat-completions → http/route-request
- * (openai/request, classify, select) → dispatch (retry-policy, providers) → accounting/request-record.
+ * (openai/request, classify, select) → dispatch (retry-policy, providers) → accounting/request-record; once the
+ * response has ended, evaluation/evaluator (judge samples, accounting/evaluation-record).
  */
 import { randomBytes } from "node:crypto";
 import { createServer, type Server } from "node:http";
