@@ -104,6 +104,7 @@ function evaluateAfterResponse(
   requestId: string,
   answered: { provider: ProviderConfig; answer: Answer },
 ): void {
+  if (!r.route.evaluation) return; // the hot path of routes without judge sampling stays as it was
   const { selection } = r;
   const c: EvaluationCase = {
     route: r.route,
