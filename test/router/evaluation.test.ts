@@ -17,12 +17,15 @@ const KEYS = {
   "default.cheap": "sk-cheap-EVAL-SECRET-111",
   "default.strong": "sk-strong-EVAL-SECRET-222",
   "default.judge": "sk-judge-EVAL-SECRET-333",
+  "default.held": "sk-held-EVAL-SECRET-444",
 };
 const JUDGE: MockJudge = { scores: { "cheap-model": 6, "strong-model": 8 }, positionBias: 1 };
 
 let cheap: OpenAIMockHandle;
 let strong: OpenAIMockHandle;
 let judge: OpenAIMockHandle;
+/** The baseline of route "held-baseline": it never answers, so only a client that does not wait gets its answer. */
+let held: OpenAIMockHandle;
 let t: JsonRouter;
 const logs = captureLogs();
 
@@ -34,21 +37,27 @@ function evaluated(name: string, sampleRate: number, extra: Partial<RouteConfig>
 }
 
 beforeAll(async () => {
-  [cheap, strong, judge] = await Promise.all([
+  [cheap, strong, judge, held] = await Promise.all([
     startOpenAIMock({ tagModel: true }),
     startOpenAIMock({ tagModel: true }),
     startOpenAIMock({ judge: JUDGE }),
+    startOpenAIMock({ tagModel: true }),
   ]);
+  held.setFaults({ hang: true });
   const providers = [
     mockProvider("cheap", cheap.url, 60, [0.1, 0.2]),
     mockProvider("strong", strong.url, 90, [5, 15]),
     mockProvider("judge", judge.url, 95, [2, 8]),
+    mockProvider("held", held.url, 90, [5, 15]),
   ];
   const routes = [
     evaluated("always", 1),
     evaluated("sampled", 0.05),
     evaluated("capped", 1, { evaluation: { judge: "default/judge", sampleRate: 1, maxCostPerHourUSD: 1e-9 } }),
     evaluated("pilot", 1, { rollout: "shadow" }),
+    route("held-baseline", ["default/cheap", "default/held"], "default/held", {
+      evaluation: { judge: "default/judge", sampleRate: 1, maxCostPerHourUSD: null },
+    }),
     route("baseline-only", ["default/strong"], "default/strong", {
       evaluation: { judge: "default/judge", sampleRate: 1, maxCostPerHourUSD: null },
     }),
@@ -61,7 +70,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await t.stop();
-  await Promise.all([cheap.close(), strong.close(), judge.close()]);
+  // held was closed by the ordering test; closing it again rejects.
+  await Promise.all([cheap.close(), strong.close(), judge.close(), held.close().catch(() => undefined)]);
 });
 
 afterEach(() => {
@@ -106,16 +116,21 @@ describe("evaluation: judge samples", () => {
     expect(await metricValue(t.router, "routewise_evaluation_cost_usd_total", { route: "always" })).toBeGreaterThan(0);
   });
 
-  it("starts evaluating only after the client's response is complete", async () => {
+  it("answers the client while its evaluation's baseline call is still unanswered", async () => {
+    // The baseline never answers: were evaluation on the request path, this request would never complete.
     const marker = "ordering check";
-    await t.client.chat.completions.create({ model: "always", messages: ask(marker) });
-    const clientDone = performance.now();
-    await waitFor(() => answered(strong, marker).length === 1, 10_000, { description: "the baseline call" });
-    const routedCall = answered(cheap, marker)[0]!;
-    const baselineCall = answered(strong, marker)[0]!;
-    expect(routedCall.receivedAt).toBeLessThan(clientDone);
-    expect(baselineCall.receivedAt).toBeGreaterThan(clientDone);
-    await waitFor(() => judge.judgeCalls().filter((c) => JSON.stringify(c.body).includes(marker)).length === 2);
+    const { response } = await t.client.chat.completions
+      .create({ model: "held-baseline", messages: ask(marker) })
+      .withResponse();
+    expect(response.headers.get("x-routewise-provider")).toBe("default/cheap");
+    await waitFor(() => answered(held, marker).length === 1, 10_000, { description: "the evaluation's baseline call" });
+    expect(judge.judgeCalls().filter((c) => JSON.stringify(c.body).includes(marker))).toHaveLength(0);
+    // Closing the mock ends the held call: the evaluation fails as baseline_error, with no score.
+    await held.close();
+    await waitFor(async () => (await failures("held-baseline", "baseline_error")) === 1, 10_000, {
+      description: "the baseline_error failure",
+    });
+    expect(await samples("held-baseline")).toBe(0);
   });
 
   it("evaluates a stream's relayed text as the routed answer", async () => {
