@@ -3,7 +3,7 @@
  * opening and closing, decision-cache hits. With the request record, the only writer of the router's metrics.
  */
 import type { Logger } from "pino";
-import type { RouteConfig, RouterConfig } from "../config/types.js";
+import type { ProviderConfig, RouteConfig, RouterConfig } from "../config/types.js";
 import type { RouterMetrics } from "../metrics/metrics.js";
 
 export interface RouterEvents {
@@ -86,7 +86,7 @@ function initialiseRouteSeries(metrics: RouterMetrics, config: RouterConfig): vo
     metrics.qualityPoints.inc(labels, 0);
     metrics.baselineQualityPoints.inc(labels, 0);
     if (route.rollout === "shadow") metrics.projectedCost.inc(labels, 0);
-    if (route.evaluation) metrics.evaluationCost.inc(labels, 0);
+    initialiseAnswerSeries(metrics, route, providers);
     for (const arm of routeArms(route)) {
       metrics.baselineCost.inc({ ...labels, arm }, 0);
       for (const c of route.candidates) {
@@ -95,6 +95,33 @@ function initialiseRouteSeries(metrics: RouterMetrics, config: RouterConfig): vo
         metrics.requests.inc({ ...labels, provider: p.id, model: p.model, outcome: "success", arm }, 0);
         metrics.cost.inc({ ...labels, provider: p.id, model: p.model, arm }, 0);
       }
+    }
+  }
+}
+
+/**
+ * The feedback (and, with evaluation, sample) counters of every model that can answer the route (its candidates
+ * and baseline), at zero: Prometheus' increase() counts a series' first scrape as its start, so samples recorded
+ * before it would be missing from the measured retention.
+ */
+function initialiseAnswerSeries(
+  metrics: RouterMetrics,
+  route: RouteConfig,
+  providers: ReadonlyMap<string, ProviderConfig>,
+): void {
+  if (route.evaluation) metrics.evaluationCost.inc({ route: route.name }, 0);
+  const ids = new Set([...route.candidates.map((c) => c.provider), route.baseline]);
+  const models = new Set([...ids].flatMap((id) => providers.get(id)?.model ?? []));
+  for (const model of models) {
+    const labels = { route: route.name, model };
+    metrics.feedback.inc(labels, 0);
+    metrics.feedbackScore.inc(labels, 0);
+    if (!route.evaluation) continue;
+    metrics.evaluationSamples.inc(labels, 0);
+    metrics.evaluationScoreProduct.inc(labels, 0);
+    for (const side of ["routed", "baseline"]) {
+      metrics.evaluationScore.inc({ ...labels, side }, 0);
+      metrics.evaluationScoreSquared.inc({ ...labels, side }, 0);
     }
   }
 }
