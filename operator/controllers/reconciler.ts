@@ -5,6 +5,7 @@
  * ones). Objects of other controllers are never written: a route's status carries one entry per parent, each
  * written by that parent's controller.
  */
+import { randomBytes } from "node:crypto";
 import type { Logger } from "pino";
 import type { ModelGateway } from "../api/v1alpha1/types.js";
 import { refKey, type GatewayView, type ParentRef } from "../compile/attachment.js";
@@ -14,6 +15,7 @@ import { describeWriteError, type CurrentOutputs, type GatewayOwner, type Operat
 import { statusPlan, type GatewayOutcome, type StatusPlan } from "./status-plan.js";
 import { sameStatus, type ObjectStatus } from "./status.js";
 import { readPolicies, type Caches, type Candidate, type CachedSecret } from "./world.js";
+import { FEEDBACK_KEY_CREDENTIAL } from "../../router/config/delivery.js";
 import { parseRouterConfig } from "../../router/config/parse.js";
 import type { RouterConfig } from "../../router/config/types.js";
 import type { Condition } from "../api/v1alpha1/conditions.js";
@@ -90,14 +92,17 @@ export class Reconciler {
     const owner = { namespace: view.namespace, name: view.name, uid: object.metadata.uid ?? "" };
     let current: CurrentOutputs = { configMap: null, secret: null, configJson: null, credentials: {} };
     let compiled: GatewayCompile | null = null;
+    // Used only when the gateway's Secret holds no feedback signing key yet (ADR 10): generated once, then kept.
+    const freshKey = randomBytes(32).toString("base64url");
     try {
       current = await this.deps.kube.currentOutputs(owner);
       compiled = compileGateway(view, world, parents, previousConfig(current.configJson));
-      await this.writeOutputs(owner, compiled, secrets, current);
+      await this.writeOutputs(owner, compiled, secrets, current, freshKey);
       return { compiled, owner, writeError: null };
     } catch (err) {
       // Redacted like a status message: the users' key values and those the gateway's Secret holds now.
-      const writeError = describeWriteError(err, [...secretValues(secrets), ...Object.values(current.credentials)]);
+      const redact = [...secretValues(secrets), ...Object.values(current.credentials), freshKey];
+      const writeError = describeWriteError(err, redact);
       this.deps.logger.error({ gateway: refKey(view), error: writeError }, "Failed to program gateway");
       return { compiled: compiled ?? compileGateway(view, world, parents, null), owner, writeError };
     }
@@ -108,10 +113,12 @@ export class Reconciler {
     compiled: GatewayCompile,
     secrets: CachedSecret[],
     current: CurrentOutputs,
+    freshKey: string,
   ): Promise<void> {
     const { kube, logger, metrics } = this.deps;
     const { result } = compiled;
     const values = credentialValues(result, secrets, current.credentials);
+    values[FEEDBACK_KEY_CREDENTIAL] = current.credentials[FEEDBACK_KEY_CREDENTIAL] || freshKey;
     // The Secret first: a router must never see a config whose credentials are not there yet.
     const wroteSecret = await kube.ensureSecret(owner, values, current);
     const wroteConfig = await kube.ensureConfigMap(owner, JSON.stringify(result.config), result.config.hash, current);

@@ -4,7 +4,7 @@ import { CoreV1Api, type KubeConfig } from "@kubernetes/client-node";
 import OpenAI from "openai";
 import { pino } from "pino";
 import { afterEach, beforeAll, describe, expect, inject, it } from "vitest";
-import { CONFIGMAP_NAME, readMountedConfig } from "../../router/config/delivery.js";
+import { CONFIGMAP_NAME, FEEDBACK_KEY_CREDENTIAL, readMountedConfig } from "../../router/config/delivery.js";
 import type { RunningOperator } from "../../operator/main.js";
 import { createAdapters } from "../../router/providers/registry.js";
 import { startRouter, type RunningRouter } from "../../router/main.js";
@@ -107,8 +107,9 @@ describe("operator + router end to end", () => {
       adapters: createAdapters(),
     });
     stops.push(() => router.stop());
-    // No example route uses the one provider with a key, so the gateway's Secret holds none (issue 12).
-    expect([...(router.state.current?.credentials.entries() ?? [])]).toEqual([]);
+    // No example route uses the one provider with a key, so the gateway's Secret holds none (issue 12): only the
+    // gateway's feedback signing key (ADR 10).
+    expect([...(router.state.current?.credentials.keys() ?? [])]).toEqual([FEEDBACK_KEY_CREDENTIAL]);
     const client = new OpenAI({ baseURL: `${router.url}/v1`, apiKey: "unused", maxRetries: 0 });
     const before = await client.chat.completions
       .create({ model: "support-bot", messages: [{ role: "user", content: "hi" }] })

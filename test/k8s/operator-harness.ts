@@ -10,6 +10,7 @@ import {
   CONFIGMAP_NAME,
   CREDENTIALS_SECRET_NAME,
   DEFAULT_GATEWAY_NAME,
+  FEEDBACK_KEY_CREDENTIAL,
   configFromConfigMap,
   configMapName,
   credentialsSecretName,
@@ -102,11 +103,27 @@ export async function routerConfig(
   return text === null ? null : parseRouterConfig(JSON.parse(text));
 }
 
+/** The provider credentials in a gateway's Secret (its feedback signing key left out: see feedbackKey()). */
 export async function credentials(
   kc: KubeConfig,
   namespace: string,
   gateway = DEFAULT_GATEWAY_NAME,
 ): Promise<Record<string, string>> {
+  const all = await secretValues(kc, namespace, gateway);
+  delete all[FEEDBACK_KEY_CREDENTIAL];
+  return all;
+}
+
+/** The feedback signing key in a gateway's Secret, or undefined. */
+export async function feedbackKey(
+  kc: KubeConfig,
+  namespace: string,
+  gateway = DEFAULT_GATEWAY_NAME,
+): Promise<string | undefined> {
+  return (await secretValues(kc, namespace, gateway))[FEEDBACK_KEY_CREDENTIAL];
+}
+
+async function secretValues(kc: KubeConfig, namespace: string, gateway: string): Promise<Record<string, string>> {
   const name = gateway === DEFAULT_GATEWAY_NAME ? CREDENTIALS_SECRET_NAME : credentialsSecretName(gateway);
   const s = await kc.makeApiClient(CoreV1Api).readNamespacedSecret({ name, namespace });
   return Object.fromEntries(
