@@ -29,6 +29,10 @@ export interface OperatorTestOptions {
   controllerName?: string;
   leaseName?: string;
   watchNamespaces?: string[];
+  /** Measured quality (ADR 10): the Prometheus to read, how often, and the hold after an auto shadow reset. */
+  prometheusUrl?: string;
+  qualityIntervalMs?: number;
+  qualityHoldMs?: number;
 }
 
 export async function startOperator(
@@ -44,6 +48,9 @@ export async function startOperator(
     watchNamespaces: o.watchNamespaces ?? [namespace],
     ...(o.controllerName === undefined ? {} : { controllerName: o.controllerName }),
     ...(o.leaseName === undefined ? {} : { leaseName: o.leaseName }),
+    ...(o.prometheusUrl === undefined ? {} : { prometheusUrl: o.prometheusUrl }),
+    ...(o.qualityIntervalMs === undefined ? {} : { qualityIntervalMs: o.qualityIntervalMs }),
+    ...(o.qualityHoldMs === undefined ? {} : { qualityHoldMs: o.qualityHoldMs }),
     logger: pino({ level: process.env["ROUTEWISE_TEST_LOG"] ?? "silent" }),
     metricsHost: "127.0.0.1",
     metricsPort: 0,
@@ -110,8 +117,7 @@ export async function credentials(
   gateway = DEFAULT_GATEWAY_NAME,
 ): Promise<Record<string, string>> {
   const all = await secretValues(kc, namespace, gateway);
-  delete all[FEEDBACK_KEY_CREDENTIAL];
-  return all;
+  return Object.fromEntries(Object.entries(all).filter(([k]) => k !== FEEDBACK_KEY_CREDENTIAL));
 }
 
 /** The feedback signing key in a gateway's Secret, or undefined. */
@@ -133,6 +139,9 @@ async function secretValues(kc: KubeConfig, namespace: string, gateway: string):
 
 export interface StatusView {
   observedGeneration?: number;
+  quality?: { retention?: number; lowerBound?: number; samples?: number; window?: string; observedTime?: string };
+  savings?: { ratio?: number; usdPerHour?: number; basis?: string; window?: string };
+  rollout?: { effectiveMode?: string; reason?: string; since?: string; generation?: number; resetValue?: string };
   candidateCount?: number;
   servingGeneration?: number;
   conditions?: Condition[];
