@@ -109,6 +109,7 @@ export async function runOperator(o: OperatorOptions): Promise<RunningOperator> 
     let enqueue = (): void => undefined;
     const quality = qualityReader(
       o,
+      metrics,
       () => reconciler.qualityTargets(),
       () => enqueue(),
     );
@@ -211,7 +212,12 @@ export async function runOperator(o: OperatorOptions): Promise<RunningOperator> 
 }
 
 /** The quality reader: reads Prometheus every interval when a URL is given, else reports NoMetricsSource. */
-function qualityReader(o: OperatorOptions, targets: () => QualityTarget[], onRead: () => void): QualityReader {
+function qualityReader(
+  o: OperatorOptions,
+  metrics: OperatorMetrics,
+  targets: () => QualityTarget[],
+  onRead: () => void,
+): QualityReader {
   const intervalMs = o.qualityIntervalMs ?? DEFAULT_QUALITY_INTERVAL_MS;
   const client = o.prometheusUrl
     ? new PrometheusClient({
@@ -220,7 +226,10 @@ function qualityReader(o: OperatorOptions, targets: () => QualityTarget[], onRea
         timeoutMs: Math.min(Math.max(intervalMs, 1_000), 10_000),
       })
     : null;
-  return new QualityReader({ client, intervalMs, targets, onRead, logger: o.logger });
+  const count = (result: "success" | "error"): void => {
+    metrics.qualityReads.inc({ result });
+  };
+  return new QualityReader({ client, intervalMs, targets, onRead, logger: o.logger, count });
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | undefined> {

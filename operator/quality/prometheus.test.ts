@@ -29,6 +29,16 @@ describe("parseQueryResponse", () => {
   });
 });
 
+/** The error a promise rejects with (fails the test when it resolves). */
+function rejection(p: Promise<unknown>): Promise<Error> {
+  return p.then(
+    () => {
+      throw new Error("resolved");
+    },
+    (e: unknown) => e as Error,
+  );
+}
+
 describe("PrometheusClient", () => {
   it("calls /api/v1/query with the expression URL-encoded, under the base URL's path", async () => {
     const urls: string[] = [];
@@ -46,7 +56,7 @@ describe("PrometheusClient", () => {
         new TypeError("fetch failed", { cause: new Error("connect to http://admin:hunter2@prom failed") }),
       );
     const client = new PrometheusClient({ url: "http://admin:hunter2@prom:9090", fetch, timeoutMs: 1000 });
-    const err = await client.query("up").catch((e: unknown) => e as Error);
+    const err = await rejection(client.query("up"));
     expect(err).toBeInstanceOf(PrometheusError);
     expect(err.message).toContain("fetch failed");
     expect(err.message).not.toContain("hunter2");
@@ -58,9 +68,7 @@ describe("PrometheusClient", () => {
       new Promise((_resolve, reject) =>
         init.signal.addEventListener("abort", () => reject(init.signal.reason as Error)),
       );
-    const err = await new PrometheusClient({ url: "http://prom", fetch, timeoutMs: 20 })
-      .query("up")
-      .catch((e: unknown) => e as Error);
+    const err = await rejection(new PrometheusClient({ url: "http://prom", fetch, timeoutMs: 20 }).query("up"));
     expect(err.message).toBe("query failed: timed out");
   });
 

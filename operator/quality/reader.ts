@@ -17,6 +17,8 @@ export interface QualityReaderOptions {
   /** Called after every read (the operator enqueues a reconcile). */
   onRead: () => void;
   logger: Logger;
+  /** Counts each read by result (the operator's routewise_operator_quality_reads_total). */
+  count?: (result: "success" | "error") => void;
 }
 
 export class QualityReader {
@@ -53,15 +55,20 @@ export class QualityReader {
     const targets = this.o.targets();
     const seq = this.snap.seq + 1;
     try {
-      const samples = targets.length === 0 ? null : await queryRules(client, targets);
-      const readings = samples === null ? new Map() : readingsFrom(samples, targets);
+      const readings = targets.length === 0 ? new Map() : readingsFrom(await queryRules(client, targets), targets);
       if (this.snap.error !== null) this.o.logger.info({ routes: targets.length }, "Read measured quality again");
       this.snap = { configured: true, seq, error: null, readings };
+      this.o.count?.("success");
     } catch (err) {
-      const error = err instanceof PrometheusError ? err.message : "query failed";
-      if (error !== this.snap.error) this.o.logger.warn({ error }, "Failed to read measured quality from Prometheus");
-      this.snap = { configured: true, seq, error, readings: new Map() };
+      this.failed(seq, err);
     }
     if (!this.stopped) this.o.onRead();
+  }
+
+  private failed(seq: number, err: unknown): void {
+    const error = err instanceof PrometheusError ? err.message : "query failed";
+    if (error !== this.snap.error) this.o.logger.warn({ error }, "Failed to read measured quality from Prometheus");
+    this.snap = { configured: true, seq, error, readings: new Map() };
+    this.o.count?.("error");
   }
 }

@@ -18,7 +18,7 @@ import {
 import { parseRouterConfig } from "../../router/config/parse.js";
 import type { RouterConfig } from "../../router/config/types.js";
 import { repoRoot } from "../harness/tools.js";
-import { waitFor } from "../harness/kube.js";
+import { applyYaml, waitFor } from "../harness/kube.js";
 
 export const EXAMPLES = join(repoRoot, "examples");
 
@@ -232,4 +232,25 @@ export async function writeMount(
   const secret = await core.readNamespacedSecret({ name: credentialsSecretName(gateway), namespace });
   for (const [k, v] of Object.entries(secret.data ?? {}))
     writeFileSync(join(dirs.credentials, k), Buffer.from(v, "base64"));
+}
+
+/** The shipped RBAC manifest with its namespace replaced, applied as admin; returns a token for its ServiceAccount. */
+export async function installShippedRbac(admin: KubeConfig, ns: string): Promise<string> {
+  const yaml = readFileSync(join(repoRoot, "operator/rbac/rbac.yaml"), "utf8")
+    .replaceAll("namespace: routewise-system", `namespace: ${ns}`)
+    .replaceAll("name: routewise-operator\nroleRef", `name: routewise-operator-${ns}\nroleRef`)
+    .replace(
+      /kind: ClusterRole\nmetadata:\n {2}name: routewise-operator/,
+      `kind: ClusterRole\nmetadata:\n  name: routewise-operator-${ns}`,
+    )
+    .replace(/kind: ClusterRole\n {2}name: routewise-operator/, `kind: ClusterRole\n  name: routewise-operator-${ns}`);
+  await applyYaml(admin, yaml);
+  const token = await admin.makeApiClient(CoreV1Api).createNamespacedServiceAccountToken({
+    name: "routewise-operator",
+    namespace: ns,
+    body: { spec: { audiences: [], expirationSeconds: 3600 } },
+  });
+  const value = token.status?.token;
+  if (!value) throw new Error("TokenRequest returned no token");
+  return value;
 }
