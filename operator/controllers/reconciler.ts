@@ -28,6 +28,7 @@ import type { Condition } from "../api/v1alpha1/conditions.js";
 import type { ModelRoute } from "../api/v1alpha1/types.js";
 import type { Streak } from "../quality/auto-shadow.js";
 import {
+  canonical,
   decideRoute,
   knobsOf,
   NO_QUALITY_SOURCE,
@@ -39,6 +40,8 @@ import {
   type RouteQuality,
 } from "../quality/plan.js";
 import type { QualityTarget } from "../quality/reading.js";
+import { overlay, qualityView, type WrittenQuality } from "../quality/written.js";
+import { objectKey } from "../compile/problems.js";
 import type { PlannedEvent } from "./status-plan.js";
 
 export type { Caches, CachedObject, CachedSecret } from "./world.js";
@@ -69,6 +72,8 @@ export class Reconciler {
   /** Runs of low quality reads per route key (in memory: a new leader needs two fresh low reads). */
   private readonly streaks = new Map<string, Streak>();
   private targets: QualityTarget[] = [];
+  /** Quality fields written whose watch event may not have reached the cache yet, by route key. */
+  private readonly written = new Map<string, WrittenQuality>();
 
   constructor(private readonly deps: ReconcilerDeps) {}
 
@@ -88,7 +93,7 @@ export class Reconciler {
     const defaults = mine.filter((g) => g.view.namespace === this.deps.namespace).map((g) => g.view);
     const parents = routeParents(world.routes, defaults);
     const now = this.deps.now().toISOString();
-    const statuses = routeStatuses(objects);
+    const statuses = this.routeStatuses(objects);
     const mineKeys = new Set(mine.map((g) => refKey(g.view)));
     const owned = new Set(
       world.routes.filter((r) => firstParentIn(parents.get(routeKeyOf(r)), mineKeys)).map(routeKeyOf),
@@ -120,6 +125,18 @@ export class Reconciler {
     if (mine.length === 0)
       this.deps.logger.warn({ controllerName: this.deps.controllerName }, "Found no ModelGateway for this controller");
     this.deps.metrics.lastSuccess.set(Date.now() / 1000);
+  }
+
+  /** Each route's status as read, with this controller's own quality writes the cache has not shown yet. */
+  private routeStatuses(objects: Candidate[]): Map<string, CurrentQuality | undefined> {
+    const out = new Map<string, CurrentQuality | undefined>();
+    for (const c of objects.filter((x) => x.kind === "ModelRoute")) {
+      const key = objectKey(c);
+      const { current, stale } = overlay(c.obj.status, this.written.get(key));
+      if (!stale) this.written.delete(key);
+      out.set(key, current);
+    }
+    return out;
   }
 
   /** The routes the quality reader reads: programmed, with their top-level status written by this controller. */
@@ -223,6 +240,10 @@ export class Reconciler {
       if (sameStatus(current, p.status)) return;
       await this.deps.kube.patchStatus(p.candidate.kind, p.candidate.namespace, p.candidate.name, p.patch);
       this.deps.metrics.writes.inc({ object: p.candidate.kind });
+      if (p.candidate.kind === "ModelRoute" && p.status.rollout) {
+        const before = canonical(qualityView(current));
+        this.written.set(objectKey(p.candidate), { before, after: qualityView(p.status) });
+      }
       await this.emitEvents(p.candidate, p.status);
       for (const e of p.events ?? []) await this.record(p.candidate, e);
     });
@@ -291,15 +312,6 @@ function credentialValues(
 function firstParentIn(refs: ParentRef[] | undefined, keys: Set<string>): boolean {
   const first = refs?.[0];
   return first !== undefined && keys.has(refKey(first));
-}
-
-/** Each route's status as read, for the quality fields. */
-function routeStatuses(objects: Candidate[]): Map<string, CurrentQuality | undefined> {
-  return new Map(
-    objects
-      .filter((c) => c.kind === "ModelRoute")
-      .map((c) => [`ModelRoute/${c.namespace}/${c.name}`, c.obj.status as CurrentQuality | undefined]),
-  );
 }
 
 /**
