@@ -1,7 +1,9 @@
 /** Evaluation stage: the written model, loaded the way the router loads it, on the held-out test splits. */
 import { OnnxClassifier } from "../../router/classify/onnx-classifier.js";
 import type { Classification } from "../../router/classify/types.js";
+import { classifyEveryday, everydayPath, loadEveryday, scoreEveryday } from "../eval/everyday.js";
 import type { UnifiedRow } from "../eval/unified-rows.js";
+import { packageRoot } from "../../router/config/package-root.js";
 import { usableForEval } from "./data.js";
 import type { DiffRow } from "./difficulty-rows.js";
 import { HELD_OUT_PAIRS } from "./held-out-pairs.js";
@@ -40,7 +42,7 @@ function validationMae(
   return valPred.reduce((acc, p, i) => acc + Math.abs(p - (valTargets[i] ?? 0)), 0) / Math.max(1, valPred.length);
 }
 
-/** The metrics of metadata.json: the held-out pair table, label accuracy, and the calibration MAE. */
+/** The metrics of metadata.json: the held-out pair table, label accuracy, the calibration MAE, the everyday set. */
 export async function evaluate(
   dir: string,
   rows: readonly UnifiedRow[],
@@ -48,6 +50,7 @@ export async function evaluate(
   irtById: ReadonlyMap<string, number>,
 ): Promise<Record<string, unknown>> {
   const classifier = await OnnxClassifier.load({ modelDir: dir, cacheSize: 0 });
+  const everyday = loadEveryday(everydayPath(packageRoot()));
   const test = rows.filter((r) => r.split === "test" && usableForEval(r));
   const byId = await classifyAll(classifier, [...test, ...valDiff.map((d) => d.row)]);
   const of = (source: string, benchmark?: string): UnifiedRow[] =>
@@ -60,5 +63,7 @@ export async function evaluate(
     labelsRouteProfileTest: labelAccuracy(of("routeprofile"), byId),
     labelsRouterBenchTest: labelAccuracy(of("routerbench"), byId),
     validationIrtDifficultyMae: validationMae(valDiff, irtById, byId),
+    // Scored only: training never reads the everyday set (analyzer/everyday/README.md).
+    everyday: scoreEveryday(everyday, await classifyEveryday(classifier, everyday)),
   };
 }

@@ -11,6 +11,7 @@ import { F, toSparse, vectorOf } from "./features.js";
 import type { HeadSpec, LabelledSet, LinearHead, SparseRow } from "./linear.js";
 import { trainHead } from "./linear.js";
 import { ProgressBar } from "./progress.js";
+import { everydayRows } from "./everyday-templates.js";
 import { fewShotRows, syntheticRows } from "./synthetic.js";
 import { labelRow } from "./weak-labels.js";
 
@@ -19,6 +20,12 @@ const LABEL_HEAD_L2 = [1e-5, 1e-4, 1e-3];
 
 /** Few-shot wrapped data prompts added to the task/domain training (see `fewShotRows`). */
 export const FEW_SHOT_ROWS = 400;
+
+/** Everyday template requests per task added to the task/domain training (see `everydayRows`). */
+export const EVERYDAY_ROWS_PER_TASK = 320;
+
+/** Class weight = (inverse class frequency)^power: 0.5 was the first choice, 1 balances the classes fully. */
+export const CLASS_WEIGHT_POWER = 1;
 
 type LabelKind = "task" | "domain";
 
@@ -36,8 +43,8 @@ function labelSet(rows: readonly LabelRow[], kind: LabelKind): LabelledSet {
   const weights = new Float32Array(rows.length);
   rows.forEach((r, i) => {
     targets[i * C + r[kind]] = 1;
-    // Square-root inverse class frequency: rare labels (from templates) are not drowned by QA rows.
-    weights[i] = Math.sqrt(rows.length / (C * Math.max(1, counts[r[kind]] ?? 1)));
+    // Inverse class frequency to a power: rare labels (from templates) are not drowned by QA rows.
+    weights[i] = (rows.length / (C * Math.max(1, counts[r[kind]] ?? 1))) ** CLASS_WEIGHT_POWER;
   });
   return { rows: rows.map((r) => r.x), targets, weights };
 }
@@ -47,6 +54,8 @@ export interface LabelData {
   val: LabelRow[];
   /** How many template rows (both splits). */
   syntheticRows: number;
+  /** How many everyday template rows (both splits). */
+  everydayRows: number;
 }
 
 /** The labelled rows; draws the templates and few-shot wrappers from the split's generator (after the shuffle). */
@@ -73,13 +82,19 @@ export function labelRows(split: TrainingSplit, st: Standardizer): LabelData {
       n,
       random,
     ).map((s) => toLabel(s.prompt, s.task, s.domain));
-  const fit = [...labelled(fitRows), ...synthRows.slice(nSynthVal), ...shots(fitRows, FEW_SHOT_ROWS)];
-  const val = [
-    ...labelled(valRows),
-    ...synthRows.slice(0, nSynthVal),
-    ...shots(valRows, Math.round(FEW_SHOT_ROWS * 0.15)),
+  const fitShots = shots(fitRows, FEW_SHOT_ROWS);
+  const valShots = shots(valRows, Math.round(FEW_SHOT_ROWS * 0.15));
+  // Drawn last, so the rows above are the same with or without them.
+  const everyday = everydayRows(EVERYDAY_ROWS_PER_TASK, TASKS, random).map((s) => toLabel(s.prompt, s.task, s.domain));
+  const isVal = (_: LabelRow, i: number): boolean => i % 7 === 0;
+  const fit = [
+    ...labelled(fitRows),
+    ...synthRows.slice(nSynthVal),
+    ...fitShots,
+    ...everyday.filter((r, i) => !isVal(r, i)),
   ];
-  return { fit, val, syntheticRows: synth.length };
+  const val = [...labelled(valRows), ...synthRows.slice(0, nSynthVal), ...valShots, ...everyday.filter(isVal)];
+  return { fit, val, syntheticRows: synth.length, everydayRows: everyday.length };
 }
 
 interface LabelHead {

@@ -17,7 +17,7 @@ import { DENSE_CLIP } from "./features.js";
 import { ANCHOR_SCORE, DEFAULT_IRT } from "./irt.js";
 import type { ItemDifficulties } from "./item-difficulty.js";
 import type { LabelData, LabelHeads } from "./label-heads.js";
-import { FEW_SHOT_ROWS } from "./label-heads.js";
+import { CLASS_WEIGHT_POWER, EVERYDAY_ROWS_PER_TASK, FEW_SHOT_ROWS } from "./label-heads.js";
 import type { ModelPair } from "./targets.js";
 import { MLP_OPTIONS } from "./variants.js";
 
@@ -103,6 +103,8 @@ function training(run: TrainingRun): Record<string, unknown> {
     chatPrior,
     chatCalibrationAnchor,
     fewShotRows: `${FEW_SHOT_ROWS} few-shot wrappers (2-5 answered exemplars of the same task, then a training prompt with its own label) added to the task/domain training`,
+    everydayTemplateRows: `${run.labelData.everydayRows} everyday template requests (${EVERYDAY_ROWS_PER_TASK} per task, analyzer/train/everyday-templates.ts; 1 in 7 held out for validation) added to the task/domain training`,
+    labelClassWeights: `(inverse class frequency)^${CLASS_WEIGHT_POWER}`,
     taskBestEpoch: labelHeads.task.bestEpoch,
     labelHeadL2Hashed: labelHeads.l2Hashed,
     domainBestEpoch: labelHeads.domain.bestEpoch,

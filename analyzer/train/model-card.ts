@@ -1,6 +1,7 @@
 import { writeFileSync } from "node:fs";
 import type { ClassifierMetadata } from "../../router/classify/model-metadata.js";
 import { PER_BENCHMARK_PAIR_NAMES } from "./held-out-pairs.js";
+import type { Accuracy, DifficultyRange, EverydayReport } from "../eval/everyday.js";
 import type { PairResult } from "./report.js";
 import { pairTableMarkdown } from "./report.js";
 
@@ -197,7 +198,11 @@ function trainingData(f: CardFacts): string {
   numeric word problems, long reading passages, science, open QA) and the domain of QA comes from the lexicons
   (\`router/classify/lexicons.ts\`, ≥ 2 hits). Labels absent from the data (chat, summarization, extraction, creative,
   plain-text maths; legal, medical, finance) come from ${String(t["syntheticLabelRows"])} template prompts
-  (\`analyzer/train/synthetic.ts\`) that train only the task/domain heads, as do ${String(t["fewShotRows"])}.
+  (\`analyzer/train/synthetic.ts\`) that train only the task/domain heads, as do ${String(t["fewShotRows"])},
+  and ${String(t["everydayTemplateRows"])}: imperative and question-form requests composed from slots (code in 20
+  languages, configs, queries, fixes of pasted snippets; maths with drawn numbers and proofs; puzzles, syllogisms and
+  plans; domain questions; summaries and extractions of composed documents; creative forms; chat). Class weights of
+  both heads: ${String(t["labelClassWeights"])}.
 - Not used for training: RouteProfile (MIT, only a test split exists) and RouterBench-subset (no data licence:
   evaluation only). Both are held out below, as is LLMRouter's own test split.
 - Calibration: isotonic regression (made strictly increasing so it never creates ties) on the validation split;
@@ -238,6 +243,72 @@ MBPP → code/code, Winogrande → reasoning/general; RouteProfile: see \`BENCHM
 `;
 }
 
+function accLine(name: string, a: Accuracy | undefined): string {
+  return a === undefined ? "" : `| ${name} | ${a.n} | ${pct(a.task)} | ${pct(a.domain)} |`;
+}
+
+function accTable(title: string, rows: Record<string, Accuracy>): string {
+  return [
+    `| ${title} | n | task acc. | domain acc. |`,
+    "|---|---|---|---|",
+    ...Object.entries(rows).map(([k, a]) => accLine(k, a)),
+  ].join("\n");
+}
+
+function rangeTable(title: string, rows: Record<string, DifficultyRange>): string {
+  return [
+    `| ${title} | n | min | p10 | p25 | median | p75 | p90 | max |`,
+    "|---|---|---|---|---|---|---|---|---|",
+    ...Object.entries(rows).map(
+      ([k, r]) =>
+        `| ${k} | ${r.n} | ${r.min.toFixed(3)} | ${r.p10.toFixed(3)} | ${r.p25.toFixed(3)} | ${r.median.toFixed(3)} | ${r.p75.toFixed(3)} | ${r.p90.toFixed(3)} | ${r.max.toFixed(3)} |`,
+    ),
+  ].join("\n");
+}
+
+function confusionList(c: EverydayReport["taskConfusions"]): string {
+  return c.map((x) => `${x.label} → ${x.predicted} (${x.n})`).join(", ") || "none";
+}
+
+/** The everyday labelled set (evaluation only). */
+function everydaySection(f: CardFacts): string {
+  const e = f.meta.metrics["everyday"] as EverydayReport | undefined;
+  if (e === undefined) return "";
+  const overall: Record<string, Accuracy> = {
+    all: e.all,
+    ...Object.fromEntries(Object.entries(e.bySplit).map(([k, a]) => [`split ${k}`, a])),
+    ...Object.fromEntries(Object.entries(e.byKind).map(([k, a]) => [`kind ${k}`, a])),
+    ...Object.fromEntries(Object.entries(e.instructionsBySplit).map(([k, a]) => [`instructions, split ${k}`, a])),
+  };
+  return `## Everyday requests (task / domain accuracy)
+
+\`analyzer/everyday/everyday.jsonl\`: ${e.all.n} hand-written requests as a new user would send them (instructions,
+questions, chat; pasted documents, code blocks), labelled with the task and domain a rule author would expect (label
+definitions in \`analyzer/everyday/README.md\`). **An evaluation set only: training never reads it.** The everyday
+template generator was written after looking at the failures of the _dev_ split (so dev numbers are optimistic);
+the _test_ split was only ever scored. Per-task rows: accuracy of the rows labelled with that task (task accuracy
+= recall of the task).
+
+${accTable("rows", overall)}
+
+${accTable("labelled task", e.byTask)}
+
+${accTable("labelled domain", e.byDomain)}
+
+Most frequent task errors (label → predicted): ${confusionList(e.taskConfusions)}.
+Most frequent domain errors: ${confusionList(e.domainConfusions)}.
+
+Calibrated difficulty of the rows classified as their labelled task (what a \`tasks:\` + \`difficulty:\` rule sees),
+and of the code rows by the writer's difficulty hint. Set rule thresholds from these quantiles
+(\`examples/routes.yaml\` does).
+
+${rangeTable("task", e.difficultyByTask)}
+
+${rangeTable("code rows, hint", e.codeDifficultyByHint)}
+
+`;
+}
+
 /** Known limits. */
 function knownLimits(f: CardFacts): string {
   const { pairs } = f;
@@ -249,13 +320,23 @@ function knownLimits(f: CardFacts): string {
 - Difficulty ranks prompts by expected strong-minus-weak gain; its calibrated value is only a coarse IRT difficulty
   (the table's dynamic range is small). Use thresholds from validation quantiles, not 0.5.
 ${mlpLimitNote(f)}- ${versusLength(pairs)}
-- Task/domain labels for chat, summarization, extraction, creative, legal, medical and finance are learnt from
-  templates only; expect them to be right on clear-cut prompts and unreliable otherwise.
+- Task/domain labels for chat, summarization, extraction, creative, legal, medical and finance, and everyday
+  (non-benchmark) phrasings of every task, are learnt from templates only; expect them to be right on clear-cut
+  prompts and unreliable otherwise (see the everyday set's per-task table: reasoning puzzles with numbers often go
+  to maths, and domain questions without domain words go to general).
 - English only; no multilingual data.
 `;
 }
 
-const SECTIONS = [whatItIs, variantTable, trainingData, heldOutRouting, labelAccuracySection, knownLimits];
+const SECTIONS = [
+  whatItIs,
+  variantTable,
+  trainingData,
+  heldOutRouting,
+  labelAccuracySection,
+  everydaySection,
+  knownLimits,
+];
 
 /** MODEL_CARD.md, regenerated by every training run from the metadata it wrote. */
 export function writeModelCard(path: string, meta: ClassifierMetadata, bytes: number): void {
