@@ -10,9 +10,10 @@ import {
   DASHBOARD_PATH,
   DASHBOARD_SCHEMA_PATH,
   dashboardQueries,
-  definedMetricNames,
+  knownMetricNames,
   metricNames,
   readJson,
+  readsMeasuredQuality,
   substituteVariables,
 } from "./dashboard.js";
 import { findTool, run } from "./tools.js";
@@ -27,8 +28,17 @@ interface Dashboard {
   schemaVersion: number;
   uid: string;
   templating: { list: Variable[] };
-  panels: { id: number; type: string; datasource?: { uid?: string }; targets?: unknown[] }[];
+  panels: {
+    id: number;
+    type: string;
+    title: string;
+    datasource?: { uid?: string };
+    targets?: unknown[];
+    fieldConfig?: { defaults?: { min?: number; max?: number } };
+  }[];
 }
+
+const ROUTE_FILTER = 'route=~"$route"';
 
 const dashboard = readJson(DASHBOARD_PATH) as Dashboard;
 
@@ -77,10 +87,54 @@ describe("Grafana dashboard", () => {
     expect(new Set(ids).size).toBe(ids.length);
   });
 
-  it("reads only metrics the router or operator defines", () => {
-    const defined = definedMetricNames();
+  it("reads only metrics the router or operator defines, or ADR 10 adds to the router", () => {
+    const known = knownMetricNames();
     const used = dashboardQueries(dashboard).flatMap((q) => metricNames(q.expr));
-    expect(used.filter((n) => !defined.has(n))).toEqual([]);
+    expect(used.filter((n) => !known.has(n))).toEqual([]);
+  });
+
+  it("filters every panel's queries by the route variable, but the operator's (its metrics have no route)", () => {
+    const queries = dashboardQueries(dashboard);
+    const operatorOnly = (panel: string): boolean => {
+      const names = queries.filter((q) => q.panel === panel).flatMap((q) => metricNames(q.expr));
+      return names.length > 0 && names.every((n) => n.startsWith("routewise_operator_"));
+    };
+    const panels = [...new Set(queries.map((q) => q.panel))];
+    expect(panels.filter(operatorOnly)).toEqual(["Operator: time since last successful reconcile"]);
+    const unfiltered = queries.filter((q) => !operatorOnly(q.panel) && !q.expr.includes(ROUTE_FILTER));
+    expect(unfiltered.map((q) => `${q.panel} (${q.refId}): ${q.expr}`)).toEqual([]);
+  });
+
+  it("shows negative savings (no savings panel has min 0) and retention above 100% (no retention panel has a max)", () => {
+    const withTargets = dashboard.panels.filter((p) => p.type !== "row");
+    const savings = withTargets.filter((p) => /sav/i.test(p.title));
+    const retention = withTargets.filter((p) => /retention/i.test(p.title));
+    expect(savings.length).toBeGreaterThanOrEqual(7);
+    expect(retention.length).toBeGreaterThanOrEqual(4);
+    expect(savings.filter((p) => p.fieldConfig?.defaults?.min !== undefined).map((p) => p.title)).toEqual([]);
+    expect(retention.filter((p) => p.fieldConfig?.defaults?.max !== undefined).map((p) => p.title)).toEqual([]);
+  });
+
+  it("says which retention panels are predicted and has measured-quality panels", () => {
+    const titles = dashboard.panels.map((p) => p.title);
+    const retention = titles.filter((t) => /retention/i.test(t));
+    expect(retention.filter((t) => !/predicted|measured/i.test(t))).toEqual([]);
+    const measured = dashboardQueries(dashboard).filter((q) => readsMeasuredQuality(q.expr));
+    const reads = (name: string): boolean => measured.some((q) => q.expr.includes(name));
+    for (const name of [
+      "routewise:measured_retention:ratio1h",
+      "routewise:measured_retention_lower_bound:ratio1h",
+      "routewise_route_objective_retention",
+      "routewise:evaluation_samples:increase1h",
+      "routewise_evaluation_cost_usd_total",
+      "routewise_evaluation_paused",
+      "routewise_evaluation_failures_total",
+      "routewise_feedback_total",
+      "routewise:feedback_score:mean1h",
+      "routewise:projected_savings_ratio:rate1h",
+      "routewise:projected_saved_usd_per_hour:rate1h",
+    ])
+      expect(reads(name), name).toBe(true);
   });
 
   it("has PromQL that promtool parses once Grafana's variables are substituted", async () => {

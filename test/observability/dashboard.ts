@@ -11,6 +11,9 @@ export const DASHBOARD_PATH = "helm/routewise/dashboards/routewise.json";
 export const RULES_PATH = "helm/routewise/rules/routewise-rules.yaml";
 export const RULES_TEST_PATH = "helm/routewise/rules/routewise-rules.test.yaml";
 export const DASHBOARD_SCHEMA_PATH = "test/fixtures/grafana/dashboard.schema.json";
+export const MEASURED_QUALITY_ADR_PATH = "docs/adr/0010-measured-quality.md";
+/** The rule group of ADR 10's measured-quality recording rules. */
+export const MEASURED_QUALITY_GROUP = "routewise.measured-quality.rules";
 
 export interface PanelQuery {
   panel: string;
@@ -91,4 +94,33 @@ export function definedMetricNames(): Set<string> {
   const operator = createOperatorMetrics(new Registry());
   const names = [router.registry, operator.registry].flatMap((r) => r.getMetricsAsArray().map((m) => m.name));
   return new Set(names);
+}
+
+/**
+ * The metrics ADR 10 adds to the router (first column of its "Metrics" table; the `arm` row only labels existing
+ * ones): the contract the rules and dashboard are written against while the router implements it.
+ */
+export function contractMetricNames(): Set<string> {
+  const adr = readFileSync(join(packageRoot(), MEASURED_QUALITY_ADR_PATH), "utf8");
+  const section = adr.slice(adr.indexOf("### Metrics"), adr.indexOf("### Measured retention"));
+  return new Set([...section.matchAll(/^\| `(routewise_[a-z0-9_]+)`/gm)].map((m) => m[1] ?? ""));
+}
+
+/** Metrics a rule or panel may read: what the router and operator define, plus ADR 10's contract. */
+export function knownMetricNames(): Set<string> {
+  return new Set([...definedMetricNames(), ...contractMetricNames()]);
+}
+
+/**
+ * Whether an expression reads measured quality (ADR 10): a contract metric or a rule of the measured-quality group.
+ * Those are checked against stand-in replicas (measured-quality.test.ts), not the real router of prometheus.test.ts.
+ */
+export function readsMeasuredQuality(expr: string, rules: RuleFile = readRules()): boolean {
+  const contract = contractMetricNames();
+  const measured = recordingRules({ groups: rules.groups.filter((g) => g.name === MEASURED_QUALITY_GROUP) });
+  // Rule names are [a-z0-9_:] only: nothing to escape.
+  return (
+    metricNames(expr).some((n) => contract.has(n)) ||
+    measured.some((r) => new RegExp(`(^|[^\\w:])${r}(?![\\w:])`).test(expr))
+  );
 }

@@ -75,9 +75,12 @@ function prometheusConfig(targets: ScrapeTarget[], ruleFiles: string[]) {
   return {
     global: { scrape_interval: "1s", scrape_timeout: "1s", evaluation_interval: "1s" },
     rule_files: ruleFiles,
-    scrape_configs: targets.map((t) => ({
-      job_name: t.job,
-      static_configs: [{ targets: [t.address], labels: t.labels ?? {} }],
+    // One scrape config per job (Prometheus rejects duplicate job names); targets of a job share it.
+    scrape_configs: [...new Set(targets.map((t) => t.job))].map((job) => ({
+      job_name: job,
+      static_configs: targets
+        .filter((t) => t.job === job)
+        .map((t) => ({ targets: [t.address], labels: t.labels ?? {} })),
     })),
   };
 }

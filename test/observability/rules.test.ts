@@ -1,12 +1,15 @@
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { packageRoot } from "../../router/config/package-root.js";
 import {
   alertNames,
-  definedMetricNames,
+  contractMetricNames,
+  knownMetricNames,
   metricNames,
   readRules,
   recordingRules,
+  MEASURED_QUALITY_ADR_PATH,
   RULES_PATH,
   RULES_TEST_PATH,
 } from "./dashboard.js";
@@ -37,19 +40,33 @@ describe("routewise-rules.yaml", () => {
     expect(alertNames(rules).sort()).toEqual([
       "RoutewiseAllCandidatesFailing",
       "RoutewiseConfigReloadFailing",
+      "RoutewiseEvaluationFailing",
+      "RoutewiseEvaluationPaused",
       "RoutewiseFallbackRateHigh",
+      "RoutewiseMeasuredRetentionBelowObjective",
+      "RoutewiseOperatorAbsent",
       "RoutewiseOperatorNotReconciling",
       "RoutewiseOperatorReconcileErrors",
       "RoutewiseQualityRetentionBelowTarget",
       "RoutewiseRouteUnavailable",
+      "RoutewiseRoutersAbsent",
       "RoutewiseRoutingLatencyHigh",
     ]);
   });
 
-  it("reads only metrics the router or operator defines", () => {
-    const defined = definedMetricNames();
+  it("defines ADR 10's measured-quality recording rules under their exact names", () => {
+    const adr = readFileSync(join(packageRoot(), MEASURED_QUALITY_ADR_PATH), "utf8");
+    const named = [...new Set(adr.match(/routewise:[a-z0-9_]+:[a-z0-9_]+/g) ?? [])];
+    expect(named).toHaveLength(8);
+    expect(recordingRules(readRules())).toEqual(expect.arrayContaining(named));
+    for (const alert of adr.match(/Routewise[A-Z][A-Za-z]+/g) ?? []) expect(alertNames(readRules())).toContain(alert);
+  });
+
+  it("reads only metrics the router or operator defines, or ADR 10 adds to the router", () => {
+    const known = knownMetricNames();
     const used = readRules().groups.flatMap((g) => g.rules.flatMap((r) => metricNames(r.expr)));
     expect(used.length).toBeGreaterThan(5);
-    expect(used.filter((n) => !defined.has(n))).toEqual([]);
+    expect(used.filter((n) => !known.has(n))).toEqual([]);
+    expect(contractMetricNames().size).toBe(11);
   });
 });
