@@ -5,6 +5,7 @@ import { evaluate } from "./arithmetic.js";
 import { logprobsVerifier } from "./logprobs.js";
 import { computations, finalAnswers, verifyMath } from "./math.js";
 import { verifyRefusal } from "./refusal.js";
+import { checkAnswer } from "./run.js";
 import { verifyStructure } from "./structure.js";
 import type { Answer, VerifyInput } from "./types.js";
 
@@ -251,6 +252,31 @@ describe("answerOf", () => {
       toolCalls: [{ name: "f", arguments: '{"x":1}' }],
       finishReason: "tool_calls",
       logprobs: [-0.5],
+    });
+  });
+});
+
+describe("checkAnswer", () => {
+  const options = { logprobsThreshold: -1 };
+  it("stops at the first verifier that rejects, in the configured order", () => {
+    const wrong = input({ content: "I'm not sure, but 2 + 2 = 5." });
+    expect(checkAnswer(["math", "refusal"], wrong, options)).toEqual({
+      accepted: false,
+      verifier: "math",
+      reason: "arithmetic_wrong",
+    });
+    expect(checkAnswer(["refusal", "math"], wrong, options)).toEqual({
+      accepted: false,
+      verifier: "refusal",
+      reason: "hedge",
+    });
+  });
+
+  it("accepts when every verifier accepts or abstains, and leaves judge to the cascade", () => {
+    expect(
+      checkAnswer(["structure", "math", "refusal", "logprobs", "judge"], input({ content: "Paris." }), options),
+    ).toEqual({
+      accepted: true,
     });
   });
 });
