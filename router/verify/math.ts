@@ -11,7 +11,7 @@ import { abstain, accept, reject, type Verdict, type VerifyInput } from "./types
 export function verifyMath({ answer, task }: VerifyInput): Verdict {
   const text = normalise(answer.content);
   const steps = computations(text);
-  if (steps.some((s) => !close(s.computed, s.shown))) return reject("arithmetic_wrong");
+  if (!steps.every(holds)) return reject("arithmetic_wrong");
   const finals = finalAnswers(text);
   const final = finals[0];
   if (final !== undefined && finals.some((f) => !close(f, final))) return reject("conflicting_final_answers");
@@ -24,10 +24,18 @@ export function verifyMath({ answer, task }: VerifyInput): Verdict {
   return accept(steps.length > 0 ? "arithmetic_checked" : "final_answer_present");
 }
 
+function holds(s: Computation): boolean {
+  return close(s.computed, s.shown, s.decimals) || (s.leading !== null && close(s.computed, s.leading));
+}
+
 export interface Computation {
   expression: string;
   computed: number;
   shown: number;
+  /** Decimals the shown number is written with (rounding allowed to them); Infinity when it is an expression. */
+  decimals: number;
+  /** When the shown value is an expression, its leading number (accepted too: `2 + 3 = 5 * 2 = 10`). */
+  leading: number | null;
 }
 
 /** Unicode and LaTeX operators, thousands separators and currency signs to plain arithmetic. */
@@ -36,9 +44,9 @@ export function normalise(text: string): string {
     .replace(/\\times|×|·|\\cdot/g, "*")
     .replace(/\\div|÷/g, "/")
     .replace(/−/g, "-")
-    .replace(/(\d)\s+x\s+(?=\d)/g, "$1 * ")
+    .replace(/(\d)\s+x\s+(?=[\d(])/g, "$1 * ")
     .replace(/(\d),(?=\d{3}\b)/g, "$1")
-    .replace(/\$/g, "");
+    .replace(/\\?\$/g, "");
 }
 
 const NUMBER = /^\s*\**\s*(-?\d+(?:\.\d+)?|-?\.\d+)/;
@@ -50,16 +58,23 @@ export function computations(text: string): Computation[] {
   const out: Computation[] = [];
   for (const m of text.matchAll(/<<([^<>=]+)=([^<>]+)>>/g)) push(out, m[1] ?? "", m[2] ?? "");
   const plain = text.replace(/<<[^<>]*>>/g, " ");
-  for (const line of plain.split("\n")) {
-    const parts = line.split(/(?<![<>=!])=(?!=)/);
-    for (let i = 0; i + 1 < parts.length; i++) {
-      const left = EXPRESSION_TAIL.exec(parts[i] ?? "")?.[0] ?? "";
-      push(out, left, parts[i + 1] ?? "");
-    }
+  for (const line of plain.split("\n")) lineComputations(out, line);
+  return unique(out);
+}
+
+function lineComputations(out: Computation[], line: string): void {
+  const parts = line.split(/(?<![<>=!])=(?!=)/);
+  for (let i = 0; i + 1 < parts.length; i++) {
+    const part = parts[i] ?? "";
+    const left = EXPRESSION_TAIL.exec(part)?.[0] ?? "";
+    if (!continuesWords(part.slice(0, part.length - left.length), left)) push(out, left, parts[i + 1] ?? "");
   }
-  // `48/2 = <<48/2=24>>24` shows one step twice.
+}
+
+/** `48/2 = <<48/2=24>>24` shows one step twice. */
+function unique(steps: Computation[]): Computation[] {
   const seen = new Set<string>();
-  return out.filter((c) => {
+  return steps.filter((c) => {
     const key = `${c.expression.replace(/\s/g, "")}=${c.shown}`;
     if (seen.has(key)) return false;
     seen.add(key);
@@ -69,10 +84,41 @@ export function computations(text: string): Computation[] {
 
 function push(out: Computation[], left: string, right: string): void {
   const expression = trimExpression(left);
-  const shown = NUMBER.exec(right)?.[1];
-  if (!HAS_OPERATION.test(expression) || shown === undefined) return;
-  const computed = evaluate(expression);
-  if (computed !== null) out.push({ expression, computed, shown: Number(shown) });
+  if (!HAS_OPERATION.test(expression)) return;
+  const shown = rightValue(right);
+  const computed = shown === null ? null : evaluate(expression);
+  if (shown !== null && computed !== null) out.push({ expression, computed, ...shown });
+}
+
+const EXPRESSION_HEAD = /^[\d\s.+\-*/^()]*/;
+
+/**
+ * The value an `=` shows: a number (`= 7 apples`), or in a chain the next expression (`= 140 * 0.9 = 126` shows
+ * 126 for the first step; its leading number is kept too, for the shorthand `2 + 3 = 5 * 2 = 10`). Null when the
+ * right side is algebra (`= 240/x`, `= 5000(1 + r)`) or not a number.
+ */
+function rightValue(right: string): Pick<Computation, "shown" | "leading" | "decimals"> | null {
+  const head = EXPRESSION_HEAD.exec(right)?.[0] ?? "";
+  const expression = head.trim().replace(/[.\s]+$/, "");
+  const n = NUMBER.exec(right)?.[1];
+  if (n === undefined || /[-+*/^(]$/.test(expression)) return null;
+  const number = { shown: Number(n), leading: null, decimals: (n.split(".")[1] ?? "").length };
+  if (!HAS_OPERATION.test(expression)) return number;
+  if (/^[\p{L}_(]/u.test(right.slice(head.length))) return null;
+  const value = evaluate(expression);
+  return value === null ? null : { shown: value, leading: Number(n), decimals: Number.POSITIVE_INFINITY };
+}
+
+/**
+ * True when the arithmetic tail is the end of a longer expression with words or variables in it
+ * (`x - y - 2 - x/2 + 1 = 5`, `total cost + 5 = …`): then it is algebra or prose, not a computation to check.
+ */
+function continuesWords(before: string, tail: string): boolean {
+  const start = tail.trimStart();
+  if (/^[+*/^)]/.test(start)) return true;
+  if (/^[-(]/.test(start) && /[\p{L}\p{N}_)\]]\s*$/u.test(before)) return true;
+  // `5000(1 + 0.025)` multiplies implicitly, `P(1 + r)` is a function: neither is checked.
+  return /[\p{L}\p{N}_.)]$/u.test(before) && tail === start;
 }
 
 /** Drops what cannot start an expression (leading operators, closing parentheses, unbalanced opening ones). */
@@ -94,19 +140,41 @@ const FINAL_PATTERNS = [
   /^\s*[*_]*answer[*_]*\s*[:=]\s*[*_]*\s*(-?\d+(?:\.\d+)?)/gim,
 ];
 
+/**
+ * An answer with no stated final answer: a bare number, else its last concluding sentence ("Therefore, there are
+ * 360 girls in the school.") when that sentence holds exactly one number.
+ */
+function impliedFinal(text: string): number | null {
+  const bare = /^\s*[*_]*(-?\d+(?:\.\d+)?)[*_.]*\s*$/.exec(text);
+  if (bare?.[1] !== undefined) return Number(bare[1]);
+  const conclusions = [
+    ...text.matchAll(
+      /(?:^|[.!?\n]\s*)[*_]*(?:therefore|thus|so|hence|in total|in conclusion|finally)\b[^.!?\n]*(?:\.\d[^.!?\n]*)*/gi,
+    ),
+  ];
+  const last = conclusions[conclusions.length - 1]?.[0] ?? "";
+  const numbers = last.match(/-?\d+(?:\.\d+)?/g) ?? [];
+  return numbers.length === 1 ? Number(numbers[0]) : null;
+}
+
 /** Numeric final answers stated, in order of appearance (each pattern's matches). */
 export function finalAnswers(text: string): number[] {
   const found: { at: number; value: number }[] = [];
   for (const pattern of FINAL_PATTERNS)
     for (const m of text.matchAll(pattern)) found.push({ at: m.index, value: Number(m[1]) });
-  const bare = /^\s*[*_]*(-?\d+(?:\.\d+)?)[*_.]*\s*$/.exec(text);
-  if (found.length === 0 && bare?.[1] !== undefined) found.push({ at: 0, value: Number(bare[1]) });
+  if (found.length === 0) {
+    const implied = impliedFinal(text);
+    if (implied !== null) found.push({ at: 0, value: implied });
+  }
   return found.sort((a, b) => a.at - b.at).map((f) => f.value);
 }
 
 /** Equal to the precision `shown` is written with (10/3 = 3.33 holds, 10/3 = 3 does not), or within 1e-6 relative. */
-function close(computed: number, shown: number): boolean {
-  const decimals = (String(shown).split(".")[1] ?? "").length;
-  const rounding = decimals > 0 ? 0.5 * 10 ** -decimals : 0;
+function close(computed: number, shown: number, decimals = decimalsOf(shown)): boolean {
+  const rounding = decimals > 0 && Number.isFinite(decimals) ? 0.5 * 10 ** -decimals : 0;
   return Math.abs(computed - shown) <= Math.max(rounding, Math.abs(shown) * 1e-6, 1e-9);
+}
+
+function decimalsOf(n: number): number {
+  return (String(n).split(".")[1] ?? "").length;
 }

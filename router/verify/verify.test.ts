@@ -138,10 +138,10 @@ describe("math", () => {
 
   it("finds each step of a chain and each calculator annotation", () => {
     const steps = computations("Natalia sold 48/2 = <<48/2=24>>24 clips.\nThen 2 + 3 = 5 * 2 = 10.");
-    expect(steps.map((s) => [s.expression, s.computed, s.shown])).toEqual([
-      ["48/2", 24, 24],
-      ["2 + 3", 5, 5],
-      ["5 * 2", 10, 10],
+    expect(steps.map((s) => [s.expression, s.computed, s.shown, s.leading])).toEqual([
+      ["48/2", 24, 24, null],
+      ["2 + 3", 5, 10, 5],
+      ["5 * 2", 10, 10, null],
     ]);
   });
 
@@ -151,6 +151,8 @@ describe("math", () => {
     expect(finalAnswers("The answer is **18**.")).toEqual([18]);
     expect(finalAnswers("Answer: 7")).toEqual([7]);
     expect(finalAnswers("  12. ")).toEqual([12]);
+    expect(finalAnswers("9 * 7 = 63.\n\nSo, Edgar's brother eats 63 pretzels in a week.")).toEqual([63]);
+    expect(finalAnswers("Therefore, after 3 years he has 120 dollars.")).toEqual([]);
   });
 
   it.each([
@@ -186,6 +188,21 @@ describe("math", () => {
     ["a math request with no final answer", "Let me think about the trains.", "math", "reject", "final_answer_missing"],
     ["prose with no arithmetic", "Paris is the capital of France.", undefined, "abstain", "no_arithmetic"],
     ["algebra is not arithmetic", "Let 2x + 3 = 7, so x = 2.", undefined, "abstain", "no_arithmetic"],
+    [
+      "a chain of expressions",
+      "140 * (1 - 0.10) = 140 * 0.90 = 126. The answer is 126.",
+      undefined,
+      "accept",
+      "arithmetic_checked",
+    ],
+    [
+      "variables inside an expression",
+      "x - y - 2 - x/2 + 1 = 5, and 40/100 = 240/x",
+      undefined,
+      "abstain",
+      "no_arithmetic",
+    ],
+    ["implicit multiplication", "A = 5000(1 + 0.025) = 5125", undefined, "abstain", "no_arithmetic"],
     ["code comparisons are not equations", "if (a == 10) { b = a + 1 }", undefined, "abstain", "no_arithmetic"],
   ] as const)("%s", (_name, content, task, verdict, reason) => {
     expect(verifyMath(input({ content }, {}, task))).toEqual({ verdict, reason });
