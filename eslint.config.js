@@ -14,7 +14,8 @@ const ROUTER_LAYERS = [
   ["select", "openai"],
   ["providers"],
   ["accounting"],
-  ["dispatch"],
+  // Siblings: dispatch answers the client, evaluation judges answers after the response ended (ADR 10).
+  ["dispatch", "evaluation"],
   ["http"],
   ["main.ts"],
 ];
@@ -29,7 +30,7 @@ function routerLayerZones() {
         .flat()
         .filter((f) => f !== target)
         .map((f) => `./router/${f}`),
-      message: `router/${target} comes before these in the request flow (config → classify/metrics → select/openai → providers → accounting → dispatch → http → main); see docs/adr/0007.`,
+      message: `router/${target} comes before these in the request flow (config → classify/metrics → select/openai → providers → accounting → dispatch/evaluation → http → main); see docs/adr/0007.`,
     })),
   ).filter((zone) => zone.from.length > 0);
 }

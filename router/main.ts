@@ -2,18 +2,23 @@
  * Wiring only: assembles a router — metrics, the request recorder, state, provider health, adapters, classifiers,
  * the HTTP app, the metrics listener and config reloading — and serves it until stop(). Everything external
  * (config loading, logger) is passed in. The request path, in order: http/chat-completions → http/route-request
- * (openai/request, classify, select) → dispatch (retry-policy, providers) → accounting/request-record.
+ * (openai/request, classify, select) → dispatch (retry-policy, providers) → accounting/request-record; once the
+ * response has ended, evaluation/evaluator (judge samples, accounting/evaluation-record).
  */
+import { randomBytes } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "pino";
+import { createEvaluationRecorder } from "./accounting/evaluation-record.js";
 import { createRecorder } from "./accounting/request-record.js";
 import { classifierCacheHooks, createRouterEvents } from "./accounting/router-events.js";
 import { HeuristicClassifier } from "./classify/heuristic-classifier.js";
 import { ClassifierRegistry } from "./classify/registry.js";
 import { ConfigReloader, type LoadedConfig } from "./config/reloader.js";
+import { FEEDBACK_KEY_CREDENTIAL } from "./config/delivery.js";
 import type { ProviderType } from "./config/types.js";
+import { Evaluator } from "./evaluation/evaluator.js";
 import { ProviderHealth } from "./dispatch/health.js";
 import type { ClientAuth } from "./http/auth.js";
 import { answerClientError, createApp } from "./http/app.js";
@@ -46,6 +51,13 @@ export interface RouterOptions {
   /** How long shutdown waits for in-flight requests. */
   drainTimeoutMs?: number;
   metrics?: RouterMetrics;
+  /**
+   * The feedback-token signing key when the credentials hold no `feedback-signing-key` (standalone:
+   * --feedback-key-file). Absent: a random key per process (its tokens verify only on this process).
+   */
+  feedbackKey?: Uint8Array;
+  /** Judge sampling's queue: sampled requests waiting at most, and evaluations running at once. */
+  evaluationQueue?: { capacity?: number; concurrency?: number };
 }
 
 export interface RunningRouter {
@@ -72,6 +84,17 @@ export async function startRouter(o: RouterOptions): Promise<RunningRouter> {
   const drain = new Drain();
   const classifiers =
     o.classifiers ?? (await ClassifierRegistry.create(events.classifierCache, new HeuristicClassifier()));
+  const credential = (key: string | null): string | null =>
+    key === null ? null : (state.current?.credentials.get(key) ?? null);
+  const evaluations = createEvaluationRecorder(metrics, o.logger);
+  const evaluator = new Evaluator({
+    adapters: o.adapters,
+    credential,
+    providers: () => state.current?.providers ?? new Map(),
+    record: evaluations,
+    now: Date.now,
+    ...o.evaluationQueue,
+  });
   const reloader = new ConfigReloader({
     load: o.load,
     watchPaths: o.watchPaths,
@@ -81,10 +104,12 @@ export async function startRouter(o: RouterOptions): Promise<RunningRouter> {
       state.set(config, credentials, unavailable);
       health.setProviders(config.providers);
       events.configApplied(config, unavailable);
+      evaluator.configure(config.routes);
     },
     onRejected: events.configRejected,
   });
   await reloader.start();
+  const feedbackKey = feedbackKeys(state, o);
 
   const app = createApp({
     snapshot: () => state.current,
@@ -93,13 +118,21 @@ export async function startRouter(o: RouterOptions): Promise<RunningRouter> {
     random: Math.random,
     dispatch: {
       adapters: o.adapters,
-      credential: (key) => (key === null ? null : (state.current?.credentials.get(key) ?? null)),
+      credential,
       health,
       now: Date.now,
       sleep: (ms, signal) => sleep(ms, undefined, { signal }),
       random: Math.random,
     },
     record: createRecorder({ metrics, logger: o.logger, tokens: health, now: Date.now }),
+    feedback: {
+      key: feedbackKey,
+      now: Date.now,
+      record: (route, model, score) => evaluations.feedback(route, model, score),
+    },
+    evaluate: (c) => {
+      evaluator.consider(c);
+    },
     logger: o.logger,
     auth: o.auth ?? null,
     hrNow: () => performance.now(),
@@ -135,6 +168,7 @@ export async function startRouter(o: RouterOptions): Promise<RunningRouter> {
     }
     server.closeAllConnections();
     await closed;
+    evaluator.stop();
     // Scrapes keep working while the API drains; the metrics listener closes last.
     await new Promise<void>((resolve) => {
       metricsServer.close(() => {
@@ -145,6 +179,24 @@ export async function startRouter(o: RouterOptions): Promise<RunningRouter> {
     await Promise.all(Object.values(o.adapters).map((a) => a.close()));
   };
   return { url: baseUrl(o.host, port), port, metricsUrl: baseUrl(o.host, metricsPort), metrics, state, reloader, stop };
+}
+
+/**
+ * The feedback signing key in force: the credentials' `feedback-signing-key` (the operator's, shared by every
+ * replica of a gateway; read anew with each config), else the configured key, else one random key per process.
+ */
+function feedbackKeys(state: RouterState, o: RouterOptions): () => Uint8Array {
+  const fallback = o.feedbackKey ?? randomBytes(32);
+  const fromCredentials = (): string | undefined => state.current?.credentials.get(FEEDBACK_KEY_CREDENTIAL);
+  if (o.feedbackKey === undefined && fromCredentials() === undefined)
+    o.logger.info(
+      { credential: FEEDBACK_KEY_CREDENTIAL },
+      "Generated a per-process feedback signing key: feedback tokens verify only on this process",
+    );
+  return () => {
+    const key = fromCredentials();
+    return key === undefined || key === "" ? fallback : Buffer.from(key, "utf8");
+  };
 }
 
 function baseUrl(host: string, port: number): string {

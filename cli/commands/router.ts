@@ -32,6 +32,7 @@ interface RouterFlags {
   maxBodyBytes: string;
   pollInterval: string;
   drainTimeout: string;
+  feedbackKeyFile?: string;
 }
 
 export function registerRouterCommand(program: Command): void {
@@ -58,6 +59,10 @@ export function registerRouterCommand(program: Command): void {
     .option("--max-body-bytes <n>", "largest accepted request body", String(DEFAULT_MAX_BODY_BYTES))
     .option("--poll-interval <ms>", "how often to re-read the config besides file events", "5000")
     .option("--drain-timeout <ms>", "how long SIGTERM waits for in-flight requests", "25000")
+    .option(
+      "--feedback-key-file <file>",
+      "HMAC key signing feedback tokens when the credentials hold no feedback-signing-key (give every replica the same file); default: a random key per process",
+    )
     .action(async (flags: RouterFlags) => {
       const logger = pino({ base: { component: "router" }, level: process.env["LOG_LEVEL"] ?? "info" });
       const source = configSource(flags);
@@ -79,6 +84,7 @@ export function registerRouterCommand(program: Command): void {
         auth: flags.apiKeys ? loadApiKeys(flags.apiKeys) : null,
         maxBodyBytes: Number(flags.maxBodyBytes),
         drainTimeoutMs: Number(flags.drainTimeout),
+        ...(flags.feedbackKeyFile === undefined ? {} : { feedbackKey: loadFeedbackKey(flags.feedbackKeyFile) }),
       }).catch((err: unknown) => {
         throw new CliError(err instanceof Error ? err.message : String(err), { cause: err });
       });
@@ -148,6 +154,18 @@ export function configSource(flags: Pick<RouterFlags, "config" | "credentials" |
       return Promise.resolve({ config: result.config, credentials });
     },
   };
+}
+
+/** The feedback signing key file's content (trimmed, like a mounted credential); empty is refused. */
+function loadFeedbackKey(file: string): Uint8Array {
+  let key: string;
+  try {
+    key = readFileSync(file, "utf8").trim();
+  } catch (err) {
+    throw new CliError(`${file}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
+  if (key === "") throw new CliError(`${file}: the feedback signing key file is empty`);
+  return Buffer.from(key, "utf8");
 }
 
 function loadApiKeys(file: string): ClientAuth {

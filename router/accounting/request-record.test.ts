@@ -23,6 +23,7 @@ const route = { name: "assistant" } as RouteConfig;
 const selection: RecordedSelection = {
   decided: provider,
   reason: "classifier",
+  arm: "policy",
   baseline: baselineProvider,
   baselineQuality: 80,
   predict: () => 70,
@@ -82,7 +83,7 @@ describe("RequestRecord", () => {
     expect(await requests()).toEqual([
       expect.objectContaining({
         value: 1,
-        labels: { route: "assistant", provider: "cheap", model: "m", outcome: "stream_error" },
+        labels: { route: "assistant", provider: "cheap", model: "m", outcome: "stream_error", arm: "policy" },
       }),
     ]);
     expect(ends).toEqual(["stream_error"]);
@@ -104,6 +105,18 @@ describe("RequestRecord", () => {
     const costs = record.finished({ provider, tokens, outcome: "success", fallbacks: 0 });
     expect(costs.cost).toBeCloseTo((10 * 1 + 5 * 2) / 1e6, 12);
     expect(costs.baseline).toBeCloseTo((10 * 10 + 5 * 20) / 1e6, 12);
+  });
+
+  it("labels a shadow route's request with the baseline arm and projects its cost at the decided model", async () => {
+    const { record, metrics } = setup();
+    const shadow = { name: "pilot", rollout: "shadow" } as RouteConfig;
+    record.decided(shadow, { ...selection, arm: "baseline", reason: "shadow" }, 0.001);
+    record.finished({ provider: baselineProvider, tokens, outcome: "success", fallbacks: 0 });
+    const requests = (await metrics.requests.get()).values;
+    expect(requests.map((v) => v.labels["arm"])).toEqual(["baseline"]);
+    const projected = (await metrics.projectedCost.get()).values;
+    expect(projected[0]?.labels).toEqual({ route: "pilot" });
+    expect(projected[0]?.value).toBeCloseTo((10 * 1 + 5 * 2) / 1e6, 12);
   });
 
   it("leaves the in-flight gauge once however often end is called", async () => {

@@ -18,6 +18,8 @@ import { genAiLabels } from "./gen-ai.js";
 export interface RecordedSelection {
   decided: ProviderConfig;
   reason: string;
+  /** Who chose the provider (the `arm` label): the policy, or the rollout sending the request to the baseline. */
+  arm: "policy" | "baseline";
   baseline: ProviderConfig;
   baselineQuality: number;
   /** Predicted quality (0–100) of any provider on this request. */
@@ -162,9 +164,13 @@ export class RequestRecord implements AttemptObserver {
     };
     if (!this.takeOutcome()) return costs;
     const m = this.deps.metrics;
-    m.requests.inc({ route: route.name, provider: f.provider.id, model: f.provider.model, outcome: f.outcome });
+    const { arm } = selection;
+    m.requests.inc({ route: route.name, provider: f.provider.id, model: f.provider.model, outcome: f.outcome, arm });
     billed.forEach((b, i) => this.bill(route, b, attempts[i]?.cost ?? 0));
-    m.baselineCost.inc({ route: route.name }, costs.baseline);
+    m.baselineCost.inc({ route: route.name, arm }, costs.baseline);
+    // A shadow pilot's savings: the same tokens at the prices of the model the policy decided.
+    if (route.rollout === "shadow")
+      m.projectedCost.inc({ route: route.name }, costUSD(answerTokens(billed), selection.decided.pricing));
     m.qualityPoints.inc({ route: route.name }, selection.predict(f.provider));
     m.baselineQualityPoints.inc({ route: route.name }, selection.baselineQuality);
     this.logServed(f);
@@ -178,7 +184,7 @@ export class RequestRecord implements AttemptObserver {
     m.tokens.inc({ ...labels, direction: "input" }, tokens.input - tokens.cachedInput);
     m.tokens.inc({ ...labels, direction: "cached_input" }, tokens.cachedInput);
     m.tokens.inc({ ...labels, direction: "output" }, tokens.output);
-    m.cost.inc(labels, cost);
+    m.cost.inc({ ...labels, arm: this.decision().selection.arm }, cost);
     const gen = genAiLabels(b.provider);
     m.genAiTokenUsage.observe({ ...gen, gen_ai_token_type: "input" }, tokens.input);
     m.genAiTokenUsage.observe({ ...gen, gen_ai_token_type: "output" }, tokens.output);
@@ -190,13 +196,14 @@ export class RequestRecord implements AttemptObserver {
    * last provider tried, so the error ratio and the "all candidates failing" alert see it.
    */
   failed(f: Failed): void {
-    const { route } = this.decision();
+    const { route, selection } = this.decision();
     if (!this.takeOutcome()) return;
     this.deps.metrics.requests.inc({
       route: route.name,
       provider: f.provider.id,
       model: f.provider.model,
       outcome: f.code,
+      arm: selection.arm,
     });
   }
 

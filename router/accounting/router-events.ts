@@ -3,7 +3,7 @@
  * opening and closing, decision-cache hits. With the request record, the only writer of the router's metrics.
  */
 import type { Logger } from "pino";
-import type { RouterConfig } from "../config/types.js";
+import type { ProviderConfig, RouteConfig, RouterConfig } from "../config/types.js";
 import type { RouterMetrics } from "../metrics/metrics.js";
 
 export interface RouterEvents {
@@ -25,6 +25,10 @@ export function createRouterEvents(metrics: RouterMetrics, logger: Logger): Rout
       metrics.configReloads.inc({ outcome: "success" });
       initialiseRouteSeries(metrics, config);
       metrics.routeAvailable.reset();
+      // The route's target, so alerts compare measured retention per route; a route that left loses its series.
+      metrics.routeObjectiveRetention.reset();
+      for (const r of config.routes)
+        metrics.routeObjectiveRetention.set({ route: r.name }, r.objective.minQualityRetention);
       for (const r of config.routes) metrics.routeAvailable.set({ route: r.name }, unavailable.has(r.name) ? 0 : 1);
       for (const [route, why] of unavailable)
         logger.error({ route, reason: why }, "Route unavailable: it answers 503 until a config fixes it");
@@ -79,14 +83,51 @@ function initialiseRouteSeries(metrics: RouterMetrics, config: RouterConfig): vo
   const providers = new Map(config.providers.map((p) => [p.id, p]));
   for (const route of config.routes) {
     const labels = { route: route.name };
-    metrics.baselineCost.inc(labels, 0);
     metrics.qualityPoints.inc(labels, 0);
     metrics.baselineQualityPoints.inc(labels, 0);
-    for (const c of route.candidates) {
-      const p = providers.get(c.provider);
-      if (!p) continue;
-      metrics.requests.inc({ ...labels, provider: p.id, model: p.model, outcome: "success" }, 0);
-      metrics.cost.inc({ ...labels, provider: p.id, model: p.model }, 0);
+    if (route.rollout === "shadow") metrics.projectedCost.inc(labels, 0);
+    initialiseAnswerSeries(metrics, route, providers);
+    for (const arm of routeArms(route)) {
+      metrics.baselineCost.inc({ ...labels, arm }, 0);
+      for (const c of route.candidates) {
+        const p = providers.get(c.provider);
+        if (!p) continue;
+        metrics.requests.inc({ ...labels, provider: p.id, model: p.model, outcome: "success", arm }, 0);
+        metrics.cost.inc({ ...labels, provider: p.id, model: p.model, arm }, 0);
+      }
     }
   }
+}
+
+/**
+ * The feedback (and, with evaluation, sample) counters of every model that can answer the route (its candidates
+ * and baseline), at zero: Prometheus' increase() counts a series' first scrape as its start, so samples recorded
+ * before it would be missing from the measured retention.
+ */
+function initialiseAnswerSeries(
+  metrics: RouterMetrics,
+  route: RouteConfig,
+  providers: ReadonlyMap<string, ProviderConfig>,
+): void {
+  if (route.evaluation) metrics.evaluationCost.inc({ route: route.name }, 0);
+  const ids = new Set([...route.candidates.map((c) => c.provider), route.baseline]);
+  const models = new Set([...ids].flatMap((id) => providers.get(id)?.model ?? []));
+  for (const model of models) {
+    const labels = { route: route.name, model };
+    metrics.feedback.inc(labels, 0);
+    metrics.feedbackScore.inc(labels, 0);
+    if (!route.evaluation) continue;
+    metrics.evaluationSamples.inc(labels, 0);
+    metrics.evaluationScoreProduct.inc(labels, 0);
+    for (const side of ["routed", "baseline"]) {
+      metrics.evaluationScore.inc({ ...labels, side }, 0);
+      metrics.evaluationScoreSquared.inc({ ...labels, side }, 0);
+    }
+  }
+}
+
+/** The arms a route's requests can take: enforce the policy's, shadow the baseline's, canary both. */
+function routeArms(route: RouteConfig): ("policy" | "baseline")[] {
+  if (route.rollout === "enforce") return ["policy"];
+  return route.rollout === "shadow" ? ["baseline"] : ["policy", "baseline"];
 }

@@ -38,6 +38,10 @@ export interface StreamSession {
   clientGone: boolean;
   /** Set when the stream was continued: the provider that failed first, the last one, and why. */
   continued: { from: ProviderConfig; to: ProviderConfig; reason: string } | null;
+  /** Choice 0's text as the client received it (for judge sampling, like the prefill of a continuation). */
+  text: string;
+  /** Choice 0's tool calls as the client received them, assembled from their deltas. */
+  toolCalls: { name: string; arguments: string }[];
 }
 
 export interface Opened {
@@ -61,6 +65,8 @@ export async function relaySession(
     error: null,
     clientGone: false,
     continued: null,
+    text: "",
+    toolCalls: [],
   };
   let current = { provider: opened.provider, stream: opened.value, sink: client as SplicingSink, extra: 0 };
   let id: string | null = null;
@@ -76,6 +82,7 @@ export async function relaySession(
       extraPromptChars: current.extra,
     });
     Object.assign(session, { usageChunk: r.usageChunk, error: r.error, clientGone: r.clientGone });
+    Object.assign(session, { text: client.text(), toolCalls: client.toolCalls() });
     if (r.error === null || r.clientGone || r.structured || !continuable(ctx, r.error)) return session;
     const prefill = client.text().trimEnd();
     const next = await openContinuation(deps, ctx, tried, prefill);
@@ -130,20 +137,34 @@ interface SplicingSink extends ChunkSink {
 interface TrackingSink extends SplicingSink {
   /** Choice 0's text the client has received so far. */
   text(): string;
+  /** Choice 0's tool calls the client has received so far. */
+  toolCalls(): { name: string; arguments: string }[];
 }
 
 function textTracking(inner: ChunkSink): TrackingSink {
   let text = "";
+  const calls: { name: string; arguments: string }[] = [];
   return {
     write: (chunk) => {
       const delta = deltaOf(chunk);
       if (typeof delta?.["content"] === "string") text += delta["content"];
+      if (Array.isArray(delta?.["tool_calls"])) for (const d of delta["tool_calls"] as unknown[]) addToolCall(calls, d);
       inner.write(chunk);
     },
     gone: () => inner.gone(),
     flush: () => undefined,
     text: () => text,
+    toolCalls: () => calls.map((c) => ({ ...c })),
   };
+}
+
+/** Adds a tool call delta (`{index, function: {name?, arguments?}}`) to the calls assembled so far. */
+function addToolCall(calls: { name: string; arguments: string }[], delta: unknown): void {
+  const d = delta as { index?: unknown; function?: { name?: unknown; arguments?: unknown } } | null;
+  const index = typeof d?.index === "number" ? d.index : calls.length;
+  const call = (calls[index] ??= { name: "", arguments: "" });
+  if (typeof d?.function?.name === "string") call.name += d.function.name;
+  if (typeof d?.function?.arguments === "string") call.arguments += d.function.arguments;
 }
 
 /**

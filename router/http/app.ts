@@ -16,6 +16,7 @@ import { readJsonBody } from "./body.js";
 import type { Drain } from "./drain.js";
 import { createChatHandler, type ChatDeps } from "./chat-completions.js";
 import { header } from "./headers.js";
+import { feedbackHandler } from "./feedback.js";
 import { listModels } from "./models.js";
 import { sendError } from "./respond.js";
 
@@ -30,6 +31,9 @@ export interface AppDeps extends ChatDeps {
 }
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
+
+/** A feedback body is a token and a score. */
+const FEEDBACK_BODY_LIMIT = "16kb";
 
 const CHAT_PATH = /^\/v1\/chat\/completions\/?(\?.*)?$/i;
 
@@ -53,6 +57,7 @@ export function createApp(deps: AppDeps): RequestListener {
   app.get("/v1/models", (req, res) => {
     res.json(listModels(deps.snapshot(), deps.auth, (n) => req.get(n)));
   });
+  app.post("/v1/feedback", express.json({ limit: FEEDBACK_BODY_LIMIT, type: () => true }), feedbackHandler(deps));
   app.use((req, _res, next) => {
     next(new HttpError(404, `no route for ${req.method} ${req.path}`, "invalid_request_error", "unknown_url"));
   });

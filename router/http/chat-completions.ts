@@ -19,6 +19,10 @@ import { dispatchStream } from "../dispatch/stream.js";
 import type { RouteConfig, ProviderConfig } from "../config/types.js";
 import { errorBody, HttpError } from "../openai/errors.js";
 import type { Usage } from "../openai/types.js";
+import { answerOf } from "../evaluation/evaluator.js";
+import type { EvaluationCase } from "../evaluation/plan.js";
+import type { Answer } from "../evaluation/structural.js";
+import { FEEDBACK_TOKEN_HEADER, feedbackToken, type FeedbackDeps } from "./feedback.js";
 import { formatUSD, setRoutingHeaders } from "./headers.js";
 import { sendJson } from "./respond.js";
 import { routeRequest, type Routed, type RoutingDeps } from "./route-request.js";
@@ -28,6 +32,10 @@ export interface ChatDeps extends RoutingDeps {
   dispatch: DispatchDeps;
   /** Opens the record of one request. */
   record: RequestRecorder;
+  /** Signs every answer's feedback token. */
+  feedback: FeedbackDeps;
+  /** Judge sampling: told about each answered request once its client response has ended (never awaited). */
+  evaluate: (c: EvaluationCase) => void;
 }
 
 /** The handler for a request whose body has been read and parsed as JSON (`body`). */
@@ -77,8 +85,42 @@ async function serveCompletion(deps: ChatDeps, res: ServerResponse, r: Routed, r
   setRoutingHeaders(res, r.route, r.selection, result);
   res.setHeader("x-routewise-cost-usd", formatUSD(costs.cost));
   res.setHeader("x-routewise-baseline-cost-usd", formatUSD(costs.baseline));
+  res.setHeader(FEEDBACK_TOKEN_HEADER, tokenFor(deps, r, result.provider, record));
   if (tokens.estimated) res.setHeader("x-routewise-usage-estimated", "true");
+  evaluateAfterResponse(res, deps, r, record.requestId, { provider: result.provider, answer: answerOf(body) });
   sendJson(res, 200, body);
+}
+
+function tokenFor(deps: ChatDeps, r: Routed, provider: ProviderConfig, record: RequestRecord): string {
+  const a = { route: r.route, provider, reason: r.selection.reason, requestId: record.requestId };
+  return feedbackToken(deps.feedback, a);
+}
+
+/** Hands the answered request to judge sampling once the client's response has ended (ADR 10). */
+function evaluateAfterResponse(
+  res: ServerResponse,
+  deps: ChatDeps,
+  r: Routed,
+  requestId: string,
+  answered: { provider: ProviderConfig; answer: Answer },
+): void {
+  if (!r.route.evaluation) return; // the hot path of routes without judge sampling stays as it was
+  const { selection } = r;
+  const c: EvaluationCase = {
+    route: r.route,
+    requestId,
+    request: r.parsed.body,
+    jsonMode: r.parsed.needsJson,
+    arm: selection.arm,
+    reason: selection.reason,
+    answered: answered.provider,
+    answer: answered.answer,
+    decided: selection.decided,
+    baseline: selection.baseline,
+  };
+  res.once("finish", () => {
+    deps.evaluate(c);
+  });
 }
 
 async function serveStream(deps: ChatDeps, res: ServerResponse, r: Routed, record: RequestRecord) {
@@ -96,9 +138,14 @@ async function serveStream(deps: ChatDeps, res: ServerResponse, r: Routed, recor
     earlier: billed.slice(0, -1),
     ...(session.error ? { streamError: session.error.message } : {}),
   });
+  const token = tokenFor(deps, r, last.provider, record);
   if (session.error === null && session.usageChunk && r.parsed.includeUsage)
-    writeUsage(res, r, session, { last, tokens: billed.map((b) => b.tokens), costs });
-  endStream(res, session, costs);
+    writeUsage(res, r, session, { last, tokens: billed.map((b) => b.tokens), costs, token });
+  if (session.error === null && !session.clientGone) {
+    const answer = { text: session.text, toolCalls: session.toolCalls };
+    evaluateAfterResponse(res, deps, r, record.requestId, { provider: last.provider, answer });
+  }
+  endStream(res, session, costs, token);
 }
 
 /** The final usage chunk: the answering provider's, with cost; a continued stream's sums every attempt's. */
@@ -106,17 +153,18 @@ function writeUsage(
   res: ServerResponse,
   r: Routed,
   session: StreamSession,
-  b: { last: { provider: ProviderConfig; tokens: TokenCounts }; tokens: TokenCounts[]; costs: Costs },
+  b: { last: { provider: ProviderConfig; tokens: TokenCounts }; tokens: TokenCounts[]; costs: Costs; token: string },
 ): void {
   const usageChunk = session.usageChunk ?? {};
   const chunk = session.continued
     ? { ...usageChunk, id: session.id, usage: summedUsage(session.segments, b.tokens) }
     : usageChunk;
-  writeEvent(res, { ...chunk, x_routewise: routewiseSummary(r, b.last.provider, b.last.tokens, b.costs, session) });
+  const summary = routewiseSummary(r, b.last.provider, b.last.tokens, b.costs, session);
+  writeEvent(res, { ...chunk, x_routewise: { ...summary, feedback_token: b.token } });
 }
 
-/** The error event or [DONE], then the cost (and continuation) trailers. */
-function endStream(res: ServerResponse, session: StreamSession, costs: Costs): void {
+/** The error event or [DONE], then the cost, feedback token (and continuation) trailers. */
+function endStream(res: ServerResponse, session: StreamSession, costs: Costs, token: string): void {
   if (session.error !== null) {
     const failed = session.segments[session.segments.length - 1]?.provider;
     const message = `upstream ${failed?.id ?? ""} failed mid-stream: ${session.error.message}`;
@@ -125,6 +173,7 @@ function endStream(res: ServerResponse, session: StreamSession, costs: Costs): v
   res.addTrailers({
     "x-routewise-cost-usd": formatUSD(costs.cost),
     "x-routewise-baseline-cost-usd": formatUSD(costs.baseline),
+    [FEEDBACK_TOKEN_HEADER]: token,
     ...(session.continued ? { "x-routewise-continuation": continuation(session.continued) } : {}),
   });
   res.end();

@@ -14,6 +14,7 @@ import { select, tooLongForAll } from "../select/select.js";
 import type { HealthView, Selection, SelectionFailure } from "../select/types.js";
 import type { Snapshot } from "../config/snapshot.js";
 import type { ClientAuth } from "./auth.js";
+import { rolloutArm } from "../evaluation/sampling.js";
 import { header } from "./headers.js";
 
 export interface RoutingDeps {
@@ -78,7 +79,7 @@ export async function routeRequest(
   const t0 = deps.hrNow();
   const selection = pinned
     ? pinnedSelection(snap.providers, route, pinned)
-    : await decide(deps, snap, route, parsed, req);
+    : await decide(deps, snap, route, parsed, { req, requestId: record.requestId });
   record.decided(route, selection, (deps.hrNow() - t0) / 1000);
   return { route, selection, parsed };
 }
@@ -88,7 +89,7 @@ async function decide(
   snap: Snapshot,
   route: RouteConfig,
   parsed: ParsedRequest,
-  req: IncomingMessage,
+  { req, requestId }: { req: IncomingMessage; requestId: string },
 ): Promise<Selection> {
   // Size before classification: a prompt no candidate can take is refused without analysing it.
   const candidates = route.candidates.flatMap((c) => snap.providers.get(c.provider) ?? []);
@@ -111,6 +112,8 @@ async function decide(
     },
     health: deps.health,
     random: deps.random,
+    // The canary's draw: deterministic per request id, so replicas agree (ADR 10).
+    rolloutArm: rolloutArm(route, requestId),
   });
   if (!result.ok) throw refusal(result);
   return result;

@@ -7,7 +7,10 @@ export function startEventStream(res: ServerResponse): void {
   res.setHeader("content-type", "text/event-stream; charset=utf-8");
   res.setHeader("cache-control", "no-cache");
   res.setHeader("x-accel-buffering", "no");
-  res.setHeader("trailer", "x-routewise-cost-usd, x-routewise-baseline-cost-usd, x-routewise-continuation");
+  res.setHeader(
+    "trailer",
+    "x-routewise-cost-usd, x-routewise-baseline-cost-usd, x-routewise-feedback-token, x-routewise-continuation",
+  );
   res.statusCode = 200;
   res.flushHeaders();
 }

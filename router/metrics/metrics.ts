@@ -36,8 +36,8 @@ export function createRouterMetrics(registry: Registry = new Registry(), options
     registry,
     requests: new Counter({
       name: "routewise_requests_total",
-      help: "Chat completion requests by route, the provider and model that answered, and outcome.",
-      labelNames: ["route", "provider", "model", "outcome"] as const,
+      help: "Chat completion requests by route, the provider and model that answered, outcome, and arm (policy or baseline: who chose the provider).",
+      labelNames: ["route", "provider", "model", "outcome", "arm"] as const,
       registers: r,
     }),
     decisions: new Counter({
@@ -75,16 +75,29 @@ export function createRouterMetrics(registry: Registry = new Registry(), options
     }),
     cost: new Counter({
       name: "routewise_cost_usd_total",
-      help: "Cost of answered requests in USD at the answering provider's prices.",
-      labelNames: ["route", "provider", "model"] as const,
+      help: "Cost of answered requests in USD at the answering provider's prices, by arm (policy or baseline).",
+      labelNames: ["route", "provider", "model", "arm"] as const,
       registers: r,
     }),
     baselineCost: new Counter({
       name: "routewise_baseline_cost_usd_total",
-      help: "What the same tokens would have cost at the route's baseline provider's prices, in USD.",
+      help: "What the same tokens would have cost at the route's baseline provider's prices, in USD, by arm.",
+      labelNames: ["route", "arm"] as const,
+      registers: r,
+    }),
+    projectedCost: new Counter({
+      name: "routewise_projected_cost_usd_total",
+      help: "Shadow routes: what the answers' tokens would have cost at the prices of the model the policy decided, in USD.",
       labelNames: ["route"] as const,
       registers: r,
     }),
+    routeObjectiveRetention: new Gauge({
+      name: "routewise_route_objective_retention",
+      help: "The route's objective minQualityRetention (measured retention is compared with it per route).",
+      labelNames: ["route"] as const,
+      registers: r,
+    }),
+    ...evaluationMetrics(r),
     qualityPoints: new Counter({
       name: "routewise_quality_points_total",
       help: "Sum over requests of the chosen model's predicted quality (0-100 scale).",
@@ -190,6 +203,66 @@ export function createRouterMetrics(registry: Registry = new Registry(), options
         "gen_ai_response_model",
       ] as const,
       buckets: GENAI_TTFT_BUCKETS,
+      registers: r,
+    }),
+  };
+}
+
+/** Judge samples and explicit feedback (docs/adr/0010-measured-quality.md). */
+function evaluationMetrics(r: Registry[]) {
+  return {
+    evaluationSamples: new Counter({
+      name: "routewise_evaluation_samples_total",
+      help: "Judge samples with scores recorded, by route and the routed side's model.",
+      labelNames: ["route", "model"] as const,
+      registers: r,
+    }),
+    evaluationScore: new Counter({
+      name: "routewise_evaluation_score_total",
+      help: "Sum of judge scores (1-10) of the samples, by side (routed or baseline).",
+      labelNames: ["route", "model", "side"] as const,
+      registers: r,
+    }),
+    evaluationScoreSquared: new Counter({
+      name: "routewise_evaluation_score_squared_total",
+      help: "Sum of squared judge scores of the samples, by side (for the retention bound).",
+      labelNames: ["route", "model", "side"] as const,
+      registers: r,
+    }),
+    evaluationScoreProduct: new Counter({
+      name: "routewise_evaluation_score_product_total",
+      help: "Sum over samples of the routed score times the baseline score (for the retention bound).",
+      labelNames: ["route", "model"] as const,
+      registers: r,
+    }),
+    evaluationFailures: new Counter({
+      name: "routewise_evaluation_failures_total",
+      help: "Samples that recorded no score, by reason (baseline_error, routed_error, judge_error, unparsable_verdict, queue_full).",
+      labelNames: ["route", "reason"] as const,
+      registers: r,
+    }),
+    evaluationCost: new Counter({
+      name: "routewise_evaluation_cost_usd_total",
+      help: "Evaluation spend (baseline or decided-model calls and judge calls) at their providers' prices, in USD.",
+      labelNames: ["route"] as const,
+      registers: r,
+    }),
+    evaluationPaused: new Gauge({
+      name: "routewise_evaluation_paused",
+      help: "1 while the route's hourly evaluation spend cap pauses sampling on this replica, else 0.",
+      labelNames: ["route"] as const,
+      registers: r,
+    }),
+    feedback: new Counter({
+      name: "routewise_feedback_total",
+      help: "Explicit feedback received (POST /v1/feedback), by route and answering model.",
+      labelNames: ["route", "model"] as const,
+      registers: r,
+    }),
+    feedbackScore: new Counter({
+      name: "routewise_feedback_score_total",
+      help: "Sum of explicit feedback scores in [0,1], by route and answering model.",
+      labelNames: ["route", "model"] as const,
       registers: r,
     }),
   };

@@ -8,7 +8,7 @@ export function orderByHealth(ranked: ProviderConfig[], health: HealthView): Pro
   return [...available.filter((p) => !health.isOpen(p.id)), ...available.filter((p) => health.isOpen(p.id))];
 }
 
-/** Shadow rollout: the baseline answers; the decided provider is only reported. */
+/** Shadow rollout (and canary's baseline arm): the baseline answers; the decided provider is only reported. */
 export function shadowOrder(baseline: ProviderConfig, healthy: ProviderConfig[]): ProviderConfig[] {
   return [baseline, ...healthy.filter((p) => p.id !== baseline.id)];
 }

@@ -28,6 +28,7 @@ export function pinnedSelection(
   const baseline = providers.get(route.baseline) ?? provider;
   return {
     ok: true,
+    arm: "policy",
     order: [provider],
     decided: provider,
     reason: "pinned",

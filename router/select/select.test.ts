@@ -209,6 +209,24 @@ describe("select", () => {
     expect(r.ok && r.reason).toBe("shadow");
     expect(r.ok && r.decided.model).toBe("mid");
     expect(order(r)[0]).toBe("big");
+    expect(r.ok && r.arm).toBe("baseline");
+  });
+
+  it("sends canary's baseline arm to the baseline and says which arm in the explanation", () => {
+    const r = run({ route: route({ rollout: "canary", canaryPercent: 10 }), rolloutArm: "baseline" });
+    expect(r.ok && [r.arm, r.reason, order(r)[0], r.decided.model]).toEqual([
+      "baseline",
+      "canary_baseline",
+      "big",
+      "mid",
+    ]);
+    expect(r.ok && r.explanation).toMatch(/^canary\(arm=baseline; would=ns\/mid\); /);
+  });
+
+  it("lets the policy decide canary's policy arm", () => {
+    const r = run({ route: route({ rollout: "canary", canaryPercent: 10 }), rolloutArm: "policy" });
+    expect(r.ok && [r.arm, r.reason, order(r)[0]]).toEqual(["policy", "classifier", "mid"]);
+    expect(r.ok && r.explanation).toMatch(/^canary\(arm=policy\); /);
   });
 
   it("puts open circuits last and drops saturated providers", () => {

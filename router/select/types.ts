@@ -24,13 +24,18 @@ export interface HealthView {
   inflight(providerId: string): number;
 }
 
+/** Who chose the provider: the policy, or the rollout (shadow, canary's baseline share) sending it to the baseline. */
+export type Arm = "policy" | "baseline";
+
 export interface Selection {
   ok: true;
+  /** policy: the request goes where the policy decided; baseline: the rollout sends it to the baseline. */
+  arm: Arm;
   /** Providers to try, in order (first = primary, the rest fallbacks). */
   order: ProviderConfig[];
   /** The provider the policy chose (differs from order[0] in shadow mode). */
   decided: ProviderConfig;
-  /** Bounded reason for metrics: "rule:<name>", "classifier", "strongest", "shadow". */
+  /** Bounded reason for metrics: "rule:<name>", "classifier", "strongest", "shadow", "canary_baseline", "pinned". */
   reason: string;
   /** Short human explanation for x-routewise-decision. */
   explanation: string;
@@ -60,6 +65,11 @@ export interface SelectInput {
   health: HealthView;
   /** In [0,1): used for weighted load balancing among equivalent providers. */
   random: () => number;
+  /**
+   * The request's rollout arm (canary: its deterministic draw, computed by the caller from the request id).
+   * Absent: baseline for shadow routes, policy otherwise.
+   */
+  rolloutArm?: Arm;
 }
 
 export function failure(status: 400 | 429, code: string, param: string | null, message: string): SelectionFailure {

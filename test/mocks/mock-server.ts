@@ -68,6 +68,8 @@ export interface RecordedRequest {
   body: unknown;
   /** Which connection (1-based, in accept order) carried it: equal numbers mean keep-alive reuse. */
   connection: number;
+  /** performance.now() when its body had arrived (orders requests across mocks in one process). */
+  receivedAt: number;
 }
 
 export interface MockHandle {
@@ -97,6 +99,8 @@ export interface MockBehaviour {
   prefill?: boolean;
   /** When continuing a prefill, repeat its last this many characters first (an overlap to deduplicate). */
   prefillOverlapChars?: number;
+  /** Start every reply with `[<requested model>] `, so a judge can tell who wrote an answer. */
+  tagModel?: boolean;
 }
 
 /** What a provider mock answers when there is no fault. */
@@ -146,6 +150,7 @@ export async function startMockServer(responder: ProviderResponder, behaviour: M
         headers: request.headers,
         body,
         connection,
+        receivedAt: performance.now(),
       });
       await respond(responder, behaviour, faults, { req: request, res: response, body });
     }

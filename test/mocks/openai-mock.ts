@@ -5,6 +5,11 @@
  * "tool" (or tool_choice forces one) and the conversation does not end with a tool result. A trailing assistant
  * message is answered anew, like OpenAI does, unless `prefill` is set (a server that continues it, like vLLM's
  * continue_final_message).
+ *
+ * The mock also plays the judge (router/evaluation/rubric.ts) deterministically: a request whose system prompt is
+ * the rubric is answered with a verdict scoring each answer from a table keyed by the `[model]` tag its writer put
+ * in front (MockBehaviour.tagModel), plus a position bias for the answer in position A, so swapping is observable;
+ * or, in unparsable mode, with prose that is no verdict.
  */
 import {
   continuation,
@@ -22,11 +27,67 @@ import {
   type ProviderResponder,
 } from "./mock-server.js";
 import { isRecord } from "../../router/config/json.js";
+import {
+  ANSWER_A_END,
+  ANSWER_A_START,
+  ANSWER_B_END,
+  ANSWER_B_START,
+  JUDGE_SYSTEM_PROMPT,
+} from "../../router/evaluation/rubric.js";
 
 export type { FaultSetting, MockBehaviour, MockFaults, MockHandle, RecordedRequest } from "./mock-server.js";
+import type { RecordedRequest } from "./mock-server.js";
 
-export function startOpenAIMock(options: MockBehaviour = {}): Promise<MockHandle> {
-  return startMockServer(openAIResponder(options), options);
+/** How the mock grades when it is asked to judge. */
+export interface MockJudge {
+  /** An answer's score (1–10) by the model tag it starts with (`[cheap-model] …` → scores["cheap-model"]). */
+  scores: Record<string, number>;
+  /** The score of an answer without a known tag. Default 5. */
+  defaultScore?: number;
+  /** Added to the score of the answer in position A (clamped to 10). Default 1. */
+  positionBias?: number;
+  /** Answer prose instead of a verdict. */
+  unparsable?: boolean;
+}
+
+export interface OpenAIMockHandle extends MockHandle {
+  /** Judge requests received so far. */
+  judgeCalls(): RecordedRequest[];
+  /** Changes how the mock judges (null: it answers judge requests like any other). */
+  setJudge(judge: MockJudge | null): void;
+}
+
+export async function startOpenAIMock(options: MockBehaviour & { judge?: MockJudge } = {}): Promise<OpenAIMockHandle> {
+  const state = { judge: options.judge ?? null };
+  const handle = await startMockServer(openAIResponder(options, state), options);
+  return {
+    ...handle,
+    judgeCalls: () => handle.requests.filter((r) => isJudgeRequest(r.body)),
+    setJudge: (judge) => {
+      state.judge = judge;
+    },
+  };
+}
+
+/** Whether a request body is a judge call (its system prompt is the rubric). */
+export function isJudgeRequest(body: unknown): boolean {
+  const messages = isRecord(body) && Array.isArray(body["messages"]) ? (body["messages"] as unknown[]) : [];
+  const first = messages[0];
+  return isRecord(first) && first["role"] === "system" && first["content"] === JUDGE_SYSTEM_PROMPT;
+}
+
+/** The verdict the mock judge gives a rubric request. */
+function verdict(body: unknown, judge: MockJudge): string {
+  if (judge.unparsable === true) return "Both answers are fine; I would not like to choose.";
+  const messages = (body as { messages: { content: unknown }[] }).messages;
+  const user = textOf(messages[1]?.content);
+  const score = (start: string, end: string): number => {
+    const answer = user.slice(user.indexOf(start) + start.length, user.indexOf(end)).trim();
+    const tag = /^\[([^\]]+)\]/.exec(answer)?.[1];
+    return (tag === undefined ? undefined : judge.scores[tag]) ?? judge.defaultScore ?? 5;
+  };
+  const a = Math.min(10, score(ANSWER_A_START, ANSWER_A_END) + (judge.positionBias ?? 1));
+  return JSON.stringify({ score_a: a, score_b: score(ANSWER_B_START, ANSWER_B_END) });
 }
 
 interface Turn {
@@ -39,9 +100,14 @@ interface Turn {
   cached: number;
 }
 
-function openAIResponder(options: MockBehaviour): ProviderResponder {
+function openAIResponder(options: MockBehaviour, state: { judge: MockJudge | null }): ProviderResponder {
   const reply = options.reply ?? defaultReply;
-  const turn = (body: unknown): Turn => answer(body, reply, options);
+  const turn = (body: unknown): Turn => {
+    const t = answer(body, reply, options);
+    if (state.judge === null || !isJudgeRequest(body)) return t;
+    const text = verdict(body, state.judge);
+    return { ...t, text, tool: null, completionTokens: tokens(text) };
+  };
   return {
     serves: (path) => path.split("?")[0]?.endsWith("/chat/completions") ?? false,
     isStream: (body) => isRecord(body) && body["stream"] === true,
@@ -91,11 +157,12 @@ function answer(body: unknown, reply: (prompt: string) => string, options: MockB
   const forced = request["tool_choice"] === "required" || isRecord(request["tool_choice"]);
   const tool = !afterTool && wantsTool(request["tools"], prompt, forced) ? toolCall(request, prompt) : null;
   const prefill = options.prefill === true ? trailingAssistant(messages) : null;
-  const full = tool === null ? reply(prompt) : "";
+  const model = typeof request["model"] === "string" ? request["model"] : "mock-model";
+  const full = tool === null ? `${options.tagModel === true ? `[${model}] ` : ""}${reply(prompt)}` : "";
   const text = prefill === null ? full : continuation(full, prefill, options.prefillOverlapChars ?? 0);
   return {
     id: "chatcmpl-mock-" + String(prompt.length),
-    model: typeof request["model"] === "string" ? request["model"] : "mock-model",
+    model,
     text,
     tool,
     promptTokens: tokens(JSON.stringify(messages)),

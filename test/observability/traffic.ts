@@ -77,16 +77,16 @@ export function initialiseSeries(m: RouterMetrics): void {
     ["fallback", "cheap"],
   ];
   for (const [route, name] of answered) {
-    const labels = { route, provider: `default/${name}`, model: `${name}-model` };
+    const labels = { route, provider: `default/${name}`, model: `${name}-model`, arm: "policy" };
     m.cost.inc(labels, 0);
     m.requests.inc({ ...labels, outcome: "success" }, 0);
   }
   for (const outcome of ["upstream_error", "upstream_unavailable"]) {
-    m.requests.inc({ route: "down", provider: "default/dead", model: "dead-model", outcome }, 0);
+    m.requests.inc({ route: "down", provider: "default/dead", model: "dead-model", outcome, arm: "policy" }, 0);
   }
   for (const route of ROUTES) m.routingDuration.zero({ route });
   for (const route of ["chat", "pinned", "fallback"]) {
-    m.baselineCost.inc({ route }, 0);
+    m.baselineCost.inc({ route, arm: "policy" }, 0);
     m.qualityPoints.inc({ route }, 0);
     m.baselineQualityPoints.inc({ route }, 0);
   }

@@ -203,7 +203,7 @@ describe("failover: mid-stream failures (fallback.midStream)", () => {
     expect(Number(s.trailers["x-routewise-cost-usd"])).toBeCloseTo(attempts[0]!.cost_usd + attempts[1]!.cost_usd, 7);
     expect(s.trailers["x-routewise-continuation"]).toBe("from=default/a; to=default/c; reason=reset");
     expect(await metrics()).toMatch(
-      /routewise_cost_usd_total\{route="continue",provider="default\/a",model="a-model"\} 0\.0*[1-9]/,
+      /routewise_cost_usd_total\{route="continue",provider="default\/a",model="a-model",arm="policy"\} 0\.0*[1-9]/,
     );
   });
 
@@ -339,7 +339,9 @@ describe("failover: request-shaped rejections", () => {
       type: "invalid_request_error",
       param: "messages",
     });
-    expect(await metrics()).toMatch(/routewise_requests_total\{route="ab",[^}]*outcome="upstream_rejected"\} [1-9]/);
+    expect(await metrics()).toMatch(
+      /routewise_requests_total\{route="ab",[^}]*outcome="upstream_rejected",arm="policy"\} [1-9]/,
+    );
   });
 
   it("propagates a content-filter rejection without routing around it", async () => {

@@ -135,7 +135,7 @@ describe("router: statuses and accounting (issue 15 #10)", () => {
     expect(r.json.error).toMatchObject({ code: "upstream_timeout", type: "api_error" });
     await untilIdle();
     expect(await metrics()).toMatch(
-      /routewise_requests_total\{route="chat",provider="default\/a",model="a-model",outcome="upstream_timeout"\} 1/,
+      /routewise_requests_total\{route="chat",provider="default\/a",model="a-model",outcome="upstream_timeout",arm="policy"\} 1/,
     );
   });
 
@@ -161,7 +161,7 @@ describe("router: statuses and accounting (issue 15 #10)", () => {
     await expect(pending).rejects.toThrow();
     await untilIdle();
     const text = await metrics();
-    expect(text).toMatch(/routewise_requests_total\{[^}]*outcome="client_closed"\} 1/);
+    expect(text).toMatch(/routewise_requests_total\{[^}]*outcome="client_closed",arm="policy"\} 1/);
     expect(text).not.toMatch(/outcome="upstream_error"/);
   });
 
