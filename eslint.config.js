@@ -54,7 +54,7 @@ const BOUNDARY_ZONES = [
   },
   {
     target: "./analyzer",
-    from: routerExcept("config", "classify", "prng.ts"),
+    from: routerExcept("config", "classify", "verify", "prng.ts"),
     message: "The analyzer may use the config contract and the request-time analyzer it trains (router/classify).",
   },
   {
