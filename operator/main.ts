@@ -22,6 +22,9 @@ import { LeaderElector } from "./controllers/leader.js";
 import { WorkQueue } from "./controllers/queue.js";
 import { restartOnError, type WatchedInformer } from "./controllers/watch.js";
 import { Reconciler } from "./controllers/reconciler.js";
+import { PrometheusClient, type FetchLike } from "./quality/prometheus.js";
+import { QualityReader } from "./quality/reader.js";
+import type { QualityTarget } from "./quality/reading.js";
 import type { CachedNamespace, CachedObject, CachedSecret } from "./controllers/world.js";
 import { GATEWAY_DEFAULTS } from "./compile/defaults.js";
 import { createOperatorMetrics, type OperatorMetrics } from "./metrics.js";
@@ -43,7 +46,17 @@ export interface OperatorOptions {
   identity?: string;
   /** Periodic full reconcile, to repair drift (e.g. a deleted ConfigMap). */
   resyncMs?: number;
+  /** Prometheus to read measured quality from (ADR 10); absent: QualityMet Unknown/NoMetricsSource. */
+  prometheusUrl?: string;
+  /** How often quality is read (default 60 s). */
+  qualityIntervalMs?: number;
+  /** No auto shadow for this long after a reset (default one window, 1 h). */
+  qualityHoldMs?: number;
+  /** fetch for Prometheus queries (default: the global fetch, undici). */
+  fetch?: FetchLike;
 }
+
+export const DEFAULT_QUALITY_INTERVAL_MS = 60_000;
 
 export interface RunningOperator {
   metrics: OperatorMetrics;
@@ -71,6 +84,7 @@ export async function runOperator(o: OperatorOptions): Promise<RunningOperator> 
   const isStopping = (): boolean => stopping !== null;
   let queue: WorkQueue | null = null;
   let resync: NodeJS.Timeout | null = null;
+  let reader: QualityReader | null = null;
   const elector = o.leaderElection
     ? new LeaderElector(o.kubeConfig, {
         namespace: o.namespace,
@@ -92,7 +106,17 @@ export async function runOperator(o: OperatorOptions): Promise<RunningOperator> 
     const namespaces = namespaceInformer(o);
     informers.push(...providers, ...routes, ...gateways, ...grants, ...secrets, ...namespaces);
     const list = <T>(ws: Watched[]): T[] => ws.flatMap((w) => w.informer.list() as T[]);
+    let enqueue = (): void => undefined;
+    const quality = qualityReader(
+      o,
+      metrics,
+      () => reconciler.qualityTargets(),
+      () => enqueue(),
+    );
+    reader = quality;
     const reconciler = new Reconciler({
+      quality,
+      ...(o.qualityHoldMs === undefined ? {} : { qualityHoldMs: o.qualityHoldMs }),
       kube,
       namespace: o.namespace,
       controllerName: o.controllerName ?? DEFAULT_CONTROLLER_NAME,
@@ -120,6 +144,7 @@ export async function runOperator(o: OperatorOptions): Promise<RunningOperator> 
       },
     );
     queue = q;
+    enqueue = () => q.add(KEY);
     // Events during the initial lists are ignored: reconciling a half-filled cache would publish a partial config.
     let synced = false;
     for (const w of informers) {
@@ -137,6 +162,7 @@ export async function runOperator(o: OperatorOptions): Promise<RunningOperator> 
     ready = true;
     resync = setInterval(() => q.add(KEY), o.resyncMs ?? 300_000);
     resync.unref();
+    quality.start();
     o.logger.info(
       { namespace: o.namespace, watch: o.watchNamespaces.length > 0 ? o.watchNamespaces : "all" },
       "Operator reconciling",
@@ -147,6 +173,7 @@ export async function runOperator(o: OperatorOptions): Promise<RunningOperator> 
   const stop = (): Promise<void> =>
     (stopping ??= (async () => {
       if (resync) clearInterval(resync);
+      reader?.stop();
       queue?.stop();
       const failures = await Promise.all(
         informers.map((w) => failureOf(`stopping the watch of ${w.path}`, withTimeout(w.informer.stop(), 5_000))),
@@ -182,6 +209,27 @@ export async function runOperator(o: OperatorOptions): Promise<RunningOperator> 
 
   const address = server.address() as AddressInfo;
   return { metrics, metricsUrl: `http://${o.metricsHost}:${address.port}`, synced, queue: () => queue, stop };
+}
+
+/** The quality reader: reads Prometheus every interval when a URL is given, else reports NoMetricsSource. */
+function qualityReader(
+  o: OperatorOptions,
+  metrics: OperatorMetrics,
+  targets: () => QualityTarget[],
+  onRead: () => void,
+): QualityReader {
+  const intervalMs = o.qualityIntervalMs ?? DEFAULT_QUALITY_INTERVAL_MS;
+  const client = o.prometheusUrl
+    ? new PrometheusClient({
+        url: o.prometheusUrl,
+        fetch: o.fetch ?? fetch,
+        timeoutMs: Math.min(Math.max(intervalMs, 1_000), 10_000),
+      })
+    : null;
+  const count = (result: "success" | "error"): void => {
+    metrics.qualityReads.inc({ result });
+  };
+  return new QualityReader({ client, intervalMs, targets, onRead, logger: o.logger, count });
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | undefined> {

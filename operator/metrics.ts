@@ -46,6 +46,12 @@ export function createOperatorMetrics(registry: Registry = new Registry()) {
       help: "Unix time of the last reconcile that wrote everything it had to.",
       registers,
     }),
+    qualityReads: new Counter({
+      name: "routewise_operator_quality_reads_total",
+      help: "Reads of measured quality from Prometheus (--prometheus-url) by result (success, error).",
+      labelNames: ["result"] as const,
+      registers,
+    }),
     leader: new Gauge({
       name: "routewise_operator_leader",
       help: "1 while this replica holds the leader Lease.",

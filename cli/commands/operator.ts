@@ -5,6 +5,7 @@ import { KubeConfig } from "@kubernetes/client-node";
 import { pino } from "pino";
 import { DEFAULT_CONTROLLER_NAME, DEFAULT_LEASE_NAME, runOperator } from "../../operator/main.js";
 import { CliError } from "../errors.js";
+import { parseDuration } from "../../operator/compile/duration.js";
 
 interface OperatorFlags {
   kubeconfig?: string;
@@ -14,6 +15,9 @@ interface OperatorFlags {
   leaderElect: boolean;
   controllerName: string;
   leaseName: string;
+  prometheusUrl?: string;
+  qualityInterval: string;
+  qualityHold: string;
 }
 
 const SA_NAMESPACE_FILE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace";
@@ -38,11 +42,22 @@ export function registerOperatorCommand(program: Command): void {
       DEFAULT_CONTROLLER_NAME,
     )
     .option("--lease-name <name>", "the leader Lease (one per install in a namespace)", DEFAULT_LEASE_NAME)
+    .option(
+      "--prometheus-url <url>",
+      "Prometheus whose Routewise recording rules give each route's measured quality and savings (status.quality, status.savings, QualityMet, auto shadow); default: none",
+    )
+    .option("--quality-interval <duration>", "how often measured quality is read from Prometheus", "60s")
+    .option(
+      "--quality-hold <duration>",
+      "after an auto shadow reset, how long before a route may be shadowed again (one measurement window)",
+      "1h",
+    )
     .action(async (flags: OperatorFlags) => {
       const logger = pino({ base: { component: "operator" }, level: process.env["LOG_LEVEL"] ?? "info" });
       const kubeConfig = loadKubeConfig(flags.kubeconfig);
       const namespace = flags.namespace ?? podNamespace();
       const [metricsHost, metricsPort] = splitHostPort(flags.metricsAddress);
+      const quality = qualityOptions(flags);
       const running = await runOperator({
         kubeConfig,
         namespace,
@@ -53,6 +68,7 @@ export function registerOperatorCommand(program: Command): void {
         leaderElection: flags.leaderElect,
         controllerName: flags.controllerName,
         leaseName: flags.leaseName,
+        ...quality,
       });
       logger.info({ namespace, metrics: running.metricsUrl }, "Routewise operator started");
       let stopping = false;
@@ -95,6 +111,33 @@ function loadKubeConfig(path: string | undefined): KubeConfig {
   if (!kc.getCurrentCluster())
     throw new CliError("no Kubernetes cluster configured: pass --kubeconfig or run in a pod");
   return kc;
+}
+
+/** --prometheus-url, --quality-interval and --quality-hold, checked. */
+export function qualityOptions(flags: Pick<OperatorFlags, "prometheusUrl" | "qualityInterval" | "qualityHold">): {
+  prometheusUrl?: string;
+  qualityIntervalMs: number;
+  qualityHoldMs: number;
+} {
+  const qualityIntervalMs = durationFlag("--quality-interval", flags.qualityInterval);
+  const qualityHoldMs = durationFlag("--quality-hold", flags.qualityHold);
+  if (qualityIntervalMs < 1_000) throw new CliError("--quality-interval must be at least 1s");
+  if (flags.prometheusUrl === undefined) return { qualityIntervalMs, qualityHoldMs };
+  let url: URL;
+  try {
+    url = new URL(flags.prometheusUrl);
+  } catch {
+    throw new CliError("--prometheus-url must be an http(s) URL");
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:")
+    throw new CliError("--prometheus-url must be an http(s) URL");
+  return { prometheusUrl: flags.prometheusUrl, qualityIntervalMs, qualityHoldMs };
+}
+
+function durationFlag(name: string, value: string): number {
+  const ms = parseDuration(value);
+  if (ms === null) throw new CliError(`${name} must be a duration such as 60s, 5m or 1h, got ${JSON.stringify(value)}`);
+  return ms;
 }
 
 function podNamespace(): string {

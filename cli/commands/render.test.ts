@@ -56,6 +56,47 @@ describe("routewise render", () => {
     expect(r.stderr).toMatch(/ModelRoute team-a\/support-bot: spec\.parentRefs: .*reserves modelName "assistant"/);
   });
 
+  it("compiles spec.evaluation (judge, defaults) and a canary rollout from ModelRoute YAML", () => {
+    const route = `apiVersion: routewise.dev/v1alpha1
+kind: ModelRoute
+metadata: { name: chat }
+spec:
+  modelName: chat
+  candidates: [{ name: small }]
+  baseline: { name: small }
+  evaluation: { judge: { name: small }, sampleRate: 0.1 }
+  rollout: { mode: canary }
+`;
+    const dir = dirWith({ "p.yaml": PROVIDER, "r.yaml": route });
+    const r = runCli(["render", "-f", dir]);
+    expect(r.stderr).toBe("");
+    const config = JSON.parse(r.stdout) as { routes: Record<string, unknown>[] };
+    expect(config.routes[0]).toMatchObject({
+      rollout: "canary",
+      canaryPercent: 10,
+      evaluation: { judge: "default/small", sampleRate: 0.1, maxCostPerHourUSD: 5 },
+    });
+  });
+
+  it("names file, line and field when the judge of spec.evaluation does not exist", () => {
+    const route = `apiVersion: routewise.dev/v1alpha1
+kind: ModelRoute
+metadata: { name: chat }
+spec:
+  modelName: chat
+  candidates: [{ name: small }]
+  baseline: { name: small }
+  evaluation:
+    judge: { name: ghost }
+`;
+    const dir = dirWith({ "p.yaml": PROVIDER, "r.yaml": route });
+    const r = runCli(["render", "-f", dir]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(
+      `${join(dir, "r.yaml")}:9: ModelRoute default/chat: spec.evaluation.judge.name: ModelProvider default/ghost not found (ProviderNotFound)`,
+    );
+  });
+
   it("names file, line, object and provider when a route references a missing provider", () => {
     const dir = dirWith({
       "p.yaml": PROVIDER,

@@ -301,3 +301,80 @@ describe("compile", () => {
 function providerIn(namespace: string, p: ModelProvider): ModelProvider {
   return { ...p, metadata: { ...p.metadata, namespace } };
 }
+
+describe("compile: evaluation and rollout (ADR 10)", () => {
+  it("compiles spec.evaluation with its judge resolved and the documented defaults", () => {
+    const input = examples();
+    input.routes = [route("r", { evaluation: { judge: { name: "openai-gpt-4o-mini" } } })];
+    const out = compile(input);
+    expect(out.problems).toEqual([]);
+    expect(out.config.routes[0]?.evaluation).toEqual({
+      judge: "team-a/openai-gpt-4o-mini",
+      sampleRate: 0.05,
+      maxCostPerHourUSD: 5,
+    });
+  });
+
+  it("counts the judge as a used provider, so its credential is copied", () => {
+    const input = examples();
+    input.routes = [route("r", { evaluation: { judge: { name: "openai-gpt-4o-mini" }, sampleRate: 0.2 } })];
+    const out = compile(input);
+    expect(out.config.providers.map((p) => p.id)).toContain("team-a/openai-gpt-4o-mini");
+    expect(out.credentials.map((c) => c.secretName)).toEqual(["openai-credentials"]);
+    expect(out.config.routes[0]?.evaluation?.sampleRate).toBe(0.2);
+  });
+
+  it("reports a judge that does not exist like a bad candidate and serves the route without evaluation", () => {
+    const input = examples();
+    input.routes = [route("r", { evaluation: { judge: { name: "ghost" } } })];
+    const out = compile(input);
+    expect(out.problems).toContainEqual(
+      expect.objectContaining({ reason: "ProviderNotFound", field: "spec.evaluation.judge.name" }),
+    );
+    expect(out.config.routes[0]?.name).toBe("assistant");
+    expect(out.config.routes[0]?.evaluation).toBeUndefined();
+  });
+
+  it("refuses a judge in another namespace without a grant (RefNotPermitted)", () => {
+    const input = examples();
+    input.providers.push(providerIn("platform", input.providers[0]!));
+    input.routes = [route("r", { evaluation: { judge: { name: "gpt-4o", namespace: "platform" } } })];
+    const out = compile(input);
+    expect(out.problems).toContainEqual(
+      expect.objectContaining({ reason: "RefNotPermitted", field: "spec.evaluation.judge.name" }),
+    );
+    input.grants = [{ namespace: "platform", fromNamespaces: ["team-a"], toNames: ["gpt-4o"] }];
+    expect(compile(input).config.routes[0]?.evaluation?.judge).toBe("platform/gpt-4o");
+  });
+
+  it("leaves evaluation and canaryPercent out of a route that sets neither (hashes of older configs stay)", () => {
+    const out = compile(examples());
+    for (const r of out.config.routes) {
+      expect(r).not.toHaveProperty("evaluation");
+      expect(r).not.toHaveProperty("canaryPercent");
+    }
+  });
+
+  it("compiles rollout canary with its percent, 10 by default", () => {
+    const input = examples();
+    input.routes = [
+      route("a", { rollout: { mode: "canary" } }),
+      route("b", { modelName: "b", rollout: { mode: "canary", percent: 25 } }),
+    ];
+    const [a, b] = compile(input).config.routes;
+    expect([a?.rollout, a?.canaryPercent]).toEqual(["canary", 10]);
+    expect([b?.rollout, b?.canaryPercent]).toEqual(["canary", 25]);
+  });
+
+  it("programs a route in the auto shadow set as shadow without its spec changing", () => {
+    const input = examples();
+    const r = route("r", { rollout: { mode: "canary", percent: 30 } });
+    input.routes = [r];
+    const before = JSON.stringify(r);
+    const out = compile({ ...input, autoShadow: new Set(["ModelRoute/team-a/r"]) });
+    expect(out.config.routes[0]?.rollout).toBe("shadow");
+    expect(out.config.routes[0]).not.toHaveProperty("canaryPercent");
+    expect(JSON.stringify(r)).toBe(before);
+    expect(compile(input).config.routes[0]?.rollout).toBe("canary");
+  });
+});

@@ -15,7 +15,7 @@ import type { GrantView } from "./attachment.js";
 import type { CredentialSource } from "./credentials.js";
 import { ROUTE_DEFAULTS } from "./defaults.js";
 import { compileProvider } from "./provider.js";
-import { compileRoute, resolveCandidates } from "./route.js";
+import { asShadow, compileRoute, resolveCandidates } from "./route.js";
 import { objectKey, type Problem } from "./problems.js";
 
 export interface CompileInput {
@@ -33,6 +33,11 @@ export interface CompileInput {
    * version from here (last known good); a route that never compiled is not served.
    */
   previous?: RouterConfig | null;
+  /**
+   * Route keys (objectKey) the operator programs as shadow whatever their spec says: auto shadow (ADR 10), a
+   * compile-time input so the spec is never modified.
+   */
+  autoShadow?: ReadonlySet<string>;
 }
 
 export interface CompileResult {
@@ -66,7 +71,7 @@ export function compile(input: CompileInput): CompileResult {
     problems.push(...resolved.problems);
     candidateCounts[keyOf(r)] = resolved.candidates.length;
     const route = compileRoute(r, resolved, providers, problems) ?? carryOver(r, input.previous, lastGood);
-    if (route) routes.push(route);
+    if (route) routes.push(input.autoShadow?.has(keyOf(r)) ? asShadow(route) : route);
   }
   routes.sort((a, b) => compareStrings(a.name, b.name));
   const providerList = usedProviders(routes, providers, input.previous);
@@ -110,13 +115,22 @@ function carryOver(
   return served;
 }
 
-/** Only the providers some served route names: a gateway's config (and Secret) holds nothing it does not use. */
+/**
+ * Only the providers some served route names (candidates, baseline, judge): a gateway's config (and Secret) holds
+ * nothing it does not use.
+ */
 function usedProviders(
   routes: RouteConfig[],
   compiled: Map<string, ProviderConfig>,
   previous: RouterConfig | null | undefined,
 ): ProviderConfig[] {
-  const ids = new Set(routes.flatMap((r) => [r.baseline, ...r.candidates.map((c) => c.provider)]));
+  const ids = new Set(
+    routes.flatMap((r) => [
+      r.baseline,
+      ...r.candidates.map((c) => c.provider),
+      ...(r.evaluation ? [r.evaluation.judge] : []),
+    ]),
+  );
   const out = [...ids].flatMap((id) => {
     const p = compiled.get(id) ?? previous?.providers.find((x) => x.id === id);
     return p ? [p] : [];

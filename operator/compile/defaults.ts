@@ -49,6 +49,15 @@ export const ROUTE_DEFAULTS = {
   "spec.circuitBreaker.window": "60s",
   "spec.classifier.type": "builtin",
   "spec.rollout.mode": "enforce",
+  // canary's share of requests the policy decides, in percent.
+  "spec.rollout.percent": 10,
+  // Auto shadow applies to enforce and canary (a shadow route is already shadow).
+  "spec.rollout.autoShadow": true,
+  // Judge samples in the window before QualityMet and auto shadow count the measurement.
+  "spec.rollout.minSamples": 50,
+  // Share of requests sent to the judge, and the evaluation spend cap per route, replica and hour.
+  "spec.evaluation.sampleRate": 0.05,
+  "spec.evaluation.maxCostPerHourUSD": 5,
   "spec.exposeProviderModels": false,
 } as const;
 

@@ -75,6 +75,7 @@ export function compileGateway(
   world: PolicyWorld,
   parents: Map<string, ParentRef[]>,
   previous: RouterConfig | null,
+  autoShadow: ReadonlySet<string> = new Set(),
 ): GatewayCompile {
   const key = refKey(gateway);
   const attached = new Set<string>();
@@ -97,6 +98,7 @@ export function compileGateway(
     rejectedProviders: world.rejectedProviders,
     grants: world.grants,
     previous,
+    autoShadow,
   });
   return { gateway, attached, refused, result };
 }

@@ -12,6 +12,8 @@ export interface ResolvedCandidates {
   /** Strongest first. */
   candidates: CandidateConfig[];
   baseline: string | null;
+  /** The judge's provider id: null when the route has no evaluation or its judge does not resolve. */
+  judge: string | null;
   /** Provider name (as written in the route) → provider id, for every resolved provider. */
   ids: Map<string, string>;
   problems: Problem[];
@@ -67,12 +69,14 @@ export function resolveCandidates(route: ModelRoute, lookup: ProviderLookup): Re
     );
   }
   const baseline = resolve(route.spec.baseline, "spec.baseline.name");
+  const judgeRef = route.spec.evaluation?.judge;
+  const judge = judgeRef ? resolve(judgeRef, "spec.evaluation.judge.name") : null;
   candidates.sort(
     (a, b) =>
       compareStrength(lookup.compiled.get(a.provider), lookup.compiled.get(b.provider)) ||
       (a.provider < b.provider ? -1 : 1),
   );
-  return { candidates, baseline, ids, problems };
+  return { candidates, baseline, judge, ids, problems };
 }
 
 /** One provider reference: its id, or the problem that keeps it from resolving. */
@@ -160,13 +164,38 @@ export function compileRoute(
     objective: objectiveConfig,
     rules: (route.spec.rules ?? []).map((r): RuleConfig => compileRule(r, toIds)),
     ...rest,
+    ...evaluation(route.spec, resolved.judge),
   };
+}
+
+/**
+ * The route's judge sampling, when it has `spec.evaluation` and its judge resolved. A judge that does not
+ * resolve is a ResolvedRefs problem (like a candidate's): the route is served without evaluation meanwhile.
+ */
+function evaluation(s: Spec, judge: string | null): Pick<RouteConfig, "evaluation"> {
+  if (!s.evaluation || judge === null) return {};
+  return {
+    evaluation: {
+      judge,
+      sampleRate: s.evaluation.sampleRate ?? D["spec.evaluation.sampleRate"],
+      maxCostPerHourUSD: s.evaluation.maxCostPerHourUSD ?? D["spec.evaluation.maxCostPerHourUSD"],
+    },
+  };
+}
+
+/**
+ * A route as the operator programs it under auto shadow (ADR 10): the policy still decides and is measured, the
+ * baseline answers. The spec is not changed; status.rollout says why.
+ */
+export function asShadow(route: RouteConfig): RouteConfig {
+  const { canaryPercent: _percent, ...rest } = route;
+  return { ...rest, rollout: "shadow" };
 }
 
 type Spec = ModelRoute["spec"];
 
 /** The route's knobs with their documented defaults applied. */
-function policy(s: Spec): Omit<RouteConfig, "name" | "source" | "candidates" | "baseline" | "rules"> {
+function policy(s: Spec): Omit<RouteConfig, "name" | "source" | "candidates" | "baseline" | "rules" | "evaluation"> {
   return {
     objective: objective(s),
     retry: retry(s),
@@ -175,9 +204,15 @@ function policy(s: Spec): Omit<RouteConfig, "name" | "source" | "candidates" | "
     circuitBreaker: circuitBreaker(s),
     midStreamFailure: s.fallback?.midStream ?? D["spec.fallback.midStream"],
     classifier: classifier(s),
-    rollout: s.rollout?.mode ?? D["spec.rollout.mode"],
+    ...rollout(s),
     exposeProviderModels: s.exposeProviderModels ?? D["spec.exposeProviderModels"],
   };
+}
+
+function rollout(s: Spec): Pick<RouteConfig, "rollout" | "canaryPercent"> {
+  const mode = s.rollout?.mode ?? D["spec.rollout.mode"];
+  if (mode !== "canary") return { rollout: mode };
+  return { rollout: mode, canaryPercent: s.rollout?.percent ?? D["spec.rollout.percent"] };
 }
 
 function fallback(s: Spec): RouteConfig["fallback"] {

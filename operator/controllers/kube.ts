@@ -153,7 +153,7 @@ export class OperatorKube {
     kind: keyof typeof PLURALS,
     namespace: string,
     name: string,
-    status: Partial<ObjectStatus>,
+    status: Partial<ObjectStatus> | Record<string, unknown>,
   ): Promise<void> {
     await this.custom.patchNamespacedCustomObjectStatus(
       { group: API_GROUP, version: API_VERSION, namespace, plural: PLURALS[kind], name, body: { status } },

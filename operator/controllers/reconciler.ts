@@ -5,18 +5,44 @@
  * ones). Objects of other controllers are never written: a route's status carries one entry per parent, each
  * written by that parent's controller.
  */
+import { randomBytes } from "node:crypto";
 import type { Logger } from "pino";
 import type { ModelGateway } from "../api/v1alpha1/types.js";
 import { refKey, type GatewayView, type ParentRef } from "../compile/attachment.js";
-import { compileGateway, gatewayView, routeParents, type GatewayCompile } from "../compile/gateway.js";
+import {
+  compileGateway,
+  gatewayView,
+  routeParents,
+  type GatewayCompile,
+  type PolicyWorld,
+} from "../compile/gateway.js";
 import type { OperatorMetrics } from "../metrics.js";
 import { describeWriteError, type CurrentOutputs, type GatewayOwner, type OperatorKube } from "./kube.js";
 import { statusPlan, type GatewayOutcome, type StatusPlan } from "./status-plan.js";
 import { sameStatus, type ObjectStatus } from "./status.js";
 import { readPolicies, type Caches, type Candidate, type CachedSecret } from "./world.js";
+import { FEEDBACK_KEY_CREDENTIAL } from "../../router/config/delivery.js";
 import { parseRouterConfig } from "../../router/config/parse.js";
 import type { RouterConfig } from "../../router/config/types.js";
 import type { Condition } from "../api/v1alpha1/conditions.js";
+import type { ModelRoute } from "../api/v1alpha1/types.js";
+import type { Streak } from "../quality/auto-shadow.js";
+import {
+  canonical,
+  decideRoute,
+  knobsOf,
+  NO_QUALITY_SOURCE,
+  qualityFields,
+  routeKeyOf,
+  shadowedByStatus,
+  type CurrentQuality,
+  type QualitySnapshot,
+  type RouteQuality,
+} from "../quality/plan.js";
+import type { QualityTarget } from "../quality/reading.js";
+import { overlay, qualityView, type WrittenQuality } from "../quality/written.js";
+import { objectKey } from "../compile/problems.js";
+import type { PlannedEvent } from "./status-plan.js";
 
 export type { Caches, CachedObject, CachedSecret } from "./world.js";
 
@@ -32,10 +58,22 @@ export interface ReconcilerDeps {
   now: () => Date;
   /** Parallel status writes. */
   statusConcurrency?: number;
+  /** The quality reader's latest result (ADR 10); absent: no Prometheus (QualityMet Unknown/NoMetricsSource). */
+  quality?: { snapshot(): QualitySnapshot };
+  /** How long after an auto shadow reset no new auto shadow happens (default one window, 1 h). */
+  qualityHoldMs?: number;
 }
+
+/** One measurement window: the hold after an auto shadow reset. */
+export const DEFAULT_QUALITY_HOLD_MS = 3_600_000;
 
 export class Reconciler {
   private readonly lastHash = new Map<string, string>();
+  /** Runs of low quality reads per route key (in memory: a new leader needs two fresh low reads). */
+  private readonly streaks = new Map<string, Streak>();
+  private targets: QualityTarget[] = [];
+  /** Quality fields written whose watch event may not have reached the cache yet, by route key. */
+  private readonly written = new Map<string, WrittenQuality>();
 
   constructor(private readonly deps: ReconcilerDeps) {}
 
@@ -54,8 +92,17 @@ export class Reconciler {
           c.invalid.push(`metadata.namespace: this controller programs ModelGateways in ${this.deps.namespace} only`);
     const defaults = mine.filter((g) => g.view.namespace === this.deps.namespace).map((g) => g.view);
     const parents = routeParents(world.routes, defaults);
+    const now = this.deps.now().toISOString();
+    const statuses = this.routeStatuses(objects);
+    const mineKeys = new Set(mine.map((g) => refKey(g.view)));
+    const owned = new Set(
+      world.routes.filter((r) => firstParentIn(parents.get(routeKeyOf(r)), mineKeys)).map(routeKeyOf),
+    );
+    const qualities = this.decideQuality(world.routes, owned, statuses, now);
+    const autoShadow = autoShadowSet(world.routes, qualities, statuses);
     const outcomes: GatewayOutcome[] = [];
-    for (const g of mine) outcomes.push(await this.program(g.object, g.view, world, parents, secrets));
+    for (const g of mine) outcomes.push(await this.program(g.object, g.view, { world, parents, autoShadow }, secrets));
+    this.targets = qualityTargets(outcomes, owned);
     const plan = statusPlan({
       objects,
       outcomes,
@@ -65,7 +112,8 @@ export class Reconciler {
       controllerName: this.deps.controllerName,
       installNamespace: this.deps.namespace,
       namespaces: world.namespaces,
-      now: this.deps.now().toISOString(),
+      now,
+      quality: plannedQuality(world.routes, qualities, statuses, now),
     });
     await this.writeStatuses(plan);
     this.deps.metrics.reconcileDuration.observe((performance.now() - started) / 1000);
@@ -79,27 +127,74 @@ export class Reconciler {
     this.deps.metrics.lastSuccess.set(Date.now() / 1000);
   }
 
+  /** Each route's status as read, with this controller's own quality writes the cache has not shown yet. */
+  private routeStatuses(objects: Candidate[]): Map<string, CurrentQuality | undefined> {
+    const out = new Map<string, CurrentQuality | undefined>();
+    for (const c of objects.filter((x) => x.kind === "ModelRoute")) {
+      const key = objectKey(c);
+      const { current, stale } = overlay(c.obj.status, this.written.get(key));
+      if (!stale) this.written.delete(key);
+      out.set(key, current);
+    }
+    return out;
+  }
+
+  /** The routes the quality reader reads: programmed, with their top-level status written by this controller. */
+  qualityTargets(): QualityTarget[] {
+    return this.targets;
+  }
+
+  /** Each owned route's QualityMet verdict and auto shadow decision on the reader's latest snapshot. */
+  private decideQuality(
+    routes: ModelRoute[],
+    owned: Set<string>,
+    statuses: Map<string, CurrentQuality | undefined>,
+    now: string,
+  ): Map<string, RouteQuality> {
+    const snapshot = this.deps.quality?.snapshot() ?? NO_QUALITY_SOURCE;
+    const out = new Map<string, RouteQuality>();
+    for (const route of routes) {
+      const key = routeKeyOf(route);
+      if (!owned.has(key)) continue;
+      const q = decideRoute({
+        route,
+        current: statuses.get(key),
+        snapshot,
+        streak: this.streaks.get(key) ?? { seq: 0, low: 0 },
+        now,
+        holdMs: this.deps.qualityHoldMs ?? DEFAULT_QUALITY_HOLD_MS,
+      });
+      this.streaks.set(key, q.decision.streak);
+      out.set(key, q);
+    }
+    for (const key of this.streaks.keys()) if (!owned.has(key)) this.streaks.delete(key);
+    return out;
+  }
+
   /** Compiles one gateway on top of what it serves now (last known good) and writes its ConfigMap and Secret. */
   private async program(
     object: ModelGateway,
     view: GatewayView,
-    world: Parameters<typeof compileGateway>[1],
-    parents: Map<string, ParentRef[]>,
+    input: { world: PolicyWorld; parents: Map<string, ParentRef[]>; autoShadow: ReadonlySet<string> },
     secrets: CachedSecret[],
   ): Promise<GatewayOutcome> {
+    const { world, parents, autoShadow } = input;
     const owner = { namespace: view.namespace, name: view.name, uid: object.metadata.uid ?? "" };
     let current: CurrentOutputs = { configMap: null, secret: null, configJson: null, credentials: {} };
     let compiled: GatewayCompile | null = null;
+    // Used only when the gateway's Secret holds no feedback signing key yet (ADR 10): generated once, then kept.
+    const freshKey = randomBytes(32).toString("base64url");
     try {
       current = await this.deps.kube.currentOutputs(owner);
-      compiled = compileGateway(view, world, parents, previousConfig(current.configJson));
-      await this.writeOutputs(owner, compiled, secrets, current);
+      compiled = compileGateway(view, world, parents, previousConfig(current.configJson), autoShadow);
+      await this.writeOutputs(owner, compiled, secrets, current, freshKey);
       return { compiled, owner, writeError: null };
     } catch (err) {
       // Redacted like a status message: the users' key values and those the gateway's Secret holds now.
-      const writeError = describeWriteError(err, [...secretValues(secrets), ...Object.values(current.credentials)]);
+      const redact = [...secretValues(secrets), ...Object.values(current.credentials), freshKey];
+      const writeError = describeWriteError(err, redact);
       this.deps.logger.error({ gateway: refKey(view), error: writeError }, "Failed to program gateway");
-      return { compiled: compiled ?? compileGateway(view, world, parents, null), owner, writeError };
+      return { compiled: compiled ?? compileGateway(view, world, parents, null, autoShadow), owner, writeError };
     }
   }
 
@@ -108,10 +203,12 @@ export class Reconciler {
     compiled: GatewayCompile,
     secrets: CachedSecret[],
     current: CurrentOutputs,
+    freshKey: string,
   ): Promise<void> {
     const { kube, logger, metrics } = this.deps;
     const { result } = compiled;
     const values = credentialValues(result, secrets, current.credentials);
+    values[FEEDBACK_KEY_CREDENTIAL] = current.credentials[FEEDBACK_KEY_CREDENTIAL] || freshKey;
     // The Secret first: a router must never see a config whose credentials are not there yet.
     const wroteSecret = await kube.ensureSecret(owner, values, current);
     const wroteConfig = await kube.ensureConfigMap(owner, JSON.stringify(result.config), result.config.hash, current);
@@ -143,9 +240,24 @@ export class Reconciler {
       if (sameStatus(current, p.status)) return;
       await this.deps.kube.patchStatus(p.candidate.kind, p.candidate.namespace, p.candidate.name, p.patch);
       this.deps.metrics.writes.inc({ object: p.candidate.kind });
+      if (p.candidate.kind === "ModelRoute" && p.status.rollout) {
+        const before = canonical(qualityView(current));
+        this.written.set(objectKey(p.candidate), { before, after: qualityView(p.status) });
+      }
       await this.emitEvents(p.candidate, p.status);
+      for (const e of p.events ?? []) await this.record(p.candidate, e);
     });
     await runLimited(jobs, this.deps.statusConcurrency ?? 32);
+  }
+
+  private async record(c: Candidate, e: PlannedEvent): Promise<void> {
+    const uid = c.obj.metadata?.uid;
+    await this.deps.kube
+      .event({ kind: c.kind, namespace: c.namespace, name: c.name, ...(uid ? { uid } : {}), ...e })
+      .catch((err: unknown) => {
+        this.deps.logger.warn({ err, kind: c.kind, namespace: c.namespace, name: c.name }, "Failed to record Event");
+      });
+    this.deps.logger.info({ namespace: c.namespace, name: c.name, reason: e.reason }, "Recorded auto shadow Event");
   }
 
   /**
@@ -195,6 +307,59 @@ function credentialValues(
     if (b64 !== undefined) values[c.key] = Buffer.from(b64, "base64").toString("utf8");
   }
   return values;
+}
+
+function firstParentIn(refs: ParentRef[] | undefined, keys: Set<string>): boolean {
+  const first = refs?.[0];
+  return first !== undefined && keys.has(refKey(first));
+}
+
+/**
+ * Routes programmed as shadow whatever their spec says: those this controller decided to shadow, and those whose
+ * status (written by their first parent's controller) says so for their current generation.
+ */
+function autoShadowSet(
+  routes: ModelRoute[],
+  qualities: Map<string, RouteQuality>,
+  statuses: Map<string, CurrentQuality | undefined>,
+): Set<string> {
+  const out = new Set<string>();
+  for (const r of routes) {
+    const key = routeKeyOf(r);
+    const q = qualities.get(key);
+    if (q ? q.decision.shadowed : shadowedByStatus(r, statuses.get(key))) out.add(key);
+  }
+  return out;
+}
+
+/** The programmed routes of this controller's gateways whose top-level status it writes. */
+function qualityTargets(outcomes: GatewayOutcome[], owned: Set<string>): QualityTarget[] {
+  return outcomes.flatMap((o) =>
+    o.compiled.result.config.routes.flatMap((r) => {
+      const key = `ModelRoute/${r.source.namespace}/${r.source.name}`;
+      if (!owned.has(key)) return [];
+      return [{ key, route: r.name, namespace: o.owner.namespace, shadow: r.rollout === "shadow" }];
+    }),
+  );
+}
+
+/** The quality fields (and any auto shadow Event) of each owned route. */
+function plannedQuality(
+  routes: ModelRoute[],
+  qualities: Map<string, RouteQuality>,
+  statuses: Map<string, CurrentQuality | undefined>,
+  now: string,
+): Map<string, { fields: ReturnType<typeof qualityFields>; event: PlannedEvent | null }> {
+  const out = new Map<string, { fields: ReturnType<typeof qualityFields>; event: PlannedEvent | null }>();
+  for (const r of routes) {
+    const key = routeKeyOf(r);
+    const q = qualities.get(key);
+    if (!q) continue;
+    const k = knobsOf(r);
+    const fields = qualityFields(q, statuses.get(key), k.hasEvaluation, { now, generation: k.generation });
+    out.set(key, { fields, event: q.decision.event });
+  }
+  return out;
 }
 
 /** The config a gateway serves now, when it passes the router's own gate (else nothing is carried over). */

@@ -26,6 +26,14 @@ import type { GatewayCompile } from "../compile/gateway.js";
 import type { GatewayOwner } from "./kube.js";
 import { computeStatus, missingParentConditions, toCondition, type ObjectStatus, type ParentStatus } from "./status.js";
 import type { Candidate } from "./world.js";
+import type { QualityFields } from "../quality/plan.js";
+
+/** An Event to record once the status that explains it is written. */
+export interface PlannedEvent {
+  type: "Normal" | "Warning";
+  reason: string;
+  message: string;
+}
 
 /** One gateway's compile and how writing its outputs went. */
 export interface GatewayOutcome {
@@ -48,6 +56,8 @@ export interface StatusPlanInput {
   installNamespace: string;
   namespaces: NamespaceLabels;
   now: string;
+  /** Routes whose top-level status this controller writes: their quality fields (ADR 10), by route key. */
+  quality?: ReadonlyMap<string, { fields: QualityFields; event: PlannedEvent | null }>;
 }
 
 export interface StatusPlan {
@@ -55,7 +65,9 @@ export interface StatusPlan {
   /** The whole status the object should have (compared with its current one to skip no-op writes). */
   status: ObjectStatus;
   /** What to merge-patch into status (a non-owner writes only its parents entries). */
-  patch: Partial<ObjectStatus>;
+  patch: Partial<ObjectStatus> | Record<string, unknown>;
+  /** Events to record after the write. */
+  events?: PlannedEvent[];
 }
 
 export function statusPlan(i: StatusPlanInput): StatusPlan[] {
@@ -126,10 +138,7 @@ function routePlan(c: Candidate, i: StatusPlanInput): StatusPlan | null {
   );
   const first = refs[0];
   const top = first ? entries.find((e) => refKey(e.parent.parentRef) === refKey(first)) : undefined;
-  if (top) {
-    const status = { ...top.full, parents };
-    return { candidate: c, status, patch: status };
-  }
+  if (top) return topPlan(c, i, { ...top.full, parents }, current);
   const status: ObjectStatus = {
     ...(current ?? { observedGeneration: 0, conditions: [] }),
     parents,
@@ -138,6 +147,60 @@ function routePlan(c: Candidate, i: StatusPlanInput): StatusPlan | null {
 }
 
 type Entry = { parent: ParentStatus; full: ObjectStatus };
+
+/** The plan of a route whose top-level status this controller writes: with its quality fields when programmed. */
+function topPlan(c: Candidate, i: StatusPlanInput, full: ObjectStatus, current: ObjectStatus | undefined): StatusPlan {
+  const q = full.servingGeneration === undefined ? undefined : i.quality?.get(objectKey(c));
+  const status = withQuality(full, q?.fields, current);
+  return { candidate: c, status, patch: qualityPatch(status, current), events: q?.event ? [q.event] : [] };
+}
+
+/**
+ * The top-level status with QualityMet (after the other conditions) and the quality fields; without any (a route
+ * not programmed), the quality fields it has stay as they are.
+ */
+function withQuality(
+  status: ObjectStatus,
+  q: QualityFields | undefined,
+  current: ObjectStatus | undefined,
+): ObjectStatus {
+  if (!q) {
+    const { quality, savings, rollout } = current ?? {};
+    return {
+      ...status,
+      ...(quality ? { quality } : {}),
+      ...(savings ? { savings } : {}),
+      ...(rollout ? { rollout } : {}),
+    };
+  }
+  const conditions = q.condition ? [...status.conditions, q.condition] : status.conditions;
+  return {
+    ...status,
+    conditions,
+    rollout: q.rollout,
+    ...(q.quality ? { quality: q.quality } : {}),
+    ...(q.savings ? { savings: q.savings } : {}),
+  };
+}
+
+/**
+ * The merge patch for a route's status: a quality or savings field the status had and should no longer have is
+ * set to null (a merge patch keeps what it does not mention).
+ */
+function qualityPatch(status: ObjectStatus, current: ObjectStatus | undefined): Record<string, unknown> {
+  const patch: Record<string, unknown> = { ...status };
+  for (const field of ["quality", "savings"] as const) {
+    const was = current?.[field];
+    if (!was) continue;
+    const now = status[field] as Record<string, unknown> | undefined;
+    patch[field] = now ? { ...nulls(was), ...now } : null;
+  }
+  return patch;
+}
+
+function nulls(o: object): Record<string, null> {
+  return Object.fromEntries(Object.keys(o).map((k) => [k, null]));
+}
 
 /** This controller's entry for one parent of a route: its conditions there, and the full status they imply. */
 function parentEntry(

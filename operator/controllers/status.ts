@@ -5,6 +5,8 @@
 import { REASONS, type Condition, type ConditionType } from "../api/v1alpha1/conditions.js";
 import type { CompileResult } from "../compile/compile.js";
 import { objectKey, type Problem } from "../compile/problems.js";
+import type { RolloutStatus } from "../quality/auto-shadow.js";
+import { canonical, type QualityStatus, type SavingsStatus } from "../quality/plan.js";
 
 /** A route's status on one gateway, written by that gateway's controller (Gateway API's RouteParentStatus). */
 export interface ParentStatus {
@@ -24,6 +26,10 @@ export interface ObjectStatus {
   attachedRoutes?: number;
   configMapName?: string;
   configHash?: string;
+  /** Routes (top-level owner only): measured quality, savings and how the route is programmed (ADR 10). */
+  quality?: QualityStatus;
+  savings?: SavingsStatus;
+  rollout?: RolloutStatus;
 }
 
 export interface Outcome {
@@ -179,6 +185,9 @@ function normalise(s: ObjectStatus) {
     attachedRoutes: s.attachedRoutes,
     configMapName: s.configMapName,
     configHash: s.configHash,
+    quality: canonical(s.quality),
+    savings: canonical(s.savings),
+    rollout: canonical(s.rollout),
     conditions: normaliseConditions(s.conditions),
     parents: s.parents?.map((p) => [
       p.parentRef.namespace,

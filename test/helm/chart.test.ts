@@ -75,6 +75,11 @@ describe("values.schema.json", () => {
     return message ?? "";
   };
 
+  it("rejects an operator.prometheusURL that is not an http(s) URL, and a qualityInterval that is not a duration", async () => {
+    expect(await reject(["operator.prometheusURL=prometheus:9090"])).toMatch(/prometheusURL/);
+    expect(await reject(["operator.qualityInterval=1 minute"])).toMatch(/qualityInterval/);
+  });
+
   it("rejects an unknown top-level key", async () => {
     expect(await reject(["replicaCount=2"])).toMatch(/additional properties 'replicaCount' not allowed/);
   });
@@ -489,6 +494,7 @@ describe("rendered objects (golden fields)", () => {
       "--metrics-address=0.0.0.0:8081",
       `--controller-name=${DEFAULT_CONTROLLER_NAME}`,
       "--watch-namespaces=ops,team-a",
+      "--quality-interval=60s",
       `--lease-name=${DEFAULT_LEASE_NAME}`,
     ]);
     const single = find<V1Deployment>(
@@ -498,6 +504,18 @@ describe("rendered objects (golden fields)", () => {
     );
     expect(container(single).args).toContain("--no-leader-elect");
     expect(container(single).args?.filter((a) => a.startsWith("--lease-name"))).toEqual([]);
+  });
+
+  it("passes operator.prometheusURL and operator.qualityInterval to the operator (ADR 10)", async () => {
+    const args = async (sets: string[]) =>
+      container(find<V1Deployment>(await render(sets), "Deployment", "routewise-operator")).args ?? [];
+    expect((await args([])).filter((a) => a.startsWith("--prometheus-url"))).toEqual([]);
+    const set = await args([
+      "operator.prometheusURL=http://prometheus-operated.monitoring:9090",
+      "operator.qualityInterval=30s",
+    ]);
+    expect(set).toContain("--prometheus-url=http://prometheus-operated.monitoring:9090");
+    expect(set).toContain("--quality-interval=30s");
   });
 
   it("uses one image for both components: repository, tag defaulting to appVersion, or a digest", async () => {

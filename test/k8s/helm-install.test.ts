@@ -32,6 +32,7 @@ import {
   CONFIGMAP_NAME,
   CREDENTIALS_SECRET_NAME,
   DEFAULT_GATEWAY_NAME,
+  FEEDBACK_KEY_CREDENTIAL,
   configFromConfigMap,
   configMapName,
   credentialsSecretName,
@@ -187,13 +188,16 @@ async function programmed(namespace: string, name: string, routes: number): Prom
   );
 }
 
-/** The keys of a credentials Secret once it holds any (the example Secret may arrive after the policies). */
+/**
+ * The provider keys of a credentials Secret once it holds any (the example Secret may arrive after the policies);
+ * the gateway's feedback signing key, always there, is left out.
+ */
 async function secretKeys(namespace: string, name: string): Promise<string[]> {
   const core = admin.makeApiClient(CoreV1Api);
   return waitFor(
     async () => {
       const secret = await core.readNamespacedSecret({ name, namespace }).catch(() => null);
-      const names = Object.keys(secret?.data ?? {});
+      const names = Object.keys(secret?.data ?? {}).filter((k) => k !== FEEDBACK_KEY_CREDENTIAL);
       return names.length > 0 ? names : null;
     },
     20_000,

@@ -1,10 +1,9 @@
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { CoreV1Api, type KubeConfig } from "@kubernetes/client-node";
 import OpenAI from "openai";
 import { pino } from "pino";
 import { afterEach, beforeAll, describe, expect, inject, it } from "vitest";
-import { CONFIGMAP_NAME, readMountedConfig } from "../../router/config/delivery.js";
+import { CONFIGMAP_NAME, FEEDBACK_KEY_CREDENTIAL, readMountedConfig } from "../../router/config/delivery.js";
 import type { RunningOperator } from "../../operator/main.js";
 import { createAdapters } from "../../router/providers/registry.js";
 import { startRouter, type RunningRouter } from "../../router/main.js";
@@ -12,6 +11,7 @@ import { applyYaml, installCrds, kubeConfigForToken, loadKubeConfig, testNamespa
 import { repoRoot } from "../harness/tools.js";
 import {
   ensureGateway,
+  installShippedRbac,
   exampleYaml,
   mountLikeKubelet,
   routerConfig,
@@ -40,25 +40,8 @@ async function operatorAs(kc: KubeConfig, ns: string): Promise<RunningOperator> 
   return op;
 }
 
-/** The shipped RBAC manifest with its namespace replaced, applied as admin; returns a token for its ServiceAccount. */
-async function installRbac(ns: string): Promise<string> {
-  const yaml = readFileSync(join(repoRoot, "operator/rbac/rbac.yaml"), "utf8")
-    .replaceAll("namespace: routewise-system", `namespace: ${ns}`)
-    .replaceAll("name: routewise-operator\nroleRef", `name: routewise-operator-${ns}\nroleRef`)
-    .replace(
-      /kind: ClusterRole\nmetadata:\n {2}name: routewise-operator/,
-      `kind: ClusterRole\nmetadata:\n  name: routewise-operator-${ns}`,
-    )
-    .replace(/kind: ClusterRole\n {2}name: routewise-operator/, `kind: ClusterRole\n  name: routewise-operator-${ns}`);
-  await applyYaml(admin, yaml);
-  const token = await admin.makeApiClient(CoreV1Api).createNamespacedServiceAccountToken({
-    name: "routewise-operator",
-    namespace: ns,
-    body: { spec: { audiences: [], expirationSeconds: 3600 } },
-  });
-  const value = token.status?.token;
-  if (!value) throw new Error("TokenRequest returned no token");
-  return value;
+function installRbac(ns: string): Promise<string> {
+  return installShippedRbac(admin, ns);
 }
 
 describe("operator RBAC", () => {
@@ -107,8 +90,9 @@ describe("operator + router end to end", () => {
       adapters: createAdapters(),
     });
     stops.push(() => router.stop());
-    // No example route uses the one provider with a key, so the gateway's Secret holds none (issue 12).
-    expect([...(router.state.current?.credentials.entries() ?? [])]).toEqual([]);
+    // No example route uses the one provider with a key, so the gateway's Secret holds none (issue 12): only the
+    // gateway's feedback signing key (ADR 10).
+    expect([...(router.state.current?.credentials.keys() ?? [])]).toEqual([FEEDBACK_KEY_CREDENTIAL]);
     const client = new OpenAI({ baseURL: `${router.url}/v1`, apiKey: "unused", maxRetries: 0 });
     const before = await client.chat.completions
       .create({ model: "support-bot", messages: [{ role: "user", content: "hi" }] })

@@ -10,6 +10,7 @@ import {
   CONFIGMAP_NAME,
   CREDENTIALS_SECRET_NAME,
   DEFAULT_GATEWAY_NAME,
+  FEEDBACK_KEY_CREDENTIAL,
   configFromConfigMap,
   configMapName,
   credentialsSecretName,
@@ -17,7 +18,7 @@ import {
 import { parseRouterConfig } from "../../router/config/parse.js";
 import type { RouterConfig } from "../../router/config/types.js";
 import { repoRoot } from "../harness/tools.js";
-import { waitFor } from "../harness/kube.js";
+import { applyYaml, waitFor } from "../harness/kube.js";
 
 export const EXAMPLES = join(repoRoot, "examples");
 
@@ -28,6 +29,10 @@ export interface OperatorTestOptions {
   controllerName?: string;
   leaseName?: string;
   watchNamespaces?: string[];
+  /** Measured quality (ADR 10): the Prometheus to read, how often, and the hold after an auto shadow reset. */
+  prometheusUrl?: string;
+  qualityIntervalMs?: number;
+  qualityHoldMs?: number;
 }
 
 export async function startOperator(
@@ -43,6 +48,9 @@ export async function startOperator(
     watchNamespaces: o.watchNamespaces ?? [namespace],
     ...(o.controllerName === undefined ? {} : { controllerName: o.controllerName }),
     ...(o.leaseName === undefined ? {} : { leaseName: o.leaseName }),
+    ...(o.prometheusUrl === undefined ? {} : { prometheusUrl: o.prometheusUrl }),
+    ...(o.qualityIntervalMs === undefined ? {} : { qualityIntervalMs: o.qualityIntervalMs }),
+    ...(o.qualityHoldMs === undefined ? {} : { qualityHoldMs: o.qualityHoldMs }),
     logger: pino({ level: process.env["ROUTEWISE_TEST_LOG"] ?? "silent" }),
     metricsHost: "127.0.0.1",
     metricsPort: 0,
@@ -102,11 +110,26 @@ export async function routerConfig(
   return text === null ? null : parseRouterConfig(JSON.parse(text));
 }
 
+/** The provider credentials in a gateway's Secret (its feedback signing key left out: see feedbackKey()). */
 export async function credentials(
   kc: KubeConfig,
   namespace: string,
   gateway = DEFAULT_GATEWAY_NAME,
 ): Promise<Record<string, string>> {
+  const all = await secretValues(kc, namespace, gateway);
+  return Object.fromEntries(Object.entries(all).filter(([k]) => k !== FEEDBACK_KEY_CREDENTIAL));
+}
+
+/** The feedback signing key in a gateway's Secret, or undefined. */
+export async function feedbackKey(
+  kc: KubeConfig,
+  namespace: string,
+  gateway = DEFAULT_GATEWAY_NAME,
+): Promise<string | undefined> {
+  return (await secretValues(kc, namespace, gateway))[FEEDBACK_KEY_CREDENTIAL];
+}
+
+async function secretValues(kc: KubeConfig, namespace: string, gateway: string): Promise<Record<string, string>> {
   const name = gateway === DEFAULT_GATEWAY_NAME ? CREDENTIALS_SECRET_NAME : credentialsSecretName(gateway);
   const s = await kc.makeApiClient(CoreV1Api).readNamespacedSecret({ name, namespace });
   return Object.fromEntries(
@@ -116,6 +139,9 @@ export async function credentials(
 
 export interface StatusView {
   observedGeneration?: number;
+  quality?: { retention?: number; lowerBound?: number; samples?: number; window?: string; observedTime?: string };
+  savings?: { ratio?: number; usdPerHour?: number; basis?: string; window?: string };
+  rollout?: { effectiveMode?: string; reason?: string; since?: string; generation?: number; resetValue?: string };
   candidateCount?: number;
   servingGeneration?: number;
   conditions?: Condition[];
@@ -206,4 +232,25 @@ export async function writeMount(
   const secret = await core.readNamespacedSecret({ name: credentialsSecretName(gateway), namespace });
   for (const [k, v] of Object.entries(secret.data ?? {}))
     writeFileSync(join(dirs.credentials, k), Buffer.from(v, "base64"));
+}
+
+/** The shipped RBAC manifest with its namespace replaced, applied as admin; returns a token for its ServiceAccount. */
+export async function installShippedRbac(admin: KubeConfig, ns: string): Promise<string> {
+  const yaml = readFileSync(join(repoRoot, "operator/rbac/rbac.yaml"), "utf8")
+    .replaceAll("namespace: routewise-system", `namespace: ${ns}`)
+    .replaceAll("name: routewise-operator\nroleRef", `name: routewise-operator-${ns}\nroleRef`)
+    .replace(
+      /kind: ClusterRole\nmetadata:\n {2}name: routewise-operator/,
+      `kind: ClusterRole\nmetadata:\n  name: routewise-operator-${ns}`,
+    )
+    .replace(/kind: ClusterRole\n {2}name: routewise-operator/, `kind: ClusterRole\n  name: routewise-operator-${ns}`);
+  await applyYaml(admin, yaml);
+  const token = await admin.makeApiClient(CoreV1Api).createNamespacedServiceAccountToken({
+    name: "routewise-operator",
+    namespace: ns,
+    body: { spec: { audiences: [], expirationSeconds: 3600 } },
+  });
+  const value = token.status?.token;
+  if (!value) throw new Error("TokenRequest returned no token");
+  return value;
 }

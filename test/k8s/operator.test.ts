@@ -10,6 +10,7 @@ import {
   condition,
   credentials,
   exampleYaml,
+  feedbackKey,
   routerConfig,
   startOperator,
   statusOf,
@@ -79,6 +80,35 @@ describe("CRD validation on the real API server", () => {
 });
 
 describe("operator: reconcile into router config and status", () => {
+  it("writes a feedback signing key of 32 random bytes once per gateway and keeps it across rewrites and restarts", async () => {
+    const ns = await testNamespace(kc, "op-feedback-key");
+    await applyYaml(kc, exampleYaml("providers.yaml", "routes.yaml", "secret.yaml"), ns);
+    const op = await operator(ns);
+    await op.synced;
+    const key = await waitFor(() => feedbackKey(kc, ns), 15_000);
+    expect(Buffer.from(key, "base64url")).toHaveLength(32);
+    // A rewrite of the Secret (a route now uses the provider with a key) keeps the key.
+    await applyYaml(
+      kc,
+      `apiVersion: routewise.dev/v1alpha1
+kind: ModelRoute
+metadata: { name: keyed }
+spec: { modelName: keyed, candidates: [{ name: openai-gpt-4o-mini }], baseline: { name: openai-gpt-4o-mini } }
+`,
+      ns,
+    );
+    await waitFor(async () => Object.keys(await credentials(kc, ns)).length === 1, 15_000);
+    expect(await feedbackKey(kc, ns)).toBe(key);
+    await op.stop();
+    running.splice(running.indexOf(op), 1);
+    await (
+      await operator(ns, "second")
+    ).synced;
+    expect(await feedbackKey(kc, ns)).toBe(key);
+    const { status } = await statusOf(kc, "ModelGateway", ns, "routewise");
+    expect(JSON.stringify(status)).not.toContain(key);
+  });
+
   it("programs the example policies and marks every object Ready with observedGeneration", async () => {
     const ns = await testNamespace(kc, "op-examples");
     await applyYaml(kc, exampleYaml("providers.yaml", "routes.yaml", "secret.yaml"), ns);

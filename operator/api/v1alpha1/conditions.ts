@@ -1,5 +1,5 @@
 /** Condition types and reasons: the one list every writer and reader of status uses. */
-export const CONDITION_TYPES = ["Accepted", "ResolvedRefs", "Programmed", "Ready"] as const;
+export const CONDITION_TYPES = ["Accepted", "ResolvedRefs", "Programmed", "Ready", "QualityMet"] as const;
 export type ConditionType = (typeof CONDITION_TYPES)[number];
 
 export const REASONS = {
@@ -36,11 +36,25 @@ export const REASONS = {
   Ready: {
     ok: "Ready",
   },
+  /** A route's measured quality against its objective (ADR 10); top-level only, not part of Ready. */
+  QualityMet: {
+    /** True: the measured retention's lower bound is at least objective.minQualityRetention. */
+    ok: "ObjectiveMet",
+    /** False: the lower bound is below the objective (with at least rollout.minSamples samples). */
+    belowObjective: "QualityBelowObjective",
+    /** Unknown: fewer samples in the window than rollout.minSamples. */
+    insufficientSamples: "InsufficientSamples",
+    /** Unknown: no --prometheus-url, or Prometheus could not be read. */
+    noMetricsSource: "NoMetricsSource",
+    /** Unknown: the route has no spec.evaluation, so nothing measures its quality. */
+    noEvaluation: "NoEvaluation",
+  },
 } as const;
 
 type Values<T> = T[keyof T];
 export type AcceptedReason = Values<(typeof REASONS)["Accepted"]>;
 export type ResolvedRefsReason = Values<(typeof REASONS)["ResolvedRefs"]>;
+export type QualityMetReason = Values<(typeof REASONS)["QualityMet"]>;
 
 export interface Condition {
   type: ConditionType;
