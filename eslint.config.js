@@ -12,6 +12,8 @@ const ROUTER_LAYERS = [
   ["config", "prng.ts"],
   ["classify", "metrics"],
   ["select", "openai"],
+  // Pure answer checks of cascades (issue 14).
+  ["verify"],
   ["providers"],
   ["accounting"],
   // Siblings: dispatch answers the client, evaluation judges answers after the response ended (ADR 10).
@@ -30,7 +32,7 @@ function routerLayerZones() {
         .flat()
         .filter((f) => f !== target)
         .map((f) => `./router/${f}`),
-      message: `router/${target} comes before these in the request flow (config → classify/metrics → select/openai → providers → accounting → dispatch/evaluation → http → main); see docs/adr/0007.`,
+      message: `router/${target} comes before these in the request flow (config → classify/metrics → select/openai → verify → providers → accounting → dispatch/evaluation → http → main); see docs/adr/0007.`,
     })),
   ).filter((zone) => zone.from.length > 0);
 }
@@ -52,7 +54,7 @@ const BOUNDARY_ZONES = [
   },
   {
     target: "./analyzer",
-    from: routerExcept("config", "classify", "prng.ts"),
+    from: routerExcept("config", "classify", "verify", "prng.ts"),
     message: "The analyzer may use the config contract and the request-time analyzer it trains (router/classify).",
   },
   {

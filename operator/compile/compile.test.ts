@@ -378,3 +378,56 @@ describe("compile: evaluation and rollout (ADR 10)", () => {
     expect(compile(input).config.routes[0]?.rollout).toBe("canary");
   });
 });
+
+describe("compile: cascades (ADR 11)", () => {
+  const candidates = [{ name: "gpt-4o" }, { name: "gpt-4o-mini" }, { name: "llama-3-8b" }, { name: "llama-3-70b" }];
+
+  it("defaults the stages to the two cheapest candidates under the baseline, and the verifiers and thresholds", () => {
+    const input = examples();
+    input.routes = [route("r", { candidates, strategy: "cascade" })];
+    const out = compile(input);
+    expect(out.problems).toEqual([]);
+    expect(out.config.routes[0]?.strategy).toBe("cascade");
+    expect(out.config.routes[0]?.cascade).toEqual({
+      stages: ["team-a/llama-3-8b", "team-a/gpt-4o-mini"],
+      verifiers: ["structure", "math", "refusal"],
+      judge: null,
+      judgeThreshold: 7,
+      logprobsThreshold: -1,
+    });
+  });
+
+  it("keeps the configured stages in order and resolves the judge verifier's provider as a used provider", () => {
+    const input = examples();
+    input.routes = [
+      route("r", {
+        candidates,
+        strategy: "cascade",
+        cascade: { stages: ["gpt-4o-mini"], verifiers: ["refusal", "judge"], judge: { name: "openai-gpt-4o-mini" } },
+      }),
+    ];
+    const out = compile(input);
+    expect(out.problems).toEqual([]);
+    const route0 = out.config.routes[0];
+    expect(route0?.cascade?.stages).toEqual(["team-a/gpt-4o-mini"]);
+    expect(route0?.cascade?.judge).toBe("team-a/openai-gpt-4o-mini");
+    expect(out.config.providers.map((p) => p.id)).toContain("team-a/openai-gpt-4o-mini");
+  });
+
+  it("refuses a stage that is not a candidate, naming the field", () => {
+    const input = examples();
+    input.routes = [route("r", { candidates, strategy: "cascade", cascade: { stages: ["claude-3-5-sonnet"] } })];
+    const out = compile(input);
+    expect(out.problems).toContainEqual(
+      expect.objectContaining({ field: "spec.cascade.stages[0]", reason: "Invalid" }),
+    );
+  });
+
+  it("leaves single-strategy routes exactly as before (no cascade fields)", () => {
+    const input = examples();
+    input.routes = [route("r", { candidates, cascade: { stages: ["gpt-4o-mini"] } })];
+    const routeConfig = compile(input).config.routes[0];
+    expect(routeConfig).not.toHaveProperty("strategy");
+    expect(routeConfig).not.toHaveProperty("cascade");
+  });
+});

@@ -116,7 +116,7 @@ function carryOver(
 }
 
 /**
- * Only the providers some served route names (candidates, baseline, judge): a gateway's config (and Secret) holds
+ * Only the providers some served route names (candidates, baseline, judges): a gateway's config (and Secret) holds
  * nothing it does not use.
  */
 function usedProviders(
@@ -129,6 +129,7 @@ function usedProviders(
       r.baseline,
       ...r.candidates.map((c) => c.provider),
       ...(r.evaluation ? [r.evaluation.judge] : []),
+      ...(r.cascade?.judge ? [r.cascade.judge] : []),
     ]),
   );
   const out = [...ids].flatMap((id) => {

@@ -59,6 +59,11 @@ export const ROUTE_DEFAULTS = {
   "spec.evaluation.sampleRate": 0.05,
   "spec.evaluation.maxCostPerHourUSD": 5,
   "spec.exposeProviderModels": false,
+  "spec.strategy": "single",
+  // The cascade's checks, in order, and its thresholds (ADR 11; stages default to the cheaper candidates).
+  "spec.cascade.verifiers": ["structure", "math", "refusal"],
+  "spec.cascade.judgeThreshold": 7,
+  "spec.cascade.logprobsThreshold": -1,
 } as const;
 
 export const GATEWAY_DEFAULTS = {

@@ -14,6 +14,8 @@ export interface ResolvedCandidates {
   baseline: string | null;
   /** The judge's provider id: null when the route has no evaluation or its judge does not resolve. */
   judge: string | null;
+  /** The cascade judge verifier's provider id (spec.cascade.judge), or null. */
+  cascadeJudge: string | null;
   /** Provider name (as written in the route) → provider id, for every resolved provider. */
   ids: Map<string, string>;
   problems: Problem[];
@@ -71,12 +73,14 @@ export function resolveCandidates(route: ModelRoute, lookup: ProviderLookup): Re
   const baseline = resolve(route.spec.baseline, "spec.baseline.name");
   const judgeRef = route.spec.evaluation?.judge;
   const judge = judgeRef ? resolve(judgeRef, "spec.evaluation.judge.name") : null;
+  const cascadeRef = route.spec.cascade?.judge;
+  const cascadeJudge = cascadeRef ? resolve(cascadeRef, "spec.cascade.judge.name") : null;
   candidates.sort(
     (a, b) =>
       compareStrength(lookup.compiled.get(a.provider), lookup.compiled.get(b.provider)) ||
       (a.provider < b.provider ? -1 : 1),
   );
-  return { candidates, baseline, judge, ids, problems };
+  return { candidates, baseline, judge, cascadeJudge, ids, problems };
 }
 
 /** One provider reference: its id, or the problem that keeps it from resolving. */
@@ -135,7 +139,7 @@ export function compileRoute(
   providers: Map<string, ProviderConfig>,
   problems: Problem[],
 ): RouteConfig | null {
-  const ruleProblems = [...checkRules(route), ...checkDurations(route)];
+  const ruleProblems = [...checkRules(route), ...checkDurations(route), ...checkStages(route)];
   problems.push(...ruleProblems);
   if (ruleProblems.length > 0 || resolved.baseline === null) return null;
   if (resolved.candidates.length === 0) {
@@ -165,6 +169,46 @@ export function compileRoute(
     rules: (route.spec.rules ?? []).map((r): RuleConfig => compileRule(r, toIds)),
     ...rest,
     ...evaluation(route.spec, resolved.judge),
+    ...cascade(route.spec, resolved, providers),
+  };
+}
+
+/**
+ * strategy cascade (ADR 11): the stages as provider ids (default: the candidates cheaper than the baseline,
+ * cheapest first, at most two), the verifiers and thresholds with their defaults. The judge verifier is dropped
+ * while its judge does not resolve (a ResolvedRefs problem says so).
+ */
+function cascade(
+  s: Spec,
+  resolved: ResolvedCandidates,
+  providers: Map<string, ProviderConfig>,
+): Pick<RouteConfig, "strategy" | "cascade"> {
+  if ((s.strategy ?? D["spec.strategy"]) !== "cascade") return {};
+  const c = s.cascade ?? {};
+  const price = (id: string): number => {
+    const p = providers.get(id)?.pricing;
+    return p ? p.inputPerMillion + p.outputPerMillion : Number.POSITIVE_INFINITY;
+  };
+  const baselinePrice = resolved.baseline === null ? Number.POSITIVE_INFINITY : price(resolved.baseline);
+  const stages = c.stages
+    ? c.stages.flatMap((n) => resolved.ids.get(n) ?? [])
+    : resolved.candidates
+        .map((x) => x.provider)
+        .filter((id) => price(id) < baselinePrice)
+        .sort((a, b) => price(a) - price(b) || (a < b ? -1 : 1))
+        .slice(0, 2);
+  const verifiers = [...(c.verifiers ?? D["spec.cascade.verifiers"])].filter(
+    (v) => v !== "judge" || resolved.cascadeJudge !== null,
+  );
+  return {
+    strategy: "cascade",
+    cascade: {
+      stages,
+      verifiers,
+      judge: resolved.cascadeJudge,
+      judgeThreshold: c.judgeThreshold ?? D["spec.cascade.judgeThreshold"],
+      logprobsThreshold: c.logprobsThreshold ?? D["spec.cascade.logprobsThreshold"],
+    },
   };
 }
 
@@ -328,6 +372,16 @@ function checkRules(route: ModelRoute): Problem[] {
     });
   });
   return problems;
+}
+
+/** Cascade stages must be candidates (by name): a stage is a cheaper way to answer the same route. */
+function checkStages(route: ModelRoute): Problem[] {
+  const stages = route.spec.cascade?.stages ?? [];
+  if (!route.spec.candidates) return [];
+  const declared = new Set(route.spec.candidates.map((c) => c.name));
+  return stages.flatMap((n, i) =>
+    declared.has(n) ? [] : [invalid(route, `spec.cascade.stages[${i}]`, `${JSON.stringify(n)} is not a candidate`)],
+  );
 }
 
 /** Durations over the cap (an object stored before the CRD capped them): the route is not programmed. */

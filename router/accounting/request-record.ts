@@ -76,6 +76,11 @@ export interface Finished {
   streamError?: string;
   /** Earlier attempts of a continued stream, billed too (their tokens and cost at their provider). */
   earlier?: BilledAttempt[];
+  /**
+   * Cascade stages whose answers were escalated, and the cascade's judge calls: billed at their providers, but
+   * not part of the answer (the baseline would have answered once, so they add nothing to the baseline cost).
+   */
+  cascade?: BilledAttempt[];
 }
 
 /** A request no candidate could answer. */
@@ -140,6 +145,12 @@ export class RequestRecord implements AttemptObserver {
     this.deps.metrics.fallbacks.inc({ route: route.name, from_provider: from.id, to_provider: to.id, reason });
   }
 
+  /** A cascade stage answered and was accepted or escalated by a verifier, or failed (`error`). */
+  cascadeStage(provider: ProviderConfig, outcome: "accepted" | "escalated" | "error", verifier: string): void {
+    const route = this.route?.name ?? "";
+    this.deps.metrics.cascade.inc({ route, model: provider.model, outcome, verifier });
+  }
+
   malformedEvent(provider: ProviderConfig): void {
     this.deps.metrics.upstreamMalformedEvents.inc({ provider: provider.id, model: provider.model });
   }
@@ -151,7 +162,8 @@ export class RequestRecord implements AttemptObserver {
    */
   finished(f: Finished): Costs {
     const { route, selection } = this.decision();
-    const billed = [...(f.earlier ?? []), { provider: f.provider, tokens: f.tokens }];
+    const answer = [...(f.earlier ?? []), { provider: f.provider, tokens: f.tokens }];
+    const billed = [...(f.cascade ?? []), ...answer];
     const attempts = billed.map((b) => ({
       provider: b.provider,
       cost: costUSD(b.tokens, b.provider.pricing),
@@ -159,7 +171,7 @@ export class RequestRecord implements AttemptObserver {
     }));
     const costs = {
       cost: sum(attempts.map((a) => a.cost)),
-      baseline: costUSD(answerTokens(billed), selection.baseline.pricing),
+      baseline: costUSD(answerTokens(answer), selection.baseline.pricing),
       attempts,
     };
     if (!this.takeOutcome()) return costs;
@@ -170,7 +182,7 @@ export class RequestRecord implements AttemptObserver {
     m.baselineCost.inc({ route: route.name, arm }, costs.baseline);
     // A shadow pilot's savings: the same tokens at the prices of the model the policy decided.
     if (route.rollout === "shadow")
-      m.projectedCost.inc({ route: route.name }, costUSD(answerTokens(billed), selection.decided.pricing));
+      m.projectedCost.inc({ route: route.name }, costUSD(answerTokens(answer), selection.decided.pricing));
     m.qualityPoints.inc({ route: route.name }, selection.predict(f.provider));
     m.baselineQualityPoints.inc({ route: route.name }, selection.baselineQuality);
     this.logServed(f);
@@ -237,6 +249,7 @@ export class RequestRecord implements AttemptObserver {
         decision: selection.reason,
         fallbacks: f.fallbacks,
         ...(f.earlier && f.earlier.length > 0 ? { continuedFrom: f.earlier.map((e) => e.provider.id) } : {}),
+        ...(f.cascade && f.cascade.length > 0 ? { cascadeBilled: f.cascade.map((e) => e.provider.id) } : {}),
         durationMs: this.deps.now() - this.started,
         ...(f.streamError === undefined ? {} : { streamError: f.streamError }),
       },

@@ -20,6 +20,9 @@ export type Task = (typeof TASKS)[number];
 export const DOMAINS = ["general", "code", "science", "math", "legal", "medical", "finance"] as const;
 export type Domain = (typeof DOMAINS)[number];
 
+export const VERIFIERS = ["structure", "math", "refusal", "logprobs", "judge"] as const;
+export type VerifierName = (typeof VERIFIERS)[number];
+
 export const ROLLOUT_MODES = ["enforce", "shadow", "canary"] as const;
 export type RolloutMode = (typeof ROLLOUT_MODES)[number];
 
@@ -184,6 +187,27 @@ export interface EvaluationConfig {
   maxCostPerHourUSD: number | null;
 }
 
+/**
+ * A cascade: the stages answer in order, each answer checked by the verifiers; the first one every verifier
+ * accepts is returned, else the request escalates, and after the last stage the route's normal choice answers.
+ */
+export interface CascadeConfig {
+  /** Provider ids, cheapest first. */
+  stages: string[];
+  /** Checks run on each stage's answer, in this order; the first rejection escalates. */
+  verifiers: VerifierName[];
+  /** `judge` verifier: the provider that grades the answer alone (1–10), or null (then `judge` is not run). */
+  judge: string | null;
+  /**
+   * `judge` verifier: accept when the grade is at least this.
+   * @minimum 1
+   * @maximum 10
+   */
+  judgeThreshold: number;
+  /** `logprobs` verifier: reject below this mean token log-probability. */
+  logprobsThreshold: number;
+}
+
 /** @discriminator type */
 export type ClassifierConfig = { type: "builtin" } | { type: "custom"; modelPath: string };
 
@@ -232,6 +256,13 @@ export interface RouteConfig {
    * @maximum 100
    */
   canaryPercent?: number;
+  /**
+   * single: one provider answers (with retries and fallbacks); cascade: cheap stages first, checked by verifiers.
+   * Absent (older configs): single. An older router that does not know cascades serves the route as single.
+   */
+  strategy?: "single" | "cascade";
+  /** With strategy cascade. */
+  cascade?: CascadeConfig | null;
   /** Judge sampling of this route's answers (docs/adr/0010-measured-quality.md). Absent or null: none. */
   evaluation?: EvaluationConfig | null;
   /** When true, GET /v1/models also lists the candidates' upstream models as directly addressable. */

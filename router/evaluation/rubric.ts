@@ -6,6 +6,8 @@
  */
 import type { ChatMessage } from "../openai/types.js";
 
+export { renderConversation } from "../openai/conversation.js";
+
 export const RUBRIC_VERSION = "routewise-pairwise-v1";
 
 /** The judge's system prompt. Its first line marks a rubric request (the test mock recognises it). */
@@ -45,23 +47,4 @@ export function judgeMessages(conversation: string, answerA: string, answerB: st
     { role: "system", content: JUDGE_SYSTEM_PROMPT },
     { role: "user", content: user },
   ];
-}
-
-/** The request's conversation as the judge reads it: one `role: text` block per message (tools by name only). */
-export function renderConversation(messages: ChatMessage[]): string {
-  return messages.map((m) => `${m.role}: ${contentText(m.content)}`).join("\n\n");
-}
-
-function contentText(content: unknown): string {
-  if (typeof content === "string") return content;
-  if (!Array.isArray(content)) return "";
-  return content
-    .map((part: unknown) => {
-      if (typeof part !== "object" || part === null) return "";
-      const p = part as { type?: unknown; text?: unknown };
-      if (typeof p.text === "string") return p.text;
-      return p.type === "image_url" ? "[image]" : "";
-    })
-    .filter((t) => t !== "")
-    .join(" ");
 }

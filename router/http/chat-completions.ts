@@ -3,7 +3,7 @@
  * as JSON or as a relayed SSE stream. Every number about the request goes to its record (router/accounting).
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Costs, RequestRecord, RequestRecorder } from "../accounting/request-record.js";
+import type { BilledAttempt, Costs, RequestRecord, RequestRecorder } from "../accounting/request-record.js";
 import { tokensFromUsage, type TokenCounts } from "../accounting/cost.js";
 import { scopedSignal } from "../dispatch/abort.js";
 import { clientError, lastTried } from "../dispatch/client-error.js";
@@ -11,14 +11,17 @@ import { relaySession, type Segment, type StreamSession } from "../dispatch/cont
 import {
   dispatchCompletion,
   fellBackFrom,
+  type AttemptFailure,
   type DispatchContext,
   type DispatchDeps,
   type DispatchResult,
 } from "../dispatch/dispatch.js";
+import { describeCascade, runCascade } from "../dispatch/cascade.js";
 import { dispatchStream } from "../dispatch/stream.js";
+import { completionChunks } from "../openai/chunks.js";
 import type { RouteConfig, ProviderConfig } from "../config/types.js";
 import { errorBody, HttpError } from "../openai/errors.js";
-import type { Usage } from "../openai/types.js";
+import type { ChatCompletion, Usage } from "../openai/types.js";
 import { answerOf } from "../evaluation/evaluator.js";
 import type { EvaluationCase } from "../evaluation/plan.js";
 import type { Answer } from "../evaluation/structural.js";
@@ -46,9 +49,7 @@ export function createChatHandler(deps: ChatDeps): ChatHandler {
     const record = deps.record(res.getHeader("x-request-id") as string);
     try {
       const routed = await routeRequest(deps, req, body, record);
-      await (routed.parsed.stream
-        ? serveStream(deps, res, routed, record)
-        : serveCompletion(deps, res, routed, record));
+      await serve(deps, res, routed, record);
     } finally {
       record.end();
     }
@@ -57,15 +58,49 @@ export function createChatHandler(deps: ChatDeps): ChatHandler {
 
 type Dispatcher<T> = (deps: DispatchDeps, ctx: DispatchContext) => Promise<DispatchResult<T>>;
 
+/**
+ * What happened before the route's normal choice answers: a cascade's escalated stages (billed to the request,
+ * named in x-routewise-decision). NO_PRIOR for every other request.
+ */
+interface Prior {
+  signal: AbortSignal;
+  cascade: BilledAttempt[];
+  /** Prefixed to x-routewise-decision, or "". */
+  note: string;
+}
+
+/** Cascade first when the route has one and the policy decided (ADR 11), then the route's normal choice. */
+async function serve(deps: ChatDeps, res: ServerResponse, r: Routed, record: RequestRecord): Promise<void> {
+  const signal = requestSignal(res, r.route);
+  let prior: Prior = { signal, cascade: [], note: "" };
+  const plan = cascadePlan(r);
+  if (plan) {
+    const ctx = { route: r.route, order: [], request: r.parsed.body, requestId: record.requestId, signal, record };
+    const outcome = await runCascade(deps.dispatch, { ...plan, ctx, promptChars: r.parsed.promptChars });
+    prior = { signal, cascade: outcome.billed, note: `${describeCascade(outcome.trail, r.parsed.stream)}; ` };
+    const { accepted } = outcome;
+    if (accepted) {
+      const answered = { provider: accepted.provider, value: accepted.completion, failures: accepted.failures, prior };
+      serveAccepted(deps, res, r, record, answered);
+      return;
+    }
+  }
+  await (r.parsed.stream ? serveStream(deps, res, r, record, prior) : serveCompletion(deps, res, r, record, prior));
+}
+
+/** The selection as x-routewise-decision reports it, with what the cascade did first. */
+function withNote(r: Routed, prior: Prior): Routed["selection"] {
+  return prior.note === "" ? r.selection : { ...r.selection, explanation: `${prior.note}${r.selection.explanation}` };
+}
+
 /** Dispatches along the decided order; when every attempt failed, records it and throws the client error. */
 async function dispatchOrThrow<T>(
   deps: ChatDeps,
-  res: ServerResponse,
   r: Routed,
   record: RequestRecord,
   dispatch: Dispatcher<T>,
+  signal: AbortSignal,
 ) {
-  const signal = requestSignal(res, r.route);
   const { order } = r.selection;
   const ctx = { route: r.route, order, request: r.parsed.body, requestId: record.requestId, signal, record };
   const result = await dispatch(deps.dispatch, ctx);
@@ -75,20 +110,116 @@ async function dispatchOrThrow<T>(
   throw error;
 }
 
-async function serveCompletion(deps: ChatDeps, res: ServerResponse, r: Routed, record: RequestRecord) {
-  const result = await dispatchOrThrow(deps, res, r, record, dispatchCompletion);
-  const body = result.value;
-  const completionChars = JSON.stringify(body.choices).length;
-  const tokens = tokensFromUsage(body.usage, { promptChars: r.parsed.promptChars, completionChars });
-  const fallbacks = fellBackFrom(result).length;
-  const costs = record.finished({ provider: result.provider, tokens, outcome: "success", fallbacks });
-  setRoutingHeaders(res, r.route, r.selection, result);
+async function serveCompletion(deps: ChatDeps, res: ServerResponse, r: Routed, record: RequestRecord, prior: Prior) {
+  const result = await dispatchOrThrow(deps, r, record, dispatchCompletion, prior.signal);
+  respondCompletion(deps, res, r, record, {
+    provider: result.provider,
+    value: result.value,
+    failures: result.failures,
+    prior,
+  });
+}
+
+interface Answered {
+  provider: ProviderConfig;
+  value: ChatCompletion;
+  failures: AttemptFailure[];
+  prior: Prior;
+}
+
+/** A completion to the client as JSON: record, routing and cost headers, the feedback token, judge sampling. */
+function respondCompletion(deps: ChatDeps, res: ServerResponse, r: Routed, record: RequestRecord, a: Answered) {
+  const body = a.value;
+  const tokens = completionTokens(r, body);
+  const fallbacks = fellBackFrom(a).length;
+  const costs = record.finished({
+    provider: a.provider,
+    tokens,
+    outcome: "success",
+    fallbacks,
+    cascade: a.prior.cascade,
+  });
+  setRoutingHeaders(res, r.route, withNote(r, a.prior), a);
   res.setHeader("x-routewise-cost-usd", formatUSD(costs.cost));
   res.setHeader("x-routewise-baseline-cost-usd", formatUSD(costs.baseline));
-  res.setHeader(FEEDBACK_TOKEN_HEADER, tokenFor(deps, r, result.provider, record));
+  res.setHeader(FEEDBACK_TOKEN_HEADER, tokenFor(deps, r, a.provider, record));
   if (tokens.estimated) res.setHeader("x-routewise-usage-estimated", "true");
-  evaluateAfterResponse(res, deps, r, record.requestId, { provider: result.provider, answer: answerOf(body) });
+  evaluateAfterResponse(res, deps, r, record.requestId, { provider: a.provider, answer: answerOf(body) });
   sendJson(res, 200, body);
+}
+
+function completionTokens(r: Routed, body: ChatCompletion): TokenCounts {
+  const completionChars = JSON.stringify(body.choices).length;
+  return tokensFromUsage(body.usage, { promptChars: r.parsed.promptChars, completionChars });
+}
+
+/** A cascade stage's accepted answer: as JSON, or replayed as a stream to a client that asked for one. */
+function serveAccepted(deps: ChatDeps, res: ServerResponse, r: Routed, record: RequestRecord, a: Answered): void {
+  if (!r.parsed.stream) {
+    respondCompletion(deps, res, r, record, a);
+    return;
+  }
+  const tokens = completionTokens(r, a.value);
+  const fallbacks = fellBackFrom(a).length;
+  const costs = record.finished({
+    provider: a.provider,
+    tokens,
+    outcome: "success",
+    fallbacks,
+    cascade: a.prior.cascade,
+  });
+  const selection = withNote(r, a.prior);
+  setRoutingHeaders(res, r.route, selection, a);
+  const token = tokenFor(deps, r, a.provider, record);
+  startEventStream(res);
+  for (const chunk of completionChunks(a.value)) writeEvent(res, chunk);
+  if (r.parsed.includeUsage) {
+    const summary = { ...baseSummary(r, a.provider, tokens, costs), decision: selection.explanation };
+    writeEvent(res, { ...usageOnlyChunk(a.value), x_routewise: { ...summary, feedback_token: token } });
+  }
+  evaluateAfterResponse(res, deps, r, record.requestId, { provider: a.provider, answer: answerOf(a.value) });
+  writeDone(res);
+  res.addTrailers({
+    "x-routewise-cost-usd": formatUSD(costs.cost),
+    "x-routewise-baseline-cost-usd": formatUSD(costs.baseline),
+    [FEEDBACK_TOKEN_HEADER]: token,
+  });
+  res.end();
+}
+
+function usageOnlyChunk(c: ChatCompletion): Record<string, unknown> {
+  return {
+    id: c.id,
+    object: "chat.completion.chunk",
+    created: c["created"],
+    model: c.model,
+    choices: [],
+    usage: c.usage ?? null,
+  };
+}
+
+/**
+ * The stages this request tries: the route's cascade stages that selection left usable for it (capable, healthy,
+ * not excluded), cheaper than the provider the route would choose, which answers after them. None when the
+ * request went to the baseline by rollout, was pinned, or a rule decided.
+ */
+function cascadePlan(r: Routed) {
+  const cascade = r.route.strategy === "cascade" ? r.route.cascade : null;
+  const chosen = r.selection.order[0];
+  if (!cascade || !chosen || r.selection.arm !== "policy" || r.task === null || r.selection.reason.startsWith("rule:"))
+    return null;
+  const usable = new Map(r.selection.order.map((p) => [p.id, p]));
+  const stages = cascade.stages.flatMap((id) => {
+    const p = usable.get(id);
+    return p && p.id !== chosen.id && price(p) < price(chosen) ? [p] : [];
+  });
+  if (stages.length === 0) return null;
+  const judge = cascade.judge === null ? null : (r.providers.get(cascade.judge) ?? null);
+  return { cascade, stages, judge, task: r.task };
+}
+
+function price(p: ProviderConfig): number {
+  return p.pricing.inputPerMillion + p.pricing.outputPerMillion;
 }
 
 function tokenFor(deps: ChatDeps, r: Routed, provider: ProviderConfig, record: RequestRecord): string {
@@ -123,9 +254,9 @@ function evaluateAfterResponse(
   });
 }
 
-async function serveStream(deps: ChatDeps, res: ServerResponse, r: Routed, record: RequestRecord) {
-  const result = await dispatchOrThrow(deps, res, r, record, dispatchStream);
-  setRoutingHeaders(res, r.route, r.selection, result);
+async function serveStream(deps: ChatDeps, res: ServerResponse, r: Routed, record: RequestRecord, prior: Prior) {
+  const result = await dispatchOrThrow(deps, r, record, dispatchStream, prior.signal);
+  setRoutingHeaders(res, r.route, withNote(r, prior), result);
   startEventStream(res);
   const session = await relaySession(deps.dispatch, result.ctx, result, eventSink(res));
   const billed = session.segments.map((seg) => ({ provider: seg.provider, tokens: segmentTokens(r, seg) }));
@@ -136,6 +267,7 @@ async function serveStream(deps: ChatDeps, res: ServerResponse, r: Routed, recor
     outcome: session.error ? "stream_error" : session.clientGone ? "client_closed" : "success",
     fallbacks: fellBackFrom(result).length + billed.length - 1,
     earlier: billed.slice(0, -1),
+    cascade: prior.cascade,
     ...(session.error ? { streamError: session.error.message } : {}),
   });
   const token = tokenFor(deps, r, last.provider, record);
@@ -214,9 +346,8 @@ function requestSignal(res: ServerResponse, route: RouteConfig): AbortSignal {
   return scoped.signal;
 }
 
-/** The `x_routewise` object of the final usage chunk; a continued stream says so and lists every billed attempt. */
-function routewiseSummary(r: Routed, provider: ProviderConfig, tokens: TokenCounts, costs: Costs, s: StreamSession) {
-  const summary = {
+function baseSummary(r: Routed, provider: ProviderConfig, tokens: TokenCounts, costs: Costs) {
+  return {
     route: r.route.name,
     provider: provider.id,
     model: provider.model,
@@ -225,6 +356,11 @@ function routewiseSummary(r: Routed, provider: ProviderConfig, tokens: TokenCoun
     baseline_cost_usd: Number(formatUSD(costs.baseline)),
     usage_estimated: costs.attempts.some((a) => a.estimated) || tokens.estimated,
   };
+}
+
+/** The `x_routewise` object of the final usage chunk; a continued stream says so and lists every billed attempt. */
+function routewiseSummary(r: Routed, provider: ProviderConfig, tokens: TokenCounts, costs: Costs, s: StreamSession) {
+  const summary = baseSummary(r, provider, tokens, costs);
   if (!s.continued) return summary;
   return {
     ...summary,

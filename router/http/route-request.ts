@@ -5,7 +5,7 @@
 import type { IncomingMessage } from "node:http";
 import type { RequestRecord } from "../accounting/request-record.js";
 import type { Classifier } from "../classify/types.js";
-import type { RouteConfig } from "../config/types.js";
+import type { ProviderConfig, RouteConfig, Task } from "../config/types.js";
 import { HttpError } from "../openai/errors.js";
 import { parseChatRequest, type ParsedRequest } from "../openai/request.js";
 import { pinnedSelection, resolveModel } from "../select/pinned.js";
@@ -33,6 +33,10 @@ export interface Routed {
   route: RouteConfig;
   selection: Selection;
   parsed: ParsedRequest;
+  /** The analyzer's task (null for a pinned request, which is not classified). */
+  task: Task | null;
+  /** The config's providers by id. */
+  providers: ReadonlyMap<string, ProviderConfig>;
 }
 
 export async function routeRequest(
@@ -77,11 +81,11 @@ export async function routeRequest(
     ).withHeaders({ "retry-after": "30" });
   }
   const t0 = deps.hrNow();
-  const selection = pinned
-    ? pinnedSelection(snap.providers, route, pinned)
+  const { selection, task } = pinned
+    ? { selection: pinnedSelection(snap.providers, route, pinned), task: null }
     : await decide(deps, snap, route, parsed, { req, requestId: record.requestId });
   record.decided(route, selection, (deps.hrNow() - t0) / 1000);
-  return { route, selection, parsed };
+  return { route, selection, parsed, task, providers: snap.providers };
 }
 
 async function decide(
@@ -90,7 +94,7 @@ async function decide(
   route: RouteConfig,
   parsed: ParsedRequest,
   { req, requestId }: { req: IncomingMessage; requestId: string },
-): Promise<Selection> {
+): Promise<{ selection: Selection; task: Task }> {
   // Size before classification: a prompt no candidate can take is refused without analysing it.
   const candidates = route.candidates.flatMap((c) => snap.providers.get(c.provider) ?? []);
   const tooLong = tooLongForAll(candidates, parsed);
@@ -116,7 +120,7 @@ async function decide(
     rolloutArm: rolloutArm(route, requestId),
   });
   if (!result.ok) throw refusal(result);
-  return result;
+  return { selection: result, task: classification.task };
 }
 
 function refusal(f: SelectionFailure): HttpError {

@@ -110,6 +110,14 @@ export function createRouterMetrics(registry: Registry = new Registry(), options
       labelNames: ["route"] as const,
       registers: r,
     }),
+    cascade: new Counter({
+      name: "routewise_cascade_total",
+      help:
+        "Cascade stages by outcome: accepted (every verifier passed; verifier=all), escalated (verifier = the one " +
+        "that rejected), error (the stage failed; verifier=error).",
+      labelNames: ["route", "model", "outcome", "verifier"] as const,
+      registers: r,
+    }),
     fallbacks: new Counter({
       name: "routewise_fallbacks_total",
       help: "Fallbacks from one provider to the next after its attempts failed.",

@@ -494,6 +494,48 @@ export interface ModelRouteSpec {
     };
   };
   /**
+   * single (default): the provider the policy chooses answers. cascade: spec.cascade's cheaper stages answer first, each answer checked by the verifiers; the first answer they accept is returned, else the policy's choice answers (README "Cascades").
+   */
+  strategy?: "single" | "cascade";
+  /**
+   * The cascade of strategy cascade.
+   */
+  cascade?: {
+    /**
+     * Candidate names tried in order before the policy's choice. Default: the candidates cheaper than the baseline, cheapest first, at most two. A stage that costs as much as the policy's choice for a request is skipped for it.
+     *
+     * @maxItems 8
+     */
+    stages?: string[];
+    /**
+     * Checks of each stage's answer, in this order (the first rejection escalates): structure, math, refusal, logprobs, judge. Default structure, math, refusal.
+     *
+     * @maxItems 5
+     */
+    verifiers?: ("structure" | "math" | "refusal" | "logprobs" | "judge")[];
+    /**
+     * The ModelProvider that grades a stage's answer alone (1-10) for the judge verifier (reference rules as for candidates).
+     */
+    judge?: {
+      /**
+       * Name of the judge ModelProvider.
+       */
+      name: string;
+      /**
+       * Namespace of the judge ModelProvider. Default this route's.
+       */
+      namespace?: string;
+    };
+    /**
+     * judge verifier: accept when the grade is at least this (1-10). Default 7.
+     */
+    judgeThreshold?: number;
+    /**
+     * logprobs verifier: reject an answer whose mean token log-probability is below this. Default -1.
+     */
+    logprobsThreshold?: number;
+  };
+  /**
    * Judge sampling: a share of the requests answered by a model other than the baseline is also sent to the baseline after the client has its answer, and the judge grades both answers. The scores give the route's measured quality retention (README "Measuring quality").
    */
   evaluation?: {
