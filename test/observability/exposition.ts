@@ -1,12 +1,12 @@
 /**
- * Stand-in router replicas for the measured-quality rules (ADR 10): each serves, over HTTP, the ADR's metrics with
- * the names and labels the router will export, rendered by prom-client (so the text is exactly prom-client's
- * exposition format), with counter values the test sets. A later step can start real routers instead: the tests
- * only need `address`, the `record*` methods and `close`.
+ * Stand-in router replicas for the measured-quality rules (ADR 10): each serves, over HTTP, the router's own metric
+ * definitions (router/metrics) rendered by prom-client, with counter values the test sets, so the rules can be
+ * checked against hand-computed numbers. judged-routers.test.ts runs the same rules on real routers.
  */
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { Counter, Gauge, Registry } from "prom-client";
+import { Registry } from "prom-client";
+import { createRouterMetrics } from "../../router/metrics/metrics.js";
 
 export type Arm = "policy" | "baseline";
 
@@ -16,87 +16,23 @@ export interface JudgedSample {
   baseline: number;
 }
 
+/** The router's own metric definitions, under the short names this file uses. */
 function contractMetrics(registry: Registry) {
-  const r = [registry];
+  const m = createRouterMetrics(registry, { defaultMetrics: false });
   return {
-    samples: new Counter({
-      name: "routewise_evaluation_samples_total",
-      help: "Evaluation samples with scores recorded.",
-      labelNames: ["route", "model"] as const,
-      registers: r,
-    }),
-    score: new Counter({
-      name: "routewise_evaluation_score_total",
-      help: "Sum of judge scores by side (routed, baseline).",
-      labelNames: ["route", "model", "side"] as const,
-      registers: r,
-    }),
-    scoreSquared: new Counter({
-      name: "routewise_evaluation_score_squared_total",
-      help: "Sum of squared judge scores by side.",
-      labelNames: ["route", "model", "side"] as const,
-      registers: r,
-    }),
-    scoreProduct: new Counter({
-      name: "routewise_evaluation_score_product_total",
-      help: "Sum of routed times baseline scores.",
-      labelNames: ["route", "model"] as const,
-      registers: r,
-    }),
-    failures: new Counter({
-      name: "routewise_evaluation_failures_total",
-      help: "Evaluations that produced no score, by reason.",
-      labelNames: ["route", "reason"] as const,
-      registers: r,
-    }),
-    evaluationCost: new Counter({
-      name: "routewise_evaluation_cost_usd_total",
-      help: "Evaluation spend in USD.",
-      labelNames: ["route"] as const,
-      registers: r,
-    }),
-    paused: new Gauge({
-      name: "routewise_evaluation_paused",
-      help: "1 while the spend cap pauses sampling.",
-      labelNames: ["route"] as const,
-      registers: r,
-    }),
-    feedback: new Counter({
-      name: "routewise_feedback_total",
-      help: "Feedback received.",
-      labelNames: ["route", "model"] as const,
-      registers: r,
-    }),
-    feedbackScore: new Counter({
-      name: "routewise_feedback_score_total",
-      help: "Sum of feedback scores in [0, 1].",
-      labelNames: ["route", "model"] as const,
-      registers: r,
-    }),
-    objective: new Gauge({
-      name: "routewise_route_objective_retention",
-      help: "The route's minQualityRetention.",
-      labelNames: ["route"] as const,
-      registers: r,
-    }),
-    projectedCost: new Counter({
-      name: "routewise_projected_cost_usd_total",
-      help: "Shadow routes: the tokens at the decided model's prices, in USD.",
-      labelNames: ["route"] as const,
-      registers: r,
-    }),
-    cost: new Counter({
-      name: "routewise_cost_usd_total",
-      help: "Cost of answered requests in USD at the answering provider's prices.",
-      labelNames: ["route", "provider", "model", "arm"] as const,
-      registers: r,
-    }),
-    baselineCost: new Counter({
-      name: "routewise_baseline_cost_usd_total",
-      help: "What the same tokens would have cost at the route's baseline provider's prices, in USD.",
-      labelNames: ["route", "arm"] as const,
-      registers: r,
-    }),
+    samples: m.evaluationSamples,
+    score: m.evaluationScore,
+    scoreSquared: m.evaluationScoreSquared,
+    scoreProduct: m.evaluationScoreProduct,
+    failures: m.evaluationFailures,
+    evaluationCost: m.evaluationCost,
+    paused: m.evaluationPaused,
+    feedback: m.feedback,
+    feedbackScore: m.feedbackScore,
+    objective: m.routeObjectiveRetention,
+    projectedCost: m.projectedCost,
+    cost: m.cost,
+    baselineCost: m.baselineCost,
   };
 }
 
