@@ -431,3 +431,45 @@ describe("compile: cascades (ADR 11)", () => {
     expect(routeConfig).not.toHaveProperty("cascade");
   });
 });
+
+describe("compile: egress (issue 16)", () => {
+  function withEgress(spec: Partial<ModelProvider["spec"]>): CompileInput {
+    const input = examples();
+    input.providers = input.providers.map((p) =>
+      p.metadata.name === "gpt-4o" ? { ...p, spec: { ...p.spec, ...spec } } : p,
+    );
+    input.secrets = [...input.secrets, { namespace: "team-a", name: "internal-ca", keys: ["ca.crt"] }];
+    return input;
+  }
+  const gpt4o = (out: ReturnType<typeof compile>) => out.config.providers.find((p) => p.id === "team-a/gpt-4o");
+
+  it("compiles a proxy URL and a CA bundle, and copies the bundle like a credential under namespace.name_ca", () => {
+    const out = compile(
+      withEgress({
+        proxy: { from: "URL", url: "http://proxy.corp:3128" },
+        tls: { caSecretRef: { name: "internal-ca" } },
+      }),
+    );
+    expect(out.problems).toEqual([]);
+    expect(gpt4o(out)?.egress).toEqual({ proxy: "url", proxyURL: "http://proxy.corp:3128", caKey: "team-a.gpt-4o_ca" });
+    expect(out.credentials).toContainEqual({
+      key: "team-a.gpt-4o_ca",
+      namespace: "team-a",
+      secretName: "internal-ca",
+      secretKey: "ca.crt",
+    });
+  });
+
+  it("leaves providers without a proxy or CA unchanged (no egress field), and reports a missing CA Secret", () => {
+    expect(gpt4o(compile(examples()))).not.toHaveProperty("egress");
+    expect(gpt4o(compile(withEgress({ proxy: { from: "None" } })))?.egress).toEqual({
+      proxy: "direct",
+      proxyURL: null,
+      caKey: null,
+    });
+    const out = compile(withEgress({ tls: { caSecretRef: { name: "no-such-ca" } } }));
+    expect(out.problems).toContainEqual(
+      expect.objectContaining({ field: "spec.tls.caSecretRef.name", reason: "SecretNotFound" }),
+    );
+  });
+});

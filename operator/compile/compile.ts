@@ -81,7 +81,9 @@ export function compile(input: CompileInput): CompileResult {
     ...providerList.map((p) => objectKey({ kind: "ModelProvider", ...splitId(p.id) })),
     ...routes.map((r) => objectKey({ kind: "ModelRoute", namespace: r.source.namespace, name: r.source.name })),
   ].sort(compareStrings);
-  const usedKeys = new Set(providerList.flatMap((p) => (p.credentialKey === null ? [] : [p.credentialKey])));
+  const usedKeys = new Set(
+    providerList.flatMap((p) => [p.credentialKey, p.egress?.caKey ?? null].filter((k): k is string => k !== null)),
+  );
   const supplied = credentials.filter((c) => usedKeys.has(c.key));
   const carriedCredentialKeys = [...usedKeys].filter((k) => !supplied.some((c) => c.key === k)).sort(compareStrings);
   return { config, problems, credentials: supplied, programmed, candidateCounts, lastGood, carriedCredentialKeys };
@@ -98,6 +100,7 @@ function compileProviders(
     problems.push(...out.problems);
     if (out.provider) providers.set(out.provider.id, out.provider);
     if (out.credential) credentials.push(out.credential);
+    if (out.ca) credentials.push(out.ca);
   }
   return { providers, credentials };
 }

@@ -16,3 +16,11 @@ export interface CredentialSource {
 export function credentialKey(namespace: string, name: string): string {
   return `${namespace}.${name}`;
 }
+
+/**
+ * A provider's CA bundle's key in the operator's Secret: `namespace.name_ca`. Kubernetes names never contain `_`,
+ * so it cannot collide with a provider's API key (`namespace.name`) or another provider's CA.
+ */
+export function caKey(namespace: string, name: string): string {
+  return `${credentialKey(namespace, name)}_ca`;
+}

@@ -11,6 +11,8 @@
  */
 export const PROVIDER_DEFAULTS = {
   "spec.auth.secretRef.key": "apiKey",
+  "spec.proxy.from": "Environment",
+  "spec.tls.caSecretRef.key": "ca.crt",
   "spec.contextWindow": 8192,
   "spec.maxOutputTokens": 4096,
   "spec.capabilities.tools": false,

@@ -1,7 +1,7 @@
 import { REASONS } from "../api/v1alpha1/conditions.js";
 import type { ModelProvider, SecretInfo } from "../api/v1alpha1/types.js";
 import type { Domain, ProviderConfig, SimulatedBehaviour } from "../../router/config/types.js";
-import { credentialKey, type CredentialSource } from "./credentials.js";
+import { caKey, credentialKey, type CredentialSource } from "./credentials.js";
 import { PROVIDER_DEFAULTS } from "./defaults.js";
 import { DURATION_FIELDS, durationOr, MAX_DURATION, overlongDurations } from "./duration.js";
 import type { Problem } from "./problems.js";
@@ -11,6 +11,8 @@ const D = PROVIDER_DEFAULTS;
 export interface ProviderOutput {
   provider: ProviderConfig | null;
   credential: CredentialSource | null;
+  /** The CA bundle's source (spec.tls.caSecretRef), copied like a credential. */
+  ca: CredentialSource | null;
   problems: Problem[];
 }
 
@@ -28,25 +30,33 @@ export function compileProvider(p: ModelProvider, secrets: SecretInfo[]): Provid
     });
   };
 
-  let credential: CredentialSource | null = null;
-  const ref = p.spec.auth?.secretRef;
-  if (ref) {
-    const secretKey = ref.key ?? D["spec.auth.secretRef.key"];
+  const secretSource = (
+    ref: { name: string; key?: string } | undefined,
+    field: string,
+    defaults: { key: string; into: string },
+  ): CredentialSource | null => {
+    if (!ref) return null;
+    const secretKey = ref.key ?? defaults.key;
     const secret = secrets.find((s) => s.namespace === namespace && s.name === ref.name);
-    if (!secret)
-      problem(
-        "spec.auth.secretRef.name",
-        REASONS.ResolvedRefs.secretNotFound,
-        `Secret ${namespace}/${ref.name} not found`,
-      );
-    else if (!secret.keys.includes(secretKey)) {
-      problem(
-        "spec.auth.secretRef.key",
-        REASONS.ResolvedRefs.secretKeyNotFound,
-        `Secret ${namespace}/${ref.name} has no key ${JSON.stringify(secretKey)}`,
-      );
-    } else credential = { key: credentialKey(namespace, name), namespace, secretName: ref.name, secretKey };
-  }
+    if (!secret) {
+      problem(`${field}.name`, REASONS.ResolvedRefs.secretNotFound, `Secret ${namespace}/${ref.name} not found`);
+      return null;
+    }
+    if (!secret.keys.includes(secretKey)) {
+      const message = `Secret ${namespace}/${ref.name} has no key ${JSON.stringify(secretKey)}`;
+      problem(`${field}.key`, REASONS.ResolvedRefs.secretKeyNotFound, message);
+      return null;
+    }
+    return { key: defaults.into, namespace, secretName: ref.name, secretKey };
+  };
+  const credential = secretSource(p.spec.auth?.secretRef, "spec.auth.secretRef", {
+    key: D["spec.auth.secretRef.key"],
+    into: credentialKey(namespace, name),
+  });
+  const ca = secretSource(p.spec.tls?.caSecretRef, "spec.tls.caSecretRef", {
+    key: D["spec.tls.caSecretRef.key"],
+    into: caKey(namespace, name),
+  });
   for (const field of overlongDurations(p, DURATION_FIELDS.ModelProvider)) {
     problems.push({
       object: { kind: "ModelProvider", namespace, name },
@@ -56,11 +66,16 @@ export function compileProvider(p: ModelProvider, secrets: SecretInfo[]): Provid
       message: `must be at most ${MAX_DURATION}`,
     });
   }
-  if (problems.length > 0) return { provider: null, credential: null, problems };
-  return { provider: toConfig(p, namespace, credential), credential, problems };
+  if (problems.length > 0) return { provider: null, credential: null, ca: null, problems };
+  return { provider: toConfig(p, namespace, credential, ca), credential, ca, problems };
 }
 
-function toConfig(p: ModelProvider, namespace: string, credential: CredentialSource | null): ProviderConfig {
+function toConfig(
+  p: ModelProvider,
+  namespace: string,
+  credential: CredentialSource | null,
+  ca: CredentialSource | null,
+): ProviderConfig {
   const s = p.spec;
   const contextWindow = s.contextWindow ?? D["spec.contextWindow"];
   return {
@@ -79,7 +94,18 @@ function toConfig(p: ModelProvider, namespace: string, credential: CredentialSou
     timeouts: timeouts(s.timeouts),
     simulated: s.type === "simulated" ? simulated(s.simulated) : null,
     headers: Object.fromEntries(Object.entries(s.headers ?? {}).sort(([a], [b]) => (a < b ? -1 : 1))),
+    ...egress(s, ca),
   };
+}
+
+const PROXY_MODES = { Environment: "environment", None: "direct", URL: "url" } as const;
+
+/** Only providers that set a proxy or a CA carry `egress`, so every other config (and its hash) is unchanged. */
+function egress(s: Spec, ca: CredentialSource | null): Pick<ProviderConfig, "egress"> {
+  const from = s.proxy?.from ?? D["spec.proxy.from"];
+  if (from === "Environment" && ca === null) return {};
+  const proxyURL = from === "URL" ? (s.proxy?.url ?? null) : null;
+  return { egress: { proxy: PROXY_MODES[from], proxyURL, caKey: ca?.key ?? null } };
 }
 
 type Spec = ModelProvider["spec"];

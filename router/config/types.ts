@@ -111,6 +111,23 @@ export interface ProviderConfig {
   simulated: SimulatedBehaviour | null;
   /** Extra headers sent upstream (non-secret). */
   headers: Record<string, string>;
+  /** How the router reaches the provider: proxy and trusted CAs. Absent (older configs): environment, system CAs. */
+  egress?: EgressConfig;
+}
+
+/**
+ * environment: HTTPS_PROXY / HTTP_PROXY / NO_PROXY of the router process (none set: direct); direct: never a
+ * proxy; url: the forward proxy at proxyURL (HTTP CONNECT for https upstreams).
+ */
+export interface EgressConfig {
+  proxy: "environment" | "direct" | "url";
+  /** With proxy url: the proxy's URL (http or https, no credentials). */
+  proxyURL: string | null;
+  /**
+   * Key, in the credentials directory, of a PEM CA bundle the provider's TLS certificate must chain to (in
+   * addition to the system CAs), or null.
+   */
+  caKey: string | null;
 }
 
 export interface Range {

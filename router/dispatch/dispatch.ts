@@ -271,6 +271,7 @@ export function callOptions(
   return {
     signal,
     apiKey: deps.credential(provider.credentialKey),
+    caBundle: deps.credential(provider.egress?.caKey ?? null),
     requestId: ctx.requestId,
     onMalformedEvent: () => ctx.record.malformedEvent(provider),
   };

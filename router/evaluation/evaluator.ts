@@ -186,7 +186,9 @@ export class Evaluator {
     const signal = AbortSignal.any([this.abort.signal, AbortSignal.timeout(route.timeouts.requestMs)]);
     let body: ChatCompletion;
     try {
-      body = (await this.deps.adapters[provider.type].complete(provider, request, { signal, apiKey, requestId })).body;
+      const caBundle = this.deps.credential(provider.egress?.caKey ?? null);
+      const options = { signal, apiKey, caBundle, requestId };
+      body = (await this.deps.adapters[provider.type].complete(provider, request, options)).body;
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       throw new EvaluationFailure(reason, `${provider.id}: ${redactSecrets(message, [apiKey])}`);

@@ -12,7 +12,7 @@ describe("createAdapters", () => {
 
   it("closes the shared HTTP client only when every adapter is closed", async () => {
     const http = createHttpClient();
-    const agent = http.dispatcherFor(1_000);
+    const agent = http.dispatcherFor({ timeouts: { connectMs: 1_000, requestMs: 1_000 } });
     const adapters = createAdapters({ http });
     await adapters.openai.close();
     await adapters.openai.close();

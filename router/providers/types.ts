@@ -66,6 +66,8 @@ export interface CallOptions {
   signal: AbortSignal;
   /** The resolved API key, or null. */
   apiKey: string | null;
+  /** The provider's extra CA bundle (PEM, from its egress.caKey credential), or null. */
+  caBundle?: string | null;
   requestId: string;
   /** Told about every stream event the adapter skipped as malformed (counted by the request record). */
   onMalformedEvent?: () => void;

@@ -3,6 +3,7 @@
  * connection tracking and fault injection. Provider-specific mocks supply the normal responses.
  */
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo, Socket } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { isRecord } from "../../router/config/json.js";
@@ -101,6 +102,8 @@ export interface MockBehaviour {
   prefillOverlapChars?: number;
   /** Start every reply with `[<requested model>] `, so a judge can tell who wrote an answer. */
   tagModel?: boolean;
+  /** Serve HTTPS with this key and certificate (PEM) instead of HTTP. */
+  tls?: { key: string; cert: string };
 }
 
 /** What a provider mock answers when there is no fault. */
@@ -133,7 +136,7 @@ export async function startMockServer(responder: ProviderResponder, behaviour: M
   let setting: FaultSetting = null;
   let sinceSet = 0;
 
-  const server = createServer({ keepAliveTimeout: 10_000 }, (req, res) => {
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     sinceSet++;
     const number = sinceSet;
     const faults = faultsFor(setting, number);
@@ -154,8 +157,12 @@ export async function startMockServer(responder: ProviderResponder, behaviour: M
       });
       await respond(responder, behaviour, faults, { req: request, res: response, body });
     }
-  });
-  server.on("connection", (socket) => {
+  };
+  const server = behaviour.tls
+    ? createHttpsServer({ keepAliveTimeout: 10_000, ...behaviour.tls }, onRequest)
+    : createServer({ keepAliveTimeout: 10_000 }, onRequest);
+  // Over TLS, requests arrive on the TLS socket, which "secureConnection" hands out.
+  server.on(behaviour.tls ? "secureConnection" : "connection", (socket: Socket) => {
     opened++;
     sockets.set(socket, opened);
     socket.on("close", () => sockets.delete(socket));
@@ -163,7 +170,7 @@ export async function startMockServer(responder: ProviderResponder, behaviour: M
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `${behaviour.tls ? "https" : "http"}://127.0.0.1:${port}`,
     port,
     requests,
     setFaults(faults) {

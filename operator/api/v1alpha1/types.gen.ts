@@ -142,6 +142,37 @@ export interface ModelProviderSpec {
     connect?: string;
   };
   /**
+   * How the router reaches the provider. Environment (default) honours the router's HTTPS_PROXY, HTTP_PROXY and NO_PROXY; None always connects directly; URL tunnels through the forward proxy at url (HTTP CONNECT for https upstreams).
+   */
+  proxy?: {
+    /**
+     * Environment, None or URL. Default Environment.
+     */
+    from?: "Environment" | "None" | "URL";
+    /**
+     * The forward proxy, http(s)://host:port, without credentials (they would land in the router's ConfigMap; use the router's HTTPS_PROXY for an authenticated proxy).
+     */
+    url?: string;
+  };
+  /**
+   * TLS to the provider.
+   */
+  tls?: {
+    /**
+     * A Secret holding a PEM CA bundle the provider's certificate chains to (a vLLM behind an internal CA), trusted in addition to the system CAs. Copied into the gateway's credentials Secret.
+     */
+    caSecretRef?: {
+      /**
+       * Name of the Secret in the provider's namespace.
+       */
+      name: string;
+      /**
+       * Key of the PEM bundle in the Secret. Default ca.crt.
+       */
+      key?: string;
+    };
+  };
+  /**
    * Extra non-secret HTTP headers sent upstream with every request.
    */
   headers?: {

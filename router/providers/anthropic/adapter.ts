@@ -44,7 +44,7 @@ export function createAnthropicAdapter(deps: AnthropicAdapterDeps): ProviderAdap
   const post = (provider: ProviderConfig, request: ChatRequest, options: CallOptions, stream: boolean) =>
     send({
       providerId: provider.id,
-      dispatcher: http.dispatcherFor(provider.timeouts.connectMs),
+      dispatcher: http.dispatcherFor(provider, options.caBundle),
       endpoint: endpointOf(provider),
       authHeader: "x-api-key",
       body: encodeRequest(provider.id, () => JSON.stringify(toAnthropicRequest(provider, request, stream))),

@@ -1,10 +1,12 @@
 /**
- * The HTTP layer shared by the network adapters: keep-alive undici Agents (one per distinct connect timeout, so
- * `provider.timeouts.connectMs` is honoured while every origin still gets one pooled set of sockets), request
- * sending with error mapping, and body reading.
+ * The HTTP layer shared by the network adapters: keep-alive undici dispatchers (one per distinct connect timeout,
+ * proxy and CA bundle, so `provider.timeouts.connectMs` and `provider.egress` are honoured while every origin still
+ * gets one pooled set of sockets), request sending with error mapping, and body reading.
  */
 import { StringDecoder } from "node:string_decoder";
-import { Agent, type Dispatcher } from "undici";
+import { rootCertificates } from "node:tls";
+import { Agent, EnvHttpProxyAgent, ProxyAgent, type Dispatcher } from "undici";
+import type { EgressConfig, ProviderConfig } from "../../config/types.js";
 import type { CallOptions } from "../types.js";
 import { httpError, malformed, toUpstreamError } from "./errors.js";
 import { retryAfterFromHeaders } from "./retry-after.js";
@@ -17,16 +19,22 @@ export interface HttpClientOptions {
 }
 
 export interface HttpClient {
-  /** The keep-alive dispatcher for a connect timeout (ms; ≤ 0 = undici's default of 10 s). */
-  dispatcherFor(connectMs: number): Dispatcher;
+  /**
+   * The keep-alive dispatcher for a provider: its connect timeout (≤ 0 = undici's default of 10 s), its proxy
+   * (HTTPS_PROXY / HTTP_PROXY / NO_PROXY by default) and the extra CA bundle its TLS certificate may chain to.
+   */
+  dispatcherFor(provider: Pick<ProviderConfig, "timeouts" | "egress">, caBundle?: string | null): Dispatcher;
   /** Registers a user; the returned function releases it, and the last release closes the sockets. */
   retain(): () => Promise<void>;
   /** Closes every Agent now (idempotent). */
   close(): Promise<void>;
 }
 
+/** Environment: the proxy variables when the dispatcher was made (undici reads them once). */
+const ENVIRONMENT: EgressConfig = { proxy: "environment", proxyURL: null, caKey: null };
+
 export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
-  const agents = new Map<number, Agent>();
+  const agents = new Map<string, Dispatcher>();
   const keepAliveTimeout = options.keepAliveTimeoutMs ?? 60_000;
   const connections = options.connectionsPerOrigin ?? null;
   let users = 0;
@@ -37,16 +45,14 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
     return closed;
   };
   return {
-    dispatcherFor(connectMs: number): Dispatcher {
-      const key = connectMs > 0 ? connectMs : 0;
+    dispatcherFor(provider, caBundle = null) {
+      const connectMs = provider.timeouts.connectMs > 0 ? provider.timeouts.connectMs : 0;
+      const egress = provider.egress ?? ENVIRONMENT;
+      const key = JSON.stringify([connectMs, egress.proxy, egress.proxyURL, caBundle]);
       let agent = agents.get(key);
       if (agent === undefined) {
-        agent = new Agent({
-          keepAliveTimeout,
-          keepAliveMaxTimeout: Math.max(keepAliveTimeout, 600_000),
-          connections,
-          ...(key > 0 ? { connect: { timeout: key } } : {}),
-        });
+        const pool = { keepAliveTimeout, keepAliveMaxTimeout: Math.max(keepAliveTimeout, 600_000), connections };
+        agent = newDispatcher(egress, pool, tlsOptions(connectMs, caBundle));
         agents.set(key, agent);
       }
       return agent;
@@ -63,6 +69,28 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
     },
     close,
   };
+}
+
+type PoolOptions = Pick<Agent.Options, "keepAliveTimeout" | "keepAliveMaxTimeout" | "connections">;
+
+/** The connect timeout, and the extra CAs on top of the system ones (Node's default store stays trusted). */
+function tlsOptions(connectMs: number, caBundle: string | null): { timeout?: number; ca?: string[] } {
+  return {
+    ...(connectMs > 0 ? { timeout: connectMs } : {}),
+    ...(caBundle ? { ca: [...rootCertificates, caBundle] } : {}),
+  };
+}
+
+/**
+ * direct: an Agent; url: a ProxyAgent tunnelling to the upstream (the TLS options apply to the upstream's
+ * connection, not the proxy's); environment: undici's EnvHttpProxyAgent, which picks a ProxyAgent or a direct
+ * Agent per request from HTTPS_PROXY / HTTP_PROXY / NO_PROXY.
+ */
+function newDispatcher(egress: EgressConfig, pool: PoolOptions, tls: { timeout?: number; ca?: string[] }): Dispatcher {
+  if (egress.proxy === "direct") return new Agent({ ...pool, connect: tls });
+  if (egress.proxy === "url" && egress.proxyURL)
+    return new ProxyAgent({ ...pool, uri: egress.proxyURL, requestTls: tls });
+  return new EnvHttpProxyAgent({ ...pool, connect: tls, requestTls: tls });
 }
 
 /** A resolved upstream endpoint, computed once per ProviderConfig. */

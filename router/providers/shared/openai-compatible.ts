@@ -27,7 +27,7 @@ export function createOpenAICompatibleAdapter(http: HttpClient, spec: OpenAIComp
   const post = (provider: ProviderConfig, request: ChatRequest, options: CallOptions, stream: boolean) =>
     send({
       providerId: provider.id,
-      dispatcher: http.dispatcherFor(provider.timeouts.connectMs),
+      dispatcher: http.dispatcherFor(provider, options.caBundle),
       endpoint: endpointOf(provider),
       authHeader: spec.authHeader,
       body: encodeRequest(provider.id, () => spec.body(provider, request, stream)),
