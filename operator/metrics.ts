@@ -4,10 +4,11 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom
 export type OperatorMetrics = ReturnType<typeof createOperatorMetrics>;
 
 export function createOperatorMetrics(registry: Registry = new Registry()) {
-  collectDefaultMetrics({ register: registry, prefix: "routewise_operator_process_" });
+  // prom-client's names already start with process_ / nodejs_: routewise_operator_process_cpu_seconds_total, …
+  collectDefaultMetrics({ register: registry, prefix: "routewise_operator_" });
   // prom-client's default gauges named *_total, which `promtool check metrics` rejects (as in the router).
   for (const name of ["nodejs_active_handles_total", "nodejs_active_requests_total", "nodejs_active_resources_total"]) {
-    registry.removeSingleMetric(`routewise_operator_process_${name}`);
+    registry.removeSingleMetric(`routewise_operator_${name}`);
   }
   const registers = [registry];
   return {

@@ -72,7 +72,8 @@ export interface RunningRouter {
   stop(): Promise<void>;
 }
 
-export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
+/** Large enough for a few base64 photos (a 12 MP JPEG is ~5 MiB encoded), like common gateways. */
+export const DEFAULT_MAX_BODY_BYTES = 20 * 1024 * 1024;
 /** The OpenTelemetry Prometheus exporter's port: clear of the API's 8080 and the operator's 8081. */
 export const DEFAULT_METRICS_PORT = 9464;
 

@@ -1,7 +1,8 @@
 /**
  * Keeps the router's config current: loads it at start, then again whenever the watched paths change (fs.watch,
  * which sees a kubelet's atomic ConfigMap/Secret symlink swap) or a poll notices a change. A config that fails
- * to load or validate is refused: the last good one stays in force, and the failure is logged and counted.
+ * to load or validate is refused: the last good one stays in force, and the failure is logged and counted once per
+ * distinct rejected content (a bad file that stays in place is not reported again at every poll).
  */
 import { watch, type FSWatcher } from "node:fs";
 import type { RouterConfig } from "./types.js";
@@ -41,6 +42,8 @@ export class ConfigReloader {
   private running: Promise<void> | null = null;
   private unavailable: ReadonlyMap<string, string> = new Map();
   private again = false;
+  /** What the last refusal was about: the same bad content is logged and counted once, not every poll. */
+  private rejected: string | null = null;
 
   constructor(private readonly options: ReloaderOptions) {}
 
@@ -95,13 +98,20 @@ export class ConfigReloader {
   }
 
   private async loadOnce(): Promise<void> {
+    let content: unknown = null;
     try {
       const loaded = await this.options.load();
+      content = loaded.config;
       const config = parseRouterConfig(loaded.config);
       const unavailable = config.hash === this.appliedHash ? this.unavailable : await this.prepare(config);
       this.apply(config, loaded.credentials, unavailable);
+      this.rejected = null;
     } catch (err) {
-      this.options.onRejected(err instanceof Error ? err : new Error(String(err)));
+      const error = err instanceof Error ? err : new Error(String(err));
+      const digest = contentHash({ content, error: error.message });
+      if (digest === this.rejected) return;
+      this.rejected = digest;
+      this.options.onRejected(error);
     }
   }
 

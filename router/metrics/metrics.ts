@@ -24,12 +24,16 @@ const MISNAMED_DEFAULT_GAUGES = [
   "nodejs_active_resources_total",
 ];
 
+/** Prefix of the Node.js process metrics: routewise_process_* and routewise_nodejs_*. */
+export const DEFAULT_METRICS_PREFIX = "routewise_";
+
 export type RouterMetrics = ReturnType<typeof createRouterMetrics>;
 
 export function createRouterMetrics(registry: Registry = new Registry(), options: { defaultMetrics?: boolean } = {}) {
   if (options.defaultMetrics ?? true) {
-    collectDefaultMetrics({ register: registry, prefix: "routewise_process_" });
-    for (const name of MISNAMED_DEFAULT_GAUGES) registry.removeSingleMetric(`routewise_process_${name}`);
+    // prom-client's names already start with process_ / nodejs_: routewise_process_cpu_seconds_total, …
+    collectDefaultMetrics({ register: registry, prefix: DEFAULT_METRICS_PREFIX });
+    for (const name of MISNAMED_DEFAULT_GAUGES) registry.removeSingleMetric(`${DEFAULT_METRICS_PREFIX}${name}`);
   }
   const r = [registry];
   return {

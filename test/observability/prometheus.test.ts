@@ -113,7 +113,7 @@ async function routerSeries(): Promise<Set<string>> {
   const text = await (await fetch(`${t!.metricsUrl}/metrics`)).text();
   const series = text
     .split("\n")
-    .filter((l) => /^(routewise_|gen_ai_)/.test(l) && !l.startsWith("routewise_process_"))
+    .filter((l) => /^(routewise_|gen_ai_)/.test(l) && !/^routewise_(process|nodejs)_/.test(l))
     .map((l) => l.slice(0, l.lastIndexOf(" ")));
   return new Set(series);
 }

@@ -135,6 +135,19 @@ describe("router: hot reload", () => {
     expect(await metric("routewise_config_reloads_total")).toContain('outcome="invalid"} 1');
   });
 
+  it("logs and counts a rejected config once while the same bad content stays in place (issue 16)", async () => {
+    t = await startTestRouter({ yaml: policy() });
+    const bad = policy().replace("score: 60", "score: 600");
+    await t.rewrite(bad);
+    for (let i = 0; i < 5; i++) await t.router.reloader.reload(); // what the 5 s poll does
+    expect(await metric("routewise_config_reloads_total")).toContain('outcome="invalid"} 1');
+    await t.rewrite(bad.replace("score: 600", "score: -1")); // another refusal
+    expect(await metric("routewise_config_reloads_total")).toContain('outcome="invalid"} 2');
+    await t.rewrite(policy("fixed"));
+    await t.rewrite(bad);
+    expect(await metric("routewise_config_reloads_total")).toContain('outcome="invalid"} 3');
+  });
+
   it("keeps the last good config when the policy file is emptied, deleted or truncated (issue 15 #4)", async () => {
     // Standalone YAML used to hot-load these as "no routes": every request got 404 during a rewrite.
     t = await startTestRouter({ yaml: policy() });
