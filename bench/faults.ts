@@ -377,9 +377,7 @@ function subtract(a: Record<string, number>, b: Record<string, number>): Record<
 }
 
 function rssMB(text: string): number {
-  return Number(
-    ((series(text, "routewise_process_resident_memory_bytes")[0]?.value ?? 0) / 2 ** 20).toFixed(1),
-  );
+  return Number(((series(text, "routewise_process_resident_memory_bytes")[0]?.value ?? 0) / 2 ** 20).toFixed(1));
 }
 
 // ---------------------------------------------------------------------------------------------------------------
