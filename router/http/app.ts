@@ -57,6 +57,16 @@ export function createApp(deps: AppDeps): RequestListener {
   app.get("/v1/models", (req, res) => {
     res.json(listModels(deps.snapshot(), deps.auth, (n) => req.get(n)));
   });
+  // Model ids may contain slashes (a directly addressable "meta-llama/Llama-3-8b"): everything after /v1/models/.
+  app.get(/^\/v1\/models\/(.+)$/, (req, res) => {
+    const id = decodeURIComponent((req.params as Record<string, string>)["0"] ?? "");
+    const model = listModels(deps.snapshot(), deps.auth, (n) => req.get(n)).data.find((m) => m.id === id);
+    if (!model) {
+      const message = `The model ${JSON.stringify(id)} does not exist (see GET /v1/models)`;
+      throw new HttpError(404, message, "invalid_request_error", "model_not_found", "model");
+    }
+    res.json(model);
+  });
   app.post("/v1/feedback", express.json({ limit: FEEDBACK_BODY_LIMIT, type: () => true }), feedbackHandler(deps));
   app.use((req, _res, next) => {
     next(new HttpError(404, `no route for ${req.method} ${req.path}`, "invalid_request_error", "unknown_url"));

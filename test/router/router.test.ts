@@ -135,6 +135,16 @@ describe("router: OpenAI SDK, non-streaming", () => {
     expect(models.data.map((m) => m.id).sort()).toEqual(["chat", "claude-route", "pinned", "shadowed"]);
   });
 
+  it("retrieves one model with GET /v1/models/{id}, and answers 404 model_not_found for an unknown one", async () => {
+    expect(await t.client.models.retrieve("chat")).toMatchObject({
+      id: "chat",
+      object: "model",
+      owned_by: "routewise",
+    });
+    const error = await t.client.models.retrieve("no-such-model").catch((e: unknown) => e);
+    expect(error).toMatchObject({ status: 404, code: "model_not_found" });
+  });
+
   it("sends everything to the baseline in shadow mode while recording the decision", async () => {
     const { response } = await t.client.chat.completions.create({ model: "shadowed", messages: easy }).withResponse();
     expect(response.headers.get("x-routewise-provider")).toBe("default/strong");
