@@ -137,4 +137,27 @@ describe("ProviderHealth", () => {
     h.recordTokens("p", 120);
     expect(h.isSaturated("p")).toBe(true);
   });
+
+  it("says when a per-minute window frees: the oldest request that must expire, not 1 s (issue 16)", () => {
+    const { h, advance } = setup({ requestsPerMinute: 2 });
+    h.begin("p")();
+    advance(10_000);
+    h.begin("p")();
+    expect(h.isSaturated("p")).toBe(true);
+    advance(5_000);
+    expect(h.freesInMs("p")).toBe(45_001); // the first request leaves the window just over 60 s after it started
+    advance(45_001);
+    expect(h.isSaturated("p")).toBe(false);
+  });
+
+  it("frees a token window when enough of its oldest tokens have expired", () => {
+    const { h, advance } = setup({ tokensPerMinute: 100 });
+    h.recordTokens("p", 60);
+    advance(20_000);
+    h.recordTokens("p", 60);
+    expect(h.freesInMs("p")).toBe(40_001);
+    const busy = setup({ maxConcurrency: 1 }).h;
+    busy.begin("p");
+    expect(busy.freesInMs("p")).toBe(1_000);
+  });
 });

@@ -85,6 +85,26 @@ export class ProviderHealth implements HealthView {
     return this.state.get(id)?.inflight ?? 0;
   }
 
+  /**
+   * While the provider is saturated: how long until its rate windows let a request through (ms, at least 1 s;
+   * 1 s when only its concurrency is full, which frees when any answer ends). An entry leaves its window 1 ms
+   * after it is a minute old (isSaturated counts entries exactly a minute old).
+   */
+  freesInMs(id: string): number {
+    const limits = this.limits.get(id);
+    const s = this.state.get(id);
+    if (!limits || !s) return 0;
+    const now = this.now();
+    const since = now - MINUTE;
+    let at = now;
+    const requests = s.requests.filter((t) => t >= since);
+    if (limits.requestsPerMinute > 0 && requests.length >= limits.requestsPerMinute)
+      at = Math.max(at, (requests[requests.length - limits.requestsPerMinute] ?? now) + MINUTE + 1);
+    const tokens = s.tokens.filter(([t]) => t >= since);
+    if (limits.tokensPerMinute > 0) at = Math.max(at, tokensFreeAt(tokens, limits.tokensPerMinute, now));
+    return Math.max(1000, at - now);
+  }
+
   /** Marks an attempt started; returns a release function (idempotent) that also ends a half-open probe. */
   begin(id: string): () => void {
     const s = this.get(id);
@@ -157,6 +177,17 @@ export class ProviderHealth implements HealthView {
 
 function target(p: ProviderConfig): string {
   return JSON.stringify([p.type, p.baseURL, p.model, p.credentialKey, p.azure]);
+}
+
+/** When enough of the window's oldest token entries have expired for the sum to drop under the limit. */
+function tokensFreeAt(entries: [number, number][], limit: number, now: number): number {
+  let sum = entries.reduce((n, [, tokens]) => n + tokens, 0);
+  for (const [t, tokens] of entries) {
+    if (sum < limit) break;
+    sum -= tokens;
+    now = Math.max(now, t + MINUTE + 1);
+  }
+  return now;
 }
 
 function countSince(times: number[], since: number): number {

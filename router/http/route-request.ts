@@ -22,7 +22,10 @@ export interface RoutingDeps {
   classifier: (route: RouteConfig) => Classifier;
   auth: ClientAuth | null;
   /** Circuit breakers, limits and in-flight counts, as selection sees them. */
-  health: HealthView;
+  health: HealthView & {
+    /** While a provider is saturated: ms until its rate windows let a request through (for retry-after). */
+    freesInMs(providerId: string): number;
+  };
   /** In [0,1): weighted load balancing. */
   random: () => number;
   /** High-resolution clock in ms, for routing latency. */
@@ -119,12 +122,18 @@ async function decide(
     // The canary's draw: deterministic per request id, so replicas agree (ADR 10).
     rolloutArm: rolloutArm(route, requestId),
   });
-  if (!result.ok) throw refusal(result);
+  if (!result.ok) throw refusal(result, retryAfterSeconds(deps.health, candidates));
   return { selection: result, task: classification.task };
 }
 
-function refusal(f: SelectionFailure): HttpError {
+function refusal(f: SelectionFailure, retryAfter = 1): HttpError {
   const type = f.status === 429 ? "rate_limit_error" : "invalid_request_error";
   const error = new HttpError(f.status, f.message, type, f.code, f.param);
-  return f.status === 429 ? error.withHeaders({ "retry-after": "1" }) : error;
+  return f.status === 429 ? error.withHeaders({ "retry-after": String(retryAfter) }) : error;
+}
+
+/** Every candidate is at its limits: retry when the first of them frees (whole seconds, at least 1). */
+function retryAfterSeconds(health: RoutingDeps["health"], candidates: readonly ProviderConfig[]): number {
+  const ms = Math.min(...candidates.map((p) => health.freesInMs(p.id)));
+  return Number.isFinite(ms) ? Math.max(1, Math.ceil(ms / 1000)) : 1;
 }
