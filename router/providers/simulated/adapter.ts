@@ -8,6 +8,8 @@ import type { ProviderConfig } from "../../config/types.js";
 import type { ChatCompletionChunk, ChatRequest, Usage } from "../../openai/types.js";
 import type { CallOptions, ProviderAdapter } from "../types.js";
 import { UpstreamError } from "../types.js";
+import { completionChunks } from "../../openai/chunks.js";
+import { needsShaping, shapedChoices } from "./shape.js";
 import {
   completionId,
   DEFAULT_SIMULATED,
@@ -53,21 +55,13 @@ export function createSimulatedAdapter(deps: SimulatedAdapterDeps = {}): Provide
         options,
         provider.id,
       );
-      const message = { role: "assistant", content: replyText(p.promptHash, p.completionTokens), refusal: null };
-      return {
-        body: {
-          id: completionId(options.requestId),
-          object: "chat.completion",
-          created: clock.nowSec(),
-          model: provider.model,
-          choices: [{ index: 0, message, logprobs: null, finish_reason: p.finishReason }],
-          usage: usageOf(p),
-        },
-      };
+      return { body: completionOf(clock, provider, request, p, options) };
     },
     // eslint-disable-next-line @typescript-eslint/require-await -- async so a failure rejects like a real upstream's
     async stream(provider, request, options) {
-      return { chunks: simulatedChunks(clock, provider, begin(provider, request, options), options) };
+      const p = begin(provider, request, options);
+      if (!needsShaping(request)) return { chunks: simulatedChunks(clock, provider, p, options) };
+      return { chunks: shapedChunks(clock, provider, request, p, options) };
     },
     close: () => Promise.resolve(),
   };
@@ -79,6 +73,73 @@ function begin(provider: ProviderConfig, request: ChatRequest, options: CallOpti
     throw new UpstreamError("http", `${provider.id}: HTTP 503: simulated upstream failure`, 503);
   }
   return plan(provider, request);
+}
+
+function completionOf(clock: Clock, provider: ProviderConfig, request: ChatRequest, p: Plan, options: CallOptions) {
+  const choices = needsShaping(request)
+    ? shapedChoices(request, p.promptHash, p.completionTokens, p.finishReason)
+    : [
+        {
+          index: 0,
+          message: { role: "assistant", content: replyText(p.promptHash, p.completionTokens), refusal: null },
+          logprobs: null,
+          finish_reason: p.finishReason,
+        },
+      ];
+  const usage = usageOf({ ...p, completionTokens: p.completionTokens * choices.length });
+  return {
+    id: completionId(options.requestId),
+    object: "chat.completion" as const,
+    created: clock.nowSec(),
+    model: provider.model,
+    choices,
+    usage,
+  };
+}
+
+/**
+ * A tool call, JSON, several choices or logprobs, streamed: generated whole at the provider's pace, then sent as
+ * the chunks that carry it (role and content or tool calls per choice, finish, usage).
+ */
+async function* shapedChunks(
+  clock: Clock,
+  provider: ProviderConfig,
+  request: ChatRequest,
+  p: Plan,
+  options: CallOptions,
+): AsyncGenerator<ChatCompletionChunk> {
+  const behaviour = provider.simulated ?? DEFAULT_SIMULATED;
+  await wait(
+    clock,
+    behaviour.timeToFirstTokenMs + generationMs(behaviour.tokensPerSecond, p.completionTokens),
+    options,
+    provider.id,
+  );
+  const completion = completionOf(clock, provider, request, p, options);
+  for (const chunk of completionChunks(completion)) {
+    const index = (chunk.choices[0] as { index: number } | undefined)?.index ?? 0;
+    const logprobs = completion.choices[index]?.logprobs ?? null;
+    const withLogprobs = chunk.choices.map((c) => ({
+      ...(c as Record<string, unknown>),
+      logprobs: isContent(c) ? logprobs : null,
+    }));
+    yield { ...chunk, choices: withLogprobs };
+  }
+  yield {
+    id: completion.id,
+    object: "chat.completion.chunk",
+    created: completion.created,
+    model: completion.model,
+    choices: [],
+    usage: completion.usage,
+  };
+}
+
+/** A content chunk (the one carrying the delta's text), as opposed to the finish chunk. */
+function isContent(choice: unknown): boolean {
+  return (
+    typeof choice === "object" && choice !== null && (choice as { finish_reason?: unknown }).finish_reason === null
+  );
 }
 
 function generationMs(tokensPerSecond: number, tokens: number): number {
