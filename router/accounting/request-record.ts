@@ -24,6 +24,10 @@ export interface RecordedSelection {
   baselineQuality: number;
   /** Predicted quality (0–100) of any provider on this request. */
   predict: (p: ProviderConfig) => number;
+  /** Probability that the policy with exploration chose `decided` (ADR 12); logged on the request's line. */
+  propensity?: number;
+  /** The request's learning segment (ADR 12), when the route learns. */
+  segment?: string;
 }
 
 /** What dispatch reports while it tries providers. */
@@ -247,6 +251,9 @@ export class RequestRecord implements AttemptObserver {
         provider: f.provider.id,
         model: f.provider.model,
         decision: selection.reason,
+        decided: selection.decided.id,
+        propensity: selection.propensity ?? 1,
+        ...(selection.segment === undefined ? {} : { segment: selection.segment }),
         fallbacks: f.fallbacks,
         ...(f.earlier && f.earlier.length > 0 ? { continuedFrom: f.earlier.map((e) => e.provider.id) } : {}),
         ...(f.cascade && f.cascade.length > 0 ? { cascadeBilled: f.cascade.map((e) => e.provider.id) } : {}),

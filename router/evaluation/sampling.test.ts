@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { CANARY_PREFIX, draw, EVALUATION_PREFIX, rolloutArm, sampled } from "./sampling.js";
+import { CANARY_PREFIX, draw, EVALUATION_PREFIX, explorationDraws, rolloutArm, sampled } from "./sampling.js";
 
 describe("sampling draw", () => {
   it("reads the first 8 bytes of sha256(prefix + request id) big-endian over 2^64", () => {
@@ -42,5 +42,16 @@ describe("rolloutArm", () => {
     expect(arms.filter((a) => a === "policy")).toHaveLength(expected);
     expect(rolloutArm({ rollout: "canary" }, "any")).toBe("policy");
     expect(rolloutArm({ rollout: "canary", canaryPercent: 0 }, "any")).toBe("baseline");
+  });
+});
+
+describe("explorationDraws", () => {
+  it("is deterministic per request id and independent of the judge and canary draws", () => {
+    expect(explorationDraws("req-1")).toEqual(explorationDraws("req-1"));
+    const ids = Array.from({ length: 20_000 }, (_, i) => `req-${i}`);
+    const explores = ids.filter((id) => explorationDraws(id).u < 0.02);
+    expect(explores.length / ids.length).toBeCloseTo(0.02, 2);
+    // Exploring requests are judged at the usual rate: the draws do not line up.
+    expect(explores.filter((id) => sampled(id, 0.5)).length / explores.length).toBeCloseTo(0.5, 1);
   });
 });

@@ -9,6 +9,9 @@ import type { Arm } from "../select/types.js";
 
 export const EVALUATION_PREFIX = "routewise-eval:";
 export const CANARY_PREFIX = "routewise-canary:";
+/** Exploration (ADR 12): whether a request explores, and which feasible candidate it picks — two independent draws. */
+export const EXPLORE_PREFIX = "routewise-explore:";
+export const EXPLORE_PICK_PREFIX = "routewise-explore-pick:";
 
 /** A uniform draw in [0,1) for the request id. */
 export function draw(prefix: string, requestId: string): number {
@@ -28,4 +31,9 @@ export function rolloutArm(route: Pick<RouteConfig, "rollout" | "canaryPercent">
   if (route.rollout === "enforce") return "policy";
   if (route.rollout === "shadow") return "baseline";
   return draw(CANARY_PREFIX, requestId) < (route.canaryPercent ?? 100) / 100 ? "policy" : "baseline";
+}
+
+/** The exploration draws of a request (select explores when `u < learning.exploration`; `pick` chooses). */
+export function explorationDraws(requestId: string): { u: number; pick: number } {
+  return { u: draw(EXPLORE_PREFIX, requestId), pick: draw(EXPLORE_PICK_PREFIX, requestId) };
 }

@@ -37,5 +37,7 @@ export function pinnedSelection(
     predict: (p) => p.quality.score,
     baselineQuality: baseline.quality.score,
     baseline,
+    propensity: 1,
+    explored: false,
   };
 }

@@ -3,8 +3,9 @@
  * matching rule, then the objective — the cheapest candidate whose predicted quality keeps the route's retention
  * bar (and cost cap) first, the rest strongest first.
  */
-import type { ProviderConfig, RouteConfig, RuleConfig } from "../config/types.js";
+import type { LearnedEntry, ProviderConfig, RouteConfig, RuleConfig } from "../config/types.js";
 import type { Classification } from "../classify/types.js";
+import { effectiveThreshold, learnedEntries } from "./learned.js";
 import { clamp01, declaredScore, predictQuality } from "./quality.js";
 import { failure, type RequestFeatures, type SelectInput, type SelectionFailure } from "./types.js";
 
@@ -20,6 +21,10 @@ export interface Ranking {
   /** Predicted quality (0–100) of a provider on this request. */
   quality: (p: ProviderConfig) => number;
   baselineQuality: number;
+  /** A rule pinned the providers: the user said where the request goes (no exploration). */
+  pinned: boolean;
+  /** The learned entry that decided a provider's eligibility in the request's segment, if any. */
+  learned: (p: ProviderConfig) => LearnedEntry | undefined;
 }
 
 export function rank(input: SelectInput, baseline: ProviderConfig): Ranking | SelectionFailure {
@@ -28,20 +33,54 @@ export function rank(input: SelectInput, baseline: ProviderConfig): Ranking | Se
   const capable = all.filter((p) => supports(p, request));
   if (capable.length === 0) return explainIncapable(all, request);
 
-  const rule = route.rules.find((r) => ruleMatches(r, classification, request));
+  const rule = matchedRule(route, classification, request);
   const difficulty = effectiveDifficulty(classification, route.objective.minConfidence);
   const baselineQuality = predictQuality(declaredScore(baseline, classification.domain), difficulty);
   const quality = (p: ProviderConfig): number => predictQuality(declaredScore(p, classification.domain), difficulty);
+  const none = (): undefined => undefined;
 
   if (rule && rule.pin.length > 0) {
     const ranked = rule.pin.flatMap((id) => capable.filter((p) => p.id === id && !rule.exclude.includes(id)));
     if (ranked.length === 0) return noCandidate(rule);
-    return { ranked, reason: `rule:${rule.name}`, explanation: `rule=${rule.name}`, quality, baselineQuality };
+    const explanation = `rule=${rule.name}`;
+    return { ranked, reason: `rule:${rule.name}`, explanation, quality, baselineQuality, pinned: true, learned: none };
   }
   const pool = rule ? capable.filter((p) => !rule.exclude.includes(p.id)) : capable;
-  const objective = rankByObjective(pool, route, request, quality, baselineQuality);
+  const entries = learnedEntries(route.learned, input.segment);
+  const learned = (p: ProviderConfig): LearnedEntry | undefined => (p.id === baseline.id ? undefined : entries(p.id));
+  const keeps = keepsObjective(route, quality, baselineQuality, learned);
+  const objective = rankByObjective(pool, route, request, quality, keeps);
   if (objective.ranked.length === 0) return noCandidate(rule);
-  return { ranked: objective.ranked, ...objectiveReason(rule, objective.met), quality, baselineQuality };
+  const reason = objectiveReason(rule, objective.met);
+  return { ranked: objective.ranked, ...reason, quality, baselineQuality, pinned: false, learned };
+}
+
+/** The first rule whose match the request meets, or undefined. */
+export function matchedRule(
+  route: Pick<RouteConfig, "rules">,
+  c: Classification,
+  r: RequestFeatures,
+): RuleConfig | undefined {
+  return route.rules.find((rule) => ruleMatches(rule, c, r));
+}
+
+/**
+ * Whether a provider keeps the route's objective on this request: its learned retention lower bound in the
+ * request's segment when the table has one (ADR 12), else its declared prediction against the effective
+ * threshold (the SLO controller's, or the objective).
+ */
+function keepsObjective(
+  route: RouteConfig,
+  quality: (p: ProviderConfig) => number,
+  baselineQuality: number,
+  learned: (p: ProviderConfig) => LearnedEntry | undefined,
+): (p: ProviderConfig) => boolean {
+  const bar = effectiveThreshold(route) * baselineQuality;
+  const objective = route.objective.minQualityRetention;
+  return (p) => {
+    const entry = learned(p);
+    return entry ? entry.lower >= objective - 1e-9 : quality(p) >= bar - 1e-9;
+  };
 }
 
 function objectiveReason(rule: RuleConfig | undefined, met: boolean): { reason: string; explanation: string } {
@@ -70,12 +109,11 @@ function rankByObjective(
   route: RouteConfig,
   request: RequestFeatures,
   quality: (p: ProviderConfig) => number,
-  baselineQuality: number,
+  keeps: (p: ProviderConfig) => boolean,
 ): Ranked {
-  const bar = route.objective.minQualityRetention * baselineQuality;
   const cap = route.objective.maxCostPerRequestUSD;
   const cost = (p: ProviderConfig): number => estimateCost(p, request);
-  const eligible = pool.filter((p) => quality(p) >= bar - 1e-9 && (cap === null || cost(p) <= cap));
+  const eligible = pool.filter((p) => keeps(p) && (cap === null || cost(p) <= cap));
   const rest = pool.filter((p) => !eligible.includes(p));
   eligible.sort((a, b) => cost(a) - cost(b) || quality(b) - quality(a));
   rest.sort((a, b) => quality(b) - quality(a) || cost(a) - cost(b));

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { ProviderConfig, RouteConfig } from "../config/types.js";
 import type { Classification } from "../classify/types.js";
+import { rng } from "../prng.js";
 import { predictQuality } from "./quality.js";
 import { select } from "./select.js";
 import type { HealthView, RequestFeatures, SelectInput } from "./types.js";
@@ -270,5 +271,129 @@ describe("predictQuality", () => {
     const gapEasy = predictQuality(88, 0) - predictQuality(68, 0);
     const gapHard = predictQuality(88, 0.8) - predictQuality(68, 0.8);
     expect(gapHard).toBeGreaterThan(gapEasy);
+  });
+});
+
+describe("select with a learned table", () => {
+  const segment = "-|qa|d0";
+  function learnedRoute(
+    entries: { provider: string; lower: number; samples?: number }[],
+    threshold: number | null = null,
+  ) {
+    return route({
+      learned: {
+        entries: entries.map((e) => ({
+          segment,
+          provider: e.provider,
+          estimate: e.lower + 0.01,
+          lower: e.lower,
+          samples: e.samples ?? 500,
+        })),
+        threshold,
+        flipRate: 0,
+        labels: 1000,
+      },
+    });
+  }
+
+  it("picks a candidate whose learned lower bound in the segment meets the objective", () => {
+    const r = run({ route: learnedRoute([{ provider: small.id, lower: 0.96 }]), segment });
+    expect(order(r)[0]).toBe("small");
+    expect(r.ok && r.explanation).toContain(`segment=${segment}; learned(lower=0.960, n=500)`);
+  });
+
+  it("drops a candidate whose learned lower bound misses the objective though its declared score keeps it", () => {
+    const r = run({ route: learnedRoute([{ provider: mid.id, lower: 0.9 }]), segment });
+    expect(order(r)[0]).toBe("big");
+  });
+
+  it("falls back to the declared prediction where the segment has no entry", () => {
+    const r = run({ route: learnedRoute([{ provider: small.id, lower: 0.99 }]), segment: "-|code|d3" });
+    expect(order(r)[0]).toBe("mid");
+  });
+
+  it("uses the SLO controller's threshold for the declared prediction", () => {
+    const r = run({ route: learnedRoute([], 0.5), segment });
+    expect(order(r)[0]).toBe("small");
+  });
+
+  it("never lets an entry for the baseline make it ineligible", () => {
+    const r = run({
+      route: learnedRoute([
+        { provider: big.id, lower: 0.5 },
+        { provider: mid.id, lower: 0.5 },
+      ]),
+      segment,
+    });
+    expect(order(r)[0]).toBe("big");
+  });
+});
+
+describe("select with exploration", () => {
+  const exploring = route({ learning: { tags: [], exploration: 0.1, window: 1000 } });
+
+  it("keeps the policy's choice above the exploration share, with its propensity", () => {
+    const r = run({ route: exploring, exploration: { u: 0.5, pick: 0.99 } });
+    expect(order(r)[0]).toBe("mid");
+    expect(r.ok && r.propensity).toBeCloseTo(0.9 + 0.1 / 3, 12);
+    expect(r.ok && r.explanation).toMatch(/; p=0\.9333$/);
+  });
+
+  it("sends an exploring request to a random feasible candidate, the policy's order behind it", () => {
+    const r = run({ route: exploring, exploration: { u: 0.05, pick: 0.99 } });
+    expect(order(r)).toEqual(["small", "mid", "big"]);
+    expect(r.ok && r.explored).toBe(true);
+    expect(r.ok && r.decided.model).toBe("small");
+    expect(r.ok && r.propensity).toBeCloseTo(0.1 / 3, 12);
+    expect(r.ok && r.explanation).toMatch(/^explore; .*; p=0\.0333$/);
+  });
+
+  it("counts an exploring draw that lands on the policy's choice as the policy's", () => {
+    const r = run({ route: exploring, exploration: { u: 0.05, pick: 0 } });
+    expect(r.ok && r.explored).toBe(false);
+    expect(r.ok && r.propensity).toBeCloseTo(0.9 + 0.1 / 3, 12);
+  });
+
+  it("never explores a rule's pin", () => {
+    const rules = [
+      {
+        name: "pin",
+        match: {
+          tasks: [],
+          domains: [],
+          difficulty: { min: null, max: null },
+          promptTokens: { min: null, max: null },
+          headers: [],
+          metadata: {},
+        },
+        pin: [big.id],
+        exclude: [],
+      },
+    ];
+    const r = run({ route: { ...exploring, rules }, exploration: { u: 0, pick: 0.99 } });
+    expect(order(r)[0]).toBe("big");
+    expect(r.ok && r.propensity).toBe(1);
+  });
+
+  it("reports propensity 1 without exploration", () => {
+    const r = run();
+    expect(r.ok && r.propensity).toBe(1);
+    expect(r.ok && r.explanation).toMatch(/; p=1$/);
+  });
+
+  it("explores the configured share and logs propensities whose inverse weights average 1 per candidate", () => {
+    const random = rng(42);
+    const n = 30_000;
+    const weight = new Map<string, number>();
+    let explored = 0;
+    for (let i = 0; i < n; i++) {
+      const r = run({ route: exploring, exploration: { u: random(), pick: random() } });
+      if (!r.ok) throw new Error("no selection");
+      if (r.explored) explored++;
+      weight.set(r.decided.model, (weight.get(r.decided.model) ?? 0) + 1 / r.propensity);
+    }
+    // Two of three exploring draws leave the policy's choice: 0.1 · 2/3.
+    expect(explored / n).toBeCloseTo(0.0667, 2);
+    for (const m of ["small", "mid", "big"]) expect(weight.get(m)! / n).toBeCloseTo(1, 1);
   });
 });

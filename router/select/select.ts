@@ -5,14 +5,15 @@
  */
 import type { ProviderConfig, RouteConfig } from "../config/types.js";
 import { balance } from "./balance.js";
+import { explore } from "./explore.js";
 import { orderByHealth, shadowOrder } from "./order.js";
-import { rank } from "./rank.js";
+import { rank, type Ranking } from "./rank.js";
 
 export { tooLongForAll } from "./rank.js";
 import { failure, type Arm, type SelectInput, type Selection, type SelectionFailure } from "./types.js";
 
 export function select(input: SelectInput): Selection | SelectionFailure {
-  const { route, providers, classification } = input;
+  const { route, providers } = input;
   const baseline = providers.get(route.baseline);
   if (!baseline) return failure(400, "route_misconfigured", null, `route ${route.name} has no baseline provider`);
   const ranking = rank(input, baseline);
@@ -22,22 +23,55 @@ export function select(input: SelectInput): Selection | SelectionFailure {
   const healthy = orderByHealth(balance(ranking.ranked, input), input.health);
   if (healthy.length === 0)
     return failure(429, "rate_limited", null, `every candidate of ${route.name} is at its rate or concurrency limit`);
-  const decided = healthy[0] as ProviderConfig;
-  const details = `task=${classification.task}; domain=${classification.domain}; difficulty=${classification.difficulty.toFixed(2)}; retention=${(quality(decided) / baselineQuality).toFixed(3)}`;
+  const { decided, order, propensity, explored } = explore(input, ranking, healthy);
   const arm = input.rolloutArm ?? (route.rollout === "shadow" ? "baseline" : "policy");
   const toBaseline = arm === "baseline";
   return {
     ok: true,
     arm,
-    order: toBaseline ? shadowOrder(baseline, healthy) : healthy,
+    order: toBaseline ? shadowOrder(baseline, order) : order,
     decided,
-    reason: toBaseline ? (route.rollout === "canary" ? "canary_baseline" : "shadow") : ranking.reason,
-    explanation: `${rolloutNote(route, arm, decided)}${ranking.explanation}; ${details}`,
+    reason: decisionReason(route, arm, ranking),
+    explanation: explain(input, ranking, { decided, arm, propensity, explored }),
     predictedQuality: quality(toBaseline ? baseline : decided),
     predict: quality,
     baselineQuality,
     baseline,
+    propensity,
+    explored,
+    ...(input.segment === undefined ? {} : { segment: input.segment }),
   };
+}
+
+/** The bounded reason: the rollout's when it sends the request to the baseline, else the ranking's. */
+function decisionReason(route: RouteConfig, arm: Arm, ranking: Ranking): string {
+  if (arm === "policy") return ranking.reason;
+  return route.rollout === "canary" ? "canary_baseline" : "shadow";
+}
+
+/** x-routewise-decision: rollout, exploration, the ranking's reason, the request's analysis, segment, propensity. */
+function explain(
+  input: SelectInput,
+  ranking: Ranking,
+  d: { decided: ProviderConfig; arm: Arm; propensity: number; explored: boolean },
+): string {
+  const { classification: c } = input;
+  const retention = (ranking.quality(d.decided) / ranking.baselineQuality).toFixed(3);
+  const details = `task=${c.task}; domain=${c.domain}; difficulty=${c.difficulty.toFixed(2)}; retention=${retention}${learningNote(input, ranking, d.decided)}; p=${formatPropensity(d.propensity)}`;
+  return `${rolloutNote(input.route, d.arm, d.decided)}${d.explored ? "explore; " : ""}${ranking.explanation}; ${details}`;
+}
+
+/** `; segment=…` and, when the decided provider's eligibility came from the learned table, its bound and samples. */
+function learningNote(input: SelectInput, ranking: Ranking, decided: ProviderConfig): string {
+  if (input.segment === undefined) return "";
+  const entry = ranking.learned(decided);
+  const learned = entry ? `; learned(lower=${entry.lower.toFixed(3)}, n=${entry.samples})` : "";
+  return `; segment=${input.segment}${learned}`;
+}
+
+/** A propensity as x-routewise-decision shows it: at most 4 decimals, `1` for certain decisions. */
+export function formatPropensity(p: number): string {
+  return String(Math.round(p * 1e4) / 1e4);
 }
 
 /** What x-routewise-decision says of the rollout: shadow or canary's baseline arm name the decided provider. */

@@ -45,6 +45,15 @@ export interface Selection {
   predict: (p: ProviderConfig) => number;
   baselineQuality: number;
   baseline: ProviderConfig;
+  /**
+   * Probability that the policy, with its exploration share, chose `decided` (ADR 12): logged with every decision
+   * so a new policy can be scored offline. 1 without exploration.
+   */
+  propensity: number;
+  /** Exploration sent the request to a random feasible candidate instead of the policy's choice. */
+  explored: boolean;
+  /** The request's segment key, when the caller computed one. */
+  segment?: string;
 }
 
 export interface SelectionFailure {
@@ -70,6 +79,13 @@ export interface SelectInput {
    * Absent: baseline for shadow routes, policy otherwise.
    */
   rolloutArm?: Arm;
+  /** The request's segment key (router/learn/segment.ts), computed by the caller; selects route.learned entries. */
+  segment?: string;
+  /**
+   * The exploration draws in [0,1), deterministic per request id and computed by the caller: the request explores
+   * when `u < route.learning.exploration`, and `pick` chooses among the feasible candidates. Absent: no exploration.
+   */
+  exploration?: { u: number; pick: number };
 }
 
 export function failure(status: 400 | 429, code: string, param: string | null, message: string): SelectionFailure {

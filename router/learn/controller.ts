@@ -1,0 +1,211 @@
+/**
+ * The SLO controller (ADR 12): per route, the cheapest threshold on predicted (declared) retention whose retention
+ * lower confidence bound, re-estimated for that threshold from the judged labels of a sliding window, clears the
+ * objective — not a PI controller on the point estimate.
+ *
+ * Policy π_t: the cheapest candidate whose predicted retention is ≥ t (none: the strongest). For every t the
+ * retention of π_t is estimated from the window by inverse propensity weighting: a label counts with weight
+ * w = 1/propensity when the provider judged is the one π_t would choose for that request, else 0, and
+ *
+ *   R(t) = Σ w·r / Σ w·b,   Var R(t) ≈ n/(n−1) · Σ w²·(r − R·b)² / (Σ w·b)²   (n = every label in the window)
+ *
+ * is the delta-method ratio of ADR 10 on weighted sums, after unmixing the judge's flips (sums.ts). It is unbiased
+ * wherever the logging policy could have chosen π_t's candidate: exploration (propensity > 0 for every feasible
+ * candidate) gives it support for thresholds the router is not running. Without exploration only the requests on
+ * which the running policy and π_t agree are seen, which favours thresholds near the running one.
+ *
+ * Cost is full-information: every label carries every candidate's estimated cost, so the savings of π_t are
+ * 1 − Σ cost(π_t(x)) / Σ cost(baseline(x)) over the window.
+ */
+import { addSample, EMPTY_SUMS, ratioEstimate, unmixSums, Z_95, type JudgeSums } from "./sums.js";
+
+export interface CandidateOption {
+  provider: string;
+  /** Predicted (declared) retention of this candidate on the request. */
+  predicted: number;
+  /** Estimated cost of the request on this candidate (any unit, the same for all). */
+  cost: number;
+}
+
+/** A judged request as the controller sees it (the access log's decision plus the judge's scores). */
+export interface LoggedLabel {
+  segment: string;
+  /** The provider whose answer was judged (the routed side). */
+  provider: string;
+  routed: number;
+  baseline: number;
+  /** The feasible candidates of the request, the baseline among them. */
+  options: readonly CandidateOption[];
+  /** Probability that the logging policy (with exploration) chose `provider`. */
+  propensity: number;
+}
+
+export interface ControllerInput {
+  /** The window: the most recent labels (slidingWindow). */
+  labels: readonly LoggedLabel[];
+  objective: number;
+  /** Provider id of the baseline (savings are relative to it). */
+  baseline: string;
+  /** The judge's flip rate (learner.ts estimateFlipRate). Default 0. */
+  flipRate?: number;
+}
+
+export interface ControllerOptions {
+  /** lcb (default): the bound must clear the objective; point: the estimate must (for comparison only). */
+  mode?: "lcb" | "point";
+  /** Normal quantile of the one-sided bound. Default 1.645 (95%). */
+  z?: number;
+  /** Candidate thresholds. Default 0.5, 0.505, …, 1. */
+  thresholds?: readonly number[];
+  /** Objectives below the route's at which savings are reported too. Default [0.01, 0.02] below. */
+  below?: readonly number[];
+}
+
+export interface ThresholdEvaluation {
+  threshold: number;
+  /** Estimated retention of π_t (NaN when no label supports it). */
+  estimate: number;
+  /** Its one-sided lower bound (−Infinity without support). */
+  lower: number;
+  /** Labels whose judged provider is π_t's choice. */
+  matched: number;
+  /** 1 − cost(π_t) / cost(baseline). */
+  savings: number;
+}
+
+export interface OperatingPoint {
+  objective: number;
+  threshold: number;
+  /** Whether some threshold clears this objective; when not, threshold is the highest (baseline-like). */
+  met: boolean;
+  estimate: number;
+  lower: number;
+  savings: number;
+}
+
+export interface ControllerResult extends OperatingPoint {
+  labels: number;
+  /** Every candidate threshold's evaluation, ascending. */
+  curve: ThresholdEvaluation[];
+  /** At the objective, then at each objective in `below`: what status and routewise simulate show. */
+  points: OperatingPoint[];
+}
+
+export const DEFAULT_THRESHOLDS: readonly number[] = Array.from({ length: 101 }, (_, i) => 0.5 + i / 200);
+export const DEFAULT_BELOW: readonly number[] = [0.01, 0.02];
+
+/** The most recent `window` labels (drift makes a cumulative estimate lag). */
+export function slidingWindow<T>(labels: readonly T[], window: number): T[] {
+  return labels.slice(Math.max(0, labels.length - Math.max(0, Math.floor(window))));
+}
+
+/** π_t: the cheapest option predicted to keep t (ties: the stronger), else the strongest option. */
+export function policyChoice(options: readonly CandidateOption[], threshold: number): CandidateOption | undefined {
+  let best: CandidateOption | undefined;
+  let strongest: CandidateOption | undefined;
+  for (const o of options) {
+    if (!strongest || o.predicted > strongest.predicted) strongest = o;
+    if (o.predicted >= threshold - 1e-9 && (!best || cheaper(o, best))) best = o;
+  }
+  return best ?? strongest;
+}
+
+function cheaper(a: CandidateOption, b: CandidateOption): boolean {
+  return a.cost < b.cost || (a.cost === b.cost && a.predicted > b.predicted);
+}
+
+export function evaluateThreshold(input: ControllerInput, threshold: number, z: number = Z_95): ThresholdEvaluation {
+  const t = tally(input, threshold);
+  const { ratio, variance } = ratioEstimate(unmixSums(t.sums, input.flipRate ?? 0));
+  const supported = t.matched > 0 && Number.isFinite(ratio);
+  return {
+    threshold,
+    estimate: supported ? ratio : Number.NaN,
+    lower: supported ? ratio - z * Math.sqrt(variance) : Number.NEGATIVE_INFINITY,
+    matched: t.matched,
+    savings: t.baselineCost > 0 ? 1 - t.cost / t.baselineCost : 0,
+  };
+}
+
+interface Tally {
+  sums: JudgeSums;
+  matched: number;
+  cost: number;
+  baselineCost: number;
+}
+
+function tally(input: ControllerInput, threshold: number): Tally {
+  const t: Tally = { sums: EMPTY_SUMS, matched: 0, cost: 0, baselineCost: 0 };
+  for (const l of input.labels) {
+    const choice = policyChoice(l.options, threshold);
+    const w = choice?.provider === l.provider && l.propensity > 0 ? 1 / l.propensity : 0;
+    if (w > 0) t.matched++;
+    t.cost += choice?.cost ?? 0;
+    t.baselineCost += baselineOption(l, input.baseline)?.cost ?? 0;
+    t.sums = addSample(t.sums, l.routed, l.baseline, w);
+  }
+  return t;
+}
+
+function baselineOption(l: LoggedLabel, baseline: string): CandidateOption | undefined {
+  for (const o of l.options) if (o.provider === baseline) return o;
+  return undefined;
+}
+
+/**
+ * The cheapest threshold clearing `objective` on the curve, by fixed-sequence testing: thresholds are tested from
+ * the highest down and testing stops at the first that fails, so a threshold is taken only when every higher one
+ * clears too. A policy's retention falls as its threshold does, so this keeps the chance of running a threshold
+ * below the objective at the bound's 5% despite testing many (taking the lowest that clears anywhere on a noisy
+ * curve would not). Ties in savings: the higher threshold.
+ */
+export function operatingPoint(
+  curve: readonly ThresholdEvaluation[],
+  objective: number,
+  mode: "lcb" | "point" = "lcb",
+): OperatingPoint {
+  const score = (e: ThresholdEvaluation): number => (mode === "lcb" ? e.lower : e.estimate);
+  const descending = [...curve].sort((a, b) => b.threshold - a.threshold);
+  const best = fixedSequence(descending, (e) => score(e) >= objective);
+  const chosen = best ?? descending[0];
+  if (!chosen) return { objective, threshold: 1, met: false, estimate: Number.NaN, lower: -Infinity, savings: 0 };
+  const { threshold, estimate, lower, savings } = chosen;
+  return { objective, threshold, met: best !== undefined, estimate, lower, savings };
+}
+
+/** The most saving evaluation of the leading run that passes (thresholds descending). */
+function fixedSequence(
+  descending: readonly ThresholdEvaluation[],
+  passes: (e: ThresholdEvaluation) => boolean,
+): ThresholdEvaluation | undefined {
+  let best: ThresholdEvaluation | undefined;
+  for (const e of descending) {
+    if (!passes(e)) break;
+    if (!best || e.savings > best.savings) best = e;
+  }
+  return best;
+}
+
+/** The controller: the threshold to run, and the savings at the objective and at a point or two below it. */
+export function controlThreshold(input: ControllerInput, options: ControllerOptions = {}): ControllerResult {
+  const mode = options.mode ?? "lcb";
+  const thresholds = [...(options.thresholds ?? DEFAULT_THRESHOLDS)].sort((a, b) => a - b);
+  const curve = thresholds.map((t) => evaluateThreshold(input, t, options.z ?? Z_95));
+  const objectives = [input.objective, ...(options.below ?? DEFAULT_BELOW).map((d) => input.objective - d)];
+  const points = objectives.map((o) => operatingPoint(curve, o, mode));
+  const [first] = points as [OperatingPoint, ...OperatingPoint[]];
+  return { ...first, labels: input.labels.length, curve, points };
+}
+
+/**
+ * Sizing evaluation as labels per window: the bound sits about z·σ/√n below the estimate, so a margin m needs
+ * n = (z·σ/m)² labels (σ: a label's retention standard deviation, ≈ 0.15–0.3 for 1–10 judge scores).
+ */
+export function labelsForMargin(margin: number, sampleSd: number, z: number = Z_95): number {
+  return Math.ceil(((z * sampleSd) / margin) ** 2);
+}
+
+/** The judge sample rate that fills a window of `labels` in `requestsPerWindow` requests (capped at 1). */
+export function sampleRateFor(labels: number, requestsPerWindow: number): number {
+  return requestsPerWindow <= 0 ? 1 : Math.min(1, labels / requestsPerWindow);
+}
