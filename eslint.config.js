@@ -59,8 +59,11 @@ const BOUNDARY_ZONES = [
   },
   {
     target: "./cli",
-    from: routerExcept("config", "classify", "main.ts"),
-    message: "The CLI wires the router through router/main.ts; besides it only router/config and router/classify.",
+    // `routewise simulate` / `replay` (issue 14) run the route's real policy offline: selection, the cascade's
+    // verifiers and the learner are pure, and prng.ts is the seeded random source the router's tests share.
+    from: routerExcept("config", "classify", "select", "verify", "learn", "prng.ts", "main.ts"),
+    message:
+      "The CLI wires the router through router/main.ts; besides it only router/config, router/classify and the pure policy code (select, verify, learn, prng.ts).",
   },
 ];
 

@@ -5,6 +5,7 @@ import { registerEvalCommand } from "./commands/eval.js";
 import { registerOperatorCommand } from "./commands/operator.js";
 import { registerRenderCommand } from "./commands/render.js";
 import { registerRouterCommand } from "./commands/router.js";
+import { registerSimulateCommand } from "./commands/simulate.js";
 import { CliError } from "./errors.js";
 
 export function buildProgram(): Command {
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
   registerOperatorCommand(program);
   registerClassifyCommand(program);
   registerEvalCommand(program);
+  registerSimulateCommand(program);
   return program;
 }
 
