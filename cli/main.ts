@@ -4,6 +4,7 @@ import { registerClassifyCommand } from "./commands/classify.js";
 import { registerEvalCommand } from "./commands/eval.js";
 import { registerOperatorCommand } from "./commands/operator.js";
 import { registerRenderCommand } from "./commands/render.js";
+import { registerReplayCommand } from "./commands/replay.js";
 import { registerRouterCommand } from "./commands/router.js";
 import { registerSimulateCommand } from "./commands/simulate.js";
 import { CliError } from "./errors.js";
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
   registerClassifyCommand(program);
   registerEvalCommand(program);
   registerSimulateCommand(program);
+  registerReplayCommand(program);
   return program;
 }
 

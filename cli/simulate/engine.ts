@@ -59,9 +59,9 @@ export interface SimTrace {
   refused: Record<string, number>;
 }
 
-const HEALTHY: HealthView = { isOpen: () => false, isSaturated: () => false, inflight: () => 0 };
+export const HEALTHY: HealthView = { isOpen: () => false, isSaturated: () => false, inflight: () => 0 };
 
-function features(promptTokens: number): RequestFeatures {
+export function features(promptTokens: number): RequestFeatures {
   return {
     promptTokens,
     maxOutputTokens: null,
