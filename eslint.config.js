@@ -12,6 +12,10 @@ const ROUTER_LAYERS = [
   ["config", "prng.ts"],
   ["classify", "metrics"],
   ["select", "openai"],
+  // Pure learning from judged traffic (issue 14 §2, ADR 12): segments, the learner, the SLO controller. It may
+  // use config, classify types and select; the operator and the CLI may import it too (they run the same pure
+  // functions on Prometheus data and in routewise simulate).
+  ["learn"],
   // Pure answer checks of cascades (issue 14).
   ["verify"],
   ["providers"],
@@ -32,7 +36,7 @@ function routerLayerZones() {
         .flat()
         .filter((f) => f !== target)
         .map((f) => `./router/${f}`),
-      message: `router/${target} comes before these in the request flow (config → classify/metrics → select/openai → verify → providers → accounting → dispatch/evaluation → http → main); see docs/adr/0007.`,
+      message: `router/${target} comes before these in the request flow (config → classify/metrics → select/openai → learn → verify → providers → accounting → dispatch/evaluation → http → main); see docs/adr/0007.`,
     })),
   ).filter((zone) => zone.from.length > 0);
 }
@@ -49,8 +53,9 @@ const BOUNDARY_ZONES = [
   },
   {
     target: "./operator",
-    from: routerExcept("config"),
-    message: "The operator shares only the config contract (router/config) with the router.",
+    // router/learn: the operator computes the learned table and the SLO threshold with the router's pure functions.
+    from: routerExcept("config", "learn"),
+    message: "The operator shares only the config contract (router/config) and the pure learner (router/learn).",
   },
   {
     target: "./analyzer",
@@ -122,12 +127,17 @@ export default tseslint.config(
     },
   },
   {
-    files: ["router/select/**/*.ts"],
+    // Selection and learning are pure: no I/O, no runtime state (learn runs in the router, the operator and the CLI).
+    files: ["router/select/**/*.ts", "router/learn/**/*.ts"],
     ignores: ["**/*.test.ts"],
     rules: {
       "no-restricted-imports": [
         "error",
-        { patterns: [{ group: ["node:*", "onnxruntime-node"], message: "select is pure: no I/O, no runtime state." }] },
+        {
+          patterns: [
+            { group: ["node:*", "onnxruntime-node"], message: "select and learn are pure: no I/O, no runtime state." },
+          ],
+        },
       ],
     },
   },

@@ -208,6 +208,67 @@ export interface CascadeConfig {
   logprobsThreshold: number;
 }
 
+/**
+ * Learning from the route's own judged traffic (issue 14 §2, docs/adr/0012-learned-quality.md). Absent or null: the
+ * router decides from declared scores only.
+ */
+export interface LearningConfig {
+  /**
+   * Request tags (metadata.tag or the x-routewise-tag header) that form segments of their own; any other tag
+   * counts as the matched rule's name, else "-", so segment labels stay bounded.
+   */
+  tags: string[];
+  /**
+   * Share of policy decisions sent to a uniformly random feasible candidate, so models the policy never picks still
+   * get evidence; every decision logs its propensity. 0 = none.
+   * @minimum 0
+   * @maximum 0.5
+   */
+  exploration: number;
+  /**
+   * Labels (judged samples) per learning window: the learner and the SLO controller use the most recent this many.
+   * @minimum 1
+   */
+  window: number;
+  /**
+   * Strength of the declared-score prior, in pseudo-samples. Absent: 20.
+   * @minimum 0
+   */
+  priorSamples?: number;
+}
+
+/** One learned cell: a candidate's quality relative to the baseline in one segment. */
+export interface LearnedEntry {
+  /** The segment key `tag|task|d<bucket>` (router/learn/segment.ts). */
+  segment: string;
+  /** Provider id. */
+  provider: string;
+  /** Posterior mean retention (routed / baseline score), shrunk toward the declared prediction. */
+  estimate: number;
+  /** One-sided 95% lower confidence bound of the retention, judge noise corrected. */
+  lower: number;
+  /** Judged samples behind the entry. */
+  samples: number;
+}
+
+/**
+ * What the control plane (or a standalone router) learned for a route. Additive: an older router ignores it and
+ * decides from declared scores, which is the behaviour before learning, not a misread (no version bump, ADR 12).
+ */
+export interface LearnedQuality {
+  /** Sorted by segment, then provider. */
+  entries: LearnedEntry[];
+  /**
+   * The SLO controller's effective threshold on predicted (declared) retention, used where no entry applies.
+   * Null: the objective's minQualityRetention.
+   */
+  threshold: number | null;
+  /** The judge's estimated flip rate used for the bounds. */
+  flipRate: number;
+  /** Labels in the window the table was computed from. */
+  labels: number;
+}
+
 /** @discriminator type */
 export type ClassifierConfig = { type: "builtin" } | { type: "custom"; modelPath: string };
 
@@ -265,6 +326,10 @@ export interface RouteConfig {
   cascade?: CascadeConfig | null;
   /** Judge sampling of this route's answers (docs/adr/0010-measured-quality.md). Absent or null: none. */
   evaluation?: EvaluationConfig | null;
+  /** Learning from judged traffic: segments' tags, exploration, window (ADR 12). Absent or null: none. */
+  learning?: LearningConfig | null;
+  /** The learned table (ADR 12): written by the operator, or computed in-process by a standalone router. */
+  learned?: LearnedQuality | null;
   /** When true, GET /v1/models also lists the candidates' upstream models as directly addressable. */
   exposeProviderModels: boolean;
 }
