@@ -6,7 +6,8 @@ import type { ProviderConfig, RouteConfig, RouterConfig } from "../../router/con
 import { CliError } from "../errors.js";
 import { simulate } from "../simulate/engine.js";
 import { formatReport } from "../simulate/format.js";
-import { STATIC_LEARNER, type Learner } from "../simulate/learner.js";
+import { routeLearner } from "../simulate/learned.js";
+import type { Learner } from "../simulate/learner.js";
 import { resolveModelMap, rowModelsOf } from "../simulate/mapping.js";
 import { summarize, type SimReport } from "../simulate/report.js";
 import { readSimRows, type SimRow } from "../simulate/rows.js";
@@ -78,7 +79,7 @@ export async function runSimulate(opts: SimulateOptions, deps: SimulateDeps): Pr
   const rows = filterRows(readSimRows(opts.data), opts);
   const providers: ReadonlyMap<string, ProviderConfig> = new Map(config.providers.map((p) => [p.id, p]));
   const models = resolveModelMap(route, providers, rowModelsOf(rows), opts.map);
-  const learner = deps.learner ?? STATIC_LEARNER;
+  const learner = deps.learner ?? routeLearner(route, opts.judgeNoise);
   const classifier = deps.classifier ?? (await routeClassifier(config, route));
   const { seed, judgeRate, judgeNoise, judgeCostUsd } = opts;
   const sim = { route, providers, classifier, learner, models, seed, judgeRate, judgeNoise, judgeCostUsd };

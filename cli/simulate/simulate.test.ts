@@ -235,3 +235,43 @@ describe("comparisons at the same retention", () => {
     expect(r.costUsd).toBe(10 + 3);
   });
 });
+
+describe("router/learn in the replay", () => {
+  it("writes the table of the judged labels so far into the route before each row", async () => {
+    const { loadConfig, findRoute } = await import("../commands/simulate.js");
+    const { routeLearner } = await import("./learned.js");
+    const { simulate } = await import("./engine.js");
+    const { readSimRows } = await import("./rows.js");
+    const config = loadConfig([POLICY], "default");
+    const route = { ...findRoute(config, "always-cheap"), learning: { tags: [], exploration: 0, window: 1000 } };
+    const providers = new Map(config.providers.map((p) => [p.id, p]));
+    const inner = routeLearner(route, 0);
+    const seen: number[] = [];
+    const learner: Learner = {
+      ...inner,
+      prepare: (c) => {
+        const r = inner.prepare(c);
+        seen.push(r.learned?.labels ?? -1);
+        return r;
+      },
+    };
+    const models = new Map([
+      ["default/cheap", "cheap-model"],
+      ["default/strong", "strong-model"],
+    ]);
+    const sim = { route, providers, classifier: FIXED, learner, models, seed: 1, judgeNoise: 0, judgeCostUsd: null };
+    await simulate(readSimRows(ROWS), { ...sim, judgeRate: 1 });
+    expect(seen.slice(0, 3)).toEqual([0, 1, 2]);
+    const last = inner.prepare({
+      index: 100,
+      classification: await FIXED.classify({ prompt: "", system: "", totalChars: 0 }),
+      promptTokens: 1,
+      route,
+      providers,
+    });
+    const entry = last.learned?.entries[0];
+    expect(entry).toMatchObject({ segment: "-|chat|d2", provider: "default/cheap", samples: 100 });
+    // Cheap keeps (70·10 + 30·1) / (90·10 + 10·1) of the grades; the prior pulls the estimate toward the declared one.
+    expect(entry?.lower).toBeLessThan(entry?.estimate ?? 0);
+  });
+});
