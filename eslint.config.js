@@ -64,10 +64,11 @@ const BOUNDARY_ZONES = [
   },
   {
     target: "./cli",
-    // router/learn: routewise simulate replays the learner and the SLO controller.
-    from: routerExcept("config", "classify", "learn", "main.ts"),
+    // `routewise simulate` / `replay` (issue 14) run the route's real policy offline: selection, the cascade's
+    // verifiers and the learner are pure, and prng.ts is the seeded random source the router's tests share.
+    from: routerExcept("config", "classify", "select", "verify", "learn", "prng.ts", "main.ts"),
     message:
-      "The CLI wires the router through router/main.ts; besides it only router/config, router/classify and router/learn.",
+      "The CLI wires the router through router/main.ts; besides it only router/config, router/classify and the pure policy code (select, verify, learn, prng.ts).",
   },
 ];
 

@@ -4,7 +4,9 @@ import { registerClassifyCommand } from "./commands/classify.js";
 import { registerEvalCommand } from "./commands/eval.js";
 import { registerOperatorCommand } from "./commands/operator.js";
 import { registerRenderCommand } from "./commands/render.js";
+import { registerReplayCommand } from "./commands/replay.js";
 import { registerRouterCommand } from "./commands/router.js";
+import { registerSimulateCommand } from "./commands/simulate.js";
 import { CliError } from "./errors.js";
 
 export function buildProgram(): Command {
@@ -18,6 +20,8 @@ export function buildProgram(): Command {
   registerOperatorCommand(program);
   registerClassifyCommand(program);
   registerEvalCommand(program);
+  registerSimulateCommand(program);
+  registerReplayCommand(program);
   return program;
 }
 

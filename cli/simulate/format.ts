@@ -1,0 +1,57 @@
+/** The human-readable `routewise simulate` report (the --json output is the SimReport itself). */
+import type { Point, SimReport } from "./report.js";
+
+const pct = (v: number | null): string => (v === null ? "n/a" : `${(v * 100).toFixed(1)}%`);
+const usd = (v: number): string => `$${v.toFixed(4)}`;
+
+function line(name: string, p: Point, extra = ""): string {
+  return `  ${name.padEnd(28)} ${pct(p.retention).padStart(8)} ${pct(p.savings).padStart(9)} ${usd(p.costUsd).padStart(11)}${extra}`;
+}
+
+function skippedText(r: SimReport): string[] {
+  const refused = Object.entries(r.skipped.refused).map(([k, v]) => `${v} ${k}`);
+  const parts = [
+    ...(r.skipped.missingScore > 0 ? [`${r.skipped.missingScore} without a score for a mapped model`] : []),
+    ...refused,
+  ];
+  return parts.length > 0 ? [`skipped: ${parts.join(", ")}`] : [];
+}
+
+function windowText(r: SimReport): string[] {
+  const w = r.windows;
+  const list = w.list.map((x) => `${pct(x.retention)}${x.rows * 2 < w.size ? "*" : ""}`).join(" ");
+  return [
+    `windows of ${w.size}: ${w.underObjective} of ${w.counted} under the objective (${pct(w.shareUnder)}); retention per window: ${list}`,
+    ...(w.list.some((x) => x.rows * 2 < w.size) ? ["  (* shorter than half a window: listed, not counted)"] : []),
+  ];
+}
+
+export function formatReport(r: SimReport): string {
+  const c = r.compare;
+  const share = Object.entries(r.share)
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, v]) => `${k} ${pct(v)}`)
+    .join(", ");
+  const cascade = r.cascade
+    ? [
+        `cascade: ${r.cascade.rows} rows cascaded, ${r.cascade.accepted} answered by a stage, ${r.cascade.escalatedAll} escalated to the route's choice`,
+      ]
+    : [];
+  return [
+    `route ${r.route} (learner: ${r.learner}): ${r.rows} rows replayed`,
+    ...skippedText(r),
+    `realized retention ${pct(r.realized.retention)} vs objective ${pct(r.objective)}; savings vs always-baseline ${pct(r.realized.savings)} (${pct(r.realized.savingsNetOfJudge)} after judge spend)`,
+    ...windowText(r),
+    `served: ${share}`,
+    `judge: ${r.judge.judged} rows judged (rate ${r.judge.rate}, noise ${r.judge.noise}), spend ${usd(r.judge.spendUsd)}`,
+    ...cascade,
+    `  ${"strategy".padEnd(28)} ${"retention".padStart(8)} ${"savings".padStart(9)} ${"cost".padStart(11)}`,
+    line("policy (realized)", r.realized),
+    line("single strategy", c.single),
+    line("always baseline", c.alwaysBaseline),
+    line(`always cheapest`, c.alwaysCheapest, `  (${c.alwaysCheapest.provider})`),
+    line("random, same retention", c.random, `  (${pct(c.random.baselineShare)} to the baseline)`),
+    line("prompt length, same ret.", c.promptLength, `  (${pct(c.promptLength.baselineShare)} to the baseline)`),
+    "",
+  ].join("\n");
+}
