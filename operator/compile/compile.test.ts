@@ -473,3 +473,18 @@ describe("compile: egress (issue 16)", () => {
     );
   });
 });
+
+describe("compile: learning (ADR 12)", () => {
+  it("compiles spec.learning with its defaults, and leaves routes without it unchanged", () => {
+    const input = examples();
+    input.routes = [route("r", { learning: { tags: ["support", "billing"], exploration: 0.02 } })];
+    expect(compile(input).config.routes[0]?.learning).toEqual({
+      tags: ["billing", "support"],
+      exploration: 0.02,
+      window: 1000,
+      priorSamples: 20,
+    });
+    input.routes = [route("r", {})];
+    expect(compile(input).config.routes[0]).not.toHaveProperty("learning");
+  });
+});

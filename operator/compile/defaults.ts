@@ -62,6 +62,10 @@ export const ROUTE_DEFAULTS = {
   "spec.evaluation.maxCostPerHourUSD": 5,
   "spec.exposeProviderModels": false,
   "spec.strategy": "single",
+  // Learning (ADR 12): no exploration unless asked, a window of 1,000 labels, a prior worth 20 samples.
+  "spec.learning.exploration": 0,
+  "spec.learning.window": 1000,
+  "spec.learning.priorSamples": 20,
   // The cascade's checks, in order, and its thresholds (ADR 11; stages default to the cheaper candidates).
   "spec.cascade.verifiers": ["structure", "math", "refusal"],
   "spec.cascade.judgeThreshold": 7,

@@ -170,6 +170,20 @@ export function compileRoute(
     ...rest,
     ...evaluation(route.spec, resolved.judge),
     ...cascade(route.spec, resolved, providers),
+    ...learning(route.spec),
+  };
+}
+
+/** spec.learning with its defaults (ADR 12); the learned table itself comes from the control plane's reads. */
+function learning(s: Spec): Pick<RouteConfig, "learning"> {
+  if (!s.learning) return {};
+  return {
+    learning: {
+      tags: [...(s.learning.tags ?? [])].sort(),
+      exploration: s.learning.exploration ?? D["spec.learning.exploration"],
+      window: s.learning.window ?? D["spec.learning.window"],
+      priorSamples: s.learning.priorSamples ?? D["spec.learning.priorSamples"],
+    },
   };
 }
 

@@ -525,6 +525,29 @@ export interface ModelRouteSpec {
     };
   };
   /**
+   * Learning from this route's judged traffic (README "Learning from your traffic"): per segment (tag x task x difficulty bucket) the router prefers the cheapest candidate whose learned retention's lower bound meets the objective, and falls back to the declared scores where evidence is missing.
+   */
+  learning?: {
+    /**
+     * Request tags (metadata.tag or the x-routewise-tag header) that form segments of their own; any other tag counts as the matched rule's name, so segments stay bounded.
+     *
+     * @maxItems 32
+     */
+    tags?: string[];
+    /**
+     * Share of decisions sent to a random feasible candidate so every model keeps getting evidence (each decision logs its propensity). Default 0.
+     */
+    exploration?: number;
+    /**
+     * Judged samples per learning window (the most recent this many). Default 1000.
+     */
+    window?: number;
+    /**
+     * Strength of the declared-score prior, in pseudo-samples. Default 20.
+     */
+    priorSamples?: number;
+  };
+  /**
    * single (default): the provider the policy chooses answers. cascade: spec.cascade's cheaper stages answer first, each answer checked by the verifiers; the first answer they accept is returned, else the policy's choice answers (README "Cascades").
    */
   strategy?: "single" | "cascade";
