@@ -7,6 +7,7 @@
 import type { Classifier } from "../../router/classify/types.js";
 import type { ProviderConfig, RouteConfig } from "../../router/config/types.js";
 import { rng } from "../../router/prng.js";
+import { learningInputs } from "../../router/learn/inputs.js";
 import { select } from "../../router/select/select.js";
 import type { HealthView, RequestFeatures, Selection } from "../../router/select/types.js";
 import { cascadeOnRow, type CascadeResult } from "./cascade.js";
@@ -131,14 +132,17 @@ async function decide(row: SimRow, index: number, opts: SimOptions, s: Streams) 
   const route = opts.learner.prepare(context);
   const canary = route.rollout === "canary";
   const arm = s.rollout() < (route.canaryPercent ?? 100) / 100 ? "policy" : "baseline";
+  const request = features(promptTokens);
   const selection = select({
     route,
     providers: opts.providers,
     classification,
-    request: features(promptTokens),
+    request,
     health: HEALTHY,
     random: s.select,
     ...(canary ? { rolloutArm: arm } : {}),
+    // The same segment and exploration the router computes, with draws from the replay's seed.
+    ...learningInputs(route, classification, request, () => ({ u: s.explore(), pick: s.explore() })),
   });
   return { context: { ...context, route }, selection };
 }

@@ -11,14 +11,11 @@ import { parseChatRequest, type ParsedRequest } from "../openai/request.js";
 import { pinnedSelection, resolveModel } from "../select/pinned.js";
 import { boundedInput } from "../classify/featurize.js";
 import { select, tooLongForAll } from "../select/select.js";
-import type { HealthView, Selection, SelectionFailure } from "../select/types.js";
+import type { HealthView, RequestFeatures, Selection, SelectionFailure } from "../select/types.js";
 import type { Snapshot } from "../config/snapshot.js";
 import type { ClientAuth } from "./auth.js";
 import { explorationDraws, rolloutArm } from "../evaluation/sampling.js";
-import { effectiveDifficulty, matchedRule } from "../select/rank.js";
-import { segmentKey, segmentOf } from "../learn/segment.js";
-import type { Classification } from "../classify/types.js";
-import type { RequestFeatures } from "../select/types.js";
+import { learningInputs } from "../learn/inputs.js";
 import { header } from "./headers.js";
 
 export interface RoutingDeps {
@@ -126,28 +123,10 @@ async function decide(
     random: deps.random,
     // The canary's draw: deterministic per request id, so replicas agree (ADR 10).
     rolloutArm: rolloutArm(route, requestId),
-    ...learningInputs(route, classification, request, requestId),
+    ...learningInputs(route, classification, request, () => explorationDraws(requestId)),
   });
   if (!result.ok) throw refusal(result, retryAfterSeconds(deps.health, candidates));
   return { selection: result, task: classification.task };
-}
-
-/**
- * Routes that learn (ADR 12): the request's segment (for the learned table and the log line) and the exploration
- * draws, deterministic per request id like the canary's.
- */
-function learningInputs(
-  route: RouteConfig,
-  c: Classification,
-  request: RequestFeatures,
-  requestId: string,
-): { segment?: string; exploration?: { u: number; pick: number } } {
-  if (!route.learning && !route.learned) return {};
-  const difficulty = effectiveDifficulty(c, route.objective.minConfidence);
-  const rule = matchedRule(route, c, request)?.name ?? null;
-  const segment = segmentKey(segmentOf(route, request, { task: c.task, difficulty }, rule));
-  const explores = (route.learning?.exploration ?? 0) > 0;
-  return explores ? { segment, exploration: explorationDraws(requestId) } : { segment };
 }
 
 function refusal(f: SelectionFailure, retryAfter = 1): HttpError {
