@@ -58,6 +58,8 @@ export interface RouterOptions {
   feedbackKey?: Uint8Array;
   /** Judge sampling's queue: sampled requests waiting at most, and evaluations running at once. */
   evaluationQueue?: { capacity?: number; concurrency?: number };
+  /** The request-log sink (chargeback, `--request-log`): every access-log line as one JSON object. */
+  requestLog?: (line: Record<string, unknown>) => void;
 }
 
 export interface RunningRouter {
@@ -125,7 +127,13 @@ export async function startRouter(o: RouterOptions): Promise<RunningRouter> {
       sleep: (ms, signal) => sleep(ms, undefined, { signal }),
       random: Math.random,
     },
-    record: createRecorder({ metrics, logger: o.logger, tokens: health, now: Date.now }),
+    record: createRecorder({
+      metrics,
+      logger: o.logger,
+      tokens: health,
+      now: Date.now,
+      ...(o.requestLog ? { sink: o.requestLog } : {}),
+    }),
     feedback: {
       key: feedbackKey,
       now: Date.now,

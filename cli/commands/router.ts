@@ -2,6 +2,7 @@
  * `routewise router`: runs the routing proxy on a RouterConfig JSON (a mounted ConfigMap) or on a directory of
  * CR YAML (standalone mode). Wiring only: config sources, credentials, logger, signals.
  */
+import { createWriteStream } from "node:fs";
 import type { Command } from "commander";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { extname } from "node:path";
@@ -33,6 +34,7 @@ interface RouterFlags {
   pollInterval: string;
   drainTimeout: string;
   feedbackKeyFile?: string;
+  requestLog?: string;
 }
 
 export function registerRouterCommand(program: Command): void {
@@ -63,6 +65,10 @@ export function registerRouterCommand(program: Command): void {
       "--feedback-key-file <file>",
       "HMAC key signing feedback tokens when the credentials hold no feedback-signing-key (give every replica the same file); default: a random key per process",
     )
+    .option(
+      "--request-log <file>",
+      "also write every access-log line as JSON lines to this file (appended), or - for stdout (chargeback)",
+    )
     .action(async (flags: RouterFlags) => {
       const logger = pino({ base: { component: "router" }, level: process.env["LOG_LEVEL"] ?? "info" });
       const source = configSource(flags);
@@ -85,6 +91,7 @@ export function registerRouterCommand(program: Command): void {
         maxBodyBytes: Number(flags.maxBodyBytes),
         drainTimeoutMs: Number(flags.drainTimeout),
         ...(flags.feedbackKeyFile === undefined ? {} : { feedbackKey: loadFeedbackKey(flags.feedbackKeyFile) }),
+        ...(flags.requestLog === undefined ? {} : { requestLog: requestLogSink(flags.requestLog) }),
       }).catch((err: unknown) => {
         throw new CliError(err instanceof Error ? err.message : String(err), { cause: err });
       });
@@ -95,6 +102,14 @@ export function registerRouterCommand(program: Command): void {
       );
       handleSignals(logger, () => router.stop());
     });
+}
+
+/** JSON lines, appended to a file or written to stdout (`-`). */
+function requestLogSink(target: string): (line: Record<string, unknown>) => void {
+  const out = target === "-" ? process.stdout : createWriteStream(target, { flags: "a" });
+  return (line) => {
+    out.write(`${JSON.stringify(line)}\n`);
+  };
 }
 
 function handleSignals(logger: Logger, stop: () => Promise<void>): void {

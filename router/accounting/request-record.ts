@@ -53,6 +53,16 @@ export interface RecorderDeps {
   tokens: TokenWindow;
   /** Wall clock in ms (durations in logs and metrics). */
   now: () => number;
+  /** The request-log sink (chargeback): every access-log line, as one JSON object. Absent: logs only. */
+  sink?: (line: Record<string, unknown>) => void;
+}
+
+/** What the record learns about a request besides its decision: for the access-log line. Never a key or prompt. */
+export interface RequestContext {
+  /** The client key's name (never the key). */
+  clientKey?: string | null;
+  classification?: { task: string; domain: string; difficulty: number; confidence: number };
+  promptTokens?: number;
 }
 
 export interface Costs {
@@ -107,6 +117,10 @@ export class RequestRecord implements AttemptObserver {
   private selection: RecordedSelection | null = null;
   private outcome: "open" | "recorded" = "open";
   private ended = false;
+  /** The access-log line is written exactly once per request (served, or refused/failed). */
+  private logged = false;
+  private context: RequestContext = {};
+  private readonly attempts: { provider: string; outcome: string; ms: number }[] = [];
 
   constructor(
     private readonly deps: RecorderDeps,
@@ -125,8 +139,14 @@ export class RequestRecord implements AttemptObserver {
     m.decisions.inc({ route: route.name, model: selection.decided.model, reason: selection.reason });
   }
 
+  /** Who asked and what the analyzer saw (merged into what is known). */
+  describe(context: RequestContext): void {
+    this.context = { ...this.context, ...context };
+  }
+
   attemptEnded(provider: ProviderConfig, startedAt: number, outcome: string): void {
     const seconds = (this.deps.now() - startedAt) / 1000;
+    this.attempts.push({ provider: provider.id, outcome, ms: Math.round(seconds * 1000) });
     const m = this.deps.metrics;
     m.upstreamDuration.observe({ provider: provider.id, model: provider.model, outcome }, seconds);
     m.genAiRequestDuration.observe(
@@ -189,7 +209,7 @@ export class RequestRecord implements AttemptObserver {
       m.projectedCost.inc({ route: route.name }, costUSD(answerTokens(answer), selection.decided.pricing));
     m.qualityPoints.inc({ route: route.name }, selection.predict(f.provider));
     m.baselineQualityPoints.inc({ route: route.name }, selection.baselineQuality);
-    this.logServed(f);
+    this.logServed(f, costs);
     return costs;
   }
 
@@ -242,26 +262,67 @@ export class RequestRecord implements AttemptObserver {
     return true;
   }
 
-  private logServed(f: Finished): void {
+  private logServed(f: Finished, costs: Costs): void {
     const { route, selection } = this.decision();
-    this.deps.logger.info(
-      {
-        requestId: this.requestId,
-        route: route.name,
-        provider: f.provider.id,
-        model: f.provider.model,
-        decision: selection.reason,
-        decided: selection.decided.id,
-        propensity: selection.propensity ?? 1,
-        ...(selection.segment === undefined ? {} : { segment: selection.segment }),
-        fallbacks: f.fallbacks,
-        ...(f.earlier && f.earlier.length > 0 ? { continuedFrom: f.earlier.map((e) => e.provider.id) } : {}),
-        ...(f.cascade && f.cascade.length > 0 ? { cascadeBilled: f.cascade.map((e) => e.provider.id) } : {}),
-        durationMs: this.deps.now() - this.started,
-        ...(f.streamError === undefined ? {} : { streamError: f.streamError }),
-      },
-      f.streamError === undefined ? "Served chat completion" : "Ended stream with an upstream error",
+    const tokens = [...(f.earlier ?? []), { provider: f.provider, tokens: f.tokens }].reduce(
+      (t, b) => ({
+        input: t.input + b.tokens.input,
+        cachedInput: t.cachedInput + b.tokens.cachedInput,
+        output: t.output + b.tokens.output,
+      }),
+      { input: 0, cachedInput: 0, output: 0 },
     );
+    this.access(f.streamError === undefined ? "Served chat completion" : "Ended stream with an upstream error", {
+      route: route.name,
+      provider: f.provider.id,
+      model: f.provider.model,
+      decision: selection.reason,
+      decided: selection.decided.id,
+      propensity: selection.propensity ?? 1,
+      ...(selection.segment === undefined ? {} : { segment: selection.segment }),
+      outcome: f.outcome,
+      status: 200,
+      fallbacks: f.fallbacks,
+      ...(f.earlier && f.earlier.length > 0 ? { continuedFrom: f.earlier.map((e) => e.provider.id) } : {}),
+      ...(f.cascade && f.cascade.length > 0 ? { cascadeBilled: f.cascade.map((e) => e.provider.id) } : {}),
+      tokens,
+      costUsd: costs.cost,
+      baselineCostUsd: costs.baseline,
+      ...(f.streamError === undefined ? {} : { streamError: f.streamError }),
+    });
+  }
+
+  /**
+   * The request ended without an answer: refused before routing (401, 403, 404, 400, 503…) or after every attempt
+   * failed (502, 504, 429). One access-log line, unless the request was already logged as served.
+   */
+  rejected(status: number, code: string): void {
+    const route = this.route;
+    const selection = this.selection;
+    this.access("Refused chat completion", {
+      ...(route ? { route: route.name } : {}),
+      ...(selection ? { decision: selection.reason, decided: selection.decided.id } : {}),
+      outcome: code,
+      status,
+    });
+  }
+
+  /** One access-log line (info) with what every line carries, and the same object to the request-log sink. */
+  private access(message: string, fields: Record<string, unknown>): void {
+    if (this.logged) return;
+    this.logged = true;
+    const c = this.context;
+    const line = {
+      requestId: this.requestId,
+      ...(c.clientKey ? { clientKey: c.clientKey } : {}),
+      ...fields,
+      ...(c.classification ? { classification: c.classification } : {}),
+      ...(c.promptTokens === undefined ? {} : { promptTokens: c.promptTokens }),
+      attempts: this.attempts,
+      durationMs: this.deps.now() - this.started,
+    };
+    this.deps.logger.info(line, message);
+    this.deps.sink?.({ time: new Date().toISOString(), msg: message, ...line });
   }
 }
 

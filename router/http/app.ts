@@ -14,7 +14,7 @@ import type { Logger } from "pino";
 import { errorBody, HttpError } from "../openai/errors.js";
 import { readJsonBody } from "./body.js";
 import type { Drain } from "./drain.js";
-import { createChatHandler, type ChatDeps } from "./chat-completions.js";
+import { createChatHandler, rejectedIn, type ChatDeps } from "./chat-completions.js";
 import { header } from "./headers.js";
 import { feedbackHandler } from "./feedback.js";
 import { listModels } from "./models.js";
@@ -82,9 +82,19 @@ export function createApp(deps: AppDeps): RequestListener {
       return;
     }
     setRequestId(req, res);
+    let read = false;
     readJsonBody(req, deps.maxBodyBytes)
-      .then((body) => chat(req, res, body))
+      .then((body) => {
+        read = true;
+        return chat(req, res, body);
+      })
       .catch((err: unknown) => {
+        // A body refused before the handler (413, malformed JSON) still gets its access-log line.
+        if (!read) {
+          const record = deps.record(res.getHeader("x-request-id") as string);
+          rejectedIn(record, err);
+          record.end();
+        }
         handleError(deps.logger, err, req, res);
       });
   };

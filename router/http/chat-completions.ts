@@ -50,10 +50,19 @@ export function createChatHandler(deps: ChatDeps): ChatHandler {
     try {
       const routed = await routeRequest(deps, req, body, record);
       await serve(deps, res, routed, record);
+    } catch (err) {
+      rejectedIn(record, err);
+      throw err;
     } finally {
       record.end();
     }
   };
+}
+
+/** The access-log line of a request that got an error instead of an answer. */
+export function rejectedIn(record: RequestRecord, err: unknown): void {
+  if (err instanceof HttpError) record.rejected(err.status, err.code ?? err.type);
+  else record.rejected(500, "internal_error");
 }
 
 type Dispatcher<T> = (deps: DispatchDeps, ctx: DispatchContext) => Promise<DispatchResult<T>>;

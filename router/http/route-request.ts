@@ -13,7 +13,7 @@ import { boundedInput } from "../classify/featurize.js";
 import { select, tooLongForAll } from "../select/select.js";
 import type { HealthView, RequestFeatures, Selection, SelectionFailure } from "../select/types.js";
 import type { Snapshot } from "../config/snapshot.js";
-import type { ClientAuth } from "./auth.js";
+import type { ClientAuth, Principal } from "./auth.js";
 import { explorationDraws, rolloutArm } from "../evaluation/sampling.js";
 import { learningInputs } from "../learn/inputs.js";
 import { header } from "./headers.js";
@@ -52,8 +52,19 @@ export async function routeRequest(
   const snap = deps.snapshot();
   if (!snap) throw new HttpError(503, "the router has no config yet", "api_error", "not_ready");
   const principal = deps.auth?.authenticate((n) => header(req, n)) ?? null;
+  record.describe({ clientKey: principal?.name ?? null });
   const parsed = parseChatRequest(body);
-  const model = parsed.body.model;
+  const { route, pinned } = admittedRoute(snap, parsed.body.model, principal);
+  const t0 = deps.hrNow();
+  const { selection, task } = pinned
+    ? { selection: pinnedSelection(snap.providers, route, pinned), task: null }
+    : await decide(deps, snap, route, parsed, { req, requestId: record.requestId, record });
+  record.decided(route, selection, (deps.hrNow() - t0) / 1000);
+  return { route, selection, parsed, task, providers: snap.providers };
+}
+
+/** The route the model names, if the key may use it and it can serve; else the client's error. */
+function admittedRoute(snap: Snapshot, model: string, principal: Principal | null) {
   const resolved = resolveModel(snap, model);
   if (!resolved) {
     throw new HttpError(
@@ -64,7 +75,7 @@ export async function routeRequest(
       "model",
     );
   }
-  const { route, pinned } = resolved;
+  const { route } = resolved;
   if (principal && !principal.allows(route.name)) {
     throw new HttpError(
       403,
@@ -84,12 +95,7 @@ export async function routeRequest(
       "model",
     ).withHeaders({ "retry-after": "30" });
   }
-  const t0 = deps.hrNow();
-  const { selection, task } = pinned
-    ? { selection: pinnedSelection(snap.providers, route, pinned), task: null }
-    : await decide(deps, snap, route, parsed, { req, requestId: record.requestId });
-  record.decided(route, selection, (deps.hrNow() - t0) / 1000);
-  return { route, selection, parsed, task, providers: snap.providers };
+  return resolved;
 }
 
 async function decide(
@@ -97,13 +103,15 @@ async function decide(
   snap: Snapshot,
   route: RouteConfig,
   parsed: ParsedRequest,
-  { req, requestId }: { req: IncomingMessage; requestId: string },
+  { req, requestId, record }: { req: IncomingMessage; requestId: string; record: RequestRecord },
 ): Promise<{ selection: Selection; task: Task }> {
   // Size before classification: a prompt no candidate can take is refused without analysing it.
   const candidates = route.candidates.flatMap((c) => snap.providers.get(c.provider) ?? []);
   const tooLong = tooLongForAll(candidates, parsed);
   if (tooLong) throw refusal(tooLong);
   const classification = await deps.classifier(route).classify(boundedInput(parsed.classifyInput));
+  const { task, domain, difficulty, confidence } = classification;
+  record.describe({ classification: { task, domain, difficulty, confidence }, promptTokens: parsed.promptTokens });
   const request: RequestFeatures = {
     promptTokens: parsed.promptTokens,
     maxOutputTokens: parsed.maxOutputTokens,

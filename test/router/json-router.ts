@@ -80,7 +80,7 @@ export interface JsonRouter {
 export async function startJsonRouter(
   config: RouterConfig,
   credentials: Record<string, string>,
-  o: { logger?: Logger } & Pick<RouterOptions, "feedbackKey" | "evaluationQueue" | "auth"> = {},
+  o: { logger?: Logger } & Pick<RouterOptions, "feedbackKey" | "evaluationQueue" | "auth" | "requestLog"> = {},
 ): Promise<JsonRouter> {
   const { dir, creds } = writeMounted(config, credentials);
   const router = await startRouter({
@@ -96,6 +96,7 @@ export async function startJsonRouter(
     ...(o.feedbackKey === undefined ? {} : { feedbackKey: o.feedbackKey }),
     ...(o.evaluationQueue === undefined ? {} : { evaluationQueue: o.evaluationQueue }),
     ...(o.auth === undefined ? {} : { auth: o.auth }),
+    ...(o.requestLog === undefined ? {} : { requestLog: o.requestLog }),
   });
   const client = new OpenAI({ baseURL: `${router.url}/v1`, apiKey: "client-key", maxRetries: 0 });
   return { router, url: router.url, client, stop: () => router.stop() };
