@@ -11,7 +11,13 @@ import type { AttemptObserver } from "../accounting/request-record.js";
 import type { ProviderConfig, ProviderType, RouteConfig } from "../config/types.js";
 import type { ChatCompletion, ChatRequest } from "../openai/types.js";
 import { redactSecrets } from "../providers/shared/redact.js";
-import { UpstreamError, type CallOptions, type ProviderAdapter, type Rejection } from "../providers/types.js";
+import {
+  UpstreamError,
+  type CallOptions,
+  type ProviderAdapter,
+  type Rejection,
+  type TraceContext,
+} from "../providers/types.js";
 import { abortCause, deadlinePassed, scopedSignal, type ScopedSignal } from "./abort.js";
 import { backoff, countsAgainstProvider, failureAction } from "./retry-policy.js";
 import type { ProviderHealth } from "./health.js";
@@ -44,6 +50,8 @@ export interface DispatchContext {
   order: ProviderConfig[];
   request: ChatRequest;
   requestId: string;
+  /** The client's W3C trace context, forwarded upstream. */
+  trace?: TraceContext;
   /** Aborted when the client goes away or the route's total timeout passes. */
   signal: AbortSignal;
   /** The request record, told about every attempt, retry, fallback, first chunk and malformed event. */
@@ -273,6 +281,7 @@ export function callOptions(
     apiKey: deps.credential(provider.credentialKey),
     caBundle: deps.credential(provider.egress?.caKey ?? null),
     requestId: ctx.requestId,
+    ...(ctx.trace ? { trace: ctx.trace } : {}),
     onMalformedEvent: () => ctx.record.malformedEvent(provider),
   };
 }

@@ -84,7 +84,15 @@ async function serve(deps: ChatDeps, res: ServerResponse, r: Routed, record: Req
   let prior: Prior = { signal, cascade: [], note: "" };
   const plan = cascadePlan(r);
   if (plan) {
-    const ctx = { route: r.route, order: [], request: r.parsed.body, requestId: record.requestId, signal, record };
+    const ctx = {
+      route: r.route,
+      order: [],
+      request: r.parsed.body,
+      requestId: record.requestId,
+      trace: r.trace,
+      signal,
+      record,
+    };
     const outcome = await runCascade(deps.dispatch, { ...plan, ctx, promptChars: r.parsed.promptChars });
     prior = { signal, cascade: outcome.billed, note: `${describeCascade(outcome.trail, r.parsed.stream)}; ` };
     const { accepted } = outcome;
@@ -111,7 +119,15 @@ async function dispatchOrThrow<T>(
   signal: AbortSignal,
 ) {
   const { order } = r.selection;
-  const ctx = { route: r.route, order, request: r.parsed.body, requestId: record.requestId, signal, record };
+  const ctx = {
+    route: r.route,
+    order,
+    request: r.parsed.body,
+    requestId: record.requestId,
+    trace: r.trace,
+    signal,
+    record,
+  };
   const result = await dispatch(deps.dispatch, ctx);
   if (result.ok) return { ...result, ctx };
   const { error, outcome } = clientError(r.route, order, result);

@@ -61,6 +61,11 @@ export class UpstreamError extends Error {
   }
 }
 
+export interface TraceContext {
+  traceparent?: string;
+  tracestate?: string;
+}
+
 export interface CallOptions {
   /** Aborts the upstream call (client went away, attempt timeout). */
   signal: AbortSignal;
@@ -69,6 +74,11 @@ export interface CallOptions {
   /** The provider's extra CA bundle (PEM, from its egress.caKey credential), or null. */
   caBundle?: string | null;
   requestId: string;
+  /**
+   * W3C trace context of the client's request (`traceparent`, `tracestate`), forwarded upstream with the
+   * request id so an upstream's traces join the client's.
+   */
+  trace?: TraceContext;
   /** Told about every stream event the adapter skipped as malformed (counted by the request record). */
   onMalformedEvent?: () => void;
 }

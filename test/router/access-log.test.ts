@@ -117,3 +117,18 @@ describe("access log", () => {
     for (const secret of [UPSTREAM_KEY, CLIENT_KEY, PROMPT]) expect(everything).not.toContain(secret);
   });
 });
+
+describe("trace context upstream", () => {
+  it("forwards x-request-id and a well-formed traceparent/tracestate to the upstream, and drops a malformed one", async () => {
+    const traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    await (
+      await post("trace-1", { authorization: `Bearer ${CLIENT_KEY}`, traceparent, tracestate: "rojo=00f067aa0ba902b7" })
+    ).text();
+    const seen = upstream.requests[upstream.requests.length - 1]?.headers ?? {};
+    expect(seen).toMatchObject({ "x-request-id": "trace-1", traceparent, tracestate: "rojo=00f067aa0ba902b7" });
+    await (await post("trace-2", { authorization: `Bearer ${CLIENT_KEY}`, traceparent: "not-a-trace" })).text();
+    const second = upstream.requests[upstream.requests.length - 1]?.headers ?? {};
+    expect(second["x-request-id"]).toBe("trace-2");
+    expect(second).not.toHaveProperty("traceparent");
+  });
+});

@@ -136,7 +136,7 @@ export async function send(args: SendArgs): Promise<Response> {
       origin: args.endpoint.origin,
       path: args.endpoint.path,
       method: "POST",
-      headers: withKey(args.endpoint.headers, args.authHeader, options.apiKey),
+      headers: withKey(forwarded(args.endpoint.headers, options), args.authHeader, options.apiKey),
       body: args.body,
       signal: options.signal,
       ...(args.timeoutMs > 0 ? { headersTimeout: timeout(args.timeoutMs), bodyTimeout: timeout(args.timeoutMs) } : {}),
@@ -148,6 +148,17 @@ export async function send(args: SendArgs): Promise<Response> {
   const text = await readText(res, options.signal, providerId, MAX_ERROR_BODY);
   const retryAfterMs = retryAfterFromHeaders(res.headers, Date.now());
   throw httpError(providerId, res.statusCode, text, retryAfterMs, options.apiKey);
+}
+
+/** The request id and the client's trace context, so an upstream's logs and traces join the router's. */
+function forwarded(headers: Record<string, string>, options: CallOptions): Record<string, string> {
+  const { trace } = options;
+  return {
+    ...headers,
+    "x-request-id": options.requestId,
+    ...(trace?.traceparent ? { traceparent: trace.traceparent } : {}),
+    ...(trace?.tracestate ? { tracestate: trace.tracestate } : {}),
+  };
 }
 
 function withKey(headers: Record<string, string>, authHeader: string, apiKey: string | null): Record<string, string> {
