@@ -2,7 +2,7 @@
  * POST /v1/responses (issue 16): the official SDK's client.responses against the router, which translates to
  * chat completions for a mock OpenAI-compatible upstream over real HTTP, and back.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import OpenAI from "openai";
 import type { ResponseStreamEvent } from "openai/resources/responses/responses";
 import { startOpenAIMock, type OpenAIMockHandle } from "../mocks/openai-mock.js";
@@ -154,6 +154,32 @@ describe("router: POST /v1/responses, streaming", () => {
     const completed = events[events.length - 1];
     if (completed?.type !== "response.completed") throw new Error("no response.completed");
     expect(completed.response.output).toMatchObject([{ type: "function_call", name: "get_weather" }]);
+  });
+});
+
+describe("router: POST /v1/responses, a stream that fails", () => {
+  afterEach(() => {
+    upstream.setFaults({});
+  });
+
+  it("ends with response.failed naming upstream_stream_error when the upstream is cut mid-stream", async () => {
+    upstream.setFaults({ cutAfterChunks: 2 });
+    const res = await fetch(`${t.url}/v1/responses`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "chat", input: "Cut me off", stream: true }),
+    });
+    const body = await res.text();
+    expect(res.status).toBe(200);
+    const events = body
+      .split("\n\n")
+      .filter((frame) => frame.startsWith("event: "))
+      .map((frame) => JSON.parse(frame.slice(frame.indexOf("data: ") + 6)) as { type: string; response?: unknown });
+    expect(events[events.length - 1]).toMatchObject({
+      type: "response.failed",
+      response: { status: "failed", error: { code: "upstream_stream_error" } },
+    });
+    expect(events.map((e) => e.type)).not.toContain("response.completed");
   });
 });
 
