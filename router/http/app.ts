@@ -14,11 +14,12 @@ import type { Logger } from "pino";
 import { errorBody, HttpError } from "../openai/errors.js";
 import { readJsonBody } from "./body.js";
 import type { Drain } from "./drain.js";
-import { createChatHandler, rejectedIn, type ChatDeps } from "./chat-completions.js";
+import { createChatHandler, rejectedIn, type ChatDeps, type ChatHandler } from "./chat-completions.js";
 import { header } from "./headers.js";
 import { feedbackHandler } from "./feedback.js";
 import { listModels } from "./models.js";
 import { sendError } from "./respond.js";
+import { responsesEndpoint } from "./responses.js";
 
 export interface AppDeps extends ChatDeps {
   logger: Logger;
@@ -36,8 +37,9 @@ const REQUEST_ID = /^[\w.:-]{1,128}$/;
 const FEEDBACK_BODY_LIMIT = "16kb";
 
 const CHAT_PATH = /^\/v1\/chat\/completions\/?(\?.*)?$/i;
+const RESPONSES_PATH = /^\/v1\/responses\/?(\?.*)?$/i;
 
-/** The server's request listener: the chat completions hot path, else the express app. */
+/** The server's request listener: the chat pipeline's endpoints (chat completions, responses), else express. */
 export function createApp(deps: AppDeps): RequestListener {
   const app = express();
   app.disable("x-powered-by");
@@ -75,9 +77,16 @@ export function createApp(deps: AppDeps): RequestListener {
     handleError(deps.logger, err, req, res);
   });
   const chat = createChatHandler(deps);
+  const responses = createChatHandler(deps, responsesEndpoint);
+  const pipeline = (req: IncomingMessage): ChatHandler | null => {
+    if (req.method !== "POST") return null;
+    const url = req.url ?? "";
+    return CHAT_PATH.test(url) ? chat : RESPONSES_PATH.test(url) ? responses : null;
+  };
   return (req, res) => {
     if (!deps.drain.admit(req, res)) return;
-    if (req.method !== "POST" || !CHAT_PATH.test(req.url ?? "")) {
+    const handler = pipeline(req);
+    if (handler === null) {
       app(req, res);
       return;
     }
@@ -86,7 +95,7 @@ export function createApp(deps: AppDeps): RequestListener {
     readJsonBody(req, deps.maxBodyBytes)
       .then((body) => {
         read = true;
-        return chat(req, res, body);
+        return handler(req, res, body);
       })
       .catch((err: unknown) => {
         // A body refused before the handler (413, malformed JSON) still gets its access-log line.

@@ -20,16 +20,15 @@ import { describeCascade, runCascade } from "../dispatch/cascade.js";
 import { dispatchStream } from "../dispatch/stream.js";
 import { completionChunks } from "../openai/chunks.js";
 import type { RouteConfig, ProviderConfig } from "../config/types.js";
-import { errorBody, HttpError } from "../openai/errors.js";
+import { HttpError } from "../openai/errors.js";
 import type { ChatCompletion, Usage } from "../openai/types.js";
 import { answerOf } from "../evaluation/evaluator.js";
 import type { EvaluationCase } from "../evaluation/plan.js";
 import type { Answer } from "../evaluation/structural.js";
 import { FEEDBACK_TOKEN_HEADER, feedbackToken, type FeedbackDeps } from "./feedback.js";
 import { formatUSD, setRoutingHeaders } from "./headers.js";
-import { sendJson } from "./respond.js";
 import { routeRequest, type Routed, type RoutingDeps } from "./route-request.js";
-import { eventSink, startEventStream, writeDone, writeEvent } from "./sse.js";
+import { chatCompletionsEndpoint, type Endpoint, type ResponseWriter } from "./response-writer.js";
 
 export interface ChatDeps extends RoutingDeps {
   dispatch: DispatchDeps;
@@ -44,12 +43,14 @@ export interface ChatDeps extends RoutingDeps {
 /** The handler for a request whose body has been read and parsed as JSON (`body`). */
 export type ChatHandler = (req: IncomingMessage, res: ServerResponse, body: unknown) => Promise<void>;
 
-export function createChatHandler(deps: ChatDeps): ChatHandler {
+/** The chat pipeline for an endpoint: chat completions by default, or another API translated to and from them. */
+export function createChatHandler(deps: ChatDeps, endpoint: Endpoint = chatCompletionsEndpoint): ChatHandler {
   return async (req, res, body) => {
     const record = deps.record(res.getHeader("x-request-id") as string);
     try {
-      const routed = await routeRequest(deps, req, body, record);
-      await serve(deps, res, routed, record);
+      const { request, writer } = endpoint(res, body);
+      const routed = await routeRequest(deps, req, request, record);
+      await serve(deps, res, { ...routed, writer }, record);
     } catch (err) {
       rejectedIn(record, err);
       throw err;
@@ -63,6 +64,11 @@ export function createChatHandler(deps: ChatDeps): ChatHandler {
 export function rejectedIn(record: RequestRecord, err: unknown): void {
   if (err instanceof HttpError) record.rejected(err.status, err.code ?? err.type);
   else record.rejected(500, "internal_error");
+}
+
+/** A routed request and the writer of its answer in the client's wire format. */
+interface Served extends Routed {
+  writer: ResponseWriter;
 }
 
 type Dispatcher<T> = (deps: DispatchDeps, ctx: DispatchContext) => Promise<DispatchResult<T>>;
@@ -79,7 +85,7 @@ interface Prior {
 }
 
 /** Cascade first when the route has one and the policy decided (ADR 11), then the route's normal choice. */
-async function serve(deps: ChatDeps, res: ServerResponse, r: Routed, record: RequestRecord): Promise<void> {
+async function serve(deps: ChatDeps, res: ServerResponse, r: Served, record: RequestRecord): Promise<void> {
   const signal = requestSignal(res, r.route);
   let prior: Prior = { signal, cascade: [], note: "" };
   const plan = cascadePlan(r);
@@ -135,7 +141,7 @@ async function dispatchOrThrow<T>(
   throw error;
 }
 
-async function serveCompletion(deps: ChatDeps, res: ServerResponse, r: Routed, record: RequestRecord, prior: Prior) {
+async function serveCompletion(deps: ChatDeps, res: ServerResponse, r: Served, record: RequestRecord, prior: Prior) {
   const result = await dispatchOrThrow(deps, r, record, dispatchCompletion, prior.signal);
   respondCompletion(deps, res, r, record, {
     provider: result.provider,
@@ -153,7 +159,7 @@ interface Answered {
 }
 
 /** A completion to the client as JSON: record, routing and cost headers, the feedback token, judge sampling. */
-function respondCompletion(deps: ChatDeps, res: ServerResponse, r: Routed, record: RequestRecord, a: Answered) {
+function respondCompletion(deps: ChatDeps, res: ServerResponse, r: Served, record: RequestRecord, a: Answered) {
   const body = a.value;
   const tokens = completionTokens(r, body);
   const fallbacks = fellBackFrom(a).length;
@@ -170,7 +176,7 @@ function respondCompletion(deps: ChatDeps, res: ServerResponse, r: Routed, recor
   res.setHeader(FEEDBACK_TOKEN_HEADER, tokenFor(deps, r, a.provider, record));
   if (tokens.estimated) res.setHeader("x-routewise-usage-estimated", "true");
   evaluateAfterResponse(res, deps, r, record.requestId, { provider: a.provider, answer: answerOf(body) });
-  sendJson(res, 200, body);
+  r.writer.json(body);
 }
 
 function completionTokens(r: Routed, body: ChatCompletion): TokenCounts {
@@ -179,7 +185,7 @@ function completionTokens(r: Routed, body: ChatCompletion): TokenCounts {
 }
 
 /** A cascade stage's accepted answer: as JSON, or replayed as a stream to a client that asked for one. */
-function serveAccepted(deps: ChatDeps, res: ServerResponse, r: Routed, record: RequestRecord, a: Answered): void {
+function serveAccepted(deps: ChatDeps, res: ServerResponse, r: Served, record: RequestRecord, a: Answered): void {
   if (!r.parsed.stream) {
     respondCompletion(deps, res, r, record, a);
     return;
@@ -196,14 +202,14 @@ function serveAccepted(deps: ChatDeps, res: ServerResponse, r: Routed, record: R
   const selection = withNote(r, a.prior);
   setRoutingHeaders(res, r.route, selection, a);
   const token = tokenFor(deps, r, a.provider, record);
-  startEventStream(res);
-  for (const chunk of completionChunks(a.value)) writeEvent(res, chunk);
+  const sink = r.writer.open();
+  for (const chunk of completionChunks(a.value)) sink.write(chunk);
   if (r.parsed.includeUsage) {
     const summary = { ...baseSummary(r, a.provider, tokens, costs), decision: selection.explanation };
-    writeEvent(res, { ...usageOnlyChunk(a.value), x_routewise: { ...summary, feedback_token: token } });
+    r.writer.usage({ ...usageOnlyChunk(a.value), x_routewise: { ...summary, feedback_token: token } });
   }
   evaluateAfterResponse(res, deps, r, record.requestId, { provider: a.provider, answer: answerOf(a.value) });
-  writeDone(res);
+  r.writer.done();
   res.addTrailers({
     "x-routewise-cost-usd": formatUSD(costs.cost),
     "x-routewise-baseline-cost-usd": formatUSD(costs.baseline),
@@ -279,11 +285,10 @@ function evaluateAfterResponse(
   });
 }
 
-async function serveStream(deps: ChatDeps, res: ServerResponse, r: Routed, record: RequestRecord, prior: Prior) {
+async function serveStream(deps: ChatDeps, res: ServerResponse, r: Served, record: RequestRecord, prior: Prior) {
   const result = await dispatchOrThrow(deps, r, record, dispatchStream, prior.signal);
   setRoutingHeaders(res, r.route, withNote(r, prior), result);
-  startEventStream(res);
-  const session = await relaySession(deps.dispatch, result.ctx, result, eventSink(res));
+  const session = await relaySession(deps.dispatch, result.ctx, result, r.writer.open());
   const billed = session.segments.map((seg) => ({ provider: seg.provider, tokens: segmentTokens(r, seg) }));
   const last = billed[billed.length - 1] ?? { provider: result.provider, tokens: segmentTokens(r, null) };
   const costs = record.finished({
@@ -297,18 +302,17 @@ async function serveStream(deps: ChatDeps, res: ServerResponse, r: Routed, recor
   });
   const token = tokenFor(deps, r, last.provider, record);
   if (session.error === null && session.usageChunk && r.parsed.includeUsage)
-    writeUsage(res, r, session, { last, tokens: billed.map((b) => b.tokens), costs, token });
+    writeUsage(r, session, { last, tokens: billed.map((b) => b.tokens), costs, token });
   if (session.error === null && !session.clientGone) {
     const answer = { text: session.text, toolCalls: session.toolCalls };
     evaluateAfterResponse(res, deps, r, record.requestId, { provider: last.provider, answer });
   }
-  endStream(res, session, costs, token);
+  endStream(res, r.writer, session, costs, token);
 }
 
 /** The final usage chunk: the answering provider's, with cost; a continued stream's sums every attempt's. */
 function writeUsage(
-  res: ServerResponse,
-  r: Routed,
+  r: Served,
   session: StreamSession,
   b: { last: { provider: ProviderConfig; tokens: TokenCounts }; tokens: TokenCounts[]; costs: Costs; token: string },
 ): void {
@@ -317,16 +321,16 @@ function writeUsage(
     ? { ...usageChunk, id: session.id, usage: summedUsage(session.segments, b.tokens) }
     : usageChunk;
   const summary = routewiseSummary(r, b.last.provider, b.last.tokens, b.costs, session);
-  writeEvent(res, { ...chunk, x_routewise: { ...summary, feedback_token: b.token } });
+  r.writer.usage({ ...chunk, x_routewise: { ...summary, feedback_token: b.token } });
 }
 
 /** The error event or [DONE], then the cost, feedback token (and continuation) trailers. */
-function endStream(res: ServerResponse, session: StreamSession, costs: Costs, token: string): void {
+function endStream(res: ServerResponse, w: ResponseWriter, session: StreamSession, costs: Costs, token: string) {
   if (session.error !== null) {
     const failed = session.segments[session.segments.length - 1]?.provider;
     const message = `upstream ${failed?.id ?? ""} failed mid-stream: ${session.error.message}`;
-    writeEvent(res, errorBody(new HttpError(502, message, "api_error", "upstream_stream_error")));
-  } else if (!session.clientGone) writeDone(res);
+    w.failed(new HttpError(502, message, "api_error", "upstream_stream_error"));
+  } else if (!session.clientGone) w.done();
   res.addTrailers({
     "x-routewise-cost-usd": formatUSD(costs.cost),
     "x-routewise-baseline-cost-usd": formatUSD(costs.baseline),
