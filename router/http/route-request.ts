@@ -12,6 +12,7 @@ import { parseChatRequest, type ParsedRequest } from "../openai/request.js";
 import { pinnedSelection, resolveModel } from "../select/pinned.js";
 import { boundedInput } from "../classify/featurize.js";
 import { select, tooLongForAll } from "../select/select.js";
+import { parameterGap } from "../select/params.js";
 import type { HealthView, RequestFeatures, Selection, SelectionFailure } from "../select/types.js";
 import type { Snapshot } from "../config/snapshot.js";
 import type { ClientAuth, Principal } from "./auth.js";
@@ -60,10 +61,17 @@ export async function routeRequest(
   const { route, pinned } = admittedRoute(snap, parsed.body.model, principal);
   const t0 = deps.hrNow();
   const { selection, task } = pinned
-    ? { selection: pinnedSelection(snap.providers, route, pinned), task: null }
+    ? { selection: pinnedDecision(snap, route, pinned, parsed), task: null }
     : await decide(deps, snap, route, parsed, { req, requestId: record.requestId, record });
   record.decided(route, selection, (deps.hrNow() - t0) / 1000);
   return { route, selection, parsed, task, providers: snap.providers, trace: traceContext(req) };
+}
+
+/** A provider-direct model: that provider, unless it cannot honour a parameter the request needs (select/params). */
+function pinnedDecision(snap: Snapshot, route: RouteConfig, pinned: ProviderConfig, parsed: ParsedRequest): Selection {
+  const gap = parameterGap(pinned, parsed);
+  if (gap) throw refusal(gap);
+  return pinnedSelection(snap.providers, route, pinned);
 }
 
 const TRACEPARENT = /^[\da-f]{2}-[\da-f]{32}-[\da-f]{16}-[\da-f]{2}$/;
@@ -132,6 +140,9 @@ async function decide(
     needsTools: parsed.needsTools,
     needsVision: parsed.needsVision,
     needsJson: parsed.needsJson,
+    choices: parsed.choices,
+    needsLogprobs: parsed.needsLogprobs,
+    needsStrictSchema: parsed.needsStrictSchema,
     stream: parsed.stream,
     header: (n) => header(req, n),
     metadata: parsed.metadata,

@@ -111,7 +111,7 @@ function openAIResponder(options: MockBehaviour, state: { judge: MockJudge | nul
   return {
     serves: (path) => path.split("?")[0]?.endsWith("/chat/completions") ?? false,
     isStream: (body) => isRecord(body) && body["stream"] === true,
-    complete: (body) => completion(turn(body)),
+    complete: (body) => completion(turn(body), choiceCount(body)),
     streamFrames: (body) => {
       const { content, finish } = streamChunks(turn(body), body, options.chunks ?? 5);
       return { frames: content.map((c) => sse(c)), finish: finish.map((c) => sse(c)), terminator: [sse("[DONE]")] };
@@ -190,7 +190,13 @@ function usage(t: Turn): Record<string, unknown> {
   };
 }
 
-function completion(t: Turn): unknown {
+/** The request's `n` (1 when absent): the mock answers that many identical choices, like OpenAI with a seed. */
+function choiceCount(body: unknown): number {
+  const n = isRecord(body) ? body["n"] : undefined;
+  return typeof n === "number" && Number.isInteger(n) && n > 1 ? n : 1;
+}
+
+function completion(t: Turn, n = 1): unknown {
   const message: Record<string, unknown> = {
     role: "assistant",
     content: t.tool === null ? t.text : null,
@@ -206,8 +212,13 @@ function completion(t: Turn): unknown {
     object: "chat.completion",
     created: 1_700_000_000,
     model: t.model,
-    choices: [{ index: 0, message, logprobs: null, finish_reason: t.tool === null ? "stop" : "tool_calls" }],
-    usage: usage(t),
+    choices: Array.from({ length: n }, (_, index) => ({
+      index,
+      message,
+      logprobs: null,
+      finish_reason: t.tool === null ? "stop" : "tool_calls",
+    })),
+    usage: usage({ ...t, completionTokens: t.completionTokens * n }),
   };
 }
 
