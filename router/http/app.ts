@@ -3,8 +3,8 @@
  * OpenAI-shaped JSON; no request can crash the process. `/metrics` is not served here but on the metrics port
  * (metrics-endpoint.ts), so whoever can reach the API cannot read the metrics.
  *
- * POST /v1/chat/completions, the hot path, is served straight from node:http (body read by `readJsonBody`);
- * everything else goes through express. Express alone reaches only ~0.4x a bare proxy's throughput here (ADR 5).
+ * POST /v1/chat/completions, the hot path, and POST /v1/embeddings are served straight from node:http (body read
+ * by `readJsonBody`); everything else goes through express. Express alone reaches only ~0.4x a bare proxy's throughput here (ADR 5).
  */
 import { randomUUID } from "node:crypto";
 import { STATUS_CODES, type IncomingMessage, type RequestListener, type ServerResponse } from "node:http";
@@ -14,7 +14,8 @@ import type { Logger } from "pino";
 import { errorBody, HttpError } from "../openai/errors.js";
 import { readJsonBody } from "./body.js";
 import type { Drain } from "./drain.js";
-import { createChatHandler, rejectedIn, type ChatDeps } from "./chat-completions.js";
+import { createChatHandler, rejectedIn, type ChatDeps, type ChatHandler } from "./chat-completions.js";
+import { createEmbeddingsHandler } from "./embeddings.js";
 import { header } from "./headers.js";
 import { feedbackHandler } from "./feedback.js";
 import { listModels } from "./models.js";
@@ -36,6 +37,7 @@ const REQUEST_ID = /^[\w.:-]{1,128}$/;
 const FEEDBACK_BODY_LIMIT = "16kb";
 
 const CHAT_PATH = /^\/v1\/chat\/completions\/?(\?.*)?$/i;
+const EMBEDDINGS_PATH = /^\/v1\/embeddings\/?(\?.*)?$/i;
 
 /** The server's request listener: the chat completions hot path, else the express app. */
 export function createApp(deps: AppDeps): RequestListener {
@@ -74,10 +76,14 @@ export function createApp(deps: AppDeps): RequestListener {
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     handleError(deps.logger, err, req, res);
   });
-  const chat = createChatHandler(deps);
+  const endpoints: [RegExp, ChatHandler][] = [
+    [CHAT_PATH, createChatHandler(deps)],
+    [EMBEDDINGS_PATH, createEmbeddingsHandler(deps)],
+  ];
   return (req, res) => {
     if (!deps.drain.admit(req, res)) return;
-    if (req.method !== "POST" || !CHAT_PATH.test(req.url ?? "")) {
+    const handler = req.method === "POST" ? endpoints.find(([path]) => path.test(req.url ?? ""))?.[1] : undefined;
+    if (!handler) {
       app(req, res);
       return;
     }
@@ -86,7 +92,7 @@ export function createApp(deps: AppDeps): RequestListener {
     readJsonBody(req, deps.maxBodyBytes)
       .then((body) => {
         read = true;
-        return chat(req, res, body);
+        return handler(req, res, body);
       })
       .catch((err: unknown) => {
         // A body refused before the handler (413, malformed JSON) still gets its access-log line.
