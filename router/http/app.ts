@@ -3,8 +3,8 @@
  * OpenAI-shaped JSON; no request can crash the process. `/metrics` is not served here but on the metrics port
  * (metrics-endpoint.ts), so whoever can reach the API cannot read the metrics.
  *
- * POST /v1/chat/completions, the hot path, is served straight from node:http (body read by `readJsonBody`);
- * everything else goes through express. Express alone reaches only ~0.4x a bare proxy's throughput here (ADR 5).
+ * POST /v1/chat/completions, the hot path, and POST /v1/embeddings are served straight from node:http (body read
+ * by `readJsonBody`); everything else goes through express. Express alone reaches only ~0.4x a bare proxy's throughput here (ADR 5).
  */
 import { randomUUID } from "node:crypto";
 import { STATUS_CODES, type IncomingMessage, type RequestListener, type ServerResponse } from "node:http";
@@ -15,6 +15,7 @@ import { errorBody, HttpError } from "../openai/errors.js";
 import { readJsonBody } from "./body.js";
 import type { Drain } from "./drain.js";
 import { createChatHandler, rejectedIn, type ChatDeps, type ChatHandler } from "./chat-completions.js";
+import { createEmbeddingsHandler } from "./embeddings.js";
 import { header } from "./headers.js";
 import { feedbackHandler } from "./feedback.js";
 import { listModels } from "./models.js";
@@ -38,8 +39,9 @@ const FEEDBACK_BODY_LIMIT = "16kb";
 
 const CHAT_PATH = /^\/v1\/chat\/completions\/?(\?.*)?$/i;
 const RESPONSES_PATH = /^\/v1\/responses\/?(\?.*)?$/i;
+const EMBEDDINGS_PATH = /^\/v1\/embeddings\/?(\?.*)?$/i;
 
-/** The server's request listener: the chat pipeline's endpoints (chat completions, responses), else express. */
+/** The server's request listener: the POST endpoints (chat completions, responses, embeddings), else express. */
 export function createApp(deps: AppDeps): RequestListener {
   const app = express();
   app.disable("x-powered-by");
@@ -76,17 +78,15 @@ export function createApp(deps: AppDeps): RequestListener {
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     handleError(deps.logger, err, req, res);
   });
-  const chat = createChatHandler(deps);
-  const responses = createChatHandler(deps, responsesEndpoint);
-  const pipeline = (req: IncomingMessage): ChatHandler | null => {
-    if (req.method !== "POST") return null;
-    const url = req.url ?? "";
-    return CHAT_PATH.test(url) ? chat : RESPONSES_PATH.test(url) ? responses : null;
-  };
+  const endpoints: [RegExp, ChatHandler][] = [
+    [CHAT_PATH, createChatHandler(deps)],
+    [RESPONSES_PATH, createChatHandler(deps, responsesEndpoint)],
+    [EMBEDDINGS_PATH, createEmbeddingsHandler(deps)],
+  ];
   return (req, res) => {
     if (!deps.drain.admit(req, res)) return;
-    const handler = pipeline(req);
-    if (handler === null) {
+    const handler = req.method === "POST" ? endpoints.find(([path]) => path.test(req.url ?? ""))?.[1] : undefined;
+    if (!handler) {
       app(req, res);
       return;
     }

@@ -366,7 +366,7 @@ function continuation(c: NonNullable<StreamSession["continued"]>): string {
 }
 
 /** Aborted when the client disconnects or the route's total timeout passes. */
-function requestSignal(res: ServerResponse, route: RouteConfig): AbortSignal {
+export function requestSignal(res: ServerResponse, route: RouteConfig): AbortSignal {
   const scoped = scopedSignal(null, route.timeouts.requestMs);
   res.once("close", () => {
     if (!res.writableFinished) scoped.abort(new Error("client disconnected"));

@@ -6,9 +6,10 @@
  * blocks (data URLs as base64, others as url sources); tools/tool_choice/parallel_tool_calls → tools/tool_choice;
  * max_completion_tokens | max_tokens (default DEFAULT_MAX_TOKENS, capped by the provider's maxOutputTokens);
  * stop → stop_sequences; temperature (clamped to Anthropic's 0–1) and top_p; user → metadata.user_id.
- * Best effort: `response_format` json_object / json_schema becomes a system instruction (Anthropic has no JSON
- * mode in this API version), so the reply is very likely but not guaranteed to be valid JSON. Dropped: n,
- * logprobs, seed, presence/frequency penalties, audio/file content parts, legacy `function` messages.
+ * Best effort: `response_format` json_object / non-strict json_schema becomes a system instruction (Anthropic has
+ * no JSON mode in this API version), so the reply is very likely but not guaranteed to be valid JSON. Never sent
+ * here: n > 1, logprobs and a strict json_schema (the router refuses or routes around them, select/params.ts).
+ * Dropped: seed, presence/frequency penalties, audio/file content parts, legacy `function` messages.
  *
  * Response: text blocks → content; tool_use blocks → tool_calls; stop_reason → finish_reason; usage →
  * prompt_tokens = input + cache_creation + cache_read tokens, prompt_tokens_details.cached_tokens = cache_read.
