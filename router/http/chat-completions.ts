@@ -26,7 +26,7 @@ import { answerOf } from "../evaluation/evaluator.js";
 import type { EvaluationCase } from "../evaluation/plan.js";
 import type { Answer } from "../evaluation/structural.js";
 import { FEEDBACK_TOKEN_HEADER, feedbackToken, type FeedbackDeps } from "./feedback.js";
-import { formatUSD, setRoutingHeaders } from "./headers.js";
+import { formatUSD, setRoutingHeaders, traceContext } from "./headers.js";
 import { sendJson } from "./respond.js";
 import { routeRequest, type Routed, type RoutingDeps } from "./route-request.js";
 import { eventSink, startEventStream, writeDone, writeEvent } from "./sse.js";
@@ -46,7 +46,7 @@ export type ChatHandler = (req: IncomingMessage, res: ServerResponse, body: unkn
 
 export function createChatHandler(deps: ChatDeps): ChatHandler {
   return async (req, res, body) => {
-    const record = deps.record(res.getHeader("x-request-id") as string);
+    const record = deps.record(res.getHeader("x-request-id") as string, traceContext(req));
     try {
       const routed = await routeRequest(deps, req, body, record);
       await serve(deps, res, routed, record);
@@ -89,7 +89,6 @@ async function serve(deps: ChatDeps, res: ServerResponse, r: Routed, record: Req
       order: [],
       request: r.parsed.body,
       requestId: record.requestId,
-      trace: r.trace,
       signal,
       record,
     };
@@ -124,7 +123,6 @@ async function dispatchOrThrow<T>(
     order,
     request: r.parsed.body,
     requestId: record.requestId,
-    trace: r.trace,
     signal,
     record,
   };
