@@ -137,7 +137,10 @@ export class RequestSpans {
       [GEN_AI.USAGE_OUTPUT_TOKENS]: tokens.output,
       [ATTR_HTTP_RESPONSE_STATUS_CODE]: 200,
     });
-    if (outcome !== "success") failedSpan(this.server, outcome);
+    if (outcome === "success") return;
+    // A stream the upstream broke is the server's failure; one the client closed is not.
+    if (outcome === "stream_error") failedSpan(this.server, outcome);
+    else this.server.setAttribute(ATTR_ERROR_TYPE, outcome);
   }
 
   /** No candidate answered: the last one tried. */
