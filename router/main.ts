@@ -14,7 +14,7 @@ import type { Logger } from "pino";
 import { createEvaluationRecorder } from "./accounting/evaluation-record.js";
 import { createRecorder } from "./accounting/request-record.js";
 import { classifierCacheHooks, createRouterEvents } from "./accounting/router-events.js";
-import { startTracing, tracingFromEnv, type Tracing } from "./accounting/trace-export.js";
+import { startTracing, tracingFromEnv, type Tracing, type TracingSettings } from "./accounting/trace-export.js";
 import { HeuristicClassifier } from "./classify/heuristic-classifier.js";
 import { ClassifierRegistry } from "./classify/registry.js";
 import { ConfigReloader, type LoadedConfig } from "./config/reloader.js";
@@ -87,7 +87,7 @@ export const DEFAULT_METRICS_PORT = 9464;
 
 export async function startRouter(o: RouterOptions): Promise<RunningRouter> {
   const metrics = o.metrics ?? createRouterMetrics();
-  const tracing = tracingFor(o);
+  const tracingSettings = tracingFromEnv(o.env ?? process.env); // a protocol it cannot speak fails here, first
   const events = createRouterEvents(metrics, o.logger);
   const state = new RouterState();
   const health = new ProviderHealth(Date.now, events.circuitChanged);
@@ -120,6 +120,7 @@ export async function startRouter(o: RouterOptions): Promise<RunningRouter> {
   });
   await reloader.start();
   const feedbackKey = feedbackKeys(state, o);
+  const tracing = tracingFor(tracingSettings, o.logger);
 
   const app = createApp({
     snapshot: () => state.current,
@@ -202,11 +203,10 @@ export async function startRouter(o: RouterOptions): Promise<RunningRouter> {
 }
 
 /** Tracing when the environment names an OTLP endpoint (ADR 13), else null: no span is ever created. */
-function tracingFor(o: RouterOptions): Tracing | null {
-  const settings = tracingFromEnv(o.env ?? process.env);
+function tracingFor(settings: TracingSettings | null, logger: Logger): Tracing | null {
   if (settings === null) return null;
-  o.logger.info(settings, "Started tracing");
-  return startTracing(settings, o.logger);
+  logger.info(settings, "Started tracing");
+  return startTracing(settings, logger);
 }
 
 /**
