@@ -1,6 +1,7 @@
 /**
- * Wiring only: assembles a router — metrics, the request recorder, state, provider health, adapters, classifiers,
- * the HTTP app, the metrics listener and config reloading — and serves it until stop(). Everything external
+ * Wiring only: assembles a router — metrics, tracing (off unless OTEL_EXPORTER_OTLP_* says where), the request
+ * recorder, state, provider health, adapters, classifiers, the HTTP app, the metrics listener and config
+ * reloading — and serves it until stop(). Everything external
  * (config loading, logger) is passed in. The request path, in order: http/chat-completions → http/route-request
  * (openai/request, classify, select) → dispatch (retry-policy, providers) → accounting/request-record; once the
  * response has ended, evaluation/evaluator (judge samples, accounting/evaluation-record).
@@ -13,6 +14,7 @@ import type { Logger } from "pino";
 import { createEvaluationRecorder } from "./accounting/evaluation-record.js";
 import { createRecorder } from "./accounting/request-record.js";
 import { classifierCacheHooks, createRouterEvents } from "./accounting/router-events.js";
+import { startTracing, tracingFromEnv, type Tracing, type TracingSettings } from "./accounting/trace-export.js";
 import { HeuristicClassifier } from "./classify/heuristic-classifier.js";
 import { ClassifierRegistry } from "./classify/registry.js";
 import { ConfigReloader, type LoadedConfig } from "./config/reloader.js";
@@ -60,6 +62,8 @@ export interface RouterOptions {
   evaluationQueue?: { capacity?: number; concurrency?: number };
   /** The request-log sink (chargeback, `--request-log`): every access-log line as one JSON object. */
   requestLog?: (line: Record<string, unknown>) => void;
+  /** Where tracing's OTEL_* settings are read (default: process.env). The OTLP exporter reads process.env. */
+  env?: Readonly<Record<string, string | undefined>>;
 }
 
 export interface RunningRouter {
@@ -68,6 +72,8 @@ export interface RunningRouter {
   /** Base URL of the metrics listener (`${metricsUrl}/metrics`). */
   metricsUrl: string;
   metrics: RouterMetrics;
+  /** Null unless tracing is on (OTEL_EXPORTER_OTLP_ENDPOINT or …_TRACES_ENDPOINT set). */
+  tracing: Pick<Tracing, "flush"> | null;
   state: RouterState;
   reloader: ConfigReloader;
   /** Stops accepting, waits for in-flight requests (bounded), closes everything. */
@@ -81,6 +87,7 @@ export const DEFAULT_METRICS_PORT = 9464;
 
 export async function startRouter(o: RouterOptions): Promise<RunningRouter> {
   const metrics = o.metrics ?? createRouterMetrics();
+  const tracingSettings = tracingFromEnv(o.env ?? process.env); // a protocol it cannot speak fails here, first
   const events = createRouterEvents(metrics, o.logger);
   const state = new RouterState();
   const health = new ProviderHealth(Date.now, events.circuitChanged);
@@ -113,6 +120,7 @@ export async function startRouter(o: RouterOptions): Promise<RunningRouter> {
   });
   await reloader.start();
   const feedbackKey = feedbackKeys(state, o);
+  const tracing = tracingFor(tracingSettings, o.logger);
 
   const app = createApp({
     snapshot: () => state.current,
@@ -133,6 +141,7 @@ export async function startRouter(o: RouterOptions): Promise<RunningRouter> {
       tokens: health,
       now: Date.now,
       ...(o.requestLog ? { sink: o.requestLog } : {}),
+      ...(tracing ? { tracer: tracing.tracer } : {}),
     }),
     feedback: {
       key: feedbackKey,
@@ -154,9 +163,10 @@ export async function startRouter(o: RouterOptions): Promise<RunningRouter> {
   await listen(server, o.port, o.host);
   const port = (server.address() as AddressInfo).port;
   const metricsServer = createServer(createMetricsEndpoint({ metrics, logger: o.logger }));
-  await listen(metricsServer, o.metricsPort, o.host).catch((err: unknown) => {
+  await listen(metricsServer, o.metricsPort, o.host).catch(async (err: unknown) => {
     reloader.stop();
     server.close();
+    await tracing?.shutdown();
     throw err;
   });
   const metricsPort = (metricsServer.address() as AddressInfo).port;
@@ -186,8 +196,17 @@ export async function startRouter(o: RouterOptions): Promise<RunningRouter> {
       metricsServer.closeAllConnections();
     });
     await Promise.all(Object.values(o.adapters).map((a) => a.close()));
+    await tracing?.shutdown(); // exports the spans still batched
   };
-  return { url: baseUrl(o.host, port), port, metricsUrl: baseUrl(o.host, metricsPort), metrics, state, reloader, stop };
+  const metricsUrl = baseUrl(o.host, metricsPort);
+  return { url: baseUrl(o.host, port), port, metricsUrl, metrics, tracing, state, reloader, stop };
+}
+
+/** Tracing when the environment names an OTLP endpoint (ADR 13), else null: no span is ever created. */
+function tracingFor(settings: TracingSettings | null, logger: Logger): Tracing | null {
+  if (settings === null) return null;
+  logger.info(settings, "Started tracing");
+  return startTracing(settings, logger);
 }
 
 /**

@@ -5,14 +5,17 @@
  *   begin → decided → attempt… (retry | fallback | first chunk) → finished | failed → end
  *
  * The record is the only writer of a request's metrics, the provider's token window, the cost and quality
- * accounting and the request's log line. It records exactly one outcome: a second `finished` or `failed` is
+ * accounting, the request's log line and, when tracing is on, its spans (tracing.ts). It records exactly one outcome: a second `finished` or `failed` is
  * ignored, so a stream that fails after its first chunk is counted once, as `stream_error`.
  */
+import type { Tracer } from "@opentelemetry/api";
 import type { Logger } from "pino";
 import type { ProviderConfig, RouteConfig } from "../config/types.js";
 import type { RouterMetrics } from "../metrics/metrics.js";
 import { costUSD, type TokenCounts } from "./cost.js";
+import type { TraceContext } from "../providers/types.js";
 import { genAiLabels } from "./gen-ai.js";
+import { RequestSpans, type AttemptSpan } from "./tracing.js";
 
 /** What the record needs of a selection (router/select's Selection satisfies it). */
 export interface RecordedSelection {
@@ -30,12 +33,23 @@ export interface RecordedSelection {
   segment?: string;
 }
 
+/** One upstream attempt, from attemptStarted to attemptEnded. */
+export interface Attempt {
+  readonly provider: ProviderConfig;
+  /** Wall clock ms when it began. */
+  readonly startedAt: number;
+  /** The trace context to forward upstream: the attempt span's when tracing is on, else the client's. */
+  readonly trace: TraceContext;
+}
+
 /** What dispatch reports while it tries providers. */
 export interface AttemptObserver {
+  /** An upstream attempt begins. */
+  attemptStarted(provider: ProviderConfig): Attempt;
   /** An upstream attempt ended (`outcome`: success, stream_error, http_<status>, timeout, reset, …). */
-  attemptEnded(provider: ProviderConfig, startedAt: number, outcome: string): void;
-  /** A stream's first chunk arrived `startedAt` → now. */
-  firstChunk(provider: ProviderConfig, startedAt: number): void;
+  attemptEnded(attempt: Attempt, outcome: string): void;
+  /** A stream's first chunk arrived (the attempt's start → now). */
+  firstChunk(attempt: Attempt): void;
   retried(provider: ProviderConfig, reason: string): void;
   fellBack(route: RouteConfig, from: ProviderConfig, to: ProviderConfig, reason: string): void;
   /** The upstream sent a stream event that was skipped as malformed. */
@@ -55,6 +69,8 @@ export interface RecorderDeps {
   now: () => number;
   /** The request-log sink (chargeback): every access-log line, as one JSON object. Absent: logs only. */
   sink?: (line: Record<string, unknown>) => void;
+  /** Tracing on: each request's spans (tracing.ts). Absent: no span is created. */
+  tracer?: Tracer;
 }
 
 /** What the record learns about a request besides its decision: for the access-log line. Never a key or prompt. */
@@ -65,6 +81,8 @@ export interface RequestContext {
   promptTokens?: number;
   /** The API the request used (absent: chat completions); on the line when it is another. */
   endpoint?: Endpoint;
+  /** The model the client asked for (names the request's span). */
+  model?: string;
 }
 
 /** The APIs a request may use, and the noun its access-log messages use. */
@@ -116,10 +134,11 @@ export interface Failed {
   code: string;
 }
 
-export type RequestRecorder = (requestId: string) => RequestRecord;
+/** Opens a request's record; `trace` is the client's W3C trace context (well-formed headers only). */
+export type RequestRecorder = (requestId: string, trace?: TraceContext) => RequestRecord;
 
 export function createRecorder(deps: RecorderDeps): RequestRecorder {
-  return (requestId) => new RequestRecord(deps, requestId);
+  return (requestId, trace = {}) => new RequestRecord(deps, requestId, trace);
 }
 
 export class RequestRecord implements AttemptObserver {
@@ -132,19 +151,30 @@ export class RequestRecord implements AttemptObserver {
   private logged = false;
   private context: RequestContext = {};
   private readonly attempts: { provider: string; outcome: string; ms: number }[] = [];
+  /** The request's spans, when tracing is on. */
+  private readonly spans: RequestSpans | null;
+  private readonly attemptSpans = new WeakMap<Attempt, AttemptSpan>();
 
   constructor(
     private readonly deps: RecorderDeps,
     readonly requestId: string,
+    private readonly clientTrace: TraceContext = {},
   ) {
     this.started = deps.now();
     deps.metrics.inflight.inc();
+    this.spans = deps.tracer ? new RequestSpans(deps.tracer, requestId, clientTrace) : null;
+  }
+
+  /** Classify + select begin (the decision follows with `decided`, or the request is refused). */
+  routing(): void {
+    this.spans?.routing();
   }
 
   /** The route and its selection are known; `routingSeconds` is the time classify + select took. */
   decided(route: RouteConfig, selection: RecordedSelection, routingSeconds: number): void {
     this.route = route;
     this.selection = selection;
+    this.spans?.decided({ route, reason: selection.reason, arm: selection.arm, decided: selection.decided });
     const m = this.deps.metrics;
     m.routingDuration.observe({ route: route.name }, routingSeconds);
     m.decisions.inc({ route: route.name, model: selection.decided.model, reason: selection.reason });
@@ -153,10 +183,20 @@ export class RequestRecord implements AttemptObserver {
   /** Who asked and what the analyzer saw (merged into what is known). */
   describe(context: RequestContext): void {
     this.context = { ...this.context, ...context };
+    if (context.model !== undefined) this.spans?.requestedModel(context.model);
   }
 
-  attemptEnded(provider: ProviderConfig, startedAt: number, outcome: string): void {
-    const seconds = (this.deps.now() - startedAt) / 1000;
+  attemptStarted(provider: ProviderConfig): Attempt {
+    const span = this.spans?.attemptStarted(provider);
+    const attempt = { provider, startedAt: this.deps.now(), trace: span?.trace ?? this.clientTrace };
+    if (span) this.attemptSpans.set(attempt, span);
+    return attempt;
+  }
+
+  attemptEnded(attempt: Attempt, outcome: string): void {
+    const { provider } = attempt;
+    this.attemptSpans.get(attempt)?.end(outcome);
+    const seconds = (this.deps.now() - attempt.startedAt) / 1000;
     this.attempts.push({ provider: provider.id, outcome, ms: Math.round(seconds * 1000) });
     const m = this.deps.metrics;
     m.upstreamDuration.observe({ provider: provider.id, model: provider.model, outcome }, seconds);
@@ -166,8 +206,10 @@ export class RequestRecord implements AttemptObserver {
     );
   }
 
-  firstChunk(provider: ProviderConfig, startedAt: number): void {
-    const seconds = (this.deps.now() - startedAt) / 1000;
+  firstChunk(attempt: Attempt): void {
+    const { provider } = attempt;
+    this.attemptSpans.get(attempt)?.firstChunk();
+    const seconds = (this.deps.now() - attempt.startedAt) / 1000;
     this.deps.metrics.timeToFirstToken.observe({ provider: provider.id, model: provider.model }, seconds);
     this.deps.metrics.genAiTimeToFirstToken.observe(genAiLabels(provider), seconds);
   }
@@ -210,6 +252,7 @@ export class RequestRecord implements AttemptObserver {
       attempts,
     };
     if (!this.takeOutcome()) return costs;
+    this.spans?.finished(f.provider, answerTokens(answer), f.outcome);
     const m = this.deps.metrics;
     const { arm } = selection;
     m.requests.inc({ route: route.name, provider: f.provider.id, model: f.provider.model, outcome: f.outcome, arm });
@@ -245,6 +288,7 @@ export class RequestRecord implements AttemptObserver {
   failed(f: Failed): void {
     const { route, selection } = this.decision();
     if (!this.takeOutcome()) return;
+    this.spans?.failed(f.provider);
     this.deps.metrics.requests.inc({
       route: route.name,
       provider: f.provider.id,
@@ -259,6 +303,7 @@ export class RequestRecord implements AttemptObserver {
     if (this.ended) return;
     this.ended = true;
     this.deps.metrics.inflight.dec();
+    this.spans?.end();
   }
 
   private decision(): { route: RouteConfig; selection: RecordedSelection } {
@@ -308,6 +353,7 @@ export class RequestRecord implements AttemptObserver {
    * failed (502, 504, 429). One access-log line, unless the request was already logged as served.
    */
   rejected(status: number, code: string): void {
+    this.spans?.rejected(status, code);
     const route = this.route;
     const selection = this.selection;
     this.access(`Refused ${this.noun()}`, {

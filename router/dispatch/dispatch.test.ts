@@ -40,7 +40,8 @@ function setup(answer: Answer) {
   };
   const events: string[] = [];
   const record: AttemptObserver = {
-    attemptEnded: (p, _s, outcome) => events.push(`${p.id}:${outcome}`),
+    attemptStarted: (provider) => ({ provider, startedAt: now.ms, trace: {} }),
+    attemptEnded: (a, outcome) => events.push(`${a.provider.id}:${outcome}`),
     firstChunk: () => undefined,
     retried: (p, reason) => events.push(`retry ${p.id}:${reason}`),
     fellBack: (_r, from, to, reason) => events.push(`fallback ${from.id}->${to.id}:${reason}`),

@@ -7,17 +7,11 @@
  * (stream.ts) are committed only once their first content chunk has arrived, so everything before it can be
  * retried. Every attempt is reported to the request record; dispatch writes no metric itself.
  */
-import type { AttemptObserver } from "../accounting/request-record.js";
+import type { Attempt, AttemptObserver } from "../accounting/request-record.js";
 import type { ProviderConfig, ProviderType, RouteConfig } from "../config/types.js";
 import type { ChatCompletion, ChatRequest } from "../openai/types.js";
 import { redactSecrets } from "../providers/shared/redact.js";
-import {
-  UpstreamError,
-  type CallOptions,
-  type ProviderAdapter,
-  type Rejection,
-  type TraceContext,
-} from "../providers/types.js";
+import { UpstreamError, type CallOptions, type ProviderAdapter, type Rejection } from "../providers/types.js";
 import { abortCause, deadlinePassed, scopedSignal, type ScopedSignal } from "./abort.js";
 import { backoff, countsAgainstProvider, failureAction } from "./retry-policy.js";
 import type { ProviderHealth } from "./health.js";
@@ -50,11 +44,12 @@ export interface DispatchContext {
   order: ProviderConfig[];
   request: ChatRequest;
   requestId: string;
-  /** The client's W3C trace context, forwarded upstream. */
-  trace?: TraceContext;
   /** Aborted when the client goes away or the route's total timeout passes. */
   signal: AbortSignal;
-  /** The request record, told about every attempt, retry, fallback, first chunk and malformed event. */
+  /**
+   * The request record, told about every attempt, retry, fallback, first chunk and malformed event; each attempt
+   * it opens carries the trace context forwarded upstream.
+   */
   record: AttemptObserver;
 }
 
@@ -74,21 +69,22 @@ export type DispatchResult<T> =
 /**
  * One attempt on a provider. `scope` is the attempt's signal with its deadline timer (the attempt timeout when it
  * starts); the attempt may re-arm it, and owns it once it succeeds (a completion disposes it, a stream keeps it).
+ * `attempt` is the record's: a success ends it (a completion at once, a stream when it ends), a failure is ended
+ * by dispatch.
  */
-export type AttemptFn<T> = (provider: ProviderConfig, scope: ScopedSignal) => Promise<T>;
+export type AttemptFn<T> = (provider: ProviderConfig, scope: ScopedSignal, attempt: Attempt) => Promise<T>;
 
 export function dispatchCompletion(deps: DispatchDeps, ctx: DispatchContext): Promise<DispatchResult<ChatCompletion>> {
-  return runAttempts(deps, ctx, async (provider, scope) => {
-    const started = deps.now();
+  return runAttempts(deps, ctx, async (provider, scope, attempt) => {
     const release = deps.health.begin(provider.id);
     try {
       const adapter = deps.adapters[provider.type];
       const result = await adapter.complete(
         provider,
         withModel(ctx.request, provider),
-        callOptions(deps, provider, ctx, scope.signal),
+        callOptions(deps, attempt, ctx, scope.signal),
       );
-      ctx.record.attemptEnded(provider, started, "success");
+      ctx.record.attemptEnded(attempt, "success");
       return result.body;
     } finally {
       scope.dispose();
@@ -197,15 +193,15 @@ async function attemptOnce<T>(
 ): Promise<{ ok: true; value: T } | { ok: false; error: UpstreamError }> {
   const { attemptMs } = ctx.route.timeouts;
   const scope = scopedSignal(ctx.signal, attemptMs, `no answer within the attempt timeout (${attemptMs}ms)`);
-  const started = deps.now();
+  const started = ctx.record.attemptStarted(provider);
   try {
-    const value = await attempt(provider, scope);
+    const value = await attempt(provider, scope, started);
     deps.health.recordSuccess(provider.id);
     return { ok: true, value };
   } catch (err) {
     scope.dispose();
     const error = attemptError(deps, ctx, provider, err, scope);
-    ctx.record.attemptEnded(provider, started, error.kind === "http" ? `http_${error.status ?? 0}` : error.kind);
+    ctx.record.attemptEnded(started, error.kind === "http" ? `http_${error.status ?? 0}` : error.kind);
     return { ok: false, error };
   }
 }
@@ -273,18 +269,20 @@ export function withModel(request: ChatRequest, provider: ProviderConfig): ChatR
   return { ...request, model: provider.model };
 }
 
+/** The adapter's options for one attempt: its key, CA bundle, request id and the attempt's trace context. */
 export function callOptions(
   deps: DispatchDeps,
-  provider: ProviderConfig,
+  attempt: Attempt,
   ctx: AttemptContext,
   signal: AbortSignal,
 ): CallOptions {
+  const { provider } = attempt;
   return {
     signal,
     apiKey: deps.credential(provider.credentialKey),
     caBundle: deps.credential(provider.egress?.caKey ?? null),
     requestId: ctx.requestId,
-    ...(ctx.trace ? { trace: ctx.trace } : {}),
+    trace: attempt.trace,
     onMalformedEvent: () => ctx.record.malformedEvent(provider),
   };
 }

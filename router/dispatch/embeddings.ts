@@ -8,8 +8,7 @@ export function dispatchEmbeddings(
   ctx: AttemptContext,
   request: EmbeddingRequest,
 ): Promise<DispatchResult<EmbeddingResponse>> {
-  return runAttempts(deps, ctx, async (provider, scope) => {
-    const started = deps.now();
+  return runAttempts(deps, ctx, async (provider, scope, attempt) => {
     const release = deps.health.begin(provider.id);
     try {
       const adapter = deps.adapters[provider.type];
@@ -18,9 +17,9 @@ export function dispatchEmbeddings(
       const result = await adapter.embed(
         provider,
         { ...request, model: provider.model },
-        callOptions(deps, provider, ctx, scope.signal),
+        callOptions(deps, attempt, ctx, scope.signal),
       );
-      ctx.record.attemptEnded(provider, started, "success");
+      ctx.record.attemptEnded(attempt, "success");
       return result.body;
     } finally {
       scope.dispose();

@@ -5,6 +5,7 @@
  * the client yet. Once committed, `timeouts.streamIdle` bounds every gap between chunks; a stalled stream fails
  * like a cut one. The committed attempt keeps its signal and the provider's in-flight slot until `end`.
  */
+import type { Attempt } from "../accounting/request-record.js";
 import type { ProviderConfig } from "../config/types.js";
 import type { ChatCompletionChunk } from "../openai/types.js";
 import { UpstreamError } from "../providers/types.js";
@@ -45,15 +46,16 @@ export interface OpenStream {
 }
 
 export function dispatchStream(deps: DispatchDeps, ctx: DispatchContext): Promise<DispatchResult<OpenStream>> {
-  return runAttempts(deps, ctx, (provider, scope) => streamAttempt(deps, ctx, provider, scope));
+  return runAttempts(deps, ctx, (_provider, scope, attempt) => streamAttempt(deps, ctx, attempt, scope));
 }
 
 async function streamAttempt(
   deps: DispatchDeps,
   ctx: DispatchContext,
-  provider: ProviderConfig,
+  attempt: Attempt,
   scope: ScopedSignal,
 ): Promise<OpenStream> {
+  const { provider } = attempt;
   const { attemptMs } = ctx.route.timeouts;
   const firstTokenMs = ctx.route.timeouts.firstTokenMs ?? attemptMs;
   const firstToken = `no first token within the firstToken timeout (${firstTokenMs}ms)`;
@@ -66,13 +68,13 @@ async function streamAttempt(
     const { chunks } = await adapter.stream(
       provider,
       withModel(ctx.request, provider),
-      callOptions(deps, provider, ctx, scope.signal),
+      callOptions(deps, attempt, ctx, scope.signal),
     );
     scope.rearm(firstTokenMs - (deps.now() - startedAt), firstToken);
     const source = chunks[Symbol.asyncIterator]();
     const head = await untilContent(source, provider);
-    ctx.record.firstChunk(provider, startedAt);
-    return committed(deps, ctx, provider, { head, source, scope, release, startedAt });
+    ctx.record.firstChunk(attempt);
+    return committed(deps, ctx, provider, { head, source, scope, release, attempt });
   } catch (err) {
     release();
     throw err;
@@ -121,7 +123,7 @@ interface Committed {
   source: AsyncIterator<ChatCompletionChunk>;
   scope: ScopedSignal;
   release: () => void;
-  startedAt: number;
+  attempt: Attempt;
 }
 
 function committed(deps: DispatchDeps, ctx: DispatchContext, provider: ProviderConfig, c: Committed): OpenStream {
@@ -149,7 +151,7 @@ function committed(deps: DispatchDeps, ctx: DispatchContext, provider: ProviderC
     c.release();
     if (error !== null && countsAgainstProvider(error, failureAction(error, ctx.route.retry.retryOn)))
       deps.health.recordFailure(provider.id, ctx.route.circuitBreaker);
-    ctx.record.attemptEnded(provider, c.startedAt, outcome);
+    ctx.record.attemptEnded(c.attempt, outcome);
   };
   return { head: c.head, rest, end };
 }

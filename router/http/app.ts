@@ -16,7 +16,7 @@ import { readJsonBody } from "./body.js";
 import type { Drain } from "./drain.js";
 import { createChatHandler, rejectedIn, type ChatDeps, type ChatHandler } from "./chat-completions.js";
 import { createEmbeddingsHandler } from "./embeddings.js";
-import { header } from "./headers.js";
+import { header, traceContext } from "./headers.js";
 import { feedbackHandler } from "./feedback.js";
 import { listModels } from "./models.js";
 import { sendError } from "./respond.js";
@@ -100,7 +100,7 @@ export function createApp(deps: AppDeps): RequestListener {
       .catch((err: unknown) => {
         // A body refused before the handler (413, malformed JSON) still gets its access-log line.
         if (!read) {
-          const record = deps.record(res.getHeader("x-request-id") as string);
+          const record = deps.record(res.getHeader("x-request-id") as string, traceContext(req));
           rejectedIn(record, err);
           record.end();
         }

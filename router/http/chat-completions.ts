@@ -26,7 +26,7 @@ import { answerOf } from "../evaluation/evaluator.js";
 import type { EvaluationCase } from "../evaluation/plan.js";
 import type { Answer } from "../evaluation/structural.js";
 import { FEEDBACK_TOKEN_HEADER, feedbackToken, type FeedbackDeps } from "./feedback.js";
-import { formatUSD, setRoutingHeaders } from "./headers.js";
+import { formatUSD, setRoutingHeaders, traceContext } from "./headers.js";
 import { routeRequest, type Routed, type RoutingDeps } from "./route-request.js";
 import { chatCompletionsEndpoint, type Endpoint, type ResponseWriter } from "./response-writer.js";
 
@@ -46,7 +46,7 @@ export type ChatHandler = (req: IncomingMessage, res: ServerResponse, body: unkn
 /** The chat pipeline for an endpoint: chat completions by default, or another API translated to and from them. */
 export function createChatHandler(deps: ChatDeps, endpoint: Endpoint = chatCompletionsEndpoint): ChatHandler {
   return async (req, res, body) => {
-    const record = deps.record(res.getHeader("x-request-id") as string);
+    const record = deps.record(res.getHeader("x-request-id") as string, traceContext(req));
     try {
       const { request, writer } = endpoint(res, body);
       const routed = await routeRequest(deps, req, request, record);
@@ -95,7 +95,6 @@ async function serve(deps: ChatDeps, res: ServerResponse, r: Served, record: Req
       order: [],
       request: r.parsed.body,
       requestId: record.requestId,
-      trace: r.trace,
       signal,
       record,
     };
@@ -130,7 +129,6 @@ async function dispatchOrThrow<T>(
     order,
     request: r.parsed.body,
     requestId: record.requestId,
-    trace: r.trace,
     signal,
     record,
   };

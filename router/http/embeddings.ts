@@ -14,13 +14,13 @@ import { embeddingSelection } from "../select/embeddings.js";
 import type { Selection } from "../select/types.js";
 import type { RouteConfig } from "../config/types.js";
 import { rejectedIn, requestSignal, type ChatDeps, type ChatHandler } from "./chat-completions.js";
-import { formatUSD, setRoutingHeaders } from "./headers.js";
+import { formatUSD, setRoutingHeaders, traceContext } from "./headers.js";
 import { sendJson } from "./respond.js";
 import { admission, admittedRoute, refusal } from "./route-request.js";
 
 export function createEmbeddingsHandler(deps: ChatDeps): ChatHandler {
   return async (req, res, body) => {
-    const record = deps.record(res.getHeader("x-request-id") as string);
+    const record = deps.record(res.getHeader("x-request-id") as string, traceContext(req));
     record.describe({ endpoint: "embeddings" });
     try {
       const { snap, principal } = admission(deps, req, record);

@@ -7,7 +7,6 @@ import type { RequestRecord } from "../accounting/request-record.js";
 import type { Classifier } from "../classify/types.js";
 import type { ProviderConfig, RouteConfig, Task } from "../config/types.js";
 import { HttpError } from "../openai/errors.js";
-import type { TraceContext } from "../providers/types.js";
 import { parseChatRequest, type ParsedRequest } from "../openai/request.js";
 import { pinnedSelection, resolveModel } from "../select/pinned.js";
 import { boundedInput } from "../classify/featurize.js";
@@ -43,8 +42,6 @@ export interface Routed {
   task: Task | null;
   /** The config's providers by id. */
   providers: ReadonlyMap<string, ProviderConfig>;
-  /** The client's W3C trace context (well-formed headers only), forwarded upstream. */
-  trace: TraceContext;
 }
 
 export async function routeRequest(
@@ -55,13 +52,15 @@ export async function routeRequest(
 ): Promise<Routed> {
   const { snap, principal } = admission(deps, req, record);
   const parsed = parseChatRequest(body);
+  record.describe({ model: parsed.body.model });
   const { route, pinned } = admittedRoute(snap, parsed.body.model, principal);
+  record.routing();
   const t0 = deps.hrNow();
   const { selection, task } = pinned
     ? { selection: pinnedDecision(snap, route, pinned, parsed), task: null }
     : await decide(deps, snap, route, parsed, { req, requestId: record.requestId, record });
   record.decided(route, selection, (deps.hrNow() - t0) / 1000);
-  return { route, selection, parsed, task, providers: snap.providers, trace: traceContext(req) };
+  return { route, selection, parsed, task, providers: snap.providers };
 }
 
 /** The config snapshot and the client's key (every endpoint's first step): 503 without a config, 401 without a key. */
@@ -78,17 +77,6 @@ function pinnedDecision(snap: Snapshot, route: RouteConfig, pinned: ProviderConf
   const gap = parameterGap(pinned, parsed);
   if (gap) throw refusal(gap);
   return pinnedSelection(snap.providers, route, pinned);
-}
-
-const TRACEPARENT = /^[\da-f]{2}-[\da-f]{32}-[\da-f]{16}-[\da-f]{2}$/;
-const MAX_TRACESTATE = 512;
-
-/** traceparent when it is well-formed W3C trace context, and tracestate with it (bounded). */
-function traceContext(req: IncomingMessage): TraceContext {
-  const traceparent = header(req, "traceparent")?.trim().toLowerCase();
-  if (!traceparent || !TRACEPARENT.test(traceparent)) return {};
-  const tracestate = header(req, "tracestate");
-  return tracestate && tracestate.length <= MAX_TRACESTATE ? { traceparent, tracestate } : { traceparent };
 }
 
 /** The route the model names, if the key may use it and it can serve; else the client's error. */

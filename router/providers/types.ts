@@ -76,8 +76,9 @@ export interface CallOptions {
   caBundle?: string | null;
   requestId: string;
   /**
-   * W3C trace context of the client's request (`traceparent`, `tracestate`), forwarded upstream with the
-   * request id so an upstream's traces join the client's.
+   * W3C trace context forwarded upstream with the request id, so an upstream's traces join the router's: the
+   * attempt span's when tracing is on (the upstream's spans nest under the attempt), else the client's
+   * (`traceparent`, `tracestate`, well-formed only).
    */
   trace?: TraceContext;
   /** Told about every stream event the adapter skipped as malformed (counted by the request record). */

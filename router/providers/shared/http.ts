@@ -150,7 +150,10 @@ export async function send(args: SendArgs): Promise<Response> {
   throw httpError(providerId, res.statusCode, text, retryAfterMs, options.apiKey);
 }
 
-/** The request id and the client's trace context, so an upstream's logs and traces join the router's. */
+/**
+ * The request id and the trace context (the attempt span's, or the client's with tracing off), so an upstream's
+ * logs and traces join the router's.
+ */
 function forwarded(headers: Record<string, string>, options: CallOptions): Record<string, string> {
   const { trace } = options;
   return {
