@@ -35,10 +35,10 @@ export interface AnswerWriter {
 
 export interface Ingress {
   /** The parsed JSON body as the OpenAI chat request routing parses (a refused one throws an HttpError). */
-  request(body: unknown): unknown;
-  writer(res: ServerResponse, r: Routed): AnswerWriter;
+  request: (body: unknown) => unknown;
+  writer: (res: ServerResponse, r: Routed) => AnswerWriter;
   /** An error refused before (or instead of) an answer. */
-  sendError(res: ServerResponse, e: HttpError): void;
+  sendError: (res: ServerResponse, e: HttpError) => void;
 }
 
 /** POST /v1/chat/completions: the body is already the OpenAI request; answers and errors are OpenAI's. */

@@ -3,7 +3,8 @@
  * OpenAI-shaped JSON; no request can crash the process. `/metrics` is not served here but on the metrics port
  * (metrics-endpoint.ts), so whoever can reach the API cannot read the metrics.
  *
- * POST /v1/chat/completions, the hot path, is served straight from node:http (body read by `readJsonBody`);
+ * POST /v1/chat/completions, the hot path, and POST /v1/messages (the Anthropic Messages API, answered in
+ * Anthropic's shape, errors included) are served straight from node:http (body read by `readJsonBody`);
  * everything else goes through express. Express alone reaches only ~0.4x a bare proxy's throughput here (ADR 5).
  */
 import { randomUUID } from "node:crypto";
@@ -14,7 +15,9 @@ import type { Logger } from "pino";
 import { errorBody, HttpError } from "../openai/errors.js";
 import { readJsonBody } from "./body.js";
 import type { Drain } from "./drain.js";
-import { createChatHandler, rejectedIn, type ChatDeps } from "./chat-completions.js";
+import { OPENAI_INGRESS, type Ingress } from "./answer-writer.js";
+import { createChatHandler, rejectedIn, type ChatDeps, type ChatHandler } from "./chat-completions.js";
+import { ANTHROPIC_INGRESS } from "./messages.js";
 import { header } from "./headers.js";
 import { feedbackHandler } from "./feedback.js";
 import { listModels } from "./models.js";
@@ -35,9 +38,16 @@ const REQUEST_ID = /^[\w.:-]{1,128}$/;
 /** A feedback body is a token and a score. */
 const FEEDBACK_BODY_LIMIT = "16kb";
 
-const CHAT_PATH = /^\/v1\/chat\/completions\/?(\?.*)?$/i;
+/** The endpoints served straight from node:http, each with its wire format (how bodies enter, errors leave). */
+interface HotPath {
+  path: RegExp;
+  ingress: Ingress;
+}
 
-/** The server's request listener: the chat completions hot path, else the express app. */
+const CHAT_PATH = /^\/v1\/chat\/completions\/?(\?.*)?$/i;
+const MESSAGES_PATH = /^\/v1\/messages\/?(\?.*)?$/i;
+
+/** The server's request listener: the chat completions and messages hot paths, else the express app. */
 export function createApp(deps: AppDeps): RequestListener {
   const app = express();
   app.disable("x-powered-by");
@@ -74,19 +84,24 @@ export function createApp(deps: AppDeps): RequestListener {
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     handleError(deps.logger, err, req, res);
   });
-  const chat = createChatHandler(deps);
+  const hot: [HotPath, ChatHandler][] = [
+    { path: CHAT_PATH, ingress: OPENAI_INGRESS },
+    { path: MESSAGES_PATH, ingress: ANTHROPIC_INGRESS },
+  ].map((h) => [h, createChatHandler(deps, h.ingress)]);
   return (req, res) => {
     if (!deps.drain.admit(req, res)) return;
-    if (req.method !== "POST" || !CHAT_PATH.test(req.url ?? "")) {
+    const served = req.method === "POST" ? hot.find(([h]) => h.path.test(req.url ?? "")) : undefined;
+    if (served === undefined) {
       app(req, res);
       return;
     }
+    const [{ ingress }, handler] = served;
     setRequestId(req, res);
     let read = false;
     readJsonBody(req, deps.maxBodyBytes)
       .then((body) => {
         read = true;
-        return chat(req, res, body);
+        return handler(req, res, body);
       })
       .catch((err: unknown) => {
         // A body refused before the handler (413, malformed JSON) still gets its access-log line.
@@ -95,7 +110,7 @@ export function createApp(deps: AppDeps): RequestListener {
           rejectedIn(record, err);
           record.end();
         }
-        handleError(deps.logger, err, req, res);
+        handleError(deps.logger, err, req, res, ingress.sendError);
       });
   };
 }
@@ -111,22 +126,31 @@ interface BodyParserError {
   message?: string;
 }
 
-/** Maps every error to an OpenAI-shaped response; unexpected ones are logged and answered with a 500. */
-function handleError(logger: Logger, err: unknown, req: IncomingMessage, res: ServerResponse): void {
+/**
+ * Maps every error to an OpenAI-shaped response (or the endpoint's wire format's, `send`); unexpected ones are
+ * logged and answered with a 500.
+ */
+function handleError(
+  logger: Logger,
+  err: unknown,
+  req: IncomingMessage,
+  res: ServerResponse,
+  send: (res: ServerResponse, e: HttpError) => void = sendError,
+): void {
   if (err instanceof HttpError) {
-    sendError(res, err);
+    send(res, err);
     return;
   }
   const e = err as BodyParserError;
   if (typeof e.status === "number" && e.status >= 400 && e.status < 500) {
-    sendError(res, new HttpError(e.status, e.message ?? "bad request", "invalid_request_error"));
+    send(res, new HttpError(e.status, e.message ?? "bad request", "invalid_request_error"));
   } else if (res.destroyed) {
     // The client went away; nothing to answer.
   } else {
     const path = (req.url ?? "").split("?")[0];
     logger.error({ err, requestId: res.getHeader("x-request-id"), path }, "Failed to serve request");
     if (res.headersSent) res.destroy();
-    else sendError(res, new HttpError(500, "internal error in the router", "api_error", "internal_error"));
+    else send(res, new HttpError(500, "internal error in the router", "api_error", "internal_error"));
   }
 }
 
