@@ -19,6 +19,7 @@ export const PROVIDER_DEFAULTS = {
   "spec.capabilities.vision": false,
   "spec.capabilities.jsonMode": false,
   "spec.capabilities.streaming": true,
+  "spec.capabilities.embeddings": false,
   "spec.limits.maxConcurrency": 0,
   "spec.limits.requestsPerMinute": 0,
   "spec.limits.tokensPerMinute": 0,

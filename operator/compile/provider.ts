@@ -118,7 +118,14 @@ function capabilities(s: Spec): ProviderConfig["capabilities"] {
     jsonMode: c?.jsonMode ?? D["spec.capabilities.jsonMode"],
     streaming: c?.streaming ?? D["spec.capabilities.streaming"],
     prefill: prefill(s),
+    ...embeddings(s),
   };
+}
+
+/** Only an embedding model carries the field, so every other provider's config (and its hash) is unchanged. */
+function embeddings(s: Spec): Pick<ProviderConfig["capabilities"], "embeddings"> {
+  const on = s.capabilities?.embeddings ?? D["spec.capabilities.embeddings"];
+  return on && s.type !== "anthropic" ? { embeddings: true } : {};
 }
 
 /** Anthropic continues a trailing assistant message; OpenAI-compatible APIs answer it anew (ADR 8). */

@@ -63,7 +63,18 @@ export interface RequestContext {
   clientKey?: string | null;
   classification?: { task: string; domain: string; difficulty: number; confidence: number };
   promptTokens?: number;
+  /** The API the request used (absent: chat completions); on the line when it is another. */
+  endpoint?: Endpoint;
 }
+
+/** The APIs a request may use, and the noun its access-log messages use. */
+export type Endpoint = "chat.completions" | "completions" | "embeddings";
+
+const NOUNS: Record<Endpoint, string> = {
+  "chat.completions": "chat completion",
+  completions: "completion",
+  embeddings: "embeddings request",
+};
 
 export interface Costs {
   /** Of every billed attempt. */
@@ -272,7 +283,7 @@ export class RequestRecord implements AttemptObserver {
       }),
       { input: 0, cachedInput: 0, output: 0 },
     );
-    this.access(f.streamError === undefined ? "Served chat completion" : "Ended stream with an upstream error", {
+    this.access(f.streamError === undefined ? `Served ${this.noun()}` : "Ended stream with an upstream error", {
       route: route.name,
       provider: f.provider.id,
       model: f.provider.model,
@@ -299,12 +310,16 @@ export class RequestRecord implements AttemptObserver {
   rejected(status: number, code: string): void {
     const route = this.route;
     const selection = this.selection;
-    this.access("Refused chat completion", {
+    this.access(`Refused ${this.noun()}`, {
       ...(route ? { route: route.name } : {}),
       ...(selection ? { decision: selection.reason, decided: selection.decided.id } : {}),
       outcome: code,
       status,
     });
+  }
+
+  private noun(): string {
+    return NOUNS[this.context.endpoint ?? "chat.completions"];
   }
 
   /** One access-log line (info) with what every line carries, and the same object to the request-log sink. */
@@ -314,6 +329,7 @@ export class RequestRecord implements AttemptObserver {
     const c = this.context;
     const line = {
       requestId: this.requestId,
+      ...(c.endpoint && c.endpoint !== "chat.completions" ? { endpoint: c.endpoint } : {}),
       ...(c.clientKey ? { clientKey: c.clientKey } : {}),
       ...fields,
       ...(c.classification ? { classification: c.classification } : {}),

@@ -5,9 +5,11 @@
  * role merged, tool results become `tool_result` blocks in a user turn); `image_url` parts → image blocks (data
  * URLs as base64, others as url sources); tools/tool_choice/parallel_tool_calls → tools/tool_choice; stop →
  * stop_sequences; temperature (clamped to Anthropic's 0–1) and top_p; user → metadata.user_id. Best effort:
- * `response_format` json_object / json_schema becomes a system instruction (Anthropic has no JSON mode in this API
- * version). Dropped: n, logprobs, seed, presence/frequency penalties, audio/file content parts, legacy `function`
- * messages. The caller decides the model and max_tokens.
+ * `response_format` json_object / non-strict json_schema becomes a system instruction (Anthropic has no JSON mode
+ * in this API version), so the reply is very likely but not guaranteed to be valid JSON. Never sent here: n > 1,
+ * logprobs and a strict json_schema (the router refuses or routes around them, select/params.ts). Dropped: seed,
+ * presence/frequency penalties, audio/file content parts, legacy `function` messages. The caller decides the model
+ * and max_tokens.
  */
 import { isRecord, str } from "../config/json.js";
 import { contentText } from "../openai/content.js";

@@ -61,6 +61,11 @@ export interface Capabilities {
   streaming: boolean;
   /** Continues a trailing assistant message (assistant prefill). Absent (older configs): false. */
   prefill?: boolean;
+  /**
+   * Serves POST /v1/embeddings (an embedding model behind an API that speaks it: openai, azure-openai,
+   * simulated; never anthropic). Absent: false.
+   */
+  embeddings?: boolean;
 }
 
 export interface Quality {

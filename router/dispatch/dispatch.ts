@@ -58,6 +58,9 @@ export interface DispatchContext {
   record: AttemptObserver;
 }
 
+/** What the attempt loop needs of a request (anything but its body, which only the attempt function sends). */
+export type AttemptContext = Omit<DispatchContext, "request">;
+
 export type DispatchResult<T> =
   | { ok: true; provider: ProviderConfig; value: T; failures: AttemptFailure[] }
   | {
@@ -96,7 +99,7 @@ export function dispatchCompletion(deps: DispatchDeps, ctx: DispatchContext): Pr
 
 export async function runAttempts<T>(
   deps: DispatchDeps,
-  ctx: DispatchContext,
+  ctx: AttemptContext,
   attempt: AttemptFn<T>,
 ): Promise<DispatchResult<T>> {
   const { route } = ctx;
@@ -136,7 +139,7 @@ const GIVE_UP = { ok: false, fatal: null } as const;
 /** Attempts on one provider: as many as the route allows while the retry policy says retry. */
 async function tryProvider<T>(
   deps: DispatchDeps,
-  ctx: DispatchContext,
+  ctx: AttemptContext,
   provider: ProviderConfig,
   attempt: AttemptFn<T>,
   failures: AttemptFailure[],
@@ -188,7 +191,7 @@ function circuitOpen(provider: ProviderConfig): AttemptFailure {
 /** One attempt under the route's deadlines; a failure comes back as a redacted UpstreamError, already recorded. */
 async function attemptOnce<T>(
   deps: DispatchDeps,
-  ctx: DispatchContext,
+  ctx: AttemptContext,
   provider: ProviderConfig,
   attempt: AttemptFn<T>,
 ): Promise<{ ok: true; value: T } | { ok: false; error: UpstreamError }> {
@@ -210,7 +213,7 @@ async function attemptOnce<T>(
 /** After a failed attempt, by the retry policy: an outcome for this provider, or how long to wait to retry. */
 function afterFailure(
   deps: DispatchDeps,
-  ctx: DispatchContext,
+  ctx: AttemptContext,
   provider: ProviderConfig,
   e: UpstreamError,
   n: number,
@@ -231,7 +234,7 @@ function afterFailure(
  */
 export function attemptError(
   deps: DispatchDeps,
-  ctx: DispatchContext,
+  ctx: AttemptContext,
   provider: ProviderConfig,
   err: unknown,
   scope: ScopedSignal,
@@ -239,7 +242,7 @@ export function attemptError(
   return redacted(toUpstreamError(err, ctx, scope), deps.credential(provider.credentialKey));
 }
 
-function toUpstreamError(err: unknown, ctx: DispatchContext, scope: ScopedSignal): UpstreamError {
+function toUpstreamError(err: unknown, ctx: AttemptContext, scope: ScopedSignal): UpstreamError {
   if (abortCause(ctx.signal) === "deadline") {
     const message = `the route's total timeout (${ctx.route.timeouts.requestMs}ms) passed`;
     return new UpstreamError("aborted", message, null, null, { cause: err });
@@ -273,7 +276,7 @@ export function withModel(request: ChatRequest, provider: ProviderConfig): ChatR
 export function callOptions(
   deps: DispatchDeps,
   provider: ProviderConfig,
-  ctx: DispatchContext,
+  ctx: AttemptContext,
   signal: AbortSignal,
 ): CallOptions {
   return {

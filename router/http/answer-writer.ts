@@ -1,7 +1,8 @@
 /**
  * How an answer leaves in the client's wire format. The chat pipeline (chat-completions.ts) routes, dispatches,
  * bills and signs every request the same way; an Ingress says how a body enters (as the OpenAI chat request routing
- * parses) and how the answer, the stream and errors are written: OpenAI's here, Anthropic's in messages.ts.
+ * parses) and how the answer, the stream and errors are written: OpenAI's chat completions here, the Responses
+ * API's in responses.ts, Anthropic's in messages.ts.
  */
 import type { ServerResponse } from "node:http";
 import type { TokenCounts } from "../accounting/cost.js";
@@ -36,7 +37,8 @@ export interface AnswerWriter {
 export interface Ingress {
   /** The parsed JSON body as the OpenAI chat request routing parses (a refused one throws an HttpError). */
   request: (body: unknown) => unknown;
-  writer: (res: ServerResponse, r: Routed) => AnswerWriter;
+  /** The writer of one routed request's answer; `body` is the client's body as it came (before `request`). */
+  writer: (res: ServerResponse, r: Routed, body: unknown) => AnswerWriter;
   /** An error refused before (or instead of) an answer. */
   sendError: (res: ServerResponse, e: HttpError) => void;
 }

@@ -3,9 +3,10 @@
  * OpenAI-shaped JSON; no request can crash the process. `/metrics` is not served here but on the metrics port
  * (metrics-endpoint.ts), so whoever can reach the API cannot read the metrics.
  *
- * POST /v1/chat/completions, the hot path, and POST /v1/messages (the Anthropic Messages API, answered in
- * Anthropic's shape, errors included) are served straight from node:http (body read by `readJsonBody`);
- * everything else goes through express. Express alone reaches only ~0.4x a bare proxy's throughput here (ADR 5).
+ * POST /v1/chat/completions (the hot path), POST /v1/responses, POST /v1/messages (the Anthropic Messages API,
+ * answered in Anthropic's shape, errors included) and POST /v1/embeddings are served straight from node:http (body
+ * read by `readJsonBody`); everything else goes through express. Express alone reaches only ~0.4x a bare proxy's
+ * throughput here (ADR 5).
  */
 import { randomUUID } from "node:crypto";
 import { STATUS_CODES, type IncomingMessage, type RequestListener, type ServerResponse } from "node:http";
@@ -17,11 +18,13 @@ import { readJsonBody } from "./body.js";
 import type { Drain } from "./drain.js";
 import { OPENAI_INGRESS, type Ingress } from "./answer-writer.js";
 import { createChatHandler, rejectedIn, type ChatDeps, type ChatHandler } from "./chat-completions.js";
+import { createEmbeddingsHandler } from "./embeddings.js";
 import { ANTHROPIC_INGRESS } from "./messages.js";
 import { header } from "./headers.js";
 import { feedbackHandler } from "./feedback.js";
 import { listModels } from "./models.js";
 import { sendError } from "./respond.js";
+import { RESPONSES_INGRESS } from "./responses.js";
 
 export interface AppDeps extends ChatDeps {
   logger: Logger;
@@ -38,16 +41,19 @@ const REQUEST_ID = /^[\w.:-]{1,128}$/;
 /** A feedback body is a token and a score. */
 const FEEDBACK_BODY_LIMIT = "16kb";
 
-/** The endpoints served straight from node:http, each with its wire format (how bodies enter, errors leave). */
+/** An endpoint served straight from node:http: its handler, and how its errors leave (its wire format's). */
 interface HotPath {
   path: RegExp;
-  ingress: Ingress;
+  handler: ChatHandler;
+  sendError: Ingress["sendError"];
 }
 
 const CHAT_PATH = /^\/v1\/chat\/completions\/?(\?.*)?$/i;
+const RESPONSES_PATH = /^\/v1\/responses\/?(\?.*)?$/i;
 const MESSAGES_PATH = /^\/v1\/messages\/?(\?.*)?$/i;
+const EMBEDDINGS_PATH = /^\/v1\/embeddings\/?(\?.*)?$/i;
 
-/** The server's request listener: the chat completions and messages hot paths, else the express app. */
+/** The server's request listener: the POST endpoints (chat completions, responses, messages, embeddings), else express. */
 export function createApp(deps: AppDeps): RequestListener {
   const app = express();
   app.disable("x-powered-by");
@@ -84,18 +90,25 @@ export function createApp(deps: AppDeps): RequestListener {
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     handleError(deps.logger, err, req, res);
   });
-  const hot: [HotPath, ChatHandler][] = [
-    { path: CHAT_PATH, ingress: OPENAI_INGRESS },
-    { path: MESSAGES_PATH, ingress: ANTHROPIC_INGRESS },
-  ].map((h) => [h, createChatHandler(deps, h.ingress)]);
+  const chatPath = (path: RegExp, ingress: Ingress): HotPath => ({
+    path,
+    handler: createChatHandler(deps, ingress),
+    sendError: ingress.sendError,
+  });
+  const hot: HotPath[] = [
+    chatPath(CHAT_PATH, OPENAI_INGRESS),
+    chatPath(RESPONSES_PATH, RESPONSES_INGRESS),
+    chatPath(MESSAGES_PATH, ANTHROPIC_INGRESS),
+    { path: EMBEDDINGS_PATH, handler: createEmbeddingsHandler(deps), sendError: OPENAI_INGRESS.sendError },
+  ];
   return (req, res) => {
     if (!deps.drain.admit(req, res)) return;
-    const served = req.method === "POST" ? hot.find(([h]) => h.path.test(req.url ?? "")) : undefined;
+    const served = req.method === "POST" ? hot.find((h) => h.path.test(req.url ?? "")) : undefined;
     if (served === undefined) {
       app(req, res);
       return;
     }
-    const [{ ingress }, handler] = served;
+    const { handler } = served;
     setRequestId(req, res);
     let read = false;
     readJsonBody(req, deps.maxBodyBytes)
@@ -110,7 +123,7 @@ export function createApp(deps: AppDeps): RequestListener {
           rejectedIn(record, err);
           record.end();
         }
-        handleError(deps.logger, err, req, res, ingress.sendError);
+        handleError(deps.logger, err, req, res, served.sendError);
       });
   };
 }

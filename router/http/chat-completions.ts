@@ -43,13 +43,13 @@ export interface ChatDeps extends RoutingDeps {
 /** The handler for a request whose body has been read and parsed as JSON (`body`). */
 export type ChatHandler = (req: IncomingMessage, res: ServerResponse, body: unknown) => Promise<void>;
 
-/** POST /v1/chat/completions, or another wire format's endpoint given its Ingress (POST /v1/messages). */
+/** POST /v1/chat/completions, or another wire format's endpoint given its Ingress (POST /v1/responses, /v1/messages). */
 export function createChatHandler(deps: ChatDeps, ingress: Ingress = OPENAI_INGRESS): ChatHandler {
   return async (req, res, body) => {
     const record = deps.record(res.getHeader("x-request-id") as string);
     try {
       const routed = await routeRequest(deps, req, ingress.request(body), record);
-      await serve(deps, { res, w: ingress.writer(res, routed) }, routed, record);
+      await serve(deps, { res, w: ingress.writer(res, routed, body) }, routed, record);
     } catch (err) {
       rejectedIn(record, err);
       throw err;
@@ -387,7 +387,7 @@ function continuation(c: NonNullable<StreamSession["continued"]>): string {
 }
 
 /** Aborted when the client disconnects or the route's total timeout passes. */
-function requestSignal(res: ServerResponse, route: RouteConfig): AbortSignal {
+export function requestSignal(res: ServerResponse, route: RouteConfig): AbortSignal {
   const scoped = scopedSignal(null, route.timeouts.requestMs);
   res.once("close", () => {
     if (!res.writableFinished) scoped.abort(new Error("client disconnected"));

@@ -12,6 +12,7 @@ import { parseChatRequest, type ParsedRequest } from "../openai/request.js";
 import { pinnedSelection, resolveModel } from "../select/pinned.js";
 import { boundedInput } from "../classify/featurize.js";
 import { select, tooLongForAll } from "../select/select.js";
+import { parameterGap } from "../select/params.js";
 import type { HealthView, RequestFeatures, Selection, SelectionFailure } from "../select/types.js";
 import type { Snapshot } from "../config/snapshot.js";
 import type { ClientAuth, Principal } from "./auth.js";
@@ -52,18 +53,31 @@ export async function routeRequest(
   body: unknown,
   record: RequestRecord,
 ): Promise<Routed> {
-  const snap = deps.snapshot();
-  if (!snap) throw new HttpError(503, "the router has no config yet", "api_error", "not_ready");
-  const principal = deps.auth?.authenticate((n) => header(req, n)) ?? null;
-  record.describe({ clientKey: principal?.name ?? null });
+  const { snap, principal } = admission(deps, req, record);
   const parsed = parseChatRequest(body);
   const { route, pinned } = admittedRoute(snap, parsed.body.model, principal);
   const t0 = deps.hrNow();
   const { selection, task } = pinned
-    ? { selection: pinnedSelection(snap.providers, route, pinned), task: null }
+    ? { selection: pinnedDecision(snap, route, pinned, parsed), task: null }
     : await decide(deps, snap, route, parsed, { req, requestId: record.requestId, record });
   record.decided(route, selection, (deps.hrNow() - t0) / 1000);
   return { route, selection, parsed, task, providers: snap.providers, trace: traceContext(req) };
+}
+
+/** The config snapshot and the client's key (every endpoint's first step): 503 without a config, 401 without a key. */
+export function admission(deps: RoutingDeps, req: IncomingMessage, record: RequestRecord) {
+  const snap = deps.snapshot();
+  if (!snap) throw new HttpError(503, "the router has no config yet", "api_error", "not_ready");
+  const principal = deps.auth?.authenticate((n) => header(req, n)) ?? null;
+  record.describe({ clientKey: principal?.name ?? null });
+  return { snap, principal };
+}
+
+/** A provider-direct model: that provider, unless it cannot honour a parameter the request needs (select/params). */
+function pinnedDecision(snap: Snapshot, route: RouteConfig, pinned: ProviderConfig, parsed: ParsedRequest): Selection {
+  const gap = parameterGap(pinned, parsed);
+  if (gap) throw refusal(gap);
+  return pinnedSelection(snap.providers, route, pinned);
 }
 
 const TRACEPARENT = /^[\da-f]{2}-[\da-f]{32}-[\da-f]{16}-[\da-f]{2}$/;
@@ -78,7 +92,7 @@ function traceContext(req: IncomingMessage): TraceContext {
 }
 
 /** The route the model names, if the key may use it and it can serve; else the client's error. */
-function admittedRoute(snap: Snapshot, model: string, principal: Principal | null) {
+export function admittedRoute(snap: Snapshot, model: string, principal: Principal | null) {
   const resolved = resolveModel(snap, model);
   if (!resolved) {
     throw new HttpError(
@@ -132,6 +146,9 @@ async function decide(
     needsTools: parsed.needsTools,
     needsVision: parsed.needsVision,
     needsJson: parsed.needsJson,
+    choices: parsed.choices,
+    needsLogprobs: parsed.needsLogprobs,
+    needsStrictSchema: parsed.needsStrictSchema,
     stream: parsed.stream,
     header: (n) => header(req, n),
     metadata: parsed.metadata,
@@ -151,7 +168,7 @@ async function decide(
   return { selection: result, task: classification.task };
 }
 
-function refusal(f: SelectionFailure, retryAfter = 1): HttpError {
+export function refusal(f: SelectionFailure, retryAfter = 1): HttpError {
   const type = f.status === 429 ? "rate_limit_error" : "invalid_request_error";
   const error = new HttpError(f.status, f.message, type, f.code, f.param);
   return f.status === 429 ? error.withHeaders({ "retry-after": String(retryAfter) }) : error;

@@ -32,3 +32,8 @@ export function eventSink(res: ServerResponse): ChunkSink {
     gone: () => res.destroyed,
   };
 }
+
+/** An event with its name (`event:` line), as the Responses API streams them. */
+export function writeNamedEvent(res: ServerResponse, name: string, data: unknown): void {
+  if (!res.destroyed) res.write(`event: ${name}\ndata: ${JSON.stringify(data)}\n\n`);
+}

@@ -20,6 +20,12 @@ export interface ParsedRequest {
   needsTools: boolean;
   needsVision: boolean;
   needsJson: boolean;
+  /** `n`: how many choices the client asked for (1 when absent). */
+  choices: number;
+  /** `logprobs: true` or `top_logprobs` set. */
+  needsLogprobs: boolean;
+  /** `response_format` json_schema with `strict: true`. */
+  needsStrictSchema: boolean;
   metadata: Record<string, unknown>;
 }
 
@@ -42,6 +48,9 @@ export function parseChatRequest(body: unknown): ParsedRequest {
     needsTools: Array.isArray(b["tools"]) && b["tools"].length > 0,
     needsVision: text.images > 0,
     needsJson: wantsJson(b["response_format"]),
+    choices: optionalPositiveInt(b, "n") ?? 1,
+    needsLogprobs: b["logprobs"] === true || (typeof b["top_logprobs"] === "number" && b["top_logprobs"] > 0),
+    needsStrictSchema: wantsStrictSchema(b["response_format"]),
     metadata: isRecord(b["metadata"]) ? b["metadata"] : {},
   };
 }
@@ -66,6 +75,12 @@ function wantsUsage(streamOptions: unknown): boolean {
 
 function wantsJson(responseFormat: unknown): boolean {
   return isRecord(responseFormat) && responseFormat["type"] !== "text" && responseFormat["type"] !== undefined;
+}
+
+function wantsStrictSchema(responseFormat: unknown): boolean {
+  if (!isRecord(responseFormat) || responseFormat["type"] !== "json_schema") return false;
+  const spec = responseFormat["json_schema"];
+  return isRecord(spec) && spec["strict"] === true;
 }
 
 function checkMessage(m: unknown, i: number): void {

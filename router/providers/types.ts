@@ -3,6 +3,7 @@
  * OpenAI Chat Completions wire format (router/openai/types.ts); an adapter for another API translates both ways.
  */
 import type { ProviderConfig } from "../config/types.js";
+import type { EmbeddingRequest, EmbeddingResponse } from "../openai/embeddings.js";
 import type { ChatCompletion, ChatCompletionChunk, ChatRequest } from "../openai/types.js";
 
 /**
@@ -87,6 +88,10 @@ export interface CompletionResult {
   body: ChatCompletion;
 }
 
+export interface EmbeddingResult {
+  body: EmbeddingResponse;
+}
+
 export interface StreamResult {
   /**
    * Chunks in order. Malformed events are skipped (and reported to onMalformedEvent); iteration throws
@@ -104,6 +109,11 @@ export interface ProviderAdapter {
    * the final chunk when the upstream supports it.
    */
   stream(provider: ProviderConfig, request: ChatRequest, options: CallOptions): Promise<StreamResult>;
+  /**
+   * Embeddings (POST /v1/embeddings), for adapters whose API serves them; absent otherwise (anthropic). Throws
+   * UpstreamError.
+   */
+  embed?(provider: ProviderConfig, request: EmbeddingRequest, options: CallOptions): Promise<EmbeddingResult>;
   /** Frees connection pools. */
   close(): Promise<void>;
 }

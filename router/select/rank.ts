@@ -7,6 +7,7 @@ import type { LearnedEntry, ProviderConfig, RouteConfig, RuleConfig } from "../c
 import type { Classification } from "../classify/types.js";
 import { effectiveThreshold, learnedEntries } from "./learned.js";
 import { clamp01, declaredScore, predictQuality } from "./quality.js";
+import { parameterGap } from "./params.js";
 import { failure, type RequestFeatures, type SelectInput, type SelectionFailure } from "./types.js";
 
 export const ASSUMED_OUTPUT_TOKENS = 256;
@@ -126,11 +127,15 @@ export function estimateCost(p: ProviderConfig, request: RequestFeatures): numbe
 }
 
 export function supports(p: ProviderConfig, r: RequestFeatures): boolean {
+  if (!hasCapabilities(p, r) || parameterGap(p, r) !== null) return false;
+  return r.promptTokens + Math.min(r.maxOutputTokens ?? 0, p.maxOutputTokens) <= p.contextWindow;
+}
+
+function hasCapabilities(p: ProviderConfig, r: RequestFeatures): boolean {
   if (r.needsTools && !p.capabilities.tools) return false;
   if (r.needsVision && !p.capabilities.vision) return false;
   if (r.needsJson && !p.capabilities.jsonMode) return false;
-  if (r.stream && !p.capabilities.streaming) return false;
-  return r.promptTokens + Math.min(r.maxOutputTokens ?? 0, p.maxOutputTokens) <= p.contextWindow;
+  return !r.stream || p.capabilities.streaming;
 }
 
 /**
@@ -154,6 +159,11 @@ export function tooLongForAll(
 function explainIncapable(all: ProviderConfig[], r: RequestFeatures): SelectionFailure {
   const tooLong = tooLongForAll(all, r);
   if (tooLong) return tooLong;
+  // Capable but for a parameter it cannot honour (n, logprobs, strict json_schema): that parameter's refusal.
+  const plain = { ...r, choices: 1, needsLogprobs: false, needsStrictSchema: false };
+  const held = all.find((p) => supports(p, plain));
+  const gap = held ? parameterGap(held, r) : null;
+  if (gap) return gap;
   const needs = [
     r.needsTools && "tools",
     r.needsVision && "image input",

@@ -11,6 +11,12 @@ export interface RequestFeatures {
   needsVision: boolean;
   needsJson: boolean;
   stream: boolean;
+  /** `n`: choices asked for (absent: 1). */
+  choices?: number;
+  /** `logprobs: true` or `top_logprobs` set. */
+  needsLogprobs?: boolean;
+  /** A `json_schema` response format with `strict: true`. */
+  needsStrictSchema?: boolean;
   /** Lower-cased header names. */
   header(name: string): string | undefined;
   metadata: Record<string, unknown>;

@@ -1,6 +1,7 @@
 /**
  * A mock OpenAI-compatible upstream over real HTTP: POST …/chat/completions, which covers both
- * {baseURL}/chat/completions and Azure's /openai/deployments/{d}/chat/completions?api-version=….
+ * {baseURL}/chat/completions and Azure's /openai/deployments/{d}/chat/completions?api-version=…, and POST
+ * …/embeddings (a fixed vector per input).
  * Replies are deterministic; a tool call is returned when tools are given and the last user message mentions
  * "tool" (or tool_choice forces one) and the conversation does not end with a tool result. A trailing assistant
  * message is answered anew, like OpenAI does, unless `prefill` is set (a server that continues it, like vLLM's
@@ -109,9 +110,9 @@ function openAIResponder(options: MockBehaviour, state: { judge: MockJudge | nul
     return { ...t, text, tool: null, completionTokens: tokens(text) };
   };
   return {
-    serves: (path) => path.split("?")[0]?.endsWith("/chat/completions") ?? false,
+    serves: (path) => /\/(chat\/completions|embeddings)$/.test(path.split("?")[0] ?? ""),
     isStream: (body) => isRecord(body) && body["stream"] === true,
-    complete: (body) => completion(turn(body)),
+    complete: (body) => (isEmbeddingRequest(body) ? embeddings(body) : completion(turn(body), choiceCount(body))),
     streamFrames: (body) => {
       const { content, finish } = streamChunks(turn(body), body, options.chunks ?? 5);
       return { frames: content.map((c) => sse(c)), finish: finish.map((c) => sse(c)), terminator: [sse("[DONE]")] };
@@ -190,7 +191,35 @@ function usage(t: Turn): Record<string, unknown> {
   };
 }
 
-function completion(t: Turn): unknown {
+/** An embeddings request has `input` and no `messages` (the mock serves both APIs from one responder). */
+function isEmbeddingRequest(body: unknown): body is Record<string, unknown> {
+  return isRecord(body) && "input" in body && !("messages" in body);
+}
+
+/** One vector per input, [0.6, 0.8, 0, …] of `dimensions` entries (default 3), usage 2 tokens per input. */
+function embeddings(body: Record<string, unknown>): unknown {
+  const input = body["input"];
+  const items = Array.isArray(input) && typeof input[0] !== "number" ? input : [input];
+  const dims = typeof body["dimensions"] === "number" ? body["dimensions"] : 3;
+  const vector = Array.from({ length: dims }, (_, i) => (i === 0 ? 0.6 : i === 1 ? 0.8 : 0));
+  const encode = (v: number[]) => {
+    const bytes = Buffer.alloc(v.length * 4);
+    v.forEach((x, i) => bytes.writeFloatLE(x, i * 4));
+    return bytes.toString("base64");
+  };
+  const embedding = body["encoding_format"] === "base64" ? encode(vector) : vector;
+  const data = items.map((_, index) => ({ object: "embedding", index, embedding }));
+  const model = typeof body["model"] === "string" ? body["model"] : "mock-embedding";
+  return { object: "list", data, model, usage: { prompt_tokens: 2 * items.length, total_tokens: 2 * items.length } };
+}
+
+/** The request's `n` (1 when absent): the mock answers that many identical choices, like OpenAI with a seed. */
+function choiceCount(body: unknown): number {
+  const n = isRecord(body) ? body["n"] : undefined;
+  return typeof n === "number" && Number.isInteger(n) && n > 1 ? n : 1;
+}
+
+function completion(t: Turn, n = 1): unknown {
   const message: Record<string, unknown> = {
     role: "assistant",
     content: t.tool === null ? t.text : null,
@@ -206,8 +235,13 @@ function completion(t: Turn): unknown {
     object: "chat.completion",
     created: 1_700_000_000,
     model: t.model,
-    choices: [{ index: 0, message, logprobs: null, finish_reason: t.tool === null ? "stop" : "tool_calls" }],
-    usage: usage(t),
+    choices: Array.from({ length: n }, (_, index) => ({
+      index,
+      message,
+      logprobs: null,
+      finish_reason: t.tool === null ? "stop" : "tool_calls",
+    })),
+    usage: usage({ ...t, completionTokens: t.completionTokens * n }),
   };
 }
 

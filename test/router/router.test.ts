@@ -353,7 +353,7 @@ describe("router: errors are OpenAI-shaped", () => {
   }, 20_000);
 
   it("answers 404 in OpenAI shape for an unknown path", async () => {
-    const res = await fetch(`${t.url}/v1/embeddings`, { method: "POST" });
+    const res = await fetch(`${t.url}/v1/audio/speech`, { method: "POST" });
     expect(res.status).toBe(404);
     expect(await res.json()).toMatchObject({ error: { type: "invalid_request_error" } });
   });

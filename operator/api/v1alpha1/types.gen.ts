@@ -95,6 +95,10 @@ export interface ModelProviderSpec {
      * The upstream continues a trailing assistant message (assistant prefill) instead of answering it anew, so a stream cut on another provider can be continued here (ModelRoute spec.fallback.midStream: continue). Default true for type anthropic, false otherwise: the OpenAI API treats a trailing assistant message as a finished turn; set true only for an OpenAI-compatible server that continues it.
      */
     prefill?: boolean;
+    /**
+     * The model is an embedding model served at POST /embeddings (POST /v1/embeddings goes only to providers that set this). Honoured for types openai, azure-openai and simulated; anthropic has no embeddings API.
+     */
+    embeddings?: boolean;
   };
   /**
    * How good the model is, on Routewise's 0-100 scale: roughly the model's MMLU-style accuracy in percent (e.g. GPT-4o class ~88, Claude 3.5 Sonnet class ~89, Llama 3 70B ~82, GPT-4o-mini ~82, Llama 3 8B ~68). Routes compare predicted quality per request against their baseline's.

@@ -2,7 +2,7 @@
 import type { HttpClient } from "../shared/http.js";
 import { createOpenAICompatibleAdapter } from "../shared/openai-compatible.js";
 import type { ProviderAdapter } from "../types.js";
-import { azureBody, azureEndpoint } from "./translate.js";
+import { azureBody, azureEmbeddingsEndpoint, azureEndpoint } from "./translate.js";
 
 export interface AzureOpenAIAdapterDeps {
   http: HttpClient;
@@ -13,5 +13,6 @@ export function createAzureOpenAIAdapter(deps: AzureOpenAIAdapterDeps): Provider
     endpoint: azureEndpoint,
     authHeader: "api-key",
     body: azureBody,
+    embeddingsEndpoint: azureEmbeddingsEndpoint,
   });
 }

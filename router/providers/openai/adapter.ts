@@ -1,8 +1,8 @@
-/** OpenAI-compatible upstreams (OpenAI, vLLM, Ollama, Together, Groq, …): Bearer key, {baseURL}/chat/completions. */
+/** OpenAI-compatible upstreams (OpenAI, vLLM, Ollama, Together, Groq, …): Bearer key, {baseURL}/chat/completions and /embeddings. */
 import type { HttpClient } from "../shared/http.js";
 import { createOpenAICompatibleAdapter } from "../shared/openai-compatible.js";
 import type { ProviderAdapter } from "../types.js";
-import { openAIBody, openAIEndpoint } from "./translate.js";
+import { openAIBody, openAIEmbeddingsEndpoint, openAIEndpoint } from "./translate.js";
 
 export interface OpenAIAdapterDeps {
   http: HttpClient;
@@ -13,5 +13,6 @@ export function createOpenAIAdapter(deps: OpenAIAdapterDeps): ProviderAdapter {
     endpoint: openAIEndpoint,
     authHeader: "authorization",
     body: openAIBody,
+    embeddingsEndpoint: openAIEmbeddingsEndpoint,
   });
 }

@@ -14,6 +14,12 @@ export function openAIEndpoint(provider: ProviderConfig): Endpoint {
   return { origin, path: `${prefix}/chat/completions`, headers: jsonHeaders(provider) };
 }
 
+/** POST {baseURL}/embeddings. */
+export function openAIEmbeddingsEndpoint(provider: ProviderConfig): Endpoint {
+  const { origin, prefix } = splitBaseURL(provider.baseURL);
+  return { origin, path: `${prefix}/embeddings`, headers: jsonHeaders(provider) };
+}
+
 export function jsonHeaders(provider: ProviderConfig): Record<string, string> {
   return { ...lowerCaseHeaders(provider.headers), "content-type": "application/json" };
 }

@@ -4,7 +4,8 @@
  */
 import type { ProviderConfig } from "../../config/types.js";
 import type { ChatCompletion, ChatCompletionChunk, ChatRequest } from "../../openai/types.js";
-import type { CallOptions, CompletionResult, ProviderAdapter, StreamResult } from "../types.js";
+import type { CallOptions, CompletionResult, EmbeddingResult, ProviderAdapter, StreamResult } from "../types.js";
+import type { EmbeddingResponse } from "../../openai/embeddings.js";
 import type { UpstreamError } from "../types.js";
 import { encodeRequest, fieldsOf, inBandError, malformed, statusOf, upstreamError } from "./errors.js";
 import { perProvider, readJson, send, type Endpoint, type HttpClient, type Response } from "./http.js";
@@ -19,21 +20,26 @@ export interface OpenAICompatibleSpec {
   authHeader: string;
   /** Builds the upstream JSON body. */
   body: (provider: ProviderConfig, request: ChatRequest, stream: boolean) => string;
+  /** POST …/embeddings: computed once per ProviderConfig object. */
+  embeddingsEndpoint: (provider: ProviderConfig) => Endpoint;
 }
 
 export function createOpenAICompatibleAdapter(http: HttpClient, spec: OpenAICompatibleSpec): ProviderAdapter {
   const release = http.retain();
   const endpointOf = perProvider(spec.endpoint);
-  const post = (provider: ProviderConfig, request: ChatRequest, options: CallOptions, stream: boolean) =>
+  const embeddingsOf = perProvider(spec.embeddingsEndpoint);
+  const sendTo = (provider: ProviderConfig, endpoint: Endpoint, body: () => string, options: CallOptions) =>
     send({
       providerId: provider.id,
       dispatcher: http.dispatcherFor(provider, options.caBundle),
-      endpoint: endpointOf(provider),
+      endpoint,
       authHeader: spec.authHeader,
-      body: encodeRequest(provider.id, () => spec.body(provider, request, stream)),
+      body: encodeRequest(provider.id, body),
       timeoutMs: provider.timeouts.requestMs,
       options,
     });
+  const post = (provider: ProviderConfig, request: ChatRequest, options: CallOptions, stream: boolean) =>
+    sendTo(provider, endpointOf(provider), () => spec.body(provider, request, stream), options);
   return {
     async complete(provider, request, options): Promise<CompletionResult> {
       const res = await post(provider, request, options, false);
@@ -43,6 +49,12 @@ export function createOpenAICompatibleAdapter(http: HttpClient, spec: OpenAIComp
     async stream(provider, request, options): Promise<StreamResult> {
       const res = await post(provider, request, options, true);
       return { chunks: releasing(openAIChunks(res, provider, options), res) };
+    },
+    async embed(provider, request, options): Promise<EmbeddingResult> {
+      const body = () => JSON.stringify({ ...request, model: provider.model });
+      const res = await sendTo(provider, embeddingsOf(provider), body, options);
+      const json = await readJson(res, options.signal, provider.id);
+      return { body: toEmbeddings(json, provider, options.apiKey) };
     },
     close: release,
   };
@@ -69,6 +81,42 @@ export function toCompletion(value: unknown, provider: ProviderConfig, apiKey: s
   });
   normalizeUsage(completion);
   return completion;
+}
+
+/**
+ * Checks an embeddings response: a `data` list of embeddings (floats or base64), usage with prompt tokens. An
+ * error object or anything else is an upstream failure, never an empty success.
+ */
+export function toEmbeddings(
+  value: unknown,
+  provider: ProviderConfig,
+  apiKey: string | null = null,
+): EmbeddingResponse {
+  const inBand = inBandError(provider.id, value, apiKey);
+  if (inBand) throw inBand;
+  if (!isRecord(value) || !Array.isArray(value["data"]) || value["data"].length === 0)
+    throw malformed(provider.id, "no embeddings");
+  if (!value["data"].every(isEmbedding)) throw malformed(provider.id, "an item without its embedding");
+  const usage = embeddingUsage(value["usage"]);
+  const response: EmbeddingResponse = Object.assign(value, {
+    object: "list" as const,
+    data: value["data"] as EmbeddingResponse["data"],
+    model: str(value["model"]) ?? provider.model,
+  });
+  if (usage) response.usage = usage;
+  else delete response.usage;
+  return response;
+}
+
+/** The upstream's usage when it reports prompt tokens, else null (the router estimates). */
+function embeddingUsage(value: unknown): EmbeddingResponse["usage"] | null {
+  const prompt = isRecord(value) ? value["prompt_tokens"] : undefined;
+  if (typeof prompt !== "number" || !Number.isFinite(prompt) || prompt < 0) return null;
+  return { prompt_tokens: prompt, total_tokens: prompt };
+}
+
+function isEmbedding(d: unknown): boolean {
+  return isRecord(d) && (Array.isArray(d["embedding"]) || typeof d["embedding"] === "string");
 }
 
 /**

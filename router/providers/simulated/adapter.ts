@@ -10,6 +10,8 @@ import type { CallOptions, ProviderAdapter } from "../types.js";
 import { UpstreamError } from "../types.js";
 import { completionChunks } from "../../openai/chunks.js";
 import { needsShaping, shapedChoices } from "./shape.js";
+import { simulatedEmbeddings } from "./embed.js";
+import { parseEmbeddingRequest } from "../../openai/embeddings.js";
 import {
   completionId,
   DEFAULT_SIMULATED,
@@ -62,6 +64,13 @@ export function createSimulatedAdapter(deps: SimulatedAdapterDeps = {}): Provide
       const p = begin(provider, request, options);
       if (!needsShaping(request)) return { chunks: simulatedChunks(clock, provider, p, options) };
       return { chunks: shapedChunks(clock, provider, request, p, options) };
+    },
+    // eslint-disable-next-line @typescript-eslint/require-await -- async so a failure rejects like a real upstream's
+    async embed(provider, request, options) {
+      if (options.signal.aborted) throw new UpstreamError("aborted", `${provider.id}: request aborted`);
+      if (shouldFail(provider, options.requestId))
+        throw new UpstreamError("http", `${provider.id}: HTTP 503: simulated upstream failure`, 503);
+      return { body: simulatedEmbeddings(provider.model, parseEmbeddingRequest(request)) };
     },
     close: () => Promise.resolve(),
   };
