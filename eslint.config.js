@@ -12,6 +12,9 @@ const ROUTER_LAYERS = [
   ["config", "prng.ts"],
   ["classify", "metrics"],
   ["select", "openai"],
+  // The Anthropic Messages wire format, pure (issue 16): both directions of the OpenAI ⇄ Anthropic translation,
+  // shared by the Anthropic provider adapter and the /v1/messages endpoint.
+  ["anthropic-wire"],
   // Pure learning from judged traffic (issue 14 §2, ADR 12): segments, the learner, the SLO controller. It may
   // use config, classify types and select; the operator and the CLI may import it too (they run the same pure
   // functions on Prometheus data and in routewise simulate).
@@ -36,7 +39,7 @@ function routerLayerZones() {
         .flat()
         .filter((f) => f !== target)
         .map((f) => `./router/${f}`),
-      message: `router/${target} comes before these in the request flow (config → classify/metrics → select/openai → learn → verify → providers → accounting → dispatch/evaluation → http → main); see docs/adr/0007.`,
+      message: `router/${target} comes before these in the request flow (config → classify/metrics → select/openai → anthropic-wire → learn → verify → providers → accounting → dispatch/evaluation → http → main); see docs/adr/0007.`,
     })),
   ).filter((zone) => zone.from.length > 0);
 }

@@ -9,6 +9,16 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
+/** The value when it is a string, else null. */
+export function str(value: unknown): string | null {
+  return typeof value === "string" ? value : null;
+}
+
+/** A finite number ≥ 0, else 0. */
+export function count(value: unknown): number {
+  return typeof value === "number" && Number.isFinite(value) && value >= 0 ? value : 0;
+}
+
 /**
  * The field an ajv error is about, as a dotted path with [i] for array items (`spec.rules[0].pin[1]`), and a
  * message for it. Missing and unknown properties name the property itself.

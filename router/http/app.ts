@@ -3,8 +3,10 @@
  * OpenAI-shaped JSON; no request can crash the process. `/metrics` is not served here but on the metrics port
  * (metrics-endpoint.ts), so whoever can reach the API cannot read the metrics.
  *
- * POST /v1/chat/completions, the hot path, and POST /v1/embeddings are served straight from node:http (body read
- * by `readJsonBody`); everything else goes through express. Express alone reaches only ~0.4x a bare proxy's throughput here (ADR 5).
+ * POST /v1/chat/completions (the hot path), POST /v1/responses, POST /v1/messages (the Anthropic Messages API,
+ * answered in Anthropic's shape, errors included) and POST /v1/embeddings are served straight from node:http (body
+ * read by `readJsonBody`); everything else goes through express. Express alone reaches only ~0.4x a bare proxy's
+ * throughput here (ADR 5).
  */
 import { randomUUID } from "node:crypto";
 import { STATUS_CODES, type IncomingMessage, type RequestListener, type ServerResponse } from "node:http";
@@ -14,13 +16,15 @@ import type { Logger } from "pino";
 import { errorBody, HttpError } from "../openai/errors.js";
 import { readJsonBody } from "./body.js";
 import type { Drain } from "./drain.js";
+import { OPENAI_INGRESS, type Ingress } from "./answer-writer.js";
 import { createChatHandler, rejectedIn, type ChatDeps, type ChatHandler } from "./chat-completions.js";
 import { createEmbeddingsHandler } from "./embeddings.js";
+import { ANTHROPIC_INGRESS } from "./messages.js";
 import { header, traceContext } from "./headers.js";
 import { feedbackHandler } from "./feedback.js";
 import { listModels } from "./models.js";
 import { sendError } from "./respond.js";
-import { responsesEndpoint } from "./responses.js";
+import { RESPONSES_INGRESS } from "./responses.js";
 
 export interface AppDeps extends ChatDeps {
   logger: Logger;
@@ -37,11 +41,19 @@ const REQUEST_ID = /^[\w.:-]{1,128}$/;
 /** A feedback body is a token and a score. */
 const FEEDBACK_BODY_LIMIT = "16kb";
 
+/** An endpoint served straight from node:http: its handler, and how its errors leave (its wire format's). */
+interface HotPath {
+  path: RegExp;
+  handler: ChatHandler;
+  sendError: Ingress["sendError"];
+}
+
 const CHAT_PATH = /^\/v1\/chat\/completions\/?(\?.*)?$/i;
 const RESPONSES_PATH = /^\/v1\/responses\/?(\?.*)?$/i;
+const MESSAGES_PATH = /^\/v1\/messages\/?(\?.*)?$/i;
 const EMBEDDINGS_PATH = /^\/v1\/embeddings\/?(\?.*)?$/i;
 
-/** The server's request listener: the POST endpoints (chat completions, responses, embeddings), else express. */
+/** The server's request listener: the POST endpoints (chat completions, responses, messages, embeddings), else express. */
 export function createApp(deps: AppDeps): RequestListener {
   const app = express();
   app.disable("x-powered-by");
@@ -78,18 +90,25 @@ export function createApp(deps: AppDeps): RequestListener {
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     handleError(deps.logger, err, req, res);
   });
-  const endpoints: [RegExp, ChatHandler][] = [
-    [CHAT_PATH, createChatHandler(deps)],
-    [RESPONSES_PATH, createChatHandler(deps, responsesEndpoint)],
-    [EMBEDDINGS_PATH, createEmbeddingsHandler(deps)],
+  const chatPath = (path: RegExp, ingress: Ingress): HotPath => ({
+    path,
+    handler: createChatHandler(deps, ingress),
+    sendError: ingress.sendError,
+  });
+  const hot: HotPath[] = [
+    chatPath(CHAT_PATH, OPENAI_INGRESS),
+    chatPath(RESPONSES_PATH, RESPONSES_INGRESS),
+    chatPath(MESSAGES_PATH, ANTHROPIC_INGRESS),
+    { path: EMBEDDINGS_PATH, handler: createEmbeddingsHandler(deps), sendError: OPENAI_INGRESS.sendError },
   ];
   return (req, res) => {
     if (!deps.drain.admit(req, res)) return;
-    const handler = req.method === "POST" ? endpoints.find(([path]) => path.test(req.url ?? ""))?.[1] : undefined;
-    if (!handler) {
+    const served = req.method === "POST" ? hot.find((h) => h.path.test(req.url ?? "")) : undefined;
+    if (served === undefined) {
       app(req, res);
       return;
     }
+    const { handler } = served;
     setRequestId(req, res);
     let read = false;
     readJsonBody(req, deps.maxBodyBytes)
@@ -104,7 +123,7 @@ export function createApp(deps: AppDeps): RequestListener {
           rejectedIn(record, err);
           record.end();
         }
-        handleError(deps.logger, err, req, res);
+        handleError(deps.logger, err, req, res, served.sendError);
       });
   };
 }
@@ -120,22 +139,31 @@ interface BodyParserError {
   message?: string;
 }
 
-/** Maps every error to an OpenAI-shaped response; unexpected ones are logged and answered with a 500. */
-function handleError(logger: Logger, err: unknown, req: IncomingMessage, res: ServerResponse): void {
+/**
+ * Maps every error to an OpenAI-shaped response (or the endpoint's wire format's, `send`); unexpected ones are
+ * logged and answered with a 500.
+ */
+function handleError(
+  logger: Logger,
+  err: unknown,
+  req: IncomingMessage,
+  res: ServerResponse,
+  send: (res: ServerResponse, e: HttpError) => void = sendError,
+): void {
   if (err instanceof HttpError) {
-    sendError(res, err);
+    send(res, err);
     return;
   }
   const e = err as BodyParserError;
   if (typeof e.status === "number" && e.status >= 400 && e.status < 500) {
-    sendError(res, new HttpError(e.status, e.message ?? "bad request", "invalid_request_error"));
+    send(res, new HttpError(e.status, e.message ?? "bad request", "invalid_request_error"));
   } else if (res.destroyed) {
     // The client went away; nothing to answer.
   } else {
     const path = (req.url ?? "").split("?")[0];
     logger.error({ err, requestId: res.getHeader("x-request-id"), path }, "Failed to serve request");
     if (res.headersSent) res.destroy();
-    else sendError(res, new HttpError(500, "internal error in the router", "api_error", "internal_error"));
+    else send(res, new HttpError(500, "internal error in the router", "api_error", "internal_error"));
   }
 }
 

@@ -35,7 +35,7 @@ export class ClientAuth {
     if (token === undefined || token === "") {
       throw new HttpError(
         401,
-        "missing API key: send Authorization: Bearer <key>",
+        "missing API key: send Authorization: Bearer <key> (or x-api-key: <key>)",
         "authentication_error",
         "missing_api_key",
       );

@@ -19,16 +19,16 @@ import {
 import { describeCascade, runCascade } from "../dispatch/cascade.js";
 import { dispatchStream } from "../dispatch/stream.js";
 import { completionChunks } from "../openai/chunks.js";
+import { OPENAI_INGRESS, type AnswerWriter, type Ingress } from "./answer-writer.js";
 import type { RouteConfig, ProviderConfig } from "../config/types.js";
 import { HttpError } from "../openai/errors.js";
-import type { ChatCompletion, Usage } from "../openai/types.js";
+import type { ChatCompletion, ChatCompletionChunk, Usage } from "../openai/types.js";
 import { answerOf } from "../evaluation/evaluator.js";
 import type { EvaluationCase } from "../evaluation/plan.js";
 import type { Answer } from "../evaluation/structural.js";
 import { FEEDBACK_TOKEN_HEADER, feedbackToken, type FeedbackDeps } from "./feedback.js";
 import { formatUSD, setRoutingHeaders, traceContext } from "./headers.js";
 import { routeRequest, type Routed, type RoutingDeps } from "./route-request.js";
-import { chatCompletionsEndpoint, type Endpoint, type ResponseWriter } from "./response-writer.js";
 
 export interface ChatDeps extends RoutingDeps {
   dispatch: DispatchDeps;
@@ -43,14 +43,13 @@ export interface ChatDeps extends RoutingDeps {
 /** The handler for a request whose body has been read and parsed as JSON (`body`). */
 export type ChatHandler = (req: IncomingMessage, res: ServerResponse, body: unknown) => Promise<void>;
 
-/** The chat pipeline for an endpoint: chat completions by default, or another API translated to and from them. */
-export function createChatHandler(deps: ChatDeps, endpoint: Endpoint = chatCompletionsEndpoint): ChatHandler {
+/** POST /v1/chat/completions, or another wire format's endpoint given its Ingress (POST /v1/responses, /v1/messages). */
+export function createChatHandler(deps: ChatDeps, ingress: Ingress = OPENAI_INGRESS): ChatHandler {
   return async (req, res, body) => {
     const record = deps.record(res.getHeader("x-request-id") as string, traceContext(req));
     try {
-      const { request, writer } = endpoint(res, body);
-      const routed = await routeRequest(deps, req, request, record);
-      await serve(deps, res, { ...routed, writer }, record);
+      const routed = await routeRequest(deps, req, ingress.request(body), record);
+      await serve(deps, { res, w: ingress.writer(res, routed, body) }, routed, record);
     } catch (err) {
       rejectedIn(record, err);
       throw err;
@@ -66,9 +65,10 @@ export function rejectedIn(record: RequestRecord, err: unknown): void {
   else record.rejected(500, "internal_error");
 }
 
-/** A routed request and the writer of its answer in the client's wire format. */
-interface Served extends Routed {
-  writer: ResponseWriter;
+/** The client's response and the writer of its wire format. */
+interface Out {
+  res: ServerResponse;
+  w: AnswerWriter;
 }
 
 type Dispatcher<T> = (deps: DispatchDeps, ctx: DispatchContext) => Promise<DispatchResult<T>>;
@@ -85,8 +85,8 @@ interface Prior {
 }
 
 /** Cascade first when the route has one and the policy decided (ADR 11), then the route's normal choice. */
-async function serve(deps: ChatDeps, res: ServerResponse, r: Served, record: RequestRecord): Promise<void> {
-  const signal = requestSignal(res, r.route);
+async function serve(deps: ChatDeps, out: Out, r: Routed, record: RequestRecord): Promise<void> {
+  const signal = requestSignal(out.res, r.route);
   let prior: Prior = { signal, cascade: [], note: "" };
   const plan = cascadePlan(r);
   if (plan) {
@@ -103,11 +103,11 @@ async function serve(deps: ChatDeps, res: ServerResponse, r: Served, record: Req
     const { accepted } = outcome;
     if (accepted) {
       const answered = { provider: accepted.provider, value: accepted.completion, failures: accepted.failures, prior };
-      serveAccepted(deps, res, r, record, answered);
+      serveAccepted(deps, out, r, record, answered);
       return;
     }
   }
-  await (r.parsed.stream ? serveStream(deps, res, r, record, prior) : serveCompletion(deps, res, r, record, prior));
+  await (r.parsed.stream ? serveStream(deps, out, r, record, prior) : serveCompletion(deps, out, r, record, prior));
 }
 
 /** The selection as x-routewise-decision reports it, with what the cascade did first. */
@@ -139,9 +139,9 @@ async function dispatchOrThrow<T>(
   throw error;
 }
 
-async function serveCompletion(deps: ChatDeps, res: ServerResponse, r: Served, record: RequestRecord, prior: Prior) {
+async function serveCompletion(deps: ChatDeps, out: Out, r: Routed, record: RequestRecord, prior: Prior) {
   const result = await dispatchOrThrow(deps, r, record, dispatchCompletion, prior.signal);
-  respondCompletion(deps, res, r, record, {
+  respondCompletion(deps, out, r, record, {
     provider: result.provider,
     value: result.value,
     failures: result.failures,
@@ -157,7 +157,8 @@ interface Answered {
 }
 
 /** A completion to the client as JSON: record, routing and cost headers, the feedback token, judge sampling. */
-function respondCompletion(deps: ChatDeps, res: ServerResponse, r: Served, record: RequestRecord, a: Answered) {
+function respondCompletion(deps: ChatDeps, out: Out, r: Routed, record: RequestRecord, a: Answered) {
+  const { res } = out;
   const body = a.value;
   const tokens = completionTokens(r, body);
   const fallbacks = fellBackFrom(a).length;
@@ -174,7 +175,7 @@ function respondCompletion(deps: ChatDeps, res: ServerResponse, r: Served, recor
   res.setHeader(FEEDBACK_TOKEN_HEADER, tokenFor(deps, r, a.provider, record));
   if (tokens.estimated) res.setHeader("x-routewise-usage-estimated", "true");
   evaluateAfterResponse(res, deps, r, record.requestId, { provider: a.provider, answer: answerOf(body) });
-  r.writer.json(body);
+  out.w.json(body, tokens);
 }
 
 function completionTokens(r: Routed, body: ChatCompletion): TokenCounts {
@@ -183,11 +184,12 @@ function completionTokens(r: Routed, body: ChatCompletion): TokenCounts {
 }
 
 /** A cascade stage's accepted answer: as JSON, or replayed as a stream to a client that asked for one. */
-function serveAccepted(deps: ChatDeps, res: ServerResponse, r: Served, record: RequestRecord, a: Answered): void {
+function serveAccepted(deps: ChatDeps, out: Out, r: Routed, record: RequestRecord, a: Answered): void {
   if (!r.parsed.stream) {
-    respondCompletion(deps, res, r, record, a);
+    respondCompletion(deps, out, r, record, a);
     return;
   }
+  const { res } = out;
   const tokens = completionTokens(r, a.value);
   const fallbacks = fellBackFrom(a).length;
   const costs = record.finished({
@@ -200,14 +202,12 @@ function serveAccepted(deps: ChatDeps, res: ServerResponse, r: Served, record: R
   const selection = withNote(r, a.prior);
   setRoutingHeaders(res, r.route, selection, a);
   const token = tokenFor(deps, r, a.provider, record);
-  const sink = r.writer.open();
+  const sink = out.w.stream();
   for (const chunk of completionChunks(a.value)) sink.write(chunk);
-  if (r.parsed.includeUsage) {
-    const summary = { ...baseSummary(r, a.provider, tokens, costs), decision: selection.explanation };
-    r.writer.usage({ ...usageOnlyChunk(a.value), x_routewise: { ...summary, feedback_token: token } });
-  }
+  const summary = { ...baseSummary(r, a.provider, tokens, costs), decision: selection.explanation };
+  const usageChunk = { ...usageOnlyChunk(a.value), x_routewise: { ...summary, feedback_token: token } };
   evaluateAfterResponse(res, deps, r, record.requestId, { provider: a.provider, answer: answerOf(a.value) });
-  r.writer.done();
+  out.w.end({ error: null, usageChunk, tokens, clientGone: false });
   res.addTrailers({
     "x-routewise-cost-usd": formatUSD(costs.cost),
     "x-routewise-baseline-cost-usd": formatUSD(costs.baseline),
@@ -216,7 +216,7 @@ function serveAccepted(deps: ChatDeps, res: ServerResponse, r: Served, record: R
   res.end();
 }
 
-function usageOnlyChunk(c: ChatCompletion): Record<string, unknown> {
+function usageOnlyChunk(c: ChatCompletion): ChatCompletionChunk {
   return {
     id: c.id,
     object: "chat.completion.chunk",
@@ -283,10 +283,11 @@ function evaluateAfterResponse(
   });
 }
 
-async function serveStream(deps: ChatDeps, res: ServerResponse, r: Served, record: RequestRecord, prior: Prior) {
+async function serveStream(deps: ChatDeps, out: Out, r: Routed, record: RequestRecord, prior: Prior) {
+  const { res } = out;
   const result = await dispatchOrThrow(deps, r, record, dispatchStream, prior.signal);
   setRoutingHeaders(res, r.route, withNote(r, prior), result);
-  const session = await relaySession(deps.dispatch, result.ctx, result, r.writer.open());
+  const session = await relaySession(deps.dispatch, result.ctx, result, out.w.stream());
   const billed = session.segments.map((seg) => ({ provider: seg.provider, tokens: segmentTokens(r, seg) }));
   const last = billed[billed.length - 1] ?? { provider: result.provider, tokens: segmentTokens(r, null) };
   const costs = record.finished({
@@ -299,36 +300,56 @@ async function serveStream(deps: ChatDeps, res: ServerResponse, r: Served, recor
     ...(session.error ? { streamError: session.error.message } : {}),
   });
   const token = tokenFor(deps, r, last.provider, record);
-  if (session.error === null && session.usageChunk && r.parsed.includeUsage)
-    writeUsage(r, session, { last, tokens: billed.map((b) => b.tokens), costs, token });
+  const tokens = billed.map((b) => b.tokens);
+  const { usageChunk: upstreamUsage } = session;
+  const usageChunk = upstreamUsage
+    ? finalUsage(r, { ...session, usageChunk: upstreamUsage }, { last, tokens, costs, token })
+    : null;
   if (session.error === null && !session.clientGone) {
     const answer = { text: session.text, toolCalls: session.toolCalls };
     evaluateAfterResponse(res, deps, r, record.requestId, { provider: last.provider, answer });
   }
-  endStream(res, r.writer, session, costs, token);
+  out.w.end({ error: streamError(session), usageChunk, tokens: summedTokens(tokens), clientGone: session.clientGone });
+  endStream(res, session, costs, token);
+}
+
+/** The client's error for a stream that failed after its first chunk. */
+function streamError(session: StreamSession): HttpError | null {
+  if (session.error === null) return null;
+  const failed = session.segments[session.segments.length - 1]?.provider;
+  const message = `upstream ${failed?.id ?? ""} failed mid-stream: ${session.error.message}`;
+  return new HttpError(502, message, "api_error", "upstream_stream_error");
+}
+
+/** Every billed attempt's tokens together (one attempt's unless the stream was continued). */
+function summedTokens(tokens: TokenCounts[]): TokenCounts {
+  return tokens.reduce(
+    (sum, t) => ({
+      input: sum.input + t.input,
+      cachedInput: sum.cachedInput + t.cachedInput,
+      output: sum.output + t.output,
+      estimated: sum.estimated || t.estimated,
+    }),
+    { input: 0, cachedInput: 0, output: 0, estimated: false },
+  );
 }
 
 /** The final usage chunk: the answering provider's, with cost; a continued stream's sums every attempt's. */
-function writeUsage(
-  r: Served,
-  session: StreamSession,
+function finalUsage(
+  r: Routed,
+  session: StreamSession & { usageChunk: ChatCompletionChunk },
   b: { last: { provider: ProviderConfig; tokens: TokenCounts }; tokens: TokenCounts[]; costs: Costs; token: string },
-): void {
-  const usageChunk = session.usageChunk ?? {};
+): ChatCompletionChunk {
+  const { usageChunk } = session;
   const chunk = session.continued
     ? { ...usageChunk, id: session.id, usage: summedUsage(session.segments, b.tokens) }
     : usageChunk;
   const summary = routewiseSummary(r, b.last.provider, b.last.tokens, b.costs, session);
-  r.writer.usage({ ...chunk, x_routewise: { ...summary, feedback_token: b.token } });
+  return { ...chunk, x_routewise: { ...summary, feedback_token: b.token } };
 }
 
-/** The error event or [DONE], then the cost, feedback token (and continuation) trailers. */
-function endStream(res: ServerResponse, w: ResponseWriter, session: StreamSession, costs: Costs, token: string) {
-  if (session.error !== null) {
-    const failed = session.segments[session.segments.length - 1]?.provider;
-    const message = `upstream ${failed?.id ?? ""} failed mid-stream: ${session.error.message}`;
-    w.failed(new HttpError(502, message, "api_error", "upstream_stream_error"));
-  } else if (!session.clientGone) w.done();
+/** The cost, feedback token (and continuation) trailers, after the writer's last events. */
+function endStream(res: ServerResponse, session: StreamSession, costs: Costs, token: string): void {
   res.addTrailers({
     "x-routewise-cost-usd": formatUSD(costs.cost),
     "x-routewise-baseline-cost-usd": formatUSD(costs.baseline),

@@ -1,6 +1,6 @@
 /**
  * Anthropic Messages API: POST {baseURL}/v1/messages (or {baseURL}/messages when baseURL ends with /v1), key in
- * `x-api-key`, `anthropic-version: 2023-06-01`. Requests and responses are translated in ./translate.ts.
+ * `x-api-key`, `anthropic-version: 2023-06-01`. Requests and responses are translated by router/anthropic-wire/ (./translate.ts adds the provider's model and max_tokens).
  */
 import type { ProviderConfig } from "../../config/types.js";
 import { encodeRequest, inBandError, malformed, upstreamError } from "../shared/errors.js";
@@ -17,7 +17,10 @@ import {
 import { parseEvent, releasing, sseEvents } from "../shared/stream.js";
 import type { ChatCompletionChunk, ChatRequest } from "../../openai/types.js";
 import type { CallOptions, ProviderAdapter } from "../types.js";
-import { ANTHROPIC_VERSION, fromAnthropicMessage, StreamTranslator, toAnthropicRequest } from "./translate.js";
+import { fromAnthropicMessage } from "../../anthropic-wire/message.js";
+import { StreamTranslator } from "../../anthropic-wire/stream.js";
+import { ANTHROPIC_VERSION } from "../../anthropic-wire/tables.js";
+import { toAnthropicRequest } from "./translate.js";
 
 export interface AnthropicAdapterDeps {
   http: HttpClient;

@@ -1,7 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { providerConfig } from "../../../test/mocks/provider-config.js";
 import type { ChatRequest } from "../../openai/types.js";
-import { DEFAULT_MAX_TOKENS, fromAnthropicMessage, StreamTranslator, toAnthropicRequest } from "./translate.js";
+import { fromAnthropicMessage } from "../../anthropic-wire/message.js";
+import { StreamTranslator } from "../../anthropic-wire/stream.js";
+import { DEFAULT_MAX_TOKENS, toAnthropicRequest } from "./translate.js";
 
 const provider = providerConfig({ type: "anthropic", model: "claude-x", maxOutputTokens: 8192 });
 

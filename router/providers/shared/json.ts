@@ -2,14 +2,7 @@
 import { isRecord } from "../../config/json.js";
 import type { Usage } from "../../openai/types.js";
 
-export function str(value: unknown): string | null {
-  return typeof value === "string" ? value : null;
-}
-
-/** A finite number ≥ 0, else 0. */
-export function count(value: unknown): number {
-  return typeof value === "number" && Number.isFinite(value) && value >= 0 ? value : 0;
-}
+export { count, str } from "../../config/json.js";
 
 /** An OpenAI `usage` object, or null when the value is not one. */
 export function toUsage(value: unknown): Usage | null {

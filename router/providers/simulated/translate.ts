@@ -6,7 +6,7 @@
 import type { ProviderConfig, SimulatedBehaviour } from "../../config/types.js";
 import { estimateTokens } from "../../openai/tokens.js";
 import type { ChatRequest, Usage } from "../../openai/types.js";
-import { contentText } from "../shared/messages.js";
+import { contentText } from "../../openai/content.js";
 import { rng } from "../../prng.js";
 
 /** Used when a simulated provider has no `simulated` block: instant, never failing, 64-token replies. */

@@ -1,5 +1,5 @@
 /** Helpers over OpenAI chat messages. */
-import { isRecord } from "../../config/json.js";
+import { isRecord } from "../config/json.js";
 
 /** All text parts of a message's content. */
 export function contentText(content: unknown): string {
