@@ -20,6 +20,7 @@ import { OPENAI_INGRESS, type Ingress } from "./answer-writer.js";
 import { createChatHandler, rejectedIn, type ChatDeps, type ChatHandler } from "./chat-completions.js";
 import { createEmbeddingsHandler } from "./embeddings.js";
 import { ANTHROPIC_INGRESS } from "./messages.js";
+import { LEGACY_COMPLETIONS_INGRESS } from "./legacy-completions.js";
 import { header, traceContext } from "./headers.js";
 import { feedbackHandler } from "./feedback.js";
 import { listModels } from "./models.js";
@@ -50,10 +51,11 @@ interface HotPath {
 
 const CHAT_PATH = /^\/v1\/chat\/completions\/?(\?.*)?$/i;
 const RESPONSES_PATH = /^\/v1\/responses\/?(\?.*)?$/i;
+const LEGACY_COMPLETIONS_PATH = /^\/v1\/completions\/?(\?.*)?$/i;
 const MESSAGES_PATH = /^\/v1\/messages\/?(\?.*)?$/i;
 const EMBEDDINGS_PATH = /^\/v1\/embeddings\/?(\?.*)?$/i;
 
-/** The server's request listener: the POST endpoints (chat completions, responses, messages, embeddings), else express. */
+/** The server's request listener: the POST endpoints (chat, responses, messages, completions, embeddings), else express. */
 export function createApp(deps: AppDeps): RequestListener {
   const app = express();
   app.disable("x-powered-by");
@@ -98,6 +100,7 @@ export function createApp(deps: AppDeps): RequestListener {
   const hot: HotPath[] = [
     chatPath(CHAT_PATH, OPENAI_INGRESS),
     chatPath(RESPONSES_PATH, RESPONSES_INGRESS),
+    chatPath(LEGACY_COMPLETIONS_PATH, LEGACY_COMPLETIONS_INGRESS),
     chatPath(MESSAGES_PATH, ANTHROPIC_INGRESS),
     { path: EMBEDDINGS_PATH, handler: createEmbeddingsHandler(deps), sendError: OPENAI_INGRESS.sendError },
   ];
