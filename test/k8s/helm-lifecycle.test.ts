@@ -186,33 +186,6 @@ async function installProgrammed(release: string, namespace: string): Promise<()
   return () => running.stop();
 }
 
-describe("helm install when the CRDs were applied first with kubectl", { timeout: CRD_TEST_TIMEOUT_MS }, () => {
-  it("installs, upgrades and uninstalls without touching the CRDs", async () => {
-    await removeCrds();
-    await kubectl(kubeconfigPath, ["apply", "--server-side", "-f", join(repoRoot, "crds")]);
-    await established();
-    const before = await resourceVersions();
-
-    const ns = await testNamespace(admin, "helm-crds-first");
-    const release = releaseName();
-    const installed = await install(release, ns);
-    expect(installed.stdout).toContain("- keeps the CRDs (Helm never deletes a chart's crds/)");
-    const kinds = await managed(release, ns);
-    expect(crdKinds(kinds)).toEqual([]);
-    expect(kinds).toContain(`Deployment/${release}-router`);
-
-    await upgrade(release, ns, ["router.autoscaling.enabled=false", "router.replicas=3"]);
-    expect(await revision(release, ns)).toEqual({ version: 2, status: "deployed" });
-    const router = await admin
-      .makeApiClient(AppsV1Api)
-      .readNamespacedDeployment({ name: `${release}-router`, namespace: ns });
-    expect(router.spec?.replicas).toBe(3);
-
-    await helmOk(["uninstall", release, "-n", ns]);
-    expect(await resourceVersions()).toEqual(before);
-  });
-});
-
 describe("helm install on a cluster without the CRDs", { timeout: CRD_TEST_TIMEOUT_MS }, () => {
   it("installs the CRDs from crds/ before the templates, so the gateway and examples.enabled=true install in one go", async () => {
     await removeCrds();
@@ -346,5 +319,34 @@ describe("manifests/routewise.yaml with kubectl alone", { timeout: CRD_TEST_TIME
     const out = await kubectl(kubeconfigPath, ["apply", "--server-side", "-f", file]);
     expect(out.stdout).toContain("modelgateway.routewise.dev/routewise serverside-applied");
     expect((await gateway(ns))?.spec.controllerName).toBe(DEFAULT_CONTROLLER_NAME);
+  });
+});
+
+describe("helm install when the CRDs were applied first with kubectl", { timeout: CRD_TEST_TIMEOUT_MS }, () => {
+  it("installs, upgrades and uninstalls without touching the CRDs", async () => {
+    // The CRDs as `kubectl apply --server-side` leaves them (the manifests test before this one applied them the same
+    // way). This test runs last and does not delete them first: on a loaded CI machine, deleting CRDs that kubectl
+    // created with server-side apply right after a release stalled past kubectl's 90 s timeout (twice in CI).
+    await kubectl(kubeconfigPath, ["apply", "--server-side", "--force-conflicts", "-f", join(repoRoot, "crds")]);
+    await established();
+    const before = await resourceVersions();
+
+    const ns = await testNamespace(admin, "helm-crds-first");
+    const release = releaseName();
+    const installed = await install(release, ns);
+    expect(installed.stdout).toContain("- keeps the CRDs (Helm never deletes a chart's crds/)");
+    const kinds = await managed(release, ns);
+    expect(crdKinds(kinds)).toEqual([]);
+    expect(kinds).toContain(`Deployment/${release}-router`);
+
+    await upgrade(release, ns, ["router.autoscaling.enabled=false", "router.replicas=3"]);
+    expect(await revision(release, ns)).toEqual({ version: 2, status: "deployed" });
+    const router = await admin
+      .makeApiClient(AppsV1Api)
+      .readNamespacedDeployment({ name: `${release}-router`, namespace: ns });
+    expect(router.spec?.replicas).toBe(3);
+
+    await helmOk(["uninstall", release, "-n", ns]);
+    expect(await resourceVersions()).toEqual(before);
   });
 });
