@@ -86,10 +86,12 @@ export interface RequestContext {
 }
 
 /** The APIs a request may use, and the noun its access-log messages use. */
-export type Endpoint = "chat.completions" | "completions" | "embeddings";
+export type Endpoint = "chat.completions" | "responses" | "messages" | "completions" | "embeddings";
 
 const NOUNS: Record<Endpoint, string> = {
   "chat.completions": "chat completion",
+  responses: "response",
+  messages: "message",
   completions: "completion",
   embeddings: "embeddings request",
 };

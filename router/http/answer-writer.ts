@@ -6,6 +6,7 @@
  */
 import type { ServerResponse } from "node:http";
 import type { TokenCounts } from "../accounting/cost.js";
+import type { Endpoint } from "../accounting/request-record.js";
 import type { ChunkSink } from "../dispatch/relay.js";
 import { errorBody, type HttpError } from "../openai/errors.js";
 import type { ChatCompletion, ChatCompletionChunk } from "../openai/types.js";
@@ -35,6 +36,8 @@ export interface AnswerWriter {
 }
 
 export interface Ingress {
+  /** The API, as the access-log line names it. */
+  endpoint: Endpoint;
   /** The parsed JSON body as the OpenAI chat request routing parses (a refused one throws an HttpError). */
   request: (body: unknown) => unknown;
   /** The writer of one routed request's answer; `body` is the client's body as it came (before `request`). */
@@ -45,6 +48,7 @@ export interface Ingress {
 
 /** POST /v1/chat/completions: the body is already the OpenAI request; answers and errors are OpenAI's. */
 export const OPENAI_INGRESS: Ingress = {
+  endpoint: "chat.completions",
   request: (body) => body,
   writer: openAIWriter,
   sendError,

@@ -47,6 +47,7 @@ interface HotPath {
   path: RegExp;
   handler: ChatHandler;
   sendError: Ingress["sendError"];
+  endpoint: Ingress["endpoint"];
 }
 
 const CHAT_PATH = /^\/v1\/chat\/completions\/?(\?.*)?$/i;
@@ -96,13 +97,19 @@ export function createApp(deps: AppDeps): RequestListener {
     path,
     handler: createChatHandler(deps, ingress),
     sendError: ingress.sendError,
+    endpoint: ingress.endpoint,
   });
   const hot: HotPath[] = [
     chatPath(CHAT_PATH, OPENAI_INGRESS),
     chatPath(RESPONSES_PATH, RESPONSES_INGRESS),
     chatPath(LEGACY_COMPLETIONS_PATH, LEGACY_COMPLETIONS_INGRESS),
     chatPath(MESSAGES_PATH, ANTHROPIC_INGRESS),
-    { path: EMBEDDINGS_PATH, handler: createEmbeddingsHandler(deps), sendError: OPENAI_INGRESS.sendError },
+    {
+      path: EMBEDDINGS_PATH,
+      handler: createEmbeddingsHandler(deps),
+      sendError: OPENAI_INGRESS.sendError,
+      endpoint: "embeddings",
+    },
   ];
   return (req, res) => {
     if (!deps.drain.admit(req, res)) return;
@@ -123,6 +130,7 @@ export function createApp(deps: AppDeps): RequestListener {
         // A body refused before the handler (413, malformed JSON) still gets its access-log line.
         if (!read) {
           const record = deps.record(res.getHeader("x-request-id") as string, traceContext(req));
+          record.describe({ endpoint: served.endpoint });
           rejectedIn(record, err);
           record.end();
         }

@@ -47,6 +47,7 @@ export type ChatHandler = (req: IncomingMessage, res: ServerResponse, body: unkn
 export function createChatHandler(deps: ChatDeps, ingress: Ingress = OPENAI_INGRESS): ChatHandler {
   return async (req, res, body) => {
     const record = deps.record(res.getHeader("x-request-id") as string, traceContext(req));
+    record.describe({ endpoint: ingress.endpoint });
     try {
       const routed = await routeRequest(deps, req, ingress.request(body), record);
       await serve(deps, { res, w: ingress.writer(res, routed, body) }, routed, record);

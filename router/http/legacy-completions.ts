@@ -8,6 +8,7 @@ import type { Routed } from "./route-request.js";
 import { startEventStream, writeDone, writeEvent } from "./sse.js";
 
 export const LEGACY_COMPLETIONS_INGRESS: Ingress = {
+  endpoint: "completions",
   request: chatRequestOfCompletion,
   writer: legacyWriter,
   sendError,

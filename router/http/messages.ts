@@ -16,6 +16,7 @@ import type { Routed } from "./route-request.js";
 import { startEventStream } from "./sse.js";
 
 export const ANTHROPIC_INGRESS: Ingress = {
+  endpoint: "messages",
   request: fromAnthropicRequest,
   writer: anthropicWriter,
   sendError: sendAnthropicError,

@@ -15,6 +15,7 @@ import { sendError, sendJson } from "./respond.js";
 import { startEventStream, writeNamedEvent } from "./sse.js";
 
 export const RESPONSES_INGRESS: Ingress = {
+  endpoint: "responses",
   request: chatRequestOf,
   writer: (res, _r, body) =>
     responsesWriter(res, {

@@ -132,3 +132,29 @@ describe("trace context upstream", () => {
     expect(second).not.toHaveProperty("traceparent");
   });
 });
+
+describe("access log: other endpoints", () => {
+  it("names the endpoint of a /v1/responses request and of a body refused before it", async () => {
+    const ok = await fetch(`${t.url}/v1/responses`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        "x-request-id": "acc-resp",
+        authorization: `Bearer ${CLIENT_KEY}`,
+      },
+      body: JSON.stringify({ model: "chat", input: "hello" }),
+    });
+    expect(ok.status).toBe(200);
+    await ok.text();
+    expect(linesOf("acc-resp")).toEqual([expect.objectContaining({ msg: "Served response", endpoint: "responses" })]);
+    const bad = await fetch(`${t.url}/v1/responses`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-request-id": "acc-resp-400" },
+      body: "{nope",
+    });
+    expect(bad.status).toBe(400);
+    expect(linesOf("acc-resp-400")).toEqual([
+      expect.objectContaining({ msg: "Refused response", endpoint: "responses" }),
+    ]);
+  });
+});
