@@ -85,7 +85,20 @@ export function parseUnifiedRow(raw: unknown): UnifiedRow {
 
 /** Parses JSONL text; errors carry the 1-based line number. Blank lines are skipped. */
 export function parseUnifiedJsonl(text: string, file: string): UnifiedRow[] {
-  const rows: UnifiedRow[] = [];
+  return parseJsonLines(text, file, parseUnifiedRow, (message) => new RowError(message));
+}
+
+/**
+ * Each non-blank line of JSONL text through `parse`; a line that is not JSON, or that `parse` refuses, is the error
+ * `fail` makes of `file:line: why` (with the refusal as its cause).
+ */
+export function parseJsonLines<T>(
+  text: string,
+  file: string,
+  parse: (raw: unknown) => T,
+  fail: (message: string, cause?: unknown) => Error,
+): T[] {
+  const rows: T[] = [];
   const lines = text.split("\n");
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]?.trim() ?? "";
@@ -94,12 +107,12 @@ export function parseUnifiedJsonl(text: string, file: string): UnifiedRow[] {
     try {
       raw = JSON.parse(line);
     } catch {
-      throw new RowError(`${file}:${i + 1}: not valid JSON`);
+      throw fail(`${file}:${i + 1}: not valid JSON`);
     }
     try {
-      rows.push(parseUnifiedRow(raw));
+      rows.push(parse(raw));
     } catch (err) {
-      throw new RowError(`${file}:${i + 1}: ${(err as Error).message}`);
+      throw fail(`${file}:${i + 1}: ${(err as Error).message}`, err);
     }
   }
   return rows;

@@ -4,7 +4,7 @@
  * what the cheap stage actually said. Data enters as unknown and is validated here; errors name file:line.
  */
 import { readFileSync } from "node:fs";
-import { parseUnifiedRow, type UnifiedRow } from "../../analyzer/eval/unified-rows.js";
+import { parseJsonLines, parseUnifiedRow, type UnifiedRow } from "../../analyzer/eval/unified-rows.js";
 import { isRecord } from "../../router/config/json.js";
 import { CliError } from "../errors.js";
 
@@ -39,23 +39,7 @@ export function parseSimRow(raw: unknown): SimRow {
 
 /** JSONL text → rows; blank lines skipped; errors carry `file:line`. */
 export function parseSimJsonl(text: string, file: string): SimRow[] {
-  const rows: SimRow[] = [];
-  const lines = text.split("\n");
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i]?.trim() ?? "";
-    if (line.length === 0) continue;
-    let raw: unknown;
-    try {
-      raw = JSON.parse(line);
-    } catch {
-      throw new CliError(`${file}:${i + 1}: not valid JSON`);
-    }
-    try {
-      rows.push(parseSimRow(raw));
-    } catch (err) {
-      throw new CliError(`${file}:${i + 1}: ${(err as Error).message}`, { cause: err });
-    }
-  }
+  const rows = parseJsonLines(text, file, parseSimRow, (message, cause) => new CliError(message, { cause }));
   if (rows.length === 0) throw new CliError(`${file}: no rows`);
   return rows;
 }
