@@ -20,7 +20,8 @@ import { isSampled, planEvaluation, type EvaluationCase, type Plan } from "./pla
 import { judgeMessages, renderConversation } from "./rubric.js";
 import { averageScores, EQUAL_SCORES, type SampleScores } from "./scores.js";
 import { SpendCap } from "./spend-cap.js";
-import { compareStructurally, type Answer, type ToolCall } from "./structural.js";
+import { compareStructurally, type Answer } from "./structural.js";
+import { answerOf as completionAnswer } from "../verify/answer.js";
 import { parseVerdict, type Verdict } from "./verdict.js";
 
 export const DEFAULT_QUEUE_CAPACITY = 256;
@@ -222,16 +223,8 @@ function sameRequest(request: ChatRequest, provider: ProviderConfig): ChatReques
 
 /** Choice 0's text and tool calls. */
 export function answerOf(body: ChatCompletion): Answer {
-  const choice = body.choices[0] as { message?: { content?: unknown; tool_calls?: unknown } } | undefined;
-  const content = choice?.message?.content;
-  const calls = Array.isArray(choice?.message?.tool_calls) ? (choice.message.tool_calls as unknown[]) : [];
-  return { text: typeof content === "string" ? content : "", toolCalls: calls.flatMap(toolCallOf) };
-}
-
-function toolCallOf(call: unknown): ToolCall[] {
-  const fn = (call as { function?: { name?: unknown; arguments?: unknown } } | null)?.function;
-  if (typeof fn?.name !== "string") return [];
-  return [{ name: fn.name, arguments: typeof fn.arguments === "string" ? fn.arguments : "" }];
+  const { content, toolCalls } = completionAnswer(body);
+  return { text: content, toolCalls };
 }
 
 /** An answer as the judge reads it: the text, then each tool call. */

@@ -3,11 +3,8 @@
  * calls are identical (same names, arguments equal as parsed JSON); JSON-mode answers whose content parses to equal
  * JSON are the same quality. Anything else needs the judge.
  */
-export interface ToolCall {
-  name: string;
-  /** The arguments as the model sent them (a JSON string). */
-  arguments: string;
-}
+export type { ToolCall } from "../verify/types.js";
+import type { ToolCall } from "../verify/types.js";
 
 /** One side's answer as the evaluator compares it. */
 export interface Answer {
