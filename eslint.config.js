@@ -50,6 +50,14 @@ const routerExcept = (...allowed) => ROUTER_FOLDERS.filter((f) => !allowed.inclu
 const BOUNDARY_ZONES = [
   ...routerLayerZones(),
   {
+    // One home per concern (ADR 7): the request record (router/accounting) is the only writer of metrics; http
+    // serves them and main.ts registers them. Providers, dispatch, evaluation and the pure stages report to it.
+    target: routerExcept("metrics", "accounting", "http", "main.ts"),
+    from: ["./router/metrics"],
+    message:
+      "Only router/accounting writes metrics (router/http serves them, main.ts wires them); report to the request record instead.",
+  },
+  {
     target: "./router",
     from: ["./analyzer", "./operator", "./cli", "./scripts", "./test", "./bench"],
     message: "The router stands alone: it never imports the analyzer, operator, CLI, scripts, tests or benchmarks.",

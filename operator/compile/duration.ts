@@ -1,3 +1,5 @@
+import { isRecord } from "../../router/config/json.js";
+
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 const PART = /(\d+(?:\.\d+)?)(ms|s|m|h)/g;
 
@@ -41,12 +43,8 @@ export const DURATION_FIELDS = {
 /** The fields of `object` (at `paths`) holding a duration longer than MAX_DURATION. */
 export function overlongDurations(object: unknown, paths: readonly string[]): string[] {
   return paths.filter((path) => {
-    const value = path.split(".").reduce<unknown>((v, key) => (isObject(v) ? v[key] : undefined), object);
+    const value = path.split(".").reduce<unknown>((v, key) => (isRecord(v) ? v[key] : undefined), object);
     const ms = typeof value === "string" ? parseDuration(value) : null;
     return ms !== null && ms > MAX_DURATION_MS;
   });
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null;
 }
