@@ -5,6 +5,7 @@
 #   etcd                     built from go.etcd.io/etcd/server/v3 (its own wrapper module)
 #   helm                     go install helm.sh/helm/vN/cmd/helm@<pinned>
 #   promtool                 Debian's `prometheus` package (installed with apt-get if missing)
+#   redis-server             Debian's `redis-server` package (installed with apt-get if missing)
 #
 # Versions are pinned in scripts/tool-versions.env. Built binaries are cached outside the repo in
 #   ${ROUTEWISE_TOOLS_CACHE:-$HOME/.cache/routewise-tools}/<tool>-<version>-r<recipe>/
@@ -257,18 +258,20 @@ install_dir() {
   log "cached in $2"
 }
 
-ensure_promtool() {
-  if command -v promtool >/dev/null; then return; fi
-  log "promtool missing: installing Debian package 'prometheus'"
-  [[ $(id -u) -eq 0 ]] || die "promtool is missing and this is not root: run 'apt-get install -y --no-install-recommends prometheus' as root"
-  command -v apt-get >/dev/null || die "promtool is missing and apt-get is not available; install Prometheus' promtool by hand"
+# ensure_debian COMMAND PACKAGE: installs Debian's PACKAGE with apt-get when COMMAND is not on PATH.
+ensure_debian() {
+  local cmd=$1 pkg=$2
+  if command -v "$cmd" >/dev/null; then return; fi
+  log "$cmd missing: installing Debian package '$pkg'"
+  [[ $(id -u) -eq 0 ]] || die "$cmd is missing and this is not root: run 'apt-get install -y --no-install-recommends $pkg' as root"
+  command -v apt-get >/dev/null || die "$cmd is missing and apt-get is not available; install Debian's $pkg by hand"
   export DEBIAN_FRONTEND=noninteractive
-  if ! apt-get install -y --no-install-recommends prometheus >&2; then
+  if ! apt-get install -y --no-install-recommends "$pkg" >&2; then
     log "apt-get install failed; running apt-get update and retrying"
     apt-get update >&2 || die "apt-get update failed"
-    apt-get install -y --no-install-recommends prometheus >&2 || die "apt-get install prometheus failed"
+    apt-get install -y --no-install-recommends "$pkg" >&2 || die "apt-get install $pkg failed"
   fi
-  command -v promtool >/dev/null || die "package 'prometheus' installed but promtool is not on PATH"
+  command -v "$cmd" >/dev/null || die "package '$pkg' installed but $cmd is not on PATH"
 }
 
 link_tool() {
@@ -284,7 +287,8 @@ main() {
   build_etcd
   build_kubernetes
   build_helm
-  ensure_promtool
+  ensure_debian promtool prometheus
+  ensure_debian redis-server redis-server
   link_tool "$CACHE_DIR/kubernetes-$K8S_VERSION-r$RECIPE/kube-apiserver"
   link_tool "$CACHE_DIR/kubernetes-$K8S_VERSION-r$RECIPE/kubectl"
   link_tool "$CACHE_DIR/kube-controller-manager-$K8S_VERSION-r$RECIPE/kube-controller-manager"
@@ -292,6 +296,7 @@ main() {
   link_tool "$CACHE_DIR/helm-$HELM_VERSION-r$RECIPE/helm"
   link_tool "$(command -v promtool)"
   link_tool "$(command -v prometheus)"
+  link_tool "$(command -v redis-server)"
   log "tools in $BIN_DIR:"
   log "  kube-apiserver $("$BIN_DIR/kube-apiserver" --version)"
   log "  kubectl $("$BIN_DIR/kubectl" version --client | head -n1)"

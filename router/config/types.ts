@@ -34,6 +34,58 @@ export interface RouterConfig {
   providers: ProviderConfig[];
   /** Sorted by name. */
   routes: RouteConfig[];
+  /**
+   * Client keys compiled from ModelClientKey objects (issue 17), as salted hashes only, and the gateway's team
+   * budgets. Absent or null: no keys in the config (the router's --api-keys file, if any, still applies).
+   */
+  clientKeys?: ClientKeysConfig | null;
+}
+
+export const BUDGET_PERIODS = ["day", "week", "month"] as const;
+/** Periods are calendar periods in UTC: a day from 00:00, a week from Monday 00:00, a month from the 1st. */
+export type BudgetPeriod = (typeof BUDGET_PERIODS)[number];
+
+/** A spend limit on a client key, a team or a route (issue 17). */
+export interface BudgetConfig {
+  /**
+   * USD per period.
+   * @minimum 0
+   */
+  usd: number;
+  period: BudgetPeriod;
+  /**
+   * degrade: past `degradeAt` of the budget, the cheapest candidate meeting a relaxed objective; once spent, the
+   * cheapest candidate only. reject: once spent, 429 insufficient_quota until the period resets.
+   */
+  onExhausted: "degrade" | "reject";
+  /**
+   * Share of the budget after which a degrading budget steps down.
+   * @minimum 0
+   * @maximum 1
+   */
+  degradeAt: number;
+}
+
+/** One client key: who it is, what it may use, what it may spend. Never the key itself. */
+export interface ClientKeyConfig {
+  /** `<namespace>/<name>` of the ModelClientKey: the name in logs, metrics and status. */
+  name: string;
+  /** The key's `team` label, or null. */
+  team: string | null;
+  /** Lowercase hex sha256 of the gateway's salt (as UTF-8) followed by the key. */
+  sha256: string;
+  /** Route names (model names) the key may use, or ["*"]. */
+  routes: string[];
+  budget: BudgetConfig | null;
+}
+
+export interface ClientKeysConfig {
+  /** Random per gateway, public (it only stops precomputed tables); hex. */
+  salt: string;
+  /** Sorted by name. */
+  keys: ClientKeyConfig[];
+  /** Budgets per team label, sorted by team. */
+  teams: { team: string; budget: BudgetConfig }[];
 }
 
 export interface Pricing {
@@ -354,4 +406,6 @@ export interface RouteConfig {
   learned?: LearnedQuality | null;
   /** When true, GET /v1/models also lists the candidates' upstream models as directly addressable. */
   exposeProviderModels: boolean;
+  /** The route's spend limit (issue 17). Absent or null: none. */
+  budget?: BudgetConfig | null;
 }
