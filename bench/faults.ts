@@ -12,6 +12,8 @@
  * Prints JSON: sent, ok, OpenAI-shaped errors by status, wrong-shape answers, never answered, truncated 200s,
  * streams ending without [DONE] or an error event, crashes, RSS before/after, failed non-streaming requests, and
  * whether /metrics agrees with the client's counts; `targets` says whether each of the issue's targets was met.
+ * One fault echoes the request headers (the upstream key among them): `keyLeaks` counts answers and router log
+ * lines that still carry a key.
  *
  *   npm run bench:faults [-- --requests 20000 --concurrency 50 --seed 15 --p1 0.4 --p2 0.3 --baseline 2000
  *                           --breaker-failures 10 --degraded-share 0.2 --stream-share 0.4 --sdk-share 0.25]
@@ -30,6 +32,7 @@ import { defaultReply } from "../test/mocks/mock-server.js";
 
 const { values } = parseArgs({
   options: {
+    help: { type: "boolean", default: false },
     requests: { type: "string", default: "20000" },
     concurrency: { type: "string", default: "50" },
     seed: { type: "string", default: "15" },
@@ -51,7 +54,23 @@ const { values } = parseArgs({
     "client-timeout-ms": { type: "string", default: "60000" },
   },
 });
+if (values.help) {
+  process.stdout.write(
+    "npm run bench:faults [-- --requests 20000 --concurrency 50 --seed 15 --p1 0.4 --p2 0.3 --baseline 2000\n" +
+      "                        --breaker-failures 10 --degraded-share 0.2 --stream-share 0.4 --sdk-share 0.25\n" +
+      "                        --client-timeout-ms 60000]\n",
+  );
+  process.exit(0);
+}
 const ROOT = packageRoot();
+/** In every upstream key of the policy below: an answer or log line containing it leaked a key. */
+const KEY_MARK = "-SECRET";
+const leaks = { answers: 0, logLines: 0 };
+
+/** Counts an answer that carries an upstream key. */
+function checkLeak(text: string): void {
+  if (text.includes(KEY_MARK)) leaks.answers++;
+}
 const REQUESTS = Number(values.requests);
 const CONCURRENCY = Number(values.concurrency);
 const SEED = Number(values.seed);
@@ -92,7 +111,7 @@ ${extra}
     provider("p1", ports[0] ?? 0, "openai", 60),
     provider("p2", ports[1] ?? 0, "anthropic", 70),
     provider("p3", ports[2] ?? 0, "openai", 80),
-    "apiVersion: v1\nkind: Secret\nmetadata: { name: keys }\nstringData: { p1: sk-bench-p1-SECRET, p2: sk-bench-p2-SECRET, p3: sk-bench-p3-SECRET }\n---\n",
+    `apiVersion: v1\nkind: Secret\nmetadata: { name: keys }\nstringData: { p1: sk-bench-p1${KEY_MARK}, p2: sk-bench-p2${KEY_MARK}, p3: sk-bench-p3${KEY_MARK} }\n---\n`,
     route("bench", "p1, p2, p3", "  fallback: { maxProviders: 3 }"),
     route("bench-continue", "p1, p2, p3", "  fallback: { maxProviders: 3, midStream: continue }"),
     route("bench-degraded", "p1, p2", "  fallback: { maxProviders: 3, midStream: continue }"),
@@ -195,6 +214,7 @@ async function rawCompletion(pool: Pool, model: string, prompt: string): Promise
     bodyTimeout: CLIENT_TIMEOUT,
   });
   const text = await res.body.text();
+  checkLeak(JSON.stringify(res.headers) + text);
   let body: unknown;
   try {
     body = JSON.parse(text);
@@ -219,6 +239,7 @@ async function rawStream(pool: Pool, model: string, prompt: string): Promise<Omi
     bodyTimeout: CLIENT_TIMEOUT,
   });
   const text = await res.body.text();
+  checkLeak(JSON.stringify(res.headers) + JSON.stringify(res.trailers) + text);
   if (res.statusCode !== 200) {
     let body: unknown = null;
     try {
@@ -272,6 +293,7 @@ async function sdkCall(client: OpenAI, model: string, prompt: string, stream: bo
 }
 
 function sdkError(err: unknown, stream: boolean): Omit<Result, "ms"> {
+  checkLeak(`${String(err)} ${JSON.stringify((err as { error?: unknown }).error ?? null)}`);
   if (err instanceof OpenAI.APIConnectionError || !(err instanceof OpenAI.APIError))
     return { kind: "never_answered", stream, status: 0, outcome: null };
   const body: unknown = { error: err.error as unknown };
@@ -396,7 +418,9 @@ async function main(): Promise<void> {
     process.stderr.write(`router exited (${String(code ?? signal)})\n`);
   });
   void (async () => {
-    for (let l = await router.lines.next(); l.done !== true; l = await router.lines.next()); // drain stdout
+    // Drain the router's log (stdout), counting lines that carry a key.
+    for (let l = await router.lines.next(); l.done !== true; l = await router.lines.next())
+      if (l.value.includes(KEY_MARK)) leaks.logLines++;
   })();
   let stopping = false;
   const url = `http://127.0.0.1:${port}`;
@@ -452,6 +476,7 @@ function summarize(baseline: Phase, run: Phase, before: string, after: string, c
     /** Non-streaming requests on the routes with a healthy provider that did not get a full answer. */
     failedNonStreaming,
     crashes,
+    keyLeaks: { ...leaks },
   };
   return {
     config: {
@@ -476,6 +501,7 @@ function summarize(baseline: Phase, run: Phase, before: string, after: string, c
       zeroCrashes: crashes === 0,
       metricsAgree: agree && inflight === 0,
       zeroFailedNonStreamingWithAHealthyProvider: failedNonStreaming === 0,
+      zeroKeyLeaks: leaks.answers === 0 && leaks.logLines === 0,
     },
   };
 }

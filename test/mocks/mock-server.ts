@@ -48,6 +48,12 @@ export interface MockFaults {
   malformedEventsAt?: number[];
   /** Streaming: end after the content, without the finish event and without the terminator. */
   omitFinish?: boolean;
+  /**
+   * Streaming: after this many SSE events send only malformed events (every `garbageIntervalMs`, default 50) until
+   * the client goes away: a connection that is alive but carries nothing usable.
+   */
+  garbageAfterChunks?: number;
+  garbageIntervalMs?: number;
   /** Non-streaming: answer 200 with an error object as the body (an in-band error). */
   inBandError?: boolean;
   /** Non-streaming: answer 200 with a completion whose choice has no finish reason. */
@@ -285,6 +291,11 @@ function closed(res: ServerResponse): Promise<void> {
   return new Promise((resolve) => res.once("close", () => resolve()));
 }
 
+/** Whether the response can take no more writes (read through a call: the loop above writes meanwhile). */
+function ended(res: ServerResponse): boolean {
+  return res.destroyed || res.writableEnded;
+}
+
 /** Waits `ms`, or less when the client goes away first. */
 async function pause(ms: number, res: ServerResponse): Promise<void> {
   const controller = new AbortController();
@@ -317,6 +328,13 @@ async function writeStream(
     }
     if (f.stallAfterChunks === i) {
       await closed(x.res);
+      return;
+    }
+    if (f.garbageAfterChunks === i) {
+      while (!ended(x.res)) {
+        x.res.write(r.malformedEvent(malformed++));
+        await pause(f.garbageIntervalMs ?? 50, x.res);
+      }
       return;
     }
     if (f.errorEventAfterChunks === i) {

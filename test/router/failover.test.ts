@@ -285,7 +285,35 @@ describe("failover: malformed SSE events", () => {
     expect(s.error).toMatchObject({ code: "upstream_stream_error" });
     expect(s.done).toBe(false);
   });
+
+  it("fails a stream that sends only malformed events for the stall deadline after content", async () => {
+    const before = malformedCount(await metrics(), "default/a");
+    a.setFaults({ garbageAfterChunks: 3 }); // the role chunk and two content chunks, then garbage only
+    const s = await stream("ab");
+    expect(s.status).toBe(200);
+    expect(s.text.length).toBeGreaterThan(0);
+    expect(s.error).toMatchObject({ code: "upstream_stream_error", type: "api_error" });
+    expect(String(s.error?.["message"])).toContain("streamIdle");
+    expect(s.done).toBe(false);
+    expect(malformedCount(await metrics(), "default/a")).toBeGreaterThan(before);
+  });
+
+  it("falls back when an upstream sends only malformed events before any content", async () => {
+    a.setFaults({ garbageAfterChunks: 1 }); // the role chunk, then garbage only: nothing reached the client
+    const s = await stream("ab");
+    expect(s.headers["x-routewise-provider"]).toBe("default/b");
+    expect(s.text).toBe(FULL);
+    expect(s.done).toBe(true);
+    expect(a.requests).toHaveLength(1);
+  });
 });
+
+function malformedCount(text: string, provider: string): number {
+  const line = text
+    .split("\n")
+    .find((l) => l.startsWith(`routewise_upstream_malformed_events_total{provider="${provider}"`));
+  return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(" ") + 1));
+}
 
 describe("failover: request-shaped rejections", () => {
   const rejection = (code: string | null, message: string, param: string | null = null) =>

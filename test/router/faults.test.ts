@@ -84,9 +84,13 @@ describe("router: rate limits are not outages (issue 15 #9)", () => {
     a.setFaults({ status: 429, retryAfter: "30" });
     b.setFaults({ status: 429, retryAfter: "20" });
     for (let i = 0; i < 6; i++) {
-      const r = await post({ model: "chat", messages: easy });
-      expect(r.status).toBe(429);
-      expect(r.json.error).toMatchObject({ type: "rate_limit_error", code: "upstream_rate_limited" });
+      const res = await fetch(`${t.url}/v1/chat/completions`, {
+        method: "POST",
+        body: JSON.stringify({ model: "chat", messages: easy }),
+      });
+      expect(res.status).toBe(429);
+      expect(res.headers.get("retry-after")).toBe("20"); // the shortest the upstreams asked for
+      expect(await res.json()).toMatchObject({ error: { type: "rate_limit_error", code: "upstream_rate_limited" } });
     }
     expect(a.requests).toHaveLength(6);
     expect(await metrics()).not.toMatch(/routewise_circuit_open\{provider="default\/[ab]"\} 1/);
@@ -178,22 +182,30 @@ describe("router: statuses and accounting (issue 15 #10)", () => {
 
   it("answers protocol errors Node detects itself with OpenAI-shaped JSON", async () => {
     t = await startTestRouter({ yaml: policy() });
-    const cases: [string, string, number][] = [
-      ["header too large", `GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${"a".repeat(20_000)}\r\n\r\n`, 431],
+    const cases: [string, string, number, string][] = [
+      [
+        "header too large",
+        `GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${"a".repeat(20_000)}\r\n\r\n`,
+        431,
+        "request_header_fields_too_large",
+      ],
       [
         "content-length with transfer-encoding",
         "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
         400,
+        "bad_request",
       ],
-      ["NUL in a header", "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Bad: a\u0000b\r\n\r\n", 400],
+      ["NUL in a header", "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Bad: a\u0000b\r\n\r\n", 400, "bad_request"],
     ];
-    for (const [what, request, status] of cases) {
+    for (const [what, request, status, code] of cases) {
       const answer = await raw(t.router.port, request);
       expect(answer, what).toMatch(new RegExp(`^HTTP/1\\.1 ${status} `));
       expect(answer.toLowerCase(), what).toContain("content-type: application/json");
       const body = JSON.parse(answer.slice(answer.indexOf("\r\n\r\n") + 4)) as { error: Record<string, unknown> };
       expect(Object.keys(body.error).sort(), what).toEqual(["code", "message", "param", "type"]);
       expect(body.error["type"], what).toBe("invalid_request_error");
+      expect(body.error["code"], what).toBe(code);
+      expect(answer.toLowerCase(), what).toContain("connection: close");
     }
   });
 

@@ -276,6 +276,23 @@ describe("router: circuit breaker probes (issue 15 #2)", () => {
       await new Promise((r) => setTimeout(r, 20));
     expect((await t.client.chat.completions.create({ model: "chat", messages: easy })).choices).toHaveLength(1);
   });
+
+  it("serves again after the route's total timeout ended a half-open probe", async () => {
+    t = await startTestRouter({ yaml: policy("chat", `${extra}  timeouts: { attempt: 10s, request: 300ms }\n`) });
+    await openThenCool();
+    a.setFaults({ hang: true, times: 1 });
+    const probe = await fetch(`${t.url}/v1/chat/completions`, {
+      method: "POST",
+      body: JSON.stringify({ model: "chat", messages: easy }),
+    });
+    expect(probe.status).toBe(504);
+    expect(a.requests).toHaveLength(2);
+    const deadline = Date.now() + 5_000;
+    while ((await metric("routewise_inflight_requests")).endsWith(" 1") && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 20));
+    expect((await t.client.chat.completions.create({ model: "chat", messages: easy })).choices).toHaveLength(1);
+    expect(a.requests).toHaveLength(3);
+  });
 });
 
 describe("router: graceful shutdown", () => {
@@ -294,7 +311,8 @@ describe("router: graceful shutdown", () => {
 
   it("closes kept-alive connections and refuses new requests on them once draining (issue 15 #5)", async () => {
     a.setFaults({ delayHeadersMs: 300 });
-    t = await startTestRouter({ yaml: policy(), drainTimeoutMs: 20_000 });
+    // Far beyond the test's timeout: a stop that waited for the drain timeout (the old behaviour) fails the test.
+    t = await startTestRouter({ yaml: policy(), drainTimeoutMs: 600_000 });
     // One kept-alive connection: the second request waits for it behind the first.
     const pool = new Pool(t.url, { connections: 1, pipelining: 1 });
     const send = () =>

@@ -1,7 +1,8 @@
 /**
  * Issue 15 #1: upstream API keys never leave the router. Upstreams that echo the request's headers (the key among
- * them) in every kind of error they can send; the test greps every response body, header and trailer, every log
- * line and /metrics for the keys.
+ * them) in every kind of error they can send, on every endpoint of the chat pipeline (chat completions, messages,
+ * responses, legacy completions); the test greps every response body, header and trailer, every log line and
+ * /metrics for the keys.
  */
 import { request } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -43,11 +44,22 @@ afterAll(async () => {
   await Promise.all([oa.close(), an.close()]);
 });
 
-async function send(model: string, stream: boolean): Promise<{ status: number; body: string }> {
-  const res = await request(`${t.url}/v1/chat/completions`, {
+/** Every endpoint on the chat pipeline, each with its own error and stream-failure writer. */
+const ENDPOINTS: [string, (model: string, stream: boolean) => Record<string, unknown>][] = [
+  ["/v1/chat/completions", (model, stream) => ({ model, stream, messages: [{ role: "user", content: "hello" }] })],
+  [
+    "/v1/messages",
+    (model, stream) => ({ model, stream, max_tokens: 64, messages: [{ role: "user", content: "hello" }] }),
+  ],
+  ["/v1/responses", (model, stream) => ({ model, stream, input: "hello" })],
+  ["/v1/completions", (model, stream) => ({ model, stream, prompt: "hello" })],
+];
+
+async function send(path: string, payload: Record<string, unknown>): Promise<{ status: number; body: string }> {
+  const res = await request(`${t.url}${path}`, {
     method: "POST",
     headers: { "content-type": "application/json" },
-    body: JSON.stringify({ model, stream, messages: [{ role: "user", content: "hello" }] }),
+    body: JSON.stringify(payload),
   });
   const body = await res.body.text();
   seen.push(JSON.stringify(res.headers), JSON.stringify(res.trailers), body);
@@ -72,7 +84,8 @@ describe("router: upstream keys are redacted", () => {
       it(`never shows a key when an upstream echoes it in ${what} (${stream ? "stream" : "JSON"})`, async () => {
         oa.setFaults({ ...faults, echoHeaders: true });
         an.setFaults({ ...faults, echoHeaders: true });
-        for (const model of ["oa-only", "an-only", "both"]) await send(model, stream);
+        for (const [path, body] of ENDPOINTS)
+          for (const model of ["oa-only", "an-only", "both"]) await send(path, body(model, stream));
         expect(oa.requests.at(-1)?.headers.authorization).toBe(`Bearer ${KEYS.oa}`);
         expect(an.requests.at(-1)?.headers["x-api-key"]).toBe(KEYS.an);
       });
