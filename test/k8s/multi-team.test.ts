@@ -20,6 +20,7 @@ import {
   startOperator,
   statusOf,
   waitForCondition,
+  writeMount,
   type StatusView,
 } from "./operator-harness.js";
 
@@ -204,24 +205,38 @@ spec:
     const ns = await testNamespace(kc, "mt-lkg");
     const controller = `routewise.dev/${ns}`;
     await ensureGateway(kc, ns, "routewise", controller);
-    await applyYaml(
-      kc,
-      provider("cheap") +
-        provider("strong") +
-        route(
-          "assistant",
-          "  modelName: assistant\n  candidates: [{ name: cheap }, { name: strong }]\n  baseline: { name: strong }\n",
-        ),
-      ns,
-    );
-    await operator(ns, controller, [ns]);
-    await waitForCondition(kc, { kind: "ModelRoute", namespace: ns, name: "assistant" }, "Ready", { status: "True" });
-    await applyYaml(
-      kc,
+    const assistant = (baseline: string) =>
       route(
         "assistant",
-        "  modelName: assistant\n  candidates: [{ name: cheap }, { name: strong }]\n  baseline: { name: strnog }\n",
-      ),
+        `  modelName: assistant\n  candidates: [{ name: cheap }, { name: strong }]\n  baseline: { name: ${baseline} }\n`,
+      );
+    await applyYaml(kc, provider("cheap") + provider("strong") + assistant("strong"), ns);
+    await operator(ns, controller, [ns]);
+    await waitForCondition(kc, { kind: "ModelRoute", namespace: ns, name: "assistant" }, "Ready", { status: "True" });
+
+    // A router on the mounted config serves generation 1.
+    const dirs = await mountLikeKubelet(kc, ns);
+    const router = await startRouter({
+      host: "127.0.0.1",
+      port: 0,
+      metricsPort: 0,
+      logger: pino({ level: "silent" }),
+      load: () => Promise.resolve(readMountedConfig(dirs)),
+      watchPaths: [dirs.config, dirs.credentials],
+      pollIntervalMs: 60_000,
+      adapters: createAdapters(),
+    });
+    stops.push(() => router.stop());
+    const client = new OpenAI({ baseURL: `${router.url}/v1`, apiKey: "unused", maxRetries: 0 });
+    const ask = (model: string) =>
+      client.chat.completions.create({ model, messages: [{ role: "user", content: "hi" }] }).withResponse();
+    expect((await ask("assistant")).response.status).toBe(200);
+
+    // The typo, and a new route beside it, so the gateway's config does change and the router reloads it.
+    await applyYaml(
+      kc,
+      assistant("strnog") +
+        route("other", "  modelName: other\n  candidates: [{ name: cheap }]\n  baseline: { name: cheap }\n"),
       ns,
     );
     const programmed = await waitForCondition(
@@ -240,25 +255,18 @@ spec:
       status: "False",
       reason: "ProviderNotFound",
     });
+    const config = await waitFor(async () => {
+      const c = await routerConfig(kc, ns);
+      return c?.routes.some((r) => r.name === "other") ? c : undefined;
+    }, 15_000);
+    expect(config.routes.find((r) => r.name === "assistant")?.source.generation).toBe(1);
 
-    // The router on the mounted config still answers for the model.
-    const dirs = await mountLikeKubelet(kc, ns);
-    const router = await startRouter({
-      host: "127.0.0.1",
-      port: 0,
-      metricsPort: 0,
-      logger: pino({ level: "silent" }),
-      load: () => Promise.resolve(readMountedConfig(dirs)),
-      watchPaths: [dirs.config, dirs.credentials],
-      adapters: createAdapters(),
-    });
-    stops.push(() => router.stop());
-    const client = new OpenAI({ baseURL: `${router.url}/v1`, apiKey: "unused", maxRetries: 0 });
-    const res = await client.chat.completions
-      .create({ model: "assistant", messages: [{ role: "user", content: "hi" }] })
-      .withResponse();
-    expect(res.response.status).toBe(200);
-    expect((await routerConfig(kc, ns))?.routes[0]?.source.generation).toBe(1);
+    // After the reload the router serves the new route, and still answers for the typo'd one.
+    await writeMount(kc, ns, dirs);
+    await router.reloader.reload();
+    expect(router.state.current?.config.hash).toBe(config.hash);
+    expect((await ask("other")).response.status).toBe(200);
+    expect((await ask("assistant")).response.status).toBe(200);
   });
 
   it("runs two installs side by side: neither touches the other's gateway, config or statuses for 30 s", async () => {
