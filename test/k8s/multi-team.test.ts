@@ -2,12 +2,13 @@
  * Issue 12 on the real API server: several teams, their routes and providers in their own namespaces, gateways that
  * decide who may attach, grants for cross-namespace providers, two installs side by side, last known good.
  */
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { CoreV1Api, CustomObjectsApi, type KubeConfig } from "@kubernetes/client-node";
 import OpenAI from "openai";
 import { pino } from "pino";
 import { afterEach, beforeAll, describe, expect, inject, it } from "vitest";
-import type { RunningOperator } from "../../operator/main.js";
+import { DEFAULT_CONTROLLER_NAME, type RunningOperator } from "../../operator/main.js";
 import { readMountedConfig } from "../../router/config/delivery.js";
 import { createAdapters, startRouter } from "../../router/main.js";
 import { applyYaml, installCrds, loadKubeConfig, testNamespace, waitFor } from "../harness/kube.js";
@@ -267,6 +268,39 @@ spec:
     expect(router.state.current?.config.hash).toBe(config.hash);
     expect((await ask("other")).response.status).toBe(200);
     expect((await ask("assistant")).response.status).toBe(200);
+  });
+
+  it("programs the README's multi-team example (docs/examples/multi-team.yaml) applied as it is, namespaces renamed", async () => {
+    const platform = await testNamespace(kc, "mt-readme-platform");
+    const teamA = await testNamespace(kc, "mt-readme-team-a");
+    const teamB = await testNamespace(kc, "mt-readme-team-b");
+    const rename: Record<string, string> = { platform, "team-a": teamA, "team-b": teamB };
+    const text = readFileSync(join(repoRoot, "docs/examples/multi-team.yaml"), "utf8").replace(
+      /namespace: (platform|team-a|team-b)\b/g,
+      (_, ns: string) => `namespace: ${rename[ns] ?? ns}`,
+    );
+    await applyYaml(kc, text);
+    // As the README installs it: the chart's operator (default controller name) in the platform namespace.
+    await operator(platform, DEFAULT_CONTROLLER_NAME, [platform, teamA, teamB]);
+    for (const [namespace, name] of [
+      [platform, "assistant"],
+      [teamA, "support-bot"],
+      [teamB, "summarizer"],
+    ] as const)
+      await waitForCondition(kc, { kind: "ModelRoute", namespace, name }, "Ready", { status: "True" }, 20_000);
+    const config = await waitFor(async () => {
+      const c = await routerConfig(kc, platform);
+      return c?.routes.length === 3 ? c : undefined;
+    }, 15_000);
+    expect(config.routes.map((r) => `${r.source.namespace}/${r.name}`)).toEqual([
+      `${platform}/assistant`,
+      `${teamA}/team-a-support`,
+      `${teamB}/team-b-summarizer`,
+    ]);
+    expect(config.providers.map((p) => p.id)).toEqual([`${platform}/gpt-4o`, `${platform}/gpt-4o-mini`]);
+    expect(Object.values(await credentials(kc, platform))).toEqual(["sk-replace-me", "sk-replace-me"]);
+    const { status } = await statusOf(kc, "ModelRoute", teamB, "summarizer");
+    expect(parentOn(status, platform, "routewise")?.controllerName).toBe(DEFAULT_CONTROLLER_NAME);
   });
 
   it("runs two installs side by side: neither touches the other's gateway, config or statuses for 30 s", async () => {
