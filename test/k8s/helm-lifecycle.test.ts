@@ -178,6 +178,14 @@ function nullIfNotFound(err: unknown): null {
   throw err;
 }
 
+/** The resourceVersions of the operator's ConfigMap and Secret. */
+async function outputVersions(namespace: string): Promise<(string | undefined)[]> {
+  const core = admin.makeApiClient(CoreV1Api);
+  const cm = await core.readNamespacedConfigMap({ name: CONFIGMAP_NAME, namespace });
+  const secret = await core.readNamespacedSecret({ name: CREDENTIALS_SECRET_NAME, namespace });
+  return [cm.metadata?.resourceVersion, secret.metadata?.resourceVersion];
+}
+
 /** The Lease's owners as kind/name/uid, or null when there is no Lease. */
 async function leaseOwners(namespace: string): Promise<string[] | null> {
   const lease = await admin
@@ -313,10 +321,13 @@ describe("the chart's ModelGateway over the release's lifecycle", () => {
     const stop = await installProgrammed(release, ns);
     try {
       const before = (await gateway(ns))?.metadata?.uid;
+      const served = await outputVersions(ns);
       await upgrade(release, ns, ["operator.logLevel=debug", "router.replicas=3"]);
       expect((await gateway(ns))?.metadata?.uid).toBe(before);
       const owner = `ModelGateway/${DEFAULT_GATEWAY_NAME}/${before ?? "?"}`;
       expect(await outputOwners(ns)).toEqual([[owner], [owner]]);
+      // What the routers mount is not even rewritten: they keep serving the same config through the upgrade.
+      expect(await outputVersions(ns)).toEqual(served);
     } finally {
       await stop();
     }
