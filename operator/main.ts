@@ -16,7 +16,7 @@ import {
 } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import { API_GROUP, API_VERSION } from "./api/v1alpha1/crd-schema.js";
-import { PLURALS, OperatorKube } from "./controllers/kube.js";
+import { PLURALS, OperatorKube, ownerReference } from "./controllers/kube.js";
 import { withKeepAlive } from "./controllers/keep-alive.js";
 import { LeaderElector } from "./controllers/leader.js";
 import { WorkQueue } from "./controllers/queue.js";
@@ -85,6 +85,7 @@ export async function runOperator(o: OperatorOptions): Promise<RunningOperator> 
   let queue: WorkQueue | null = null;
   let resync: NodeJS.Timeout | null = null;
   let reader: QualityReader | null = null;
+  let reconcilerOf: Reconciler | null = null;
   const elector = o.leaderElection
     ? new LeaderElector(o.kubeConfig, {
         namespace: o.namespace,
@@ -94,6 +95,7 @@ export async function runOperator(o: OperatorOptions): Promise<RunningOperator> 
         retryPeriodMs: 2_000,
         now: () => new Date(),
         onError: (err) => o.logger.warn({ err }, "Failed to acquire or renew the leader Lease"),
+        owners: () => (reconcilerOf?.gatewayOwners() ?? []).map((g) => ownerReference(g, false)),
       })
     : null;
 
@@ -132,6 +134,7 @@ export async function runOperator(o: OperatorOptions): Promise<RunningOperator> 
         namespaces: () => list<CachedNamespace>(namespaces),
       },
     });
+    reconcilerOf = reconciler;
     const q = new WorkQueue(
       async () => {
         await reconciler.reconcile();

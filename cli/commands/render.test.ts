@@ -46,6 +46,13 @@ describe("routewise render", () => {
     expect(config.providers.map((x) => x.id)).toEqual(["platform/gpt-4o", "platform/gpt-4o-mini"]);
   });
 
+  it("is the YAML the README's Multi-team clusters section shows, in full (copy-paste)", () => {
+    const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+    const section = readme.slice(readme.indexOf("\n## Multi-team clusters\n"));
+    const block = /\n```yaml\n([\s\S]*?)```\n/.exec(section)?.[1];
+    expect(block).toBe(readFileSync(join(ROOT, "docs/examples/multi-team.yaml"), "utf8"));
+  });
+
   it("refuses a cross-namespace provider without a grant, and a reserved model name from another namespace", () => {
     const text = readFileSync(join(ROOT, "docs/examples/multi-team.yaml"), "utf8")
       .replace("to: [{ name: gpt-4o-mini }]\n", "to: [{ name: gpt-4o }]\n")

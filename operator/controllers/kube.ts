@@ -11,6 +11,7 @@ import {
   setHeaderOptions,
   type KubeConfig,
   type V1ConfigMap,
+  type V1OwnerReference,
   type V1Secret,
 } from "@kubernetes/client-node";
 import {
@@ -195,13 +196,17 @@ export class OperatorKube {
   }
 }
 
-function ownerReference(owner: GatewayOwner) {
+/**
+ * The ownerReference naming a gateway: what the operator writes for it goes with it. An object has at most one
+ * controller reference, so one owned by several gateways (the leader Lease) names none as its controller.
+ */
+export function ownerReference(owner: GatewayOwner, controller = true): V1OwnerReference {
   return {
     apiVersion: `${API_GROUP}/${API_VERSION}`,
     kind: "ModelGateway",
     name: owner.name,
     uid: owner.uid,
-    controller: true,
+    controller,
     blockOwnerDeletion: false,
   };
 }

@@ -2,8 +2,10 @@
  * Leader election on a coordination.k8s.io Lease, so two operator replicas never both write. The holder renews
  * every retryPeriod; a lease not renewed for leaseDuration can be taken over (optimistic concurrency on
  * resourceVersion decides races). On shutdown the holder clears the lease so a successor takes over at once.
+ * The holder names the gateways it programs as the Lease's owners, so deleting them (helm uninstall deletes the
+ * chart's) garbage-collects the Lease with the gateways' ConfigMap and Secret.
  */
-import { CoordinationV1Api, type KubeConfig, type V1Lease } from "@kubernetes/client-node";
+import { CoordinationV1Api, type KubeConfig, type V1Lease, type V1OwnerReference } from "@kubernetes/client-node";
 import { isConflict, isNotFound } from "./kube.js";
 
 export interface LeaderOptions {
@@ -14,6 +16,8 @@ export interface LeaderOptions {
   retryPeriodMs: number;
   now: () => Date;
   onError?: (err: unknown) => void;
+  /** The Lease's owners (the gateways this operator programs); none known yet keeps the Lease's as they are. */
+  owners?: () => V1OwnerReference[];
 }
 
 export class LeaderElector {
@@ -89,18 +93,13 @@ export class LeaderElector {
       renewTime: now,
     };
     if (!lease) {
-      await this.api.createNamespacedLease({
-        namespace: this.o.namespace,
-        body: {
-          metadata: { name: this.o.name, namespace: this.o.namespace },
-          spec: { ...spec, acquireTime: now, leaseTransitions: 0 },
-        },
-      });
+      await this.create({ ...spec, acquireTime: now, leaseTransitions: 0 });
       return true;
     }
     const holder = lease.spec?.holderIdentity ?? "";
     if (holder !== this.o.identity && holder !== "" && !expired(lease, now)) return false;
     lease.spec = renewedSpec(lease, spec, holder === this.o.identity, now);
+    this.setOwners(lease);
     try {
       await this.api.replaceNamespacedLease({ name: this.o.name, namespace: this.o.namespace, body: lease });
       return true;
@@ -108,6 +107,20 @@ export class LeaderElector {
       if (isConflict(err)) return false;
       throw err;
     }
+  }
+
+  private async create(spec: NonNullable<V1Lease["spec"]>): Promise<void> {
+    const body: V1Lease = { metadata: { name: this.o.name, namespace: this.o.namespace }, spec };
+    this.setOwners(body);
+    await this.api.createNamespacedLease({ namespace: this.o.namespace, body });
+  }
+
+  /** Names the current owners on the Lease; while none are known (no gateway yet) it keeps those it has. */
+  private setOwners(lease: V1Lease): void {
+    const owners = this.o.owners?.() ?? [];
+    if (owners.length === 0) return;
+    lease.metadata ??= {};
+    lease.metadata.ownerReferences = owners;
   }
 
   private async read(): Promise<V1Lease | null> {

@@ -74,6 +74,8 @@ export class Reconciler {
   private targets: QualityTarget[] = [];
   /** Quality fields written whose watch event may not have reached the cache yet, by route key. */
   private readonly written = new Map<string, WrittenQuality>();
+  /** The gateways the last reconcile programmed: the leader Lease's owners. */
+  private programmed: GatewayOwner[] = [];
 
   constructor(private readonly deps: ReconcilerDeps) {}
 
@@ -103,6 +105,7 @@ export class Reconciler {
     const outcomes: GatewayOutcome[] = [];
     for (const g of mine) outcomes.push(await this.program(g.object, g.view, { world, parents, autoShadow }, secrets));
     this.targets = qualityTargets(outcomes, owned);
+    this.programmed = outcomes.map((o) => o.owner).filter((o) => o.uid !== "");
     const plan = statusPlan({
       objects,
       outcomes,
@@ -125,6 +128,11 @@ export class Reconciler {
     if (mine.length === 0)
       this.deps.logger.warn({ controllerName: this.deps.controllerName }, "Found no ModelGateway for this controller");
     this.deps.metrics.lastSuccess.set(Date.now() / 1000);
+  }
+
+  /** The gateways this operator programs (as of the last reconcile), which own its leader Lease. */
+  gatewayOwners(): GatewayOwner[] {
+    return this.programmed;
   }
 
   /** Each route's status as read, with this controller's own quality writes the cache has not shown yet. */

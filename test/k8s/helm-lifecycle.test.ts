@@ -15,6 +15,7 @@ import { join } from "node:path";
 import {
   ApiextensionsV1Api,
   AppsV1Api,
+  CoordinationV1Api,
   CoreV1Api,
   CustomObjectsApi,
   type KubeConfig,
@@ -22,7 +23,8 @@ import {
   type V1CustomResourceDefinition,
 } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DEFAULT_CONTROLLER_NAME } from "../../operator/main.js";
+import { isNotFound } from "../../operator/controllers/kube.js";
+import { DEFAULT_CONTROLLER_NAME, DEFAULT_LEASE_NAME } from "../../operator/main.js";
 import { CONFIGMAP_NAME, CREDENTIALS_SECRET_NAME, DEFAULT_GATEWAY_NAME } from "../../router/config/delivery.js";
 import { applyYaml, kubectl, loadKubeConfig, parseObjects, testNamespace, waitFor } from "../harness/kube.js";
 import { startControlPlane, type ControlPlane } from "../harness/control-plane.js";
@@ -171,6 +173,46 @@ async function outputOwners(namespace: string): Promise<(string[] | undefined)[]
   return [cm, secret].map((o) => o.metadata?.ownerReferences?.map((r) => `${r.kind}/${r.name}/${r.uid}`));
 }
 
+function nullIfNotFound(err: unknown): null {
+  if (isNotFound(err)) return null;
+  throw err;
+}
+
+/** The resourceVersions of the operator's ConfigMap and Secret. */
+async function outputVersions(namespace: string): Promise<(string | undefined)[]> {
+  const core = admin.makeApiClient(CoreV1Api);
+  const cm = await core.readNamespacedConfigMap({ name: CONFIGMAP_NAME, namespace });
+  const secret = await core.readNamespacedSecret({ name: CREDENTIALS_SECRET_NAME, namespace });
+  return [cm.metadata?.resourceVersion, secret.metadata?.resourceVersion];
+}
+
+/** The Lease's owners as kind/name/uid, or null when there is no Lease. */
+async function leaseOwners(namespace: string): Promise<string[] | null> {
+  const lease = await admin
+    .makeApiClient(CoordinationV1Api)
+    .readNamespacedLease({ name: DEFAULT_LEASE_NAME, namespace })
+    .catch(nullIfNotFound);
+  return lease?.metadata?.ownerReferences?.map((r) => `${r.kind}/${r.name}/${r.uid}`) ?? (lease ? [] : null);
+}
+
+/** What the operator wrote in `namespace` that still exists: its ConfigMap, credentials Secret and Lease. */
+async function operatorWritten(namespace: string): Promise<string[]> {
+  const core = admin.makeApiClient(CoreV1Api);
+  const found = await Promise.all(
+    [
+      core.readNamespacedConfigMap({ name: CONFIGMAP_NAME, namespace }).then(() => `ConfigMap/${CONFIGMAP_NAME}`),
+      core
+        .readNamespacedSecret({ name: CREDENTIALS_SECRET_NAME, namespace })
+        .then(() => `Secret/${CREDENTIALS_SECRET_NAME}`),
+      admin
+        .makeApiClient(CoordinationV1Api)
+        .readNamespacedLease({ name: DEFAULT_LEASE_NAME, namespace })
+        .then(() => `Lease/${DEFAULT_LEASE_NAME}`),
+    ].map((p) => p.catch(nullIfNotFound)),
+  );
+  return found.filter((x) => x !== null);
+}
+
 /** Installs the release, runs the operator (in-process, as admin) and waits until the examples are programmed. */
 async function installProgrammed(release: string, namespace: string): Promise<() => Promise<void>> {
   await install(release, namespace);
@@ -279,30 +321,57 @@ describe("the chart's ModelGateway over the release's lifecycle", () => {
     const stop = await installProgrammed(release, ns);
     try {
       const before = (await gateway(ns))?.metadata?.uid;
+      const served = await outputVersions(ns);
       await upgrade(release, ns, ["operator.logLevel=debug", "router.replicas=3"]);
       expect((await gateway(ns))?.metadata?.uid).toBe(before);
       const owner = `ModelGateway/${DEFAULT_GATEWAY_NAME}/${before ?? "?"}`;
       expect(await outputOwners(ns)).toEqual([[owner], [owner]]);
+      // What the routers mount is not even rewritten: they keep serving the same config through the upgrade.
+      expect(await outputVersions(ns)).toEqual(served);
     } finally {
       await stop();
     }
   });
 
-  it("is deleted by helm uninstall, which is what garbage-collects its ConfigMap and Secret", async () => {
+  it("is deleted by helm uninstall, which garbage-collects its ConfigMap, credentials Secret and the leader Lease", async () => {
     const ns = await testNamespace(admin, "helm-gateway-uninstall");
     const release = releaseName();
     const stop = await installProgrammed(release, ns);
-    await stop();
     const uid = (await gateway(ns))?.metadata?.uid ?? "?";
-    expect(await outputOwners(ns)).toEqual([
-      [`ModelGateway/${DEFAULT_GATEWAY_NAME}/${uid}`],
-      [`ModelGateway/${DEFAULT_GATEWAY_NAME}/${uid}`],
-    ]);
+    const owner = `ModelGateway/${DEFAULT_GATEWAY_NAME}/${uid}`;
+    // The leader names the gateways it programs as the Lease's owners on its next renewal.
+    await waitFor(async () => ((await leaseOwners(ns))?.includes(owner) ? true : undefined), 20_000, {
+      description: `Lease ${ns}/${DEFAULT_LEASE_NAME} owned by the gateway`,
+    });
+    await stop(); // helm uninstall takes the operator too: nothing re-creates what it wrote
+    expect(await outputOwners(ns)).toEqual([[owner], [owner]]);
+
+    const notes = (await helmOk(["get", "notes", release, "-n", ns])).stdout;
+    expect(notes).toContain(`- removes ModelGateway ${DEFAULT_GATEWAY_NAME}, and with it (garbage collection`);
+    expect(notes).toContain(`Secret ${CREDENTIALS_SECRET_NAME} (copies of the upstream API keys)`);
+    expect(notes).toContain(`leader Lease ${DEFAULT_LEASE_NAME}`);
+    expect(notes).toContain("- keeps the CRDs (Helm never deletes a chart's crds/)");
+
     const uninstalled = await helmOk(["uninstall", release, "-n", ns]);
     expect(uninstalled.stdout).toContain(`release "${release}" uninstalled`);
     expect(await gateway(ns)).toBeNull();
+    // The garbage collector notices a CRD's kind up to ~30 s after the CRD appears (its discovery resync).
+    const left = await waitFor(
+      async () => {
+        const now = await operatorWritten(ns);
+        return now.length === 0 ? now : undefined;
+      },
+      90_000,
+      { description: `nothing the operator wrote left in ${ns}` },
+    );
+    expect(left).toEqual([]);
+    // No Secret holds a copy of an upstream key any more (the operator's keys are "<namespace>.<provider>");
+    // the user's own Secret, like every policy the chart did not create, stays.
+    const secrets = (await admin.makeApiClient(CoreV1Api).listNamespacedSecret({ namespace: ns })).items;
+    expect(secrets.filter((x) => Object.keys(x.data ?? {}).some((k) => k.startsWith(`${ns}.`)))).toEqual([]);
+    expect(secrets.map((x) => x.metadata?.name)).toContain("openai-credentials");
     expect(await routeNames(ns)).toEqual(EXAMPLE_ROUTES);
-  });
+  }, 150_000);
 });
 
 describe("manifests/routewise.yaml with kubectl alone", { timeout: CRD_TEST_TIMEOUT_MS }, () => {

@@ -2,12 +2,13 @@
  * Issue 12 on the real API server: several teams, their routes and providers in their own namespaces, gateways that
  * decide who may attach, grants for cross-namespace providers, two installs side by side, last known good.
  */
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { CoreV1Api, CustomObjectsApi, type KubeConfig } from "@kubernetes/client-node";
 import OpenAI from "openai";
 import { pino } from "pino";
 import { afterEach, beforeAll, describe, expect, inject, it } from "vitest";
-import type { RunningOperator } from "../../operator/main.js";
+import { DEFAULT_CONTROLLER_NAME, type RunningOperator } from "../../operator/main.js";
 import { readMountedConfig } from "../../router/config/delivery.js";
 import { createAdapters, startRouter } from "../../router/main.js";
 import { applyYaml, installCrds, loadKubeConfig, testNamespace, waitFor } from "../harness/kube.js";
@@ -20,6 +21,7 @@ import {
   startOperator,
   statusOf,
   waitForCondition,
+  writeMount,
   type StatusView,
 } from "./operator-harness.js";
 
@@ -204,24 +206,38 @@ spec:
     const ns = await testNamespace(kc, "mt-lkg");
     const controller = `routewise.dev/${ns}`;
     await ensureGateway(kc, ns, "routewise", controller);
-    await applyYaml(
-      kc,
-      provider("cheap") +
-        provider("strong") +
-        route(
-          "assistant",
-          "  modelName: assistant\n  candidates: [{ name: cheap }, { name: strong }]\n  baseline: { name: strong }\n",
-        ),
-      ns,
-    );
-    await operator(ns, controller, [ns]);
-    await waitForCondition(kc, { kind: "ModelRoute", namespace: ns, name: "assistant" }, "Ready", { status: "True" });
-    await applyYaml(
-      kc,
+    const assistant = (baseline: string) =>
       route(
         "assistant",
-        "  modelName: assistant\n  candidates: [{ name: cheap }, { name: strong }]\n  baseline: { name: strnog }\n",
-      ),
+        `  modelName: assistant\n  candidates: [{ name: cheap }, { name: strong }]\n  baseline: { name: ${baseline} }\n`,
+      );
+    await applyYaml(kc, provider("cheap") + provider("strong") + assistant("strong"), ns);
+    await operator(ns, controller, [ns]);
+    await waitForCondition(kc, { kind: "ModelRoute", namespace: ns, name: "assistant" }, "Ready", { status: "True" });
+
+    // A router on the mounted config serves generation 1.
+    const dirs = await mountLikeKubelet(kc, ns);
+    const router = await startRouter({
+      host: "127.0.0.1",
+      port: 0,
+      metricsPort: 0,
+      logger: pino({ level: "silent" }),
+      load: () => Promise.resolve(readMountedConfig(dirs)),
+      watchPaths: [dirs.config, dirs.credentials],
+      pollIntervalMs: 60_000,
+      adapters: createAdapters(),
+    });
+    stops.push(() => router.stop());
+    const client = new OpenAI({ baseURL: `${router.url}/v1`, apiKey: "unused", maxRetries: 0 });
+    const ask = (model: string) =>
+      client.chat.completions.create({ model, messages: [{ role: "user", content: "hi" }] }).withResponse();
+    expect((await ask("assistant")).response.status).toBe(200);
+
+    // The typo, and a new route beside it, so the gateway's config does change and the router reloads it.
+    await applyYaml(
+      kc,
+      assistant("strnog") +
+        route("other", "  modelName: other\n  candidates: [{ name: cheap }]\n  baseline: { name: cheap }\n"),
       ns,
     );
     const programmed = await waitForCondition(
@@ -240,25 +256,51 @@ spec:
       status: "False",
       reason: "ProviderNotFound",
     });
+    const config = await waitFor(async () => {
+      const c = await routerConfig(kc, ns);
+      return c?.routes.some((r) => r.name === "other") ? c : undefined;
+    }, 15_000);
+    expect(config.routes.find((r) => r.name === "assistant")?.source.generation).toBe(1);
 
-    // The router on the mounted config still answers for the model.
-    const dirs = await mountLikeKubelet(kc, ns);
-    const router = await startRouter({
-      host: "127.0.0.1",
-      port: 0,
-      metricsPort: 0,
-      logger: pino({ level: "silent" }),
-      load: () => Promise.resolve(readMountedConfig(dirs)),
-      watchPaths: [dirs.config, dirs.credentials],
-      adapters: createAdapters(),
-    });
-    stops.push(() => router.stop());
-    const client = new OpenAI({ baseURL: `${router.url}/v1`, apiKey: "unused", maxRetries: 0 });
-    const res = await client.chat.completions
-      .create({ model: "assistant", messages: [{ role: "user", content: "hi" }] })
-      .withResponse();
-    expect(res.response.status).toBe(200);
-    expect((await routerConfig(kc, ns))?.routes[0]?.source.generation).toBe(1);
+    // After the reload the router serves the new route, and still answers for the typo'd one.
+    await writeMount(kc, ns, dirs);
+    await router.reloader.reload();
+    expect(router.state.current?.config.hash).toBe(config.hash);
+    expect((await ask("other")).response.status).toBe(200);
+    expect((await ask("assistant")).response.status).toBe(200);
+  });
+
+  it("programs the README's multi-team example (docs/examples/multi-team.yaml) applied as it is, namespaces renamed", async () => {
+    const platform = await testNamespace(kc, "mt-readme-platform");
+    const teamA = await testNamespace(kc, "mt-readme-team-a");
+    const teamB = await testNamespace(kc, "mt-readme-team-b");
+    const rename: Record<string, string> = { platform, "team-a": teamA, "team-b": teamB };
+    const text = readFileSync(join(repoRoot, "docs/examples/multi-team.yaml"), "utf8").replace(
+      /namespace: (platform|team-a|team-b)\b/g,
+      (_, ns: string) => `namespace: ${rename[ns] ?? ns}`,
+    );
+    await applyYaml(kc, text);
+    // As the README installs it: the chart's operator (default controller name) in the platform namespace.
+    await operator(platform, DEFAULT_CONTROLLER_NAME, [platform, teamA, teamB]);
+    for (const [namespace, name] of [
+      [platform, "assistant"],
+      [teamA, "support-bot"],
+      [teamB, "summarizer"],
+    ] as const)
+      await waitForCondition(kc, { kind: "ModelRoute", namespace, name }, "Ready", { status: "True" }, 20_000);
+    const config = await waitFor(async () => {
+      const c = await routerConfig(kc, platform);
+      return c?.routes.length === 3 ? c : undefined;
+    }, 15_000);
+    expect(config.routes.map((r) => `${r.source.namespace}/${r.name}`)).toEqual([
+      `${platform}/assistant`,
+      `${teamA}/team-a-support`,
+      `${teamB}/team-b-summarizer`,
+    ]);
+    expect(config.providers.map((p) => p.id)).toEqual([`${platform}/gpt-4o`, `${platform}/gpt-4o-mini`]);
+    expect(Object.values(await credentials(kc, platform))).toEqual(["sk-replace-me", "sk-replace-me"]);
+    const { status } = await statusOf(kc, "ModelRoute", teamB, "summarizer");
+    expect(parentOn(status, platform, "routewise")?.controllerName).toBe(DEFAULT_CONTROLLER_NAME);
   });
 
   it("runs two installs side by side: neither touches the other's gateway, config or statuses for 30 s", async () => {
