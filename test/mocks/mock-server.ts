@@ -110,23 +110,26 @@ export interface MockBehaviour {
 export interface ProviderResponder {
   /** Whether the path is served (404 otherwise). */
   serves(path: string): boolean;
-  /** `path` (with the query) tells one API from another where a mock serves several (chat, embeddings, responses). */
-  complete(body: unknown, path: string): unknown;
+  /**
+   * `path` (the request's, with its query) tells one API from another where a mock serves several (chat,
+   * embeddings, responses); absent, the mock's main API.
+   */
+  complete(body: unknown, path?: string): unknown;
   /**
    * SSE frames (each ending in a blank line): the content (role and deltas), the finish (finish reason, usage) and
    * the terminator.
    */
-  streamFrames(body: unknown, path: string): { frames: string[]; finish: string[]; terminator: string[] };
+  streamFrames(body: unknown, path?: string): { frames: string[]; finish: string[]; terminator: string[] };
   /** A provider-shaped JSON error body; `detail` (e.g. echoed headers) goes into its message. */
   errorBody(status: number, detail?: string): string;
   /** The provider's in-stream error event (standing for `status` when given). */
-  errorEvent(detail: string | undefined, status: number | undefined, path: string): string;
+  errorEvent(detail?: string, status?: number, path?: string): string;
   /** The `index`-th kind of malformed event (cycling): not JSON, JSON of the wrong shape. */
-  malformedEvent(index: number, path: string): string;
+  malformedEvent(index: number, path?: string): string;
   /** An error response the upstream gives a request it refuses (before any fault), or null. */
   refusal(body: unknown): { status: number; body: string } | null;
   /** A completion without a finish reason (a truncated answer). */
-  unfinished(body: unknown, path: string): unknown;
+  unfinished(body: unknown, path?: string): unknown;
   isStream(body: unknown): boolean;
 }
 

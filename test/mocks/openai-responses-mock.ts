@@ -19,7 +19,7 @@ export interface Turn {
 }
 
 /** Whether a request path is the Responses API's. */
-export function isResponsesPath(path: string): boolean {
+export function isResponsesPath(path = ""): boolean {
   return /\/responses$/.test(path.split("?")[0] ?? "");
 }
 
