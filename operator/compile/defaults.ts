@@ -20,6 +20,7 @@ export const PROVIDER_DEFAULTS = {
   "spec.capabilities.jsonMode": false,
   "spec.capabilities.streaming": true,
   "spec.capabilities.embeddings": false,
+  "spec.capabilities.responses": false,
   "spec.limits.maxConcurrency": 0,
   "spec.limits.requestsPerMinute": 0,
   "spec.limits.tokensPerMinute": 0,

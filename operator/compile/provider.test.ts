@@ -30,3 +30,23 @@ describe("compileProvider capabilities.embeddings", () => {
     expect(compileProvider(provider("anthropic", true), []).provider?.capabilities).not.toHaveProperty("embeddings");
   });
 });
+
+function withResponses(type: ModelProvider["spec"]["type"], responses?: boolean): ModelProvider {
+  const p = provider(type);
+  return { ...p, spec: { ...p.spec, ...(responses === undefined ? {} : { capabilities: { responses } }) } };
+}
+
+describe("compileProvider capabilities.responses", () => {
+  it("compiles responses: true when an openai provider sets it", () => {
+    expect(compileProvider(withResponses("openai", true), []).provider?.capabilities.responses).toBe(true);
+  });
+
+  it("leaves the field out when the provider does not set it, so its config hash is unchanged", () => {
+    expect(compileProvider(withResponses("openai"), []).provider?.capabilities).not.toHaveProperty("responses");
+  });
+
+  it("ignores responses when the provider type is not openai", () => {
+    for (const type of ["azure-openai", "anthropic", "simulated"] as const)
+      expect(compileProvider(withResponses(type, true), []).provider?.capabilities).not.toHaveProperty("responses");
+  });
+});

@@ -119,7 +119,14 @@ function capabilities(s: Spec): ProviderConfig["capabilities"] {
     streaming: c?.streaming ?? D["spec.capabilities.streaming"],
     prefill: prefill(s),
     ...embeddings(s),
+    ...responses(s),
   };
+}
+
+/** Only a provider that speaks the Responses API carries the field, so every other config (and its hash) is unchanged. */
+function responses(s: Spec): Pick<ProviderConfig["capabilities"], "responses"> {
+  const on = s.capabilities?.responses ?? D["spec.capabilities.responses"];
+  return on && s.type === "openai" ? { responses: true } : {};
 }
 
 /** Only an embedding model carries the field, so every other provider's config (and its hash) is unchanged. */

@@ -126,6 +126,8 @@ export interface Finished {
    * not part of the answer (the baseline would have answered once, so they add nothing to the baseline cost).
    */
   cascade?: BilledAttempt[];
+  /** The upstream API that answered when it was not chat completions: a /v1/responses request passed through. */
+  upstreamApi?: "responses";
 }
 
 /** A request no candidate could answer. */
@@ -341,8 +343,7 @@ export class RequestRecord implements AttemptObserver {
       outcome: f.outcome,
       status: 200,
       fallbacks: f.fallbacks,
-      ...(f.earlier && f.earlier.length > 0 ? { continuedFrom: f.earlier.map((e) => e.provider.id) } : {}),
-      ...(f.cascade && f.cascade.length > 0 ? { cascadeBilled: f.cascade.map((e) => e.provider.id) } : {}),
+      ...otherAttempts(f),
       tokens,
       costUsd: costs.cost,
       baselineCostUsd: costs.baseline,
@@ -388,6 +389,15 @@ export class RequestRecord implements AttemptObserver {
     this.deps.logger.info(line, message);
     this.deps.sink?.({ time: new Date().toISOString(), msg: message, ...line });
   }
+}
+
+/** Who else took part in the answer, when anyone did; the upstream API when it was not chat completions. */
+function otherAttempts(f: Finished): Record<string, unknown> {
+  return {
+    ...(f.upstreamApi === undefined ? {} : { upstreamApi: f.upstreamApi }),
+    ...(f.earlier && f.earlier.length > 0 ? { continuedFrom: f.earlier.map((e) => e.provider.id) } : {}),
+    ...(f.cascade && f.cascade.length > 0 ? { cascadeBilled: f.cascade.map((e) => e.provider.id) } : {}),
+  };
 }
 
 function sum(xs: number[]): number {

@@ -118,6 +118,11 @@ export interface Capabilities {
    * simulated; never anthropic). Absent: false.
    */
   embeddings?: boolean;
+  /**
+   * Speaks the OpenAI Responses API at POST {baseURL}/responses (type openai only): POST /v1/responses requests
+   * routed here are passed through instead of translated to chat completions. Absent: false.
+   */
+  responses?: boolean;
 }
 
 export interface Quality {

@@ -75,22 +75,37 @@ export type DispatchResult<T> =
 export type AttemptFn<T> = (provider: ProviderConfig, scope: ScopedSignal, attempt: Attempt) => Promise<T>;
 
 export function dispatchCompletion(deps: DispatchDeps, ctx: DispatchContext): Promise<DispatchResult<ChatCompletion>> {
-  return runAttempts(deps, ctx, async (provider, scope, attempt) => {
+  return runAttempts(deps, ctx, completionAttempt(deps, ctx));
+}
+
+/** A non-streaming chat attempt. */
+export function completionAttempt(deps: DispatchDeps, ctx: DispatchContext): AttemptFn<ChatCompletion> {
+  return callAttempt(deps, ctx, async (provider, options) => {
+    const result = await deps.adapters[provider.type].complete(provider, withModel(ctx.request, provider), options);
+    return result.body;
+  });
+}
+
+/**
+ * An attempt that is one call (not a stream): the provider's in-flight slot held for the call, the attempt ended
+ * as a success when it returns (a failure is ended by dispatch).
+ */
+export function callAttempt<T>(
+  deps: DispatchDeps,
+  ctx: AttemptContext,
+  call: (provider: ProviderConfig, options: CallOptions) => Promise<T>,
+): AttemptFn<T> {
+  return async (provider, scope, attempt) => {
     const release = deps.health.begin(provider.id);
     try {
-      const adapter = deps.adapters[provider.type];
-      const result = await adapter.complete(
-        provider,
-        withModel(ctx.request, provider),
-        callOptions(deps, attempt, ctx, scope.signal),
-      );
+      const value = await call(provider, callOptions(deps, attempt, ctx, scope.signal));
       ctx.record.attemptEnded(attempt, "success");
-      return result.body;
+      return value;
     } finally {
       scope.dispose();
       release();
     }
-  });
+  };
 }
 
 export async function runAttempts<T>(

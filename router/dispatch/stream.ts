@@ -8,13 +8,15 @@
 import type { Attempt } from "../accounting/request-record.js";
 import type { ProviderConfig } from "../config/types.js";
 import type { ChatCompletionChunk } from "../openai/types.js";
-import { UpstreamError } from "../providers/types.js";
+import { UpstreamError, type CallOptions } from "../providers/types.js";
 import type { ScopedSignal } from "./abort.js";
 import {
   attemptError,
   callOptions,
   runAttempts,
   withModel,
+  type AttemptContext,
+  type AttemptFn,
   type DispatchContext,
   type DispatchDeps,
   type DispatchResult,
@@ -30,14 +32,15 @@ const MAX_HEAD_CHUNKS = 64;
 export type StreamOutcome = "success" | "stream_error" | "client_closed";
 
 /**
- * A committed stream: its first content chunk has arrived. The attempt stays open (the provider's in-flight slot
- * held) until `end`, which the relay calls once with the stream's outcome.
+ * A committed stream: its first content chunk (or event) has arrived. The attempt stays open (the provider's
+ * in-flight slot held) until `end`, which the relay calls once with the stream's outcome. Chat chunks, or the
+ * events of a Responses API stream passed through (dispatch/responses.ts).
  */
-export interface OpenStream {
+export interface OpenStream<T = ChatCompletionChunk> {
   /** The chunks up to and including the first content chunk (a role chunk first, usually). */
-  head: ChatCompletionChunk[];
+  head: T[];
   /** The rest. A failure is a redacted UpstreamError; a gap longer than streamIdle is a "timeout". */
-  rest: AsyncIterator<ChatCompletionChunk>;
+  rest: AsyncIterator<T>;
   /**
    * Ends the attempt: frees the provider's slot and reports the upstream duration; an upstream failure counts
    * against the provider as the retry policy says. Idempotent.
@@ -46,15 +49,37 @@ export interface OpenStream {
 }
 
 export function dispatchStream(deps: DispatchDeps, ctx: DispatchContext): Promise<DispatchResult<OpenStream>> {
-  return runAttempts(deps, ctx, (_provider, scope, attempt) => streamAttempt(deps, ctx, attempt, scope));
+  return runAttempts(deps, ctx, chatStreamAttempt(deps, ctx));
 }
 
-async function streamAttempt(
+/** A chat streaming attempt (the adapter's stream, committed at the first content chunk). */
+export function chatStreamAttempt(deps: DispatchDeps, ctx: DispatchContext): AttemptFn<OpenStream> {
+  return (provider, scope, attempt) =>
+    openStream(deps, ctx, attempt, scope, {
+      open: async (options) => {
+        const adapter = deps.adapters[provider.type];
+        return (await adapter.stream(provider, withModel(ctx.request, provider), options)).chunks;
+      },
+      hasContent,
+    });
+}
+
+/** How one kind of stream is opened and when it is committed. */
+export interface StreamKind<T> {
+  /** Calls the upstream; resolves once it accepted the request (its headers). */
+  open: (options: CallOptions) => Promise<AsyncIterable<T>>;
+  /** Whether an item carries part of the answer: the stream is committed at the first one that does. */
+  hasContent: (item: T) => boolean;
+}
+
+/** One streaming attempt under the route's deadlines, committed at its first content item. */
+export async function openStream<T>(
   deps: DispatchDeps,
-  ctx: DispatchContext,
+  ctx: AttemptContext,
   attempt: Attempt,
   scope: ScopedSignal,
-): Promise<OpenStream> {
+  kind: StreamKind<T>,
+): Promise<OpenStream<T>> {
   const { provider } = attempt;
   const { attemptMs } = ctx.route.timeouts;
   const firstTokenMs = ctx.route.timeouts.firstTokenMs ?? attemptMs;
@@ -64,15 +89,10 @@ async function streamAttempt(
   if (firstTokenMs < attemptMs) scope.rearm(firstTokenMs, firstToken);
   const release = deps.health.begin(provider.id);
   try {
-    const adapter = deps.adapters[provider.type];
-    const { chunks } = await adapter.stream(
-      provider,
-      withModel(ctx.request, provider),
-      callOptions(deps, attempt, ctx, scope.signal),
-    );
+    const items = await kind.open(callOptions(deps, attempt, ctx, scope.signal));
     scope.rearm(firstTokenMs - (deps.now() - startedAt), firstToken);
-    const source = chunks[Symbol.asyncIterator]();
-    const head = await untilContent(source, provider);
+    const source = items[Symbol.asyncIterator]();
+    const head = await untilContent(source, provider, kind.hasContent);
     ctx.record.firstChunk(attempt);
     return committed(deps, ctx, provider, { head, source, scope, release, attempt });
   } catch (err) {
@@ -81,12 +101,13 @@ async function streamAttempt(
   }
 }
 
-/** Reads until the first chunk with content (text, tool calls, a refusal, a finish reason). */
-async function untilContent(
-  source: AsyncIterator<ChatCompletionChunk>,
+/** Reads until the first item with content (chat: text, tool calls, a refusal, a finish reason). */
+async function untilContent<T>(
+  source: AsyncIterator<T>,
   provider: ProviderConfig,
-): Promise<ChatCompletionChunk[]> {
-  const head: ChatCompletionChunk[] = [];
+  hasContent: (item: T) => boolean,
+): Promise<T[]> {
+  const head: T[] = [];
   for (;;) {
     const next = await source.next();
     if (next.done === true)
@@ -118,20 +139,25 @@ function nonEmpty(v: unknown): boolean {
   return typeof v === "string" && v.length > 0;
 }
 
-interface Committed {
-  head: ChatCompletionChunk[];
-  source: AsyncIterator<ChatCompletionChunk>;
+interface Committed<T> {
+  head: T[];
+  source: AsyncIterator<T>;
   scope: ScopedSignal;
   release: () => void;
   attempt: Attempt;
 }
 
-function committed(deps: DispatchDeps, ctx: DispatchContext, provider: ProviderConfig, c: Committed): OpenStream {
+function committed<T>(
+  deps: DispatchDeps,
+  ctx: AttemptContext,
+  provider: ProviderConfig,
+  c: Committed<T>,
+): OpenStream<T> {
   const idleMs = ctx.route.timeouts.streamIdleMs ?? DEFAULT_STREAM_IDLE_MS;
   const stalled = `no chunk within the streamIdle timeout (${idleMs}ms)`;
   c.scope.clearTimer();
   let ended = false;
-  const rest: AsyncIterator<ChatCompletionChunk> = {
+  const rest: AsyncIterator<T> = {
     next: async () => {
       c.scope.rearm(idleMs, stalled);
       try {

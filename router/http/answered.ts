@@ -25,10 +25,11 @@ export interface ChatDeps extends RoutingDeps {
   evaluate: (c: EvaluationCase) => void;
 }
 
-/** The client's response and the writer of its wire format. */
+/** The client's response, the writer of its wire format, and the client's body as it came (before translation). */
 export interface Out {
   res: ServerResponse;
   w: AnswerWriter;
+  body: unknown;
 }
 
 /**

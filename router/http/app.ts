@@ -3,9 +3,10 @@
  * OpenAI-shaped JSON; no request can crash the process. `/metrics` is not served here but on the metrics port
  * (metrics-endpoint.ts), so whoever can reach the API cannot read the metrics.
  *
- * POST /v1/chat/completions (the hot path), POST /v1/responses, POST /v1/messages (the Anthropic Messages API,
- * answered in Anthropic's shape, errors included) and POST /v1/embeddings are served straight from node:http (body
- * read by `readJsonBody`); everything else goes through express. Express alone reaches only ~0.4x a bare proxy's
+ * POST /v1/chat/completions (the hot path), POST /v1/responses (translated, or passed through to providers that
+ * speak it natively: responses-native.ts), POST /v1/messages (the Anthropic Messages API, answered in Anthropic's
+ * shape, errors included) and POST /v1/embeddings are served straight from node:http (body read by
+ * `readJsonBody`); everything else goes through express. Express alone reaches only ~0.4x a bare proxy's
  * throughput here (ADR 5).
  */
 import { randomUUID } from "node:crypto";
@@ -17,7 +18,7 @@ import { errorBody, HttpError } from "../openai/errors.js";
 import { readJsonBody } from "./body.js";
 import type { Drain } from "./drain.js";
 import { OPENAI_INGRESS, type Ingress } from "./answer-writer.js";
-import { createChatHandler, rejectedIn, type ChatDeps, type ChatHandler } from "./chat-completions.js";
+import { createChatHandler, rejectedIn, type Answerer, type ChatDeps, type ChatHandler } from "./chat-completions.js";
 import { createEmbeddingsHandler } from "./embeddings.js";
 import { ANTHROPIC_INGRESS } from "./messages.js";
 import { LEGACY_COMPLETIONS_INGRESS } from "./legacy-completions.js";
@@ -26,6 +27,7 @@ import { feedbackHandler } from "./feedback.js";
 import { listModels } from "./models.js";
 import { sendError } from "./respond.js";
 import { RESPONSES_INGRESS } from "./responses.js";
+import { answerResponses } from "./responses-native.js";
 
 export interface AppDeps extends ChatDeps {
   logger: Logger;
@@ -93,15 +95,15 @@ export function createApp(deps: AppDeps): RequestListener {
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     handleError(deps.logger, err, req, res);
   });
-  const chatPath = (path: RegExp, ingress: Ingress): HotPath => ({
+  const chatPath = (path: RegExp, ingress: Ingress, answer?: Answerer): HotPath => ({
     path,
-    handler: createChatHandler(deps, ingress),
+    handler: createChatHandler(deps, ingress, answer),
     sendError: ingress.sendError,
     endpoint: ingress.endpoint,
   });
   const hot: HotPath[] = [
     chatPath(CHAT_PATH, OPENAI_INGRESS),
-    chatPath(RESPONSES_PATH, RESPONSES_INGRESS),
+    chatPath(RESPONSES_PATH, RESPONSES_INGRESS, answerResponses),
     chatPath(LEGACY_COMPLETIONS_PATH, LEGACY_COMPLETIONS_INGRESS),
     chatPath(MESSAGES_PATH, ANTHROPIC_INGRESS),
     {

@@ -31,14 +31,24 @@ export type { ChatDeps } from "./answered.js";
 /** The handler for a request whose body has been read and parsed as JSON (`body`). */
 export type ChatHandler = (req: IncomingMessage, res: ServerResponse, body: unknown) => Promise<void>;
 
-/** POST /v1/chat/completions, or another wire format's endpoint given its Ingress (POST /v1/responses, /v1/messages). */
-export function createChatHandler(deps: ChatDeps, ingress: Ingress = OPENAI_INGRESS): ChatHandler {
+/** How a routed request is answered once a cascade (if any) escalated: dispatch along the order, then the answer. */
+export type Answerer = (deps: ChatDeps, out: Out, r: Routed, record: RequestRecord, prior: Prior) => Promise<void>;
+
+/**
+ * POST /v1/chat/completions, or another wire format's endpoint given its Ingress (POST /v1/responses, /v1/messages)
+ * and, when it dispatches differently (/v1/responses to providers that speak it natively), its Answerer.
+ */
+export function createChatHandler(
+  deps: ChatDeps,
+  ingress: Ingress = OPENAI_INGRESS,
+  answer: Answerer = answerChat,
+): ChatHandler {
   return async (req, res, body) => {
     const record = deps.record(res.getHeader("x-request-id") as string, traceContext(req));
     record.describe({ endpoint: ingress.endpoint });
     try {
       const routed = await routeRequest(deps, req, ingress.request(body), record);
-      await serve(deps, { res, w: ingress.writer(res, routed, body) }, routed, record);
+      await serve(deps, { res, w: ingress.writer(res, routed, body), body }, routed, record, answer);
     } catch (err) {
       rejectedIn(record, err);
       throw err;
@@ -54,10 +64,10 @@ export function rejectedIn(record: RequestRecord, err: unknown): void {
   else record.rejected(500, "internal_error");
 }
 
-type Dispatcher<T> = (deps: DispatchDeps, ctx: DispatchContext) => Promise<DispatchResult<T>>;
+export type Dispatcher<T> = (deps: DispatchDeps, ctx: DispatchContext) => Promise<DispatchResult<T>>;
 
 /** Cascade first when the route has one and the policy decided (ADR 11), then the route's normal choice. */
-async function serve(deps: ChatDeps, out: Out, r: Routed, record: RequestRecord): Promise<void> {
+async function serve(deps: ChatDeps, out: Out, r: Routed, record: RequestRecord, answer: Answerer): Promise<void> {
   const signal = requestSignal(out.res, r.route);
   let prior: Prior = { signal, cascade: [], note: "" };
   const plan = cascadePlan(r);
@@ -72,11 +82,16 @@ async function serve(deps: ChatDeps, out: Out, r: Routed, record: RequestRecord)
       return;
     }
   }
-  await (r.parsed.stream ? serveStream(deps, out, r, record, prior) : serveCompletion(deps, out, r, record, prior));
+  await answer(deps, out, r, record, prior);
+}
+
+/** The chat pipeline's answer: a completion as JSON, or a relayed stream. */
+export function answerChat(deps: ChatDeps, out: Out, r: Routed, record: RequestRecord, prior: Prior): Promise<void> {
+  return r.parsed.stream ? serveStream(deps, out, r, record, prior) : serveCompletion(deps, out, r, record, prior);
 }
 
 /** Dispatches along the decided order; when every attempt failed, records it and throws the client error. */
-async function dispatchOrThrow<T>(
+export async function dispatchOrThrow<T>(
   deps: ChatDeps,
   r: Routed,
   record: RequestRecord,

@@ -2,11 +2,13 @@
  * A whole completion to the client: as JSON with the routing and cost headers, or — a cascade stage's accepted
  * answer to a client that asked for a stream — replayed as a stream with the same numbers in its trailers.
  */
+import type { TokenCounts } from "../accounting/cost.js";
 import type { RequestRecord } from "../accounting/request-record.js";
 import { fellBackFrom } from "../dispatch/dispatch.js";
 import { completionChunks } from "../openai/chunks.js";
 import type { ChatCompletion, ChatCompletionChunk } from "../openai/types.js";
 import { answerOf } from "../evaluation/evaluator.js";
+import type { Answer } from "../evaluation/structural.js";
 import {
   baseSummary,
   completionTokens,
@@ -23,22 +25,40 @@ import type { Routed } from "./route-request.js";
 
 /** A completion to the client as JSON: record, routing and cost headers, the feedback token, judge sampling. */
 export function respondCompletion(deps: ChatDeps, out: Out, r: Routed, record: RequestRecord, a: Answered): void {
-  const { res } = out;
   const body = a.value;
   const tokens = completionTokens(r, body);
+  signAnswer(deps, out, { r, record, answered: a, tokens, answer: answerOf(body) });
+  out.w.json(body, tokens);
+}
+
+/** What a whole answer is signed with before its body is sent, whatever its shape (a chat completion, a response). */
+export interface Signed {
+  r: Routed;
+  record: RequestRecord;
+  answered: Omit<Answered, "value">;
+  tokens: TokenCounts;
+  answer: Answer;
+  /** Set when the upstream answered in another API than chat completions (a /v1/responses pass-through). */
+  upstreamApi?: "responses";
+}
+
+/** Bills the answer, sets the routing and cost headers and the feedback token, and schedules judge sampling. */
+export function signAnswer(deps: ChatDeps, out: Pick<Out, "res">, s: Signed): void {
+  const { res } = out;
+  const { r, record, answered: a, tokens } = s;
   const costs = record.finished({
     provider: a.provider,
     tokens,
     outcome: "success",
     fallbacks: fellBackFrom(a).length,
     cascade: a.prior.cascade,
+    ...(s.upstreamApi === undefined ? {} : { upstreamApi: s.upstreamApi }),
   });
   setRoutingHeaders(res, r.route, withNote(r, a.prior), a);
   for (const [name, value] of Object.entries(costHeaders(costs, tokenFor(deps, r, a.provider, record))))
     res.setHeader(name, value);
   if (tokens.estimated) res.setHeader("x-routewise-usage-estimated", "true");
-  evaluateAfterResponse(res, deps, r, record.requestId, { provider: a.provider, answer: answerOf(body) });
-  out.w.json(body, tokens);
+  evaluateAfterResponse(res, deps, r, record.requestId, { provider: a.provider, answer: s.answer });
 }
 
 /** A cascade stage's accepted answer: as JSON, or replayed as a stream to a client that asked for one. */

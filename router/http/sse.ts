@@ -37,3 +37,10 @@ export function eventSink(res: ServerResponse): ChunkSink {
 export function writeNamedEvent(res: ServerResponse, name: string, data: unknown): void {
   if (!res.destroyed) res.write(`event: ${name}\ndata: ${JSON.stringify(data)}\n\n`);
 }
+
+/** An upstream's event relayed as it came: its name and its `data:` text (one `data:` line per line of it). */
+export function writeRawEvent(res: ServerResponse, name: string, data: string): void {
+  if (res.destroyed) return;
+  const lines = data.includes("\n") ? data.split("\n").join("\ndata: ") : data;
+  res.write(`event: ${name}\ndata: ${lines}\n\n`);
+}

@@ -1,10 +1,12 @@
 /**
  * The shape every provider adapter (router/providers/<type>/) implements. Requests and responses are in the
  * OpenAI Chat Completions wire format (router/openai/types.ts); an adapter for another API translates both ways.
+ * An adapter whose API also serves the Responses API natively (openai) passes those requests through as well.
  */
 import type { ProviderConfig } from "../config/types.js";
 import type { EmbeddingRequest, EmbeddingResponse } from "../openai/embeddings.js";
-import type { ChatCompletion, ChatCompletionChunk, ChatRequest } from "../openai/types.js";
+import type { ResponsesEvent } from "../openai/responses-native.js";
+import type { ChatCompletion, ChatCompletionChunk, ChatRequest, JsonObject } from "../openai/types.js";
 
 /**
  * What went wrong: the upstream answered an error status (`http`), could not be reached (`connect`), took too long
@@ -101,6 +103,20 @@ export interface StreamResult {
   chunks: AsyncIterable<ChatCompletionChunk>;
 }
 
+/** A Responses API response object, checked: completed or incomplete, never one still in progress. */
+export interface ResponseResult {
+  body: JsonObject;
+}
+
+export interface ResponsesStreamResult {
+  /**
+   * Events in order, up to and including the terminal one (response.completed or response.incomplete). Malformed
+   * events are skipped (and reported to onMalformedEvent); iteration throws UpstreamError on an `error` or
+   * `response.failed` event, or when the body ends without a terminal event.
+   */
+  events: AsyncIterable<ResponsesEvent>;
+}
+
 export interface ProviderAdapter {
   /** Non-streaming call. Throws UpstreamError. */
   complete(provider: ProviderConfig, request: ChatRequest, options: CallOptions): Promise<CompletionResult>;
@@ -115,6 +131,13 @@ export interface ProviderAdapter {
    * UpstreamError.
    */
   embed?(provider: ProviderConfig, request: EmbeddingRequest, options: CallOptions): Promise<EmbeddingResult>;
+  /**
+   * POST /responses, the Responses API request as the client sent it (with the provider's model), for adapters
+   * whose API speaks it (openai) and providers that declare capabilities.responses. Throws UpstreamError.
+   */
+  respond?(provider: ProviderConfig, request: JsonObject, options: CallOptions): Promise<ResponseResult>;
+  /** The same, streaming: resolves once the upstream accepted the request (status 200 and headers). */
+  respondStream?(provider: ProviderConfig, request: JsonObject, options: CallOptions): Promise<ResponsesStreamResult>;
   /** Frees connection pools. */
   close(): Promise<void>;
 }

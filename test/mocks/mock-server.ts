@@ -116,22 +116,26 @@ export interface MockBehaviour {
 export interface ProviderResponder {
   /** Whether the path is served (404 otherwise). */
   serves(path: string): boolean;
-  complete(body: unknown): unknown;
+  /**
+   * `path` (the request's, with its query) tells one API from another where a mock serves several (chat,
+   * embeddings, responses); absent, the mock's main API.
+   */
+  complete(body: unknown, path?: string): unknown;
   /**
    * SSE frames (each ending in a blank line): the content (role and deltas), the finish (finish reason, usage) and
    * the terminator.
    */
-  streamFrames(body: unknown): { frames: string[]; finish: string[]; terminator: string[] };
+  streamFrames(body: unknown, path?: string): { frames: string[]; finish: string[]; terminator: string[] };
   /** A provider-shaped JSON error body; `detail` (e.g. echoed headers) goes into its message. */
   errorBody(status: number, detail?: string): string;
   /** The provider's in-stream error event (standing for `status` when given). */
-  errorEvent(detail?: string, status?: number): string;
+  errorEvent(detail?: string, status?: number, path?: string): string;
   /** The `index`-th kind of malformed event (cycling): not JSON, JSON of the wrong shape. */
-  malformedEvent(index: number): string;
+  malformedEvent(index: number, path?: string): string;
   /** An error response the upstream gives a request it refuses (before any fault), or null. */
   refusal(body: unknown): { status: number; body: string } | null;
   /** A completion without a finish reason (a truncated answer). */
-  unfinished(body: unknown): unknown;
+  unfinished(body: unknown, path?: string): unknown;
   isStream(body: unknown): boolean;
 }
 
@@ -270,7 +274,8 @@ async function writeCompletion(r: ProviderResponder, f: MockFaults, x: Exchange,
     x.res.end(r.errorBody(500, detail));
     return;
   }
-  const text = JSON.stringify(f.omitFinishReason === true ? r.unfinished(x.body) : r.complete(x.body));
+  const path = x.req.url ?? "";
+  const text = JSON.stringify(f.omitFinishReason === true ? r.unfinished(x.body, path) : r.complete(x.body, path));
   if (f.cutBody === true) {
     await new Promise<void>((resolve) => x.res.write(text.slice(0, Math.floor(text.length / 2)), () => resolve()));
     await sleep(5);
@@ -303,8 +308,8 @@ async function pause(ms: number, res: ServerResponse): Promise<void> {
   controller.abort();
 }
 
-function streamPlan(r: ProviderResponder, f: MockFaults, body: unknown): string[] {
-  const { frames, finish, terminator } = r.streamFrames(body);
+function streamPlan(r: ProviderResponder, f: MockFaults, body: unknown, path: string): string[] {
+  const { frames, finish, terminator } = r.streamFrames(body, path);
   if (f.omitFinish === true) return frames;
   return f.omitTerminator === true ? [...frames, ...finish] : [...frames, ...finish, ...terminator];
 }
@@ -316,7 +321,8 @@ async function writeStream(
   x: Exchange,
   detail?: string,
 ): Promise<void> {
-  const all = streamPlan(r, f, x.body);
+  const path = x.req.url ?? "";
+  const all = streamPlan(r, f, x.body, path);
   let flushed: Promise<void> = Promise.resolve();
   let malformed = 0;
   for (let i = 0; i < all.length; i++) {
@@ -338,11 +344,11 @@ async function writeStream(
       return;
     }
     if (f.errorEventAfterChunks === i) {
-      x.res.end(r.errorEvent(detail, f.errorEventStatus));
+      x.res.end(r.errorEvent(detail, f.errorEventStatus, path));
       return;
     }
     if (f.malformedSse === true && i === 1) x.res.write("data: {this is not json\n\n");
-    if (f.malformedEventsAt?.includes(i) === true) x.res.write(r.malformedEvent(malformed++));
+    if (f.malformedEventsAt?.includes(i) === true) x.res.write(r.malformedEvent(malformed++, path));
     if (f.firstContentDelayMs !== undefined && i === 1) await pause(f.firstContentDelayMs, x.res);
     flushed = new Promise((resolve) => {
       x.res.write(all[i], () => {

@@ -1,7 +1,8 @@
 /**
  * A mock OpenAI-compatible upstream over real HTTP: POST …/chat/completions, which covers both
- * {baseURL}/chat/completions and Azure's /openai/deployments/{d}/chat/completions?api-version=…, and POST
- * …/embeddings (a fixed vector per input).
+ * {baseURL}/chat/completions and Azure's /openai/deployments/{d}/chat/completions?api-version=…, POST
+ * …/embeddings (a fixed vector per input), and POST …/responses (the Responses API, JSON and streaming events:
+ * openai-responses-mock.ts), answered like the chat completion the request stands for.
  * Replies are deterministic; a tool call is returned when tools are given and the last user message mentions
  * "tool" (or tool_choice forces one) and the conversation does not end with a tool result. A trailing assistant
  * message is answered anew, like OpenAI does, unless `prefill` is set (a server that continues it, like vLLM's
@@ -38,6 +39,16 @@ import {
 
 export type { FaultSetting, MockBehaviour, MockFaults, MockHandle, RecordedRequest } from "./mock-server.js";
 import type { RecordedRequest } from "./mock-server.js";
+import {
+  chatOfResponses,
+  isResponsesPath,
+  responseFrames,
+  responseObject,
+  responsesErrorEvent,
+  responsesMalformedEvent,
+  unfinishedResponse,
+  type Turn,
+} from "./openai-responses-mock.js";
 
 /** How the mock grades when it is asked to judge. */
 export interface MockJudge {
@@ -91,16 +102,6 @@ function verdict(body: unknown, judge: MockJudge): string {
   return JSON.stringify({ score_a: a, score_b: score(ANSWER_B_START, ANSWER_B_END) });
 }
 
-interface Turn {
-  id: string;
-  model: string;
-  text: string;
-  tool: { id: string; name: string; arguments: string } | null;
-  promptTokens: number;
-  completionTokens: number;
-  cached: number;
-}
-
 function openAIResponder(options: MockBehaviour, state: { judge: MockJudge | null }): ProviderResponder {
   const reply = options.reply ?? defaultReply;
   const turn = (body: unknown): Turn => {
@@ -110,10 +111,15 @@ function openAIResponder(options: MockBehaviour, state: { judge: MockJudge | nul
     return { ...t, text, tool: null, completionTokens: tokens(text) };
   };
   return {
-    serves: (path) => /\/(chat\/completions|embeddings)$/.test(path.split("?")[0] ?? ""),
+    serves: (path) => /\/(chat\/completions|embeddings|responses)$/.test(path.split("?")[0] ?? ""),
     isStream: (body) => isRecord(body) && body["stream"] === true,
-    complete: (body) => (isEmbeddingRequest(body) ? embeddings(body) : completion(turn(body), choiceCount(body))),
-    streamFrames: (body) => {
+    complete: (body, path) => {
+      if (isResponsesPath(path)) return responseObject(turn(chatOfResponses(body)), body);
+      return isEmbeddingRequest(body) ? embeddings(body) : completion(turn(body), choiceCount(body));
+    },
+    streamFrames: (body, path) => {
+      if (isResponsesPath(path))
+        return { ...responseFrames(turn(chatOfResponses(body)), body, options.chunks ?? 5), terminator: [] };
       const { content, finish } = streamChunks(turn(body), body, options.chunks ?? 5);
       return { frames: content.map((c) => sse(c)), finish: finish.map((c) => sse(c)), terminator: [sse("[DONE]")] };
     },
@@ -126,16 +132,20 @@ function openAIResponder(options: MockBehaviour, state: { judge: MockJudge | nul
           code: null,
         },
       }),
-    errorEvent: (detail, status) =>
-      sse({
-        error: { message: withDetail("Mock mid-stream failure", detail), type: "server_error", code: status ?? null },
-      }),
-    malformedEvent: (index) =>
-      index % MALFORMED_EVENTS.length === 3
+    errorEvent: (detail, status, path) => {
+      const message = withDetail("Mock mid-stream failure", detail);
+      if (isResponsesPath(path)) return responsesErrorEvent(message, status);
+      return sse({ error: { message, type: "server_error", code: status ?? null } });
+    },
+    malformedEvent: (index, path) => {
+      if (isResponsesPath(path)) return responsesMalformedEvent(index);
+      return index % MALFORMED_EVENTS.length === 3
         ? sse({ id: "chatcmpl-odd", object: "chat.completion.chunk" }) // a chunk without choices
-        : (MALFORMED_EVENTS[index % MALFORMED_EVENTS.length] ?? ""),
+        : (MALFORMED_EVENTS[index % MALFORMED_EVENTS.length] ?? "");
+    },
     refusal: () => null,
-    unfinished: (body) => {
+    unfinished: (body, path) => {
+      if (isResponsesPath(path)) return unfinishedResponse(turn(chatOfResponses(body)), body);
       const c = completion(turn(body)) as { choices: Record<string, unknown>[] };
       for (const choice of c.choices) delete choice["finish_reason"];
       return c;

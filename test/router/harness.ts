@@ -87,8 +87,18 @@ function noop(): void {
 /** A ModelProvider YAML document for an OpenAI-compatible or Anthropic mock. */
 export function providerYaml(
   name: string,
-  o: { url: string; type?: string; score: number; price: [number, number]; extra?: string },
+  o: {
+    url: string;
+    type?: string;
+    score: number;
+    /** Input and output USD per million tokens, and the cached input price (default: the input price). */
+    price: [number, number] | [number, number, number];
+    /** The capabilities flow map (default: tools, jsonMode and streaming). */
+    capabilities?: string;
+    extra?: string;
+  },
 ): string {
+  const cached = o.price[2] === undefined ? "" : `, cachedInputPerMillion: ${o.price[2]}`;
   return `apiVersion: routewise.dev/v1alpha1
 kind: ModelProvider
 metadata: { name: ${name} }
@@ -97,8 +107,8 @@ spec:
   baseURL: ${o.url}${o.type === "anthropic" ? "" : "/v1"}
   model: ${name}-model
   auth: { secretRef: { name: keys, key: ${name} } }
-  pricing: { inputPerMillion: ${o.price[0]}, outputPerMillion: ${o.price[1]} }
-  capabilities: { tools: true, jsonMode: true, streaming: true }
+  pricing: { inputPerMillion: ${o.price[0]}, outputPerMillion: ${o.price[1]}${cached} }
+  capabilities: ${o.capabilities ?? "{ tools: true, jsonMode: true, streaming: true }"}
   quality: { score: ${o.score} }
   contextWindow: 100000
 ${o.extra ?? ""}

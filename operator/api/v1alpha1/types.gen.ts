@@ -99,6 +99,10 @@ export interface ModelProviderSpec {
      * The model is an embedding model served at POST /embeddings (POST /v1/embeddings goes only to providers that set this). Honoured for types openai, azure-openai and simulated; anthropic has no embeddings API.
      */
     embeddings?: boolean;
+    /**
+     * The upstream serves the OpenAI Responses API at POST /responses. A POST /v1/responses request routed here is passed through as the client sent it (its model rewritten), and the answer, JSON or streaming events, is relayed as the upstream sent it; without it the request is translated to a chat completion. Honoured for type openai only (api.openai.com, or a compatible server that implements /v1/responses).
+     */
+    responses?: boolean;
   };
   /**
    * How good the model is, on Routewise's 0-100 scale: roughly the model's MMLU-style accuracy in percent (e.g. GPT-4o class ~88, Claude 3.5 Sonnet class ~89, Llama 3 70B ~82, GPT-4o-mini ~82, Llama 3 8B ~68). Routes compare predicted quality per request against their baseline's.

@@ -1,7 +1,11 @@
-/** OpenAI-compatible upstreams (OpenAI, vLLM, Ollama, Together, Groq, …): Bearer key, {baseURL}/chat/completions and /embeddings. */
+/**
+ * OpenAI-compatible upstreams (OpenAI, vLLM, Ollama, Together, Groq, …): Bearer key, {baseURL}/chat/completions and
+ * /embeddings, and {baseURL}/responses for providers that declare the Responses API (responses.ts).
+ */
 import type { HttpClient } from "../shared/http.js";
 import { createOpenAICompatibleAdapter } from "../shared/openai-compatible.js";
 import type { ProviderAdapter } from "../types.js";
+import { responsesCalls } from "./responses.js";
 import { openAIBody, openAIEmbeddingsEndpoint, openAIEndpoint } from "./translate.js";
 
 export interface OpenAIAdapterDeps {
@@ -9,10 +13,11 @@ export interface OpenAIAdapterDeps {
 }
 
 export function createOpenAIAdapter(deps: OpenAIAdapterDeps): ProviderAdapter {
-  return createOpenAICompatibleAdapter(deps.http, {
+  const chat = createOpenAICompatibleAdapter(deps.http, {
     endpoint: openAIEndpoint,
     authHeader: "authorization",
     body: openAIBody,
     embeddingsEndpoint: openAIEmbeddingsEndpoint,
   });
+  return { ...chat, ...responsesCalls(deps.http) };
 }
