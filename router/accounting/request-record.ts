@@ -421,17 +421,6 @@ export class RequestRecord implements AttemptObserver {
   }
 }
 
-/**
- * Whether an answered request of this route can become a learning label: the route learns and judges, the request
- * has a segment, was answered and routed by the policy (canary's baseline arm is never judged; shadow's routed side
- * is the decided provider).
- */
-function labelled(route: RouteConfig, selection: RecordedSelection, f: Finished): boolean {
-  if (!route.learning || !route.evaluation || selection.segment === undefined) return false;
-  if (f.outcome !== "success" || selection.reason === "pinned") return false;
-  return selection.arm === "policy" || route.rollout === "shadow";
-}
-
 function sum(xs: number[]): number {
   return xs.reduce((a, b) => a + b, 0);
 }
@@ -444,4 +433,15 @@ function answerTokens(billed: BilledAttempt[]): TokenCounts {
     output: sum(billed.map((b) => b.tokens.output)),
     estimated: billed.some((b) => b.tokens.estimated),
   };
+}
+
+/**
+ * Whether an answered request of this route can become a learning label: the route learns and judges, the request
+ * has a segment, was answered and routed by the policy (canary's baseline arm is never judged; shadow's routed side
+ * is the decided provider).
+ */
+function labelled(route: RouteConfig, selection: RecordedSelection, f: Finished): boolean {
+  if (!route.learning || !route.evaluation || selection.segment === undefined) return false;
+  if (f.outcome !== "success" || selection.reason === "pinned") return false;
+  return selection.arm === "policy" || route.rollout === "shadow";
 }
