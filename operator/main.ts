@@ -50,6 +50,8 @@ export interface OperatorOptions {
   prometheusUrl?: string;
   /** How often quality is read (default 60 s). */
   qualityIntervalMs?: number;
+  /** How often learning routes' evidence is read, so how often their tables can change (default 5 min; ADR 12). */
+  learningIntervalMs?: number;
   /** No auto shadow for this long after a reset (default one window, 1 h). */
   qualityHoldMs?: number;
   /** fetch for Prometheus queries (default: the global fetch, undici). */
@@ -232,7 +234,15 @@ function qualityReader(
   const count = (result: "success" | "error"): void => {
     metrics.qualityReads.inc({ result });
   };
-  return new QualityReader({ client, intervalMs, targets, onRead, logger: o.logger, count });
+  return new QualityReader({
+    client,
+    intervalMs,
+    targets,
+    onRead,
+    logger: o.logger,
+    count,
+    ...(o.learningIntervalMs === undefined ? {} : { learningIntervalMs: o.learningIntervalMs }),
+  });
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | undefined> {

@@ -19,8 +19,12 @@ import { HeuristicClassifier } from "./classify/heuristic-classifier.js";
 import { ClassifierRegistry } from "./classify/registry.js";
 import { ConfigReloader, type LoadedConfig } from "./config/reloader.js";
 import { FEEDBACK_KEY_CREDENTIAL } from "./config/delivery.js";
-import type { ProviderType } from "./config/types.js";
+import type { ProviderType, RouterConfig } from "./config/types.js";
+import type { LearningLabel } from "./learn/evidence.js";
 import { Evaluator } from "./evaluation/evaluator.js";
+import { LearningLedger } from "./accounting/learning-ledger.js";
+import { DEFAULT_LOCAL_LEARNING_INTERVAL_MS, LocalLearner } from "./evaluation/local-learning.js";
+import { sampled } from "./evaluation/sampling.js";
 import { ProviderHealth } from "./dispatch/health.js";
 import type { ClientAuth } from "./http/auth.js";
 import { answerClientError, createApp } from "./http/app.js";
@@ -64,6 +68,12 @@ export interface RouterOptions {
   requestLog?: (line: Record<string, unknown>) => void;
   /** Where tracing's OTEL_* settings are read (default: process.env). The OTLP exporter reads process.env. */
   env?: Readonly<Record<string, string | undefined>>;
+  /**
+   * Standalone mode (no operator): learning routes' tables are computed in-process from this router's own judged
+   * labels every `intervalMs` (default 60 s) and served as `route.learned` (ADR 12). Absent: the config's
+   * `route.learned` (the operator's) is served as delivered.
+   */
+  localLearning?: { intervalMs?: number };
 }
 
 export interface RunningRouter {
@@ -96,7 +106,8 @@ export async function startRouter(o: RouterOptions): Promise<RunningRouter> {
     o.classifiers ?? (await ClassifierRegistry.create(events.classifierCache, new HeuristicClassifier()));
   const credential = (key: string | null): string | null =>
     key === null ? null : (state.current?.credentials.get(key) ?? null);
-  const evaluations = createEvaluationRecorder(metrics, o.logger);
+  const learning = learningWiring(o);
+  const evaluations = createEvaluationRecorder(metrics, o.logger, learning.recording);
   const evaluator = new Evaluator({
     adapters: o.adapters,
     credential,
@@ -111,7 +122,7 @@ export async function startRouter(o: RouterOptions): Promise<RunningRouter> {
     pollIntervalMs: o.pollIntervalMs ?? 5_000,
     prepare: (config) => classifiers.prepare(config),
     onApplied: (config, credentials, unavailable) => {
-      state.set(config, credentials, unavailable);
+      state.set(learning.served(config), credentials, unavailable);
       health.setProviders(config.providers);
       events.configApplied(config, unavailable);
       evaluator.configure(config.routes);
@@ -119,6 +130,7 @@ export async function startRouter(o: RouterOptions): Promise<RunningRouter> {
     onRejected: events.configRejected,
   });
   await reloader.start();
+  learning.start(state);
   const feedbackKey = feedbackKeys(state, o);
   const tracing = tracingFor(tracingSettings, o.logger);
 
@@ -140,6 +152,10 @@ export async function startRouter(o: RouterOptions): Promise<RunningRouter> {
       logger: o.logger,
       tokens: health,
       now: Date.now,
+      learning: {
+        ledger: learning.recording.ledger,
+        sampled: (route, requestId) => sampled(requestId, route.evaluation?.sampleRate ?? 0),
+      },
       ...(o.requestLog ? { sink: o.requestLog } : {}),
       ...(tracing ? { tracer: tracing.tracer } : {}),
     }),
@@ -174,6 +190,7 @@ export async function startRouter(o: RouterOptions): Promise<RunningRouter> {
   const stop = async (): Promise<void> => {
     drain.start();
     reloader.stop();
+    learning.stop();
     const closed = new Promise<void>((resolve) =>
       server.close(() => {
         resolve();
@@ -200,6 +217,38 @@ export async function startRouter(o: RouterOptions): Promise<RunningRouter> {
   };
   const metricsUrl = baseUrl(o.host, metricsPort);
   return { url: baseUrl(o.host, port), port, metricsUrl, metrics, tracing, state, reloader, stop };
+}
+
+/**
+ * Learning routes (ADR 12): the ledger between the request record and the evaluation record, and in standalone
+ * mode the in-process learner — the config served is the loaded one with its latest tables, and every interval
+ * the tables are recomputed and a changed one served (a snapshot swap, like a reload).
+ */
+function learningWiring(o: RouterOptions) {
+  const ledger = new LearningLedger();
+  const learner = o.localLearning ? new LocalLearner(o.logger) : null;
+  let timer: NodeJS.Timeout | null = null;
+  const onLabel = (route: string, label: LearningLabel): void => learner?.observe(route, label);
+  return {
+    recording: { ledger, ...(learner ? { onLabel } : {}) },
+    served: (config: RouterConfig): RouterConfig => {
+      if (!learner) return config;
+      learner.configure(config);
+      return learner.overlay(config);
+    },
+    start: (state: RouterState): void => {
+      if (!learner) return;
+      timer = setInterval(() => {
+        const current = state.current;
+        const next = current ? learner.relearn(current.config) : null;
+        if (current && next) state.set(next, current.credentials, current.unavailable);
+      }, o.localLearning?.intervalMs ?? DEFAULT_LOCAL_LEARNING_INTERVAL_MS);
+      timer.unref();
+    },
+    stop: (): void => {
+      if (timer) clearInterval(timer);
+    },
+  };
 }
 
 /** Tracing when the environment names an OTLP endpoint (ADR 13), else null: no span is ever created. */

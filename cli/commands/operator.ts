@@ -18,6 +18,7 @@ interface OperatorFlags {
   prometheusUrl?: string;
   qualityInterval: string;
   qualityHold: string;
+  learningInterval: string;
 }
 
 const SA_NAMESPACE_FILE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace";
@@ -48,6 +49,11 @@ export function registerOperatorCommand(program: Command): void {
     )
     .option("--quality-interval <duration>", "how often measured quality is read from Prometheus", "60s")
     .option(
+      "--learning-interval <duration>",
+      "how often learning routes' evidence is read from Prometheus, so how often their learned tables (and the router config) can change",
+      "5m",
+    )
+    .option(
       "--quality-hold <duration>",
       "after an auto shadow reset, how long before a route may be shadowed again (one measurement window)",
       "1h",
@@ -58,6 +64,7 @@ export function registerOperatorCommand(program: Command): void {
       const namespace = flags.namespace ?? podNamespace();
       const [metricsHost, metricsPort] = splitHostPort(flags.metricsAddress);
       const quality = qualityOptions(flags);
+      const learningIntervalMs = durationFlag("--learning-interval", flags.learningInterval);
       const running = await runOperator({
         kubeConfig,
         namespace,
@@ -69,6 +76,7 @@ export function registerOperatorCommand(program: Command): void {
         controllerName: flags.controllerName,
         leaseName: flags.leaseName,
         ...quality,
+        learningIntervalMs,
       });
       logger.info({ namespace, metrics: running.metricsUrl }, "Routewise operator started");
       let stopping = false;

@@ -35,6 +35,7 @@ interface RouterFlags {
   drainTimeout: string;
   feedbackKeyFile?: string;
   requestLog?: string;
+  learningInterval: string;
 }
 
 export function registerRouterCommand(program: Command): void {
@@ -69,6 +70,11 @@ export function registerRouterCommand(program: Command): void {
       "--request-log <file>",
       "also write every access-log line as JSON lines to this file (appended), or - for stdout (chargeback)",
     )
+    .option(
+      "--learning-interval <ms>",
+      "standalone mode (CR YAML): how often learning routes' tables are recomputed from this router's own judged samples",
+      "60000",
+    )
     .action(async (flags: RouterFlags) => {
       const logger = pino({ base: { component: "router" }, level: process.env["LOG_LEVEL"] ?? "info" });
       const source = configSource(flags);
@@ -92,6 +98,8 @@ export function registerRouterCommand(program: Command): void {
         drainTimeoutMs: Number(flags.drainTimeout),
         ...(flags.feedbackKeyFile === undefined ? {} : { feedbackKey: loadFeedbackKey(flags.feedbackKeyFile) }),
         ...(flags.requestLog === undefined ? {} : { requestLog: requestLogSink(flags.requestLog) }),
+        // Standalone: no operator learns for this router, so it learns from its own samples (ADR 12).
+        ...(source.standalone ? { localLearning: { intervalMs: positiveMs(flags.learningInterval) } } : {}),
       }).catch((err: unknown) => {
         throw new CliError(err instanceof Error ? err.message : String(err), { cause: err });
       });
@@ -140,6 +148,15 @@ function handleSignals(logger: Logger, stop: () => Promise<void>): void {
 interface ConfigSource {
   load: () => Promise<LoadedConfig>;
   watchPaths: string[];
+  /** CR YAML compiled locally (no operator): the router learns in-process. */
+  standalone: boolean;
+}
+
+function positiveMs(value: string): number {
+  const ms = Number(value);
+  if (!Number.isFinite(ms) || ms <= 0)
+    throw new CliError(`--learning-interval: ${value} is not a positive number of ms`);
+  return ms;
 }
 
 /** JSON config (file or ConfigMap dir with config.json), else standalone CR YAML. */
@@ -151,11 +168,13 @@ export function configSource(flags: Pick<RouterFlags, "config" | "credentials" |
   if (mounted) {
     return {
       watchPaths,
+      standalone: false,
       load: () => Promise.resolve(readMountedConfig({ config: path, credentials: flags.credentials })),
     };
   }
   return {
     watchPaths,
+    standalone: true,
     load: () => {
       const result = compileManifests([path], flags.namespace);
       if (result.errors.length > 0)

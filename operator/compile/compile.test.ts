@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
 import { validateProvider, validateRoute } from "../api/v1alpha1/validate.js";
 import type { ModelProvider, ModelRoute } from "../api/v1alpha1/types.js";
+import { evidenceOf } from "../../router/learn/evidence.js";
 import { compile, type CompileInput } from "./compile.js";
 
 const ROOT = join(import.meta.dirname, "../..");
@@ -486,5 +487,68 @@ describe("compile: learning (ADR 12)", () => {
     });
     input.routes = [route("r", {})];
     expect(compile(input).config.routes[0]).not.toHaveProperty("learning");
+  });
+
+  describe("route.learned from evidence", () => {
+    const learning = { tags: ["support"], exploration: 0.05 };
+    const evaluation = { judge: { name: "gpt-4o" } };
+    const key = "ModelRoute/team-a/r";
+    /** 40 judged requests: the small model answered, 9 against the baseline's 9.5. */
+    const evidence = evidenceOf(
+      Array.from({ length: 40 }, () => ({
+        segment: "support|qa|d1",
+        model: "meta-llama/Meta-Llama-3-8B-Instruct",
+        provider: "team-a/llama-3-8b",
+        routed: 9,
+        baseline: 9.5,
+        propensity: 0.95,
+        options: [
+          { provider: "team-a/llama-3-8b", predicted: 0.96, cost: 0.01 },
+          { provider: "team-a/gpt-4o", predicted: 1, cost: 1 },
+        ],
+        baselineCost: 1,
+        agreement: null,
+      })),
+    );
+
+    function compiled(ev: Map<string, typeof evidence>, previous: CompileInput["previous"] = null) {
+      const input = examples();
+      input.routes = [route("r", { learning, evaluation })];
+      return compile({ ...input, learning: ev, previous });
+    }
+
+    it("writes the learned table into the learning route and its summary into the result", () => {
+      const out = compiled(new Map([[key, evidence]]));
+      const learned = out.config.routes[0]?.learned;
+      expect(learned?.labels).toBe(40);
+      expect(learned?.entries.map((e) => [e.segment, e.provider, e.samples])).toEqual([
+        ["support|qa|d1", "team-a/llama-3-8b", 40],
+      ]);
+      expect(out.learned[key]).toMatchObject({ labels: 40, segments: 1, entries: 1 });
+    });
+
+    it("gives the same config hash for the same evidence, and another for new evidence", () => {
+      const a = compiled(new Map([[key, evidence]]));
+      const b = compiled(new Map([[key, structuredClone(evidence)]]));
+      expect(b.config.hash).toBe(a.config.hash);
+      const more = { ...evidence, labels: 41, cells: evidence.cells.map((c) => ({ ...c, n: 41 })) };
+      expect(compiled(new Map([[key, more]])).config.hash).not.toBe(a.config.hash);
+    });
+
+    it("keeps the table the gateway serves when no evidence was read (the config stays the same)", () => {
+      const served = compiled(new Map([[key, evidence]])).config;
+      const again = compiled(new Map(), served);
+      expect(again.config.routes[0]?.learned).toEqual(served.routes[0]?.learned);
+      expect(again.config.hash).toBe(served.hash);
+      expect(again.learned).toEqual({});
+    });
+
+    it("drops the table of a route that stopped learning", () => {
+      const served = compiled(new Map([[key, evidence]])).config;
+      const input = examples();
+      input.routes = [route("r", { evaluation })];
+      const out = compile({ ...input, learning: new Map([[key, evidence]]), previous: served });
+      expect(out.config.routes[0]).not.toHaveProperty("learned");
+    });
   });
 });

@@ -11,6 +11,8 @@ import {
   type RouterConfig,
 } from "../../router/config/types.js";
 import { contentHash } from "../../router/config/hash.js";
+import type { RouteEvidence } from "../../router/learn/evidence.js";
+import { learnRoute, type LearnedSummary } from "../../router/learn/route-learning.js";
 import type { GrantView } from "./attachment.js";
 import type { CredentialSource } from "./credentials.js";
 import { ROUTE_DEFAULTS } from "./defaults.js";
@@ -38,6 +40,11 @@ export interface CompileInput {
    * compile-time input so the spec is never modified.
    */
   autoShadow?: ReadonlySet<string>;
+  /**
+   * Learning routes' evidence read from Prometheus, by route key (ADR 12): each becomes the route's `learned`
+   * (router/learn learnRoute). A learning route without evidence here keeps the table `previous` serves.
+   */
+  learning?: ReadonlyMap<string, RouteEvidence>;
 }
 
 export interface CompileResult {
@@ -55,6 +62,8 @@ export interface CompileResult {
    * gone): the operator keeps their values from the gateway's current credentials Secret.
    */
   carriedCredentialKeys: string[];
+  /** Learning routes whose table was computed from `learning` in this compile: its summary, by route key. */
+  learned: Record<string, LearnedSummary>;
 }
 
 export function compile(input: CompileInput): CompileResult {
@@ -75,18 +84,62 @@ export function compile(input: CompileInput): CompileResult {
   }
   routes.sort((a, b) => compareStrings(a.name, b.name));
   const providerList = usedProviders(routes, providers, input.previous);
-  const body = { version: ROUTER_CONFIG_VERSION as RouterConfig["version"], providers: providerList, routes };
+  const learned: Record<string, LearnedSummary> = {};
+  const served = routes.map((r) => withLearned(r, providerList, input, learned));
+  const body = {
+    version: ROUTER_CONFIG_VERSION as RouterConfig["version"],
+    providers: providerList,
+    routes: served,
+  };
   const config: RouterConfig = { ...body, hash: contentHash(body) };
   const programmed = [
     ...providerList.map((p) => objectKey({ kind: "ModelProvider", ...splitId(p.id) })),
-    ...routes.map((r) => objectKey({ kind: "ModelRoute", namespace: r.source.namespace, name: r.source.name })),
+    ...served.map((r) => objectKey({ kind: "ModelRoute", namespace: r.source.namespace, name: r.source.name })),
   ].sort(compareStrings);
   const usedKeys = new Set(
     providerList.flatMap((p) => [p.credentialKey, p.egress?.caKey ?? null].filter((k): k is string => k !== null)),
   );
   const supplied = credentials.filter((c) => usedKeys.has(c.key));
   const carriedCredentialKeys = [...usedKeys].filter((k) => !supplied.some((c) => c.key === k)).sort(compareStrings);
-  return { config, problems, credentials: supplied, programmed, candidateCounts, lastGood, carriedCredentialKeys };
+  return {
+    config,
+    problems,
+    credentials: supplied,
+    programmed,
+    candidateCounts,
+    lastGood,
+    carriedCredentialKeys,
+    learned,
+  };
+}
+
+/**
+ * A learning route's `learned`: computed from its evidence when there is some, else the table the gateway serves
+ * now (a read failed, or none happened yet since a start), so the config does not flap. A route that does not
+ * learn carries none.
+ */
+function withLearned(
+  route: RouteConfig,
+  providers: ProviderConfig[],
+  input: CompileInput,
+  summaries: Record<string, LearnedSummary>,
+): RouteConfig {
+  const { learned: _old, ...plain } = route;
+  if (!route.learning) return plain;
+  const key = objectKey({ kind: "ModelRoute", namespace: route.source.namespace, name: route.source.name });
+  const evidence = input.learning?.get(key);
+  if (!evidence) {
+    const served = input.previous?.routes.find((r) => sameSource(r, route))?.learned;
+    return served ? { ...plain, learned: served } : plain;
+  }
+  const outcome = learnRoute(route, new Map(providers.map((p) => [p.id, p])), evidence);
+  if (!outcome) return plain;
+  summaries[key] = outcome.summary;
+  return { ...plain, learned: outcome.learned };
+}
+
+function sameSource(a: RouteConfig, b: RouteConfig): boolean {
+  return a.source.namespace === b.source.namespace && a.source.name === b.source.name;
 }
 
 function compileProviders(

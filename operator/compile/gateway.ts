@@ -14,7 +14,7 @@ import {
   type NamespaceLabels,
   type ParentRef,
 } from "./attachment.js";
-import { compile, namespaceOf, type CompileResult } from "./compile.js";
+import { compile, namespaceOf, type CompileInput, type CompileResult } from "./compile.js";
 import { GATEWAY_DEFAULTS } from "./defaults.js";
 import type { Problem } from "./problems.js";
 
@@ -75,7 +75,7 @@ export function compileGateway(
   world: PolicyWorld,
   parents: Map<string, ParentRef[]>,
   previous: RouterConfig | null,
-  autoShadow: ReadonlySet<string> = new Set(),
+  inputs: Pick<CompileInput, "autoShadow" | "learning"> = {},
 ): GatewayCompile {
   const key = refKey(gateway);
   const attached = new Set<string>();
@@ -98,7 +98,7 @@ export function compileGateway(
     rejectedProviders: world.rejectedProviders,
     grants: world.grants,
     previous,
-    autoShadow,
+    ...inputs,
   });
   return { gateway, attached, refused, result };
 }

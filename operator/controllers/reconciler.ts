@@ -24,6 +24,8 @@ import { readPolicies, type Caches, type Candidate, type CachedSecret } from "./
 import { FEEDBACK_KEY_CREDENTIAL } from "../../router/config/delivery.js";
 import { parseRouterConfig } from "../../router/config/parse.js";
 import type { RouterConfig } from "../../router/config/types.js";
+import type { RouteEvidence } from "../../router/learn/evidence.js";
+import type { LearnedSummary } from "../../router/learn/route-learning.js";
 import type { Condition } from "../api/v1alpha1/conditions.js";
 import type { ModelRoute } from "../api/v1alpha1/types.js";
 import type { Streak } from "../quality/auto-shadow.js";
@@ -103,7 +105,10 @@ export class Reconciler {
     const qualities = this.decideQuality(world.routes, owned, statuses, now);
     const autoShadow = autoShadowSet(world.routes, qualities, statuses);
     const outcomes: GatewayOutcome[] = [];
-    for (const g of mine) outcomes.push(await this.program(g.object, g.view, { world, parents, autoShadow }, secrets));
+    const snapshot = this.deps.quality?.snapshot() ?? NO_QUALITY_SOURCE;
+    const learning = learningEvidence(snapshot);
+    for (const g of mine)
+      outcomes.push(await this.program(g.object, g.view, { world, parents, autoShadow, learning }, secrets));
     this.targets = qualityTargets(outcomes, owned);
     this.programmed = outcomes.map((o) => o.owner).filter((o) => o.uid !== "");
     const plan = statusPlan({
@@ -116,7 +121,13 @@ export class Reconciler {
       installNamespace: this.deps.namespace,
       namespaces: world.namespaces,
       now,
-      quality: plannedQuality(world.routes, qualities, statuses, now),
+      quality: plannedQuality({
+        routes: world.routes,
+        qualities,
+        statuses,
+        now,
+        learned: learnedInputs(outcomes, snapshot),
+      }),
     });
     await this.writeStatuses(plan);
     this.deps.metrics.reconcileDuration.observe((performance.now() - started) / 1000);
@@ -183,10 +194,15 @@ export class Reconciler {
   private async program(
     object: ModelGateway,
     view: GatewayView,
-    input: { world: PolicyWorld; parents: Map<string, ParentRef[]>; autoShadow: ReadonlySet<string> },
+    input: {
+      world: PolicyWorld;
+      parents: Map<string, ParentRef[]>;
+      autoShadow: ReadonlySet<string>;
+      learning: ReadonlyMap<string, RouteEvidence>;
+    },
     secrets: CachedSecret[],
   ): Promise<GatewayOutcome> {
-    const { world, parents, autoShadow } = input;
+    const { world, parents, autoShadow, learning } = input;
     const owner = { namespace: view.namespace, name: view.name, uid: object.metadata.uid ?? "" };
     let current: CurrentOutputs = { configMap: null, secret: null, configJson: null, credentials: {} };
     let compiled: GatewayCompile | null = null;
@@ -194,7 +210,7 @@ export class Reconciler {
     const freshKey = randomBytes(32).toString("base64url");
     try {
       current = await this.deps.kube.currentOutputs(owner);
-      compiled = compileGateway(view, world, parents, previousConfig(current.configJson), autoShadow);
+      compiled = compileGateway(view, world, parents, previousConfig(current.configJson), { autoShadow, learning });
       await this.writeOutputs(owner, compiled, secrets, current, freshKey);
       return { compiled, owner, writeError: null };
     } catch (err) {
@@ -202,7 +218,8 @@ export class Reconciler {
       const redact = [...secretValues(secrets), ...Object.values(current.credentials), freshKey];
       const writeError = describeWriteError(err, redact);
       this.deps.logger.error({ gateway: refKey(view), error: writeError }, "Failed to program gateway");
-      return { compiled: compiled ?? compileGateway(view, world, parents, null, autoShadow), owner, writeError };
+      const fallback = compiled ?? compileGateway(view, world, parents, null, { autoShadow, learning });
+      return { compiled: fallback, owner, writeError };
     }
   }
 
@@ -346,28 +363,56 @@ function qualityTargets(outcomes: GatewayOutcome[], owned: Set<string>): Quality
     o.compiled.result.config.routes.flatMap((r) => {
       const key = `ModelRoute/${r.source.namespace}/${r.source.name}`;
       if (!owned.has(key)) return [];
-      return [{ key, route: r.name, namespace: o.owner.namespace, shadow: r.rollout === "shadow" }];
+      const learningWindow = r.learning && r.evaluation ? r.learning.window : null;
+      return [{ key, route: r.name, namespace: o.owner.namespace, shadow: r.rollout === "shadow", learningWindow }];
     }),
   );
 }
 
+interface PlannedQualityInput {
+  routes: ModelRoute[];
+  qualities: Map<string, RouteQuality>;
+  statuses: Map<string, CurrentQuality | undefined>;
+  now: string;
+  /** The learned tables compiled from fresh evidence in this reconcile, and the range read, by route key. */
+  learned: Map<string, { summary: LearnedSummary; window: string }>;
+}
+
 /** The quality fields (and any auto shadow Event) of each owned route. */
 function plannedQuality(
-  routes: ModelRoute[],
-  qualities: Map<string, RouteQuality>,
-  statuses: Map<string, CurrentQuality | undefined>,
-  now: string,
+  i: PlannedQualityInput,
 ): Map<string, { fields: ReturnType<typeof qualityFields>; event: PlannedEvent | null }> {
   const out = new Map<string, { fields: ReturnType<typeof qualityFields>; event: PlannedEvent | null }>();
-  for (const r of routes) {
+  for (const r of i.routes) {
     const key = routeKeyOf(r);
-    const q = qualities.get(key);
+    const q = i.qualities.get(key);
     if (!q) continue;
     const k = knobsOf(r);
-    const fields = qualityFields(q, statuses.get(key), k.hasEvaluation, { now, generation: k.generation });
+    const learned = { learns: r.spec.learning !== undefined, fresh: i.learned.get(key) ?? null };
+    const at = { now: i.now, generation: k.generation };
+    const fields = qualityFields(q, i.statuses.get(key), k.hasEvaluation, at, learned);
     out.set(key, { fields, event: q.decision.event });
   }
   return out;
+}
+
+/** The learned summaries the gateways' compiles computed, with the range their evidence was read over. */
+function learnedInputs(
+  outcomes: GatewayOutcome[],
+  snapshot: QualitySnapshot,
+): Map<string, { summary: LearnedSummary; window: string }> {
+  const out = new Map<string, { summary: LearnedSummary; window: string }>();
+  for (const o of outcomes)
+    for (const [key, summary] of Object.entries(o.compiled.result.learned)) {
+      const window = snapshot.learning.get(key)?.range;
+      if (window !== undefined && !out.has(key)) out.set(key, { summary, window });
+    }
+  return out;
+}
+
+/** Each learning route's evidence as last read (ADR 12): an input of the compile, like auto shadow. */
+function learningEvidence(snapshot: QualitySnapshot): Map<string, RouteEvidence> {
+  return new Map([...snapshot.learning].map(([key, r]) => [key, r.evidence]));
 }
 
 /** The config a gateway serves now, when it passes the router's own gate (else nothing is carried over). */

@@ -27,6 +27,7 @@ import type { GatewayOwner } from "./kube.js";
 import { computeStatus, missingParentConditions, toCondition, type ObjectStatus, type ParentStatus } from "./status.js";
 import type { Candidate } from "./world.js";
 import type { QualityFields } from "../quality/plan.js";
+import { qualityFieldsOf } from "../quality/written.js";
 
 /** An Event to record once the status that explains it is written. */
 export interface PlannedEvent {
@@ -165,13 +166,7 @@ function withQuality(
   current: ObjectStatus | undefined,
 ): ObjectStatus {
   if (!q) {
-    const { quality, savings, rollout } = current ?? {};
-    return {
-      ...status,
-      ...(quality ? { quality } : {}),
-      ...(savings ? { savings } : {}),
-      ...(rollout ? { rollout } : {}),
-    };
+    return { ...status, ...qualityFieldsOf(current) };
   }
   const conditions = q.condition ? [...status.conditions, q.condition] : status.conditions;
   return {
@@ -180,6 +175,7 @@ function withQuality(
     rollout: q.rollout,
     ...(q.quality ? { quality: q.quality } : {}),
     ...(q.savings ? { savings: q.savings } : {}),
+    ...(q.learned ? { learned: q.learned } : {}),
   };
 }
 
@@ -189,7 +185,7 @@ function withQuality(
  */
 function qualityPatch(status: ObjectStatus, current: ObjectStatus | undefined): Record<string, unknown> {
   const patch: Record<string, unknown> = { ...status };
-  for (const field of ["quality", "savings"] as const) {
+  for (const field of ["quality", "savings", "learned"] as const) {
     const was = current?.[field];
     if (!was) continue;
     const now = status[field] as Record<string, unknown> | undefined;

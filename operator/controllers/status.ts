@@ -6,7 +6,7 @@ import { REASONS, type Condition, type ConditionType } from "../api/v1alpha1/con
 import type { CompileResult } from "../compile/compile.js";
 import { objectKey, type Problem } from "../compile/problems.js";
 import type { RolloutStatus } from "../quality/auto-shadow.js";
-import { canonical, type QualityStatus, type SavingsStatus } from "../quality/plan.js";
+import { canonical, type LearnedStatus, type QualityStatus, type SavingsStatus } from "../quality/plan.js";
 
 /** A route's status on one gateway, written by that gateway's controller (Gateway API's RouteParentStatus). */
 export interface ParentStatus {
@@ -30,6 +30,8 @@ export interface ObjectStatus {
   quality?: QualityStatus;
   savings?: SavingsStatus;
   rollout?: RolloutStatus;
+  /** Learning routes (top-level owner only): the summary of route.learned (ADR 12). */
+  learned?: LearnedStatus;
 }
 
 export interface Outcome {
@@ -188,6 +190,7 @@ function normalise(s: ObjectStatus) {
     quality: canonical(s.quality),
     savings: canonical(s.savings),
     rollout: canonical(s.rollout),
+    learned: canonical(s.learned),
     conditions: normaliseConditions(s.conditions),
     parents: s.parents?.map((p) => [
       p.parentRef.namespace,

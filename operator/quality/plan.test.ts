@@ -4,11 +4,13 @@ import type { ModelRoute } from "../api/v1alpha1/types.js";
 import {
   canonical,
   decideRoute,
+  learnedStatus,
   qualityFields,
   shadowedByStatus,
   type CurrentQuality,
   type QualitySnapshot,
 } from "./plan.js";
+import type { LearnedSummary } from "../../router/learn/route-learning.js";
 
 const NOW = "2026-12-01T10:00:00.000Z";
 const LATER = "2026-12-01T10:01:00.000Z";
@@ -41,6 +43,7 @@ const snap = (r = reading, seq = 1): QualitySnapshot => ({
   seq,
   error: null,
   readings: new Map([["ModelRoute/team-a/chat", r]]),
+  learning: new Map(),
 });
 
 function fields(r: ModelRoute, snapshot: QualitySnapshot, current?: CurrentQuality, now = NOW) {
@@ -80,7 +83,13 @@ describe("qualityFields", () => {
   it("keeps the current values and condition while a configured Prometheus has not been read yet", () => {
     const first = fields(route(), snap());
     const current: CurrentQuality = { quality: first.quality!, conditions: [first.condition!], rollout: first.rollout };
-    const pending: QualitySnapshot = { configured: true, seq: 0, error: null, readings: new Map() };
+    const pending: QualitySnapshot = {
+      configured: true,
+      seq: 0,
+      error: null,
+      readings: new Map(),
+      learning: new Map(),
+    };
     const f = fields(route(), pending, current, LATER);
     expect(f.quality).toEqual(first.quality);
     expect(f.condition).toEqual(first.condition);
@@ -88,7 +97,13 @@ describe("qualityFields", () => {
 
   it("says NoMetricsSource when the read failed, keeping the last numbers", () => {
     const first = fields(route(), snap());
-    const failed: QualitySnapshot = { configured: true, seq: 2, error: "query failed: timed out", readings: new Map() };
+    const failed: QualitySnapshot = {
+      configured: true,
+      seq: 2,
+      error: "query failed: timed out",
+      readings: new Map(),
+      learning: new Map(),
+    };
     const f = fields(route(), failed, { quality: first.quality! }, LATER);
     expect(f.condition).toMatchObject({ status: "Unknown", reason: "NoMetricsSource" });
     expect(f.quality).toEqual(first.quality);
@@ -115,5 +130,48 @@ describe("shadowedByStatus", () => {
     const r = route({}, { annotations: { "routewise.dev/reset-auto-shadow": "now" } });
     expect(shadowedByStatus(r, { rollout: shadowed })).toBe(false);
     expect(shadowedByStatus(r, { rollout: { ...shadowed, resetValue: "now" } })).toBe(true);
+  });
+});
+
+describe("learnedStatus", () => {
+  const summary: LearnedSummary = {
+    labels: 1200,
+    flipRate: 0.04321,
+    threshold: 0.93,
+    segments: 3,
+    entries: 5,
+    points: [
+      { objective: 0.95, threshold: 0.93, met: true, estimate: 0.97123, lower: 0.95234, savings: 0.41789 },
+      { objective: 0.94, threshold: 0.9, met: true, estimate: 0.96, lower: 0.9412, savings: 0.5 },
+      { objective: 0.93, threshold: 1, met: false, estimate: Number.NaN, lower: -Infinity, savings: 0 },
+    ],
+  };
+
+  it("rounds the summary, leaves out numbers a point has none of, and moves observedTime only with a value", () => {
+    const first = learnedStatus({ summary, window: "1h" }, undefined, NOW)!;
+    expect(first).toEqual({
+      labels: 1200,
+      window: "1h",
+      flipRate: 0.043,
+      threshold: 0.93,
+      segments: 3,
+      entries: 5,
+      points: [
+        { objective: 0.95, met: true, threshold: 0.93, retention: 0.971, lowerBound: 0.952, savings: 0.418 },
+        { objective: 0.94, met: true, threshold: 0.9, retention: 0.96, lowerBound: 0.941, savings: 0.5 },
+        { objective: 0.93, met: false, threshold: 1, savings: 0 },
+      ],
+      observedTime: NOW,
+    });
+    expect(learnedStatus({ summary, window: "1h" }, first, LATER)?.observedTime).toBe(NOW);
+    expect(learnedStatus({ summary: { ...summary, labels: 1201 }, window: "1h" }, first, LATER)?.observedTime).toBe(
+      LATER,
+    );
+  });
+
+  it("says nothing of a threshold left to the objective, and keeps status as is without a fresh table", () => {
+    const s = learnedStatus({ summary: { ...summary, threshold: null }, window: "2h" }, undefined, NOW)!;
+    expect(s).not.toHaveProperty("threshold");
+    expect(learnedStatus(null, s, LATER)).toBe(s);
   });
 });

@@ -17,9 +17,11 @@ import {
   type RolloutStatus,
   type Streak,
 } from "./auto-shadow.js";
+import type { LearningReading } from "./learning.js";
 import type { RouteReading } from "./reading.js";
 import { QUALITY_WINDOW } from "./rules.js";
-import { qualityVerdict, roundReading, type QualitySource, type Verdict } from "./verdict.js";
+import { qualityVerdict, round3, roundReading, type QualitySource, type Verdict } from "./verdict.js";
+import type { LearnedSummary } from "../../router/learn/route-learning.js";
 
 /** The reader's latest result, as the reconciler sees it. */
 export interface QualitySnapshot {
@@ -30,17 +32,27 @@ export interface QualitySnapshot {
   /** Why the last read failed (redacted), or null. */
   error: string | null;
   readings: ReadonlyMap<string, RouteReading>;
+  /** Learning routes' evidence by route key (ADR 12), as of the last learning read. */
+  learning: ReadonlyMap<string, LearningReading>;
 }
 
-export const NO_QUALITY_SOURCE: QualitySnapshot = { configured: false, seq: 0, error: null, readings: new Map() };
+export const NO_QUALITY_SOURCE: QualitySnapshot = {
+  configured: false,
+  seq: 0,
+  error: null,
+  readings: new Map(),
+  learning: new Map(),
+};
 
 export type QualityStatus = NonNullable<ModelRouteStatus["quality"]>;
 export type SavingsStatus = NonNullable<ModelRouteStatus["savings"]>;
+export type LearnedStatus = NonNullable<ModelRouteStatus["learned"]>;
 
 /** A route's current status, as far as quality is concerned. */
 export interface CurrentQuality {
   quality?: QualityStatus;
   savings?: SavingsStatus;
+  learned?: LearnedStatus;
   rollout?: RolloutStatus;
   conditions?: Condition[];
 }
@@ -111,9 +123,19 @@ function sourceOf(snapshot: QualitySnapshot, key: string): QualitySource | null 
 export interface QualityFields {
   quality?: QualityStatus;
   savings?: SavingsStatus;
+  learned?: LearnedStatus;
   rollout: RolloutStatus;
   /** QualityMet, or null to leave it out. */
   condition: Condition | null;
+}
+
+/**
+ * A learning route's table as this reconcile compiled it (ADR 12): its summary and the range it was read over when
+ * it was computed from fresh evidence; `learns: false` when the route has no spec.learning.
+ */
+export interface LearnedInput {
+  learns: boolean;
+  fresh: { summary: LearnedSummary; window: string } | null;
 }
 
 /** What status says about the route's quality after this reconcile. */
@@ -122,11 +144,54 @@ export function qualityFields(
   current: CurrentQuality | undefined,
   hasEvaluation: boolean,
   at: { now: string; generation: number },
+  learned: LearnedInput = { learns: false, fresh: null },
 ): QualityFields {
   const previous = current?.conditions?.find((c) => c.type === "QualityMet");
   const condition = q.verdict ? toQualityCondition(q.verdict, previous, at) : (previous ?? null);
   const numbers = q.source?.kind === "read" ? fromReading(q.source.reading, hasEvaluation, current, at.now) : current;
-  return { rollout: q.decision.rollout, condition, ...pick(numbers ?? {}) };
+  return { rollout: q.decision.rollout, condition, ...pick(numbers ?? {}), ...learnedField(learned, current, at.now) };
+}
+
+function learnedField(learned: LearnedInput, current: CurrentQuality | undefined, now: string) {
+  const table = learned.learns ? learnedStatus(learned.fresh, current?.learned, now) : undefined;
+  return table ? { learned: table } : {};
+}
+
+/**
+ * status.learned: the summary of a freshly computed table, rounded (3 decimals), with observedTime moving only
+ * together with a value; without a fresh table, what status says now.
+ */
+export function learnedStatus(
+  fresh: LearnedInput["fresh"],
+  current: LearnedStatus | undefined,
+  now: string,
+): LearnedStatus | undefined {
+  if (!fresh) return current;
+  const { summary: s, window } = fresh;
+  const values: LearnedStatus = {
+    labels: s.labels,
+    window,
+    flipRate: round3(s.flipRate) ?? 0,
+    ...(s.threshold === null ? {} : { threshold: s.threshold }),
+    segments: s.segments,
+    entries: s.entries,
+    points: s.points.map((p) => ({
+      objective: round3(p.objective) ?? p.objective,
+      met: p.met,
+      threshold: p.threshold,
+      ...finite("retention", p.estimate),
+      ...finite("lowerBound", p.lower),
+      savings: round3(p.savings) ?? 0,
+    })),
+  };
+  const { observedTime, ...was } = current ?? {};
+  const same = observedTime !== undefined && canonical(was) === canonical(values);
+  return { ...values, observedTime: same ? observedTime : now };
+}
+
+function finite<K extends string>(key: K, x: number): Partial<Record<K, number>> {
+  const r = Number.isFinite(x) ? round3(x) : null;
+  return r === null ? {} : ({ [key]: r } as Record<K, number>);
 }
 
 function pick(n: { quality?: QualityStatus | undefined; savings?: SavingsStatus | undefined }) {

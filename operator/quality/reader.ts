@@ -6,7 +6,12 @@
 import type { Logger } from "pino";
 import { NO_QUALITY_SOURCE, type QualitySnapshot } from "./plan.js";
 import { PrometheusError, type PrometheusClient } from "./prometheus.js";
+import type { LearningReading, LearningTarget } from "./learning.js";
+import { readLearning } from "./learning-reader.js";
 import { queryRules, readingsFrom, type QualityTarget } from "./reading.js";
+
+/** How often learning routes' evidence is read by default: their tables change the router config (ADR 12). */
+export const DEFAULT_LEARNING_INTERVAL_MS = 300_000;
 
 export interface QualityReaderOptions {
   /** null: no --prometheus-url (every route's QualityMet says NoMetricsSource). */
@@ -19,15 +24,26 @@ export interface QualityReaderOptions {
   logger: Logger;
   /** Counts each read by result (the operator's routewise_operator_quality_reads_total). */
   count?: (result: "success" | "error") => void;
+  /**
+   * Learning routes' evidence is read at most this often (default DEFAULT_LEARNING_INTERVAL_MS); in between, reads
+   * keep the last evidence, so a table (and the config) changes at most once per interval.
+   */
+  learningIntervalMs?: number;
+  /** Monotonic clock in ms (default performance.now). */
+  now?: () => number;
 }
 
 export class QualityReader {
   private snap: QualitySnapshot;
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
+  /** When learning evidence was last read (clock ms), or null. */
+  private learnedAt: number | null = null;
 
   constructor(private readonly o: QualityReaderOptions) {
-    this.snap = o.client ? { configured: true, seq: 0, error: null, readings: new Map() } : NO_QUALITY_SOURCE;
+    this.snap = o.client
+      ? { configured: true, seq: 0, error: null, readings: new Map(), learning: new Map() }
+      : NO_QUALITY_SOURCE;
   }
 
   snapshot(): QualitySnapshot {
@@ -56,8 +72,9 @@ export class QualityReader {
     const seq = this.snap.seq + 1;
     try {
       const readings = targets.length === 0 ? new Map() : readingsFrom(await queryRules(client, targets), targets);
+      const learning = await this.readLearning(client, targets);
       if (this.snap.error !== null) this.o.logger.info({ routes: targets.length }, "Read measured quality again");
-      this.snap = { configured: true, seq, error: null, readings };
+      this.snap = { configured: true, seq, error: null, readings, learning };
       this.o.count?.("success");
     } catch (err) {
       this.failed(seq, err);
@@ -65,10 +82,29 @@ export class QualityReader {
     if (!this.stopped) this.o.onRead();
   }
 
+  /** Learning routes' evidence: read anew once per learning interval (or after a failed read), else kept. */
+  private async readLearning(
+    client: PrometheusClient,
+    targets: readonly QualityTarget[],
+  ): Promise<ReadonlyMap<string, LearningReading>> {
+    const learning: LearningTarget[] = targets.flatMap((t) =>
+      t.learningWindow ? [{ key: t.key, route: t.route, namespace: t.namespace, window: t.learningWindow }] : [],
+    );
+    const now = (this.o.now ?? (() => performance.now()))();
+    const interval = this.o.learningIntervalMs ?? DEFAULT_LEARNING_INTERVAL_MS;
+    const kept = new Map([...this.snap.learning].filter(([key]) => learning.some((t) => t.key === key)));
+    const due = this.learnedAt === null || now - this.learnedAt >= interval;
+    if (!due && learning.every((t) => kept.has(t.key))) return kept;
+    const read = await readLearning(client, learning);
+    this.learnedAt = now;
+    return read;
+  }
+
   private failed(seq: number, err: unknown): void {
     const error = err instanceof PrometheusError ? err.message : "query failed";
     if (error !== this.snap.error) this.o.logger.warn({ error }, "Failed to read measured quality from Prometheus");
-    this.snap = { configured: true, seq, error, readings: new Map() };
+    this.snap = { configured: true, seq, error, readings: new Map(), learning: new Map() };
+    this.learnedAt = null;
     this.o.count?.("error");
   }
 }

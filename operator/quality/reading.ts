@@ -15,6 +15,8 @@ export interface QualityTarget {
   namespace: string;
   /** Effectively shadow: savings are projected, not measured. */
   shadow: boolean;
+  /** learning.window of a route that learns (and judges), else null: its evidence is read too (ADR 12). */
+  learningWindow?: number | null;
 }
 
 /** What Prometheus says about one route; null fields have no series. */

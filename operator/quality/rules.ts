@@ -28,11 +28,11 @@ export function qualityQueries(routes: readonly string[]): Record<QualityRule, s
 }
 
 /** RE2 metacharacters escaped, so a model name like `gpt-4o.mini` matches itself only. */
-function escapeRegex(s: string): string {
+export function escapeRegex(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
 /** A PromQL double-quoted string literal. */
-function promString(s: string): string {
+export function promString(s: string): string {
   return `"${s.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n")}"`;
 }

@@ -14,11 +14,17 @@ export interface WrittenQuality {
 
 /** The part of a route's status the quality code reads. */
 export function qualityView(s: CurrentQuality | undefined): CurrentQuality {
-  const out: CurrentQuality = { conditions: (s?.conditions ?? []).filter((c) => c.type === "QualityMet") };
-  if (s?.quality) out.quality = s.quality;
-  if (s?.savings) out.savings = s.savings;
-  if (s?.rollout) out.rollout = s.rollout;
-  return out;
+  return { conditions: (s?.conditions ?? []).filter((c) => c.type === "QualityMet"), ...qualityFieldsOf(s) };
+}
+
+/** The status fields quality and learning write (ADR 10, ADR 12), those that are set. */
+export function qualityFieldsOf(s: CurrentQuality | undefined): Omit<CurrentQuality, "conditions"> {
+  return {
+    ...(s?.quality ? { quality: s.quality } : {}),
+    ...(s?.savings ? { savings: s.savings } : {}),
+    ...(s?.rollout ? { rollout: s.rollout } : {}),
+    ...(s?.learned ? { learned: s.learned } : {}),
+  };
 }
 
 /**

@@ -4,7 +4,9 @@
  * neither imports a metric.
  */
 import type { Logger } from "pino";
+import { thresholdContributions, thresholdKey, type LearningLabel, type PositionAgreement } from "../learn/evidence.js";
 import type { RouterMetrics } from "../metrics/metrics.js";
+import type { LearningLedger } from "./learning-ledger.js";
 
 /** routewise_evaluation_failures_total's reasons. */
 export const EVALUATION_FAILURE_REASONS = [
@@ -17,10 +19,21 @@ export const EVALUATION_FAILURE_REASONS = [
 export type EvaluationFailureReason = (typeof EVALUATION_FAILURE_REASONS)[number];
 
 export interface EvaluationRecorder {
-  /** A sample with scores (1–10 each); `model` is the routed side's model. */
-  sample(route: string, model: string, scores: { routed: number; baseline: number }, requestId: string): void;
+  /**
+   * A sample with scores (1–10 each); `model` is the routed side's model; `agreement` how the judge's two position
+   * gradings relate (absent: the judge was not asked).
+   */
+  sample(
+    route: string,
+    model: string,
+    scores: { routed: number; baseline: number },
+    requestId: string,
+    agreement?: PositionAgreement,
+  ): void;
   /** A sample that recorded no score; `detail` is already redacted (never a prompt, answer or key). */
   failure(route: string, reason: EvaluationFailureReason, requestId: string, detail?: string): void;
+  /** A request the evaluator will not sample after all (not drawn, paused, nothing to compare). */
+  skipped(requestId: string): void;
   /** Evaluation spend (one baseline, decided-model or judge call). */
   cost(route: string, usd: number): void;
   /** Whether the spend cap pauses the route's sampling; `paused` of every evaluated route on a config change. */
@@ -31,24 +44,52 @@ export interface EvaluationRecorder {
   feedback(route: string, model: string, score: number): void;
 }
 
-export function createEvaluationRecorder(metrics: RouterMetrics, logger: Logger): EvaluationRecorder {
+/**
+ * Learning routes (ADR 12): the ledger the request record writes each judge-sampled decision to, and who else
+ * wants each label (a standalone router's in-process learner).
+ */
+export interface LearningRecording {
+  ledger: LearningLedger;
+  onLabel?: (route: string, label: LearningLabel) => void;
+}
+
+export function createEvaluationRecorder(
+  metrics: RouterMetrics,
+  logger: Logger,
+  learning?: LearningRecording,
+): EvaluationRecorder {
   const m = metrics;
   return {
-    sample: (route, model, s, requestId) => {
-      m.evaluationSamples.inc({ route, model });
-      m.evaluationScore.inc({ route, model, side: "routed" }, s.routed);
-      m.evaluationScore.inc({ route, model, side: "baseline" }, s.baseline);
-      m.evaluationScoreSquared.inc({ route, model, side: "routed" }, s.routed * s.routed);
-      m.evaluationScoreSquared.inc({ route, model, side: "baseline" }, s.baseline * s.baseline);
-      m.evaluationScoreProduct.inc({ route, model }, s.routed * s.baseline);
+    sample: (route, model, s, requestId, agreement) => {
+      const context = learning?.ledger.take(requestId);
+      const labels = context ? { route, model, segment: context.segment } : { route, model };
+      m.evaluationSamples.inc(labels);
+      m.evaluationScore.inc({ ...labels, side: "routed" }, s.routed);
+      m.evaluationScore.inc({ ...labels, side: "baseline" }, s.baseline);
+      m.evaluationScoreSquared.inc({ ...labels, side: "routed" }, s.routed * s.routed);
+      m.evaluationScoreSquared.inc({ ...labels, side: "baseline" }, s.baseline * s.baseline);
+      m.evaluationScoreProduct.inc(labels, s.routed * s.baseline);
+      if (agreement?.ordered) {
+        m.judgeOrdered.inc({ route });
+        m.judgeDisagreements.inc({ route }, agreement.disagreement);
+      }
+      if (context) {
+        const label: LearningLabel = { ...context, model, ...s, agreement: agreement ?? null };
+        recordLabel(m, route, label);
+        learning?.onLabel?.(route, label);
+      }
       logger.debug({ route, model, requestId, routed: s.routed, baseline: s.baseline }, "Recorded judge sample");
     },
     failure: (route, reason, requestId, detail) => {
+      learning?.ledger.take(requestId);
       m.evaluationFailures.inc({ route, reason });
       logger.warn(
         { route, reason, requestId, ...(detail === undefined ? {} : { error: detail }) },
         "Failed to evaluate sample",
       );
+    },
+    skipped: (requestId) => {
+      learning?.ledger.take(requestId);
     },
     cost: (route, usd) => {
       m.evaluationCost.inc({ route }, usd);
@@ -65,4 +106,22 @@ export function createEvaluationRecorder(metrics: RouterMetrics, logger: Logger)
       m.feedbackScore.inc({ route, model }, score);
     },
   };
+}
+
+/** A label's share of the SLO controller's sums (router/learn/evidence.ts): every threshold's cost and matches. */
+function recordLabel(m: RouterMetrics, route: string, l: LearningLabel): void {
+  m.learningLabels.inc({ route });
+  m.learningBaselineCost.inc({ route }, l.baselineCost);
+  for (const c of thresholdContributions(l)) {
+    const labels = { route, threshold: thresholdKey(c.threshold) };
+    m.learningThresholdCost.inc(labels, c.cost);
+    if (c.weight <= 0) continue;
+    const w = c.weight;
+    m.learningThresholdLabels.inc(labels);
+    m.learningThresholdScore.inc({ ...labels, side: "routed" }, w * l.routed);
+    m.learningThresholdScore.inc({ ...labels, side: "baseline" }, w * l.baseline);
+    m.learningThresholdScoreSquared.inc({ ...labels, side: "routed" }, w * w * l.routed * l.routed);
+    m.learningThresholdScoreSquared.inc({ ...labels, side: "baseline" }, w * w * l.baseline * l.baseline);
+    m.learningThresholdScoreProduct.inc(labels, w * w * l.routed * l.baseline);
+  }
 }

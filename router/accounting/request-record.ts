@@ -16,6 +16,7 @@ import { costUSD, type TokenCounts } from "./cost.js";
 import type { TraceContext } from "../providers/types.js";
 import { genAiLabels } from "./gen-ai.js";
 import { RequestSpans, type AttemptSpan } from "./tracing.js";
+import type { LabelContext, LearningLedger } from "./learning-ledger.js";
 
 /** What the record needs of a selection (router/select's Selection satisfies it). */
 export interface RecordedSelection {
@@ -31,6 +32,8 @@ export interface RecordedSelection {
   propensity?: number;
   /** The request's learning segment (ADR 12), when the route learns. */
   segment?: string;
+  /** The providers to try, in order (a learning route's candidates as the SLO controller sees them). */
+  order?: readonly ProviderConfig[];
 }
 
 /** One upstream attempt, from attemptStarted to attemptEnded. */
@@ -71,6 +74,11 @@ export interface RecorderDeps {
   sink?: (line: Record<string, unknown>) => void;
   /** Tracing on: each request's spans (tracing.ts). Absent: no span is created. */
   tracer?: Tracer;
+  /**
+   * Learning routes (ADR 12): where an answered, judge-sampled request leaves what its sample's label needs, and
+   * whether judge sampling takes a request (router/evaluation's draw). Absent: nothing is left.
+   */
+  learning?: { ledger: LearningLedger; sampled: (route: RouteConfig, requestId: string) => boolean };
 }
 
 /** What the record learns about a request besides its decision: for the access-log line. Never a key or prompt. */
@@ -267,8 +275,31 @@ export class RequestRecord implements AttemptObserver {
       m.projectedCost.inc({ route: route.name }, costUSD(answerTokens(answer), selection.decided.pricing));
     m.qualityPoints.inc({ route: route.name }, selection.predict(f.provider));
     m.baselineQualityPoints.inc({ route: route.name }, selection.baselineQuality);
+    this.rememberLabel(f, answerTokens(answer), costs.baseline);
     this.logServed(f, costs);
     return costs;
+  }
+
+  /** A judge-sampled answer of a learning route: what its label will need, for the evaluation record. */
+  private rememberLabel(f: Finished, tokens: TokenCounts, baselineCost: number): void {
+    const { route, selection } = this.decision();
+    const learning = this.deps.learning;
+    if (!learning || !labelled(route, selection, f) || !learning.sampled(route, this.requestId)) return;
+    const routed = selection.arm === "baseline" ? selection.decided : f.provider;
+    const retention = (p: ProviderConfig): number =>
+      selection.baselineQuality > 0 ? selection.predict(p) / selection.baselineQuality : 0;
+    const context: LabelContext = {
+      segment: selection.segment ?? "",
+      provider: routed.id,
+      propensity: routed.id === selection.decided.id ? (selection.propensity ?? 1) : 0,
+      options: (selection.order ?? []).map((p) => ({
+        provider: p.id,
+        predicted: retention(p),
+        cost: costUSD(tokens, p.pricing),
+      })),
+      baselineCost,
+    };
+    learning.ledger.remember(this.requestId, context);
   }
 
   private bill(route: RouteConfig, b: BilledAttempt, cost: number): void {
@@ -412,4 +443,15 @@ function answerTokens(billed: BilledAttempt[]): TokenCounts {
     output: sum(billed.map((b) => b.tokens.output)),
     estimated: billed.some((b) => b.tokens.estimated),
   };
+}
+
+/**
+ * Whether an answered request of this route can become a learning label: the route learns and judges, the request
+ * has a segment, was answered and routed by the policy (canary's baseline arm is never judged; shadow's routed side
+ * is the decided provider).
+ */
+function labelled(route: RouteConfig, selection: RecordedSelection, f: Finished): boolean {
+  if (!route.learning || !route.evaluation || selection.segment === undefined) return false;
+  if (f.outcome !== "success" || selection.reason === "pinned") return false;
+  return selection.arm === "policy" || route.rollout === "shadow";
 }

@@ -32,6 +32,7 @@ function setup(complete: ProviderAdapter["complete"], o: { capacity?: number; co
   const record: EvaluationRecorder = {
     sample: (_r, model, s) => events.push(`sample ${model} ${s.routed}/${s.baseline}`),
     failure: (_r, reason, _id, detail) => events.push(`failure ${reason}${detail === undefined ? "" : ` ${detail}`}`),
+    skipped: () => undefined,
     cost: () => undefined,
     paused: () => undefined,
     pausedRoutes: () => undefined,

@@ -23,6 +23,8 @@ import { SpendCap } from "./spend-cap.js";
 import { compareStructurally, type Answer } from "./structural.js";
 import { answerOf as completionAnswer } from "../verify/answer.js";
 import { parseVerdict, type Verdict } from "./verdict.js";
+import type { PositionAgreement } from "../learn/evidence.js";
+import { positionAgreement } from "../learn/learner.js";
 
 export const DEFAULT_QUEUE_CAPACITY = 256;
 export const DEFAULT_CONCURRENCY = 2;
@@ -71,9 +73,11 @@ export class Evaluator {
   /** An answered request whose client response has ended. Never throws, never waits. */
   consider(c: EvaluationCase): void {
     if (this.abort.signal.aborted || !isSampled(c)) return;
-    if (this.pausedNow(c.route)) return;
     const plan = planEvaluation(c);
-    if (plan.kind === "skip") return;
+    if (this.pausedNow(c.route) || plan.kind === "skip") {
+      this.deps.record.skipped(c.requestId);
+      return;
+    }
     if (plan.kind === "equal") {
       this.deps.record.sample(c.route.name, plan.model, EQUAL_SCORES, c.requestId);
       return;
@@ -134,11 +138,12 @@ export class Evaluator {
       const other = await this.otherSide(c, plan.provider, plan.side);
       const [routed, baseline] = plan.side === "baseline" ? [c.answer, other] : [other, c.answer];
       const model = plan.side === "baseline" ? c.answered.model : plan.provider.model;
-      const scores =
-        compareStructurally(routed, baseline, c.jsonMode) === "equal"
-          ? EQUAL_SCORES
-          : await this.judge(c, routed, baseline);
-      this.deps.record.sample(c.route.name, model, scores, c.requestId);
+      if (compareStructurally(routed, baseline, c.jsonMode) === "equal")
+        this.deps.record.sample(c.route.name, model, EQUAL_SCORES, c.requestId);
+      else {
+        const { scores, agreement } = await this.judge(c, routed, baseline);
+        this.deps.record.sample(c.route.name, model, scores, c.requestId, agreement);
+      }
     } catch (err) {
       const failure =
         err instanceof EvaluationFailure
@@ -155,15 +160,19 @@ export class Evaluator {
     return answerOf(await this.call(c.route, provider, request, c.requestId, reason));
   }
 
-  /** Both judge calls (routed in position A, then in B) and the two-position average. */
-  private async judge(c: EvaluationCase, routed: Answer, baseline: Answer): Promise<SampleScores> {
+  /** Both judge calls (routed in position A, then in B), the two-position average and how the two agree. */
+  private async judge(
+    c: EvaluationCase,
+    routed: Answer,
+    baseline: Answer,
+  ): Promise<{ scores: SampleScores; agreement: PositionAgreement }> {
     const judgeId = c.route.evaluation?.judge ?? "";
     const judge = this.deps.providers().get(judgeId);
     if (!judge) throw new EvaluationFailure("judge_error", `the judge provider ${judgeId} is not in the config`);
     const conversation = renderConversation(c.request.messages);
     const first = await this.verdict(c, judge, judgeMessages(conversation, judgeText(routed), judgeText(baseline)));
     const second = await this.verdict(c, judge, judgeMessages(conversation, judgeText(baseline), judgeText(routed)));
-    return averageScores(first, second);
+    return { scores: averageScores(first, second), agreement: positionAgreement(first, second) };
   }
 
   private async verdict(c: EvaluationCase, judge: ProviderConfig, messages: ChatRequest["messages"]): Promise<Verdict> {

@@ -115,11 +115,29 @@ function cheaper(a: CandidateOption, b: CandidateOption): boolean {
 }
 
 export function evaluateThreshold(input: ControllerInput, threshold: number, z: number = Z_95): ThresholdEvaluation {
-  const t = tally(input, threshold);
-  const { ratio, variance } = ratioEstimate(unmixSums(t.sums, input.flipRate ?? 0));
+  return evaluateSums(tally(input, threshold), input.flipRate ?? 0, z);
+}
+
+/**
+ * What one threshold's evaluation needs, as additive sums over the window: the inverse-propensity weighted judge
+ * sums of the labels π_t agrees with (n = every label in the window), how many those are, and the cost of π_t and
+ * of the baseline over every label. Sums of several replicas' or windows' labels add up, which is how the operator
+ * reads them from Prometheus (router/learn/evidence.ts).
+ */
+export interface ThresholdSums {
+  threshold: number;
+  sums: JudgeSums;
+  matched: number;
+  cost: number;
+  baselineCost: number;
+}
+
+/** A threshold's retention estimate and bound from its sums (judge flips unmixed first) and its savings. */
+export function evaluateSums(t: ThresholdSums, flipRate: number, z: number = Z_95): ThresholdEvaluation {
+  const { ratio, variance } = ratioEstimate(unmixSums(t.sums, flipRate));
   const supported = t.matched > 0 && Number.isFinite(ratio);
   return {
-    threshold,
+    threshold: t.threshold,
     estimate: supported ? ratio : Number.NaN,
     lower: supported ? ratio - z * Math.sqrt(variance) : Number.NEGATIVE_INFINITY,
     matched: t.matched,
@@ -127,15 +145,8 @@ export function evaluateThreshold(input: ControllerInput, threshold: number, z: 
   };
 }
 
-interface Tally {
-  sums: JudgeSums;
-  matched: number;
-  cost: number;
-  baselineCost: number;
-}
-
-function tally(input: ControllerInput, threshold: number): Tally {
-  const t: Tally = { sums: EMPTY_SUMS, matched: 0, cost: 0, baselineCost: 0 };
+function tally(input: ControllerInput, threshold: number): ThresholdSums {
+  const t: ThresholdSums = { threshold, sums: EMPTY_SUMS, matched: 0, cost: 0, baselineCost: 0 };
   for (const l of input.labels) {
     const choice = policyChoice(l.options, threshold);
     const w = choice?.provider === l.provider && l.propensity > 0 ? 1 / l.propensity : 0;
@@ -188,13 +199,27 @@ function fixedSequence(
 
 /** The controller: the threshold to run, and the savings at the objective and at a point or two below it. */
 export function controlThreshold(input: ControllerInput, options: ControllerOptions = {}): ControllerResult {
-  const mode = options.mode ?? "lcb";
   const thresholds = [...(options.thresholds ?? DEFAULT_THRESHOLDS)].sort((a, b) => a - b);
-  const curve = thresholds.map((t) => evaluateThreshold(input, t, options.z ?? Z_95));
+  const sums = thresholds.map((t) => tally(input, t));
+  return controlFromSums(sums, { objective: input.objective, flipRate: input.flipRate ?? 0 }, options);
+}
+
+/**
+ * The controller on each threshold's sums (what Prometheus or a standalone router's window holds): the same
+ * result controlThreshold gives on the labels behind them. `options.thresholds` is ignored: the sums say which.
+ */
+export function controlFromSums(
+  thresholds: readonly ThresholdSums[],
+  input: { objective: number; flipRate: number },
+  options: Omit<ControllerOptions, "thresholds"> = {},
+): ControllerResult {
+  const mode = options.mode ?? "lcb";
+  const ordered = [...thresholds].sort((a, b) => a.threshold - b.threshold);
+  const curve = ordered.map((t) => evaluateSums(t, input.flipRate, options.z ?? Z_95));
   const objectives = [input.objective, ...(options.below ?? DEFAULT_BELOW).map((d) => input.objective - d)];
   const points = objectives.map((o) => operatingPoint(curve, o, mode));
   const [first] = points as [OperatingPoint, ...OperatingPoint[]];
-  return { ...first, labels: input.labels.length, curve, points };
+  return { ...first, labels: ordered[0]?.sums.n ?? 0, curve, points };
 }
 
 /**

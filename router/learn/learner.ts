@@ -154,6 +154,15 @@ export function swapDisagreement(first: PositionGrades, second: PositionGrades):
   return o1 === 0 || o2 === 0 ? 0.5 : 1;
 }
 
+/** Whether a sample tells anything about flips (not both gradings ties), and how much its gradings disagree. */
+export function positionAgreement(
+  first: PositionGrades,
+  second: PositionGrades,
+): { ordered: boolean; disagreement: 0 | 0.5 | 1 } {
+  const ordered = first.scoreA !== first.scoreB || second.scoreA !== second.scoreB;
+  return { ordered, disagreement: swapDisagreement(first, second) };
+}
+
 /**
  * A feedback disagreement: the judge ranks the routed answer below the baseline's while the user scored it ≥ 0.5,
  * or at or above the baseline's while the user scored it below 0.5.

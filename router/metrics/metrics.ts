@@ -102,6 +102,7 @@ export function createRouterMetrics(registry: Registry = new Registry(), options
       registers: r,
     }),
     ...evaluationMetrics(r),
+    ...learningMetrics(r),
     qualityPoints: new Counter({
       name: "routewise_quality_points_total",
       help: "Sum over requests of the chosen model's predicted quality (0-100 scale).",
@@ -220,31 +221,91 @@ export function createRouterMetrics(registry: Registry = new Registry(), options
   };
 }
 
+/**
+ * The SLO controller's sums of learning routes (docs/adr/0012-learned-quality.md, router/learn/evidence.ts): per
+ * threshold of the fixed grid, the labels whose judged provider is that threshold's choice and their judge sums
+ * weighted by 1/propensity, and the cost of that threshold's choices; per route, the labels and the baseline cost.
+ */
+function learningMetrics(r: Registry[]) {
+  const threshold = (name: string, help: string) =>
+    new Counter({ name, help, labelNames: ["route", "threshold"] as const, registers: r });
+  return {
+    learningLabels: new Counter({
+      name: "routewise_learning_labels_total",
+      help: "Learning routes: judge samples whose decision (segment, propensity, candidates) the router knew.",
+      labelNames: ["route"] as const,
+      registers: r,
+    }),
+    learningBaselineCost: new Counter({
+      name: "routewise_learning_baseline_cost_usd_total",
+      help: "Learning routes: the labelled answers' tokens at the baseline's prices, in USD.",
+      labelNames: ["route"] as const,
+      registers: r,
+    }),
+    learningThresholdLabels: threshold(
+      "routewise_learning_threshold_labels_total",
+      "Learning routes: labels whose judged provider is the choice of the policy at this threshold.",
+    ),
+    learningThresholdScore: new Counter({
+      name: "routewise_learning_threshold_score_total",
+      help: "Learning routes: sum of those labels' judge scores weighted by 1/propensity, by side.",
+      labelNames: ["route", "threshold", "side"] as const,
+      registers: r,
+    }),
+    learningThresholdScoreSquared: new Counter({
+      name: "routewise_learning_threshold_score_squared_total",
+      help: "Learning routes: sum of those labels' squared judge scores weighted by 1/propensity squared, by side.",
+      labelNames: ["route", "threshold", "side"] as const,
+      registers: r,
+    }),
+    learningThresholdScoreProduct: threshold(
+      "routewise_learning_threshold_score_product_total",
+      "Learning routes: sum of those labels' routed times baseline score weighted by 1/propensity squared.",
+    ),
+    learningThresholdCost: threshold(
+      "routewise_learning_threshold_cost_usd_total",
+      "Learning routes: the labelled answers' tokens at the prices of the policy's choice at this threshold, in USD.",
+    ),
+  };
+}
+
 /** Judge samples and explicit feedback (docs/adr/0010-measured-quality.md). */
 function evaluationMetrics(r: Registry[]) {
   return {
     evaluationSamples: new Counter({
       name: "routewise_evaluation_samples_total",
-      help: "Judge samples with scores recorded, by route and the routed side's model.",
-      labelNames: ["route", "model"] as const,
+      help: "Judge samples with scores recorded, by route and the routed side's model (and segment, on learning routes).",
+      labelNames: ["route", "model", "segment"] as const,
       registers: r,
     }),
     evaluationScore: new Counter({
       name: "routewise_evaluation_score_total",
       help: "Sum of judge scores (1-10) of the samples, by side (routed or baseline).",
-      labelNames: ["route", "model", "side"] as const,
+      labelNames: ["route", "model", "side", "segment"] as const,
       registers: r,
     }),
     evaluationScoreSquared: new Counter({
       name: "routewise_evaluation_score_squared_total",
       help: "Sum of squared judge scores of the samples, by side (for the retention bound).",
-      labelNames: ["route", "model", "side"] as const,
+      labelNames: ["route", "model", "side", "segment"] as const,
       registers: r,
     }),
     evaluationScoreProduct: new Counter({
       name: "routewise_evaluation_score_product_total",
       help: "Sum over samples of the routed score times the baseline score (for the retention bound).",
-      labelNames: ["route", "model"] as const,
+      labelNames: ["route", "model", "segment"] as const,
+      registers: r,
+    }),
+    judgeOrdered: new Counter({
+      name: "routewise_evaluation_judge_ordered_total",
+      help: "Judged samples whose two position gradings were not both ties (for the judge's flip rate).",
+      labelNames: ["route"] as const,
+      registers: r,
+    }),
+    judgeDisagreements: new Counter({
+      name: "routewise_evaluation_judge_disagreements_total",
+      help: "Sum over judged samples of how much the two position gradings disagree on the order (0, 0.5 or 1).",
+      labelNames: ["route"] as const,
       registers: r,
     }),
     evaluationFailures: new Counter({

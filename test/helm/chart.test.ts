@@ -495,6 +495,7 @@ describe("rendered objects (golden fields)", () => {
       `--controller-name=${DEFAULT_CONTROLLER_NAME}`,
       "--watch-namespaces=ops,team-a",
       "--quality-interval=60s",
+      "--learning-interval=5m",
       `--lease-name=${DEFAULT_LEASE_NAME}`,
     ]);
     const single = find<V1Deployment>(

@@ -6,6 +6,7 @@ import { CoreV1Api, CustomObjectsApi, type KubeConfig } from "@kubernetes/client
 import { pino } from "pino";
 import { runOperator, type RunningOperator } from "../../operator/main.js";
 import type { Condition } from "../../operator/api/v1alpha1/conditions.js";
+import type { ModelRouteStatus } from "../../operator/api/v1alpha1/types.js";
 import {
   CONFIGMAP_NAME,
   CREDENTIALS_SECRET_NAME,
@@ -33,6 +34,8 @@ export interface OperatorTestOptions {
   prometheusUrl?: string;
   qualityIntervalMs?: number;
   qualityHoldMs?: number;
+  /** Learned quality (ADR 12): how often learning routes' evidence is read. */
+  learningIntervalMs?: number;
 }
 
 export async function startOperator(
@@ -51,6 +54,7 @@ export async function startOperator(
     ...(o.prometheusUrl === undefined ? {} : { prometheusUrl: o.prometheusUrl }),
     ...(o.qualityIntervalMs === undefined ? {} : { qualityIntervalMs: o.qualityIntervalMs }),
     ...(o.qualityHoldMs === undefined ? {} : { qualityHoldMs: o.qualityHoldMs }),
+    ...(o.learningIntervalMs === undefined ? {} : { learningIntervalMs: o.learningIntervalMs }),
     logger: pino({ level: process.env["ROUTEWISE_TEST_LOG"] ?? "silent" }),
     metricsHost: "127.0.0.1",
     metricsPort: 0,
@@ -142,6 +146,7 @@ export interface StatusView {
   quality?: { retention?: number; lowerBound?: number; samples?: number; window?: string; observedTime?: string };
   savings?: { ratio?: number; usdPerHour?: number; basis?: string; window?: string };
   rollout?: { effectiveMode?: string; reason?: string; since?: string; generation?: number; resetValue?: string };
+  learned?: NonNullable<ModelRouteStatus["learned"]>;
   candidateCount?: number;
   servingGeneration?: number;
   conditions?: Condition[];

@@ -709,6 +709,72 @@ export interface ModelRouteStatus {
     window?: string;
   };
   /**
+   * What the operator learned from the route's judged traffic (spec.learning; README "Learning from your traffic"): a summary of the table it writes into the router config as route.learned.
+   */
+  learned?: {
+    /**
+     * Judged samples (labels) in the window.
+     */
+    labels?: number;
+    /**
+     * The Prometheus range the labels were read over (about spec.learning.window labels).
+     */
+    window?: string;
+    /**
+     * The judge's estimated flip rate (swapped-order disagreements) the bounds allow for.
+     */
+    flipRate?: number;
+    /**
+     * The SLO controller's effective threshold on predicted retention, used where no learned entry applies. Absent: the objective (too few labels, or no threshold's bound clears it).
+     */
+    threshold?: number;
+    /**
+     * Segments with at least one learned entry.
+     */
+    segments?: number;
+    /**
+     * Learned (segment, candidate) entries.
+     */
+    entries?: number;
+    /**
+     * The controller's operating points: at the objective, then 1 and 2 points below it, so the savings a lower objective would buy are visible.
+     *
+     * @maxItems 3
+     *
+     * Items: The cheapest threshold whose retention lower bound clears one objective.
+     */
+    points?: {
+      /**
+       * The objective tested.
+       */
+      objective: number;
+      /**
+       * Whether some threshold's lower bound clears it.
+       */
+      met: boolean;
+      /**
+       * The threshold (the highest tested when none clears).
+       */
+      threshold?: number;
+      /**
+       * Estimated retention at that threshold.
+       */
+      retention?: number;
+      /**
+       * Its one-sided 95% lower bound.
+       */
+      lowerBound?: number;
+      /**
+       * 1 - cost / baseline cost over the window's labels at that threshold.
+       */
+      savings?: number;
+    }[];
+    /**
+     * When the numbers last changed.
+     */
+    observedTime?: string;
+  };
+  /**
    * How the route is programmed, which differs from spec.rollout.mode under auto shadow.
    */
   rollout?: {
