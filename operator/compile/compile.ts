@@ -4,12 +4,8 @@
  */
 import { REASONS } from "../api/v1alpha1/conditions.js";
 import type { ModelProvider, ModelRoute, SecretInfo } from "../api/v1alpha1/types.js";
-import {
-  ROUTER_CONFIG_VERSION,
-  type ProviderConfig,
-  type RouteConfig,
-  type RouterConfig,
-} from "../../router/config/types.js";
+import type { ProviderConfig, RouteConfig, RouterConfig } from "../../router/config/types.js";
+import { configVersionFor } from "../../router/config/version.js";
 import { contentHash } from "../../router/config/hash.js";
 import type { GrantView } from "./attachment.js";
 import type { CredentialSource } from "./credentials.js";
@@ -75,7 +71,8 @@ export function compile(input: CompileInput): CompileResult {
   }
   routes.sort((a, b) => compareStrings(a.name, b.name));
   const providerList = usedProviders(routes, providers, input.previous);
-  const body = { version: ROUTER_CONFIG_VERSION as RouterConfig["version"], providers: providerList, routes };
+  const content = { providers: providerList, routes };
+  const body = { version: configVersionFor(content), ...content };
   const config: RouterConfig = { ...body, hash: contentHash(body) };
   const programmed = [
     ...providerList.map((p) => objectKey({ kind: "ModelProvider", ...splitId(p.id) })),
