@@ -8,6 +8,7 @@ import type { ProviderConfig, RouteConfig, RouterConfig } from "../../router/con
 import { configVersionFor } from "../../router/config/version.js";
 import { contentHash } from "../../router/config/hash.js";
 import type { GrantView } from "./attachment.js";
+import { compileClientKeys, type ClientKeyInput } from "./client-keys.js";
 import type { CredentialSource } from "./credentials.js";
 import { ROUTE_DEFAULTS } from "./defaults.js";
 import { compileProvider } from "./provider.js";
@@ -34,6 +35,8 @@ export interface CompileInput {
    * compile-time input so the spec is never modified.
    */
   autoShadow?: ReadonlySet<string>;
+  /** The ModelClientKeys the gateway admits, with its salt, their digests and its team budgets (issue 17). */
+  clientKeys?: ClientKeyInput;
 }
 
 export interface CompileResult {
@@ -71,12 +74,16 @@ export function compile(input: CompileInput): CompileResult {
   }
   routes.sort((a, b) => compareStrings(a.name, b.name));
   const providerList = usedProviders(routes, providers, input.previous);
-  const content = { providers: providerList, routes };
+  const keys = input.clientKeys
+    ? compileClientKeys(input.clientKeys, input.secrets, new Set(routes.map((r) => r.name)), problems)
+    : { config: null, programmed: [] };
+  const content = { providers: providerList, routes, ...(keys.config ? { clientKeys: keys.config } : {}) };
   const body = { version: configVersionFor(content), ...content };
   const config: RouterConfig = { ...body, hash: contentHash(body) };
   const programmed = [
     ...providerList.map((p) => objectKey({ kind: "ModelProvider", ...splitId(p.id) })),
     ...routes.map((r) => objectKey({ kind: "ModelRoute", namespace: r.source.namespace, name: r.source.name })),
+    ...keys.programmed,
   ].sort(compareStrings);
   const usedKeys = new Set(
     providerList.flatMap((p) => [p.credentialKey, p.egress?.caKey ?? null].filter((k): k is string => k !== null)),

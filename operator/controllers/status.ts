@@ -7,6 +7,7 @@ import type { CompileResult } from "../compile/compile.js";
 import { objectKey, type Problem } from "../compile/problems.js";
 import type { RolloutStatus } from "../quality/auto-shadow.js";
 import { canonical, type QualityStatus, type SavingsStatus } from "../quality/plan.js";
+import type { BudgetStatus } from "../quality/spend.js";
 
 /** A route's status on one gateway, written by that gateway's controller (Gateway API's RouteParentStatus). */
 export interface ParentStatus {
@@ -30,6 +31,8 @@ export interface ObjectStatus {
   quality?: QualityStatus;
   savings?: SavingsStatus;
   rollout?: RolloutStatus;
+  /** Routes and client keys with a budget (top-level owner only): this period's spend (issue 17). */
+  budget?: BudgetStatus;
 }
 
 export interface Outcome {
@@ -40,7 +43,7 @@ export interface Outcome {
 }
 
 export interface StatusInput {
-  kind: "ModelProvider" | "ModelRoute" | "ModelGateway";
+  kind: "ModelProvider" | "ModelRoute" | "ModelGateway" | "ModelClientKey";
   namespace: string;
   name: string;
   generation: number;
@@ -188,6 +191,7 @@ function normalise(s: ObjectStatus) {
     quality: canonical(s.quality),
     savings: canonical(s.savings),
     rollout: canonical(s.rollout),
+    budget: canonical(s.budget),
     conditions: normaliseConditions(s.conditions),
     parents: s.parents?.map((p) => [
       p.parentRef.namespace,
