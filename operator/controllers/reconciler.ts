@@ -220,7 +220,7 @@ export class Reconciler {
         autoShadow,
         keys: keysWith(salt),
       });
-      await this.writeOutputs(owner, compiled, secrets, current, { ...fresh, salt });
+      await this.writeOutputs(owner, compiled, secrets, current, { feedbackKey: fresh.feedbackKey, salt });
       return { compiled, owner, writeError: null };
     } catch (err) {
       // Redacted like a status message: the users' key values and those the gateway's Secret holds now.
@@ -237,14 +237,15 @@ export class Reconciler {
     compiled: GatewayCompile,
     secrets: CachedSecret[],
     current: CurrentOutputs,
-    fresh: Generated,
+    own: Generated,
   ): Promise<void> {
     const { kube, logger, metrics } = this.deps;
     const { result } = compiled;
     const values = credentialValues(result, secrets, current.credentials);
-    values[FEEDBACK_KEY_CREDENTIAL] = current.credentials[FEEDBACK_KEY_CREDENTIAL] || fresh.feedbackKey;
+    values[FEEDBACK_KEY_CREDENTIAL] = current.credentials[FEEDBACK_KEY_CREDENTIAL] || own.feedbackKey;
     // Kept once the gateway has had a client key, so re-adding keys later does not change every hash.
-    if (result.config.clientKeys || keptSalt(current.credentials)) values[CLIENT_KEY_SALT_CREDENTIAL] = fresh.salt;
+    // `own.salt` is the kept one when there is one (the config was compiled with it).
+    if (result.config.clientKeys || keptSalt(current.credentials)) values[CLIENT_KEY_SALT_CREDENTIAL] = own.salt;
     // The Secret first: a router must never see a config whose credentials are not there yet.
     const wroteSecret = await kube.ensureSecret(owner, values, current);
     const wroteConfig = await kube.ensureConfigMap(owner, JSON.stringify(result.config), result.config.hash, current);
