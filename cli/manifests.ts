@@ -1,5 +1,5 @@
 /**
- * Reads ModelProvider, ModelRoute and Secret manifests from files and directories of multi-document YAML, the
+ * Reads routewise.dev (ModelProvider, ModelRoute, ModelGateway, ModelReferenceGrant, ModelClientKey) and Secret manifests from files and directories of multi-document YAML, the
  * way `kubectl apply -f` would, keeping file and line for every object so errors can point at them.
  */
 import { readdirSync, readFileSync, statSync } from "node:fs";
@@ -7,6 +7,7 @@ import { extname, join } from "node:path";
 import { LineCounter, parseAllDocuments, type Document } from "yaml";
 import { GROUP_VERSION } from "../operator/api/v1alpha1/crd-schema.js";
 import type {
+  ModelClientKey,
   ModelGateway,
   ModelProvider,
   ModelReferenceGrant,
@@ -14,6 +15,7 @@ import type {
   SecretInfo,
 } from "../operator/api/v1alpha1/types.js";
 import {
+  validateClientKey,
   validateGateway,
   validateGrant,
   validateProvider,
@@ -38,6 +40,7 @@ export interface LoadedManifests {
   routes: ModelRoute[];
   gateways: ModelGateway[];
   grants: ModelReferenceGrant[];
+  clientKeys: ModelClientKey[];
   secrets: SecretInfo[];
   /** ModelProviders that failed validation (so references to them can say so). */
   rejectedProviders: { namespace: string; name: string }[];
@@ -82,6 +85,7 @@ export function loadManifests(paths: string[], defaultNamespace: string): Loaded
     providers: [],
     gateways: [],
     grants: [],
+    clientKeys: [],
     routes: [],
     secrets: [],
     rejectedProviders: [],
@@ -235,6 +239,7 @@ const POLICY_KINDS: Partial<Record<string, AddPolicy>> = {
   ModelRoute: adder(validateRoute, (o) => o.routes),
   ModelGateway: adder(validateGateway, (o) => o.gateways),
   ModelReferenceGrant: adder(validateGrant, (o) => o.grants),
+  ModelClientKey: adder(validateClientKey, (o) => o.clientKeys),
 };
 
 function addSecret(obj: Record<string, unknown>, namespace: string, name: string, out: LoadedManifests): void {

@@ -25,6 +25,8 @@ import { Reconciler } from "./controllers/reconciler.js";
 import { PrometheusClient, type FetchLike } from "./quality/prometheus.js";
 import { QualityReader } from "./quality/reader.js";
 import type { QualityTarget } from "./quality/reading.js";
+import { SpendReader } from "./quality/spend-reader.js";
+import type { SpendTarget } from "./quality/spend.js";
 import type { CachedNamespace, CachedObject, CachedSecret } from "./controllers/world.js";
 import { GATEWAY_DEFAULTS } from "./compile/defaults.js";
 import { createOperatorMetrics, type OperatorMetrics } from "./metrics.js";
@@ -46,7 +48,10 @@ export interface OperatorOptions {
   identity?: string;
   /** Periodic full reconcile, to repair drift (e.g. a deleted ConfigMap). */
   resyncMs?: number;
-  /** Prometheus to read measured quality from (ADR 10); absent: QualityMet Unknown/NoMetricsSource. */
+  /**
+   * Prometheus to read measured quality (ADR 10) and budget spend (issue 17) from; absent: QualityMet
+   * Unknown/NoMetricsSource, status.budget without spend.
+   */
   prometheusUrl?: string;
   /** How often quality is read (default 60 s). */
   qualityIntervalMs?: number;
@@ -88,6 +93,7 @@ export async function runOperator(o: OperatorOptions): Promise<RunningOperator> 
   let resync: NodeJS.Timeout | null = null;
   let reader: QualityReader | null = null;
   let reconcilerOf: Reconciler | null = null;
+  let spending: SpendReader | null = null;
   const elector = o.leaderElection
     ? new LeaderElector(o.kubeConfig, {
         namespace: o.namespace,
@@ -106,9 +112,10 @@ export async function runOperator(o: OperatorOptions): Promise<RunningOperator> 
     const routes = customInformer(o, "ModelRoute");
     const gateways = customInformer(o, "ModelGateway");
     const grants = customInformer(o, "ModelReferenceGrant");
+    const clientKeys = customInformer(o, "ModelClientKey");
     const secrets = secretInformer(o);
     const namespaces = namespaceInformer(o);
-    informers.push(...providers, ...routes, ...gateways, ...grants, ...secrets, ...namespaces);
+    informers.push(...providers, ...routes, ...gateways, ...grants, ...clientKeys, ...secrets, ...namespaces);
     const list = <T>(ws: Watched[]): T[] => ws.flatMap((w) => w.informer.list() as T[]);
     let enqueue = (): void => undefined;
     const quality = qualityReader(
@@ -118,8 +125,15 @@ export async function runOperator(o: OperatorOptions): Promise<RunningOperator> 
       () => enqueue(),
     );
     reader = quality;
+    const spend = spendReader(
+      o,
+      () => reconciler.spendTargets(),
+      () => enqueue(),
+    );
+    spending = spend;
     const reconciler = new Reconciler({
       quality,
+      ...(spend ? { spend } : {}),
       ...(o.qualityHoldMs === undefined ? {} : { qualityHoldMs: o.qualityHoldMs }),
       kube,
       namespace: o.namespace,
@@ -132,6 +146,7 @@ export async function runOperator(o: OperatorOptions): Promise<RunningOperator> 
         routes: () => list<CachedObject>(routes),
         gateways: () => list<CachedObject>(gateways),
         grants: () => list<CachedObject>(grants),
+        clientKeys: () => list<CachedObject>(clientKeys),
         secrets: () => list<CachedSecret>(secrets),
         namespaces: () => list<CachedNamespace>(namespaces),
       },
@@ -168,6 +183,7 @@ export async function runOperator(o: OperatorOptions): Promise<RunningOperator> 
     resync = setInterval(() => q.add(KEY), o.resyncMs ?? 300_000);
     resync.unref();
     quality.start();
+    spend?.start();
     o.logger.info(
       { namespace: o.namespace, watch: o.watchNamespaces.length > 0 ? o.watchNamespaces : "all" },
       "Operator reconciling",
@@ -179,6 +195,7 @@ export async function runOperator(o: OperatorOptions): Promise<RunningOperator> 
     (stopping ??= (async () => {
       if (resync) clearInterval(resync);
       reader?.stop();
+      spending?.stop();
       queue?.stop();
       const failures = await Promise.all(
         informers.map((w) => failureOf(`stopping the watch of ${w.path}`, withTimeout(w.informer.stop(), 5_000))),
@@ -243,6 +260,18 @@ function qualityReader(
     count,
     ...(o.learningIntervalMs === undefined ? {} : { learningIntervalMs: o.learningIntervalMs }),
   });
+}
+
+/** The spend reader (issue 17): only with a Prometheus URL, on the quality reader's interval. */
+function spendReader(o: OperatorOptions, targets: () => SpendTarget[], onRead: () => void): SpendReader | null {
+  if (!o.prometheusUrl) return null;
+  const intervalMs = o.qualityIntervalMs ?? DEFAULT_QUALITY_INTERVAL_MS;
+  const client = new PrometheusClient({
+    url: o.prometheusUrl,
+    fetch: o.fetch ?? fetch,
+    timeoutMs: Math.min(Math.max(intervalMs, 1_000), 10_000),
+  });
+  return new SpendReader({ client, intervalMs, targets, onRead, logger: o.logger, now: () => new Date() });
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | undefined> {

@@ -27,7 +27,7 @@ export function registerOperatorCommand(program: Command): void {
   program
     .command("operator")
     .description(
-      "Reconcile ModelGateways, ModelProviders and ModelRoutes into each gateway's router ConfigMap and credentials Secret",
+      "Reconcile ModelGateways, ModelProviders, ModelRoutes and ModelClientKeys into each gateway's router ConfigMap and credentials Secret",
     )
     .option("--kubeconfig <path>", "kubeconfig file (default: in-cluster config, else $KUBECONFIG / ~/.kube/config)")
     .option(
@@ -45,7 +45,7 @@ export function registerOperatorCommand(program: Command): void {
     .option("--lease-name <name>", "the leader Lease (one per install in a namespace)", DEFAULT_LEASE_NAME)
     .option(
       "--prometheus-url <url>",
-      "Prometheus whose Routewise recording rules give each route's measured quality and savings (status.quality, status.savings, QualityMet, auto shadow); default: none",
+      "Prometheus whose Routewise recording rules give each route's measured quality and savings (status.quality, status.savings, QualityMet, auto shadow) and whose routewise_spend_usd_total gives budget spend (status.budget); default: none",
     )
     .option("--quality-interval <duration>", "how often measured quality is read from Prometheus", "60s")
     .option(

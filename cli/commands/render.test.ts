@@ -2,7 +2,9 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
+import type { RouterConfig } from "../../router/config/types.js";
 
 const ROOT = join(import.meta.dirname, "../..");
 
@@ -25,6 +27,12 @@ const PROVIDER = `apiVersion: routewise.dev/v1alpha1
 kind: ModelProvider
 metadata: { name: small }
 spec: { type: simulated, model: s, pricing: { inputPerMillion: 1, outputPerMillion: 1 }, quality: { score: 60 } }
+`;
+
+const ROUTE = `apiVersion: routewise.dev/v1alpha1
+kind: ModelRoute
+metadata: { name: chat }
+spec: { modelName: chat, baseline: { name: small }, candidates: [{ name: small }] }
 `;
 
 describe("routewise render", () => {
@@ -211,6 +219,52 @@ spec:
   it("uses --namespace for objects without one", () => {
     const r = runCli(["render", "-n", "team-b", "-f", "examples/"]);
     expect(JSON.parse(r.stdout)).toMatchObject({ routes: [{ source: { namespace: "team-b" } }, {}, {}] });
+  });
+
+  it("compiles the README's client-keys example to salted hashes, never the key, and v2", () => {
+    const salt = "ab".repeat(16);
+    const args = ["render", "--salt", salt, "-f", "docs/examples/client-keys.yaml"];
+    const r = runCli(args);
+    expect(r.stderr).toBe("");
+    const config = JSON.parse(r.stdout) as RouterConfig;
+    expect(config.version).toBe("routewise.dev/router-config/v2");
+    expect(config.clientKeys?.keys).toEqual([
+      {
+        name: "default/search-bot",
+        team: "search",
+        sha256: createHash("sha256").update(`${salt}rw-search-bot-4f1c9a7e2b`).digest("hex"),
+        routes: ["assistant"],
+        budget: { usd: 5, period: "day", onExhausted: "reject", degradeAt: 0.8 },
+      },
+    ]);
+    expect(config.clientKeys?.teams).toEqual([
+      { team: "search", budget: { usd: 200, period: "month", onExhausted: "degrade", degradeAt: 0.8 } },
+    ]);
+    expect(r.stdout).not.toContain("rw-search-bot-4f1c9a7e2b");
+    // The same salt renders the same config (a GitOps diff shows only real changes).
+    expect(runCli(args).stdout).toBe(r.stdout);
+  });
+
+  it("fails at the file and line of a ModelClientKey whose Secret is missing", () => {
+    const key = `apiVersion: routewise.dev/v1alpha1
+kind: ModelClientKey
+metadata: { name: bot }
+spec:
+  secretRef: { name: bot-key }
+  routes: ["*"]
+`;
+    const dir = dirWith({ "p.yaml": PROVIDER, "r.yaml": ROUTE, "k.yaml": key });
+    const r = runCli(["render", "-f", dir]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(
+      `${join(dir, "k.yaml")}:5: ModelClientKey default/bot: spec.secretRef.name: Secret default/bot-key not found (SecretNotFound)`,
+    );
+  });
+
+  it("refuses a --salt that is not hex", () => {
+    const r = runCli(["render", "--salt", "not-hex", "-f", "examples/"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("--salt must be 32 to 128 lowercase hex digits");
   });
 
   it("lists the subcommands in --help", () => {

@@ -20,7 +20,7 @@ import {
   startRouter,
 } from "../../router/main.js";
 import { CliError } from "../errors.js";
-import { compileManifests, formatSourceError } from "../standalone.js";
+import { compileManifests, formatSourceError, newSalt } from "../standalone.js";
 
 interface RouterFlags {
   config: string;
@@ -172,11 +172,13 @@ export function configSource(flags: Pick<RouterFlags, "config" | "credentials" |
       load: () => Promise.resolve(readMountedConfig({ config: path, credentials: flags.credentials })),
     };
   }
+  // One client-key salt per process: a reload recompiles the keys' hashes with it, so they change only with the keys.
+  const salt = newSalt();
   return {
     watchPaths,
     standalone: true,
     load: () => {
-      const result = compileManifests([path], flags.namespace);
+      const result = compileManifests([path], flags.namespace, { salt });
       if (result.errors.length > 0)
         throw new Error(`invalid policies:\n${result.errors.map(formatSourceError).join("\n")}`);
       // A policy set that serves nothing is a file deleted or cut short mid-rewrite, not an intent: refused like

@@ -1,8 +1,10 @@
 /**
  * Who may attach to whom, as Gateway API decides it: a ModelRoute attaches to the ModelGateways its parentRefs
  * name (default: the one gateway in the install namespace), is admitted by a gateway's allowedRoutes and model-name
- * claims, and may use a ModelProvider in another namespace only when a ModelReferenceGrant there allows it. Pure.
+ * claims, and may use a ModelProvider in another namespace only when a ModelReferenceGrant there allows it. A
+ * ModelClientKey attaches the same way and is admitted by allowedRoutes (model-name claims are about routes). Pure.
  */
+import type { BudgetConfig } from "../../router/config/types.js";
 
 export type NamespaceFrom = "Same" | "All" | "Selector";
 
@@ -28,6 +30,8 @@ export interface GatewayView {
   controllerName: string;
   allowedRoutes: NamespacePolicy;
   modelNames: ModelNameClaim[];
+  /** spec.teamBudgets, sorted by team (absent: none). */
+  teams?: { team: string; budget: BudgetConfig }[];
 }
 
 export interface ParentRef {
@@ -111,6 +115,12 @@ export function admission(
   if (claims.length === 0) return null;
   if (claims.some((c) => admitsNamespace(c.namespaces, gateway.namespace, route.namespace, labels))) return null;
   return `${where} reserves modelName ${JSON.stringify(route.modelName)} for other namespaces (spec.modelNames)`;
+}
+
+/** Null when the gateway admits a ModelClientKey from `namespace` (its allowedRoutes); else why not. */
+export function keyAdmission(gateway: GatewayView, namespace: string, labels: NamespaceLabels): string | null {
+  if (admitsNamespace(gateway.allowedRoutes, gateway.namespace, namespace, labels)) return null;
+  return `ModelGateway ${refKey(gateway)} does not allow client keys from namespace ${namespace} (allowedRoutes.namespaces.from: ${gateway.allowedRoutes.from})`;
 }
 
 /** An exact name, or a prefix ending in "*". */

@@ -4,16 +4,13 @@
  */
 import { REASONS } from "../api/v1alpha1/conditions.js";
 import type { ModelProvider, ModelRoute, SecretInfo } from "../api/v1alpha1/types.js";
-import {
-  ROUTER_CONFIG_VERSION,
-  type ProviderConfig,
-  type RouteConfig,
-  type RouterConfig,
-} from "../../router/config/types.js";
+import type { ProviderConfig, RouteConfig, RouterConfig } from "../../router/config/types.js";
+import { configVersionFor } from "../../router/config/version.js";
 import { contentHash } from "../../router/config/hash.js";
 import type { RouteEvidence } from "../../router/learn/evidence.js";
 import { learnRoute, type LearnedSummary } from "../../router/learn/route-learning.js";
 import type { GrantView } from "./attachment.js";
+import { compileClientKeys, type ClientKeyInput } from "./client-keys.js";
 import type { CredentialSource } from "./credentials.js";
 import { ROUTE_DEFAULTS } from "./defaults.js";
 import { compileProvider } from "./provider.js";
@@ -45,6 +42,8 @@ export interface CompileInput {
    * (router/learn learnRoute). A learning route without evidence here keeps the table `previous` serves.
    */
   learning?: ReadonlyMap<string, RouteEvidence>;
+  /** The ModelClientKeys the gateway admits, with its salt, their digests and its team budgets (issue 17). */
+  clientKeys?: ClientKeyInput;
 }
 
 export interface CompileResult {
@@ -84,17 +83,18 @@ export function compile(input: CompileInput): CompileResult {
   }
   routes.sort((a, b) => compareStrings(a.name, b.name));
   const providerList = usedProviders(routes, providers, input.previous);
+  const keys = input.clientKeys
+    ? compileClientKeys(input.clientKeys, input.secrets, new Set(routes.map((r) => r.name)), problems)
+    : { config: null, programmed: [] };
   const learned: Record<string, LearnedSummary> = {};
   const served = routes.map((r) => withLearned(r, providerList, input, learned));
-  const body = {
-    version: ROUTER_CONFIG_VERSION as RouterConfig["version"],
-    providers: providerList,
-    routes: served,
-  };
+  const content = { providers: providerList, routes: served, ...(keys.config ? { clientKeys: keys.config } : {}) };
+  const body = { version: configVersionFor(content), ...content };
   const config: RouterConfig = { ...body, hash: contentHash(body) };
   const programmed = [
     ...providerList.map((p) => objectKey({ kind: "ModelProvider", ...splitId(p.id) })),
     ...served.map((r) => objectKey({ kind: "ModelRoute", namespace: r.source.namespace, name: r.source.name })),
+    ...keys.programmed,
   ].sort(compareStrings);
   const usedKeys = new Set(
     providerList.flatMap((p) => [p.credentialKey, p.egress?.caKey ?? null].filter((k): k is string => k !== null)),

@@ -1,12 +1,19 @@
 import { describe, expect, it } from "vitest";
 import { crdSchema, type Kind, type SchemaNode } from "../api/v1alpha1/crd-schema.js";
-import { GATEWAY_DEFAULTS, GRANT_DEFAULTS, PROVIDER_DEFAULTS, ROUTE_DEFAULTS } from "./defaults.js";
+import {
+  CLIENT_KEY_DEFAULTS,
+  GATEWAY_DEFAULTS,
+  GRANT_DEFAULTS,
+  PROVIDER_DEFAULTS,
+  ROUTE_DEFAULTS,
+} from "./defaults.js";
 
 const TABLES: Record<Kind, Record<string, unknown>> = {
   ModelProvider: PROVIDER_DEFAULTS,
   ModelRoute: ROUTE_DEFAULTS,
   ModelGateway: GATEWAY_DEFAULTS,
   ModelReferenceGrant: GRANT_DEFAULTS,
+  ModelClientKey: CLIENT_KEY_DEFAULTS,
 };
 
 /** Every node of a CRD schema by path (`spec.rules[].match`), as the keys of the defaults tables spell them. */
@@ -28,7 +35,7 @@ function documents(description: string, value: unknown): boolean {
   return new RegExp(`\\bDefaults? (to )?${shown}${end}|\\b${shown} \\(default\\)`).test(text);
 }
 
-describe.each(["ModelProvider", "ModelRoute", "ModelGateway", "ModelReferenceGrant"] as const)(
+describe.each(["ModelProvider", "ModelRoute", "ModelGateway", "ModelReferenceGrant", "ModelClientKey"] as const)(
   "compiler defaults for %s",
   (kind) => {
     const schema = nodes(crdSchema(kind));

@@ -72,12 +72,23 @@ export const ROUTE_DEFAULTS = {
   "spec.cascade.verifiers": ["structure", "math", "refusal"],
   "spec.cascade.judgeThreshold": 7,
   "spec.cascade.logprobsThreshold": -1,
+  // Budgets (issue 17): degrade past 80% unless told to reject.
+  "spec.budget.onExhausted": "degrade",
+  "spec.budget.degradeAt": 0.8,
 } as const;
 
 export const GATEWAY_DEFAULTS = {
   "spec.controllerName": "routewise.dev/operator",
   "spec.allowedRoutes.namespaces.from": "Same",
   "spec.modelNames[].namespaces.from": "Same",
+  "spec.teamBudgets[].onExhausted": "degrade",
+  "spec.teamBudgets[].degradeAt": 0.8,
+} as const;
+
+export const CLIENT_KEY_DEFAULTS = {
+  "spec.secretRef.key": "apiKey",
+  "spec.budget.onExhausted": "degrade",
+  "spec.budget.degradeAt": 0.8,
 } as const;
 
 export const GRANT_DEFAULTS = {

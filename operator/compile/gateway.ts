@@ -1,12 +1,13 @@
 /**
- * One gateway's compile: which routes attach to it (parentRefs, or the default gateway), which of those it admits
- * (allowedRoutes, modelNames), and the router config of the admitted ones. Pure, like compile().
+ * One gateway's compile: which routes and client keys attach to it (parentRefs, or the default gateway), which of
+ * those it admits (allowedRoutes, modelNames), and the router config of the admitted ones. Pure, like compile().
  */
 import { REASONS } from "../api/v1alpha1/conditions.js";
-import type { ModelGateway, ModelProvider, ModelRoute, SecretInfo } from "../api/v1alpha1/types.js";
+import type { ModelClientKey, ModelGateway, ModelProvider, ModelRoute, SecretInfo } from "../api/v1alpha1/types.js";
 import type { RouterConfig } from "../../router/config/types.js";
 import {
   admission,
+  keyAdmission,
   parentRefsOf,
   refKey,
   type GatewayView,
@@ -14,14 +15,18 @@ import {
   type NamespaceLabels,
   type ParentRef,
 } from "./attachment.js";
-import { compile, namespaceOf, type CompileInput, type CompileResult } from "./compile.js";
+import { compileBudget } from "./budget.js";
+import type { KeyDigests } from "./client-keys.js";
+import { compile, compareStrings, namespaceOf, type CompileInput, type CompileResult } from "./compile.js";
 import { GATEWAY_DEFAULTS } from "./defaults.js";
-import type { Problem } from "./problems.js";
+import { objectKey, type Problem } from "./problems.js";
 
 /** Everything the operator's caches hold, validated. */
 export interface PolicyWorld {
   providers: ModelProvider[];
   routes: ModelRoute[];
+  /** Schema-valid ModelClientKeys (issue 17); absent: none. */
+  clientKeys?: ModelClientKey[];
   secrets: SecretInfo[];
   rejectedProviders: { namespace: string; name: string }[];
   grants: GrantView[];
@@ -30,9 +35,9 @@ export interface PolicyWorld {
 
 export interface GatewayCompile {
   gateway: GatewayView;
-  /** Keys of the routes attached to this gateway (admitted or not). */
+  /** Keys of the routes and client keys attached to this gateway (admitted or not). */
   attached: Set<string>;
-  /** NotAllowedByParent problems of attached routes the gateway does not admit. */
+  /** NotAllowedByParent problems of attached routes and keys the gateway does not admit. */
   refused: Problem[];
   result: CompileResult;
 }
@@ -54,6 +59,12 @@ export function gatewayView(g: ModelGateway): GatewayView {
         ...(c.namespaces?.selector ? { selector: c.namespaces.selector } : {}),
       },
     })),
+    teams: (s.teamBudgets ?? [])
+      .flatMap(({ team, ...b }) => {
+        const budget = compileBudget(b);
+        return budget ? [{ team, budget }] : [];
+      })
+      .sort((a, b) => compareStrings(a.team, b.team)),
   };
 }
 
@@ -70,27 +81,43 @@ export function routeParents(routes: ModelRoute[], defaultGateways: GatewayView[
   );
 }
 
+/** The parents of every client key: like a route's (its parentRefs, else the install namespace's one gateway). */
+export function keyParents(keys: ModelClientKey[], defaultGateways: GatewayView[]): Map<string, ParentRef[]> {
+  return new Map(
+    keys.map((k) => [
+      keyKey(k),
+      parentRefsOf(
+        { namespace: namespaceOf(k), ...(k.spec.parentRefs ? { parentRefs: k.spec.parentRefs } : {}) },
+        defaultGateways,
+      ),
+    ]),
+  );
+}
+
+/** What compiling a gateway needs besides the world: its salt and key digests, auto shadow. */
+export interface GatewayInputs {
+  /** Route keys programmed as shadow (ADR 10). */
+  autoShadow?: ReadonlySet<string>;
+  /** The gateway's salt and the digests of the client keys' values under it (client-keys.ts keyDigests). */
+  keys?: { salt: string; digests: KeyDigests };
+  /** Learning routes' evidence read from Prometheus (ADR 12). */
+  learning?: CompileInput["learning"];
+}
+
 export function compileGateway(
   gateway: GatewayView,
   world: PolicyWorld,
   parents: Map<string, ParentRef[]>,
   previous: RouterConfig | null,
-  inputs: Pick<CompileInput, "autoShadow" | "learning"> = {},
+  inputs: GatewayInputs = {},
 ): GatewayCompile {
-  const key = refKey(gateway);
-  const attached = new Set<string>();
-  const refused: Problem[] = [];
-  const admitted: ModelRoute[] = [];
-  for (const r of world.routes) {
-    if (!(parents.get(routeKey(r)) ?? []).some((p) => refKey(p) === key)) continue;
-    const why = admission(gateway, { namespace: namespaceOf(r), modelName: r.spec.modelName }, world.namespaces);
-    // A route that names no parent attaches to the default gateway only where that gateway admits it; one that
-    // names this gateway is told why it is refused.
-    if (why !== null && (r.spec.parentRefs?.length ?? 0) === 0) continue;
-    attached.add(routeKey(r));
-    if (why === null) admitted.push(r);
-    else refused.push(notAllowed(r, why));
-  }
+  const into = { attached: new Set<string>(), refused: [] as Problem[] };
+  const admitted = attach(gateway, parents, world.routes, into, (r) =>
+    admission(gateway, { namespace: namespaceOf(r), modelName: r.spec.modelName }, world.namespaces),
+  );
+  const keys = attach(gateway, parents, world.clientKeys ?? [], into, (k) =>
+    keyAdmission(gateway, namespaceOf(k), world.namespaces),
+  );
   const result = compile({
     providers: world.providers,
     routes: admitted,
@@ -98,18 +125,53 @@ export function compileGateway(
     rejectedProviders: world.rejectedProviders,
     grants: world.grants,
     previous,
-    ...inputs,
+    autoShadow: inputs.autoShadow ?? new Set(),
+    ...(inputs.keys
+      ? { clientKeys: { keys, salt: inputs.keys.salt, digests: inputs.keys.digests, teams: gateway.teams ?? [] } }
+      : {}),
+    ...(inputs.learning ? { learning: inputs.learning } : {}),
   });
-  return { gateway, attached, refused, result };
+  return { gateway, attached: into.attached, refused: into.refused, result };
+}
+
+type Attachable = ModelRoute | ModelClientKey;
+
+/**
+ * The objects that attach to the gateway and that it admits. One that names no parent attaches to the default
+ * gateway only where that gateway admits it; one that names this gateway is told why it is refused.
+ */
+function attach<T extends Attachable>(
+  gateway: GatewayView,
+  parents: Map<string, ParentRef[]>,
+  objects: readonly T[],
+  into: { attached: Set<string>; refused: Problem[] },
+  why: (o: T) => string | null,
+): T[] {
+  const key = refKey(gateway);
+  const admitted: T[] = [];
+  for (const o of objects) {
+    const k = objectKey({ kind: o.kind, namespace: namespaceOf(o), name: o.metadata.name });
+    if (!(parents.get(k) ?? []).some((p) => refKey(p) === key)) continue;
+    const reason = why(o);
+    if (reason !== null && (o.spec.parentRefs?.length ?? 0) === 0) continue;
+    into.attached.add(k);
+    if (reason === null) admitted.push(o);
+    else into.refused.push(notAllowed(o, reason));
+  }
+  return admitted;
 }
 
 export function routeKey(r: ModelRoute): string {
   return `ModelRoute/${namespaceOf(r)}/${r.metadata.name}`;
 }
 
-function notAllowed(r: ModelRoute, message: string): Problem {
+export function keyKey(k: ModelClientKey): string {
+  return `ModelClientKey/${namespaceOf(k)}/${k.metadata.name}`;
+}
+
+function notAllowed(o: Attachable, message: string): Problem {
   return {
-    object: { kind: "ModelRoute", namespace: namespaceOf(r), name: r.metadata.name },
+    object: { kind: o.kind, namespace: namespaceOf(o), name: o.metadata.name },
     field: "spec.parentRefs",
     condition: "Accepted",
     reason: REASONS.Accepted.notAllowedByParent,

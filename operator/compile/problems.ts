@@ -1,7 +1,7 @@
 import type { AcceptedReason, ResolvedRefsReason } from "../api/v1alpha1/conditions.js";
 
 export interface ObjectRef {
-  kind: "ModelProvider" | "ModelRoute" | "Secret";
+  kind: "ModelProvider" | "ModelRoute" | "ModelClientKey" | "Secret";
   namespace: string;
   name: string;
 }

@@ -2,6 +2,7 @@ import { REASONS } from "../api/v1alpha1/conditions.js";
 import type { ModelProvider, ModelRoute } from "../api/v1alpha1/types.js";
 import type { CandidateConfig, ProviderConfig, RouteConfig, RuleConfig } from "../../router/config/types.js";
 import { ROUTE_DEFAULTS } from "./defaults.js";
+import { compileBudget } from "./budget.js";
 import { DURATION_FIELDS, durationOr, MAX_DURATION, overlongDurations } from "./duration.js";
 import { referencePermitted, type GrantView } from "./attachment.js";
 import type { Problem } from "./problems.js";
@@ -171,7 +172,14 @@ export function compileRoute(
     ...evaluation(route.spec, resolved.judge),
     ...cascade(route.spec, resolved, providers),
     ...learning(route.spec),
+    ...budget(route.spec),
   };
+}
+
+/** spec.budget with its defaults (issue 17); absent when the route has none (configs without budgets stay v1). */
+function budget(s: Spec): Pick<RouteConfig, "budget"> {
+  const b = compileBudget(s.budget);
+  return b ? { budget: b } : {};
 }
 
 /** spec.learning with its defaults (ADR 12); the learned table itself comes from the control plane's reads. */

@@ -38,6 +38,7 @@ export const PLURALS = {
   ModelRoute: "modelroutes",
   ModelGateway: "modelgateways",
   ModelReferenceGrant: "modelreferencegrants",
+  ModelClientKey: "modelclientkeys",
 } as const;
 
 /** A gateway's outputs as read at the start of its reconcile. */
@@ -58,7 +59,7 @@ export interface GatewayOwner {
 }
 
 export interface EventInput {
-  kind: "ModelProvider" | "ModelRoute" | "ModelGateway";
+  kind: "ModelProvider" | "ModelRoute" | "ModelGateway" | "ModelClientKey";
   namespace: string;
   name: string;
   uid?: string;

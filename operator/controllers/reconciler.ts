@@ -12,6 +12,7 @@ import { refKey, type GatewayView, type ParentRef } from "../compile/attachment.
 import {
   compileGateway,
   gatewayView,
+  keyParents,
   routeParents,
   type GatewayCompile,
   type PolicyWorld,
@@ -21,7 +22,8 @@ import { describeWriteError, type CurrentOutputs, type GatewayOwner, type Operat
 import { statusPlan, type GatewayOutcome, type StatusPlan } from "./status-plan.js";
 import { sameStatus, type ObjectStatus } from "./status.js";
 import { readPolicies, type Caches, type Candidate, type CachedSecret } from "./world.js";
-import { FEEDBACK_KEY_CREDENTIAL } from "../../router/config/delivery.js";
+import { CLIENT_KEY_SALT_CREDENTIAL, FEEDBACK_KEY_CREDENTIAL } from "../../router/config/delivery.js";
+import { keyDigests } from "../compile/client-keys.js";
 import { parseRouterConfig } from "../../router/config/parse.js";
 import type { RouterConfig } from "../../router/config/types.js";
 import type { RouteEvidence } from "../../router/learn/evidence.js";
@@ -42,6 +44,9 @@ import {
   type RouteQuality,
 } from "../quality/plan.js";
 import type { QualityTarget } from "../quality/reading.js";
+import { NO_SPEND, type SpendSnapshot } from "../quality/spend-reader.js";
+import { spendPlan } from "../quality/spend-plan.js";
+import type { SpendTarget } from "../quality/spend.js";
 import { overlay, qualityView, type WrittenQuality } from "../quality/written.js";
 import { objectKey } from "../compile/problems.js";
 import type { PlannedEvent } from "./status-plan.js";
@@ -64,6 +69,8 @@ export interface ReconcilerDeps {
   quality?: { snapshot(): QualitySnapshot };
   /** How long after an auto shadow reset no new auto shadow happens (default one window, 1 h). */
   qualityHoldMs?: number;
+  /** The spend reader's latest result (issue 17); absent: no Prometheus (status.budget without spend). */
+  spend?: { snapshot(): SpendSnapshot };
 }
 
 /** One measurement window: the hold after an auto shadow reset. */
@@ -74,6 +81,7 @@ export class Reconciler {
   /** Runs of low quality reads per route key (in memory: a new leader needs two fresh low reads). */
   private readonly streaks = new Map<string, Streak>();
   private targets: QualityTarget[] = [];
+  private spendTargetList: SpendTarget[] = [];
   /** Quality fields written whose watch event may not have reached the cache yet, by route key. */
   private readonly written = new Map<string, WrittenQuality>();
   /** The gateways the last reconcile programmed: the leader Lease's owners. */
@@ -95,10 +103,12 @@ export class Reconciler {
         if (c.namespace !== this.deps.namespace)
           c.invalid.push(`metadata.namespace: this controller programs ModelGateways in ${this.deps.namespace} only`);
     const defaults = mine.filter((g) => g.view.namespace === this.deps.namespace).map((g) => g.view);
-    const parents = routeParents(world.routes, defaults);
-    const now = this.deps.now().toISOString();
+    const parents = attachments(world, defaults);
+    const clock = this.deps.now();
+    const now = clock.toISOString();
     const statuses = this.routeStatuses(objects);
     const mineKeys = new Set(mine.map((g) => refKey(g.view)));
+    const spend = this.planSpend(world, parents, mineKeys, clock);
     const owned = new Set(
       world.routes.filter((r) => firstParentIn(parents.get(routeKeyOf(r)), mineKeys)).map(routeKeyOf),
     );
@@ -128,6 +138,7 @@ export class Reconciler {
         now,
         learned: learnedInputs(outcomes, snapshot),
       }),
+      budgets: spend.budgets,
     });
     await this.writeStatuses(plan);
     this.deps.metrics.reconcileDuration.observe((performance.now() - started) / 1000);
@@ -156,6 +167,19 @@ export class Reconciler {
       out.set(key, current);
     }
     return out;
+  }
+
+  /** status.budget of the budgeted routes and keys whose top-level status is ours; remembers what to read next. */
+  private planSpend(world: PolicyWorld, parents: Map<string, ParentRef[]>, mine: Set<string>, now: Date) {
+    const snapshot = this.deps.spend?.snapshot() ?? NO_SPEND;
+    const spend = spendPlan({ routes: world.routes, clientKeys: world.clientKeys ?? [], parents, mine, snapshot, now });
+    this.spendTargetList = spend.targets;
+    return spend;
+  }
+
+  /** The routes and keys the spend reader reads: with a budget, their top-level status written by this controller. */
+  spendTargets(): SpendTarget[] {
+    return this.spendTargetList;
   }
 
   /** The routes the quality reader reads: programmed, with their top-level status written by this controller. */
@@ -206,20 +230,30 @@ export class Reconciler {
     const owner = { namespace: view.namespace, name: view.name, uid: object.metadata.uid ?? "" };
     let current: CurrentOutputs = { configMap: null, secret: null, configJson: null, credentials: {} };
     let compiled: GatewayCompile | null = null;
-    // Used only when the gateway's Secret holds no feedback signing key yet (ADR 10): generated once, then kept.
-    const freshKey = randomBytes(32).toString("base64url");
+    // Used only when the gateway's Secret holds no feedback signing key (ADR 10) or client-key salt (issue 17)
+    // yet: generated once, then kept.
+    const fresh: Generated = {
+      feedbackKey: randomBytes(32).toString("base64url"),
+      salt: randomBytes(16).toString("hex"),
+    };
+    const keysWith = (salt: string) => ({ salt, digests: keyDigests(salt, world.clientKeys ?? [], valueIn(secrets)) });
     try {
       current = await this.deps.kube.currentOutputs(owner);
-      compiled = compileGateway(view, world, parents, previousConfig(current.configJson), { autoShadow, learning });
-      await this.writeOutputs(owner, compiled, secrets, current, freshKey);
+      const salt = keptSalt(current.credentials) ?? fresh.salt;
+      compiled = compileGateway(view, world, parents, previousConfig(current.configJson), {
+        autoShadow,
+        keys: keysWith(salt),
+        learning,
+      });
+      await this.writeOutputs(owner, compiled, secrets, current, { feedbackKey: fresh.feedbackKey, salt });
       return { compiled, owner, writeError: null };
     } catch (err) {
       // Redacted like a status message: the users' key values and those the gateway's Secret holds now.
-      const redact = [...secretValues(secrets), ...Object.values(current.credentials), freshKey];
+      const redact = [...secretValues(secrets), ...Object.values(current.credentials), fresh.feedbackKey];
       const writeError = describeWriteError(err, redact);
       this.deps.logger.error({ gateway: refKey(view), error: writeError }, "Failed to program gateway");
-      const fallback = compiled ?? compileGateway(view, world, parents, null, { autoShadow, learning });
-      return { compiled: fallback, owner, writeError };
+      compiled ??= compileGateway(view, world, parents, null, { autoShadow, learning, keys: keysWith(fresh.salt) });
+      return { compiled, owner, writeError };
     }
   }
 
@@ -228,12 +262,15 @@ export class Reconciler {
     compiled: GatewayCompile,
     secrets: CachedSecret[],
     current: CurrentOutputs,
-    freshKey: string,
+    own: Generated,
   ): Promise<void> {
     const { kube, logger, metrics } = this.deps;
     const { result } = compiled;
     const values = credentialValues(result, secrets, current.credentials);
-    values[FEEDBACK_KEY_CREDENTIAL] = current.credentials[FEEDBACK_KEY_CREDENTIAL] || freshKey;
+    values[FEEDBACK_KEY_CREDENTIAL] = current.credentials[FEEDBACK_KEY_CREDENTIAL] || own.feedbackKey;
+    // Kept once the gateway has had a client key, so re-adding keys later does not change every hash.
+    // `own.salt` is the kept one when there is one (the config was compiled with it).
+    if (result.config.clientKeys || keptSalt(current.credentials)) values[CLIENT_KEY_SALT_CREDENTIAL] = own.salt;
     // The Secret first: a router must never see a config whose credentials are not there yet.
     const wroteSecret = await kube.ensureSecret(owner, values, current);
     const wroteConfig = await kube.ensureConfigMap(owner, JSON.stringify(result.config), result.config.hash, current);
@@ -443,6 +480,33 @@ async function runLimited(jobs: (() => Promise<void>)[], limit: number): Promise
   };
   await Promise.all(Array.from({ length: Math.min(limit, jobs.length) }, worker));
   if (errors.length > 0) throw new Error(`${errors.length} status write(s) failed`, { cause: errors[0] });
+}
+
+/** The parents of every route and client key, by object key. */
+function attachments(world: PolicyWorld, defaults: GatewayView[]): Map<string, ParentRef[]> {
+  return new Map([...routeParents(world.routes, defaults), ...keyParents(world.clientKeys ?? [], defaults)]);
+}
+
+/** Values a gateway's Secret keeps once generated (when it holds none yet: these new ones). */
+interface Generated {
+  feedbackKey: string;
+  /** The client-key salt: 16 random bytes, hex. */
+  salt: string;
+}
+
+/** The client-key salt the gateway's Secret holds, when it is one this operator could have written. */
+function keptSalt(credentials: Record<string, string>): string | null {
+  const salt = credentials[CLIENT_KEY_SALT_CREDENTIAL];
+  return salt !== undefined && /^[0-9a-f]{32,128}$/.test(salt) ? salt : null;
+}
+
+/** Reads a key of a cached Secret, decoded (undefined when the Secret or key is not there). */
+function valueIn(secrets: readonly CachedSecret[]) {
+  return (namespace: string, name: string, key: string): string | undefined => {
+    const s = secrets.find((x) => x.metadata?.namespace === namespace && x.metadata.name === name);
+    const b64 = s?.data?.[key];
+    return b64 === undefined ? undefined : Buffer.from(b64, "base64").toString("utf8");
+  };
 }
 
 /** Every value of the cached Secrets, decoded: redacted from anything the operator writes to a status. */

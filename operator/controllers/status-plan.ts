@@ -3,9 +3,9 @@
  * controller's gateway compiles to one planned write per object.
  *
  * - A gateway: only by the controller it names.
- * - A route: one entry in status.parents per parent gateway, written by that gateway's controller (entries of
- *   other controllers are kept as they are); the top-level conditions summarise the first parent and are written
- *   by its controller only. A parentRef to a gateway that does not exist in the install namespace gets a
+ * - A route or client key: one entry in status.parents per parent gateway, written by that gateway's controller
+ *   (entries of other controllers are kept as they are); the top-level conditions summarise the first parent and
+ *   are written by its controller only, and so are a route's quality fields and both kinds' budget spend. A parentRef to a gateway that does not exist in the install namespace gets a
  *   NoMatchingParent entry from this controller.
  * - A provider: by the controller of the first gateway (by namespace/name) in the provider's namespace or
  *   admitting it, so two controllers never both write one provider's status.
@@ -28,6 +28,7 @@ import { computeStatus, missingParentConditions, toCondition, type ObjectStatus,
 import type { Candidate } from "./world.js";
 import type { QualityFields } from "../quality/plan.js";
 import { qualityFieldsOf } from "../quality/written.js";
+import type { BudgetStatus } from "../quality/spend.js";
 
 /** An Event to record once the status that explains it is written. */
 export interface PlannedEvent {
@@ -59,6 +60,11 @@ export interface StatusPlanInput {
   now: string;
   /** Routes whose top-level status this controller writes: their quality fields (ADR 10), by route key. */
   quality?: ReadonlyMap<string, { fields: QualityFields; event: PlannedEvent | null }>;
+  /**
+   * Routes and client keys with a budget whose top-level status this controller writes: status.budget, by object
+   * key (issue 17). An object with none here and a budget in its status has it removed.
+   */
+  budgets?: ReadonlyMap<string, BudgetStatus>;
 }
 
 export interface StatusPlan {
@@ -74,7 +80,11 @@ export interface StatusPlan {
 export function statusPlan(i: StatusPlanInput): StatusPlan[] {
   return i.objects.flatMap((c): StatusPlan[] => {
     const plan =
-      c.kind === "ModelGateway" ? gatewayPlan(c, i) : c.kind === "ModelRoute" ? routePlan(c, i) : providerPlan(c, i);
+      c.kind === "ModelGateway"
+        ? gatewayPlan(c, i)
+        : c.kind === "ModelRoute" || c.kind === "ModelClientKey"
+          ? attachedPlan(c, i)
+          : providerPlan(c, i);
     return plan ? [plan] : [];
   });
 }
@@ -124,7 +134,8 @@ function gatewayProgrammed(
   return cond("Programmed", true, REASONS.Programmed.ok, message, at);
 }
 
-function routePlan(c: Candidate, i: StatusPlanInput): StatusPlan | null {
+/** A route's or client key's plan: its parents entries, and its top-level status when its first parent is ours. */
+function attachedPlan(c: Candidate, i: StatusPlanInput): StatusPlan | null {
   const key = objectKey(c);
   const refs = i.parents.get(key) ?? parentRefsOf({ namespace: c.namespace, ...rawParentRefs(c) }, i.defaults);
   const current = c.obj.status as ObjectStatus | undefined;
@@ -149,10 +160,16 @@ function routePlan(c: Candidate, i: StatusPlanInput): StatusPlan | null {
 
 type Entry = { parent: ParentStatus; full: ObjectStatus };
 
-/** The plan of a route whose top-level status this controller writes: with its quality fields when programmed. */
+/**
+ * The plan of a route or key whose top-level status this controller writes: with a route's quality fields when it
+ * is programmed, and the budget spend of either.
+ */
 function topPlan(c: Candidate, i: StatusPlanInput, full: ObjectStatus, current: ObjectStatus | undefined): StatusPlan {
-  const q = full.servingGeneration === undefined ? undefined : i.quality?.get(objectKey(c));
-  const status = withQuality(full, q?.fields, current);
+  const key = objectKey(c);
+  const q = full.servingGeneration === undefined ? undefined : i.quality?.get(key);
+  const budget = i.budgets?.get(key);
+  const withFields = c.kind === "ModelRoute" ? withQuality(full, q?.fields, current) : full;
+  const status = budget ? { ...withFields, budget } : withFields;
   return { candidate: c, status, patch: qualityPatch(status, current), events: q?.event ? [q.event] : [] };
 }
 
@@ -185,7 +202,7 @@ function withQuality(
  */
 function qualityPatch(status: ObjectStatus, current: ObjectStatus | undefined): Record<string, unknown> {
   const patch: Record<string, unknown> = { ...status };
-  for (const field of ["quality", "savings", "learned"] as const) {
+  for (const field of ["quality", "savings", "learned", "budget"] as const) {
     const was = current?.[field];
     if (!was) continue;
     const now = status[field] as Record<string, unknown> | undefined;
@@ -198,7 +215,7 @@ function nulls(o: object): Record<string, null> {
   return Object.fromEntries(Object.keys(o).map((k) => [k, null]));
 }
 
-/** This controller's entry for one parent of a route: its conditions there, and the full status they imply. */
+/** This controller's entry for one parent of a route or key: its conditions there, and the full status they imply. */
 function parentEntry(
   c: Candidate,
   ref: ParentRef,
@@ -213,7 +230,7 @@ function parentEntry(
   const full = computeStatus({
     ...statusBase(c, i.now),
     previous,
-    kind: "ModelRoute",
+    kind: c.kind === "ModelClientKey" ? "ModelClientKey" : "ModelRoute",
     result,
     writeError: outcome.writeError,
   });
@@ -242,7 +259,7 @@ function providerOwner(c: Candidate, i: StatusPlanInput): GatewayView | undefine
 }
 
 /**
- * Whether a route is this gateway's to report on: attached (valid routes), or, for a route that failed
+ * Whether a route or key is this gateway's to report on: attached (valid ones), or, for one that failed
  * validation, naming the gateway or in a namespace the gateway admits.
  */
 function attachedTo(c: Candidate, outcome: GatewayOutcome, i: StatusPlanInput): boolean {
@@ -286,7 +303,7 @@ function rawControllerName(c: Candidate): string {
   return typeof spec?.controllerName === "string" ? spec.controllerName : GATEWAY_DEFAULTS["spec.controllerName"];
 }
 
-/** An invalid route's parentRefs, as far as they can be read. */
+/** An invalid route's or key's parentRefs, as far as they can be read. */
 function rawParentRefs(c: Candidate): { parentRefs?: { name: string; namespace?: string }[] } {
   const refs = (c.obj.spec as { parentRefs?: unknown } | undefined)?.parentRefs;
   if (!Array.isArray(refs)) return {};

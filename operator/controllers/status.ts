@@ -7,6 +7,7 @@ import type { CompileResult } from "../compile/compile.js";
 import { objectKey, type Problem } from "../compile/problems.js";
 import type { RolloutStatus } from "../quality/auto-shadow.js";
 import { canonical, type LearnedStatus, type QualityStatus, type SavingsStatus } from "../quality/plan.js";
+import type { BudgetStatus } from "../quality/spend.js";
 
 /** A route's status on one gateway, written by that gateway's controller (Gateway API's RouteParentStatus). */
 export interface ParentStatus {
@@ -32,6 +33,8 @@ export interface ObjectStatus {
   rollout?: RolloutStatus;
   /** Learning routes (top-level owner only): the summary of route.learned (ADR 12). */
   learned?: LearnedStatus;
+  /** Routes and client keys with a budget (top-level owner only): this period's spend (issue 17). */
+  budget?: BudgetStatus;
 }
 
 export interface Outcome {
@@ -42,7 +45,7 @@ export interface Outcome {
 }
 
 export interface StatusInput {
-  kind: "ModelProvider" | "ModelRoute" | "ModelGateway";
+  kind: "ModelProvider" | "ModelRoute" | "ModelGateway" | "ModelClientKey";
   namespace: string;
   name: string;
   generation: number;
@@ -191,6 +194,7 @@ function normalise(s: ObjectStatus) {
     savings: canonical(s.savings),
     rollout: canonical(s.rollout),
     learned: canonical(s.learned),
+    budget: canonical(s.budget),
     conditions: normaliseConditions(s.conditions),
     parents: s.parents?.map((p) => [
       p.parentRef.namespace,

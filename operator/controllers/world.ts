@@ -3,6 +3,7 @@
  * rules: the valid ones become the compiler's input, the invalid ones keep their errors for their status.
  */
 import type {
+  ModelClientKey,
   ModelGateway,
   ModelProvider,
   ModelReferenceGrant,
@@ -11,6 +12,7 @@ import type {
 } from "../api/v1alpha1/types.js";
 import type { Condition } from "../api/v1alpha1/conditions.js";
 import {
+  validateClientKey,
   validateGateway,
   validateGrant,
   validateProvider,
@@ -56,12 +58,14 @@ export interface Caches {
   routes(): CachedObject[];
   gateways(): CachedObject[];
   grants(): CachedObject[];
+  /** ModelClientKeys (issue 17); absent: none (an operator without the informer). */
+  clientKeys?(): CachedObject[];
   secrets(): CachedSecret[];
   /** Namespaces with their labels (for allowedRoutes selectors); empty when the operator may not list them. */
   namespaces(): CachedNamespace[];
 }
 
-export type PolicyKind = "ModelProvider" | "ModelRoute" | "ModelGateway";
+export type PolicyKind = "ModelProvider" | "ModelRoute" | "ModelGateway" | "ModelClientKey";
 
 /** An object whose status the operator may write, valid or not. */
 export interface Candidate {
@@ -76,7 +80,7 @@ export interface Candidate {
 export interface ReadPolicies {
   world: PolicyWorld;
   gateways: ModelGateway[];
-  /** Every provider, route and gateway, valid or not. */
+  /** Every provider, route, gateway and client key, valid or not. */
   objects: Candidate[];
 }
 
@@ -84,6 +88,7 @@ export function readPolicies(caches: Caches, secrets: CachedSecret[]): ReadPolic
   const providers: ModelProvider[] = [];
   const routes: ModelRoute[] = [];
   const gateways: ModelGateway[] = [];
+  const clientKeys: ModelClientKey[] = [];
   const objects: Candidate[] = [];
   const collect = <T>(kind: PolicyKind, list: CachedObject[], validate: Validator<T>, into: T[]): void => {
     for (const obj of list) {
@@ -95,12 +100,14 @@ export function readPolicies(caches: Caches, secrets: CachedSecret[]): ReadPolic
   collect("ModelProvider", caches.providers(), validateProvider, providers);
   collect("ModelRoute", caches.routes(), validateRoute, routes);
   collect("ModelGateway", caches.gateways(), validateGateway, gateways);
+  collect("ModelClientKey", caches.clientKeys?.() ?? [], validateClientKey, clientKeys);
   const rejectedProviders = objects
     .filter((c) => c.kind === "ModelProvider" && c.invalid.length > 0)
     .map((c) => ({ namespace: c.namespace, name: c.name }));
   const world: PolicyWorld = {
     providers,
     routes,
+    clientKeys,
     secrets: secretInfos(secrets),
     rejectedProviders,
     grants: grantViews(caches.grants()),

@@ -85,6 +85,8 @@ export interface RecorderDeps {
 export interface RequestContext {
   /** The client key's name (never the key). */
   clientKey?: string | null;
+  /** The client key's team, when it has one. */
+  team?: string | null;
   classification?: { task: string; domain: string; difficulty: number; confidence: number };
   promptTokens?: number;
   /** The API the request used (absent: chat completions); on the line when it is another. */
@@ -411,6 +413,7 @@ export class RequestRecord implements AttemptObserver {
       requestId: this.requestId,
       ...(c.endpoint && c.endpoint !== "chat.completions" ? { endpoint: c.endpoint } : {}),
       ...(c.clientKey ? { clientKey: c.clientKey } : {}),
+      ...(c.team ? { team: c.team } : {}),
       ...fields,
       ...(c.classification ? { classification: c.classification } : {}),
       ...(c.promptTokens === undefined ? {} : { promptTokens: c.promptTokens }),

@@ -33,6 +33,13 @@ export const CREDENTIALS_SECRET_NAME = credentialsSecretName(DEFAULT_GATEWAY_NAM
  */
 export const FEEDBACK_KEY_CREDENTIAL = "feedback-signing-key";
 
+/**
+ * The key, in the credentials Secret, of the gateway's client-key salt (issue 17): generated once by the operator
+ * when the gateway first has a ModelClientKey and kept, so the keys' hashes in the config stay the same across
+ * rewrites and operator restarts. Not secret (the config carries it too); routers read it from the config.
+ */
+export const CLIENT_KEY_SALT_CREDENTIAL = "client-key-salt";
+
 export const CONFIG_KEY = "config.json";
 /** Used instead of CONFIG_KEY (in binaryData) when the JSON would not fit a ConfigMap comfortably (1 MiB cap). */
 export const CONFIG_GZ_KEY = "config.json.gz";

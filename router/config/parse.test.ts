@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { contentHash } from "./hash.js";
 import { ConfigError, parseRouterConfig } from "./parse.js";
-import { ROUTER_CONFIG_VERSION } from "./types.js";
+import { ROUTER_CONFIG_VERSION_V2 } from "./types.js";
 
 /** The operator's compiler output for examples/ (golden-tested in operator/compile/compile.test.ts). */
 const GOLDEN = join(import.meta.dirname, "../../operator/compile/testdata/examples.golden.json");
@@ -24,6 +24,13 @@ function edited(edit: (config: Json) => void): Json {
   const { hash: _, ...body } = config;
   return { ...config, hash: contentHash(body) };
 }
+
+const BUDGET = { usd: 5, period: "day", onExhausted: "reject", degradeAt: 0.8 };
+const CLIENT_KEYS = {
+  salt: "00112233445566778899aabbccddeeff",
+  keys: [{ name: "team-a/bot", team: "search", sha256: "a".repeat(64), routes: ["*"], budget: BUDGET }],
+  teams: [{ team: "search", budget: BUDGET }],
+};
 
 function refusal(value: unknown): string {
   try {
@@ -54,10 +61,59 @@ describe("the config gate (parseRouterConfig)", () => {
   });
 
   it("refuses another version, naming it and its own", () => {
-    const message = refusal(edited((c) => (c["version"] = "routewise.dev/router-config/v2")));
+    const message = refusal(edited((c) => (c["version"] = "routewise.dev/router-config/v3")));
     expect(message).toBe(
-      `config version "routewise.dev/router-config/v2" is not supported (this router reads ${ROUTER_CONFIG_VERSION})`,
+      `config version "routewise.dev/router-config/v3" is not supported (this router reads routewise.dev/router-config/v1, routewise.dev/router-config/v2)`,
     );
+  });
+
+  it("accepts client keys and a route budget in a v2 config", () => {
+    const config = edited((c) => {
+      c["version"] = ROUTER_CONFIG_VERSION_V2;
+      c["clientKeys"] = CLIENT_KEYS;
+      c.routes[0]!["budget"] = BUDGET;
+    });
+    expect(parseRouterConfig(config).clientKeys).toEqual(CLIENT_KEYS);
+  });
+
+  it("refuses client keys in a v1 config (a v1 router would serve the gateway without authentication)", () => {
+    expect(refusal(edited((c) => (c["clientKeys"] = CLIENT_KEYS)))).toBe(
+      "config field clientKeys: needs config version routewise.dev/router-config/v2 (a v1 router would ignore it)",
+    );
+  });
+
+  it("refuses a route budget in a v1 config", () => {
+    expect(refusal(edited((c) => (c.routes[2]!["budget"] = BUDGET)))).toBe(
+      "config field routes[2].budget: needs config version routewise.dev/router-config/v2 (a v1 router would ignore it)",
+    );
+  });
+
+  it("refuses a v2 config without client keys or budgets (it would shut v1 routers out for nothing)", () => {
+    expect(refusal(edited((c) => (c["version"] = ROUTER_CONFIG_VERSION_V2)))).toBe(
+      "config version routewise.dev/router-config/v2 is for client keys or budgets; this config has none (use routewise.dev/router-config/v1)",
+    );
+  });
+
+  it("refuses two client keys of one name", () => {
+    const twice = { ...CLIENT_KEYS, keys: [CLIENT_KEYS.keys[0], { ...CLIENT_KEYS.keys[0], sha256: "b".repeat(64) }] };
+    const message = refusal(
+      edited((c) => {
+        c["version"] = ROUTER_CONFIG_VERSION_V2;
+        c["clientKeys"] = twice;
+      }),
+    );
+    expect(message).toBe("config field clientKeys.keys[1].name: duplicate client key team-a/bot");
+  });
+
+  it("refuses a client key whose sha256 is not 64 lowercase hex characters", () => {
+    const bad = { ...CLIENT_KEYS, keys: [{ ...CLIENT_KEYS.keys[0], sha256: "ABC" }] };
+    const message = refusal(
+      edited((c) => {
+        c["version"] = ROUTER_CONFIG_VERSION_V2;
+        c["clientKeys"] = bad;
+      }),
+    );
+    expect(message).toContain("config field clientKeys.keys[0].sha256");
   });
 
   it("refuses a config whose hash does not match its content", () => {

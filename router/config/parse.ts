@@ -7,7 +7,14 @@ import { Ajv, type ValidateFunction } from "ajv";
 import { contentHash } from "./hash.js";
 import { isRecord, schemaFieldError } from "./json.js";
 import schema from "./router-config.schema.json" with { type: "json" };
-import { ROUTER_CONFIG_VERSION, type ProviderConfig, type RouteConfig, type RouterConfig } from "./types.js";
+import {
+  ROUTER_CONFIG_VERSION,
+  ROUTER_CONFIG_VERSIONS,
+  type ProviderConfig,
+  type RouteConfig,
+  type RouterConfig,
+} from "./types.js";
+import { configVersionFor, v2Field } from "./version.js";
 
 export class ConfigError extends Error {
   override readonly name = "ConfigError";
@@ -24,9 +31,9 @@ function validateShape(): ValidateFunction<RouterConfig> {
 export function parseRouterConfig(value: unknown): RouterConfig {
   if (!isRecord(value)) throw new ConfigError("config must be a JSON object");
   // The version first: a config of another version may have another shape, and that is what to report.
-  if (value["version"] !== ROUTER_CONFIG_VERSION) {
+  if (!(ROUTER_CONFIG_VERSIONS as readonly unknown[]).includes(value["version"])) {
     throw new ConfigError(
-      `config version ${JSON.stringify(value["version"])} is not supported (this router reads ${ROUTER_CONFIG_VERSION})`,
+      `config version ${JSON.stringify(value["version"])} is not supported (this router reads ${ROUTER_CONFIG_VERSIONS.join(", ")})`,
     );
   }
   const validate = validateShape();
@@ -41,12 +48,33 @@ export function parseRouterConfig(value: unknown): RouterConfig {
       `config hash ${JSON.stringify(hash)} does not match its content (truncated or edited by hand?)`,
     );
   }
+  checkVersion(value);
   checkReferences(value);
   return value;
 }
 
-/** Provider ids are unique, route names are unique, and every provider a route names exists. */
+/**
+ * A v1 config with client keys or budgets would run unauthenticated and unlimited on a v1 router: never written,
+ * so refused (a producer that forgot configVersionFor); a v2 config without them is refused the same way, since it
+ * shuts older routers out for nothing.
+ */
+function checkVersion(config: RouterConfig): void {
+  const expected = configVersionFor(config);
+  if (config.version === expected) return;
+  const field = v2Field(config);
+  if (field !== null) throw fieldError(field, `needs config version ${expected} (a v1 router would ignore it)`);
+  throw new ConfigError(
+    `config version ${config.version} is for client keys or budgets; this config has none (use ${ROUTER_CONFIG_VERSION})`,
+  );
+}
+
+/** Provider ids, route names and client key names are unique, and every provider a route names exists. */
 function checkReferences(config: RouterConfig): void {
+  const keys = new Set<string>();
+  config.clientKeys?.keys.forEach((k, i) => {
+    if (keys.has(k.name)) throw fieldError(`clientKeys.keys[${i}].name`, `duplicate client key ${k.name}`);
+    keys.add(k.name);
+  });
   const ids = new Set<string>();
   config.providers.forEach((p, i) => {
     checkProvider(p, `providers[${i}]`);

@@ -2,14 +2,23 @@
  * The RouterConfig contract: the one document the operator (or the CLI) compiles from ModelProvider and
  * ModelRoute objects, and the only thing the router runs on. No Kubernetes types, no secret values.
  *
- * Compatibility: a router accepts exactly ROUTER_CONFIG_VERSION. A change that an older router could
+ * Compatibility: a router accepts the versions in ROUTER_CONFIG_VERSIONS. A change that an older router could
  * misread bumps the version; the router refuses a config of another version and keeps its last good one.
  * Fields it does not know are ignored (an additive change keeps the version).
+ *
+ * v2 (issue 17, docs/adr/0016-client-keys-and-budgets.md) is v1 plus the fields an older router must not ignore:
+ * `clientKeys` (it would serve the gateway without authentication) and route `budget`s (it would never stop the
+ * spending). Producers write v2 only when a config has one of them (configVersionFor in version.ts), so a v1-only
+ * router keeps running every config that has none and refuses, keeping its last good config, one that has.
  *
  * router-config.schema.json is generated from these types (npm run gen:config-schema; a unit test fails when it
  * is stale) and is what parse.ts validates against, so JSDoc tags like `@minimum` here are enforced there.
  */
 export const ROUTER_CONFIG_VERSION = "routewise.dev/router-config/v1";
+/** v1 plus client keys and budgets (see above). */
+export const ROUTER_CONFIG_VERSION_V2 = "routewise.dev/router-config/v2";
+export type RouterConfigVersion = typeof ROUTER_CONFIG_VERSION | typeof ROUTER_CONFIG_VERSION_V2;
+export const ROUTER_CONFIG_VERSIONS: readonly RouterConfigVersion[] = [ROUTER_CONFIG_VERSION, ROUTER_CONFIG_VERSION_V2];
 
 export const PROVIDER_TYPES = ["openai", "azure-openai", "anthropic", "simulated"] as const;
 export type ProviderType = (typeof PROVIDER_TYPES)[number];
@@ -27,7 +36,8 @@ export const ROLLOUT_MODES = ["enforce", "shadow", "canary"] as const;
 export type RolloutMode = (typeof ROLLOUT_MODES)[number];
 
 export interface RouterConfig {
-  version: typeof ROUTER_CONFIG_VERSION;
+  /** v2 exactly when clientKeys is set or a route has a budget (configVersionFor). */
+  version: RouterConfigVersion;
   /** sha256 (hex, first 16 chars) of the canonical JSON of everything but this field. */
   hash: string;
   /** Sorted by id. */
@@ -72,7 +82,10 @@ export interface ClientKeyConfig {
   name: string;
   /** The key's `team` label, or null. */
   team: string | null;
-  /** Lowercase hex sha256 of the gateway's salt (as UTF-8) followed by the key. */
+  /**
+   * Lowercase hex sha256 of the gateway's salt (as UTF-8) followed by the key.
+   * @pattern ^[0-9a-f]{64}$
+   */
   sha256: string;
   /** Route names (model names) the key may use, or ["*"]. */
   routes: string[];
@@ -80,7 +93,10 @@ export interface ClientKeyConfig {
 }
 
 export interface ClientKeysConfig {
-  /** Random per gateway, public (it only stops precomputed tables); hex. */
+  /**
+   * Random per gateway, public (it only stops precomputed tables); hex.
+   * @pattern ^[0-9a-f]{32,128}$
+   */
   salt: string;
   /** Sorted by name. */
   keys: ClientKeyConfig[];

@@ -13,7 +13,7 @@ import type { ProviderConfig, RouteConfig } from "../config/types.js";
 import type { Snapshot } from "../config/snapshot.js";
 import { FEEDBACK_TOKEN_TTL_SECONDS, signFeedbackToken, verifyFeedbackToken } from "../evaluation/feedback-token.js";
 import { HttpError } from "../openai/errors.js";
-import type { ClientAuth } from "./auth.js";
+import { authenticate, type ClientAuth } from "./auth.js";
 
 export const FEEDBACK_TOKEN_HEADER = "x-routewise-feedback-token";
 /** The model label of feedback for a model that no longer serves the token's route. */
@@ -46,7 +46,7 @@ export interface FeedbackHandlerDeps {
 /** POST /v1/feedback (body already parsed as JSON by express). */
 export function feedbackHandler(deps: FeedbackHandlerDeps) {
   return (req: Request, res: Response): void => {
-    const principal = deps.auth?.authenticate((n) => req.get(n)) ?? null;
+    const principal = authenticate(deps.auth, deps.snapshot()?.config.clientKeys, (n) => req.get(n));
     const { token, score } = parseBody(req.body as unknown);
     const check = verifyFeedbackToken(deps.feedback.key(), token, Math.floor(deps.feedback.now() / 1000));
     if (!check.ok) throw new HttpError(400, check.message, "invalid_request_error", check.code, "token");

@@ -1,6 +1,6 @@
 /** GET /v1/models: the route names and directly addressable provider models the caller's key may use. */
 import type { Snapshot } from "../config/snapshot.js";
-import type { ClientAuth } from "./auth.js";
+import { authenticate, type ClientAuth } from "./auth.js";
 
 export interface ModelList {
   object: "list";
@@ -12,7 +12,7 @@ export function listModels(
   auth: ClientAuth | null,
   header: (name: string) => string | undefined,
 ): ModelList {
-  const principal = auth?.authenticate(header) ?? null;
+  const principal = authenticate(auth, snap?.config.clientKeys, header);
   const allowed = (route: string): boolean => principal === null || principal.allows(route);
   const created = 0;
   const data = [

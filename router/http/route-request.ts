@@ -14,7 +14,7 @@ import { select, tooLongForAll } from "../select/select.js";
 import { parameterGap } from "../select/params.js";
 import type { HealthView, RequestFeatures, Selection, SelectionFailure } from "../select/types.js";
 import type { Snapshot } from "../config/snapshot.js";
-import type { ClientAuth, Principal } from "./auth.js";
+import { authenticate, type ClientAuth, type Principal } from "./auth.js";
 import { explorationDraws, rolloutArm } from "../evaluation/sampling.js";
 import { learningInputs } from "../learn/inputs.js";
 import { header } from "./headers.js";
@@ -22,6 +22,7 @@ import { header } from "./headers.js";
 export interface RoutingDeps {
   snapshot: () => Snapshot | null;
   classifier: (route: RouteConfig) => Classifier;
+  /** The `--api-keys` file's keys; the config's clientKeys apply besides them. */
   auth: ClientAuth | null;
   /** Circuit breakers, limits and in-flight counts, as selection sees them. */
   health: HealthView & {
@@ -67,8 +68,8 @@ export async function routeRequest(
 export function admission(deps: RoutingDeps, req: IncomingMessage, record: RequestRecord) {
   const snap = deps.snapshot();
   if (!snap) throw new HttpError(503, "the router has no config yet", "api_error", "not_ready");
-  const principal = deps.auth?.authenticate((n) => header(req, n)) ?? null;
-  record.describe({ clientKey: principal?.name ?? null });
+  const principal = authenticate(deps.auth, snap.config.clientKeys, (n) => header(req, n));
+  record.describe({ clientKey: principal?.name ?? null, team: principal?.team ?? null });
   return { snap, principal };
 }
 

@@ -133,7 +133,12 @@ export async function feedbackKey(
   return (await secretValues(kc, namespace, gateway))[FEEDBACK_KEY_CREDENTIAL];
 }
 
-async function secretValues(kc: KubeConfig, namespace: string, gateway: string): Promise<Record<string, string>> {
+/** Every value of a gateway's credentials Secret, decoded. */
+export async function secretValues(
+  kc: KubeConfig,
+  namespace: string,
+  gateway = DEFAULT_GATEWAY_NAME,
+): Promise<Record<string, string>> {
   const name = gateway === DEFAULT_GATEWAY_NAME ? CREDENTIALS_SECRET_NAME : credentialsSecretName(gateway);
   const s = await kc.makeApiClient(CoreV1Api).readNamespacedSecret({ name, namespace });
   return Object.fromEntries(
@@ -151,14 +156,16 @@ export interface StatusView {
   servingGeneration?: number;
   conditions?: Condition[];
   parents?: { parentRef: { namespace: string; name: string }; controllerName: string; conditions: Condition[] }[];
+  budget?: { period?: string; periodStart?: string; spentUsd?: number; remainingUsd?: number };
 }
 
-export type PolicyKind = "ModelProvider" | "ModelRoute" | "ModelGateway";
+export type PolicyKind = "ModelProvider" | "ModelRoute" | "ModelGateway" | "ModelClientKey";
 
 const PLURAL: Record<PolicyKind, string> = {
   ModelProvider: "modelproviders",
   ModelRoute: "modelroutes",
   ModelGateway: "modelgateways",
+  ModelClientKey: "modelclientkeys",
 };
 
 export async function statusOf(kc: KubeConfig, kind: PolicyKind, namespace: string, name: string) {

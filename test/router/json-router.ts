@@ -10,22 +10,23 @@ import OpenAI from "openai";
 import { pino, type Logger } from "pino";
 import { readMountedConfig } from "../../router/config/delivery.js";
 import { contentHash } from "../../router/config/hash.js";
-import {
-  ROUTER_CONFIG_VERSION,
-  type ProviderConfig,
-  type RouteConfig,
-  type RouterConfig,
-} from "../../router/config/types.js";
+import type { ClientKeysConfig, ProviderConfig, RouteConfig, RouterConfig } from "../../router/config/types.js";
+import { configVersionFor } from "../../router/config/version.js";
 import { createAdapters, startRouter, type RunningRouter, type RouterOptions } from "../../router/main.js";
 import { providerConfig, routeConfig } from "../mocks/provider-config.js";
 
-/** A RouterConfig with its content hash. */
-export function routerConfig(providers: ProviderConfig[], routes: RouteConfig[]): RouterConfig {
-  const body = {
-    version: ROUTER_CONFIG_VERSION as typeof ROUTER_CONFIG_VERSION,
+/** A RouterConfig with its content hash, of the version its content needs (v2 with client keys or budgets). */
+export function routerConfig(
+  providers: ProviderConfig[],
+  routes: RouteConfig[],
+  clientKeys: ClientKeysConfig | null = null,
+): RouterConfig {
+  const sorted = {
     providers: [...providers].sort((a, b) => a.id.localeCompare(b.id)),
     routes: [...routes].sort((a, b) => a.name.localeCompare(b.name)),
+    ...(clientKeys ? { clientKeys } : {}),
   };
+  const body = { version: configVersionFor(sorted), ...sorted };
   return { ...body, hash: contentHash(body) };
 }
 

@@ -53,12 +53,12 @@ app.kubernetes.io/component: {{ .component }}
 
 {{/*
 The operator's rules in the namespaces it watches: read the policies, write their status, read Secrets (only those a
-ModelProvider references are used; RBAC cannot scope list/watch to names chosen at run time), record Events.
+ModelProvider or ModelClientKey references are used; RBAC cannot scope list/watch to names chosen at run time), record Events.
 ONE list, bound cluster-wide by a ClusterRole (operator.watchNamespaces empty) or by a Role in each watched namespace.
 A new policy kind is one more entry in $policies (and in operator/rbac/rbac.yaml; a test keeps the two equal).
 */}}
 {{- define "routewise.operatorWatchRules" -}}
-{{- $withStatus := list "modelproviders" "modelroutes" "modelgateways" }}
+{{- $withStatus := list "modelproviders" "modelroutes" "modelgateways" "modelclientkeys" }}
 {{- $policies := append $withStatus "modelreferencegrants" }}
 - apiGroups: [routewise.dev]
   resources: [{{ join ", " $policies }}]

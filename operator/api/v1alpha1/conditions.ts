@@ -23,6 +23,10 @@ export const REASONS = {
     noCandidates: "NoCandidates",
     /** A reference to a provider in another namespace that no ModelReferenceGrant there allows. */
     refNotPermitted: "RefNotPermitted",
+    /** A ModelClientKey lists a model name no route of the gateway serves (the key is programmed without it). */
+    routeNotFound: "RouteNotFound",
+    /** A ModelClientKey's Secret value is empty or shorter than 16 characters (a guessable key). */
+    keyTooShort: "KeyTooShort",
   },
   Programmed: {
     ok: "Programmed",

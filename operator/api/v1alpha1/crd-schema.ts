@@ -10,7 +10,7 @@ import { packageRoot } from "../../../router/config/package-root.js";
 export const API_GROUP = "routewise.dev";
 export const API_VERSION = "v1alpha1";
 export const GROUP_VERSION = `${API_GROUP}/${API_VERSION}`;
-export const KINDS = ["ModelProvider", "ModelRoute", "ModelGateway", "ModelReferenceGrant"] as const;
+export const KINDS = ["ModelProvider", "ModelRoute", "ModelGateway", "ModelReferenceGrant", "ModelClientKey"] as const;
 export type Kind = (typeof KINDS)[number];
 
 export const CRD_FILES: Record<Kind, string> = {
@@ -18,6 +18,7 @@ export const CRD_FILES: Record<Kind, string> = {
   ModelRoute: "routewise.dev_modelroutes.yaml",
   ModelGateway: "routewise.dev_modelgateways.yaml",
   ModelReferenceGrant: "routewise.dev_modelreferencegrants.yaml",
+  ModelClientKey: "routewise.dev_modelclientkeys.yaml",
 };
 
 /** An OpenAPI v3 schema node as written in a CRD (structural schema plus x-kubernetes-* extensions). */

@@ -648,6 +648,27 @@ export interface ModelRouteSpec {
    * Also list the candidates' upstream model ids in GET /v1/models and let clients address them directly (no routing). Default false.
    */
   exposeProviderModels?: boolean;
+  /**
+   * What this route may spend per calendar period (UTC), whoever calls it. Spend is each request's real cost, charged after it completes. See README "Budgets and limits".
+   */
+  budget?: {
+    /**
+     * USD per period.
+     */
+    usd: number;
+    /**
+     * day (from 00:00 UTC), week (from Monday 00:00 UTC) or month (from the 1st, 00:00 UTC).
+     */
+    period: "day" | "week" | "month";
+    /**
+     * degrade: past degradeAt of the budget requests go to the cheapest candidate meeting a relaxed objective, and once the budget is spent to the cheapest candidate only; reject: once spent, 429 insufficient_quota until the period resets. Defaults to degrade.
+     */
+    onExhausted?: "degrade" | "reject";
+    /**
+     * Share of the budget, in [0,1], after which a degrading budget steps down to cheaper models (onExhausted degrade only). Default 0.8.
+     */
+    degradeAt?: number;
+  };
 }
 
 /**
@@ -800,6 +821,27 @@ export interface ModelRouteStatus {
     resetValue?: string;
   };
   /**
+   * This period's spend of the route (spec.budget), read from the gateway's Prometheus (routewise_spend_usd_total, increase since periodStart); without a Prometheus only the period.
+   */
+  budget?: {
+    /**
+     * The budget's period.
+     */
+    period?: "day" | "week" | "month";
+    /**
+     * When the current period began (UTC).
+     */
+    periodStart?: string;
+    /**
+     * USD spent since periodStart.
+     */
+    spentUsd?: number;
+    /**
+     * USD left this period (never below 0).
+     */
+    remainingUsd?: number;
+  };
+  /**
    * The generation of this route the gateway serves. Below metadata.generation when the newest spec could not be compiled and the last good one keeps serving.
    */
   servingGeneration?: number;
@@ -894,7 +936,7 @@ export interface ModelRouteStatus {
 }
 
 /**
- * Who owns this gateway and which routes may attach to it.
+ * Who owns this gateway, which routes and client keys may attach to it, and its team budgets.
  */
 export interface ModelGatewaySpec {
   /**
@@ -902,7 +944,7 @@ export interface ModelGatewaySpec {
    */
   controllerName?: string;
   /**
-   * Which namespaces' ModelRoutes may attach to this gateway.
+   * Which namespaces' ModelRoutes (and ModelClientKeys) may attach to this gateway.
    */
   allowedRoutes?: {
     /**
@@ -982,6 +1024,35 @@ export interface ModelGatewaySpec {
         };
       };
     };
+  }[];
+  /**
+   * Spend limits per team: a team is the value of the `team` label of the ModelClientKeys attached to this gateway, and its budget covers the requests of all its keys together (on top of each key's own budget). Teams no entry names have no team budget.
+   *
+   * @maxItems 256
+   *
+   * Items: One team's budget per calendar period (UTC).
+   */
+  teamBudgets?: {
+    /**
+     * The team, as its keys' `team` label spells it.
+     */
+    team: string;
+    /**
+     * USD per period.
+     */
+    usd: number;
+    /**
+     * day (from 00:00 UTC), week (from Monday 00:00 UTC) or month (from the 1st, 00:00 UTC).
+     */
+    period: "day" | "week" | "month";
+    /**
+     * degrade: past degradeAt of the budget the team's requests go to the cheapest candidate meeting a relaxed objective, and once it is spent to the cheapest candidate only; reject: once spent, 429 insufficient_quota until the period resets. Defaults to degrade.
+     */
+    onExhausted?: "degrade" | "reject";
+    /**
+     * Share of the budget, in [0,1], after which a degrading budget steps down to cheaper models (onExhausted degrade only). Default 0.8.
+     */
+    degradeAt?: number;
   }[];
 }
 
@@ -1085,5 +1156,190 @@ export interface ModelReferenceGrantSpec {
      * The ModelProvider's name; omitted means all of them.
      */
     name?: string;
+  }[];
+}
+
+/**
+ * Where the key is, what it may use and what it may spend.
+ */
+export interface ModelClientKeySpec {
+  /**
+   * The Secret (same namespace) and key holding the client key's value. Deleting the Secret or the key revokes the key (ResolvedRefs=False, left out of the router config).
+   */
+  secretRef: {
+    /**
+     * Name of the Secret.
+     */
+    name: string;
+    /**
+     * Key within the Secret's data. Defaults to `apiKey`.
+     */
+    key?: string;
+  };
+  /**
+   * The model names (ModelRoute spec.modelName) this key may use, or ["*"] for every route of the gateway. Other models answer 403 model_not_allowed.
+   *
+   * @minItems 1
+   * @maxItems 256
+   *
+   * Items: A model name, or "*".
+   */
+  routes: string[];
+  /**
+   * What this key may spend per calendar period (UTC). Spend is each request's real cost, charged after it completes. See README "Budgets and limits".
+   */
+  budget?: {
+    /**
+     * USD per period.
+     */
+    usd: number;
+    /**
+     * day (from 00:00 UTC), week (from Monday 00:00 UTC) or month (from the 1st, 00:00 UTC).
+     */
+    period: "day" | "week" | "month";
+    /**
+     * degrade: past degradeAt of the budget requests go to the cheapest candidate meeting a relaxed objective, and once the budget is spent to the cheapest candidate only; reject: once spent, 429 insufficient_quota until the period resets. Defaults to degrade.
+     */
+    onExhausted?: "degrade" | "reject";
+    /**
+     * Share of the budget, in [0,1], after which a degrading budget steps down to cheaper models (onExhausted degrade only). Default 0.8.
+     */
+    degradeAt?: number;
+  };
+  /**
+   * The ModelGateways this key is valid on (a ref without a namespace means this key's). Default: the one ModelGateway in the operator's namespace, when exactly one exists there. A gateway programs the key only if its allowedRoutes admit this namespace (the rule that admits ModelRoutes); each parent reports its own conditions in status.parents.
+   *
+   * @maxItems 16
+   *
+   * Items: A reference to a ModelGateway.
+   */
+  parentRefs?: {
+    /**
+     * Name of the ModelGateway.
+     */
+    name: string;
+    /**
+     * Namespace of the ModelGateway. Default this key's namespace.
+     */
+    namespace?: string;
+  }[];
+}
+
+/**
+ * Observed state, written by the operator.
+ */
+export interface ModelClientKeyStatus {
+  /**
+   * The generation the status was computed from.
+   */
+  observedGeneration?: number;
+  /**
+   * This period's spend on the first parent gateway, read from its Prometheus (routewise_spend_usd_total, increase since periodStart); without a Prometheus only the period.
+   */
+  budget?: {
+    /**
+     * The budget's period.
+     */
+    period?: "day" | "week" | "month";
+    /**
+     * When the current period began (UTC).
+     */
+    periodStart?: string;
+    /**
+     * USD spent since periodStart.
+     */
+    spentUsd?: number;
+    /**
+     * USD left this period (never below 0).
+     */
+    remainingUsd?: number;
+  };
+  /**
+   * One entry per ModelGateway this key attaches to, written by that gateway's controller. The top-level conditions summarise the first parent.
+   *
+   * @maxItems 16
+   *
+   * Items: The key's status on one gateway.
+   */
+  parents?: {
+    /**
+     * The ModelGateway.
+     */
+    parentRef: {
+      /**
+       * Name of the ModelGateway.
+       */
+      name: string;
+      /**
+       * Namespace of the ModelGateway.
+       */
+      namespace: string;
+    };
+    /**
+     * The controller that wrote this entry.
+     */
+    controllerName: string;
+    /**
+     * Accepted, ResolvedRefs, Programmed and Ready on this gateway.
+     *
+     * Items: A condition in the standard Kubernetes shape.
+     */
+    conditions: {
+      /**
+       * Condition type.
+       */
+      type: string;
+      /**
+       * True, False or Unknown.
+       */
+      status: "True" | "False" | "Unknown";
+      /**
+       * The generation this condition was computed from.
+       */
+      observedGeneration?: number;
+      /**
+       * When status last changed.
+       */
+      lastTransitionTime: string;
+      /**
+       * CamelCase reason from a fixed list.
+       */
+      reason: string;
+      /**
+       * Human-readable detail.
+       */
+      message: string;
+    }[];
+  }[];
+  /**
+   * Accepted, ResolvedRefs, Programmed and the Ready summary.
+   *
+   * Items: A condition in the standard Kubernetes shape.
+   */
+  conditions?: {
+    /**
+     * Condition type.
+     */
+    type: string;
+    /**
+     * True, False or Unknown.
+     */
+    status: "True" | "False" | "Unknown";
+    /**
+     * The generation this condition was computed from.
+     */
+    observedGeneration?: number;
+    /**
+     * When status last changed.
+     */
+    lastTransitionTime: string;
+    /**
+     * CamelCase reason from a fixed list.
+     */
+    reason: string;
+    /**
+     * Human-readable detail.
+     */
+    message: string;
   }[];
 }

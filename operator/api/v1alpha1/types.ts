@@ -1,8 +1,10 @@
 /**
- * Typed ModelProvider and ModelRoute objects. Spec and status types are generated from the CRDs
+ * Typed routewise.dev objects. Spec and status types are generated from the CRDs
  * (types.gen.ts); this file adds the Kubernetes envelope.
  */
 import type {
+  ModelClientKeySpec,
+  ModelClientKeyStatus,
   ModelGatewaySpec,
   ModelGatewayStatus,
   ModelProviderSpec,
@@ -13,6 +15,8 @@ import type {
 } from "./types.gen.js";
 
 export type {
+  ModelClientKeySpec,
+  ModelClientKeyStatus,
   ModelGatewaySpec,
   ModelGatewayStatus,
   ModelProviderSpec,
@@ -62,6 +66,15 @@ export interface ModelReferenceGrant {
   kind: "ModelReferenceGrant";
   metadata: ObjectMeta;
   spec: ModelReferenceGrantSpec;
+}
+
+/** A client API key (issue 17): its value in a Secret, its team in the `team` label. */
+export interface ModelClientKey {
+  apiVersion: string;
+  kind: "ModelClientKey";
+  metadata: ObjectMeta;
+  spec: ModelClientKeySpec;
+  status?: ModelClientKeyStatus;
 }
 
 /** What the compiler needs to know about a Secret: that it exists and which keys it has. Never the values. */

@@ -1,5 +1,5 @@
 /**
- * Validates ModelProvider / ModelRoute objects against their CRD schemas, as the API server would: OpenAPI
+ * Validates routewise.dev objects against their CRD schemas, as the API server would: OpenAPI
  * schema with defaults applied, then every x-kubernetes-validations CEL rule. Used by the CLI (no cluster)
  * and by the operator as a second line of defence.
  */
@@ -8,7 +8,7 @@ import addFormatsModule from "ajv-formats";
 import { parse as parseCel } from "@marcbachmann/cel-js";
 import { isRecord, schemaFieldError } from "../../../router/config/json.js";
 import { crdSchema, GROUP_VERSION, toJsonSchema, type Kind, type SchemaNode } from "./crd-schema.js";
-import type { ModelGateway, ModelProvider, ModelReferenceGrant, ModelRoute } from "./types.js";
+import type { ModelClientKey, ModelGateway, ModelProvider, ModelReferenceGrant, ModelRoute } from "./types.js";
 
 /** A field-level validation error. */
 export interface FieldError {
@@ -46,6 +46,10 @@ export function validateGateway(obj: unknown): ValidationResult<ModelGateway> {
 
 export function validateGrant(obj: unknown): ValidationResult<ModelReferenceGrant> {
   return validateKind<ModelReferenceGrant>("ModelReferenceGrant", obj);
+}
+
+export function validateClientKey(obj: unknown): ValidationResult<ModelClientKey> {
+  return validateKind<ModelClientKey>("ModelClientKey", obj);
 }
 
 /** Validates (a deep copy of) obj; on success returns it with schema defaults applied. */
