@@ -8,8 +8,7 @@ export function dispatchEmbeddings(
   ctx: AttemptContext,
   request: EmbeddingRequest,
 ): Promise<DispatchResult<EmbeddingResponse>> {
-  return runAttempts(deps, ctx, async (provider, scope, attempt) => {
-    const release = deps.health.begin(provider.id);
+  return runAttempts(deps, ctx, async (provider, scope, attempt, release) => {
     try {
       const adapter = deps.adapters[provider.type];
       if (!adapter.embed)

@@ -46,14 +46,15 @@ export interface OpenStream {
 }
 
 export function dispatchStream(deps: DispatchDeps, ctx: DispatchContext): Promise<DispatchResult<OpenStream>> {
-  return runAttempts(deps, ctx, (_provider, scope, attempt) => streamAttempt(deps, ctx, attempt, scope));
+  return runAttempts(deps, ctx, (_provider, scope, attempt, release) =>
+    streamAttempt(deps, ctx, { attempt, scope, release }),
+  );
 }
 
 async function streamAttempt(
   deps: DispatchDeps,
   ctx: DispatchContext,
-  attempt: Attempt,
-  scope: ScopedSignal,
+  { attempt, scope, release }: { attempt: Attempt; scope: ScopedSignal; release: () => void },
 ): Promise<OpenStream> {
   const { provider } = attempt;
   const { attemptMs } = ctx.route.timeouts;
@@ -62,7 +63,6 @@ async function streamAttempt(
   const startedAt = deps.now();
   // Headers within the attempt timeout, and within firstToken: the first token cannot come before them.
   if (firstTokenMs < attemptMs) scope.rearm(firstTokenMs, firstToken);
-  const release = deps.health.begin(provider.id);
   try {
     const adapter = deps.adapters[provider.type];
     const { chunks } = await adapter.stream(
