@@ -4,9 +4,9 @@
  * (global across every replica of a gateway). See docs/adr/0014-client-keys-and-budgets.md, "Shared state (Redis)".
  */
 import type { BudgetPeriod, ProviderLimits } from "../config/types.js";
+import type { BudgetScope } from "../select/budget.js";
 
-/** Where a budget applies. */
-export type BudgetScope = "key" | "team" | "route";
+export type { BudgetScope } from "../select/budget.js";
 
 /** One spend counter: a scope's named object in its budget's current period. */
 export interface SpendKey {
