@@ -3,6 +3,7 @@
  * Keys may be stored as plain text or as sha256 hex digests; both are compared in constant time.
  */
 import { isRecord } from "../config/json.js";
+import type { ClientKeysConfig } from "../config/types.js";
 import { createHash, timingSafeEqual } from "node:crypto";
 import { HttpError } from "../openai/errors.js";
 
@@ -12,6 +13,8 @@ export interface ClientKey {
   sha256: Buffer;
   /** Route names, or ["*"] for all. */
   routes: string[];
+  /** Prefixed to the key before hashing (the config's client keys, issue 17); absent: none. */
+  salt?: string;
 }
 
 export interface Principal {
@@ -29,6 +32,20 @@ export class ClientAuth {
     return new ClientAuth(list.map(parseKey));
   }
 
+  /**
+   * The config's client keys (ModelClientKey objects compiled to salted hashes, issue 17), then the keys of `also`
+   * (the --api-keys file), if any.
+   */
+  static fromClientKeys(config: ClientKeysConfig, also: ClientAuth | null): ClientAuth {
+    const keys = config.keys.map((k) => ({
+      name: k.name,
+      sha256: Buffer.from(k.sha256, "hex"),
+      routes: k.routes,
+      salt: config.salt,
+    }));
+    return new ClientAuth([...keys, ...(also?.keys ?? [])]);
+  }
+
   /** The principal for the request's credentials, or an OpenAI-shaped 401. */
   authenticate(header: (name: string) => string | undefined): Principal {
     const token = bearer(header("authorization")) ?? header("api-key") ?? header("x-api-key");
@@ -40,8 +57,13 @@ export class ClientAuth {
         "missing_api_key",
       );
     }
-    const digest = sha256(token);
-    const key = this.keys.find((k) => timingSafeEqual(k.sha256, digest));
+    const digests = new Map<string, Buffer>();
+    const digest = (salt: string): Buffer => {
+      let d = digests.get(salt);
+      if (!d) digests.set(salt, (d = sha256(salt + token)));
+      return d;
+    };
+    const key = this.keys.find((k) => k.sha256.length === 32 && timingSafeEqual(k.sha256, digest(k.salt ?? "")));
     if (!key) throw new HttpError(401, "invalid API key", "authentication_error", "invalid_api_key");
     return { name: key.name, allows: (route) => key.routes.includes("*") || key.routes.includes(route) };
   }

@@ -10,7 +10,7 @@
  *
  * The strictest budget wins: a rejection over `cheapest` over `relaxed`. Selection takes the level as a pure input.
  */
-import type { BudgetConfig, ProviderConfig } from "../config/types.js";
+import type { BudgetConfig, ProviderConfig, RouterConfig } from "../config/types.js";
 import { estimateCost, supports } from "./rank.js";
 import type { RequestFeatures } from "./types.js";
 
@@ -77,4 +77,14 @@ function budgetState(b: AppliedBudget, estimate: number): "exhausted" | "estimat
 export function cheapestEstimate(providers: readonly ProviderConfig[], request: RequestFeatures): number {
   const costs = providers.filter((p) => supports(p, request)).map((p) => estimateCost(p, request));
   return costs.length === 0 ? 0 : Math.min(...costs);
+}
+
+/** Every budget a config declares: its client keys', its teams', its routes'. */
+export function configuredBudgets(config: RouterConfig): Omit<AppliedBudget, "spent">[] {
+  const keys = config.clientKeys?.keys ?? [];
+  return [
+    ...keys.flatMap((k) => (k.budget ? [{ scope: "key" as const, name: k.name, budget: k.budget }] : [])),
+    ...(config.clientKeys?.teams ?? []).map((t) => ({ scope: "team" as const, name: t.team, budget: t.budget })),
+    ...config.routes.flatMap((r) => (r.budget ? [{ scope: "route" as const, name: r.name, budget: r.budget }] : [])),
+  ];
 }
