@@ -10,8 +10,11 @@ import OpenAI from "openai";
 import { pino, type Logger } from "pino";
 import { readMountedConfig } from "../../router/config/delivery.js";
 import { contentHash } from "../../router/config/hash.js";
+import { createHash } from "node:crypto";
 import {
   ROUTER_CONFIG_VERSION,
+  type BudgetConfig,
+  type ClientKeysConfig,
   type ProviderConfig,
   type RouteConfig,
   type RouterConfig,
@@ -19,14 +22,30 @@ import {
 import { createAdapters, startRouter, type RunningRouter, type RouterOptions } from "../../router/main.js";
 import { providerConfig, routeConfig } from "../mocks/provider-config.js";
 
-/** A RouterConfig with its content hash. */
-export function routerConfig(providers: ProviderConfig[], routes: RouteConfig[]): RouterConfig {
+/** A RouterConfig with its content hash (and client keys, as the operator compiles ModelClientKeys). */
+export function routerConfig(
+  providers: ProviderConfig[],
+  routes: RouteConfig[],
+  clientKeys: ClientKeysConfig | null = null,
+): RouterConfig {
   const body = {
     version: ROUTER_CONFIG_VERSION as typeof ROUTER_CONFIG_VERSION,
     providers: [...providers].sort((a, b) => a.id.localeCompare(b.id)),
     routes: [...routes].sort((a, b) => a.name.localeCompare(b.name)),
+    ...(clientKeys ? { clientKeys } : {}),
   };
   return { ...body, hash: contentHash(body) };
+}
+
+/** A compiled client key (issue 17): the salted sha256 of `key`, never the key. */
+export function clientKey(
+  salt: string,
+  o: { name: string; key: string; team?: string | null; routes?: string[]; budget?: BudgetConfig | null },
+) {
+  const sha256 = createHash("sha256")
+    .update(salt + o.key)
+    .digest("hex");
+  return { name: o.name, team: o.team ?? null, sha256, routes: o.routes ?? ["*"], budget: o.budget ?? null };
 }
 
 /** An OpenAI-compatible provider `default/<name>` serving `<name>-model` at `url`, its key `default.<name>`. */
@@ -80,7 +99,10 @@ export interface JsonRouter {
 export async function startJsonRouter(
   config: RouterConfig,
   credentials: Record<string, string>,
-  o: { logger?: Logger } & Pick<RouterOptions, "feedbackKey" | "evaluationQueue" | "auth" | "requestLog"> = {},
+  o: { logger?: Logger } & Pick<
+    RouterOptions,
+    "feedbackKey" | "evaluationQueue" | "auth" | "requestLog" | "state"
+  > = {},
 ): Promise<JsonRouter> {
   const { dir, creds } = writeMounted(config, credentials);
   const router = await startRouter({
@@ -97,6 +119,7 @@ export async function startJsonRouter(
     ...(o.evaluationQueue === undefined ? {} : { evaluationQueue: o.evaluationQueue }),
     ...(o.auth === undefined ? {} : { auth: o.auth }),
     ...(o.requestLog === undefined ? {} : { requestLog: o.requestLog }),
+    ...(o.state === undefined ? {} : { state: o.state }),
   });
   const client = new OpenAI({ baseURL: `${router.url}/v1`, apiKey: "client-key", maxRetries: 0 });
   return { router, url: router.url, client, stop: () => router.stop() };
