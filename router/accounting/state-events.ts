@@ -9,6 +9,12 @@ import type { FailurePolicy, StateObserver } from "../state/types.js";
 
 export function createStateObserver(metrics: RouterMetrics, logger: Logger, policy: FailurePolicy): StateObserver {
   metrics.stateUp.set({ store: "redis" }, 1);
+  // The failures the policy can produce, at zero: rate() sees the first one.
+  const refusedOrLocal = policy === "open" ? "local" : "refused";
+  for (const operation of ["acquire", "read_spend"])
+    metrics.stateErrors.inc({ operation, handling: refusedOrLocal }, 0);
+  for (const operation of ["release", "tokens"]) metrics.stateErrors.inc({ operation, handling: "local" }, 0);
+  metrics.stateErrors.inc({ operation: "charge", handling: "deferred" }, 0);
   return {
     latency: (operation, seconds) => metrics.stateDuration.observe({ operation }, seconds),
     failed: (operation, handling) => metrics.stateErrors.inc({ operation, handling }),
