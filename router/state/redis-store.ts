@@ -151,7 +151,7 @@ export class RedisStateStore implements StateStore {
       const { name, period } = spendKey(this.o.prefix, k, now);
       return { name, nanos, expiresAt: period.end + SPEND_GRACE_MS };
     });
-    for (const c of counters) add(this.known, c.name, c.nanos, c.expiresAt);
+    for (const c of counters) add(this.known, c, now);
     if (!this.up) {
       this.defer(counters);
       return;
@@ -218,7 +218,8 @@ export class RedisStateStore implements StateStore {
   }
 
   private defer(counters: { name: string; nanos: number; expiresAt: number }[]): void {
-    for (const c of counters) add(this.pending, c.name, c.nanos, c.expiresAt);
+    const now = this.now();
+    for (const c of counters) add(this.pending, c, now);
     this.o.observer.failed("charge", "deferred");
   }
 
@@ -248,13 +249,13 @@ export class RedisStateStore implements StateStore {
 type Counters = Map<string, { nanos: number; expiresAt: number }>;
 
 /** Adds to a counter; a new counter first drops those whose period has ended (the maps stay small). */
-function add(map: Counters, name: string, nanos: number, expiresAt: number): void {
-  const c = map.get(name);
-  if (c) {
-    c.nanos += nanos;
+function add(map: Counters, c: { name: string; nanos: number; expiresAt: number }, now: number): void {
+  const { name, nanos, expiresAt } = c;
+  const known = map.get(name);
+  if (known) {
+    known.nanos += nanos;
     return;
   }
-  const now = Date.now();
   for (const [n, old] of map) if (old.expiresAt <= now) map.delete(n);
   map.set(name, { nanos, expiresAt });
 }
