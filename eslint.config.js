@@ -21,7 +21,9 @@ const ROUTER_LAYERS = [
   ["learn"],
   // Pure answer checks of cascades (issue 14).
   ["verify"],
-  ["providers"],
+  // Siblings: the upstream adapters, and the state replicas share (issue 17: provider limits and budget spend, in
+  // memory or Redis), which dispatch (limits) and accounting (spend) use. See docs/adr/0014.
+  ["providers", "state"],
   ["accounting"],
   // Siblings: dispatch answers the client, evaluation judges answers after the response ended (ADR 10).
   ["dispatch", "evaluation"],
@@ -39,7 +41,7 @@ function routerLayerZones() {
         .flat()
         .filter((f) => f !== target)
         .map((f) => `./router/${f}`),
-      message: `router/${target} comes before these in the request flow (config → classify/metrics → select/openai → anthropic-wire → learn → verify → providers → accounting → dispatch/evaluation → http → main); see docs/adr/0007.`,
+      message: `router/${target} comes before these in the request flow (config → classify/metrics → select/openai → anthropic-wire → learn → verify → providers/state → accounting → dispatch/evaluation → http → main); see docs/adr/0007.`,
     })),
   ).filter((zone) => zone.from.length > 0);
 }

@@ -8,15 +8,24 @@
  * Prints JSON: latency at concurrency 1 (p50/p99, added over direct), and closed-loop throughput at a fixed
  * concurrency, as ratios to the bare proxy. Rounds are interleaved so drift hits every target alike.
  *
- *   npm run bench:proxy [-- --requests 2000 --seconds 5 --concurrency 32 --rounds 3 --stream --profile DIR]
+ * With --redis (issue 17) two more router targets run the same JSON config, whose provider has limits and whose
+ * route has a budget, so every request takes a provider slot and reads the budget's spend: `routewise-limits` keeps
+ * that state in memory, `routewise-redis` in a redis-server started here; `redis_added_latency_ms` is the second
+ * minus the first (target: p50 ≤ 0.3 ms).
+ *
+ *   npm run bench:proxy [-- --requests 2000 --seconds 5 --concurrency 32 --rounds 3 --stream --profile DIR --redis]
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { Pool } from "undici";
+import { compileManifests } from "../cli/standalone.js";
+import { contentHash } from "../router/config/hash.js";
 import { packageRoot } from "../router/config/package-root.js";
+import type { RouterConfig } from "../router/config/types.js";
+import { startRedis, type RunningRedis } from "../test/harness/redis.js";
 
 const { values } = parseArgs({
   options: {
@@ -27,6 +36,8 @@ const { values } = parseArgs({
     stream: { type: "boolean", default: false },
     /** Write a V8 CPU profile of the router process into this directory (for finding hot spots). */
     profile: { type: "string" },
+    /** Also measure the shared state store: limits and a budget in memory vs in Redis. */
+    redis: { type: "boolean", default: false },
   },
 });
 const ROOT = packageRoot();
@@ -105,6 +116,53 @@ spec:
 `;
 }
 
+/**
+ * The policy compiled to a RouterConfig JSON with the provider's limits (high enough never to refuse) and a route
+ * budget (large enough never to step down), as a mounted ConfigMap directory.
+ */
+function limitedConfigDir(upstreamPort: number): string {
+  const dir = mkdtempSync(join(tmpdir(), "routewise-bench-state-"));
+  writeFileSync(join(dir, "policy.yaml"), policy(upstreamPort));
+  const { config } = compileManifests([join(dir, "policy.yaml")], "default");
+  const limits = { maxConcurrency: 10_000, requestsPerMinute: 100_000_000, tokensPerMinute: 0 };
+  const budget = { usd: 1e9, period: "day" as const, onExhausted: "reject" as const, degradeAt: 1 };
+  const body: Omit<RouterConfig, "hash"> = {
+    version: config.version,
+    providers: config.providers.map((p) => ({ ...p, limits })),
+    routes: config.routes.map((r) => ({ ...r, budget })),
+  };
+  const configDir = join(dir, "config");
+  mkdirSync(configDir);
+  writeFileSync(join(configDir, "config.json"), JSON.stringify({ ...body, hash: contentHash(body) }));
+  return configDir;
+}
+
+/** A router process on `config` (a directory or file), listening on a free port; resolves once it is ready. */
+async function startRouterProcess(
+  config: string,
+  extra: string[] = [],
+): Promise<{ child: ChildProcess; port: number }> {
+  const port = await freePort();
+  const child = spawn(
+    process.execPath,
+    [
+      ...(values.profile === undefined ? [] : ["--cpu-prof", "--cpu-prof-dir", values.profile]),
+      ...TSX,
+      "cli/main.ts",
+      ...["router", "--config", config, "--host", "127.0.0.1", "--port", String(port), "--metrics-port", "0"],
+      ...extra,
+    ],
+    {
+      cwd: ROOT,
+      env: { ...process.env, LOG_LEVEL: process.env["LOG_LEVEL"] ?? "warn" },
+      stdio: ["ignore", "ignore", "inherit"],
+    },
+  );
+  children.push(child);
+  await waitReady(port);
+  return { child, port };
+}
+
 let counter = 0;
 function body(model: string): string {
   counter++;
@@ -168,6 +226,7 @@ const median = (xs: number[]): number => pct(xs, 50);
 const round3 = (x: number): number => Math.round(x * 1000) / 1000;
 
 const children: ChildProcess[] = [];
+let redis: RunningRedis | null = null;
 try {
   const mock = await startChild([...TSX, "bench/lib/mock-upstream.ts"]);
   children.push(mock.child);
@@ -177,30 +236,29 @@ try {
   children.push(exp.child);
   const dir = mkdtempSync(join(tmpdir(), "routewise-bench-"));
   writeFileSync(join(dir, "policy.yaml"), policy(mock.port));
-  const routerPort = await freePort();
-  const routerChild = spawn(
-    process.execPath,
-    [
-      ...(values.profile === undefined ? [] : ["--cpu-prof", "--cpu-prof-dir", values.profile]),
-      ...TSX,
-      "cli/main.ts",
-      ...["router", "--config", dir, "--host", "127.0.0.1", "--port", String(routerPort), "--metrics-port", "0"],
-    ],
-    {
-      cwd: ROOT,
-      env: { ...process.env, LOG_LEVEL: process.env["LOG_LEVEL"] ?? "warn" },
-      stdio: ["ignore", "ignore", "inherit"],
-    },
-  );
-  children.push(routerChild);
-  await waitReady(routerPort);
+  const router = await startRouterProcess(dir);
 
   const targets: Target[] = [
     { name: "direct", port: mock.port, path: "/v1/chat/completions", model: "mock-model" },
     { name: "bare-proxy", port: bare.port, path: "/v1/chat/completions", model: "mock-model" },
     { name: "express-minimal", port: exp.port, path: "/v1/chat/completions", model: "mock-model" },
-    { name: "routewise", port: routerPort, path: "/v1/chat/completions", model: "bench" },
+    { name: "routewise", port: router.port, path: "/v1/chat/completions", model: "bench" },
   ];
+  if (values.redis) {
+    redis = await startRedis();
+    const config = limitedConfigDir(mock.port);
+    const inMemory = await startRouterProcess(config);
+    const shared = await startRouterProcess(config, [
+      "--redis-url",
+      redis.url,
+      "--state-key-prefix",
+      "routewise:bench",
+    ]);
+    targets.push(
+      { name: "routewise-limits", port: inMemory.port, path: "/v1/chat/completions", model: "bench" },
+      { name: "routewise-redis", port: shared.port, path: "/v1/chat/completions", model: "bench" },
+    );
+  }
   const lat = new Map<string, number[]>(targets.map((t) => [t.name, []]));
   const rps = new Map<string, number[]>(targets.map((t) => [t.name, []]));
   const rounds = Number(values.rounds);
@@ -232,10 +290,30 @@ try {
     express_minimal_ratio_vs_bare_proxy: round3(
       median(rps.get("express-minimal") ?? []) / median(rps.get("bare-proxy") ?? [1]),
     ),
+    ...(values.redis
+      ? redisResult(p, median(rps.get("routewise-redis") ?? []), median(rps.get("routewise-limits") ?? [1]))
+      : {}),
     concurrency: Number(values.concurrency),
-    targets: { added_p50_ms: 1, added_p99_ms: 3, throughput_ratio: 0.5 },
+    targets: {
+      added_p50_ms: 1,
+      added_p99_ms: 3,
+      throughput_ratio: 0.5,
+      ...(values.redis ? { redis_added_p50_ms: 0.3 } : {}),
+    },
   };
   console.log(JSON.stringify(result, null, 2));
 } finally {
   for (const c of children) c.kill("SIGTERM");
+  await redis?.stop();
+}
+
+/** The shared store's cost: Redis over in-memory state, same config (a provider slot and a budget read per request). */
+function redisResult(p: (name: string, q: number) => number, redisRps: number, memoryRps: number) {
+  return {
+    redis_added_latency_ms: {
+      p50: round3(p("routewise-redis", 50) - p("routewise-limits", 50)),
+      p99: round3(p("routewise-redis", 99) - p("routewise-limits", 99)),
+    },
+    redis_throughput_ratio_vs_in_memory: round3(redisRps / memoryRps),
+  };
 }

@@ -33,11 +33,35 @@ import { Drain } from "./http/drain.js";
 import { createRouterMetrics, type RouterMetrics } from "./metrics/metrics.js";
 import type { ProviderAdapter } from "./providers/types.js";
 import { RouterState } from "./config/snapshot.js";
+import { startBudgetGauges } from "./accounting/budget-gauges.js";
+import { createStateObserver } from "./accounting/state-events.js";
+import { DEFAULT_KEY_PREFIX } from "./state/keys.js";
+import { MemoryStateStore } from "./state/memory-store.js";
+import { createRedisClient, redactedRedisUrl } from "./state/redis-client.js";
+import { DEFAULT_STATE_TIMEOUT_MS, RedisStateStore } from "./state/redis-store.js";
+import type { FailurePolicy, StateStore } from "./state/types.js";
 
 // What the CLI's wiring and the test harnesses need to start a router.
 export { ClientAuth } from "./http/auth.js";
 export { createAdapters } from "./providers/registry.js";
 export { createRouterMetrics } from "./metrics/metrics.js";
+export { DEFAULT_KEY_PREFIX } from "./state/keys.js";
+export { DEFAULT_STATE_TIMEOUT_MS } from "./state/redis-store.js";
+export { FAILURE_POLICIES, type FailurePolicy } from "./state/types.js";
+
+/**
+ * The state replicas share (issue 17): provider limits and budget spend. Without Redis everything is in memory,
+ * per replica.
+ */
+export interface StateOptions {
+  redis: { url: string; password?: string; ca?: string } | null;
+  /** open: an unreachable Redis falls back to per-replica state; closed: requests that need it answer 503. */
+  failurePolicy: FailurePolicy;
+  /** Longest wait for one Redis call (default 200 ms). */
+  timeoutMs?: number;
+  /** Namespaces the keys per gateway (default routewise:standalone). */
+  keyPrefix?: string;
+}
 
 export interface RouterOptions {
   host: string;
@@ -74,6 +98,8 @@ export interface RouterOptions {
    * `route.learned` (the operator's) is served as delivered.
    */
   localLearning?: { intervalMs?: number };
+  /** Shared state (issue 17). Absent: in memory. */
+  state?: StateOptions;
 }
 
 export interface RunningRouter {
@@ -85,6 +111,8 @@ export interface RunningRouter {
   /** Null unless tracing is on (OTEL_EXPORTER_OTLP_ENDPOINT or …_TRACES_ENDPOINT set). */
   tracing: Pick<Tracing, "flush"> | null;
   state: RouterState;
+  /** Where limits and budgets are kept: in memory, or Redis. */
+  store: StateStore;
   reloader: ConfigReloader;
   /** Stops accepting, waits for in-flight requests (bounded), closes everything. */
   stop(): Promise<void>;
@@ -101,6 +129,8 @@ export async function startRouter(o: RouterOptions): Promise<RunningRouter> {
   const events = createRouterEvents(metrics, o.logger);
   const state = new RouterState();
   const health = new ProviderHealth(Date.now, events.circuitChanged);
+  const store = await stateStore(o.state, metrics, o.logger);
+  const budgetGauges = startBudgetGauges({ store, metrics, config: () => state.current?.config ?? null });
   const drain = new Drain();
   const classifiers =
     o.classifiers ?? (await ClassifierRegistry.create(events.classifierCache, new HeuristicClassifier()));
@@ -126,6 +156,7 @@ export async function startRouter(o: RouterOptions): Promise<RunningRouter> {
       health.setProviders(config.providers);
       events.configApplied(config, unavailable);
       evaluator.configure(config.routes);
+      void budgetGauges.refresh();
     },
     onRejected: events.configRejected,
   });
@@ -139,10 +170,13 @@ export async function startRouter(o: RouterOptions): Promise<RunningRouter> {
     classifier: (route) => classifiers.for(route),
     health,
     random: Math.random,
+    state: store,
+    now: Date.now,
     dispatch: {
       adapters: o.adapters,
       credential,
       health,
+      state: store,
       now: Date.now,
       sleep: (ms, signal) => sleep(ms, undefined, { signal }),
       random: Math.random,
@@ -150,7 +184,14 @@ export async function startRouter(o: RouterOptions): Promise<RunningRouter> {
     record: createRecorder({
       metrics,
       logger: o.logger,
-      tokens: health,
+      tokens: {
+        recordTokens: (id, tokens) => {
+          health.recordTokens(id, tokens);
+          const limits = state.current?.providers.get(id)?.limits;
+          if (limits) store.recordTokens(id, limits, tokens);
+        },
+      },
+      spend: store,
       now: Date.now,
       learning: {
         ledger: learning.recording.ledger,
@@ -176,12 +217,19 @@ export async function startRouter(o: RouterOptions): Promise<RunningRouter> {
   });
   const server = createServer({ keepAliveTimeout: 65_000 }, app);
   server.on("clientError", answerClientError);
-  await listen(server, o.port, o.host);
+  await listen(server, o.port, o.host).catch(async (err: unknown) => {
+    reloader.stop();
+    budgetGauges.stop();
+    await store.close();
+    throw err;
+  });
   const port = (server.address() as AddressInfo).port;
   const metricsServer = createServer(createMetricsEndpoint({ metrics, logger: o.logger }));
   await listen(metricsServer, o.metricsPort, o.host).catch(async (err: unknown) => {
     reloader.stop();
     server.close();
+    budgetGauges.stop();
+    await store.close();
     await tracing?.shutdown();
     throw err;
   });
@@ -213,10 +261,36 @@ export async function startRouter(o: RouterOptions): Promise<RunningRouter> {
       metricsServer.closeAllConnections();
     });
     await Promise.all(Object.values(o.adapters).map((a) => a.close()));
+    budgetGauges.stop();
+    await store.close(); // after the last request: its charge is sent
     await tracing?.shutdown(); // exports the spans still batched
   };
   const metricsUrl = baseUrl(o.host, metricsPort);
-  return { url: baseUrl(o.host, port), port, metricsUrl, metrics, tracing, state, reloader, stop };
+  return { url: baseUrl(o.host, port), port, metricsUrl, metrics, tracing, state, store, reloader, stop };
+}
+
+/**
+ * The state store: Redis when configured (its first PING waits for the connection, bounded; an unreachable Redis
+ * is logged and probed, it does not stop the router), else in memory.
+ */
+async function stateStore(o: StateOptions | undefined, metrics: RouterMetrics, logger: Logger): Promise<StateStore> {
+  if (!o?.redis) return new MemoryStateStore();
+  const timeoutMs = o.timeoutMs ?? DEFAULT_STATE_TIMEOUT_MS;
+  const client = createRedisClient({ ...o.redis, timeoutMs });
+  const store = new RedisStateStore({
+    client,
+    prefix: o.keyPrefix ?? DEFAULT_KEY_PREFIX,
+    failurePolicy: o.failurePolicy,
+    observer: createStateObserver(metrics, logger, o.failurePolicy),
+    timeoutMs,
+  });
+  const reachable = await store.start();
+  const where = { url: redactedRedisUrl(o.redis.url), keyPrefix: o.keyPrefix ?? DEFAULT_KEY_PREFIX };
+  logger.info(
+    { ...where, failurePolicy: o.failurePolicy, reachable },
+    "Using Redis for provider limits and budgets across replicas",
+  );
+  return store;
 }
 
 /**

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseRouterConfig } from "../../router/config/parse.js";
-import { configSource } from "./router.js";
+import { configSource, stateOptions } from "./router.js";
 
 const POLICIES = `apiVersion: routewise.dev/v1alpha1
 kind: ModelProvider
@@ -49,5 +49,43 @@ describe("routewise router --config DIR (standalone)", () => {
       evaluation: { judge: "default/judge", sampleRate: 0.05, maxCostPerHourUSD: 5 },
     });
     expect(loaded.credentials.get("default.judge")).toBe("sk-judge");
+  });
+});
+
+describe("routewise router's shared state flags", () => {
+  const defaults = { stateFailurePolicy: "open", stateTimeout: "200", stateKeyPrefix: "routewise:standalone" };
+
+  it("keeps state in memory without --redis-url", () => {
+    expect(stateOptions(defaults)).toEqual({
+      redis: null,
+      failurePolicy: "open",
+      timeoutMs: 200,
+      keyPrefix: "routewise:standalone",
+    });
+  });
+
+  it("reads the Redis password and CA bundle from files, trimmed", () => {
+    const dir = mkdtempSync(join(tmpdir(), "routewise-redis-flags-"));
+    writeFileSync(join(dir, "password"), "s3cret\n");
+    writeFileSync(join(dir, "ca.pem"), "-----BEGIN CERTIFICATE-----\n…\n-----END CERTIFICATE-----\n");
+    const o = stateOptions({
+      ...defaults,
+      stateFailurePolicy: "closed",
+      redisUrl: "rediss://redis:6380/0",
+      redisPasswordFile: join(dir, "password"),
+      redisCaFile: join(dir, "ca.pem"),
+    });
+    expect(o).toMatchObject({ failurePolicy: "closed", redis: { url: "rediss://redis:6380/0", password: "s3cret" } });
+    expect(o.redis?.ca).toMatch(/END CERTIFICATE-----$/);
+  });
+
+  it("refuses a failure policy other than open or closed, an empty password file, and files without a URL", () => {
+    expect(() => stateOptions({ ...defaults, stateFailurePolicy: "ignore" })).toThrow(/open or closed/);
+    const dir = mkdtempSync(join(tmpdir(), "routewise-redis-flags-"));
+    writeFileSync(join(dir, "empty"), "\n");
+    expect(() => stateOptions({ ...defaults, redisUrl: "redis://r", redisPasswordFile: join(dir, "empty") })).toThrow(
+      /is empty/,
+    );
+    expect(() => stateOptions({ ...defaults, redisPasswordFile: join(dir, "empty") })).toThrow(/need --redis-url/);
   });
 });

@@ -14,10 +14,15 @@ import {
   ClientAuth,
   createAdapters,
   createRouterMetrics,
+  DEFAULT_KEY_PREFIX,
   DEFAULT_MAX_BODY_BYTES,
   DEFAULT_METRICS_PORT,
+  DEFAULT_STATE_TIMEOUT_MS,
+  FAILURE_POLICIES,
   loadBuiltinClassifiers,
   startRouter,
+  type FailurePolicy,
+  type StateOptions,
 } from "../../router/main.js";
 import { CliError } from "../errors.js";
 import { compileManifests, formatSourceError, newSalt } from "../standalone.js";
@@ -36,6 +41,12 @@ interface RouterFlags {
   feedbackKeyFile?: string;
   requestLog?: string;
   learningInterval: string;
+  redisUrl?: string;
+  redisPasswordFile?: string;
+  redisCaFile?: string;
+  stateFailurePolicy: string;
+  stateTimeout: string;
+  stateKeyPrefix: string;
 }
 
 export function registerRouterCommand(program: Command): void {
@@ -75,6 +86,23 @@ export function registerRouterCommand(program: Command): void {
       "standalone mode (CR YAML): how often learning routes' tables are recomputed from this router's own judged samples",
       "60000",
     )
+    .option(
+      "--redis-url <url>",
+      "Redis shared by every replica for provider limits and budgets (redis://host:6379/0, rediss:// for TLS); default: in memory, per replica",
+    )
+    .option("--redis-password-file <file>", "file holding the Redis password (a mounted Secret)")
+    .option("--redis-ca-file <file>", "PEM CA bundle the Redis server's TLS certificate must chain to (rediss://)")
+    .option(
+      "--state-failure-policy <policy>",
+      "when Redis is unreachable: open (per-replica limits and budgets, keep serving) or closed (503 state_unavailable)",
+      "open",
+    )
+    .option("--state-timeout <ms>", "longest wait for one Redis call", String(DEFAULT_STATE_TIMEOUT_MS))
+    .option(
+      "--state-key-prefix <prefix>",
+      "namespace of the Redis keys: one per gateway sharing a Redis",
+      DEFAULT_KEY_PREFIX,
+    )
     .action(async (flags: RouterFlags) => {
       const logger = pino({ base: { component: "router" }, level: process.env["LOG_LEVEL"] ?? "info" });
       const source = configSource(flags);
@@ -100,6 +128,7 @@ export function registerRouterCommand(program: Command): void {
         ...(flags.requestLog === undefined ? {} : { requestLog: requestLogSink(flags.requestLog) }),
         // Standalone: no operator learns for this router, so it learns from its own samples (ADR 12).
         ...(source.standalone ? { localLearning: { intervalMs: positiveMs(flags.learningInterval) } } : {}),
+        state: stateOptions(flags),
       }).catch((err: unknown) => {
         throw new CliError(err instanceof Error ? err.message : String(err), { cause: err });
       });
@@ -190,6 +219,54 @@ export function configSource(flags: Pick<RouterFlags, "config" | "credentials" |
       return Promise.resolve({ config: result.config, credentials });
     },
   };
+}
+
+/** The shared state flags: Redis (its password and CA from files) and the failure policy, or in memory. */
+export function stateOptions(
+  flags: Pick<
+    RouterFlags,
+    "redisUrl" | "redisPasswordFile" | "redisCaFile" | "stateFailurePolicy" | "stateTimeout" | "stateKeyPrefix"
+  >,
+): StateOptions {
+  const common = stateCommon(flags);
+  if (flags.redisUrl === undefined || flags.redisUrl === "") {
+    if (flags.redisPasswordFile !== undefined || flags.redisCaFile !== undefined)
+      throw new CliError("--redis-password-file and --redis-ca-file need --redis-url");
+    return { ...common, redis: null };
+  }
+  const password =
+    flags.redisPasswordFile === undefined ? undefined : readSecretFile(flags.redisPasswordFile, "Redis password");
+  const ca = flags.redisCaFile === undefined ? undefined : readSecretFile(flags.redisCaFile, "Redis CA bundle");
+  return {
+    ...common,
+    redis: {
+      url: flags.redisUrl,
+      ...(password === undefined ? {} : { password }),
+      ...(ca === undefined ? {} : { ca }),
+    },
+  };
+}
+
+function stateCommon(flags: Pick<RouterFlags, "stateFailurePolicy" | "stateTimeout" | "stateKeyPrefix">) {
+  const policy = flags.stateFailurePolicy;
+  if (!(FAILURE_POLICIES as readonly string[]).includes(policy))
+    throw new CliError(`--state-failure-policy must be open or closed (got ${JSON.stringify(policy)})`);
+  const timeoutMs = Number(flags.stateTimeout);
+  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0)
+    throw new CliError("--state-timeout must be a positive number of ms");
+  return { failurePolicy: policy as FailurePolicy, timeoutMs, keyPrefix: flags.stateKeyPrefix };
+}
+
+/** A mounted file's content, trimmed; an empty or unreadable one is refused (never with its content). */
+function readSecretFile(file: string, what: string): string {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8").trim();
+  } catch (err) {
+    throw new CliError(`${file}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
+  if (text === "") throw new CliError(`${file}: the ${what} file is empty`);
+  return text;
 }
 
 /** The feedback signing key file's content (trimmed, like a mounted credential); empty is refused. */

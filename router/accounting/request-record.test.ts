@@ -33,15 +33,17 @@ const tokens = { input: 10, cachedInput: 0, output: 5, estimated: false };
 function setup() {
   const metrics = createRouterMetrics(undefined, { defaultMetrics: false });
   const recorded: [string, number][] = [];
+  const charged: [string[], number][] = [];
   const record = createRecorder({
     metrics,
     logger: pino({ level: "silent" }),
     tokens: { recordTokens: (id, n) => recorded.push([id, n]) },
     now: () => 0,
+    spend: { charge: (keys, usd) => charged.push([keys.map((k) => `${k.scope}:${k.name}`), usd]) },
   })("req-1");
   const requests = async () => (await metrics.requests.get()).values.filter((v) => v.value > 0);
   const inflight = async () => (await metrics.inflight.get()).values[0]?.value;
-  return { metrics, record, recorded, requests, inflight };
+  return { metrics, record, recorded, charged, requests, inflight };
 }
 
 function chunk(content: string): ChatCompletionChunk {
@@ -130,5 +132,38 @@ describe("RequestRecord", () => {
   it("refuses an outcome before the decision", () => {
     const { record } = setup();
     expect(() => record.failed({ provider, code: "upstream_error" })).toThrow(/before the decision/);
+  });
+});
+
+describe("RequestRecord budgets (issue 17)", () => {
+  it("charges the answer's real cost once to its budgets and to every payer's spend series", async () => {
+    const { record, charged, metrics } = setup();
+    record.paidBy({
+      payers: [
+        { scope: "route", name: "assistant" },
+        { scope: "key", name: "ns/alice" },
+      ],
+      counters: [{ scope: "key", name: "ns/alice", period: "day" }],
+    });
+    record.decided(route, selection, 0.001);
+    const costs = record.finished({ provider, tokens, outcome: "success", fallbacks: 0 });
+    record.finished({ provider, tokens, outcome: "success", fallbacks: 0 });
+    expect(charged).toEqual([[["key:ns/alice"], costs.cost]]);
+    const spend = (await metrics.spend.get()).values.map((v) => [v.labels["scope"], v.labels["name"], v.value]);
+    expect(spend).toEqual([
+      ["route", "assistant", costs.cost],
+      ["key", "ns/alice", costs.cost],
+    ]);
+  });
+
+  it("charges nothing for a request no candidate answered", () => {
+    const { record, charged } = setup();
+    record.paidBy({
+      payers: [{ scope: "route", name: "assistant" }],
+      counters: [{ scope: "route", name: "assistant", period: "day" }],
+    });
+    record.decided(route, selection, 0.001);
+    record.failed({ provider, code: "upstream_error" });
+    expect(charged).toEqual([]);
   });
 });

@@ -12,6 +12,8 @@ import type { Tracer } from "@opentelemetry/api";
 import type { Logger } from "pino";
 import type { ProviderConfig, RouteConfig } from "../config/types.js";
 import type { RouterMetrics } from "../metrics/metrics.js";
+import type { AppliedBudget, BudgetScope, BudgetVerdict } from "../select/budget.js";
+import type { SpendKey, StateStore } from "../state/types.js";
 import { costUSD, type TokenCounts } from "./cost.js";
 import type { TraceContext } from "../providers/types.js";
 import { genAiLabels } from "./gen-ai.js";
@@ -79,6 +81,16 @@ export interface RecorderDeps {
    * whether judge sampling takes a request (router/evaluation's draw). Absent: nothing is left.
    */
   learning?: { ledger: LearningLedger; sampled: (route: RouteConfig, requestId: string) => boolean };
+  /** Where budgets' spend is counted (issue 17: in memory, or Redis across replicas). Absent: no budget is charged. */
+  spend?: Pick<StateStore, "charge">;
+}
+
+/** Who pays for a request and which budgets count its cost (issue 17). */
+export interface RequestBudgets {
+  /** The series of routewise_spend_usd_total its cost is added to: its route, its client key, the key's team. */
+  payers: { scope: BudgetScope; name: string }[];
+  /** The spend counters of the budgets that apply, charged with the request's real cost once it has answered. */
+  counters: SpendKey[];
 }
 
 /** What the record learns about a request besides its decision: for the access-log line. Never a key or prompt. */
@@ -93,6 +105,8 @@ export interface RequestContext {
   endpoint?: Endpoint;
   /** The model the client asked for (names the request's span). */
   model?: string;
+  /** What its budgets did to the request, when they did something (on the line as `budget`). */
+  budget?: "relaxed" | "cheapest" | "rejected";
 }
 
 /** The APIs a request may use, and the noun its access-log messages use. */
@@ -168,6 +182,7 @@ export class RequestRecord implements AttemptObserver {
   /** The request's spans, when tracing is on. */
   private readonly spans: RequestSpans | null;
   private readonly attemptSpans = new WeakMap<Attempt, AttemptSpan>();
+  private budgets: RequestBudgets | null = null;
 
   constructor(
     private readonly deps: RecorderDeps,
@@ -192,6 +207,33 @@ export class RequestRecord implements AttemptObserver {
     const m = this.deps.metrics;
     m.routingDuration.observe({ route: route.name }, routingSeconds);
     m.decisions.inc({ route: route.name, model: selection.decided.model, reason: selection.reason });
+  }
+
+  /** Who pays for the request and which budgets count its cost (charged by `finished`). */
+  paidBy(budgets: RequestBudgets): void {
+    this.budgets = budgets;
+  }
+
+  /**
+   * What the budgets that apply said before dispatch: each budget's spend as read (a gauge), and the budget that
+   * stepped the request down or refused it (counted by scope, name and reason).
+   */
+  budgetJudged(applied: readonly AppliedBudget[], verdict: BudgetVerdict): void {
+    const m = this.deps.metrics;
+    for (const b of applied) {
+      m.budgetSpent.set({ scope: b.scope, name: b.name }, b.spent);
+      m.budgetLimit.set({ scope: b.scope, name: b.name }, b.budget.usd);
+    }
+    const { degradedBy, rejectedBy } = verdict;
+    if (rejectedBy) {
+      const { scope, name } = rejectedBy.budget;
+      m.budgetRejected.inc({ scope, name, reason: rejectedBy.reason });
+      this.describe({ budget: "rejected" });
+    } else if (degradedBy) {
+      const { scope, name } = degradedBy.budget;
+      m.budgetDegraded.inc({ scope, name, reason: degradedBy.reason });
+      this.describe({ budget: verdict.level === "cheapest" ? "cheapest" : "relaxed" });
+    }
   }
 
   /** Who asked and what the analyzer saw (merged into what is known). */
@@ -278,6 +320,7 @@ export class RequestRecord implements AttemptObserver {
     m.qualityPoints.inc({ route: route.name }, selection.predict(f.provider));
     m.baselineQualityPoints.inc({ route: route.name }, selection.baselineQuality);
     this.rememberLabel(f, answerTokens(answer), costs.baseline);
+    this.charge(costs.cost);
     this.logServed(f, costs);
     return costs;
   }
@@ -302,6 +345,14 @@ export class RequestRecord implements AttemptObserver {
       baselineCost,
     };
     learning.ledger.remember(this.requestId, context);
+  }
+
+  /** The request's real cost to who pays (the spend metric) and to the budgets that apply (the store). */
+  private charge(usd: number): void {
+    const b = this.budgets;
+    if (!b) return;
+    for (const p of b.payers) this.deps.metrics.spend.inc({ scope: p.scope, name: p.name }, usd);
+    if (b.counters.length > 0) this.deps.spend?.charge(b.counters, usd);
   }
 
   private bill(route: RouteConfig, b: BilledAttempt, cost: number): void {
@@ -414,6 +465,7 @@ export class RequestRecord implements AttemptObserver {
       ...(c.endpoint && c.endpoint !== "chat.completions" ? { endpoint: c.endpoint } : {}),
       ...(c.clientKey ? { clientKey: c.clientKey } : {}),
       ...(c.team ? { team: c.team } : {}),
+      ...(c.budget ? { budget: c.budget } : {}),
       ...fields,
       ...(c.classification ? { classification: c.classification } : {}),
       ...(c.promptTokens === undefined ? {} : { promptTokens: c.promptTokens }),

@@ -5,6 +5,7 @@
 import type { Logger } from "pino";
 import type { ProviderConfig, RouteConfig, RouterConfig } from "../config/types.js";
 import type { RouterMetrics } from "../metrics/metrics.js";
+import { configuredBudgets } from "../select/budget.js";
 
 export interface RouterEvents {
   /** A config is in force; `unavailable` are its routes that cannot serve (route name → why). */
@@ -24,6 +25,7 @@ export function createRouterEvents(metrics: RouterMetrics, logger: Logger): Rout
       metrics.configInfo.set({ version: config.version, hash: config.hash }, 1);
       metrics.configReloads.inc({ outcome: "success" });
       initialiseRouteSeries(metrics, config);
+      initialiseBudgetSeries(metrics, config);
       metrics.routeAvailable.reset();
       // The route's target, so alerts compare measured retention per route; a route that left loses its series.
       metrics.routeObjectiveRetention.reset();
@@ -123,6 +125,23 @@ function initialiseAnswerSeries(
       metrics.evaluationScore.inc({ ...labels, side }, 0);
       metrics.evaluationScoreSquared.inc({ ...labels, side }, 0);
     }
+  }
+}
+
+/**
+ * Spend per route, client key and team, and each configured budget's degraded and rejected counters, at zero from
+ * the config load on (issue 17), like the route counters: rate() sees the first charge and the first refusal.
+ */
+function initialiseBudgetSeries(metrics: RouterMetrics, config: RouterConfig): void {
+  const keys = config.clientKeys?.keys ?? [];
+  const teams = new Set(keys.flatMap((k) => (k.team === null ? [] : [k.team])));
+  for (const r of config.routes) metrics.spend.inc({ scope: "route", name: r.name }, 0);
+  for (const k of keys) metrics.spend.inc({ scope: "key", name: k.name }, 0);
+  for (const team of teams) metrics.spend.inc({ scope: "team", name: team }, 0);
+  for (const { scope, name, budget } of configuredBudgets(config)) {
+    metrics.budgetDegraded.inc({ scope, name, reason: "past_degrade_at" }, 0);
+    if (budget.onExhausted === "degrade") metrics.budgetDegraded.inc({ scope, name, reason: "exhausted" }, 0);
+    else for (const reason of ["exhausted", "estimate"]) metrics.budgetRejected.inc({ scope, name, reason }, 0);
   }
 }
 

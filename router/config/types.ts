@@ -69,7 +69,7 @@ export interface BudgetConfig {
    */
   onExhausted: "degrade" | "reject";
   /**
-   * Share of the budget after which a degrading budget steps down.
+   * Share of the budget after which requests step down to cheaper models (a rejecting budget too; 1: never).
    * @minimum 0
    * @maximum 1
    */

@@ -1,5 +1,7 @@
 /**
- * What the client is told when no candidate answered: 429 when every attempt made was rate-limited, 504 when the last
+ * What the client is told when no candidate answered: 503 state_unavailable when the shared state store was
+ * unreachable under failurePolicy closed, 429 rate_limited when every candidate was at its limits across replicas
+ * (the shared store refused a slot), 429 when every attempt made was rate-limited, 504 when the last
  * one timed out or the route's total timeout passed, 503 when no provider was available, the upstream's 4xx (with
  * its code) when it rejected the request or every candidate refused it as too long or with an unsupported
  * parameter, else 502 (and a never-sent 499 when the client went away, for the record's outcome).
@@ -42,6 +44,8 @@ function unanswered(route: RouteConfig, failures: AttemptFailure[], deadline: bo
   const message = `all upstream attempts for ${route.name} failed (${failures.length}): ${summary || "no provider available"}`;
   const tried = failures.filter((f) => f.kind !== "circuit_open");
   const last = failures[failures.length - 1];
+  const refused = storeRefusal(route, tried, last);
+  if (refused) return refused;
   if (tried.length > 0) {
     // Rate-limited everywhere it could be tried (open circuits aside): 429 with the upstreams' retry-after.
     if (tried.every((f) => f.status === 429)) return rateLimited(message, tried);
@@ -90,12 +94,39 @@ function upstreamRejection(f: Pick<AttemptFailure, "status" | "code" | "param">,
 
 const SAFE_CODE = /^[A-Za-z0-9_.-]{1,64}$/;
 
+/** What the shared state store refused (issue 17), if that is why nobody answered. */
+function storeRefusal(route: RouteConfig, tried: AttemptFailure[], last: AttemptFailure | undefined): HttpError | null {
+  if (last?.kind === "state_unavailable") return stateUnavailable(last);
+  if (tried.length > 0 && tried.every((f) => f.kind === "saturated")) return atLimits(route, tried);
+  return null;
+}
+
+/** failurePolicy closed and the shared store unreachable: 503, retry in a second. */
+function stateUnavailable(f: AttemptFailure): HttpError {
+  const message = `the router cannot check its limits: ${f.message}`;
+  return new HttpError(503, message, "api_error", "state_unavailable").withHeaders({ "retry-after": "1" });
+}
+
+/**
+ * Every candidate was at its limits across the gateway's replicas (selection's own refusal, from this replica's
+ * view, is the same 429): retry when the first of them frees.
+ */
+function atLimits(route: RouteConfig, failures: AttemptFailure[]): HttpError {
+  const message = `every candidate of ${route.name} is at its rate or concurrency limit`;
+  return new HttpError(429, message, "rate_limit_error", "rate_limited").withHeaders({
+    "retry-after": retryAfter(failures),
+  });
+}
+
+function retryAfter(failures: AttemptFailure[]): string {
+  const waits = failures.map((f) => f.retryAfterMs ?? 1000);
+  return String(Math.max(1, Math.ceil(Math.min(...waits) / 1000)));
+}
+
 /** Every attempt was rate-limited: 429 with the shortest retry-after the upstreams asked for (≥ 1 s). */
 function rateLimited(message: string, failures: AttemptFailure[]): HttpError {
-  const waits = failures.map((f) => f.retryAfterMs ?? 1000);
-  const retryAfter = String(Math.max(1, Math.ceil(Math.min(...waits) / 1000)));
   return new HttpError(429, message, "rate_limit_error", "upstream_rate_limited").withHeaders({
-    "retry-after": retryAfter,
+    "retry-after": retryAfter(failures),
   });
 }
 

@@ -15,12 +15,16 @@ import { UpstreamError, type CallOptions, type ProviderAdapter, type Rejection }
 import { abortCause, deadlinePassed, scopedSignal, type ScopedSignal } from "./abort.js";
 import { backoff, countsAgainstProvider, failureAction } from "./retry-policy.js";
 import type { ProviderHealth } from "./health.js";
+import { takeSlot, type Refused } from "./slots.js";
+import type { StateStore } from "../state/types.js";
 
 export interface DispatchDeps {
   adapters: Record<ProviderType, ProviderAdapter>;
   /** The API key for a credential key, or null. */
   credential: (key: string | null) => string | null;
   health: ProviderHealth;
+  /** The shared state store (issue 17): with Redis, provider limits hold across replicas. Absent: per replica. */
+  state?: StateStore | null;
   now: () => number;
   sleep: (ms: number, signal: AbortSignal) => Promise<void>;
   random: () => number;
@@ -29,7 +33,8 @@ export interface DispatchDeps {
 /** One failed attempt, as reported to the client and logs (never with keys). */
 export interface AttemptFailure {
   provider: string;
-  kind: UpstreamError["kind"] | "circuit_open";
+  /** saturated: refused a slot by the shared limits; state_unavailable: the store is unreachable (closed). */
+  kind: UpstreamError["kind"] | "circuit_open" | Refused["kind"];
   status: number | null;
   retryAfterMs: number | null;
   message: string;
@@ -70,9 +75,15 @@ export type DispatchResult<T> =
  * One attempt on a provider. `scope` is the attempt's signal with its deadline timer (the attempt timeout when it
  * starts); the attempt may re-arm it, and owns it once it succeeds (a completion disposes it, a stream keeps it).
  * `attempt` is the record's: a success ends it (a completion at once, a stream when it ends), a failure is ended
- * by dispatch.
+ * by dispatch. `release` frees the attempt's slot under the provider's limits (idempotent): a completion calls it
+ * when it returns, a stream when it ends; dispatch calls it after a failure.
  */
-export type AttemptFn<T> = (provider: ProviderConfig, scope: ScopedSignal, attempt: Attempt) => Promise<T>;
+export type AttemptFn<T> = (
+  provider: ProviderConfig,
+  scope: ScopedSignal,
+  attempt: Attempt,
+  release: () => void,
+) => Promise<T>;
 
 export function dispatchCompletion(deps: DispatchDeps, ctx: DispatchContext): Promise<DispatchResult<ChatCompletion>> {
   return runAttempts(deps, ctx, completionAttempt(deps, ctx));
@@ -95,8 +106,7 @@ export function callAttempt<T>(
   ctx: AttemptContext,
   call: (provider: ProviderConfig, options: CallOptions) => Promise<T>,
 ): AttemptFn<T> {
-  return async (provider, scope, attempt) => {
-    const release = deps.health.begin(provider.id);
+  return async (provider, scope, attempt, release) => {
     try {
       const value = await call(provider, callOptions(deps, attempt, ctx, scope.signal));
       ctx.record.attemptEnded(attempt, "success");
@@ -122,13 +132,21 @@ export async function runAttempts<T>(
     const outcome = await tryProvider(deps, ctx, provider, attempt, failures);
     if (outcome.ok) return { ok: true, provider, value: outcome.value, failures };
     if (outcome.fatal) return { ok: false, failures, fatal: outcome.fatal, ended: null };
-    const last = failures[failures.length - 1];
-    if (last?.rejection === "context_length") largerWindowsFirst(tried, i + 1);
-    const next = tried[i + 1];
-    if (next && last) ctx.record.fellBack(route, provider, next, failureReason(last));
-    if (ctx.signal.aborted) break;
+    if (!moveOn(ctx, tried, i, failures[failures.length - 1])) break;
   }
   return { ok: false, failures, fatal: null, ended: abortCause(ctx.signal) };
+}
+
+/**
+ * Between two candidates: after a context-length rejection larger windows first, and the fallback reported. False:
+ * stop (the request is over, or the shared store is unreachable under failurePolicy closed: nothing is admitted).
+ */
+function moveOn(ctx: AttemptContext, tried: ProviderConfig[], i: number, last: AttemptFailure | undefined): boolean {
+  if (last?.kind === "state_unavailable") return false;
+  if (last?.rejection === "context_length") largerWindowsFirst(tried, i + 1);
+  const [provider, next] = [tried[i], tried[i + 1]];
+  if (provider && next && last) ctx.record.fellBack(ctx.route, provider, next, failureReason(last));
+  return !ctx.signal.aborted;
 }
 
 /** After a context-length rejection: the remaining candidates, larger context windows first (stable). */
@@ -161,7 +179,12 @@ async function tryProvider<T>(
       failures.push(circuitOpen(provider));
       return GIVE_UP;
     }
-    const result = await attemptOnce(deps, ctx, provider, attempt);
+    const slot = await takeSlot(deps, ctx.route, provider);
+    if (!slot.granted) {
+      failures.push(refusedSlot(provider, slot));
+      return GIVE_UP; // like a saturated provider: the next candidate
+    }
+    const result = await attemptOnce(deps, ctx, provider, attempt, slot.release);
     if (result.ok) return result;
     const e = result.error;
     failures.push(attemptFailure(provider, e));
@@ -186,6 +209,12 @@ function attemptFailure(provider: ProviderConfig, e: UpstreamError): AttemptFail
   };
 }
 
+function refusedSlot(provider: ProviderConfig, slot: Refused): AttemptFailure {
+  const status = slot.kind === "saturated" ? 429 : 503;
+  const { kind, retryAfterMs, message } = slot;
+  return { provider: provider.id, kind, status, retryAfterMs, message, code: null, param: null, rejection: null };
+}
+
 function circuitOpen(provider: ProviderConfig): AttemptFailure {
   return {
     provider: provider.id,
@@ -205,15 +234,17 @@ async function attemptOnce<T>(
   ctx: AttemptContext,
   provider: ProviderConfig,
   attempt: AttemptFn<T>,
+  release: () => void,
 ): Promise<{ ok: true; value: T } | { ok: false; error: UpstreamError }> {
   const { attemptMs } = ctx.route.timeouts;
   const scope = scopedSignal(ctx.signal, attemptMs, `no answer within the attempt timeout (${attemptMs}ms)`);
   const started = ctx.record.attemptStarted(provider);
   try {
-    const value = await attempt(provider, scope, started);
+    const value = await attempt(provider, scope, started, release);
     deps.health.recordSuccess(provider.id);
     return { ok: true, value };
   } catch (err) {
+    release();
     scope.dispose();
     const error = attemptError(deps, ctx, provider, err, scope);
     ctx.record.attemptEnded(started, error.kind === "http" ? `http_${error.status ?? 0}` : error.kind);

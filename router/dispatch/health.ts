@@ -24,6 +24,8 @@ interface ProviderState {
   requests: number[];
   /** [time, tokens] in the last minute. */
   tokens: [number, number][];
+  /** Until when (ms) the shared store said the provider's rate windows are full (issue 17); 0: never. */
+  fullUntil: number;
 }
 
 export interface BreakerSettings {
@@ -75,6 +77,7 @@ export class ProviderHealth implements HealthView {
     const limits = this.limits.get(id);
     const s = this.state.get(id);
     if (!limits || !s) return false;
+    if (this.now() < s.fullUntil) return true;
     if (limits.maxConcurrency > 0 && s.inflight >= limits.maxConcurrency) return true;
     const since = this.now() - MINUTE;
     if (limits.requestsPerMinute > 0 && countSince(s.requests, since) >= limits.requestsPerMinute) return true;
@@ -88,7 +91,8 @@ export class ProviderHealth implements HealthView {
   /**
    * While the provider is saturated: how long until its rate windows let a request through (ms, at least 1 s;
    * 1 s when only its concurrency is full, which frees when any answer ends). An entry leaves its window 1 ms
-   * after it is a minute old (isSaturated counts entries exactly a minute old).
+   * after it is a minute old (isSaturated counts entries exactly a minute old). With a shared store, the time it
+   * reported (fullFor) counts too.
    */
   freesInMs(id: string): number {
     const limits = this.limits.get(id);
@@ -96,7 +100,7 @@ export class ProviderHealth implements HealthView {
     if (!limits || !s) return 0;
     const now = this.now();
     const since = now - MINUTE;
-    let at = now;
+    let at = Math.max(now, s.fullUntil);
     const requests = s.requests.filter((t) => t >= since);
     if (limits.requestsPerMinute > 0 && requests.length >= limits.requestsPerMinute)
       at = Math.max(at, (requests[requests.length - limits.requestsPerMinute] ?? now) + MINUTE + 1);
@@ -122,6 +126,16 @@ export class ProviderHealth implements HealthView {
       // A probe that ended with no verdict: half-open again, the next request probes.
       if (probe && s.round === round) s.probing = false;
     };
+  }
+
+  /**
+   * The shared store (issue 17) reported the provider's rate windows full across replicas for `ms`: selection skips
+   * it until then, without asking the store, and freesInMs says when it frees.
+   */
+  fullFor(id: string, ms: number): void {
+    if (ms <= 0) return;
+    const s = this.get(id);
+    s.fullUntil = Math.max(s.fullUntil, this.now() + ms);
   }
 
   recordTokens(id: string, tokens: number): void {
@@ -161,7 +175,7 @@ export class ProviderHealth implements HealthView {
   private get(id: string): ProviderState {
     let s = this.state.get(id);
     if (!s) {
-      s = { failures: [], openUntil: 0, probing: false, round: 0, inflight: 0, requests: [], tokens: [] };
+      s = { failures: [], openUntil: 0, probing: false, round: 0, inflight: 0, requests: [], tokens: [], fullUntil: 0 };
       this.state.set(id, s);
     }
     this.prune(s);

@@ -45,10 +45,10 @@ export function dispatchResponse(
     if (!adapter.respond) throw noResponsesApi(provider);
     return (await adapter.respond(provider, nativeRequestOf(body, provider.model), options)).body;
   });
-  return runAttempts(deps, ctx, async (provider, scope, attempt) =>
+  return runAttempts(deps, ctx, async (provider, scope, attempt, release) =>
     speaksResponses(deps, provider)
-      ? { api: "responses", response: await native(provider, scope, attempt) }
-      : { api: "chat", completion: await chat(provider, scope, attempt) },
+      ? { api: "responses", response: await native(provider, scope, attempt, release) }
+      : { api: "chat", completion: await chat(provider, scope, attempt, release) },
   );
 }
 
@@ -58,16 +58,21 @@ export function dispatchResponseStream(
   body: JsonObject,
 ): Promise<DispatchResult<ResponseStreamAnswer>> {
   const chat = chatStreamAttempt(deps, ctx);
-  return runAttempts(deps, ctx, async (provider, scope, attempt) => {
-    if (!speaksResponses(deps, provider)) return { api: "chat", stream: await chat(provider, scope, attempt) };
-    const stream = await openStream(deps, ctx, attempt, scope, {
-      open: async (options) => {
-        const adapter = deps.adapters[provider.type];
-        if (!adapter.respondStream) throw noResponsesApi(provider);
-        return (await adapter.respondStream(provider, nativeRequestOf(body, provider.model), options)).events;
+  return runAttempts(deps, ctx, async (provider, scope, attempt, release) => {
+    if (!speaksResponses(deps, provider)) return { api: "chat", stream: await chat(provider, scope, attempt, release) };
+    const stream = await openStream(
+      deps,
+      ctx,
+      { attempt, scope, release },
+      {
+        open: async (options) => {
+          const adapter = deps.adapters[provider.type];
+          if (!adapter.respondStream) throw noResponsesApi(provider);
+          return (await adapter.respondStream(provider, nativeRequestOf(body, provider.model), options)).events;
+        },
+        hasContent: isAnswerEvent,
       },
-      hasContent: isAnswerEvent,
-    });
+    );
     return { api: "responses", stream };
   });
 }

@@ -54,14 +54,19 @@ export function dispatchStream(deps: DispatchDeps, ctx: DispatchContext): Promis
 
 /** A chat streaming attempt (the adapter's stream, committed at the first content chunk). */
 export function chatStreamAttempt(deps: DispatchDeps, ctx: DispatchContext): AttemptFn<OpenStream> {
-  return (provider, scope, attempt) =>
-    openStream(deps, ctx, attempt, scope, {
-      open: async (options) => {
-        const adapter = deps.adapters[provider.type];
-        return (await adapter.stream(provider, withModel(ctx.request, provider), options)).chunks;
+  return (provider, scope, attempt, release) =>
+    openStream(
+      deps,
+      ctx,
+      { attempt, scope, release },
+      {
+        open: async (options) => {
+          const adapter = deps.adapters[provider.type];
+          return (await adapter.stream(provider, withModel(ctx.request, provider), options)).chunks;
+        },
+        hasContent,
       },
-      hasContent,
-    });
+    );
 }
 
 /** How one kind of stream is opened and when it is committed. */
@@ -76,8 +81,7 @@ export interface StreamKind<T> {
 export async function openStream<T>(
   deps: DispatchDeps,
   ctx: AttemptContext,
-  attempt: Attempt,
-  scope: ScopedSignal,
+  { attempt, scope, release }: { attempt: Attempt; scope: ScopedSignal; release: () => void },
   kind: StreamKind<T>,
 ): Promise<OpenStream<T>> {
   const { provider } = attempt;
@@ -87,7 +91,6 @@ export async function openStream<T>(
   const startedAt = deps.now();
   // Headers within the attempt timeout, and within firstToken: the first token cannot come before them.
   if (firstTokenMs < attemptMs) scope.rearm(firstTokenMs, firstToken);
-  const release = deps.health.begin(provider.id);
   try {
     const items = await kind.open(callOptions(deps, attempt, ctx, scope.signal));
     scope.rearm(firstTokenMs - (deps.now() - startedAt), firstToken);

@@ -12,6 +12,7 @@ import type { EvaluationCase } from "../evaluation/plan.js";
 import type { Answer } from "../evaluation/structural.js";
 import type { AnswerWriter } from "./answer-writer.js";
 import { FEEDBACK_TOKEN_HEADER, feedbackToken, type FeedbackDeps } from "./feedback.js";
+import { BUDGET_REMAINING_HEADER, remainingAfter, type BudgetAdmission } from "./budget-admission.js";
 import { formatUSD } from "./headers.js";
 import type { Routed, RoutingDeps } from "./route-request.js";
 
@@ -107,11 +108,15 @@ export function baseSummary(r: Routed, provider: ProviderConfig, tokens: TokenCo
   };
 }
 
-/** The cost and feedback-token headers (or trailers) of an answer. */
-export function costHeaders(costs: Costs, token: string): Record<string, string> {
+/**
+ * The cost and feedback-token headers (or trailers) of an answer, and, when budgets apply, the smallest USD left
+ * of them after this answer (x-routewise-budget-remaining-usd).
+ */
+export function costHeaders(costs: Costs, token: string, budget: BudgetAdmission | null): Record<string, string> {
   return {
     "x-routewise-cost-usd": formatUSD(costs.cost),
     "x-routewise-baseline-cost-usd": formatUSD(costs.baseline),
     [FEEDBACK_TOKEN_HEADER]: token,
+    ...(budget ? { [BUDGET_REMAINING_HEADER]: remainingAfter(budget, costs.cost) } : {}),
   };
 }

@@ -55,7 +55,7 @@ export function signAnswer(deps: ChatDeps, out: Pick<Out, "res">, s: Signed): vo
     ...(s.upstreamApi === undefined ? {} : { upstreamApi: s.upstreamApi }),
   });
   setRoutingHeaders(res, r.route, withNote(r, a.prior), a);
-  for (const [name, value] of Object.entries(costHeaders(costs, tokenFor(deps, r, a.provider, record))))
+  for (const [name, value] of Object.entries(costHeaders(costs, tokenFor(deps, r, a.provider, record), r.budget)))
     res.setHeader(name, value);
   if (tokens.estimated) res.setHeader("x-routewise-usage-estimated", "true");
   evaluateAfterResponse(res, deps, r, record.requestId, { provider: a.provider, answer: s.answer });
@@ -85,7 +85,7 @@ export function serveAccepted(deps: ChatDeps, out: Out, r: Routed, record: Reque
   const usageChunk = { ...usageOnlyChunk(a.value), x_routewise: { ...summary, feedback_token: token } };
   evaluateAfterResponse(res, deps, r, record.requestId, { provider: a.provider, answer: answerOf(a.value) });
   out.w.end({ error: null, usageChunk, tokens, clientGone: false });
-  res.addTrailers(costHeaders(costs, token));
+  res.addTrailers(costHeaders(costs, token, r.budget));
   res.end();
 }
 

@@ -17,6 +17,14 @@ import { rejectedIn, requestSignal, type ChatDeps, type ChatHandler } from "./ch
 import { formatUSD, setRoutingHeaders, traceContext } from "./headers.js";
 import { sendJson } from "./respond.js";
 import { admission, admittedRoute, refusal } from "./route-request.js";
+import { estimateCost } from "../select/rank.js";
+import {
+  BUDGET_REMAINING_HEADER,
+  judgeRequest,
+  remainingAfter,
+  startBudgets,
+  type BudgetAdmission,
+} from "./budget-admission.js";
 
 export function createEmbeddingsHandler(deps: ChatDeps): ChatHandler {
   return async (req, res, body) => {
@@ -29,8 +37,13 @@ export function createEmbeddingsHandler(deps: ChatDeps): ChatHandler {
       const selection = embeddingSelection(snap.providers, route, pinned);
       if (!selection.ok) throw refusal(selection);
       record.describe({ promptTokens: parsed.inputTokens });
+      // Budgets refuse a spent key's embeddings; they have no cheaper candidate to step down to.
+      const budgets = startBudgets(deps.state, snap, principal, route, record);
+      const estimate = { promptTokens: parsed.inputTokens, maxOutputTokens: 0 };
+      const cheapest = Math.min(...selection.order.map((p) => estimateCost(p, estimate)));
+      const budget = budgets ? await judgeRequest(budgets, cheapest, { record, now: deps.now() }) : null;
       record.decided(route, selection, 0);
-      await serve(deps, res, { route, selection, parsed }, record);
+      await serve(deps, res, { route, selection, parsed, budget }, record);
     } catch (err) {
       rejectedIn(record, err);
       throw err;
@@ -44,6 +57,7 @@ interface Decided {
   route: RouteConfig;
   selection: Selection;
   parsed: ParsedEmbeddingRequest;
+  budget: BudgetAdmission | null;
 }
 
 async function serve(deps: ChatDeps, res: ServerResponse, d: Decided, record: RequestRecord): Promise<void> {
@@ -71,6 +85,7 @@ async function serve(deps: ChatDeps, res: ServerResponse, d: Decided, record: Re
   setRoutingHeaders(res, route, selection, result);
   res.setHeader("x-routewise-cost-usd", formatUSD(costs.cost));
   res.setHeader("x-routewise-baseline-cost-usd", formatUSD(costs.baseline));
+  if (d.budget) res.setHeader(BUDGET_REMAINING_HEADER, remainingAfter(d.budget, costs.cost));
   if (tokens.estimated) res.setHeader("x-routewise-usage-estimated", "true");
   const usage = result.value.usage ?? { prompt_tokens: tokens.input, total_tokens: tokens.input };
   sendJson(res, 200, { ...result.value, usage });

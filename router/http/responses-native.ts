@@ -123,6 +123,6 @@ async function relayNative(deps: ChatDeps, out: Out, call: NativeCall, stream: O
     const summary = { ...baseSummary(r, provider, tokens, costs), decision: withNote(r, prior).explanation };
     writeNamedEvent(res, terminal.type, { ...terminal.value, x_routewise: { ...summary, feedback_token: token } });
   }
-  res.addTrailers(costHeaders(costs, token));
+  res.addTrailers(costHeaders(costs, token, r.budget));
   res.end();
 }

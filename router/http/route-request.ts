@@ -17,6 +17,10 @@ import type { Snapshot } from "../config/snapshot.js";
 import { authenticate, type ClientAuth, type Principal } from "./auth.js";
 import { explorationDraws, rolloutArm } from "../evaluation/sampling.js";
 import { learningInputs } from "../learn/inputs.js";
+import { cheapestEstimate } from "../select/budget.js";
+import { estimateCost } from "../select/rank.js";
+import type { StateStore } from "../state/types.js";
+import { judgeRequest, startBudgets, type BudgetAdmission, type PendingBudgets } from "./budget-admission.js";
 import { header } from "./headers.js";
 
 export interface RoutingDeps {
@@ -33,6 +37,10 @@ export interface RoutingDeps {
   random: () => number;
   /** High-resolution clock in ms, for routing latency. */
   hrNow: () => number;
+  /** Where budgets' spend is read (issue 17: in memory, or Redis across replicas). */
+  state: Pick<StateStore, "readSpend">;
+  /** Wall clock in ms (budget periods). */
+  now: () => number;
 }
 
 export interface Routed {
@@ -43,6 +51,14 @@ export interface Routed {
   task: Task | null;
   /** The config's providers by id. */
   providers: ReadonlyMap<string, ProviderConfig>;
+  /** What the request's budgets said (null: none applies), for x-routewise-budget-remaining-usd. */
+  budget: BudgetAdmission | null;
+}
+
+/** What decides a request besides its route: its budgets, and the record. */
+interface Deciding {
+  record: RequestRecord;
+  budgets: PendingBudgets | null;
 }
 
 export async function routeRequest(
@@ -55,13 +71,14 @@ export async function routeRequest(
   const parsed = parseChatRequest(body);
   record.describe({ model: parsed.body.model });
   const { route, pinned } = admittedRoute(snap, parsed.body.model, principal);
+  const budgets = startBudgets(deps.state, snap, principal, route, record);
   record.routing();
   const t0 = deps.hrNow();
-  const { selection, task } = pinned
-    ? { selection: pinnedDecision(snap, route, pinned, parsed), task: null }
-    : await decide(deps, snap, route, parsed, { req, requestId: record.requestId, record });
+  const { selection, task, budget } = pinned
+    ? await pinnedDecision(deps, snap, { route, pinned, parsed }, { record, budgets })
+    : await decide(deps, snap, route, parsed, { req, record, budgets });
   record.decided(route, selection, (deps.hrNow() - t0) / 1000);
-  return { route, selection, parsed, task, providers: snap.providers };
+  return { route, selection, parsed, task, providers: snap.providers, budget };
 }
 
 /** The config snapshot and the client's key (every endpoint's first step): 503 without a config, 401 without a key. */
@@ -73,11 +90,21 @@ export function admission(deps: RoutingDeps, req: IncomingMessage, record: Reque
   return { snap, principal };
 }
 
-/** A provider-direct model: that provider, unless it cannot honour a parameter the request needs (select/params). */
-function pinnedDecision(snap: Snapshot, route: RouteConfig, pinned: ProviderConfig, parsed: ParsedRequest): Selection {
-  const gap = parameterGap(pinned, parsed);
+/**
+ * A provider-direct model: that provider, unless it cannot honour a parameter the request needs (select/params),
+ * or a budget refuses the request at that provider's price (a budget's level does not move a pinned request).
+ */
+async function pinnedDecision(
+  deps: RoutingDeps,
+  snap: Snapshot,
+  p: { route: RouteConfig; pinned: ProviderConfig; parsed: ParsedRequest },
+  { record, budgets }: Deciding,
+): Promise<{ selection: Selection; task: null; budget: BudgetAdmission | null }> {
+  const gap = parameterGap(p.pinned, p.parsed);
   if (gap) throw refusal(gap);
-  return pinnedSelection(snap.providers, route, pinned);
+  const estimate = estimateCost(p.pinned, p.parsed);
+  const budget = budgets ? await judgeRequest(budgets, estimate, { record, now: deps.now() }) : null;
+  return { selection: pinnedSelection(snap.providers, p.route, p.pinned), task: null, budget };
 }
 
 /** The route the model names, if the key may use it and it can serve; else the client's error. */
@@ -120,8 +147,9 @@ async function decide(
   snap: Snapshot,
   route: RouteConfig,
   parsed: ParsedRequest,
-  { req, requestId, record }: { req: IncomingMessage; requestId: string; record: RequestRecord },
-): Promise<{ selection: Selection; task: Task }> {
+  { req, record, budgets }: Deciding & { req: IncomingMessage },
+): Promise<{ selection: Selection; task: Task; budget: BudgetAdmission | null }> {
+  const { requestId } = record;
   // Size before classification: a prompt no candidate can take is refused without analysing it.
   const candidates = route.candidates.flatMap((c) => snap.providers.get(c.provider) ?? []);
   const tooLong = tooLongForAll(candidates, parsed);
@@ -142,6 +170,8 @@ async function decide(
     header: (n) => header(req, n),
     metadata: parsed.metadata,
   };
+  const estimate = budgets ? cheapestEstimate(candidates, request) : 0;
+  const budget = budgets ? await judgeRequest(budgets, estimate, { record, now: deps.now() }) : null;
   const result = select({
     route,
     providers: snap.providers,
@@ -152,9 +182,10 @@ async function decide(
     // The canary's draw: deterministic per request id, so replicas agree (ADR 10).
     rolloutArm: rolloutArm(route, requestId),
     ...learningInputs(route, classification, request, () => explorationDraws(requestId)),
+    ...(budget ? { budget: budget.verdict.level } : {}),
   });
   if (!result.ok) throw refusal(result, retryAfterSeconds(deps.health, candidates));
-  return { selection: result, task: classification.task };
+  return { selection: result, task: classification.task, budget };
 }
 
 export function refusal(f: SelectionFailure, retryAfter = 1): HttpError {

@@ -9,7 +9,7 @@ export function startEventStream(res: ServerResponse): void {
   res.setHeader("x-accel-buffering", "no");
   res.setHeader(
     "trailer",
-    "x-routewise-cost-usd, x-routewise-baseline-cost-usd, x-routewise-feedback-token, x-routewise-continuation",
+    "x-routewise-cost-usd, x-routewise-baseline-cost-usd, x-routewise-feedback-token, x-routewise-continuation, x-routewise-budget-remaining-usd",
   );
   res.statusCode = 200;
   res.flushHeaders();

@@ -51,7 +51,7 @@ export function finishStream(
   }
   out.w.end({ error: streamError(session), usageChunk, tokens: summedTokens(tokens), clientGone: session.clientGone });
   out.res.addTrailers({
-    ...costHeaders(costs, token),
+    ...costHeaders(costs, token, r.budget),
     ...(session.continued ? { "x-routewise-continuation": continuation(session.continued) } : {}),
   });
   out.res.end();

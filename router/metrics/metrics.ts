@@ -103,6 +103,7 @@ export function createRouterMetrics(registry: Registry = new Registry(), options
     }),
     ...evaluationMetrics(r),
     ...learningMetrics(r),
+    ...budgetMetrics(r),
     qualityPoints: new Counter({
       name: "routewise_quality_points_total",
       help: "Sum over requests of the chosen model's predicted quality (0-100 scale).",
@@ -266,6 +267,69 @@ function learningMetrics(r: Registry[]) {
       "routewise_learning_threshold_cost_usd_total",
       "Learning routes: the labelled answers' tokens at the prices of the policy's choice at this threshold, in USD.",
     ),
+  };
+}
+
+/** The shared state store's calls: limits and spend (issue 17), 50 µs to 1 s. */
+export const STATE_BUCKETS = [
+  0.00005, 0.0001, 0.0002, 0.0003, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1,
+];
+
+/**
+ * Spend per client key, team and route, budgets, and the state store (issue 17). `name` is a configured object
+ * (a client key's `<namespace>/<name>`, a team label, a route name), so the labels stay bounded.
+ */
+function budgetMetrics(r: Registry[]) {
+  return {
+    spend: new Counter({
+      name: "routewise_spend_usd_total",
+      help: "Cost of answered requests in USD by who pays: scope key (the client key's name), team (its team label) or route.",
+      labelNames: ["scope", "name"] as const,
+      registers: r,
+    }),
+    budgetSpent: new Gauge({
+      name: "routewise_budget_spent_usd",
+      help: "USD spent in the budget's current period, as this replica last read it (across replicas with a shared store).",
+      labelNames: ["scope", "name"] as const,
+      registers: r,
+    }),
+    budgetLimit: new Gauge({
+      name: "routewise_budget_limit_usd",
+      help: "The budget's USD per period, by scope (key, team, route) and name.",
+      labelNames: ["scope", "name"] as const,
+      registers: r,
+    }),
+    budgetDegraded: new Counter({
+      name: "routewise_budget_degraded_requests_total",
+      help: "Requests a budget stepped down, by reason: past_degrade_at (relaxed objective) or exhausted (cheapest candidate only).",
+      labelNames: ["scope", "name", "reason"] as const,
+      registers: r,
+    }),
+    budgetRejected: new Counter({
+      name: "routewise_budget_rejected_requests_total",
+      help: "Requests a budget refused with 429 insufficient_quota, by reason: exhausted (spent) or estimate (the request's estimated cost does not fit what is left).",
+      labelNames: ["scope", "name", "reason"] as const,
+      registers: r,
+    }),
+    stateUp: new Gauge({
+      name: "routewise_state_up",
+      help: "1 while the shared state store answers, 0 while it is unreachable; absent without one (store: redis).",
+      labelNames: ["store"] as const,
+      registers: r,
+    }),
+    stateDuration: new Histogram({
+      name: "routewise_state_operation_duration_seconds",
+      help: "Calls to the shared state store by operation (acquire, release, tokens, read_spend, charge, ping), answered or not.",
+      labelNames: ["operation"] as const,
+      buckets: STATE_BUCKETS,
+      registers: r,
+    }),
+    stateErrors: new Counter({
+      name: "routewise_state_errors_total",
+      help: "Calls the shared state store could not serve, by operation and handling: local (served on this replica's state), refused (503 state_unavailable), deferred (a charge sent later).",
+      labelNames: ["operation", "handling"] as const,
+      registers: r,
+    }),
   };
 }
 

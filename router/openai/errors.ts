@@ -6,6 +6,8 @@ export type ErrorType =
   | "permission_error"
   | "not_found_error"
   | "rate_limit_error"
+  /** OpenAI's type (and code) for a spent quota: a budget that rejects (issue 17). */
+  | "insufficient_quota"
   | "api_error";
 
 /** An OpenAI-shaped error the handler turns into a response. */

@@ -26,7 +26,7 @@ export function explore(input: SelectInput, ranking: Ranking, healthy: ProviderC
   const policy = healthy[0] as ProviderConfig;
   const share = input.route.learning?.exploration ?? 0;
   const draws = input.exploration;
-  const feasible = explores(ranking, share) ? feasibleCandidates(input, healthy) : [];
+  const feasible = explores(ranking, share, input) ? feasibleCandidates(input, healthy) : [];
   if (!draws || feasible.length === 0) return { decided: policy, order: healthy, propensity: 1, explored: false };
   const k = feasible.length;
   const decided = draws.u < share ? (feasible[Math.min(k - 1, Math.floor(draws.pick * k))] as ProviderConfig) : policy;
@@ -36,9 +36,9 @@ export function explore(input: SelectInput, ranking: Ranking, healthy: ProviderC
   return { decided, order, propensity, explored: !isPolicy };
 }
 
-/** A rule's pin is the user saying where the request goes: never explored. */
-function explores(ranking: Ranking, share: number): boolean {
-  return !ranking.pinned && share > 0;
+/** A rule's pin is the user saying where the request goes, a budget past degradeAt saving: never explored. */
+function explores(ranking: Ranking, share: number, input: SelectInput): boolean {
+  return !ranking.pinned && share > 0 && (input.budget ?? "normal") === "normal";
 }
 
 function feasibleCandidates(input: SelectInput, healthy: ProviderConfig[]): ProviderConfig[] {

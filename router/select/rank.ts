@@ -11,6 +11,8 @@ import { parameterGap } from "./params.js";
 import { failure, type RequestFeatures, type SelectInput, type SelectionFailure } from "./types.js";
 
 export const ASSUMED_OUTPUT_TOKENS = 256;
+/** A budget past its degradeAt (select/budget.ts) ranks against the route's retention bar minus this. */
+export const RELAXED_RETENTION_MARGIN = 0.05;
 /** When the classifier is unsure, the request is judged as if this much harder. */
 export const UNCERTAINTY_PENALTY = 0.25;
 
@@ -38,22 +40,42 @@ export function rank(input: SelectInput, baseline: ProviderConfig): Ranking | Se
   const difficulty = effectiveDifficulty(classification, route.objective.minConfidence);
   const baselineQuality = predictQuality(declaredScore(baseline, classification.domain), difficulty);
   const quality = (p: ProviderConfig): number => predictQuality(declaredScore(p, classification.domain), difficulty);
-  const none = (): undefined => undefined;
-
-  if (rule && rule.pin.length > 0) {
-    const ranked = rule.pin.flatMap((id) => capable.filter((p) => p.id === id && !rule.exclude.includes(id)));
-    if (ranked.length === 0) return noCandidate(rule);
-    const explanation = `rule=${rule.name}`;
-    return { ranked, reason: `rule:${rule.name}`, explanation, quality, baselineQuality, pinned: true, learned: none };
-  }
   const pool = rule ? capable.filter((p) => !rule.exclude.includes(p.id)) : capable;
+  if (input.budget === "cheapest") return cheapestOnly(input, pool, { quality, baselineQuality });
+  if (rule && rule.pin.length > 0) return pinnedByRule(rule, capable, { quality, baselineQuality });
   const entries = learnedEntries(route.learned, input.segment);
   const learned = (p: ProviderConfig): LearnedEntry | undefined => (p.id === baseline.id ? undefined : entries(p.id));
-  const keeps = keepsObjective(route, quality, baselineQuality, learned);
+  const relax = input.budget === "relaxed" ? RELAXED_RETENTION_MARGIN : 0;
+  const keeps = keepsObjective(route, { quality, baselineQuality, learned, relax });
   const objective = rankByObjective(pool, route, request, quality, keeps);
   if (objective.ranked.length === 0) return noCandidate(rule);
-  const reason = objectiveReason(rule, objective.met);
+  const reason = objectiveReason(rule, objective.met, relax);
   return { ranked: objective.ranked, ...reason, quality, baselineQuality, pinned: false, learned };
+}
+
+/** A rule that pins providers: those of them that can serve, in its order. */
+function pinnedByRule(
+  rule: RuleConfig,
+  capable: ProviderConfig[],
+  q: Pick<Ranking, "quality" | "baselineQuality">,
+): Ranking | SelectionFailure {
+  const ranked = rule.pin.flatMap((id) => capable.filter((p) => p.id === id && !rule.exclude.includes(id)));
+  if (ranked.length === 0) return noCandidate(rule);
+  const explanation = `rule=${rule.name}`;
+  return { ranked, reason: `rule:${rule.name}`, explanation, ...q, pinned: true, learned: () => undefined };
+}
+
+/** A spent `degrade` budget: every capable candidate (a matched rule's exclusions aside), cheapest first. */
+function cheapestOnly(
+  input: SelectInput,
+  pool: ProviderConfig[],
+  q: Pick<Ranking, "quality" | "baselineQuality">,
+): Ranking | SelectionFailure {
+  if (pool.length === 0) return noCandidate(undefined);
+  const cost = (p: ProviderConfig): number => estimateCost(p, input.request);
+  const ranked = [...pool].sort((a, b) => cost(a) - cost(b) || q.quality(b) - q.quality(a));
+  const explanation = "budget=exhausted; cheapest";
+  return { ranked, reason: "budget_exhausted", explanation, ...q, pinned: true, learned: () => undefined };
 }
 
 /** The first rule whose match the request meets, or undefined. */
@@ -68,24 +90,33 @@ export function matchedRule(
 /**
  * Whether a provider keeps the route's objective on this request: its learned retention lower bound in the
  * request's segment when the table has one (ADR 12), else its declared prediction against the effective
- * threshold (the SLO controller's, or the objective).
+ * threshold (the SLO controller's, or the objective); both lowered by `relax` past a budget's degradeAt.
  */
 function keepsObjective(
   route: RouteConfig,
-  quality: (p: ProviderConfig) => number,
-  baselineQuality: number,
-  learned: (p: ProviderConfig) => LearnedEntry | undefined,
+  o: {
+    quality: (p: ProviderConfig) => number;
+    baselineQuality: number;
+    learned: (p: ProviderConfig) => LearnedEntry | undefined;
+    /** Subtracted from the retention bar (a budget past degradeAt). */
+    relax: number;
+  },
 ): (p: ProviderConfig) => boolean {
-  const bar = effectiveThreshold(route) * baselineQuality;
-  const objective = route.objective.minQualityRetention;
+  const { quality, learned } = o;
+  const bar = (effectiveThreshold(route) - o.relax) * o.baselineQuality;
+  const objective = route.objective.minQualityRetention - o.relax;
   return (p) => {
     const entry = learned(p);
     return entry ? entry.lower >= objective - 1e-9 : quality(p) >= bar - 1e-9;
   };
 }
 
-function objectiveReason(rule: RuleConfig | undefined, met: boolean): { reason: string; explanation: string } {
-  const how = met ? "cheapest-meeting-objective" : "strongest-available";
+function objectiveReason(
+  rule: RuleConfig | undefined,
+  met: boolean,
+  relax: number,
+): { reason: string; explanation: string } {
+  const how = `${relax > 0 ? `budget=relaxed(-${relax}); ` : ""}${met ? "cheapest-meeting-objective" : "strongest-available"}`;
   if (rule) return { reason: `rule:${rule.name}`, explanation: `rule=${rule.name}; ${how}` };
   return { reason: met ? "classifier" : "strongest", explanation: how };
 }
@@ -121,7 +152,10 @@ function rankByObjective(
   return { ranked: [...eligible, ...rest], met: eligible.length > 0 };
 }
 
-export function estimateCost(p: ProviderConfig, request: RequestFeatures): number {
+export function estimateCost(
+  p: ProviderConfig,
+  request: Pick<RequestFeatures, "promptTokens" | "maxOutputTokens">,
+): number {
   const out = request.maxOutputTokens ?? ASSUMED_OUTPUT_TOKENS;
   return (request.promptTokens * p.pricing.inputPerMillion + out * p.pricing.outputPerMillion) / 1e6;
 }

@@ -397,3 +397,50 @@ describe("select with exploration", () => {
     for (const m of ["small", "mid", "big"]) expect(weight.get(m)! / n).toBeCloseTo(1, 1);
   });
 });
+
+describe("select with a budget (issue 17)", () => {
+  it("ranks against the objective minus 0.05 past a budget's degradeAt, cheapest first", () => {
+    // At difficulty 0.2, small keeps 0.914 of big's quality: under the 0.95 bar, over the relaxed 0.90.
+    expect(order(run())[0]).toBe("mid");
+    const r = run({ budget: "relaxed" });
+    expect(order(r)[0]).toBe("small");
+    expect(r.ok && r.reason).toBe("classifier");
+    expect(r.ok && r.explanation).toContain("budget=relaxed(-0.05)");
+  });
+
+  it("keeps the strongest-available order when nothing meets even the relaxed objective", () => {
+    expect(order(run({ budget: "relaxed", classification: cls(0.9) }))).toEqual(["big", "mid", "small"]);
+  });
+
+  it("sends a spent degrading budget's request to the cheapest capable candidate, whatever the difficulty", () => {
+    const r = run({ budget: "cheapest", classification: cls(0.9) });
+    expect(order(r)).toEqual(["small", "mid", "big"]);
+    expect(r.ok && r.reason).toBe("budget_exhausted");
+  });
+
+  it("overrides a rule's pin and a shadow rollout once a degrading budget is spent, but not the capabilities", () => {
+    const bigOnly = {
+      name: "big-only",
+      match: {
+        tasks: [],
+        domains: [],
+        difficulty: { min: null, max: null },
+        promptTokens: { min: null, max: null },
+        headers: [],
+        metadata: {},
+      },
+      pin: [big.id],
+      exclude: [],
+    };
+    const shadowed = route({ rollout: "shadow", rules: [bigOnly] });
+    const r = run({ route: shadowed, budget: "cheapest", request: request({ needsVision: true }) });
+    expect(r.ok && [r.arm, r.order[0]?.model]).toEqual(["policy", "big"]);
+    expect(order(run({ route: shadowed, budget: "cheapest" }))[0]).toBe("small");
+  });
+
+  it("never explores while a budget is past its degradeAt", () => {
+    const learning = { tags: [], exploration: 0.5, window: 100 };
+    const r = run({ route: route({ learning }), budget: "relaxed", exploration: { u: 0, pick: 0.99 } });
+    expect(r.ok && [r.explored, r.propensity]).toEqual([false, 1]);
+  });
+});

@@ -24,7 +24,9 @@ export function select(input: SelectInput): Selection | SelectionFailure {
   if (healthy.length === 0)
     return failure(429, "rate_limited", null, `every candidate of ${route.name} is at its rate or concurrency limit`);
   const { decided, order, propensity, explored } = explore(input, ranking, healthy);
-  const arm = input.rolloutArm ?? (route.rollout === "shadow" ? "baseline" : "policy");
+  // A spent degrading budget overrides the rollout: the baseline answering a shadow route would spend the most.
+  const arm =
+    input.budget === "cheapest" ? "policy" : (input.rolloutArm ?? (route.rollout === "shadow" ? "baseline" : "policy"));
   const toBaseline = arm === "baseline";
   return {
     ok: true,

@@ -41,7 +41,10 @@ export interface Selection {
   order: ProviderConfig[];
   /** The provider the policy chose (differs from order[0] in shadow mode). */
   decided: ProviderConfig;
-  /** Bounded reason for metrics: "rule:<name>", "classifier", "strongest", "shadow", "canary_baseline", "pinned". */
+  /**
+   * Bounded reason for metrics: "rule:<name>", "classifier", "strongest", "shadow", "canary_baseline", "pinned",
+   * "budget_exhausted".
+   */
   reason: string;
   /** Short human explanation for x-routewise-decision. */
   explanation: string;
@@ -92,6 +95,12 @@ export interface SelectInput {
    * when `u < route.learning.exploration`, and `pick` chooses among the feasible candidates. Absent: no exploration.
    */
   exploration?: { u: number; pick: number };
+  /**
+   * What the request's budgets say (select/budget.ts, issue 17): `relaxed` ranks against the objective minus
+   * RELAXED_RETENTION_MARGIN, `cheapest` sends it to the cheapest capable candidate (rule pins, exploration and a
+   * shadow or canary rollout aside). Absent: normal.
+   */
+  budget?: "normal" | "relaxed" | "cheapest";
 }
 
 export function failure(status: 400 | 429, code: string, param: string | null, message: string): SelectionFailure {

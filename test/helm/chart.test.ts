@@ -92,6 +92,11 @@ describe("values.schema.json", () => {
     expect(await reject(["router.port=http"])).toMatch(/router\/port.*want integer/);
   });
 
+  it("rejects a state.failurePolicy other than open or closed, and a Redis URL of another scheme", async () => {
+    expect(await reject(["state.failurePolicy=ignore"])).toMatch(/failurePolicy/);
+    expect(await reject(["state.redis.url=http://redis:6379"])).toMatch(/url/);
+  });
+
   it("rejects a value outside its enum", async () => {
     expect(await reject(["image.pullPolicy=Sometimes"])).toMatch(/pullPolicy/);
   });
@@ -572,6 +577,48 @@ describe("rendered objects (golden fields)", () => {
     expect(container(router).args).toContain("--api-keys=/etc/routewise/api-keys/api-keys.yaml");
     const volume = router.spec?.template.spec?.volumes?.find((v) => v.name === "api-keys");
     expect(volume?.projected?.sources).toEqual([{ secret: { name: "keys" } }]);
+  });
+});
+
+describe("shared state (issue 17)", () => {
+  it("passes no Redis flag by default: state in memory, per replica", async () => {
+    const router = find<V1Deployment>(await render([]), "Deployment", "routewise-router");
+    expect(container(router).args?.filter((a) => a.startsWith("--redis") || a.startsWith("--state"))).toEqual([]);
+  });
+
+  it("passes state.redis, its password and CA files, the failure policy and a per-gateway key prefix", async () => {
+    const objects = await render(
+      [
+        "state.redis.url=rediss://redis.cache.svc:6380/0",
+        "state.redis.passwordSecret.name=redis-auth",
+        "state.redis.tls.caSecret.name=redis-ca",
+        "state.failurePolicy=closed",
+      ],
+      "ops",
+    );
+    const router = find<V1Deployment>(objects, "Deployment", "routewise-router");
+    expect(container(router).args).toEqual(
+      expect.arrayContaining([
+        "--redis-url=rediss://redis.cache.svc:6380/0",
+        "--state-key-prefix=routewise:ops/routewise",
+        "--state-failure-policy=closed",
+        "--state-timeout=200",
+        "--redis-password-file=/etc/routewise/redis-password/password",
+        "--redis-ca-file=/etc/routewise/redis-ca/ca.crt",
+      ]),
+    );
+    const volumes = router.spec?.template.spec?.volumes ?? [];
+    expect(volumes.find((v) => v.name === "redis-password")?.projected?.sources).toEqual([
+      { secret: { name: "redis-auth", items: [{ key: "password", path: "password" }] } },
+    ]);
+    expect(volumes.find((v) => v.name === "redis-ca")?.projected?.sources).toEqual([
+      { secret: { name: "redis-ca", items: [{ key: "ca.crt", path: "ca.crt" }] } },
+    ]);
+    const mounts = container(router).volumeMounts ?? [];
+    expect(mounts.filter((m) => m.name.startsWith("redis-")).map((m) => [m.mountPath, m.readOnly])).toEqual([
+      ["/etc/routewise/redis-password", true],
+      ["/etc/routewise/redis-ca", true],
+    ]);
   });
 });
 

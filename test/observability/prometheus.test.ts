@@ -1,13 +1,24 @@
 /**
  * Real Prometheus against a real router: the router runs in-process on mock upstreams, Debian's `prometheus`
  * scrapes it (and a stand-in operator) every second with routewise-rules.yaml loaded, and the assertions go
- * through Prometheus's HTTP API.
+ * through Prometheus's HTTP API. A second router (route `budgeted`) keeps its limits and budgets in a real Redis,
+ * with client keys, so the Budgets row and the state store's panels and rules see real series too.
  */
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { packageRoot } from "../../router/config/package-root.js";
+import type { RunningRouter } from "../../router/main.js";
+import { startRedis, type RunningRedis } from "../harness/redis.js";
 import { startTestRouter, type TestRouter } from "../router/harness.js";
+import {
+  clientKey,
+  mockProvider,
+  route as jsonRoute,
+  routerConfig,
+  startJsonRouter,
+  type JsonRouter,
+} from "../router/json-router.js";
 import {
   DASHBOARD_PATH,
   dashboardQueries,
@@ -39,17 +50,76 @@ let upstreams: Upstreams | undefined;
 let t: TestRouter | undefined;
 let operator: FakeOperator | undefined;
 let prom: RunningPrometheus | undefined;
+let redis: RunningRedis | undefined;
+let budgeted: JsonRouter | undefined;
 const served: Served[] = [];
 let failed = 0;
+const budgetStatuses: number[] = [];
+
+const BUDGET_KEY = "rw-observability-SECRET-key";
+
+/** The `budgeted` route's router: a client key with a budget it spends on its first answer, Redis as its store. */
+async function startBudgetedRouter(u: Upstreams, redisUrl: string): Promise<JsonRouter> {
+  const day = { period: "day" as const, degradeAt: 0.5 };
+  const cheap = { ...mockProvider("cheap", u.cheap.url, 80, [1, 2]) };
+  const limited = { ...cheap, limits: { maxConcurrency: 10, requestsPerMinute: 1_000, tokensPerMinute: 0 } };
+  const routes = [
+    jsonRoute("budgeted", ["default/cheap"], "default/cheap", {
+      budget: { usd: 10, onExhausted: "degrade", ...day },
+    }),
+  ];
+  const keys = {
+    salt: "0b5e",
+    keys: [
+      clientKey("0b5e", {
+        name: "obs/tiny",
+        key: BUDGET_KEY,
+        team: "obs",
+        budget: { usd: 0.00001, onExhausted: "reject", ...day },
+      }),
+    ],
+    teams: [{ team: "obs", budget: { usd: 5, onExhausted: "reject" as const, ...day } }],
+  };
+  return startJsonRouter(
+    routerConfig([limited], routes, keys),
+    { "default.cheap": "sk-cheap" },
+    {
+      state: { redis: { url: redisUrl }, failurePolicy: "open" },
+    },
+  );
+}
+
+/** One answer (spending the key's budget), then refusals with 429 insufficient_quota. */
+async function budgetedTraffic(r: JsonRouter): Promise<number[]> {
+  const statuses: number[] = [];
+  for (let i = 0; i < 4; i++) {
+    const res = await fetch(`${r.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${BUDGET_KEY}` },
+      // max_tokens 1: the estimate fits the key's $0.00001, the answer (the mock ignores it) spends it.
+      body: JSON.stringify({ model: "budgeted", max_tokens: 1, messages: [{ role: "user", content: `hello ${i}` }] }),
+    });
+    await res.text();
+    statuses.push(res.status);
+  }
+  return statuses;
+}
 
 beforeAll(async () => {
   upstreams = await startUpstreams();
   t = await startTestRouter({ yaml: policy(upstreams) });
   initialiseSeries(t.router.metrics);
+  redis = await startRedis();
+  budgeted = await startBudgetedRouter(upstreams, redis.url);
   operator = await startFakeOperator();
   const p = await startPrometheus({
     targets: [
       { job: "routewise-router", address: new URL(t.metricsUrl).host, labels: { namespace: NAMESPACE } },
+      {
+        job: "routewise-router",
+        address: new URL(budgeted.router.metricsUrl).host,
+        labels: { namespace: NAMESPACE },
+      },
       { job: "routewise-operator", address: operator.address, labels: { namespace: "routewise-system" } },
     ],
     ruleFiles: [join(packageRoot(), RULES_PATH)],
@@ -63,9 +133,10 @@ beforeAll(async () => {
     const round = await mixedRound(t);
     served.push(...round.served);
     failed += round.failed;
+    budgetStatuses.push(...(await budgetedTraffic(budgeted)));
     await sleep(1_100); // spread the traffic over several scrapes
   }
-  const total = await routerCounterSum(t, "requests");
+  const total = (await routerCounterSum(t.router, "requests")) + (await routerCounterSum(budgeted.router, "requests"));
   await p.waitFor(
     "a scrape after the traffic",
     async () => value(await p.query("sum(routewise_requests_total)")) === total,
@@ -76,6 +147,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await prom?.stop();
   await t?.stop();
+  await budgeted?.stop();
+  await redis?.stop();
   await operator?.close();
   if (upstreams)
     await Promise.all([upstreams.cheap, upstreams.strong, upstreams.broken, upstreams.dead].map((u) => u.close()));
@@ -90,8 +163,8 @@ function byRoute(samples: PromSample[]): Map<string, number> {
   return new Map(samples.map((s) => [s.metric["route"] ?? "", Number(s.value[1])]));
 }
 
-async function routerCounterSum(router: TestRouter, name: "requests"): Promise<number> {
-  const m = await router.router.metrics[name].get();
+async function routerCounterSum(router: RunningRouter, name: "requests"): Promise<number> {
+  const m = await router.metrics[name].get();
   return m.values.reduce((s, v) => s + v.value, 0);
 }
 
@@ -125,10 +198,11 @@ describe("observability: Prometheus scraping a router with mixed traffic", () =>
     expect(new Set(served.map((s) => s.model))).toEqual(new Set(["cheap-model", "strong-model"]));
   });
 
-  it("scrapes the router and the operator", async () => {
+  it("scrapes the routers and the operator", async () => {
     const up = await prom!.query("up");
     expect(up.map((s) => [s.metric["job"], s.value[1]]).sort()).toEqual([
       ["routewise-operator", "1"],
+      ["routewise-router", "1"],
       ["routewise-router", "1"],
     ]);
   });
@@ -183,7 +257,7 @@ describe("observability: Prometheus scraping a router with mixed traffic", () =>
 
   it("sees the failing route fail and the fallback route fall back, in rules and pending alerts", async () => {
     const errors = byRoute(await prom!.query("routewise:error_ratio:rate5m"));
-    expect(Object.fromEntries(errors)).toEqual({ chat: 0, pinned: 0, fallback: 0, down: 1 });
+    expect(Object.fromEntries(errors)).toEqual({ chat: 0, pinned: 0, fallback: 0, down: 1, budgeted: 0 });
     const alerts = (await prom!.alerts()).map((a) => `${a.labels["alertname"]}/${a.labels["route"]}/${a.state}`);
     expect(alerts).toContain("RoutewiseAllCandidatesFailing/down/pending");
     expect(alerts).toContain("RoutewiseFallbackRateHigh/fallback/pending");
@@ -193,13 +267,27 @@ describe("observability: Prometheus scraping a router with mixed traffic", () =>
     expect(alerts.filter((a) => a.startsWith("RoutewiseOperator") || a.startsWith("RoutewiseConfig"))).toEqual([]);
   });
 
+  it("sees a spent key budget, the spend by key and team, and the shared store up (issue 17)", async () => {
+    expect(budgetStatuses.slice(0, 2)).toEqual([200, 429]);
+    const ratio = await prom!.query('routewise:budget_spent:ratio{scope="key",name="obs/tiny"}');
+    expect(value(ratio)).toBeGreaterThan(1);
+    const alerts = (await prom!.alerts()).map((a) => `${a.labels["alertname"]}/${a.labels["name"]}`);
+    expect(alerts).toContain("RoutewiseBudgetNearlySpent/obs/tiny");
+    expect(alerts.filter((a) => a.startsWith("RoutewiseStateStoreUnreachable"))).toEqual([]);
+    const rejected = await prom!.query('sum(routewise_budget_rejected_requests_total{name="obs/tiny"})');
+    expect(value(rejected)).toBe(budgetStatuses.filter((s) => s === 429).length);
+    const spend = await prom!.query('routewise_spend_usd_total{scope="team",name="obs"}');
+    expect(value(spend)).toBeGreaterThan(0);
+    expect(value(await prom!.query("min(routewise_state_up)"))).toBe(1);
+  });
+
   it("returns data for every dashboard panel query but measured quality's", async () => {
     const variables = {
       __rate_interval: "1m",
       __interval: "15s",
       __range: "5m",
       namespace: NAMESPACE,
-      route: "chat|pinned|fallback|down",
+      route: "chat|pinned|fallback|down|budgeted",
       retention_target: "0.95",
     };
     const queries = dashboardQueries(readJson(DASHBOARD_PATH)).filter((q) => !readsMeasuredQuality(q.expr));

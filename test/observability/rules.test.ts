@@ -39,6 +39,7 @@ describe("routewise-rules.yaml", () => {
     );
     expect(alertNames(rules).sort()).toEqual([
       "RoutewiseAllCandidatesFailing",
+      "RoutewiseBudgetNearlySpent",
       "RoutewiseConfigReloadFailing",
       "RoutewiseEvaluationFailing",
       "RoutewiseEvaluationPaused",
@@ -51,6 +52,7 @@ describe("routewise-rules.yaml", () => {
       "RoutewiseRouteUnavailable",
       "RoutewiseRoutersAbsent",
       "RoutewiseRoutingLatencyHigh",
+      "RoutewiseStateStoreUnreachable",
     ]);
   });
 

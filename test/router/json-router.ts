@@ -10,12 +10,20 @@ import OpenAI from "openai";
 import { pino, type Logger } from "pino";
 import { readMountedConfig } from "../../router/config/delivery.js";
 import { contentHash } from "../../router/config/hash.js";
-import type { ClientKeysConfig, ProviderConfig, RouteConfig, RouterConfig } from "../../router/config/types.js";
+import { createHash } from "node:crypto";
+import type {
+  BudgetConfig,
+  ClientKeysConfig,
+  ProviderConfig,
+  RouteConfig,
+  RouterConfig,
+} from "../../router/config/types.js";
 import { configVersionFor } from "../../router/config/version.js";
 import { createAdapters, startRouter, type RunningRouter, type RouterOptions } from "../../router/main.js";
 import { providerConfig, routeConfig } from "../mocks/provider-config.js";
 
-/** A RouterConfig with its content hash, of the version its content needs (v2 with client keys or budgets). */
+/** A RouterConfig with its content hash (and client keys, as the operator compiles ModelClientKeys), of the version
+ * its content needs (v2 with client keys or budgets). */
 export function routerConfig(
   providers: ProviderConfig[],
   routes: RouteConfig[],
@@ -28,6 +36,17 @@ export function routerConfig(
   };
   const body = { version: configVersionFor(sorted), ...sorted };
   return { ...body, hash: contentHash(body) };
+}
+
+/** A compiled client key (issue 17): the salted sha256 of `key`, never the key. */
+export function clientKey(
+  salt: string,
+  o: { name: string; key: string; team?: string | null; routes?: string[]; budget?: BudgetConfig | null },
+) {
+  const sha256 = createHash("sha256")
+    .update(salt + o.key)
+    .digest("hex");
+  return { name: o.name, team: o.team ?? null, sha256, routes: o.routes ?? ["*"], budget: o.budget ?? null };
 }
 
 /** An OpenAI-compatible provider `default/<name>` serving `<name>-model` at `url`, its key `default.<name>`. */
@@ -81,7 +100,10 @@ export interface JsonRouter {
 export async function startJsonRouter(
   config: RouterConfig,
   credentials: Record<string, string>,
-  o: { logger?: Logger } & Pick<RouterOptions, "feedbackKey" | "evaluationQueue" | "auth" | "requestLog"> = {},
+  o: { logger?: Logger } & Pick<
+    RouterOptions,
+    "feedbackKey" | "evaluationQueue" | "auth" | "requestLog" | "state"
+  > = {},
 ): Promise<JsonRouter> {
   const { dir, creds } = writeMounted(config, credentials);
   const router = await startRouter({
@@ -98,6 +120,7 @@ export async function startJsonRouter(
     ...(o.evaluationQueue === undefined ? {} : { evaluationQueue: o.evaluationQueue }),
     ...(o.auth === undefined ? {} : { auth: o.auth }),
     ...(o.requestLog === undefined ? {} : { requestLog: o.requestLog }),
+    ...(o.state === undefined ? {} : { state: o.state }),
   });
   const client = new OpenAI({ baseURL: `${router.url}/v1`, apiKey: "client-key", maxRetries: 0 });
   return { router, url: router.url, client, stop: () => router.stop() };

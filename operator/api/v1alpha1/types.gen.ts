@@ -665,7 +665,7 @@ export interface ModelRouteSpec {
      */
     onExhausted?: "degrade" | "reject";
     /**
-     * Share of the budget, in [0,1], after which a degrading budget steps down to cheaper models (onExhausted degrade only). Default 0.8.
+     * Share of the budget, in [0,1], after which requests step down to cheaper models (with onExhausted reject too: 1 goes straight from normal routing to rejecting). Default 0.8.
      */
     degradeAt?: number;
   };
@@ -1050,7 +1050,7 @@ export interface ModelGatewaySpec {
      */
     onExhausted?: "degrade" | "reject";
     /**
-     * Share of the budget, in [0,1], after which a degrading budget steps down to cheaper models (onExhausted degrade only). Default 0.8.
+     * Share of the budget, in [0,1], after which requests step down to cheaper models (with onExhausted reject too: 1 goes straight from normal routing to rejecting). Default 0.8.
      */
     degradeAt?: number;
   }[];
@@ -1202,7 +1202,7 @@ export interface ModelClientKeySpec {
      */
     onExhausted?: "degrade" | "reject";
     /**
-     * Share of the budget, in [0,1], after which a degrading budget steps down to cheaper models (onExhausted degrade only). Default 0.8.
+     * Share of the budget, in [0,1], after which requests step down to cheaper models (with onExhausted reject too: 1 goes straight from normal routing to rejecting). Default 0.8.
      */
     degradeAt?: number;
   };
