@@ -33,7 +33,7 @@ const OPTIONAL_KINDS = ["ServiceMonitor", "PrometheusRule", "NetworkPolicy", "Mo
 
 /** The fields of a rendered ModelGateway these tests read. */
 interface Gateway extends KubernetesObject {
-  spec: { controllerName: string; allowedRoutes: unknown; modelNames?: unknown };
+  spec: { controllerName: string; allowedRoutes: unknown; modelNames?: unknown; teamBudgets?: unknown };
 }
 
 function container(d: V1Deployment): V1Container {
@@ -657,6 +657,20 @@ describe("the default ModelGateway", () => {
       namespaces: { from: "Selector", selector: { matchLabels: { "routewise.dev/gateway": "routewise" } } },
     });
     expect(gateway.spec.modelNames).toEqual([{ names: ["assistant", "platform-*"], namespaces: { from: "Same" } }]);
+    expect(validateGateway(gateway).ok).toBe(true);
+  });
+
+  it("renders gateway.teamBudgets into the gateway's spec as the CRD accepts them", async () => {
+    const gateway = find<Gateway>(
+      await render([
+        "gateway.teamBudgets[0].team=search",
+        "gateway.teamBudgets[0].usd=200",
+        "gateway.teamBudgets[0].period=month",
+        "gateway.teamBudgets[0].onExhausted=reject",
+      ]),
+      "ModelGateway",
+    );
+    expect(gateway.spec.teamBudgets).toEqual([{ team: "search", usd: 200, period: "month", onExhausted: "reject" }]);
     expect(validateGateway(gateway).ok).toBe(true);
   });
 

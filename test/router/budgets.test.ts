@@ -19,7 +19,7 @@ import {
   type JsonRouter,
 } from "./json-router.js";
 
-const SALT = "5a1t0f7h3g4t3w4y";
+const SALT = "5a17f0e7e57b0d9e75a17f0e7e57b0d9";
 const KEYS = {
   alice: "rw-alice-SECRET-value-0123456789",
   bob: "rw-bob-SECRET-value-9876543210",

@@ -31,7 +31,7 @@ import {
 } from "./json-router.js";
 
 const BIN = fileURLToPath(new URL("../../bin/routewise.js", import.meta.url));
-const SALT = "c0ffee5a17";
+const SALT = "c0ffee5a17c0ffee5a17c0ffee5a17c0";
 const PREFIX = "routewise:test/gateway";
 const KEYS = { alice: "rw-alice-SECRET-4f8a1c9e2b", payer: "rw-payer-SECRET-77aa0c3d1e" };
 const CREDENTIALS = Object.fromEntries(["limited", "wide", "cheap", "strong"].map((n) => [`default.${n}`, `sk-${n}`]));
