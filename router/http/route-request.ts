@@ -4,7 +4,7 @@
  */
 import type { IncomingMessage } from "node:http";
 import type { RequestRecord } from "../accounting/request-record.js";
-import type { Classifier } from "../classify/types.js";
+import type { Classification, Classifier } from "../classify/types.js";
 import type { ProviderConfig, RouteConfig, Task } from "../config/types.js";
 import { HttpError } from "../openai/errors.js";
 import { parseChatRequest, type ParsedRequest } from "../openai/request.js";
@@ -56,9 +56,12 @@ export async function routeRequest(
   const { route, pinned } = admittedRoute(snap, parsed.body.model, principal);
   record.routing();
   const t0 = deps.hrNow();
-  const { selection, task } = pinned
+  // A synchronous classifier (the built-in analyzer on its JS path, any cache hit) decides within this turn: no
+  // await, so the routing histogram measures the decision, not the event loop's queue (ADR 15).
+  const decision = pinned
     ? { selection: pinnedDecision(snap, route, pinned, parsed), task: null }
-    : await decide(deps, snap, route, parsed, { req, requestId: record.requestId, record });
+    : decide(deps, { snap, route, parsed, req, requestId: record.requestId, record });
+  const { selection, task } = isPromiseLike(decision) ? await decision : decision;
   record.decided(route, selection, (deps.hrNow() - t0) / 1000);
   return { route, selection, parsed, task, providers: snap.providers };
 }
@@ -114,18 +117,42 @@ export function admittedRoute(snap: Snapshot, model: string, principal: Principa
   return resolved;
 }
 
-async function decide(
-  deps: RoutingDeps,
-  snap: Snapshot,
-  route: RouteConfig,
-  parsed: ParsedRequest,
-  { req, requestId, record }: { req: IncomingMessage; requestId: string; record: RequestRecord },
-): Promise<{ selection: Selection; task: Task }> {
+interface DecisionContext {
+  snap: Snapshot;
+  route: RouteConfig;
+  parsed: ParsedRequest;
+  req: IncomingMessage;
+  requestId: string;
+  record: RequestRecord;
+}
+
+interface Decision {
+  selection: Selection;
+  task: Task;
+}
+
+function isPromiseLike<T>(v: T | PromiseLike<T>): v is PromiseLike<T> {
+  return typeof (v as { then?: unknown }).then === "function";
+}
+
+/** Classify → select: synchronous when the classifier answers synchronously, else once it has answered. */
+function decide(deps: RoutingDeps, ctx: DecisionContext): Decision | Promise<Decision> {
+  const { snap, route, parsed } = ctx;
   // Size before classification: a prompt no candidate can take is refused without analysing it.
   const candidates = route.candidates.flatMap((c) => snap.providers.get(c.provider) ?? []);
   const tooLong = tooLongForAll(candidates, parsed);
   if (tooLong) throw refusal(tooLong);
-  const classification = await deps.classifier(route).classify(boundedInput(parsed.classifyInput));
+  const classified = deps.classifier(route).classify(boundedInput(parsed.classifyInput));
+  if (isPromiseLike(classified)) return Promise.resolve(classified).then((c) => selectFor(deps, ctx, candidates, c));
+  return selectFor(deps, ctx, candidates, classified);
+}
+
+function selectFor(
+  deps: RoutingDeps,
+  { snap, route, parsed, req, requestId, record }: DecisionContext,
+  candidates: readonly ProviderConfig[],
+  classification: Classification,
+): Decision {
   const { task, domain, difficulty, confidence } = classification;
   record.describe({ classification: { task, domain, difficulty, confidence }, promptTokens: parsed.promptTokens });
   const request: RequestFeatures = {
