@@ -119,10 +119,10 @@ describe("OnnxClassifier engines", () => {
     const prompts = analyzerPrompts().slice(0, 12);
     // Each call submits its row synchronously; the first run starts after this turn.
     const together = await Promise.all(prompts.map(async (p) => c.classify(p)));
-    expect(c.ortBatchSizes).toEqual([12]);
+    expect(c.ortRuns).toEqual({ runs: 1, rows: 12 });
     const alone: Classification[] = [];
     for (const p of prompts) alone.push(await c.classify(p));
-    expect(c.ortBatchSizes.length).toBe(13);
+    expect(c.ortRuns).toEqual({ runs: 13, rows: 24 });
     expectSameClassifications(together, alone);
   });
 

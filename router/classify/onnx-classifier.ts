@@ -180,9 +180,9 @@ export class OnnxClassifier implements Classifier {
     return this.engine.kind;
   }
 
-  /** Rows per session.run of the ORT fallback so far (empty on the JS path). */
-  get ortBatchSizes(): readonly number[] {
-    return this.batcher.batchSizes;
+  /** The ORT fallback's session.run calls so far and the rows they carried (none on the JS path). */
+  get ortRuns(): { runs: number; rows: number } {
+    return { runs: this.batcher.runs, rows: this.batcher.rows };
   }
 
   classify(input: ClassifyInput): Promise<Classification> | Classification {
