@@ -4,7 +4,7 @@ import * as ort from "onnxruntime-node";
 import { packageRoot } from "../config/package-root.js";
 import type { Domain, Task } from "../config/types.js";
 import { DOMAINS, TASKS } from "../config/types.js";
-import type { EngineChoice, EngineKind, RowOutputs } from "./analyzer-engine.js";
+import type { EngineChoice, RowOutputs } from "./analyzer-engine.js";
 import { chooseEngine, OrtBatcher, runJs, runOrt } from "./analyzer-engine.js";
 import type { PreparedInput } from "./featurize.js";
 import { featureSize, featurizeSparse, prepareInput } from "./featurize.js";
@@ -174,10 +174,6 @@ export class OnnxClassifier implements Classifier {
 
   get metadata(): ClassifierMetadata {
     return this.model.metadata;
-  }
-
-  get engineKind(): EngineKind {
-    return this.engine.kind;
   }
 
   /** The ORT fallback's session.run calls so far and the rows they carried (none on the JS path). */
