@@ -16,6 +16,7 @@ import { createRecorder } from "./accounting/request-record.js";
 import { classifierCacheHooks, createRouterEvents } from "./accounting/router-events.js";
 import { startTracing, tracingFromEnv, type Tracing, type TracingSettings } from "./accounting/trace-export.js";
 import { HeuristicClassifier } from "./classify/heuristic-classifier.js";
+import type { EngineChoice } from "./classify/analyzer-engine.js";
 import { ClassifierRegistry } from "./classify/registry.js";
 import { ConfigReloader, type LoadedConfig } from "./config/reloader.js";
 import { FEEDBACK_KEY_CREDENTIAL } from "./config/delivery.js";
@@ -354,10 +355,17 @@ function baseUrl(host: string, port: number): string {
   return `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
 }
 
-/** The built-in ONNX analyzer (and room for the config's custom models), counting decision-cache hits. */
-export async function loadBuiltinClassifiers(metrics: RouterMetrics): Promise<ClassifierRegistry> {
+/**
+ * The built-in ONNX analyzer (and room for the config's custom models), counting decision-cache hits; logs which
+ * engine runs it (the synchronous JS evaluator, or ONNX Runtime and why, ADR 15).
+ */
+export async function loadBuiltinClassifiers(metrics: RouterMetrics, logger?: Logger): Promise<ClassifierRegistry> {
+  const onEngine = (e: EngineChoice): void => {
+    if (e.kind === "js") logger?.info({ engine: e.kind, reason: e.reason }, "Loaded the analyzer on the JS evaluator");
+    else logger?.warn({ engine: e.kind, reason: e.reason }, "Kept ONNX Runtime for the analyzer");
+  };
   try {
-    return await ClassifierRegistry.create(classifierCacheHooks(metrics));
+    return await ClassifierRegistry.create({ ...classifierCacheHooks(metrics), onEngine });
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     throw new Error(`could not load the built-in classifier: ${message}`, { cause: err });

@@ -107,7 +107,7 @@ export function registerRouterCommand(program: Command): void {
       const logger = pino({ base: { component: "router" }, level: process.env["LOG_LEVEL"] ?? "info" });
       const source = configSource(flags);
       const metrics = createRouterMetrics();
-      const classifiers = await loadBuiltinClassifiers(metrics).catch((err: unknown) => {
+      const classifiers = await loadBuiltinClassifiers(metrics, logger).catch((err: unknown) => {
         throw new CliError(err instanceof Error ? err.message : String(err), { cause: err });
       });
       const router = await startRouter({

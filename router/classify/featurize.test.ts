@@ -5,11 +5,14 @@ import {
   DENSE_SIZE,
   featureSize,
   featurize,
+  featurizeSparse,
+  prepareInput,
   normalizeText,
   promptKey,
   boundedInput,
   MAX_INPUT_CHARS,
 } from "./featurize.js";
+import { analyzerPrompts } from "../../test/fixtures/analyzer/prompts.js";
 import { buildLexiconIndex, lexiconMask, LEXICON_NAMES, PREFIX_KEY_LENGTH } from "./lexicons.js";
 
 const input = (prompt: string, system = "") => ({ prompt, system, totalChars: prompt.length + system.length });
@@ -57,6 +60,26 @@ describe("featurize", () => {
   it("handles a 512-token prompt with a long head and tail", () => {
     const long = "word ".repeat(3000);
     expect(featurize(input(long)).length).toBe(featureSize(DEFAULT_FEATURE_CONFIG));
+  });
+});
+
+describe("featurizeSparse", () => {
+  it("lists each non-zero hashed slot once, with the full vector's value, for every fixture prompt", () => {
+    for (const x of analyzerPrompts()) {
+      const full = featurize(x);
+      const sparse = featurizeSparse(prepareInput(x), DEFAULT_FEATURE_CONFIG);
+      expect(Array.from(sparse.dense)).toEqual(Array.from(full.subarray(0, DENSE_SIZE)));
+      expect(new Set(sparse.slots).size).toBe(sparse.slots.length);
+      const nonZero = full.subarray(DENSE_SIZE).reduce((n, v) => (v === 0 ? n : n + 1), 0);
+      expect(sparse.slots.length).toBe(nonZero);
+      sparse.slots.forEach((slot, k) => expect(full[DENSE_SIZE + slot]).toBe(sparse.values[k]));
+    }
+  });
+
+  it("keys the prepared input as promptKey does", () => {
+    const x = input("  Hello\n\nWORLD 2024 ", "be brief");
+    expect(prepareInput(x).key).toBe(promptKey(x));
+    expect(prepareInput(x).norm).toBe(normalizeText(x.prompt));
   });
 });
 

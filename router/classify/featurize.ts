@@ -91,6 +91,7 @@ const NUMBER_RE = /\d+(?:[.,]\d+)*/g;
 const OPTION_RE = /^\s*\(?[A-Ea-e][).:]\s/gm;
 const FEWSHOT_RE = /(?:^|\n)\s*(?:answer|q|a|question|example|input|output)\s*:/gi;
 const LIST_RE = /^\s*(?:[-*•]|\d+[.)])\s/gm;
+const URL_RE = /https?:\/\//g;
 const LATEX_RE = /\\[a-zA-Z]+|\$/g;
 const CODE_KW_RE = /\b(?:def|return|import|class|function|const|let|var|include|public|void|elif|lambda|println)\b/g;
 const SENTENCE_RE = /[.!?](?:\s|$)/g;
@@ -143,14 +144,46 @@ function headAndTail(text: string): string {
 
 /** Stable key of everything that determines a classification (prompt, system prompt, context size bucket). */
 export function promptKey(full: ClassifyInput): string {
+  return prepareInput(full).key;
+}
+
+/**
+ * One input as the analyzer reads it: bounded (MAX_INPUT_CHARS), its prompt normalised, and its cache key. The
+ * classifier keys its cache and featurizes from the same object, so a cache miss normalises the prompt only once.
+ */
+export interface PreparedInput {
+  readonly input: ClassifyInput;
+  /** normalizeText(input.prompt). */
+  readonly norm: string;
+  /** promptKey(input). */
+  readonly key: string;
+}
+
+export function prepareInput(full: ClassifyInput): PreparedInput {
   const input = boundedInput(full);
+  const norm = normalizeText(input.prompt);
   const context = Math.round(Math.log1p(extraContext(input)) * 4);
-  return createHash("sha1")
+  const key = createHash("sha1")
     .update(normalizeText(input.system))
     .update("\u0000")
-    .update(normalizeText(input.prompt))
+    .update(norm)
     .update(`\u0000${context}`)
     .digest("base64");
+  return { input, norm, key };
+}
+
+/**
+ * A feature vector without its zeros: the dense block, and the hashed block's non-zero slots with their values.
+ * Writing `values` at DENSE_SIZE + `slots` into a zeroed vector gives exactly featurize()'s output, float32 for
+ * float32 (the shipped model was trained on those bytes).
+ */
+export interface SparseFeatures {
+  /** DENSE_SIZE values. */
+  readonly dense: Float32Array;
+  /** Hashed-block slots (0 .. 2^hashBits - 1) with a non-zero value, each once, in no particular order. */
+  readonly slots: Int32Array;
+  /** The value at each slot. */
+  readonly values: Float32Array;
 }
 
 /** Allocates and fills a feature vector. */
@@ -162,24 +195,37 @@ export function featurize(input: ClassifyInput, config: FeatureConfig = DEFAULT_
 
 /** Fills `out` (length featureSize(config)); overwrites every slot. */
 export function featurizeInto(out: Float32Array, full: ClassifyInput, config: FeatureConfig): void {
-  const input = boundedInput(full);
   if (out.length !== featureSize(config))
     throw new Error(`feature buffer has ${out.length} slots, want ${featureSize(config)}`);
+  scatter(out, featurizeSparse(prepareInput(full), config));
+}
+
+/** Writes sparse features into `out` (a full vector), zeroing every other slot. */
+export function scatter(out: Float32Array, features: SparseFeatures): void {
   out.fill(0);
-  const norm = normalizeText(input.prompt);
+  out.set(features.dense);
+  const { slots, values } = features;
+  for (let k = 0; k < slots.length; k++) out[DENSE_SIZE + (slots[k] ?? 0)] = values[k] ?? 0;
+}
+
+/** The features of a prepared input without the full vector (no 2^hashBits allocation or fill per call). */
+export function featurizeSparse(prepared: PreparedInput, config: FeatureConfig): SparseFeatures {
+  const { input, norm } = prepared;
   const words = norm.match(WORD_RE) ?? [];
-  denseFeatures(out, input, words);
-  hashedFeatures(out, norm, words, config);
+  const dense = new Float32Array(DENSE_SIZE);
+  denseFeatures(dense, input, words);
+  return { dense, ...hashedFeatures(norm, words, config) };
 }
 
 function extraContext(input: ClassifyInput): number {
   return Math.max(0, input.totalChars - input.prompt.length - input.system.length);
 }
 
+/** Matches of a global regex (none of ours matches the empty string); test() builds no match arrays. */
 function count(text: string, re: RegExp): number {
   re.lastIndex = 0;
   let n = 0;
-  while (re.exec(text) !== null) n++;
+  while (re.test(text)) n++;
   return n;
 }
 
@@ -310,7 +356,7 @@ function denseFeatures(out: Float32Array, input: ClassifyInput, words: readonly 
     lg(count(text, FEWSHOT_RE), 3),
     cs.upper / n,
     cs.nonAscii / n,
-    lg((text.match(/https?:\/\//g) ?? []).length, 2),
+    lg(count(text, URL_RE), 2),
     lg(count(text, LIST_RE), 3),
     lg(cs.quotes, 3),
     lg(input.system.length, 8),
@@ -387,26 +433,39 @@ function charGrams(s: HashScratch, text: string, mask: number, seed: number, wei
   }
 }
 
-/** Writes sign(c)*log1p(|c|) of every touched slot into `out`, L2-normalised, and clears the scratch. */
-function flush(out: Float32Array, s: HashScratch): void {
+/** Math.log1p(k / 2) for small k: a slot's count is a small multiple of 0.5 (words 1, char 4-grams charWeight). */
+const LOG1P_HALVES = Float64Array.from({ length: 512 }, (_, k) => Math.log1p(k / 2));
+
+/** Math.log1p, exactly, from the table when x is one of its halves. */
+function log1p(x: number): number {
+  const k = x * 2;
+  return k < 512 && Number.isInteger(k) ? (LOG1P_HALVES[k] ?? Math.log1p(x)) : Math.log1p(x);
+}
+
+/**
+ * sign(c)*log1p(|c|) of every touched slot, L2-normalised, as (slot, value) pairs; clears the scratch. Each value is
+ * rounded to float32 before it is scaled, then again after, as when it was written into the full vector and scaled
+ * there (the trained model's bytes).
+ */
+function flush(s: HashScratch): { slots: Int32Array; values: Float32Array } {
+  const values = new Float32Array(s.n);
   let sumSq = 0;
   let unique = 0;
   for (let k = 0; k < s.n; k++) {
     const slot = s.touched[k] ?? 0;
     const v = s.counts[slot] ?? 0;
     if (v === 0) continue;
-    const t = v > 0 ? Math.log1p(v) : -Math.log1p(-v);
-    out[DENSE_SIZE + slot] = t;
+    const t = v > 0 ? log1p(v) : -log1p(-v);
+    values[unique] = t;
     s.counts[slot] = 0;
     s.touched[unique++] = slot;
     sumSq += t * t;
   }
-  if (sumSq === 0) return;
+  const slots = s.touched.slice(0, unique);
+  if (sumSq === 0) return { slots, values: values.subarray(0, unique) };
   const inv = 1 / Math.sqrt(sumSq);
-  for (let k = 0; k < unique; k++) {
-    const i = DENSE_SIZE + (s.touched[k] ?? 0);
-    out[i] = (out[i] ?? 0) * inv;
-  }
+  for (let k = 0; k < unique; k++) values[k] = (values[k] ?? 0) * inv;
+  return { slots, values: values.slice(0, unique) };
 }
 
 /** The text windows used for n-grams: head and tail of long prompts. */
@@ -415,7 +474,11 @@ function ngramText(norm: string, config: FeatureConfig): string {
   return `${norm.slice(0, config.headChars)} ${norm.slice(norm.length - config.tailChars)}`;
 }
 
-function hashedFeatures(out: Float32Array, norm: string, allWords: readonly string[], config: FeatureConfig): void {
+function hashedFeatures(
+  norm: string,
+  allWords: readonly string[],
+  config: FeatureConfig,
+): { slots: Int32Array; values: Float32Array } {
   const mask = (1 << config.hashBits) - 1;
   const seed = config.hashSeed;
   const text = ngramText(norm, config);
@@ -430,5 +493,5 @@ function hashedFeatures(out: Float32Array, norm: string, allWords: readonly stri
     prev = h;
   }
   charGrams(s, text, mask, seed ^ 0x68e31da4, config.charWeight);
-  flush(out, s);
+  return flush(s);
 }

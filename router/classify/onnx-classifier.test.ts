@@ -1,4 +1,4 @@
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -6,8 +6,15 @@ import { DOMAINS, TASKS } from "../config/types.js";
 import { LruCache } from "./lru.js";
 import { applyCalibration } from "./model-metadata.js";
 import { ModelMismatchError, OnnxClassifier } from "./onnx-classifier.js";
+import * as ort from "onnxruntime-node";
+import { analyzerModelSpec, HEAD_WIDTH } from "../../analyzer/onnx/analyzer-graph.js";
+import { encodeOnnxModel } from "../../analyzer/onnx/onnx-writer.js";
 import { writeTinyAnalyzer } from "../../analyzer/onnx/tiny-analyzer.js";
-import { DEFAULT_FEATURE_CONFIG } from "./featurize.js";
+import { analyzerPrompts } from "../../test/fixtures/analyzer/prompts.js";
+import type { EngineChoice } from "./analyzer-engine.js";
+import { chooseEngine } from "./analyzer-engine.js";
+import { DEFAULT_FEATURE_CONFIG, featureSize } from "./featurize.js";
+import type { Classification } from "./types.js";
 
 const tmp = (): string => mkdtempSync(join(tmpdir(), "rw-classify-"));
 const input = (prompt: string) => ({ prompt, system: "", totalChars: prompt.length });
@@ -70,6 +77,92 @@ describe("OnnxClassifier", () => {
     await expect(OnnxClassifier.load({ modelDir: join(dir, "missing") })).rejects.toThrow(
       /cannot read classifier metadata/,
     );
+  });
+});
+
+/** Task and domain equal; difficulty and confidence within 1e-5 (the two engines' outputs agree to ~1e-7). */
+function expectSameClassifications(a: readonly Classification[], b: readonly Classification[]): void {
+  expect(a.length).toBe(b.length);
+  a.forEach((x, i) => {
+    const y = b[i] as Classification;
+    expect([x.task, x.domain, x.source]).toEqual([y.task, y.domain, y.source]);
+    expect(Math.abs(x.difficulty - y.difficulty)).toBeLessThanOrEqual(1e-5);
+    expect(Math.abs(x.confidence - y.confidence)).toBeLessThanOrEqual(1e-5);
+  });
+}
+
+describe("OnnxClassifier engines", () => {
+  it("runs the shipped model on the JS evaluator and classifies every fixture prompt as ONNX Runtime does", async () => {
+    const choices: EngineChoice[] = [];
+    const js = await OnnxClassifier.load({ cacheSize: 0, onEngine: (c) => choices.push(c) });
+    const reference = await OnnxClassifier.load({ cacheSize: 0, engine: "ort" });
+    expect(choices.map((c) => c.kind)).toEqual(["js"]);
+    expect(choices[0]?.reason).toMatch(/agrees with ONNX Runtime on \d+ probes/);
+    expect(reference.engine.kind).toBe("ort");
+    const prompts = analyzerPrompts();
+    const sync = prompts.map((p) => js.classify(p));
+    expect(sync.some((r) => r instanceof Promise)).toBe(false);
+    expectSameClassifications(sync as Classification[], await reference.classifyUncached(prompts));
+    expectSameClassifications(await js.classifyUncached(prompts), sync as Classification[]);
+  });
+
+  it("answers a cache hit synchronously on the ORT engine, a miss with a promise", async () => {
+    const c = await OnnxClassifier.load({ engine: "ort" });
+    const miss = c.classify(input("Explain recursion to a child."));
+    expect(miss).toBeInstanceOf(Promise);
+    const first = await miss;
+    expect(c.classify(input("explain   recursion to a child."))).toEqual(first);
+  });
+
+  it("batches the ORT engine's calls made in one turn into one session.run, each row answered as alone", async () => {
+    const c = await OnnxClassifier.load({ cacheSize: 0, engine: "ort" });
+    const prompts = analyzerPrompts().slice(0, 12);
+    // Each call submits its row synchronously; the first run starts after this turn.
+    const together = await Promise.all(prompts.map(async (p) => c.classify(p)));
+    expect(c.ortRuns).toEqual({ runs: 1, rows: 12 });
+    const alone: Classification[] = [];
+    for (const p of prompts) alone.push(await c.classify(p));
+    expect(c.ortRuns).toEqual({ runs: 13, rows: 24 });
+    expectSameClassifications(together, alone);
+  });
+
+  it("keeps ONNX Runtime, naming the op, when the graph has one the JS evaluator does not implement", async () => {
+    const dir = tmp();
+    const meta = writeTinyAnalyzer(dir);
+    const f = featureSize(meta.feature);
+    const spec = analyzerModelSpec(
+      meta.feature,
+      new Float32Array(f * HEAD_WIDTH).fill(0.01),
+      new Float32Array(HEAD_WIDTH),
+    );
+    const nodes = spec.nodes.map((n) => (n.opType === "Sigmoid" ? { ...n, outputs: ["pre"] } : n));
+    writeFileSync(
+      join(dir, "model.onnx"),
+      encodeOnnxModel({ ...spec, nodes: [...nodes, { opType: "Tanh", inputs: ["pre"], outputs: ["difficulty"] }] }),
+    );
+    const c = await OnnxClassifier.load({ modelDir: dir, cacheSize: 0 });
+    expect(c.engine.kind).toBe("ort");
+    expect(c.engine.reason).toMatch(/cannot run this graph: node \d+ \(Tanh\)/);
+    const r = c.classify(input("Write a haiku about autumn leaves."));
+    expect(r).toBeInstanceOf(Promise);
+    expect(TASKS).toContain((await r).task);
+  });
+
+  it("keeps ONNX Runtime when the JS evaluator's outputs differ from the session's on the probes", async () => {
+    const dir = tmp();
+    const meta = writeTinyAnalyzer(dir);
+    const bytes = readFileSync(join(dir, "model.onnx"));
+    const f = featureSize(meta.feature);
+    const other = analyzerModelSpec(
+      meta.feature,
+      new Float32Array(f * HEAD_WIDTH).fill(0.3),
+      new Float32Array(HEAD_WIDTH),
+    );
+    const session = await ort.InferenceSession.create(encodeOnnxModel(other));
+    const { choice, graph } = await chooseEngine(bytes, session, meta.feature);
+    expect(graph).toBeNull();
+    expect(choice.kind).toBe("ort");
+    expect(choice.reason).toMatch(/differs from ONNX Runtime by [\d.e-]+ \(> 0.00001\) on probe 0 of/);
   });
 });
 

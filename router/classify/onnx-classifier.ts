@@ -4,10 +4,14 @@ import * as ort from "onnxruntime-node";
 import { packageRoot } from "../config/package-root.js";
 import type { Domain, Task } from "../config/types.js";
 import { DOMAINS, TASKS } from "../config/types.js";
-import { featureSize, featurizeInto, promptKey } from "./featurize.js";
+import type { EngineChoice, RowOutputs } from "./analyzer-engine.js";
+import { chooseEngine, OrtBatcher, runJs, runOrt } from "./analyzer-engine.js";
+import type { PreparedInput } from "./featurize.js";
+import { featureSize, featurizeSparse, prepareInput } from "./featurize.js";
 import { LruCache } from "./lru.js";
 import type { ClassifierMetadata, TensorSpec } from "./model-metadata.js";
 import { ANALYZER_INPUT, applyCalibration, parseClassifierMetadata } from "./model-metadata.js";
+import type { SparseGraph } from "./sparse-graph.js";
 import type { Classification, Classifier, ClassifyInput } from "./types.js";
 
 /** Directory of the model shipped with Routewise (written by `npm run train`). */
@@ -26,11 +30,21 @@ export interface OnnxClassifierOptions {
   cacheSize?: number;
   onCacheHit?: () => void;
   onCacheMiss?: () => void;
+  /**
+   * "auto" (default): the synchronous JS evaluator when it agrees with ONNX Runtime at load (ADR 15), else ONNX
+   * Runtime. "ort": always ONNX Runtime (the reference; benchmarks and tests).
+   */
+  engine?: "auto" | "ort";
+  /** Told once per load which engine the classifier uses and why (the router logs it). */
+  onEngine?: (choice: EngineChoice) => void;
 }
 
 interface LoadedModel {
   session: ort.InferenceSession;
   metadata: ClassifierMetadata;
+  /** The JS path's graph, when it agreed with the session on the probes. */
+  graph: SparseGraph | null;
+  choice: EngineChoice;
 }
 
 /** One ORT session per model directory per process. */
@@ -85,14 +99,22 @@ async function loadModel(dir: string): Promise<LoadedModel> {
   }
   const metadata = parseClassifierMetadata(raw, metaPath);
   const modelPath = join(dir, metadata.modelFile);
-  const session = await ort.InferenceSession.create(modelPath, {
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(modelPath);
+  } catch (err) {
+    throw new Error(`cannot read classifier model ${modelPath}: ${(err as Error).message}`, { cause: err });
+  }
+  // The same bytes feed the session and the JS evaluator, so both see one model.
+  const session = await ort.InferenceSession.create(bytes, {
     intraOpNumThreads: 1,
     interOpNumThreads: 1,
     executionMode: "sequential",
     graphOptimizationLevel: "all",
   });
   validateSession(session, metadata, modelPath);
-  return { session, metadata };
+  const { choice, graph } = await chooseEngine(bytes, session, metadata.feature);
+  return { session, metadata, graph, choice };
 }
 
 function argmax(values: Float32Array, offset: number, length: number): { index: number; p: number } {
@@ -108,19 +130,21 @@ function argmax(values: Float32Array, offset: number, length: number): { index: 
   return { index, p };
 }
 
-function tensorData(result: ort.InferenceSession.ReturnType, name: string): Float32Array {
-  const t = result[name];
-  if (t === undefined || !(t.data instanceof Float32Array)) throw new Error(`model returned no float tensor "${name}"`);
-  return t.data;
-}
-
-/** The built-in analyzer: featurize.ts + one small ONNX graph (difficulty, task and domain heads). */
+/**
+ * The built-in analyzer: featurize.ts + one small ONNX graph (difficulty, task and domain heads). classify() answers
+ * synchronously on a cache hit and on the JS path (sparse-graph.ts); on the ORT fallback it returns a promise and
+ * concurrent calls share one session.run.
+ */
 export class OnnxClassifier implements Classifier {
   readonly name = "builtin-onnx";
   cacheHits = 0;
   cacheMisses = 0;
+  /** Which engine runs the graph, and why. */
+  readonly engine: EngineChoice;
   private readonly cache: LruCache<string, Classification>;
   private readonly width: number;
+  private readonly graph: SparseGraph | null;
+  private readonly batcher: OrtBatcher;
 
   private constructor(
     private readonly model: LoadedModel,
@@ -128,6 +152,10 @@ export class OnnxClassifier implements Classifier {
   ) {
     this.cache = new LruCache(options.cacheSize ?? 10_000);
     this.width = featureSize(model.metadata.feature);
+    const forced = options.engine === "ort" && model.graph !== null;
+    this.graph = forced ? null : model.graph;
+    this.engine = forced ? { kind: "ort", reason: 'engine "ort" was asked for' } : model.choice;
+    this.batcher = new OrtBatcher(model.session, this.width);
   }
 
   /** Loads (or reuses) the process-wide session for the model directory and validates it. */
@@ -139,16 +167,23 @@ export class OnnxClassifier implements Classifier {
       sessions.set(dir, pending);
       pending.catch(() => sessions.delete(dir));
     }
-    return new OnnxClassifier(await pending, options);
+    const classifier = new OnnxClassifier(await pending, options);
+    options.onEngine?.(classifier.engine);
+    return classifier;
   }
 
   get metadata(): ClassifierMetadata {
     return this.model.metadata;
   }
 
-  async classify(input: ClassifyInput): Promise<Classification> {
-    const key = promptKey(input);
-    const hit = this.cache.get(key);
+  /** The ORT fallback's session.run calls so far and the rows they carried (none on the JS path). */
+  get ortRuns(): { runs: number; rows: number } {
+    return { runs: this.batcher.runs, rows: this.batcher.rows };
+  }
+
+  classify(input: ClassifyInput): Promise<Classification> | Classification {
+    const prepared = prepareInput(input);
+    const hit = this.cache.get(prepared.key);
     if (hit !== undefined) {
       this.cacheHits++;
       this.options.onCacheHit?.();
@@ -156,33 +191,29 @@ export class OnnxClassifier implements Classifier {
     }
     this.cacheMisses++;
     this.options.onCacheMiss?.();
-    const [result] = await this.classifyUncached([input]);
-    if (result === undefined) throw new Error("classifier returned no result");
-    this.cache.set(key, result);
+    const features = featurizeSparse(prepared, this.model.metadata.feature);
+    if (this.graph !== null) return this.remember(prepared, this.decode(runJs(this.graph, features)));
+    return this.batcher.submit(features).then((out) => this.remember(prepared, this.decode(out)));
+  }
+
+  /** Classifies a batch, bypassing the cache (offline use, benchmarks): the JS path, or one ORT call. */
+  async classifyUncached(inputs: readonly ClassifyInput[]): Promise<Classification[]> {
+    const features = inputs.map((input) => featurizeSparse(prepareInput(input), this.model.metadata.feature));
+    const graph = this.graph;
+    const outs =
+      graph === null ? await runOrt(this.model.session, features, this.width) : features.map((f) => runJs(graph, f));
+    return outs.map((out) => this.decode(out));
+  }
+
+  private remember(prepared: PreparedInput, result: Classification): Classification {
+    this.cache.set(prepared.key, result);
     return result;
   }
 
-  /** Featurizes and runs a batch in one ORT call; bypasses the cache (offline use, benchmarks). */
-  async classifyUncached(inputs: readonly ClassifyInput[]): Promise<Classification[]> {
-    const n = inputs.length;
-    if (n === 0) return [];
-    const features = new Float32Array(n * this.width);
-    inputs.forEach((input, i) => {
-      featurizeInto(features.subarray(i * this.width, (i + 1) * this.width), input, this.model.metadata.feature);
-    });
-    const result = await this.model.session.run({
-      [ANALYZER_INPUT]: new ort.Tensor("float32", features, [n, this.width]),
-    });
-    const difficulty = tensorData(result, "difficulty");
-    const taskProbs = tensorData(result, "task_probs");
-    const domainProbs = tensorData(result, "domain_probs");
-    return inputs.map((_, i) => this.decode(difficulty[i] ?? 0.5, taskProbs, domainProbs, i));
-  }
-
-  private decode(rawDifficulty: number, taskProbs: Float32Array, domainProbs: Float32Array, i: number): Classification {
-    const task = argmax(taskProbs, i * TASKS.length, TASKS.length);
-    const domain = argmax(domainProbs, i * DOMAINS.length, DOMAINS.length);
-    const difficulty = applyCalibration(this.model.metadata.calibration, rawDifficulty);
+  private decode(out: RowOutputs): Classification {
+    const task = argmax(out.taskProbs, 0, TASKS.length);
+    const domain = argmax(out.domainProbs, 0, DOMAINS.length);
+    const difficulty = applyCalibration(this.model.metadata.calibration, out.difficulty);
     return {
       task: TASKS[task.index] ?? ("chat" satisfies Task),
       domain: DOMAINS[domain.index] ?? ("general" satisfies Domain),

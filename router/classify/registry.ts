@@ -4,6 +4,7 @@
  * makes only its routes unavailable (503 route_unavailable, naming the cause); every other route serves.
  */
 import type { RouteConfig, RouterConfig } from "../config/types.js";
+import type { EngineChoice } from "./analyzer-engine.js";
 import { CustomClassifier } from "./custom-classifier.js";
 import { OnnxClassifier } from "./onnx-classifier.js";
 import type { Classifier } from "./types.js";
@@ -11,6 +12,8 @@ import type { Classifier } from "./types.js";
 export interface ClassifierHooks {
   onCacheHit: () => void;
   onCacheMiss: () => void;
+  /** Which engine the built-in analyzer runs on and why (ADR 15): the router logs it. */
+  onEngine?: (choice: EngineChoice) => void;
 }
 
 export class ClassifierRegistry {

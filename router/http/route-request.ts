@@ -4,7 +4,7 @@
  */
 import type { IncomingMessage } from "node:http";
 import type { RequestRecord } from "../accounting/request-record.js";
-import type { Classifier } from "../classify/types.js";
+import type { Classification, Classifier } from "../classify/types.js";
 import type { ProviderConfig, RouteConfig, Task } from "../config/types.js";
 import { HttpError } from "../openai/errors.js";
 import { parseChatRequest, type ParsedRequest } from "../openai/request.js";
@@ -74,9 +74,13 @@ export async function routeRequest(
   const budgets = startBudgets(deps.state, snap, principal, route, record);
   record.routing();
   const t0 = deps.hrNow();
-  const { selection, task, budget } = pinned
-    ? await pinnedDecision(deps, snap, { route, pinned, parsed }, { record, budgets })
-    : await decide(deps, snap, route, parsed, { req, record, budgets });
+  // A synchronous classifier (the built-in analyzer on its JS path, any cache hit) decides within this turn: no
+  // await, so the routing histogram measures the decision, not the event loop's queue (ADR 15). A budget's spend
+  // is read from the store, so a request under a budget awaits that read (started before, in startBudgets).
+  const decision: Decision | Promise<Decision> = pinned
+    ? pinnedDecision(deps, snap, { route, pinned, parsed }, { record, budgets })
+    : decide(deps, { snap, route, parsed, req, record, budgets });
+  const { selection, task, budget } = isPromiseLike(decision) ? await decision : decision;
   record.decided(route, selection, (deps.hrNow() - t0) / 1000);
   return { route, selection, parsed, task, providers: snap.providers, budget };
 }
@@ -142,22 +146,57 @@ export function admittedRoute(snap: Snapshot, model: string, principal: Principa
   return resolved;
 }
 
-async function decide(
-  deps: RoutingDeps,
-  snap: Snapshot,
-  route: RouteConfig,
-  parsed: ParsedRequest,
-  { req, record, budgets }: Deciding & { req: IncomingMessage },
-): Promise<{ selection: Selection; task: Task; budget: BudgetAdmission | null }> {
-  const { requestId } = record;
+interface DecisionContext extends Deciding {
+  snap: Snapshot;
+  route: RouteConfig;
+  parsed: ParsedRequest;
+  req: IncomingMessage;
+}
+
+interface Decision {
+  selection: Selection;
+  /** The analyzer's task; null for a pinned request (not classified). */
+  task: Task | null;
+  budget: BudgetAdmission | null;
+}
+
+function isPromiseLike<T>(v: T | PromiseLike<T>): v is PromiseLike<T> {
+  return typeof (v as { then?: unknown }).then === "function";
+}
+
+/**
+ * Classify → (budgets) → select: synchronous when the classifier answers synchronously and no budget applies, else
+ * once the classifier and the budget's spend have answered.
+ */
+function decide(deps: RoutingDeps, ctx: DecisionContext): Decision | Promise<Decision> {
+  const { snap, route, parsed } = ctx;
   // Size before classification: a prompt no candidate can take is refused without analysing it.
   const candidates = route.candidates.flatMap((c) => snap.providers.get(c.provider) ?? []);
   const tooLong = tooLongForAll(candidates, parsed);
   if (tooLong) throw refusal(tooLong);
-  const classification = await deps.classifier(route).classify(boundedInput(parsed.classifyInput));
-  const { task, domain, difficulty, confidence } = classification;
-  record.describe({ classification: { task, domain, difficulty, confidence }, promptTokens: parsed.promptTokens });
-  const request: RequestFeatures = {
+  const classified = deps.classifier(route).classify(boundedInput(parsed.classifyInput));
+  const { budgets } = ctx;
+  if (budgets) return decideUnderBudgets(deps, { ...ctx, budgets }, candidates, classified);
+  if (isPromiseLike(classified))
+    return Promise.resolve(classified).then((c) => selectFor(deps, ctx, candidates, c, null));
+  return selectFor(deps, ctx, candidates, classified, null);
+}
+
+/** A request under budgets: the budgets' verdict at the cheapest candidate's estimated cost, then selection. */
+async function decideUnderBudgets(
+  deps: RoutingDeps,
+  ctx: DecisionContext & { budgets: PendingBudgets },
+  candidates: readonly ProviderConfig[],
+  classified: Classification | PromiseLike<Classification>,
+): Promise<Decision> {
+  const classification = await classified;
+  const estimate = cheapestEstimate(candidates, requestFeatures(ctx));
+  const budget = await judgeRequest(ctx.budgets, estimate, { record: ctx.record, now: deps.now() });
+  return selectFor(deps, ctx, candidates, classification, budget);
+}
+
+function requestFeatures({ parsed, req }: { parsed: ParsedRequest; req: IncomingMessage }): RequestFeatures {
+  return {
     promptTokens: parsed.promptTokens,
     maxOutputTokens: parsed.maxOutputTokens,
     needsTools: parsed.needsTools,
@@ -170,8 +209,20 @@ async function decide(
     header: (n) => header(req, n),
     metadata: parsed.metadata,
   };
-  const estimate = budgets ? cheapestEstimate(candidates, request) : 0;
-  const budget = budgets ? await judgeRequest(budgets, estimate, { record, now: deps.now() }) : null;
+}
+
+function selectFor(
+  deps: RoutingDeps,
+  ctx: DecisionContext,
+  candidates: readonly ProviderConfig[],
+  classification: Classification,
+  budget: BudgetAdmission | null,
+): Decision {
+  const { snap, route, parsed, record } = ctx;
+  const { task, domain, difficulty, confidence } = classification;
+  record.describe({ classification: { task, domain, difficulty, confidence }, promptTokens: parsed.promptTokens });
+  const request = requestFeatures(ctx);
+  const { requestId } = record;
   const result = select({
     route,
     providers: snap.providers,
