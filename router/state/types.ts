@@ -1,7 +1,7 @@
 /**
  * The state a router shares with its peers (issue 17): slots of providers' `limits` and spend counters of budgets.
  * Two implementations: in memory (the default; everything per replica, `npm start` needs nothing) and Redis
- * (global across every replica of a gateway). See docs/adr/0014-client-keys-and-budgets.md, "Shared state (Redis)".
+ * (global across every replica of a gateway). See docs/adr/0016-client-keys-and-budgets.md, "Shared state (Redis)".
  */
 import type { BudgetPeriod, ProviderLimits } from "../config/types.js";
 import type { BudgetScope } from "../select/budget.js";
