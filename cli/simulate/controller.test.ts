@@ -3,7 +3,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Classification, Classifier } from "../../router/classify/types.js";
+import type { LearningLabel } from "../../router/learn/evidence.js";
 import { runSimulate, type SimulateOptions } from "../commands/simulate.js";
+import { supportAt } from "./learned.js";
 import type { SimReport } from "./report.js";
 
 const POLICY = join(import.meta.dirname, "..", "..", "test", "fixtures", "simulate", "controller-policy.yaml");
@@ -87,12 +89,15 @@ describe("routewise simulate with the SLO controller", () => {
       expect(p.savings).toBeCloseTo(0.99, 12);
       expect(p.lowerBound).toBeGreaterThanOrEqual(0.95);
       expect(p.retention).toBeGreaterThan(p.lowerBound!);
+      // π_0.75 sends every label to the cheap model; those judged on it (explored, or served) carry the estimate.
+      expect(p.support.away).toBe(1000);
+      expect(p.support.matched).toBeGreaterThan(100);
       // Hindsight on rows 100–1199: the cheap model is wrong on 11 of them.
       expect(p.hindsight.retention).toBeCloseTo(1089 / 1100, 12);
       expect(p.hindsight.savings).toBeCloseTo(0.99, 12);
     }
     expect(text).toContain("threshold 0.75 at the end (objective 95.0%); 1 change(s) in 12 runs");
-    expect(text).toMatch(/95\.0% +0\.75 +99\.\d% +99\.\d% +99\.0% +99\.0% +99\.0%/);
+    expect(text).toMatch(/95\.0% +0\.75 +99\.\d% +99\.\d% +99\.0% +\d+\/1000 +99\.0% +99\.0%/);
   });
 
   it("raises the threshold again when the cheap model drifts, and reports the window that dipped", async () => {
@@ -104,6 +109,8 @@ describe("routewise simulate with the SLO controller", () => {
     expect(c.threshold).toBe(0.82);
     for (const p of c.points) {
       expect(p).toMatchObject({ met: true, threshold: 0.82, retention: 1, lowerBound: 1 });
+      expect(p.support.away).toBe(1000);
+      expect(p.support.matched).toBeGreaterThan(100);
       expect(p.savings).toBeCloseTo(0.9, 12);
       expect(p.hindsight.retention).toBe(1);
       expect(p.hindsight.savings).toBeCloseTo(0.9, 12);
@@ -130,5 +137,34 @@ describe("routewise simulate with the SLO controller", () => {
       route: "always-strong",
     });
     expect(report.controller).toBeNull();
+  });
+});
+
+describe("supportAt", () => {
+  const label = (provider: string, propensity: number, cheapPredicted: number): LearningLabel => ({
+    segment: "-|chat|d2",
+    model: provider,
+    provider,
+    routed: 10,
+    baseline: 10,
+    propensity,
+    options: [
+      { provider: "cheap", predicted: cheapPredicted, cost: 0.1 },
+      { provider: "strong", predicted: 1, cost: 1 },
+    ],
+    baselineCost: 1,
+    agreement: null,
+  });
+
+  it("counts the labels a threshold sends away from the baseline and those judged on its choice", () => {
+    const labels = [
+      label("strong", 0.95, 0.9),
+      label("cheap", 0.05, 0.9),
+      label("cheap", 0, 0.9),
+      label("cheap", 1, 0.5),
+    ];
+    // At 0.8 the first three go to cheap; only the explored one was judged on cheap with a propensity.
+    expect(supportAt(labels, 0.8, "strong")).toEqual({ away: 3, matched: 1 });
+    expect(supportAt(labels, 0.95, "strong")).toEqual({ away: 0, matched: 0 });
   });
 });

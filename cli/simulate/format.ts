@@ -33,16 +33,16 @@ function controllerText(c: ControllerReport | null, objective: number): string[]
   if (!c) return [];
   const history = c.history.map((h) => `row ${h.row} ${threshold(h.threshold)}`).join(", ");
   const span = c.windowRows ? ` over rows ${c.windowRows.start}–${c.windowRows.start + c.windowRows.rows - 1}` : "";
-  const head = `  ${"objective".padEnd(10)} ${"threshold".padStart(9)} ${"est. ret.".padStart(9)} ${"bound".padStart(8)} ${"est. sav.".padStart(9)} ${"hindsight ret.".padStart(14)} ${"hindsight sav.".padStart(14)}`;
+  const head = `  ${"objective".padEnd(10)} ${"threshold".padStart(9)} ${"est. ret.".padStart(9)} ${"bound".padStart(8)} ${"est. sav.".padStart(9)} ${"support".padStart(9)} ${"hindsight ret.".padStart(14)} ${"hindsight sav.".padStart(14)}`;
   const rows = c.points.map(
     (p) =>
-      `  ${pct(p.objective).padEnd(10)} ${(p.met ? p.threshold.toFixed(2) : "none").padStart(9)} ${pct(p.retention).padStart(9)} ${pct(p.lowerBound).padStart(8)} ${pct(p.savings).padStart(9)} ${pct(p.hindsight.retention).padStart(14)} ${pct(p.hindsight.savings).padStart(14)}`,
+      `  ${pct(p.objective).padEnd(10)} ${(p.met ? p.threshold.toFixed(2) : "none").padStart(9)} ${pct(p.retention).padStart(9)} ${pct(p.lowerBound).padStart(8)} ${pct(p.savings).padStart(9)} ${`${p.support.matched}/${p.support.away}`.padStart(9)} ${pct(p.hindsight.retention).padStart(14)} ${pct(p.hindsight.savings).padStart(14)}`,
   );
   return [
     `SLO controller (every ${c.learnEvery} rows on the last ${c.window} labels, flip rate ${c.flipRate}): threshold ${threshold(c.threshold)} at the end (objective ${pct(objective)}); ${c.changes} change(s) in ${c.runs} runs: ${history}`,
     ...(c.points.length > 0
       ? [
-          `operating points of the last run (${c.labels} labels${span}; hindsight: those rows' own scores):`,
+          `operating points of the last run (${c.labels} labels${span}; support: labels judged on the point's choice / labels it sends away from the baseline; hindsight: those rows' own scores):`,
           head,
           ...rows,
         ]

@@ -16,14 +16,22 @@
  *   from position disagreements the router makes.
  */
 import type { LearnedQuality, RouteConfig } from "../../router/config/types.js";
+import { policyChoice } from "../../router/learn/controller.js";
 import { evidenceOf, type LearningLabel } from "../../router/learn/evidence.js";
 import { learnRoute } from "../../router/learn/route-learning.js";
-import { STATIC_LEARNER, type ControllerTrace, type JudgedLabel, type Learner, type RowContext } from "./learner.js";
+import {
+  STATIC_LEARNER,
+  type ControllerTrace,
+  type JudgedLabel,
+  type Learner,
+  type PointSupport,
+  type RowContext,
+} from "./learner.js";
 
 const grade = (score: number): number => 1 + 9 * score;
 
 /** Rows between two runs of the learner and the controller when --learn-every is not given. */
-export const DEFAULT_LEARN_EVERY = 500;
+export const DEFAULT_LEARN_EVERY = 100;
 
 export interface RouteLearnerOptions {
   /** The simulated judge's flip rate (--judge-noise). */
@@ -48,6 +56,22 @@ function labelOf(l: JudgedLabel): LearningLabel | null {
   };
 }
 
+/**
+ * The evidence behind a threshold: the window's labels its policy π_t sends away from the baseline, and how many of
+ * those were judged on π_t's choice (the only ones that say how that choice does).
+ */
+export function supportAt(labels: readonly LearningLabel[], threshold: number, baseline: string): PointSupport {
+  let away = 0;
+  let matched = 0;
+  for (const l of labels) {
+    const choice = policyChoice(l.options, threshold);
+    if (!choice || choice.provider === baseline) continue;
+    away++;
+    if (choice.provider === l.provider && l.propensity > 0) matched++;
+  }
+  return { away, matched };
+}
+
 export function routeLearner(route: RouteConfig, options: RouteLearnerOptions): Learner {
   const learning = route.learning;
   if (!learning) return STATIC_LEARNER;
@@ -63,15 +87,18 @@ export function routeLearner(route: RouteConfig, options: RouteLearnerOptions): 
     history: [],
     last: null,
     windowStartRow: null,
+    support: [],
   };
   const run = (c: RowContext): void => {
     lastRun = c.index;
     const window = labels.slice(-learning.window);
-    const outcome = learnRoute(c.route, c.providers, evidenceOf(window.map((w) => w.label)), { flipRate });
+    const windowLabels = window.map((w) => w.label);
+    const outcome = learnRoute(c.route, c.providers, evidenceOf(windowLabels), { flipRate });
     if (outcome) {
       learned = outcome.learned;
       trace.last = outcome.summary;
       trace.windowStartRow = window[0]?.row ?? null;
+      trace.support = outcome.summary.points.map((p) => supportAt(windowLabels, p.threshold, c.route.baseline));
     }
     const threshold = learned?.threshold ?? null;
     const previous = trace.history.at(-1);

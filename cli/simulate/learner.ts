@@ -51,6 +51,14 @@ export interface ThresholdChange {
   threshold: number | null;
 }
 
+/** The labels behind an operating point (cli/simulate/learned.ts supportAt). */
+export interface PointSupport {
+  /** Labels of the window whose π_t choice is not the baseline. */
+  away: number;
+  /** Of those, judged on π_t's choice (the provider judged is the one π_t picks). */
+  matched: number;
+}
+
 /** What a learning replay's controller did: the report's `controller`. */
 export interface ControllerTrace {
   /** Rows between two runs of the learner and the controller (--learn-every). */
@@ -66,6 +74,8 @@ export interface ControllerTrace {
   last: LearnedSummary | null;
   /** The row of the oldest label in the last run's window. */
   windowStartRow: number | null;
+  /** The last run's operating points' support, in the order of `last.points`. */
+  support: PointSupport[];
 }
 
 export interface Learner {

@@ -7,7 +7,7 @@
  */
 import { policyChoice } from "../../router/learn/controller.js";
 import type { RowOutcome, SimTrace } from "./engine.js";
-import type { ControllerTrace, ThresholdChange } from "./learner.js";
+import type { ControllerTrace, PointSupport, ThresholdChange } from "./learner.js";
 
 export interface Point {
   retention: number | null;
@@ -36,6 +36,12 @@ export interface OperatingPointReport {
   retention: number | null;
   lowerBound: number | null;
   savings: number;
+  /**
+   * The window's labels π_t sends away from the baseline, and how many of those were judged on π_t's choice. A
+   * point with `away > 0` and few matched rests on the baseline's labels alone: its bound says little about the
+   * cheaper choice (the self-normalised estimate ignores the labels it has no match for).
+   */
+  support: PointSupport;
   hindsight: Point;
 }
 
@@ -195,13 +201,14 @@ export function hindsightAt(rows: readonly RowOutcome[], threshold: number): Poi
 export function controllerReport(rows: readonly RowOutcome[], t: ControllerTrace): ControllerReport {
   const start = t.windowStartRow;
   const span = start === null ? [] : rows.slice(start);
-  const points = (t.last?.points ?? []).map((p): OperatingPointReport => ({
+  const points = (t.last?.points ?? []).map((p, i): OperatingPointReport => ({
     objective: p.objective,
     met: p.met,
     threshold: p.threshold,
     retention: finiteOrNull(p.estimate),
     lowerBound: finiteOrNull(p.lower),
     savings: p.savings,
+    support: t.support[i] ?? { away: 0, matched: 0 },
     hindsight: hindsightAt(span, p.threshold),
   }));
   return {

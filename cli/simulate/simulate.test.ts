@@ -203,7 +203,7 @@ describe("simulate options", () => {
     expect(() => parseSimulateOptions({ ...raw, window: "0" })).toThrow("--window must be a number in [1,");
     expect(() => parseSimulateOptions({ ...raw, learnEvery: "0" })).toThrow("--learn-every must be a number in [1,");
     expect(parseSimulateOptions(raw)).toMatchObject({ judgeRate: 0.05, judgeNoise: 0.15, seed: 1, window: 1000 });
-    expect(parseSimulateOptions(raw).learnEvery).toBe(500);
+    expect(parseSimulateOptions(raw).learnEvery).toBe(100);
     expect(parseSimulateOptions({ ...raw, learnEvery: "50" }).learnEvery).toBe(50);
   });
 });
