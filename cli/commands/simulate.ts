@@ -6,7 +6,7 @@ import type { ProviderConfig, RouteConfig, RouterConfig } from "../../router/con
 import { CliError } from "../errors.js";
 import { simulate } from "../simulate/engine.js";
 import { formatReport } from "../simulate/format.js";
-import { routeLearner } from "../simulate/learned.js";
+import { DEFAULT_LEARN_EVERY, routeLearner } from "../simulate/learned.js";
 import type { Learner } from "../simulate/learner.js";
 import { resolveModelMap, rowModelsOf } from "../simulate/mapping.js";
 import { summarize, type SimReport } from "../simulate/report.js";
@@ -24,6 +24,8 @@ export interface SimulateOptions {
   judgeCostUsd: number | null;
   seed: number;
   window: number;
+  /** Rows between two runs of a learning route's learner and SLO controller. */
+  learnEvery: number;
   source?: string;
   split?: string;
   json: boolean;
@@ -79,7 +81,7 @@ export async function runSimulate(opts: SimulateOptions, deps: SimulateDeps): Pr
   const rows = filterRows(readSimRows(opts.data), opts);
   const providers: ReadonlyMap<string, ProviderConfig> = new Map(config.providers.map((p) => [p.id, p]));
   const models = resolveModelMap(route, providers, rowModelsOf(rows), opts.map);
-  const learner = deps.learner ?? routeLearner(route, opts.judgeNoise);
+  const learner = deps.learner ?? routeLearner(route, { flipRate: opts.judgeNoise, learnEvery: opts.learnEvery });
   const classifier = deps.classifier ?? (await routeClassifier(config, route));
   const { seed, judgeRate, judgeNoise, judgeCostUsd } = opts;
   const sim = { route, providers, classifier, learner, models, seed, judgeRate, judgeNoise, judgeCostUsd };
@@ -92,6 +94,7 @@ export async function runSimulate(opts: SimulateOptions, deps: SimulateDeps): Pr
     window: opts.window,
     judgeRate: opts.judgeRate,
     judgeNoise: opts.judgeNoise,
+    ...(learner.controller ? { controller: learner.controller() } : {}),
   });
   deps.write(opts.json ? JSON.stringify(report) + "\n" : formatReport(report));
   return report;
@@ -121,6 +124,7 @@ interface RawOptions {
   judgeCost?: string;
   seed: string;
   window: string;
+  learnEvery?: string;
   source?: string;
   split?: string;
   json?: boolean;
@@ -138,6 +142,7 @@ export function parseSimulateOptions(o: RawOptions): SimulateOptions {
     judgeCostUsd: o.judgeCost === undefined ? null : num("--judge-cost", o.judgeCost, 0, Number.MAX_VALUE),
     seed: int("--seed", o.seed, 0),
     window: int("--window", o.window, 1),
+    learnEvery: int("--learn-every", o.learnEvery ?? String(DEFAULT_LEARN_EVERY), 1),
     ...(o.source === undefined ? {} : { source: o.source }),
     ...(o.split === undefined ? {} : { split: o.split }),
     json: o.json === true,
@@ -150,7 +155,7 @@ export function registerSimulateCommand(program: Command): void {
   program
     .command("simulate")
     .description(
-      "Replay labelled rows (unified schema, optional responses) through a route's real policy, prequentially, and report realized retention, savings, shares and judge spend next to random and prompt-length routing",
+      "Replay labelled rows (unified schema, optional responses) through a route's real policy, prequentially (learning routes: with the learner and the SLO controller), and report realized retention, savings, shares, judge spend, the controller's threshold and operating points, next to random and prompt-length routing",
     )
     .requiredOption("--data <file>", "JSONL rows: {id, prompt, scores, costs_usd?|tokens?|price_per_mtok?, responses?}")
     .requiredOption("--config <paths...>", "policy YAML files or directories (as routewise render -f)")
@@ -166,6 +171,11 @@ export function registerSimulateCommand(program: Command): void {
     .option("--judge-cost <usd>", "USD of the judge calls per judged row (default: estimated at the judge's prices)")
     .option("--seed <n>", "seed of every random draw (selection, rollout, judging, noise)", "1")
     .option("--window <n>", "rows per retention window", "1000")
+    .option(
+      "--learn-every <rows>",
+      "learning routes: rows between two runs of the learner and the SLO controller (the replay's --learning-interval)",
+      String(DEFAULT_LEARN_EVERY),
+    )
     .option("--source <name>", "only rows of this source")
     .option("--split <name>", "only rows of this split")
     .option("-n, --namespace <ns>", "namespace for objects that have none", "default")

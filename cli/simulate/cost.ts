@@ -39,3 +39,13 @@ export function judgeCallsCost(promptTokens: number, judge: ProviderConfig, perR
   const input = JUDGE_RUBRIC_TOKENS + promptTokens + 2 * ASSUMED_OUTPUT_TOKENS;
   return 2 * priced(judge, input, JUDGE_VERDICT_TOKENS);
 }
+
+/**
+ * The served answer's tokens [input, output] as the router would count them: the row's recorded `tokens` for the
+ * model, else the estimate (prompt tokens, ASSUMED_OUTPUT_TOKENS). A learning label prices them at every
+ * candidate's prices (router/learn/label.ts), as the router prices the answer it got.
+ */
+export function answerTokens(row: SimRow, model: string | undefined, promptTokens: number): [number, number] {
+  const recorded = model === undefined ? undefined : row.tokens?.[model];
+  return recorded ? [recorded[0], recorded[1]] : [promptTokens, ASSUMED_OUTPUT_TOKENS];
+}

@@ -7,12 +7,14 @@
 import type { Classifier } from "../../router/classify/types.js";
 import type { ProviderConfig, RouteConfig } from "../../router/config/types.js";
 import { rng } from "../../router/prng.js";
+import type { CandidateOption } from "../../router/learn/controller.js";
 import { learningInputs } from "../../router/learn/inputs.js";
+import { labelContext, learnsFrom, type LabelContext } from "../../router/learn/label.js";
 import { select } from "../../router/select/select.js";
 import type { HealthView, RequestFeatures, Selection } from "../../router/select/types.js";
 import { cascadeOnRow, type CascadeResult } from "./cascade.js";
-import { judgeCallsCost, promptTokensOf, rowCost } from "./cost.js";
-import type { Learner, RowContext } from "./learner.js";
+import { answerTokens, judgeCallsCost, priced, promptTokensOf, rowCost } from "./cost.js";
+import type { Choice, Learner, RowContext } from "./learner.js";
 import type { ModelMap } from "./mapping.js";
 import type { SimRow } from "./rows.js";
 import type { Outcome } from "./types.js";
@@ -50,6 +52,11 @@ export interface RowOutcome {
   judged: boolean;
   judgeCost: number;
   cascade: CascadeResult | null;
+  /**
+   * Learning routes: the row's candidates as the SLO controller sees them (predicted retention, estimated cost),
+   * for the operating points' hindsight; absent when the decision cannot be a label.
+   */
+  options?: CandidateOption[];
 }
 
 export interface SimTrace {
@@ -167,22 +174,10 @@ function settle(row: SimRow, d: Decided, opts: SimOptions, s: Streams): RowOutco
   });
   const realized = cascade ? { score: cascade.score, cost: cascade.cost } : single;
   const served = cascade?.accepted ?? choice.provider.id;
+  const decision = labelOf(row, d, opts.providers.get(served) ?? choice.provider, opts);
   const judged = s.judge() < opts.judgeRate;
   const judgeCost = judged ? judgeSpend(context, served, baseline, opts) : 0;
-  if (judged) {
-    const flip = (x: number): number => (s.noise() < opts.judgeNoise ? 1 - x : x);
-    const servedProvider = opts.providers.get(served) ?? choice.provider;
-    const baselineScore = flip(baseline.score);
-    const servedScore = served === context.route.baseline ? baselineScore : flip(realized.score);
-    opts.learner.learn({
-      context,
-      served: servedProvider,
-      baseline: selection.baseline,
-      servedScore,
-      baselineScore,
-      propensity: choice.propensity,
-    });
-  }
+  if (judged) teach(d, { served, realized, baseline, decision, fallback: choice }, opts, s);
   return {
     index: context.index,
     promptTokens: context.promptTokens,
@@ -196,7 +191,48 @@ function settle(row: SimRow, d: Decided, opts: SimOptions, s: Streams): RowOutco
     judged,
     judgeCost,
     cascade,
+    ...(decision ? { options: decision.options } : {}),
   };
+}
+
+interface Served {
+  served: string;
+  realized: Outcome;
+  baseline: Outcome;
+  decision: LabelContext | null;
+  fallback: Choice;
+}
+
+/** A judged row's (noisy) labels to the learner, after the row was decided. */
+function teach(d: Decided, v: Served, opts: SimOptions, s: Streams): void {
+  const { context, selection, byProvider } = d;
+  const flip = (x: number): number => (s.noise() < opts.judgeNoise ? 1 - x : x);
+  // The judged side: the served answer, or the decided provider's on a shadow route (its label's routed side).
+  const routed = v.decision?.provider ?? v.served;
+  const routedOutcome = routed === v.served ? v.realized : at(byProvider, routed);
+  const baselineScore = flip(v.baseline.score);
+  const servedScore = routed === context.route.baseline ? baselineScore : flip(routedOutcome.score);
+  opts.learner.learn({
+    context,
+    served: opts.providers.get(routed) ?? v.fallback.provider,
+    baseline: selection.baseline,
+    servedScore,
+    baselineScore,
+    propensity: v.decision?.propensity ?? v.fallback.propensity,
+    decision: v.decision,
+  });
+}
+
+/**
+ * What the router's label of this row would carry from its decision (router/learn/label.ts), with the served
+ * answer's tokens priced at each candidate's prices; null when the decision cannot be a label.
+ */
+function labelOf(row: SimRow, d: Decided, served: ProviderConfig, opts: SimOptions): LabelContext | null {
+  const { context, selection } = d;
+  if (!learnsFrom(context.route, selection)) return null;
+  const [input, output] = answerTokens(row, opts.models.get(served.id), context.promptTokens);
+  const cost = (p: ProviderConfig): number => priced(p, input, output);
+  return labelContext(selection, served, cost, cost(selection.baseline));
 }
 
 function at(byProvider: Record<string, Outcome>, id: string): Outcome {

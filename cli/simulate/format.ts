@@ -1,5 +1,5 @@
 /** The human-readable `routewise simulate` report (the --json output is the SimReport itself). */
-import type { Point, SimReport } from "./report.js";
+import type { ControllerReport, Point, SimReport } from "./report.js";
 
 const pct = (v: number | null): string => (v === null ? "n/a" : `${(v * 100).toFixed(1)}%`);
 const usd = (v: number): string => `$${v.toFixed(4)}`;
@@ -26,6 +26,30 @@ function windowText(r: SimReport): string[] {
   ];
 }
 
+const threshold = (t: number | null): string => (t === null ? "objective" : t.toFixed(2));
+
+/** The SLO controller: its threshold over time and the operating points of its last run. */
+function controllerText(c: ControllerReport | null, objective: number): string[] {
+  if (!c) return [];
+  const history = c.history.map((h) => `row ${h.row} ${threshold(h.threshold)}`).join(", ");
+  const span = c.windowRows ? ` over rows ${c.windowRows.start}–${c.windowRows.start + c.windowRows.rows - 1}` : "";
+  const head = `  ${"objective".padEnd(10)} ${"threshold".padStart(9)} ${"est. ret.".padStart(9)} ${"bound".padStart(8)} ${"est. sav.".padStart(9)} ${"support".padStart(9)} ${"hindsight ret.".padStart(14)} ${"hindsight sav.".padStart(14)}`;
+  const rows = c.points.map(
+    (p) =>
+      `  ${pct(p.objective).padEnd(10)} ${(p.met ? p.threshold.toFixed(2) : "none").padStart(9)} ${pct(p.retention).padStart(9)} ${pct(p.lowerBound).padStart(8)} ${pct(p.savings).padStart(9)} ${`${p.support.matched}/${p.support.away}`.padStart(9)} ${pct(p.hindsight.retention).padStart(14)} ${pct(p.hindsight.savings).padStart(14)}`,
+  );
+  return [
+    `SLO controller (every ${c.learnEvery} rows on the last ${c.window} labels, flip rate ${c.flipRate}): threshold ${threshold(c.threshold)} at the end (objective ${pct(objective)}); ${c.changes} change(s) in ${c.runs} runs: ${history}`,
+    ...(c.points.length > 0
+      ? [
+          `operating points of the last run (${c.labels} labels${span}; support: labels judged on the point's choice / labels it sends away from the baseline; hindsight: those rows' own scores):`,
+          head,
+          ...rows,
+        ]
+      : ["operating points: none yet (no judged label)"]),
+  ];
+}
+
 export function formatReport(r: SimReport): string {
   const c = r.compare;
   const share = Object.entries(r.share)
@@ -45,6 +69,7 @@ export function formatReport(r: SimReport): string {
     `served: ${share}`,
     `judge: ${r.judge.judged} rows judged (rate ${r.judge.rate}, noise ${r.judge.noise}), spend ${usd(r.judge.spendUsd)}`,
     ...cascade,
+    ...controllerText(r.controller, r.objective),
     `  ${"strategy".padEnd(28)} ${"retention".padStart(8)} ${"savings".padStart(9)} ${"cost".padStart(11)}`,
     line("policy (realized)", r.realized),
     line("single strategy", c.single),

@@ -5,7 +5,9 @@
  * baseline to that retention, in expectation) and prompt length (the longest prompts to the baseline, the rest to
  * the cheapest, as few as reach it — a threshold chosen in hindsight, which flatters it).
  */
+import { policyChoice } from "../../router/learn/controller.js";
 import type { RowOutcome, SimTrace } from "./engine.js";
+import type { ControllerTrace, PointSupport, ThresholdChange } from "./learner.js";
 
 export interface Point {
   retention: number | null;
@@ -18,6 +20,49 @@ export interface WindowStat {
   rows: number;
   retention: number | null;
   savings: number | null;
+}
+
+/**
+ * One operating point of the SLO controller's last run (what status.learned.points shows): the threshold that
+ * clears `objective`, the controller's estimated retention, its lower bound and estimated savings on the window's
+ * labels, and in hindsight what running that threshold would have delivered on every row the window spans (the
+ * rows' own scores and costs; the policy as the controller models it: the cheapest candidate predicted to keep the
+ * threshold).
+ */
+export interface OperatingPointReport {
+  objective: number;
+  met: boolean;
+  threshold: number;
+  retention: number | null;
+  lowerBound: number | null;
+  savings: number;
+  /**
+   * The window's labels π_t sends away from the baseline, and how many of those were judged on π_t's choice. A
+   * point with `away > 0` and few matched rests on the baseline's labels alone: its bound says little about the
+   * cheaper choice (the self-normalised estimate ignores the labels it has no match for).
+   */
+  support: PointSupport;
+  hindsight: Point;
+}
+
+export interface ControllerReport {
+  /** Rows between two runs of the learner and the controller. */
+  learnEvery: number;
+  /** `learning.window`: labels per run. */
+  window: number;
+  flipRate: number;
+  runs: number;
+  /** How often the threshold changed after its first run. */
+  changes: number;
+  /** At the end; null: the objective (fewer than 30 labels, or no threshold clears). */
+  threshold: number | null;
+  /** Labels in the last run's window, and the rows that window spans. */
+  labels: number;
+  windowRows: { start: number; rows: number } | null;
+  /** The threshold at the first run, then at each change. */
+  history: ThresholdChange[];
+  /** At the objective, then 1 and 2 points below. */
+  points: OperatingPointReport[];
 }
 
 export interface SimReport {
@@ -39,6 +84,8 @@ export interface SimReport {
     random: Point & { baselineShare: number };
     promptLength: Point & { baselineShare: number };
   };
+  /** The SLO controller of a learning route; null for routes without `learning`. */
+  controller: ControllerReport | null;
 }
 
 const sum = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0);
@@ -138,6 +185,44 @@ export interface ReportInput {
   window: number;
   judgeRate: number;
   judgeNoise: number;
+  controller?: ControllerTrace;
+}
+
+const finiteOrNull = (x: number): number | null => (Number.isFinite(x) ? x : null);
+
+/** What running `threshold` would have delivered on these rows (rows without candidates: as served). */
+export function hindsightAt(rows: readonly RowOutcome[], threshold: number): Point {
+  return point(rows, (r) => {
+    const choice = r.options ? policyChoice(r.options, threshold) : undefined;
+    return choice ? outcome(r, choice.provider) : r.realized;
+  });
+}
+
+export function controllerReport(rows: readonly RowOutcome[], t: ControllerTrace): ControllerReport {
+  const start = t.windowStartRow;
+  const span = start === null ? [] : rows.slice(start);
+  const points = (t.last?.points ?? []).map((p, i): OperatingPointReport => ({
+    objective: p.objective,
+    met: p.met,
+    threshold: p.threshold,
+    retention: finiteOrNull(p.estimate),
+    lowerBound: finiteOrNull(p.lower),
+    savings: p.savings,
+    support: t.support[i] ?? { away: 0, matched: 0 },
+    hindsight: hindsightAt(span, p.threshold),
+  }));
+  return {
+    learnEvery: t.learnEvery,
+    window: t.window,
+    flipRate: t.flipRate,
+    runs: t.runs,
+    changes: Math.max(0, t.history.length - 1),
+    threshold: t.history.at(-1)?.threshold ?? null,
+    labels: t.last?.labels ?? 0,
+    windowRows: start === null ? null : { start, rows: span.length },
+    history: t.history,
+    points,
+  };
 }
 
 export function summarize(trace: SimTrace, input: ReportInput): SimReport {
@@ -182,5 +267,6 @@ export function summarize(trace: SimTrace, input: ReportInput): SimReport {
       random: randomAt(rows, cheap, target),
       promptLength: promptLengthAt(rows, cheap, target),
     },
+    controller: input.controller ? controllerReport(rows, input.controller) : null,
   };
 }

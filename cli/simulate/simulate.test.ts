@@ -36,6 +36,7 @@ function options(route: string, extra: Partial<SimulateOptions> = {}): SimulateO
     judgeCostUsd: null,
     seed: 1,
     window: 50,
+    learnEvery: 500,
     json: true,
     ...extra,
   };
@@ -200,7 +201,10 @@ describe("simulate options", () => {
     expect(() => parseSimulateOptions({ ...raw, judgeNoise: "x" })).toThrow("--judge-noise must be a number");
     expect(() => parseSimulateOptions({ ...raw, seed: "1.5" })).toThrow("--seed must be an integer");
     expect(() => parseSimulateOptions({ ...raw, window: "0" })).toThrow("--window must be a number in [1,");
+    expect(() => parseSimulateOptions({ ...raw, learnEvery: "0" })).toThrow("--learn-every must be a number in [1,");
     expect(parseSimulateOptions(raw)).toMatchObject({ judgeRate: 0.05, judgeNoise: 0.15, seed: 1, window: 1000 });
+    expect(parseSimulateOptions(raw).learnEvery).toBe(100);
+    expect(parseSimulateOptions({ ...raw, learnEvery: "50" }).learnEvery).toBe(50);
   });
 });
 
@@ -237,7 +241,7 @@ describe("comparisons at the same retention", () => {
 });
 
 describe("router/learn in the replay", () => {
-  it("writes the table of the judged labels so far into the route before each row", async () => {
+  it("writes the table of the judged labels so far into the route before each run's rows", async () => {
     const { loadConfig, findRoute } = await import("../commands/simulate.js");
     const { routeLearner } = await import("./learned.js");
     const { simulate } = await import("./engine.js");
@@ -245,7 +249,7 @@ describe("router/learn in the replay", () => {
     const config = loadConfig([POLICY], "default");
     const route = { ...findRoute(config, "always-cheap"), learning: { tags: [], exploration: 0, window: 1000 } };
     const providers = new Map(config.providers.map((p) => [p.id, p]));
-    const inner = routeLearner(route, 0);
+    const inner = routeLearner(route, { flipRate: 0, learnEvery: 1 });
     const seen: number[] = [];
     const learner: Learner = {
       ...inner,
@@ -261,7 +265,8 @@ describe("router/learn in the replay", () => {
     ]);
     const sim = { route, providers, classifier: FIXED, learner, models, seed: 1, judgeNoise: 0, judgeCostUsd: null };
     await simulate(readSimRows(ROWS), { ...sim, judgeRate: 1 });
-    expect(seen.slice(0, 3)).toEqual([0, 1, 2]);
+    // Run before each row (--learn-every 1): no table before the first label, then one of every label so far.
+    expect(seen.slice(0, 3)).toEqual([-1, 1, 2]);
     const last = inner.prepare({
       index: 100,
       classification: await FIXED.classify({ prompt: "", system: "", totalChars: 0 }),

@@ -9,17 +9,7 @@
  * recorded without a segment, as on a route that does not learn). Entries are taken when the sample ends, or
  * forgotten when the evaluator skips the request.
  */
-import type { CandidateOption } from "../learn/controller.js";
-
-export interface LabelContext {
-  segment: string;
-  /** The routed side: the answering provider (the decided one on shadow routes). */
-  provider: string;
-  /** Probability the policy chose `provider`; 0 when it did not (a fallback answered). */
-  propensity: number;
-  options: CandidateOption[];
-  baselineCost: number;
-}
+import type { LabelContext } from "../learn/label.js";
 
 /** Sampled requests waiting for their scores at most: the evaluator's queue (256) and workers, with room. */
 export const DEFAULT_LEDGER_CAPACITY = 2048;

@@ -18,7 +18,8 @@ import { costUSD, type TokenCounts } from "./cost.js";
 import type { TraceContext } from "../providers/types.js";
 import { genAiLabels } from "./gen-ai.js";
 import { RequestSpans, type AttemptSpan } from "./tracing.js";
-import type { LabelContext, LearningLedger } from "./learning-ledger.js";
+import { labelContext, learnsFrom } from "../learn/label.js";
+import type { LearningLedger } from "./learning-ledger.js";
 
 /** What the record needs of a selection (router/select's Selection satisfies it). */
 export interface RecordedSelection {
@@ -330,21 +331,8 @@ export class RequestRecord implements AttemptObserver {
     const { route, selection } = this.decision();
     const learning = this.deps.learning;
     if (!learning || !labelled(route, selection, f) || !learning.sampled(route, this.requestId)) return;
-    const routed = selection.arm === "baseline" ? selection.decided : f.provider;
-    const retention = (p: ProviderConfig): number =>
-      selection.baselineQuality > 0 ? selection.predict(p) / selection.baselineQuality : 0;
-    const context: LabelContext = {
-      segment: selection.segment ?? "",
-      provider: routed.id,
-      propensity: routed.id === selection.decided.id ? (selection.propensity ?? 1) : 0,
-      options: (selection.order ?? []).map((p) => ({
-        provider: p.id,
-        predicted: retention(p),
-        cost: costUSD(tokens, p.pricing),
-      })),
-      baselineCost,
-    };
-    learning.ledger.remember(this.requestId, context);
+    const cost = (p: ProviderConfig): number => costUSD(tokens, p.pricing);
+    learning.ledger.remember(this.requestId, labelContext(selection, f.provider, cost, baselineCost));
   }
 
   /** The request's real cost to who pays (the spend metric) and to the budgets that apply (the store). */
@@ -500,13 +488,7 @@ function answerTokens(billed: BilledAttempt[]): TokenCounts {
   };
 }
 
-/**
- * Whether an answered request of this route can become a learning label: the route learns and judges, the request
- * has a segment, was answered and routed by the policy (canary's baseline arm is never judged; shadow's routed side
- * is the decided provider).
- */
+/** Whether an answered request of this route can become a learning label: it judges, succeeded, and learnsFrom. */
 function labelled(route: RouteConfig, selection: RecordedSelection, f: Finished): boolean {
-  if (!route.learning || !route.evaluation || selection.segment === undefined) return false;
-  if (f.outcome !== "success" || selection.reason === "pinned") return false;
-  return selection.arm === "policy" || route.rollout === "shadow";
+  return (route.evaluation ?? null) !== null && f.outcome === "success" && learnsFrom(route, selection);
 }

@@ -96,6 +96,16 @@ describe("learnRoute", () => {
     expect(out.learned.flipRate).toBe(Math.round(((1 - Math.sqrt(1 - 2 * d)) / 2) * 1e4) / 1e4);
   });
 
+  it("uses a known flip rate instead of the estimate when given one, for the table and the controller", () => {
+    const e = evidenceOf(cheapLabels(400));
+    const known = learnRoute(route, providers, e, { flipRate: 0.15 })!;
+    expect(known.learned.flipRate).toBe(0.15);
+    const estimated = learnRoute(route, providers, e)!;
+    // Unmixing more flips moves the cheap model's estimate further below the baseline.
+    const cheapEntry = (l: typeof known) => l.learned.entries.find((x) => x.provider === cheap.id)!;
+    expect(cheapEntry(known).estimate).toBeLessThan(cheapEntry(estimated).estimate);
+  });
+
   it("writes the same table for the same evidence (the config hash stays)", () => {
     const e = evidenceOf(cheapLabels(200));
     const first = learnRoute(route, providers, e)!.learned;

@@ -39,15 +39,24 @@ export interface RouteLearning {
   summary: LearnedSummary;
 }
 
+export interface LearnRouteOptions {
+  /**
+   * A known judge flip rate instead of the estimate from the evidence's position disagreements: `routewise
+   * simulate`, whose simulated judge flips labels at --judge-noise and has no position gradings.
+   */
+  flipRate?: number;
+}
+
 /** The route's learned table and threshold; null when the route does not learn or the window holds no label. */
 export function learnRoute(
   route: RouteConfig,
   providers: ReadonlyMap<string, ProviderConfig>,
   evidence: RouteEvidence,
+  options: LearnRouteOptions = {},
 ): RouteLearning | null {
   const baseline = providers.get(route.baseline);
   if (!route.learning || !baseline || evidence.labels <= 0) return null;
-  const flipRate = Math.round(estimateFlipRate(evidence.judge) * 1e4) / 1e4;
+  const flipRate = Math.round((options.flipRate ?? estimateFlipRate(evidence.judge)) * 1e4) / 1e4;
   const priorSamples = route.learning.priorSamples;
   const entries = learnTable(cellsFor(route, providers, baseline, evidence), {
     flipRate,
