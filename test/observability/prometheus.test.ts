@@ -57,6 +57,7 @@ let failed = 0;
 const budgetStatuses: number[] = [];
 
 const BUDGET_KEY = "rw-observability-SECRET-key";
+const OBS_SALT = "0b5e0b5e0b5e0b5e0b5e0b5e0b5e0b5e";
 
 /** The `budgeted` route's router: a client key with a budget it spends on its first answer, Redis as its store. */
 async function startBudgetedRouter(u: Upstreams, redisUrl: string): Promise<JsonRouter> {
@@ -69,9 +70,9 @@ async function startBudgetedRouter(u: Upstreams, redisUrl: string): Promise<Json
     }),
   ];
   const keys = {
-    salt: "0b5e",
+    salt: OBS_SALT,
     keys: [
-      clientKey("0b5e", {
+      clientKey(OBS_SALT, {
         name: "obs/tiny",
         key: BUDGET_KEY,
         team: "obs",
