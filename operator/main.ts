@@ -12,7 +12,6 @@ import {
   type KubernetesListObject,
   type KubernetesObject,
   type V1Namespace,
-  type V1Secret,
 } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import { API_GROUP, API_VERSION } from "./api/v1alpha1/crd-schema.js";
@@ -27,7 +26,8 @@ import { QualityReader } from "./quality/reader.js";
 import type { QualityTarget } from "./quality/reading.js";
 import { SpendReader } from "./quality/spend-reader.js";
 import type { SpendTarget } from "./quality/spend.js";
-import type { CachedNamespace, CachedObject, CachedSecret } from "./controllers/world.js";
+import type { CachedNamespace, CachedObject, CachedSecretMetadata } from "./controllers/world.js";
+import { makeMetadataInformer } from "./controllers/metadata-informer.js";
 import { GATEWAY_DEFAULTS } from "./compile/defaults.js";
 import { createOperatorMetrics, type OperatorMetrics } from "./metrics.js";
 
@@ -147,7 +147,7 @@ export async function runOperator(o: OperatorOptions): Promise<RunningOperator> 
         gateways: () => list<CachedObject>(gateways),
         grants: () => list<CachedObject>(grants),
         clientKeys: () => list<CachedObject>(clientKeys),
-        secrets: () => list<CachedSecret>(secrets),
+        secrets: () => list<CachedSecretMetadata>(secrets),
         namespaces: () => list<CachedNamespace>(namespaces),
       },
     });
@@ -168,9 +168,13 @@ export async function runOperator(o: OperatorOptions): Promise<RunningOperator> 
     // Events during the initial lists are ignored: reconciling a half-filled cache would publish a partial config.
     let synced = false;
     for (const w of informers) {
+      // A Secret's event matters only when something references it (or it is a gateway's output).
+      const matters = secrets.includes(w)
+        ? (obj: KubernetesObject) => reconciler.watchesSecret(obj.metadata?.namespace ?? "", obj.metadata?.name ?? "")
+        : () => true;
       for (const verb of ["add", "update", "delete"] as const) {
-        w.informer.on(verb, () => {
-          if (synced) q.add(KEY);
+        w.informer.on(verb, (obj: KubernetesObject) => {
+          if (synced && matters(obj)) q.add(KEY);
         });
       }
       restartOnError(w, { logger: o.logger, delayMs: 1_000, stopped: isStopping });
@@ -339,19 +343,16 @@ function namespaceInformer(o: OperatorOptions): Watched[] {
   return [{ path, informer: makeInformer<V1Namespace>(o.kubeConfig, path, () => api.listNamespace()) }];
 }
 
+/**
+ * Secrets as metadata only (names and resourceVersions): the values of the referenced ones are read by name
+ * (controllers/secret-values.ts), so no other Secret's content enters the operator (ADR 9).
+ */
 function secretInformer(o: OperatorOptions): Watched[] {
-  const api = o.kubeConfig.makeApiClient(CoreV1Api);
-  if (o.watchNamespaces.length === 0) {
-    const path = "/api/v1/secrets";
-    return [{ path, informer: makeInformer<V1Secret>(o.kubeConfig, path, () => api.listSecretForAllNamespaces()) }];
-  }
-  return o.watchNamespaces.map((namespace) => {
-    const path = `/api/v1/namespaces/${namespace}/secrets`;
-    return {
-      path,
-      informer: makeInformer<V1Secret>(o.kubeConfig, path, () => api.listNamespacedSecret({ namespace })),
-    };
-  });
+  const paths =
+    o.watchNamespaces.length === 0
+      ? ["/api/v1/secrets"]
+      : o.watchNamespaces.map((namespace) => `/api/v1/namespaces/${namespace}/secrets`);
+  return paths.map((path) => ({ path, informer: makeMetadataInformer(o.kubeConfig, path) }));
 }
 
 function serveHttp(o: OperatorOptions, metrics: OperatorMetrics, ready: () => boolean): Promise<Server> {

@@ -53,6 +53,17 @@ export function createOperatorMetrics(registry: Registry = new Registry()) {
       labelNames: ["result"] as const,
       registers,
     }),
+    secretReads: new Counter({
+      name: "routewise_operator_secret_reads_total",
+      help: "Reads of a referenced Secret's values by name, by result (success, not_found, error); Secrets are otherwise watched as metadata only, and an unchanged one is not read again.",
+      labelNames: ["result"] as const,
+      registers,
+    }),
+    secretsHeld: new Gauge({
+      name: "routewise_operator_secrets_held",
+      help: "Secrets whose values the operator holds: those a valid ModelProvider or ModelClientKey references.",
+      registers,
+    }),
     leader: new Gauge({
       name: "routewise_operator_leader",
       help: "1 while this replica holds the leader Lease.",

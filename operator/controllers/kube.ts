@@ -22,6 +22,7 @@ import {
 } from "../../router/config/delivery.js";
 import { isRecord } from "../../router/config/json.js";
 import { API_GROUP, API_VERSION } from "../api/v1alpha1/crd-schema.js";
+import type { HeldSecret } from "./secret-values.js";
 import type { ObjectStatus } from "./status.js";
 
 export const FIELD_MANAGER = "routewise-operator";
@@ -149,6 +150,16 @@ export class OperatorKube {
       Object.entries(secret?.data ?? {}).map(([k, v]) => [k, Buffer.from(v, "base64").toString("utf8")]),
     );
     return { configMap: cm, secret, configJson: cm ? configFromConfigMap(cm) : null, credentials };
+  }
+
+  /** A user's Secret by name (one a provider or client key references), or null when there is none. */
+  async readSecret(ref: { namespace: string; name: string }): Promise<HeldSecret | null> {
+    const s = await this.readOrNull(() => this.core.readNamespacedSecret(ref));
+    if (!s) return null;
+    return {
+      metadata: { ...ref, resourceVersion: s.metadata?.resourceVersion ?? "" },
+      data: s.data ?? {},
+    };
   }
 
   async patchStatus(

@@ -21,8 +21,14 @@ import type { OperatorMetrics } from "../metrics.js";
 import { describeWriteError, type CurrentOutputs, type GatewayOwner, type OperatorKube } from "./kube.js";
 import { statusPlan, type GatewayOutcome, type StatusPlan } from "./status-plan.js";
 import { sameStatus, type ObjectStatus } from "./status.js";
-import { readPolicies, type Caches, type Candidate, type CachedSecret } from "./world.js";
-import { CLIENT_KEY_SALT_CREDENTIAL, FEEDBACK_KEY_CREDENTIAL } from "../../router/config/delivery.js";
+import { readPolicies, secretVersions, withSecrets, type Caches, type Candidate } from "./world.js";
+import { SecretValues, type HeldSecret } from "./secret-values.js";
+import { referencedSecrets, secretKey } from "../compile/secret-refs.js";
+import {
+  CLIENT_KEY_SALT_CREDENTIAL,
+  FEEDBACK_KEY_CREDENTIAL,
+  credentialsSecretName,
+} from "../../router/config/delivery.js";
 import { keyDigests } from "../compile/client-keys.js";
 import { parseRouterConfig } from "../../router/config/parse.js";
 import type { RouterConfig } from "../../router/config/types.js";
@@ -50,8 +56,9 @@ import type { SpendTarget } from "../quality/spend.js";
 import { overlay, qualityView, type WrittenQuality } from "../quality/written.js";
 import { objectKey } from "../compile/problems.js";
 import type { PlannedEvent } from "./status-plan.js";
+import { runLimited } from "./run-limited.js";
 
-export type { Caches, CachedObject, CachedSecret } from "./world.js";
+export type { Caches, CachedObject, CachedSecretMetadata } from "./world.js";
 
 export interface ReconcilerDeps {
   kube: OperatorKube;
@@ -86,14 +93,24 @@ export class Reconciler {
   private readonly written = new Map<string, WrittenQuality>();
   /** The gateways the last reconcile programmed: the leader Lease's owners. */
   private programmed: GatewayOwner[] = [];
+  /** The values of the Secrets the objects reference, read by name (ADR 9). */
+  private readonly secretValues: SecretValues;
+  /** namespace/name of the Secrets the objects referenced when the caches were last read. */
+  private referenced = new Set<string>();
 
-  constructor(private readonly deps: ReconcilerDeps) {}
+  constructor(private readonly deps: ReconcilerDeps) {
+    this.secretValues = new SecretValues({
+      read: (ref) => deps.kube.readSecret(ref),
+      onRead: (result) => deps.metrics.secretReads.inc({ result }),
+    });
+  }
 
   async reconcile(): Promise<void> {
     const started = performance.now();
-    // One read of the caches per reconcile: the Secrets compiled against are the ones whose values are written.
-    const secrets = this.deps.caches.secrets();
-    const { world, gateways, objects } = readPolicies(this.deps.caches, secrets);
+    const { world: read, gateways, objects } = readPolicies(this.deps.caches);
+    // The Secrets compiled against are the ones whose values are written (and redacted).
+    const secrets = await this.readSecrets(read);
+    const world = withSecrets(read, secrets);
     const views = gateways.map((g) => ({ object: g, view: gatewayView(g) }));
     const named = views.filter((g) => g.view.controllerName === this.deps.controllerName);
     // A gateway's outputs go beside it, and this operator writes only in its own namespace (RBAC by name).
@@ -150,6 +167,28 @@ export class Reconciler {
     if (mine.length === 0)
       this.deps.logger.warn({ controllerName: this.deps.controllerName }, "Found no ModelGateway for this controller");
     this.deps.metrics.lastSuccess.set(Date.now() / 1000);
+  }
+
+  /** The referenced Secrets' values: read by name when their resourceVersion changed, the others dropped. */
+  private async readSecrets(read: Omit<PolicyWorld, "secrets">): Promise<HeldSecret[]> {
+    const refs = referencedSecrets(read.providers, read.clientKeys ?? []);
+    // Set before anything is awaited: an event of a Secret not in here arrived after the caches were read, so
+    // whatever references it arrived later too, and its own event queued a reconcile.
+    this.referenced = new Set(refs.map(secretKey));
+    try {
+      return await this.secretValues.resolve(refs, secretVersions(this.deps.caches.secrets()));
+    } finally {
+      this.deps.metrics.secretsHeld.set(this.secretValues.entries().length);
+    }
+  }
+
+  /**
+   * Whether an event of this Secret may change what the operator writes: a Secret the objects reference, or a
+   * gateway's own credentials Secret (a deleted one is written again). Others' events queue no reconcile.
+   */
+  watchesSecret(namespace: string, name: string): boolean {
+    if (this.referenced.has(secretKey({ namespace, name }))) return true;
+    return this.programmed.some((g) => g.namespace === namespace && credentialsSecretName(g.name) === name);
   }
 
   /** The gateways this operator programs (as of the last reconcile), which own its leader Lease. */
@@ -224,7 +263,7 @@ export class Reconciler {
       autoShadow: ReadonlySet<string>;
       learning: ReadonlyMap<string, RouteEvidence>;
     },
-    secrets: CachedSecret[],
+    secrets: HeldSecret[],
   ): Promise<GatewayOutcome> {
     const { world, parents, autoShadow, learning } = input;
     const owner = { namespace: view.namespace, name: view.name, uid: object.metadata.uid ?? "" };
@@ -260,7 +299,7 @@ export class Reconciler {
   private async writeOutputs(
     owner: GatewayOwner,
     compiled: GatewayCompile,
-    secrets: CachedSecret[],
+    secrets: HeldSecret[],
     current: CurrentOutputs,
     own: Generated,
   ): Promise<void> {
@@ -309,7 +348,8 @@ export class Reconciler {
       await this.emitEvents(p.candidate, p.status);
       for (const e of p.events ?? []) await this.record(p.candidate, e);
     });
-    await runLimited(jobs, this.deps.statusConcurrency ?? 32);
+    const errors = await runLimited(jobs, this.deps.statusConcurrency ?? 32);
+    if (errors.length > 0) throw new Error(`${errors.length} status write(s) failed`, { cause: errors[0] });
   }
 
   private async record(c: Candidate, e: PlannedEvent): Promise<void> {
@@ -358,14 +398,14 @@ export class Reconciler {
  */
 function credentialValues(
   result: GatewayCompile["result"],
-  secrets: CachedSecret[],
+  secrets: HeldSecret[],
   current: Record<string, string>,
 ): Record<string, string> {
   const values: Record<string, string> = {};
   for (const key of result.carriedCredentialKeys) if (current[key] !== undefined) values[key] = current[key];
   for (const c of result.credentials) {
-    const s = secrets.find((x) => x.metadata?.namespace === c.namespace && x.metadata.name === c.secretName);
-    const b64 = s?.data?.[c.secretKey];
+    const s = secrets.find((x) => x.metadata.namespace === c.namespace && x.metadata.name === c.secretName);
+    const b64 = s?.data[c.secretKey];
     if (b64 !== undefined) values[c.key] = Buffer.from(b64, "base64").toString("utf8");
   }
   return values;
@@ -468,20 +508,6 @@ function worthAnEvent(before: Condition | undefined, ready: Condition): boolean 
   return before.status !== ready.status;
 }
 
-/** Runs jobs with at most `limit` in flight; rejects with the first error after all have settled. */
-async function runLimited(jobs: (() => Promise<void>)[], limit: number): Promise<void> {
-  let next = 0;
-  const errors: unknown[] = [];
-  const worker = async (): Promise<void> => {
-    while (next < jobs.length) {
-      const job = jobs[next++];
-      if (job) await job().catch((err: unknown) => errors.push(err));
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, jobs.length) }, worker));
-  if (errors.length > 0) throw new Error(`${errors.length} status write(s) failed`, { cause: errors[0] });
-}
-
 /** The parents of every route and client key, by object key. */
 function attachments(world: PolicyWorld, defaults: GatewayView[]): Map<string, ParentRef[]> {
   return new Map([...routeParents(world.routes, defaults), ...keyParents(world.clientKeys ?? [], defaults)]);
@@ -501,15 +527,18 @@ function keptSalt(credentials: Record<string, string>): string | null {
 }
 
 /** Reads a key of a cached Secret, decoded (undefined when the Secret or key is not there). */
-function valueIn(secrets: readonly CachedSecret[]) {
+function valueIn(secrets: readonly HeldSecret[]) {
   return (namespace: string, name: string, key: string): string | undefined => {
-    const s = secrets.find((x) => x.metadata?.namespace === namespace && x.metadata.name === name);
-    const b64 = s?.data?.[key];
+    const s = secrets.find((x) => x.metadata.namespace === namespace && x.metadata.name === name);
+    const b64 = s?.data[key];
     return b64 === undefined ? undefined : Buffer.from(b64, "base64").toString("utf8");
   };
 }
 
-/** Every value of the cached Secrets, decoded: redacted from anything the operator writes to a status. */
-function secretValues(secrets: readonly CachedSecret[]): string[] {
-  return secrets.flatMap((s) => Object.values(s.data ?? {}).map((v) => Buffer.from(v, "base64").toString("utf8")));
+/**
+ * Every value of the referenced Secrets, decoded (the only Secret values the operator holds): redacted from
+ * anything it writes to a status or a log.
+ */
+function secretValues(secrets: readonly HeldSecret[]): string[] {
+  return secrets.flatMap((s) => Object.values(s.data).map((v) => Buffer.from(v, "base64").toString("utf8")));
 }

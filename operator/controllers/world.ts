@@ -1,6 +1,7 @@
 /**
  * Reads the informer caches once per reconcile and validates every object with the CRDs' own schema and CEL
- * rules: the valid ones become the compiler's input, the invalid ones keep their errors for their status.
+ * rules: the valid ones become the compiler's input, the invalid ones keep their errors for their status. Secrets
+ * are cached as metadata only; the values of the referenced ones come from secret-values.ts.
  */
 import type {
   ModelClientKey,
@@ -21,6 +22,8 @@ import {
 } from "../api/v1alpha1/validate.js";
 import type { GrantView } from "../compile/attachment.js";
 import type { PolicyWorld } from "../compile/gateway.js";
+import { secretKey } from "../compile/secret-refs.js";
+import type { HeldSecret } from "./secret-values.js";
 
 /** A cached object as the informers hold it (shape checked by validation). */
 export interface CachedObject {
@@ -44,9 +47,9 @@ export interface CachedObject {
   };
 }
 
-export interface CachedSecret {
-  metadata?: { name?: string; namespace?: string };
-  data?: Record<string, string>;
+/** A Secret as the metadata-only informer holds it: no data, no annotations (metadata-informer.ts). */
+export interface CachedSecretMetadata {
+  metadata?: { name?: string; namespace?: string; resourceVersion?: string };
 }
 
 export interface CachedNamespace {
@@ -60,7 +63,8 @@ export interface Caches {
   grants(): CachedObject[];
   /** ModelClientKeys (issue 17); absent: none (an operator without the informer). */
   clientKeys?(): CachedObject[];
-  secrets(): CachedSecret[];
+  /** Every Secret in the watched namespaces, as metadata only. */
+  secrets(): CachedSecretMetadata[];
   /** Namespaces with their labels (for allowedRoutes selectors); empty when the operator may not list them. */
   namespaces(): CachedNamespace[];
 }
@@ -78,13 +82,14 @@ export interface Candidate {
 }
 
 export interface ReadPolicies {
-  world: PolicyWorld;
+  /** The compiler's input but the Secrets (whose keys come from reading the referenced ones: withSecrets). */
+  world: Omit<PolicyWorld, "secrets">;
   gateways: ModelGateway[];
   /** Every provider, route, gateway and client key, valid or not. */
   objects: Candidate[];
 }
 
-export function readPolicies(caches: Caches, secrets: CachedSecret[]): ReadPolicies {
+export function readPolicies(caches: Caches): ReadPolicies {
   const providers: ModelProvider[] = [];
   const routes: ModelRoute[] = [];
   const gateways: ModelGateway[] = [];
@@ -104,11 +109,10 @@ export function readPolicies(caches: Caches, secrets: CachedSecret[]): ReadPolic
   const rejectedProviders = objects
     .filter((c) => c.kind === "ModelProvider" && c.invalid.length > 0)
     .map((c) => ({ namespace: c.namespace, name: c.name }));
-  const world: PolicyWorld = {
+  const world: Omit<PolicyWorld, "secrets"> = {
     providers,
     routes,
     clientKeys,
-    secrets: secretInfos(secrets),
     rejectedProviders,
     grants: grantViews(caches.grants()),
     namespaces: new Map(
@@ -142,11 +146,29 @@ function plain(kind: string, obj: CachedObject): unknown {
   };
 }
 
-function secretInfos(secrets: CachedSecret[]): SecretInfo[] {
-  return secrets.flatMap((s) =>
-    s.metadata?.name && s.metadata.namespace
-      ? [{ namespace: s.metadata.namespace, name: s.metadata.name, keys: Object.keys(s.data ?? {}) }]
-      : [],
+/** The world with the referenced Secrets that exist: their names and keys, never their values. */
+export function withSecrets(world: Omit<PolicyWorld, "secrets">, secrets: readonly HeldSecret[]): PolicyWorld {
+  const infos: SecretInfo[] = secrets.map((s) => ({
+    namespace: s.metadata.namespace,
+    name: s.metadata.name,
+    keys: Object.keys(s.data),
+  }));
+  return { ...world, secrets: infos };
+}
+
+/** resourceVersion by namespace/name of every cached Secret (what SecretValues compares against). */
+export function secretVersions(secrets: readonly CachedSecretMetadata[]): Map<string, string> {
+  return new Map(
+    secrets.flatMap((s) =>
+      s.metadata?.name && s.metadata.namespace
+        ? [
+            [
+              secretKey({ namespace: s.metadata.namespace, name: s.metadata.name }),
+              s.metadata.resourceVersion ?? "",
+            ] as const,
+          ]
+        : [],
+    ),
   );
 }
 
