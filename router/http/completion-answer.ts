@@ -46,19 +46,24 @@ export interface Signed {
 export function signAnswer(deps: ChatDeps, out: Pick<Out, "res">, s: Signed): void {
   const { res } = out;
   const { r, record, answered: a, tokens } = s;
-  const costs = record.finished({
-    provider: a.provider,
-    tokens,
-    outcome: "success",
-    fallbacks: fellBackFrom(a).length,
-    cascade: a.prior.cascade,
-    ...(s.upstreamApi === undefined ? {} : { upstreamApi: s.upstreamApi }),
-  });
+  const costs = billWhole(record, a, tokens, s.upstreamApi);
   setRoutingHeaders(res, r.route, withNote(r, a.prior), a);
   for (const [name, value] of Object.entries(costHeaders(costs, tokenFor(deps, r, a.provider, record), r.budget)))
     res.setHeader(name, value);
   if (tokens.estimated) res.setHeader("x-routewise-usage-estimated", "true");
   evaluateAfterResponse(res, deps, r, record.requestId, { provider: a.provider, answer: s.answer });
+}
+
+/** Records a whole answer's outcome (one record, ADR 7): its tokens, fallbacks and any cascade stages before it. */
+function billWhole(record: RequestRecord, a: Omit<Answered, "value">, tokens: TokenCounts, upstreamApi?: "responses") {
+  return record.finished({
+    provider: a.provider,
+    tokens,
+    outcome: "success",
+    fallbacks: fellBackFrom(a).length,
+    cascade: a.prior.cascade,
+    ...(upstreamApi === undefined ? {} : { upstreamApi }),
+  });
 }
 
 /** A cascade stage's accepted answer: as JSON, or replayed as a stream to a client that asked for one. */
@@ -69,13 +74,7 @@ export function serveAccepted(deps: ChatDeps, out: Out, r: Routed, record: Reque
   }
   const { res } = out;
   const tokens = completionTokens(r, a.value);
-  const costs = record.finished({
-    provider: a.provider,
-    tokens,
-    outcome: "success",
-    fallbacks: fellBackFrom(a).length,
-    cascade: a.prior.cascade,
-  });
+  const costs = billWhole(record, a, tokens);
   const selection = withNote(r, a.prior);
   setRoutingHeaders(res, r.route, selection, a);
   const token = tokenFor(deps, r, a.provider, record);
