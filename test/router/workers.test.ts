@@ -17,7 +17,9 @@ import { startOpenAIMock, type OpenAIMockHandle } from "../mocks/openai-mock.js"
 import { mockProvider, route, routerConfig, writeMounted } from "./json-router.js";
 
 const BIN = fileURLToPath(new URL("../../bin/routewise.js", import.meta.url));
-const CREDENTIALS = { "default.cheap": "sk-cheap" };
+const CREDENTIALS = { "default.cheap": "sk-cheap", "default.limited": "sk-limited" };
+/** The pod's requests per minute to the limited provider: 2 per worker. */
+const POD_RPM = 4;
 
 let mock: OpenAIMockHandle;
 let router: ManagedProcess;
@@ -25,11 +27,15 @@ let configDir: string;
 let urls: { api: string; metrics: string };
 
 function config(routes: string[]) {
-  const providers = [mockProvider("cheap", mock.url, 80, [1, 2])];
-  return routerConfig(
-    providers,
-    routes.map((r) => route(r, ["default/cheap"], "default/cheap")),
-  );
+  const limits = { maxConcurrency: 0, requestsPerMinute: POD_RPM, tokensPerMinute: 0 };
+  const providers = [
+    mockProvider("cheap", mock.url, 80, [1, 2]),
+    { ...mockProvider("limited", mock.url, 80, [1, 2]), limits },
+  ];
+  return routerConfig(providers, [
+    ...routes.map((r) => route(r, ["default/cheap"], "default/cheap")),
+    route("limited", ["default/limited"], "default/limited"),
+  ]);
 }
 
 interface LogLine {
@@ -131,6 +137,14 @@ describe("routewise router --workers 2", () => {
     }, 30_000);
     expect(pids.has(router.pid ?? -1)).toBe(false); // workers answer, not the primary
     expect(requestsTotal(await scrape()) - before).toBe(20);
+  }, 60_000);
+
+  it("holds an in-memory provider limit for the pod, not per worker, without Redis", async () => {
+    // Each worker enforces requestsPerMinute / 2; the minute's window outlasts the test.
+    const answers = [];
+    for (let i = 0; i < 12; i++) answers.push(await chat("limited"));
+    expect(answers.filter((a) => a.status === 200)).toHaveLength(POD_RPM);
+    expect(pidsOf(answers.map((a) => a.requestId)).size).toBe(2);
   }, 60_000);
 
   it("accepts on every worker the feedback tokens any worker signed (one key per pod)", async () => {
