@@ -9,6 +9,7 @@
 import { randomBytes } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { AggregatorRegistry, type Registry } from "prom-client";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "pino";
 import { createEvaluationRecorder } from "./accounting/evaluation-record.js";
@@ -20,6 +21,7 @@ import type { EngineChoice } from "./classify/analyzer-engine.js";
 import { ClassifierRegistry } from "./classify/registry.js";
 import { ConfigReloader, type LoadedConfig } from "./config/reloader.js";
 import { FEEDBACK_KEY_CREDENTIAL } from "./config/delivery.js";
+import { shareLimits } from "./config/limits-share.js";
 import type { ProviderType, RouterConfig } from "./config/types.js";
 import type { LearningLabel } from "./learn/evidence.js";
 import { Evaluator } from "./evaluation/evaluator.js";
@@ -29,7 +31,7 @@ import { sampled } from "./evaluation/sampling.js";
 import { ProviderHealth } from "./dispatch/health.js";
 import type { ClientAuth } from "./http/auth.js";
 import { answerClientError, createApp } from "./http/app.js";
-import { createMetricsEndpoint } from "./http/metrics-endpoint.js";
+import { createMetricsEndpoint, type MetricsSource } from "./http/metrics-endpoint.js";
 import { Drain } from "./http/drain.js";
 import { createRouterMetrics, type RouterMetrics } from "./metrics/metrics.js";
 import type { ProviderAdapter } from "./providers/types.js";
@@ -101,12 +103,20 @@ export interface RouterOptions {
   localLearning?: { intervalMs?: number };
   /** Shared state (issue 17). Absent: in memory. */
   state?: StateOptions;
+  /**
+   * A worker of `routewise router --workers N` (node:cluster): no metrics listener of its own — its registry
+   * answers the primary's scrapes, which aggregate the pod — and /readyz also waits for `podReady()` (every
+   * worker up). Absent: a single process serving its own /metrics.
+   */
+  clusterWorker?: { podReady: () => boolean };
+  /** Enforce 1/N of every provider limit: N workers keeping their limits in memory (router/config/limits-share). */
+  limitsShare?: number;
 }
 
 export interface RunningRouter {
   url: string;
   port: number;
-  /** Base URL of the metrics listener (`${metricsUrl}/metrics`). */
+  /** Base URL of the metrics listener (`${metricsUrl}/metrics`); "" in a cluster worker (the primary serves it). */
   metricsUrl: string;
   metrics: RouterMetrics;
   /** Null unless tracing is on (OTEL_EXPORTER_OTLP_ENDPOINT or …_TRACES_ENDPOINT set). */
@@ -152,7 +162,8 @@ export async function startRouter(o: RouterOptions): Promise<RunningRouter> {
     watchPaths: o.watchPaths,
     pollIntervalMs: o.pollIntervalMs ?? 5_000,
     prepare: (config) => classifiers.prepare(config),
-    onApplied: (config, credentials, unavailable) => {
+    onApplied: (loaded, credentials, unavailable) => {
+      const config = shareLimits(loaded, o.limitsShare ?? 1);
       state.set(learning.served(config), credentials, unavailable);
       health.setProviders(config.providers);
       events.configApplied(config, unavailable);
@@ -213,7 +224,7 @@ export async function startRouter(o: RouterOptions): Promise<RunningRouter> {
     auth: o.auth ?? null,
     hrNow: () => performance.now(),
     maxBodyBytes: o.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
-    ready: () => !drain.draining,
+    ready: () => !drain.draining && (o.clusterWorker?.podReady() ?? true),
     drain,
   });
   const server = createServer({ keepAliveTimeout: 65_000 }, app);
@@ -225,8 +236,7 @@ export async function startRouter(o: RouterOptions): Promise<RunningRouter> {
     throw err;
   });
   const port = (server.address() as AddressInfo).port;
-  const metricsServer = createServer(createMetricsEndpoint({ metrics, logger: o.logger }));
-  await listen(metricsServer, o.metricsPort, o.host).catch(async (err: unknown) => {
+  const metricsListener = await metricsListenerFor(o, metrics).catch(async (err: unknown) => {
     reloader.stop();
     server.close();
     budgetGauges.stop();
@@ -234,7 +244,6 @@ export async function startRouter(o: RouterOptions): Promise<RunningRouter> {
     await tracing?.shutdown();
     throw err;
   });
-  const metricsPort = (metricsServer.address() as AddressInfo).port;
 
   const stop = async (): Promise<void> => {
     drain.start();
@@ -254,20 +263,63 @@ export async function startRouter(o: RouterOptions): Promise<RunningRouter> {
     server.closeAllConnections();
     await closed;
     evaluator.stop();
-    // Scrapes keep working while the API drains; the metrics listener closes last.
-    await new Promise<void>((resolve) => {
-      metricsServer.close(() => {
-        resolve();
-      });
-      metricsServer.closeAllConnections();
-    });
+    await metricsListener.close(); // scrapes keep working while the API drains; the metrics listener closes last
+
     await Promise.all(Object.values(o.adapters).map((a) => a.close()));
     budgetGauges.stop();
     await store.close(); // after the last request: its charge is sent
     await tracing?.shutdown(); // exports the spans still batched
   };
-  const metricsUrl = baseUrl(o.host, metricsPort);
+  const metricsUrl = metricsListener.url;
   return { url: baseUrl(o.host, port), port, metricsUrl, metrics, tracing, state, store, reloader, stop };
+}
+
+interface MetricsListener {
+  url: string;
+  close(): Promise<void>;
+}
+
+/** This process's /metrics listener, or in a cluster worker none: its registry answers the primary's scrapes. */
+async function metricsListenerFor(o: RouterOptions, metrics: RouterMetrics): Promise<MetricsListener> {
+  if (o.clusterWorker) {
+    answerPrimaryScrapes(metrics.registry);
+    return { url: "", close: () => Promise.resolve() };
+  }
+  return serveMetrics(metrics.registry, { host: o.host, port: o.metricsPort, logger: o.logger });
+}
+
+/** A worker: prom-client's cluster listener sends this registry to the primary's AggregatorRegistry. */
+function answerPrimaryScrapes(registry: Registry): void {
+  new AggregatorRegistry(); // installs the worker's message listener (once per process)
+  AggregatorRegistry.setRegistries([registry]);
+}
+
+async function serveMetrics(
+  registry: MetricsSource,
+  o: { host: string; port: number; logger: Logger },
+): Promise<MetricsListener> {
+  const server = createServer(createMetricsEndpoint({ registry, logger: o.logger }));
+  await listen(server, o.port, o.host);
+  return {
+    url: baseUrl(o.host, (server.address() as AddressInfo).port),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => {
+          resolve();
+        });
+        server.closeAllConnections();
+      }),
+  };
+}
+
+/**
+ * The primary of `--workers N`: /metrics aggregates every worker's registry in one scrape (counters and
+ * histograms summed, gauges by their `aggregator`, router/metrics), /healthz answers for the primary itself.
+ */
+export function startPodMetrics(o: { host: string; port: number; logger: Logger }): Promise<MetricsListener> {
+  const aggregator = new AggregatorRegistry();
+  const source: MetricsSource = { metrics: () => aggregator.clusterMetrics(), contentType: aggregator.contentType };
+  return serveMetrics(source, o);
 }
 
 /**

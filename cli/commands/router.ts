@@ -2,6 +2,7 @@
  * `routewise router`: runs the routing proxy on a RouterConfig JSON (a mounted ConfigMap) or on a directory of
  * CR YAML (standalone mode). Wiring only: config sources, credentials, logger, signals.
  */
+import cluster from "node:cluster";
 import { createWriteStream } from "node:fs";
 import type { Command } from "commander";
 import { existsSync, readFileSync, statSync } from "node:fs";
@@ -26,6 +27,7 @@ import {
 } from "../../router/main.js";
 import { CliError } from "../errors.js";
 import { compileManifests, formatSourceError, newSalt } from "../standalone.js";
+import { clusterWorker, podFeedbackKey, resolveWorkers, runPrimary, WORKER_COUNT_ENV } from "./router-workers.js";
 
 interface RouterFlags {
   config: string;
@@ -47,6 +49,7 @@ interface RouterFlags {
   stateFailurePolicy: string;
   stateTimeout: string;
   stateKeyPrefix: string;
+  workers: string;
 }
 
 export function registerRouterCommand(program: Command): void {
@@ -103,42 +106,90 @@ export function registerRouterCommand(program: Command): void {
       "namespace of the Redis keys: one per gateway sharing a Redis",
       DEFAULT_KEY_PREFIX,
     )
+    .option(
+      "--workers <n>",
+      "processes serving the API port (node:cluster), or auto: the container's CPU limit (cgroup), else the available CPUs; 1 runs no cluster",
+      "auto",
+    )
     .action(async (flags: RouterFlags) => {
-      const logger = pino({ base: { component: "router" }, level: process.env["LOG_LEVEL"] ?? "info" });
-      const source = configSource(flags);
-      const metrics = createRouterMetrics();
-      const classifiers = await loadBuiltinClassifiers(metrics, logger).catch((err: unknown) => {
-        throw new CliError(err instanceof Error ? err.message : String(err), { cause: err });
-      });
-      const router = await startRouter({
-        metrics,
-        classifiers,
-        host: flags.host,
-        port: Number(flags.port ?? process.env["PORT"] ?? 8080),
-        metricsPort: Number(flags.metricsPort),
-        logger,
-        load: source.load,
-        watchPaths: source.watchPaths,
-        pollIntervalMs: Number(flags.pollInterval),
-        adapters: createAdapters(),
-        auth: flags.apiKeys ? loadApiKeys(flags.apiKeys) : null,
-        maxBodyBytes: Number(flags.maxBodyBytes),
-        drainTimeoutMs: Number(flags.drainTimeout),
-        ...(flags.feedbackKeyFile === undefined ? {} : { feedbackKey: loadFeedbackKey(flags.feedbackKeyFile) }),
-        ...(flags.requestLog === undefined ? {} : { requestLog: requestLogSink(flags.requestLog) }),
-        // Standalone: no operator learns for this router, so it learns from its own samples (ADR 12).
-        ...(source.standalone ? { localLearning: { intervalMs: positiveMs(flags.learningInterval) } } : {}),
-        state: stateOptions(flags),
-      }).catch((err: unknown) => {
-        throw new CliError(err instanceof Error ? err.message : String(err), { cause: err });
-      });
-      const routes = [...(router.state.current?.routes.keys() ?? [])];
-      logger.info(
-        { url: router.url, metricsUrl: router.metricsUrl, routes, config: flags.config },
-        `Routewise router listening on ${router.url} (routes: ${routes.join(", ")})`,
-      );
-      handleSignals(logger, () => router.stop());
+      const workers = cluster.isWorker ? Number(process.env[WORKER_COUNT_ENV]) : resolveWorkers(flags.workers);
+      const logger = routerLogger(workers);
+      if (workers > 1 && cluster.isPrimary) {
+        await runPrimary({
+          workers,
+          host: flags.host,
+          metricsPort: Number(flags.metricsPort),
+          drainTimeoutMs: Number(flags.drainTimeout),
+          logger,
+          feedbackKeyFile: flags.feedbackKeyFile !== undefined,
+        });
+        return;
+      }
+      await runRouter(flags, logger, workers);
     });
+}
+
+/** pino JSON; a cluster worker's lines (the access log too) carry its pid and worker id. */
+function routerLogger(workers: number): Logger {
+  const base = cluster.isWorker
+    ? { component: "router", pid: process.pid, worker: cluster.worker?.id }
+    : { component: "router", ...(workers > 1 ? { role: "primary" } : {}) };
+  return pino({ base, level: process.env["LOG_LEVEL"] ?? "info" });
+}
+
+/** One router process: the only one (--workers 1) or a cluster worker. */
+async function runRouter(flags: RouterFlags, logger: Logger, workers: number): Promise<void> {
+  const worker = cluster.isWorker ? clusterWorker() : null;
+  const state = stateOptions(flags);
+  const source = configSource(flags);
+  const metrics = createRouterMetrics();
+  const classifiers = await loadBuiltinClassifiers(metrics, logger).catch((err: unknown) => {
+    throw new CliError(err instanceof Error ? err.message : String(err), { cause: err });
+  });
+  const router = await startRouter({
+    metrics,
+    classifiers,
+    host: flags.host,
+    port: Number(flags.port ?? process.env["PORT"] ?? 8080),
+    metricsPort: Number(flags.metricsPort),
+    logger,
+    load: source.load,
+    watchPaths: source.watchPaths,
+    pollIntervalMs: Number(flags.pollInterval),
+    adapters: createAdapters(),
+    auth: flags.apiKeys ? loadApiKeys(flags.apiKeys) : null,
+    maxBodyBytes: Number(flags.maxBodyBytes),
+    drainTimeoutMs: Number(flags.drainTimeout),
+    ...optionalFiles(flags),
+    // Standalone: no operator learns for this router, so it learns from its own samples (ADR 12).
+    ...(source.standalone ? { localLearning: { intervalMs: positiveMs(flags.learningInterval) } } : {}),
+    state,
+    ...workerOptions(worker, state, workers),
+  }).catch((err: unknown) => {
+    throw new CliError(err instanceof Error ? err.message : String(err), { cause: err });
+  });
+  const routes = [...(router.state.current?.routes.keys() ?? [])];
+  if (worker) worker.listening({ url: router.url, routes });
+  else
+    logger.info(
+      { url: router.url, metricsUrl: router.metricsUrl, routes, config: flags.config },
+      `Routewise router listening on ${router.url} (routes: ${routes.join(", ")})`,
+    );
+  handleSignals(logger, () => router.stop());
+}
+
+/** A cluster worker; in-memory provider limits would multiply by the workers, so each enforces its share. */
+function workerOptions(worker: ReturnType<typeof clusterWorker> | null, state: StateOptions, workers: number) {
+  if (!worker) return {};
+  return { clusterWorker: worker, ...(state.redis === null ? { limitsShare: workers } : {}) };
+}
+
+function optionalFiles(flags: RouterFlags) {
+  const feedbackKey = flags.feedbackKeyFile === undefined ? podFeedbackKey() : loadFeedbackKey(flags.feedbackKeyFile);
+  return {
+    ...(feedbackKey === undefined ? {} : { feedbackKey }),
+    ...(flags.requestLog === undefined ? {} : { requestLog: requestLogSink(flags.requestLog) }),
+  };
 }
 
 /** JSON lines, appended to a file or written to stdout (`-`). */

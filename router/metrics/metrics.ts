@@ -1,6 +1,12 @@
 /**
  * Every metric the router exports, defined once. Labels are bounded: route, provider, model, outcome, reason,
  * direction — never users, keys or prompts. Base units: seconds, USD, tokens.
+ *
+ * With `routewise router --workers N` the primary's one scrape aggregates every worker (prom-client's
+ * AggregatorRegistry): counters and histograms sum (the pod's totals), and so does inflight; a gauge that states
+ * one fact for the pod says which worker wins — `max` where any worker counts (a circuit open in one, the config
+ * hash of a worker still reloading, the budget read last: per worker without Redis, the same in each with it), `min`
+ * where every worker must agree (route available, state store up).
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 
@@ -99,6 +105,7 @@ export function createRouterMetrics(registry: Registry = new Registry(), options
       name: "routewise_route_objective_retention",
       help: "The route's objective minQualityRetention (measured retention is compared with it per route).",
       labelNames: ["route"] as const,
+      aggregator: "max",
       registers: r,
     }),
     ...evaluationMetrics(r),
@@ -146,11 +153,13 @@ export function createRouterMetrics(registry: Registry = new Registry(), options
       name: "routewise_circuit_open",
       help: "1 while a provider's circuit breaker is open (skipped), else 0.",
       labelNames: ["provider"] as const,
+      aggregator: "max",
       registers: r,
     }),
     inflight: new Gauge({
       name: "routewise_inflight_requests",
       help: "Chat completion requests being served.",
+      aggregator: "sum",
       registers: r,
     }),
     classifierCacheHits: new Counter({
@@ -173,12 +182,14 @@ export function createRouterMetrics(registry: Registry = new Registry(), options
       name: "routewise_route_available",
       help: "1 while a route of the running config can serve, 0 while it answers 503 route_unavailable.",
       labelNames: ["route"] as const,
+      aggregator: "min",
       registers: r,
     }),
     configInfo: new Gauge({
       name: "routewise_config_info",
       help: "1 for the config the router runs, labelled with its version and hash.",
       labelNames: ["version", "hash"] as const,
+      aggregator: "max",
       registers: r,
     }),
     genAiTokenUsage: new Histogram({
@@ -291,12 +302,14 @@ function budgetMetrics(r: Registry[]) {
       name: "routewise_budget_spent_usd",
       help: "USD spent in the budget's current period, as this replica last read it (across replicas with a shared store).",
       labelNames: ["scope", "name"] as const,
+      aggregator: "max",
       registers: r,
     }),
     budgetLimit: new Gauge({
       name: "routewise_budget_limit_usd",
       help: "The budget's USD per period, by scope (key, team, route) and name.",
       labelNames: ["scope", "name"] as const,
+      aggregator: "max",
       registers: r,
     }),
     budgetDegraded: new Counter({
@@ -315,6 +328,7 @@ function budgetMetrics(r: Registry[]) {
       name: "routewise_state_up",
       help: "1 while the shared state store answers, 0 while it is unreachable; absent without one (store: redis).",
       labelNames: ["store"] as const,
+      aggregator: "min",
       registers: r,
     }),
     stateDuration: new Histogram({
@@ -388,6 +402,7 @@ function evaluationMetrics(r: Registry[]) {
       name: "routewise_evaluation_paused",
       help: "1 while the route's hourly evaluation spend cap pauses sampling on this replica, else 0.",
       labelNames: ["route"] as const,
+      aggregator: "max",
       registers: r,
     }),
     feedback: new Counter({

@@ -457,7 +457,18 @@ describe("rendered objects (golden fields)", () => {
       "--credentials=/etc/routewise/credentials",
       "--port=8080",
       "--metrics-port=9464",
+      "--workers=1",
     ]);
+  });
+
+  it("runs as many router workers as the CPU limit says when workers is auto, and one without a CPU limit", async () => {
+    const args = async (values: string[]) =>
+      container(find<V1Deployment>(await render(values), "Deployment", "routewise-router")).args ?? [];
+    expect(await args([])).toContain("--workers=1");
+    expect(await args(["router.resources.limits.cpu=1500m"])).toContain("--workers=auto");
+    expect(await args(["router.workers=3"])).toContain("--workers=3");
+    expect(await args(["router.workers=3", "router.resources.limits.cpu=2"])).toContain("--workers=3");
+    await expect(render(["router.workers=0"])).rejects.toThrow(/workers/);
   });
 
   it("gives the router a named metrics port that its API Service does not carry", async () => {

@@ -52,7 +52,7 @@ beforeAll(async () => {
   const dir = mkdtempSync(join(tmpdir(), "routewise-learning-"));
   writeFileSync(join(dir, "policy.yaml"), policies());
   log = join(mkdtempSync(join(tmpdir(), "routewise-learning-log-")), "router.log");
-  const args = [BIN, "router", "--config", dir, "--learning-interval", "300"];
+  const args = [BIN, "router", "--config", dir, "--learning-interval", "300", "--workers", "1"];
   args.push("--host", "127.0.0.1", "--port", "0", "--metrics-port", "0");
   router = ManagedProcess.start("router", process.execPath, args, log);
   const started = await waitFor(

@@ -75,7 +75,7 @@ async function startProcess(n: number, dir: string, creds: string, work: string,
   const log = join(work, `router-${n}.log`);
   logs.push(log);
   const args = [BIN, "router", "--config", dir, "--credentials", creds, "--host", "127.0.0.1", "--port", "0"];
-  args.push("--metrics-port", "0", "--redis-url", redis.url, "--state-key-prefix", PREFIX, ...extra);
+  args.push("--metrics-port", "0", "--workers", "1", "--redis-url", redis.url, "--state-key-prefix", PREFIX, ...extra);
   processes.push(ManagedProcess.start(`router-${n}`, process.execPath, args, log));
   const started = await waitFor(
     () => {

@@ -1,0 +1,90 @@
+/** Shared by bench/soak.ts and bench/workers.ts: the mock upstream, a standalone policy, a router process. */
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { packageRoot } from "../../router/config/package-root.js";
+
+const ROOT = packageRoot();
+/** Every child started here; kill them when done. */
+export const children: ChildProcess[] = [];
+
+export function startMock(): Promise<number> {
+  const child = spawn(process.execPath, ["--import", "tsx", "bench/lib/mock-upstream.ts"], {
+    cwd: ROOT,
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  children.push(child);
+  return new Promise((resolve, reject) => {
+    child.stdout.once("data", (d: Buffer) => {
+      child.stdout.resume();
+      resolve(Number(d.toString().trim()));
+    });
+    child.once("exit", (code) => reject(new Error(`mock upstream exited with ${code}`)));
+  });
+}
+
+export function policyDir(upstreamPort: number): string {
+  const dir = mkdtempSync(join(tmpdir(), "routewise-bench-"));
+  writeFileSync(
+    join(dir, "policy.yaml"),
+    `apiVersion: routewise.dev/v1alpha1
+kind: ModelProvider
+metadata: { name: upstream }
+spec:
+  type: openai
+  baseURL: http://127.0.0.1:${upstreamPort}/v1
+  model: mock-model
+  pricing: { inputPerMillion: 1, outputPerMillion: 2 }
+  quality: { score: 80 }
+---
+apiVersion: routewise.dev/v1alpha1
+kind: ModelRoute
+metadata: { name: bench }
+spec:
+  modelName: bench
+  candidates: [{ name: upstream }]
+  baseline: { name: upstream }
+`,
+  );
+  return dir;
+}
+
+/** Starts the router and resolves with its API and metrics URLs from its "listening" log line. */
+export function startRouter(config: string, workers: number): Promise<{ api: string; metrics: string }> {
+  const args = ["--import", "tsx", "cli/main.ts", "router", "--config", config, "--host", "127.0.0.1"];
+  args.push("--port", "0", "--metrics-port", "0", "--workers", String(workers));
+  const child = spawn(process.execPath, args, {
+    cwd: ROOT,
+    env: { ...process.env, LOG_LEVEL: "info" },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  children.push(child);
+  return new Promise((resolve, reject) => {
+    let buf = "";
+    const onData = (d: Buffer): void => {
+      buf += d.toString();
+      const line = buf.split("\n").find((l) => l.includes("Routewise router listening"));
+      if (line === undefined) return;
+      buf = "";
+      child.stdout.off("data", onData);
+      child.stdout.resume(); // keep draining the access log
+      const { url, metricsUrl } = JSON.parse(line) as { url: string; metricsUrl: string };
+      resolve({ api: url, metrics: metricsUrl });
+    };
+    child.stdout.on("data", onData);
+    child.once("exit", (code) => reject(new Error(`router exited with ${code}`)));
+  });
+}
+
+const WORDS = ["river", "castle", "orbit", "violet", "harbor", "quartz", "meadow", "signal", "ember", "falcon"];
+/** A prompt whose words (not only digits) change with n, so it is unique after normalisation. */
+export function prompt(n: number): string {
+  const words: string[] = [];
+  for (let k = n; words.length < 6; k = Math.floor(k / WORDS.length)) words.push(WORDS[k % WORDS.length] ?? "");
+  return `Tell me briefly about the ${words.join(" ")} question.`;
+}
+
+export function chatBody(n: number): string {
+  return JSON.stringify({ model: "bench", max_tokens: 16, messages: [{ role: "user", content: prompt(n) }] });
+}

@@ -1,0 +1,84 @@
+/**
+ * Router throughput with 1 vs N workers (issue 18; not a test): the same mock upstream, one router process with
+ * --workers 1 and one with --workers N (default 2), closed-loop load at --concurrency for --seconds per round,
+ * rounds interleaved so drift hits both alike. Prompts differ in words (no decision-cache hits). Prints JSON:
+ * requests per second of each and the ratio N : 1. The load generator runs in this process, on the same machine.
+ *
+ *   npm run bench:workers [-- --workers 2 --seconds 10 --concurrency 32 --rounds 3]
+ */
+import { parseArgs } from "node:util";
+import { Pool } from "undici";
+import { chatBody, children, policyDir, startMock, startRouter } from "./lib/router-process.js";
+
+const { values } = parseArgs({
+  options: {
+    workers: { type: "string", default: "2" },
+    seconds: { type: "string", default: "10" },
+    concurrency: { type: "string", default: "32" },
+    rounds: { type: "string", default: "3" },
+  },
+});
+let counter = 0;
+
+async function closedLoop(api: string, seconds: number, concurrency: number): Promise<number> {
+  // One connection per client, so the cluster primary spreads them over the workers.
+  const pool = new Pool(api, { connections: concurrency });
+  const end = Date.now() + seconds * 1000;
+  let done = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (Date.now() < end) {
+        const res = await pool.request({
+          path: "/v1/chat/completions",
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: chatBody(counter++),
+        });
+        await res.body.text();
+        if (res.statusCode !== 200) throw new Error(`HTTP ${res.statusCode}`);
+        done++;
+      }
+    }),
+  );
+  await pool.close();
+  return done / seconds;
+}
+
+async function main(): Promise<void> {
+  const n = Number(values.workers);
+  const seconds = Number(values.seconds);
+  const concurrency = Number(values.concurrency);
+  const upstream = await startMock();
+  const config = policyDir(upstream);
+  const routers = { one: await startRouter(config, 1), many: await startRouter(config, n) };
+  // Warm-up: the JS evaluator and the sockets.
+  await closedLoop(routers.one.api, 2, concurrency);
+  await closedLoop(routers.many.api, 2, concurrency);
+  const rps: { one: number[]; many: number[] } = { one: [], many: [] };
+  for (let r = 0; r < Number(values.rounds); r++) {
+    rps.one.push(await closedLoop(routers.one.api, seconds, concurrency));
+    rps.many.push(await closedLoop(routers.many.api, seconds, concurrency));
+  }
+  const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+  const round = (x: number): number => Math.round(x);
+  console.log(
+    JSON.stringify(
+      {
+        concurrency,
+        seconds,
+        rounds: rps.one.length,
+        workers_1_rps: rps.one.map(round),
+        [`workers_${n}_rps`]: rps.many.map(round),
+        [`ratio_${n}_to_1`]: Math.round((median(rps.many) / median(rps.one)) * 100) / 100,
+      },
+      null,
+      2,
+    ),
+  );
+}
+
+try {
+  await main();
+} finally {
+  for (const c of children) c.kill("SIGTERM");
+}
