@@ -71,11 +71,15 @@ describe("routewise simulate with the SLO controller", () => {
   it("lowers the threshold to the cheapest policy whose bound clears the objective, with its operating points", async () => {
     const { report, text } = await run("steady.jsonl");
     const c = report.controller!;
-    expect(c).toMatchObject({ learnEvery: 100, window: 1000, flipRate: 0, runs: 12, changes: 1, threshold: 0.75 });
-    // No table before the first label; from 100 labels on, the cheap model's region (t ≤ 0.75) clears 0.95.
+    expect(c).toMatchObject({ learnEvery: 100, window: 1000, flipRate: 0, runs: 12, changes: 2, threshold: 0.75 });
+    // No table before the first label. The policy at the objective sends every row to the strong model, so only
+    // exploration (0.3 over 3) judges the others: the controller moves once 59 of the labels a threshold sends
+    // away were judged on its choice (minAwaySupport(0.95)) — the mid model's region (t ≤ 0.82) at 400 labels, the
+    // cheap model's (t ≤ 0.75) at 500, where both clear 0.95. Without that rule it moved at 100 labels.
     expect(c.history).toEqual([
       { row: 0, labels: 0, threshold: null },
-      { row: 100, labels: 100, threshold: 0.75 },
+      { row: 400, labels: 400, threshold: 0.82 },
+      { row: 500, labels: 500, threshold: 0.75 },
     ]);
     expect(c.labels).toBe(1000);
     expect(c.windowRows).toEqual({ start: 100, rows: 1100 });
@@ -96,16 +100,17 @@ describe("routewise simulate with the SLO controller", () => {
       expect(p.hindsight.retention).toBeCloseTo(1089 / 1100, 12);
       expect(p.hindsight.savings).toBeCloseTo(0.99, 12);
     }
-    expect(text).toContain("threshold 0.75 at the end (objective 95.0%); 1 change(s) in 12 runs");
+    expect(text).toContain("threshold 0.75 at the end (objective 95.0%); 2 change(s) in 12 runs");
+    expect(text).toContain("of which a point that sends any away needs 59 / 49 / 42");
     expect(text).toMatch(/95\.0% +0\.75 +99\.\d% +99\.\d% +99\.0% +\d+\/1000 +99\.0% +99\.0%/);
   });
 
   it("raises the threshold again when the cheap model drifts, and reports the window that dipped", async () => {
     const { report } = await run("drift.jsonl");
     const c = report.controller!;
-    expect(c.history.map((h) => h.threshold)).toEqual([null, 0.75, 0.82]);
+    expect(c.history.map((h) => h.threshold)).toEqual([null, 0.82, 0.75, 0.82]);
     // The window slides past the drift at row 1200 before the cheap model's region fails.
-    expect(c.history[2]!.row).toBeGreaterThan(1200);
+    expect(c.history[3]!.row).toBeGreaterThan(1200);
     expect(c.threshold).toBe(0.82);
     for (const p of c.points) {
       expect(p).toMatchObject({ met: true, threshold: 0.82, retention: 1, lowerBound: 1 });
@@ -145,6 +150,7 @@ describe("supportAt", () => {
     segment: "-|chat|d2",
     model: provider,
     provider,
+    baselineProvider: "strong",
     routed: 10,
     baseline: 10,
     propensity,
@@ -164,7 +170,7 @@ describe("supportAt", () => {
       label("cheap", 1, 0.5),
     ];
     // At 0.8 the first three go to cheap; only the explored one was judged on cheap with a propensity.
-    expect(supportAt(labels, 0.8, "strong")).toEqual({ away: 3, matched: 1 });
-    expect(supportAt(labels, 0.95, "strong")).toEqual({ away: 0, matched: 0 });
+    expect(supportAt(labels, 0.8, 0.95)).toEqual({ away: 3, matched: 1, required: 59 });
+    expect(supportAt(labels, 0.95, 0.9)).toEqual({ away: 0, matched: 0, required: 29 });
   });
 });

@@ -42,7 +42,7 @@ function controllerText(c: ControllerReport | null, objective: number): string[]
     `SLO controller (every ${c.learnEvery} rows on the last ${c.window} labels, flip rate ${c.flipRate}): threshold ${threshold(c.threshold)} at the end (objective ${pct(objective)}); ${c.changes} change(s) in ${c.runs} runs: ${history}`,
     ...(c.points.length > 0
       ? [
-          `operating points of the last run (${c.labels} labels${span}; support: labels judged on the point's choice / labels it sends away from the baseline; hindsight: those rows' own scores):`,
+          `operating points of the last run (${c.labels} labels${span}; support: labels judged on the point's choice / labels it sends away from the baseline, of which a point that sends any away needs ${c.points.map((p) => p.support.required).join(" / ")}; hindsight: those rows' own scores):`,
           head,
           ...rows,
         ]

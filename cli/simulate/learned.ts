@@ -16,8 +16,8 @@
  *   from position disagreements the router makes.
  */
 import type { LearnedQuality, RouteConfig } from "../../router/config/types.js";
-import { policyChoice } from "../../router/learn/controller.js";
-import { evidenceOf, type LearningLabel } from "../../router/learn/evidence.js";
+import { minAwaySupport } from "../../router/learn/controller.js";
+import { evidenceOf, thresholdContributions, type LearningLabel } from "../../router/learn/evidence.js";
 import { learnRoute } from "../../router/learn/route-learning.js";
 import {
   STATIC_LEARNER,
@@ -57,19 +57,21 @@ function labelOf(l: JudgedLabel): LearningLabel | null {
 }
 
 /**
- * The evidence behind a threshold: the window's labels its policy π_t sends away from the baseline, and how many of
- * those were judged on π_t's choice (the only ones that say how that choice does).
+ * The evidence behind an operating point: the window's labels its policy π_t sends away from the baseline, how many
+ * of those were judged on π_t's choice (the only ones that say how that choice does), counted as the router's
+ * support counters count them (router/learn/evidence.ts thresholdContributions), and how many the controller needs
+ * at the point's objective before a threshold that sends labels away can pass (minAwaySupport).
  */
-export function supportAt(labels: readonly LearningLabel[], threshold: number, baseline: string): PointSupport {
+export function supportAt(labels: readonly LearningLabel[], threshold: number, objective: number): PointSupport {
   let away = 0;
   let matched = 0;
   for (const l of labels) {
-    const choice = policyChoice(l.options, threshold);
-    if (!choice || choice.provider === baseline) continue;
+    const [c] = thresholdContributions(l, [threshold]);
+    if (!c?.away) continue;
     away++;
-    if (choice.provider === l.provider && l.propensity > 0) matched++;
+    if (c.weight > 0) matched++;
   }
-  return { away, matched };
+  return { away, matched, required: minAwaySupport(objective) };
 }
 
 export function routeLearner(route: RouteConfig, options: RouteLearnerOptions): Learner {
@@ -98,7 +100,7 @@ export function routeLearner(route: RouteConfig, options: RouteLearnerOptions): 
       learned = outcome.learned;
       trace.last = outcome.summary;
       trace.windowStartRow = window[0]?.row ?? null;
-      trace.support = outcome.summary.points.map((p) => supportAt(windowLabels, p.threshold, c.route.baseline));
+      trace.support = outcome.summary.points.map((p) => supportAt(windowLabels, p.threshold, p.objective));
     }
     const threshold = learned?.threshold ?? null;
     const previous = trace.history.at(-1);

@@ -57,6 +57,8 @@ export interface PointSupport {
   away: number;
   /** Of those, judged on π_t's choice (the provider judged is the one π_t picks). */
   matched: number;
+  /** The matched labels a threshold that sends labels away needs to pass at the point's objective. */
+  required: number;
 }
 
 /** What a learning replay's controller did: the report's `controller`. */

@@ -5,7 +5,7 @@
  * baseline to that retention, in expectation) and prompt length (the longest prompts to the baseline, the rest to
  * the cheapest, as few as reach it — a threshold chosen in hindsight, which flatters it).
  */
-import { policyChoice } from "../../router/learn/controller.js";
+import { minAwaySupport, policyChoice } from "../../router/learn/controller.js";
 import type { RowOutcome, SimTrace } from "./engine.js";
 import type { ControllerTrace, PointSupport, ThresholdChange } from "./learner.js";
 
@@ -208,7 +208,7 @@ export function controllerReport(rows: readonly RowOutcome[], t: ControllerTrace
     retention: finiteOrNull(p.estimate),
     lowerBound: finiteOrNull(p.lower),
     savings: p.savings,
-    support: t.support[i] ?? { away: 0, matched: 0 },
+    support: t.support[i] ?? { away: 0, matched: 0, required: minAwaySupport(p.objective) },
     hindsight: hindsightAt(span, p.threshold),
   }));
   return {

@@ -499,6 +499,7 @@ describe("compile: learning (ADR 12)", () => {
         segment: "support|qa|d1",
         model: "meta-llama/Meta-Llama-3-8B-Instruct",
         provider: "team-a/llama-3-8b",
+        baselineProvider: "team-a/gpt-4o",
         routed: 9,
         baseline: 9.5,
         propensity: 0.95,

@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { evidenceOf, thresholdKey, type LearningLabel, type RouteEvidence } from "../../router/learn/evidence.js";
+import { controlFromSums, hasSupport, minAwaySupport } from "../../router/learn/controller.js";
+import {
+  evidenceOf,
+  thresholdKey,
+  thresholdSums,
+  type LearningLabel,
+  type RouteEvidence,
+} from "../../router/learn/evidence.js";
 import {
   evidenceFrom,
   evidenceQueries,
@@ -19,6 +26,7 @@ function label(i: number): LearningLabel {
     segment: i % 2 === 0 ? "support|qa|d1" : "-|code|d3",
     model: i % 3 === 0 ? "strong-1" : "cheap-1",
     provider: i % 3 === 0 ? "ns/strong" : "ns/cheap",
+    baselineProvider: "ns/strong",
     routed: 6 + (i % 4),
     baseline: 8 + (i % 2),
     propensity: 0.9,
@@ -32,7 +40,7 @@ function label(i: number): LearningLabel {
 }
 
 /** The evidence as Prometheus answers the evidence queries: one sample per series, in this gateway's namespace. */
-function asSamples(e: RouteEvidence, labels: Record<string, string>): EvidenceSamples {
+function asSamples(e: RouteEvidence, labels: Record<string, string>, o: { support?: boolean } = {}): EvidenceSamples {
   const out = Object.fromEntries(Object.keys(LEARNING_METRICS).map((m) => [m, []])) as unknown as EvidenceSamples;
   const push = (m: LearningMetric, extra: Record<string, string>, value: number) =>
     out[m].push({ labels: { ...labels, ...extra }, value });
@@ -48,6 +56,11 @@ function asSamples(e: RouteEvidence, labels: Record<string, string>): EvidenceSa
   for (const t of e.thresholds) {
     const l = { threshold: thresholdKey(t.threshold) };
     push("thresholdCost", l, t.cost);
+    // A router writes both support series at every threshold for every label; an older one writes neither.
+    if (o.support ?? true) {
+      push("thresholdAway", l, t.away);
+      push("thresholdAwayMatched", l, t.matchedAway);
+    }
     if (t.matched === 0) continue; // a router creates these series with the first matching label
     push("thresholdLabels", l, t.matched);
     push("thresholdScore", { ...l, side: "routed" }, t.sumRouted);
@@ -67,6 +80,31 @@ describe("evidenceFrom", () => {
   it("reads back exactly the evidence the routers' counters hold", () => {
     const e = evidenceOf(Array.from({ length: 60 }, (_, i) => label(i)));
     expect(evidenceFrom(asSamples(e, { route: "chat", namespace: "gw" }), target)).toEqual(e);
+  });
+
+  it("reads each threshold's support: the labels it sends away and those judged on its choice", () => {
+    const e = evidenceOf(Array.from({ length: 60 }, (_, i) => label(i)));
+    const read = evidenceFrom(asSamples(e, { route: "chat", namespace: "gw" }), target);
+    // π_t sends every label to ns/cheap (predicted 0.93) up to 0.93, none above; ns/cheap answered 40 of 60.
+    expect(read.thresholds.find((t) => thresholdKey(t.threshold) === "0.93")).toMatchObject({
+      away: 60,
+      matchedAway: 40,
+    });
+    expect(read.thresholds.find((t) => thresholdKey(t.threshold) === "0.94")).toMatchObject({
+      away: 0,
+      matchedAway: 0,
+    });
+  });
+
+  it("reads a router without support series as every label sent away with no support, which passes no threshold", () => {
+    const e = evidenceOf(Array.from({ length: 60 }, (_, i) => label(i)));
+    const read = evidenceFrom(asSamples(e, { route: "chat", namespace: "gw" }, { support: false }), target);
+    expect(read.thresholds.every((t) => t.away === 60 && t.matchedAway === 0)).toBe(true);
+    const control = controlFromSums(thresholdSums(read), { objective: 0.9, flipRate: 0 });
+    expect(control.met).toBe(false);
+    // With the series every threshold has support: 40 of the 60 labels sent to ns/cheap were judged on it (≥ 29).
+    expect(e.thresholds.every((t) => hasSupport(t, minAwaySupport(0.9)))).toBe(true);
+    expect(read.thresholds.some((t) => hasSupport(t, minAwaySupport(0.9)))).toBe(false);
   });
 
   it("ignores another gateway's routers serving the same route name", () => {

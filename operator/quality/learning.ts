@@ -47,6 +47,8 @@ export const LEARNING_METRICS = {
   thresholdScoreSquared: "routewise_learning_threshold_score_squared_total",
   thresholdScoreProduct: "routewise_learning_threshold_score_product_total",
   thresholdCost: "routewise_learning_threshold_cost_usd_total",
+  thresholdAway: "routewise_learning_threshold_away_total",
+  thresholdAwayMatched: "routewise_learning_threshold_away_matched_total",
   judgeOrdered: "routewise_evaluation_judge_ordered_total",
   judgeDisagreements: "routewise_evaluation_judge_disagreements_total",
 } as const;
@@ -66,6 +68,8 @@ const GROUPING: Record<LearningMetric, string[]> = {
   thresholdScoreSquared: ["threshold", "side"],
   thresholdScoreProduct: ["threshold"],
   thresholdCost: ["threshold"],
+  thresholdAway: ["threshold"],
+  thresholdAwayMatched: ["threshold"],
   judgeOrdered: [],
   judgeDisagreements: [],
 };
@@ -183,7 +187,13 @@ function cellsFrom(of: Of): CellSums[] {
     .sort((a, b) => compare(a.segment, b.segment) || compare(a.model, b.model));
 }
 
-/** The grid's thresholds the routers counted a cost for (every label counts one at each). */
+/**
+ * The grid's thresholds the routers counted a cost for (every label counts one at each), with their support.
+ * Routers write both support series of every threshold for every label (0 when it stays with the baseline), so a
+ * missing series means routers older than the support counters: matchedAway reads 0 and away every label, so such
+ * evidence passes no threshold (the route runs at its objective, as before learning) instead of passing a threshold
+ * whose away labels it cannot see.
+ */
 function thresholdsFrom(of: Of, labels: number): RouteEvidence["thresholds"] {
   const costs = of("thresholdCost");
   return THRESHOLD_GRID.flatMap((threshold) => {
@@ -192,8 +202,17 @@ function thresholdsFrom(of: Of, labels: number): RouteEvidence["thresholds"] {
     if (!cost) return [];
     const want = { threshold: key };
     const matched = Math.round(valueWith(of("thresholdLabels"), want));
-    return [{ threshold, matched, cost: cost.value, n: labels, ...sumsWith(of, THRESHOLD_SUMS, want) }];
+    const support = supportOf(of, want, labels);
+    return [{ threshold, matched, ...support, cost: cost.value, n: labels, ...sumsWith(of, THRESHOLD_SUMS, want) }];
   });
+}
+
+function supportOf(of: Of, want: Record<string, string>, labels: number): { away: number; matchedAway: number } {
+  const has = (m: LearningMetric) => of(m).some((x) => x.labels["threshold"] === want["threshold"]);
+  return {
+    away: has("thresholdAway") ? Math.round(valueWith(of("thresholdAway"), want)) : labels,
+    matchedAway: Math.round(valueWith(of("thresholdAwayMatched"), want)),
+  };
 }
 
 function compare(a: string, b: string): number {

@@ -64,6 +64,7 @@ describe("learning labels (request record → ledger → evaluation record)", ()
         segment: "-|qa|d1",
         model: "cheap-1",
         provider: "ns/cheap",
+        baselineProvider: "ns/strong",
         routed: 8,
         baseline: 9,
         propensity: 0.9,
@@ -87,6 +88,28 @@ describe("learning labels (request record → ledger → evaluation record)", ()
       value: 8 / 0.9,
     });
     expect(await series("judgeOrdered")).toEqual([{ labels: { route: "chat" }, value: 1 }]);
+  });
+
+  it("writes both support series at every threshold: away up to the cheap model's 0.95, matched there too", async () => {
+    const { evaluations, answer, series } = setup();
+    answer("req-1");
+    evaluations.sample("chat", "cheap-1", { routed: 8, baseline: 9 }, "req-1");
+    const value = (xs: { labels: Record<string, string>; value: number }[], t: string) =>
+      xs.find((x) => x.labels["threshold"] === t)?.value;
+    const away = await series("learningThresholdAway");
+    const matched = await series("learningThresholdAwayMatched");
+    expect([away.length, matched.length]).toEqual([31, 31]);
+    expect([value(away, "0.95"), value(matched, "0.95")]).toEqual([1, 1]);
+    expect([value(away, "0.96"), value(matched, "0.96")]).toEqual([0, 0]);
+  });
+
+  it("counts a fallback's label away without support (the policy did not choose who answered)", async () => {
+    const { evaluations, answer, series } = setup();
+    answer("req-1", route, selection, strong);
+    evaluations.sample("chat", "strong-1", { routed: 10, baseline: 10 }, "req-1");
+    const at = async (name: "learningThresholdAway" | "learningThresholdAwayMatched") =>
+      (await series(name)).find((x) => x.labels["threshold"] === "0.90")?.value;
+    expect([await at("learningThresholdAway"), await at("learningThresholdAwayMatched")]).toEqual([1, 0]);
   });
 
   it("adds no segment label (and no learning series) on a route that does not learn", async () => {

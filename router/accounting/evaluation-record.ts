@@ -108,13 +108,19 @@ export function createEvaluationRecorder(
   };
 }
 
-/** A label's share of the SLO controller's sums (router/learn/evidence.ts): every threshold's cost and matches. */
+/**
+ * A label's share of the SLO controller's sums (router/learn/evidence.ts): every threshold's cost, matches and
+ * support. Both support series are written at every threshold (by 0 when the label stays with the baseline): the
+ * operator reads a missing one as a router without support counters, whose evidence passes no threshold.
+ */
 function recordLabel(m: RouterMetrics, route: string, l: LearningLabel): void {
   m.learningLabels.inc({ route });
   m.learningBaselineCost.inc({ route }, l.baselineCost);
   for (const c of thresholdContributions(l)) {
     const labels = { route, threshold: thresholdKey(c.threshold) };
     m.learningThresholdCost.inc(labels, c.cost);
+    m.learningThresholdAway.inc(labels, c.away ? 1 : 0);
+    m.learningThresholdAwayMatched.inc(labels, c.away && c.weight > 0 ? 1 : 0);
     if (c.weight <= 0) continue;
     const w = c.weight;
     m.learningThresholdLabels.inc(labels);

@@ -32,6 +32,7 @@ function label(routed: number): LearningLabel {
     segment: "-|qa|d0",
     model: "cheap-1",
     provider: cheap.id,
+    baselineProvider: strong.id,
     routed,
     baseline: 9,
     propensity: 1,

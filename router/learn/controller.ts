@@ -16,6 +16,12 @@
  *
  * Cost is full-information: every label carries every candidate's estimated cost, so the savings of π_t are
  * 1 − Σ cost(π_t(x)) / Σ cost(baseline(x)) over the window.
+ *
+ * Support: the self-normalised ratio ignores the labels it has no match for, so a threshold that sends labels away
+ * from the baseline none of which was judged on its choice would be estimated from the baseline's labels alone
+ * (r = b: estimate = bound = 1). A threshold that sends any label away (`away` > 0) is therefore tested only with
+ * at least minAwaySupport(objective) of those labels judged on its choice (`matchedAway`; operatingPoint); one that
+ * sends nothing away is the baseline's and is tested as before.
  */
 import { addSample, EMPTY_SUMS, ratioEstimate, unmixSums, Z_95, type JudgeSums } from "./sums.js";
 
@@ -59,6 +65,8 @@ export interface ControllerOptions {
   thresholds?: readonly number[];
   /** Objectives below the route's at which savings are reported too. Default [0.01, 0.02] below. */
   below?: readonly number[];
+  /** The matched away labels an away-threshold needs (see minAwaySupport). Default minAwaySupport(objective). */
+  minSupport?: (objective: number) => number;
 }
 
 export interface ThresholdEvaluation {
@@ -69,6 +77,9 @@ export interface ThresholdEvaluation {
   lower: number;
   /** Labels whose judged provider is π_t's choice. */
   matched: number;
+  /** Labels π_t sends away from the baseline, and of those the ones judged on π_t's choice. */
+  away: number;
+  matchedAway: number;
   /** 1 − cost(π_t) / cost(baseline). */
   savings: number;
 }
@@ -93,6 +104,27 @@ export interface ControllerResult extends OperatingPoint {
 
 export const DEFAULT_THRESHOLDS: readonly number[] = Array.from({ length: 101 }, (_, i) => 0.5 + i / 200);
 export const DEFAULT_BELOW: readonly number[] = [0.01, 0.02];
+
+/** The floor of minAwaySupport: below it the delta-method variance of a handful of equal scores is 0. */
+export const MIN_AWAY_LABELS = 10;
+
+/**
+ * The matched away labels a threshold that sends labels away from the baseline needs to pass at `objective`:
+ * max(10, ⌈ln 0.05 / ln objective⌉) (≈ 3/(1 − objective), the rule of three: 59 at 0.95, 29 at 0.90, 299 at 0.99).
+ * k away labels all judged as good as the baseline are, at 95%, still consistent with the away choice failing on
+ * a share 1 − 0.05^(1/k) of them; k reaches the objective's allowed loss 1 − objective only from this count on, so
+ * fewer cannot show the away choice keeps the objective even where the bound's variance says they do.
+ */
+export function minAwaySupport(objective: number): number {
+  if (!(objective < 1)) return Number.POSITIVE_INFINITY;
+  if (objective <= 0) return MIN_AWAY_LABELS;
+  return Math.max(MIN_AWAY_LABELS, Math.ceil(Math.log(0.05) / Math.log(objective)));
+}
+
+/** Whether a threshold has the support to pass: it sends nothing away (the baseline), or enough away were judged. */
+export function hasSupport(e: Pick<ThresholdEvaluation, "away" | "matchedAway">, minSupport: number): boolean {
+  return e.away <= 0 || e.matchedAway >= minSupport;
+}
 
 /** The most recent `window` labels (drift makes a cumulative estimate lag). */
 export function slidingWindow<T>(labels: readonly T[], window: number): T[] {
@@ -128,6 +160,9 @@ export interface ThresholdSums {
   threshold: number;
   sums: JudgeSums;
   matched: number;
+  /** Labels π_t sends away from the baseline, and of those the ones judged on π_t's choice. */
+  away: number;
+  matchedAway: number;
   cost: number;
   baselineCost: number;
 }
@@ -141,21 +176,47 @@ export function evaluateSums(t: ThresholdSums, flipRate: number, z: number = Z_9
     estimate: supported ? ratio : Number.NaN,
     lower: supported ? ratio - z * Math.sqrt(variance) : Number.NEGATIVE_INFINITY,
     matched: t.matched,
+    away: t.away,
+    matchedAway: t.matchedAway,
     savings: t.baselineCost > 0 ? 1 - t.cost / t.baselineCost : 0,
   };
 }
 
 function tally(input: ControllerInput, threshold: number): ThresholdSums {
-  const t: ThresholdSums = { threshold, sums: EMPTY_SUMS, matched: 0, cost: 0, baselineCost: 0 };
+  const t: ThresholdSums = {
+    threshold,
+    sums: EMPTY_SUMS,
+    matched: 0,
+    away: 0,
+    matchedAway: 0,
+    cost: 0,
+    baselineCost: 0,
+  };
   for (const l of input.labels) {
-    const choice = policyChoice(l.options, threshold);
-    const w = choice?.provider === l.provider && l.propensity > 0 ? 1 / l.propensity : 0;
+    const { cost, weight: w, away } = contributionAt(l, input.baseline, threshold);
     if (w > 0) t.matched++;
-    t.cost += choice?.cost ?? 0;
+    if (away) t.away++;
+    if (away && w > 0) t.matchedAway++;
+    t.cost += cost;
     t.baselineCost += baselineOption(l, input.baseline)?.cost ?? 0;
     t.sums = addSample(t.sums, l.routed, l.baseline, w);
   }
   return t;
+}
+
+/**
+ * What one label adds at one threshold: π_t's cost, the weight of its judge sums (1/propensity when the judged
+ * provider is π_t's choice, else 0), and whether π_t sends it away from the baseline.
+ */
+export function contributionAt(
+  l: Pick<LoggedLabel, "provider" | "propensity" | "options">,
+  baseline: string,
+  threshold: number,
+): { cost: number; weight: number; away: boolean } {
+  const choice = policyChoice(l.options, threshold);
+  const matches = choice?.provider === l.provider && l.propensity > 0;
+  const away = choice !== undefined && choice.provider !== baseline;
+  return { cost: choice?.cost ?? 0, weight: matches ? 1 / l.propensity : 0, away };
 }
 
 function baselineOption(l: LoggedLabel, baseline: string): CandidateOption | undefined {
@@ -169,19 +230,32 @@ function baselineOption(l: LoggedLabel, baseline: string): CandidateOption | und
  * clears too. A policy's retention falls as its threshold does, so this keeps the chance of running a threshold
  * below the objective at the bound's 5% despite testing many (taking the lowest that clears anywhere on a noisy
  * curve would not). Ties in savings: the higher threshold.
+ *
+ * A threshold that sends labels away without `minSupport` of them judged on its choice (hasSupport) is not tested:
+ * it is never taken, and it does not end the sequence either (in either mode). Which thresholds have support
+ * depends on the logging policy and exploration, not on the scores; stopping at them instead would stop at the
+ * thresholds just under 1, which send only a few labels away and rarely have the support, and never move. When
+ * no threshold that sends labels away has the support, nothing is met: the evidence says nothing about any cheaper
+ * policy, and certifying the baseline (threshold 1) would also starve the cheaper choices of the running policy's
+ * labels, leaving them only exploration's.
  */
 export function operatingPoint(
   curve: readonly ThresholdEvaluation[],
   objective: number,
   mode: "lcb" | "point" = "lcb",
+  minSupport: number = minAwaySupport(objective),
 ): OperatingPoint {
   const score = (e: ThresholdEvaluation): number => (mode === "lcb" ? e.lower : e.estimate);
   const descending = [...curve].sort((a, b) => b.threshold - a.threshold);
-  const best = fixedSequence(descending, (e) => score(e) >= objective);
+  const tested = descending.filter((e) => hasSupport(e, minSupport));
+  const best = fixedSequence(tested, (e) => score(e) >= objective);
   const chosen = best ?? descending[0];
   if (!chosen) return { objective, threshold: 1, met: false, estimate: Number.NaN, lower: -Infinity, savings: 0 };
   const { threshold, estimate, lower, savings } = chosen;
-  return { objective, threshold, met: best !== undefined, estimate, lower, savings };
+  // Only thresholds that send nothing away tested: no evidence on any cheaper policy either way, so nothing is met
+  // (the route keeps its objective, the declared behaviour) rather than the baseline being certified.
+  const met = best !== undefined && tested.some((e) => e.away > 0);
+  return { objective, threshold, met, estimate, lower, savings };
 }
 
 /** The most saving evaluation of the leading run that passes (thresholds descending). */
@@ -217,7 +291,8 @@ export function controlFromSums(
   const ordered = [...thresholds].sort((a, b) => a.threshold - b.threshold);
   const curve = ordered.map((t) => evaluateSums(t, input.flipRate, options.z ?? Z_95));
   const objectives = [input.objective, ...(options.below ?? DEFAULT_BELOW).map((d) => input.objective - d)];
-  const points = objectives.map((o) => operatingPoint(curve, o, mode));
+  const minSupport = options.minSupport ?? minAwaySupport;
+  const points = objectives.map((o) => operatingPoint(curve, o, mode, minSupport(o)));
   const [first] = points as [OperatingPoint, ...OperatingPoint[]];
   return { ...first, labels: ordered[0]?.sums.n ?? 0, curve, points };
 }

@@ -39,6 +39,7 @@ function labels(seed: number, n: number): LearningLabel[] {
       segment: `-|qa|d${i % 4}`,
       model: MODELS[chosen.provider]!,
       provider: chosen.provider,
+      baselineProvider: "p/strong",
       routed: s.routed,
       baseline: s.baseline,
       propensity,
@@ -77,7 +78,12 @@ function add(a: RouteEvidence, b: RouteEvidence): RouteEvidence {
 describe("thresholdContributions", () => {
   it("weighs a label by 1/propensity exactly at the thresholds whose choice is the judged provider", () => {
     const opts = options(0.4); // cheap 0.90, mid 0.96, strong 1
-    const contributions = thresholdContributions({ provider: "p/mid", propensity: 0.5, options: opts });
+    const contributions = thresholdContributions({
+      provider: "p/mid",
+      propensity: 0.5,
+      options: opts,
+      baselineProvider: "p/strong",
+    });
     const matched = contributions.filter((c) => c.weight > 0).map((c) => thresholdKey(c.threshold));
     expect(matched[0]).toBe("0.91");
     expect(matched.at(-1)).toBe("0.96");
@@ -88,7 +94,12 @@ describe("thresholdContributions", () => {
   });
 
   it("gives no weight when the policy did not choose the judged provider (propensity 0)", () => {
-    const contributions = thresholdContributions({ provider: "p/mid", propensity: 0, options: options(0.4) });
+    const contributions = thresholdContributions({
+      provider: "p/mid",
+      propensity: 0,
+      options: options(0.4),
+      baselineProvider: "p/strong",
+    });
     expect(contributions.every((c) => c.weight === 0)).toBe(true);
   });
 

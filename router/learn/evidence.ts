@@ -7,11 +7,13 @@
  * Per label (a judged request of a learning route):
  * - its cell (segment × the routed side's model): ADR 10's sums n, S_r, S_b, S_rr, S_bb, S_rb;
  * - for every threshold t of THRESHOLD_GRID: the cost of π_t's choice, and — when the judged provider is π_t's
- *   choice — one matched label with the judge sums weighted by 1/propensity (controller.ts);
+ *   choice — one matched label with the judge sums weighted by 1/propensity (controller.ts); when π_t's choice is
+ *   not the baseline, one away label, and one matched away label when it is also the judged provider (the
+ *   controller's support);
  * - the route's label count and the baseline's cost;
  * - the judge's position agreement (learner.ts estimateFlipRate).
  */
-import { policyChoice, type CandidateOption, type ThresholdSums } from "./controller.js";
+import { contributionAt, type CandidateOption, type ThresholdSums } from "./controller.js";
 import type { JudgeNoiseEvidence } from "./learner.js";
 import { addSample, EMPTY_SUMS, type JudgeSums } from "./sums.js";
 
@@ -41,6 +43,8 @@ export interface LearningLabel {
   model: string;
   /** The routed side's provider. */
   provider: string;
+  /** The route's baseline provider (a threshold whose choice is another sends the label away). */
+  baselineProvider: string;
   /** Routed and baseline scores, 1–10. */
   routed: number;
   baseline: number;
@@ -54,22 +58,22 @@ export interface LearningLabel {
   agreement: PositionAgreement | null;
 }
 
-/** What one label adds at one threshold: π_t's cost, and the weight of its judge sums (0: π_t chose another). */
+/**
+ * What one label adds at one threshold: π_t's cost, the weight of its judge sums (0: π_t chose another), and
+ * whether π_t sends it away from the baseline.
+ */
 export interface ThresholdContribution {
   threshold: number;
   cost: number;
   weight: number;
+  away: boolean;
 }
 
 export function thresholdContributions(
-  label: Pick<LearningLabel, "provider" | "propensity" | "options">,
+  label: Pick<LearningLabel, "provider" | "propensity" | "options" | "baselineProvider">,
   grid: readonly number[] = THRESHOLD_GRID,
 ): ThresholdContribution[] {
-  return grid.map((threshold) => {
-    const choice = policyChoice(label.options, threshold);
-    const matches = choice?.provider === label.provider && label.propensity > 0;
-    return { threshold, cost: choice?.cost ?? 0, weight: matches ? 1 / label.propensity : 0 };
-  });
+  return grid.map((threshold) => ({ threshold, ...contributionAt(label, label.baselineProvider, threshold) }));
 }
 
 /** One cell's sums: a segment and a model. */
@@ -82,6 +86,9 @@ export interface CellSums extends JudgeSums {
 export interface ThresholdEvidence extends JudgeSums {
   threshold: number;
   matched: number;
+  /** Labels π_t sends away from the baseline, and of those the ones judged on π_t's choice (the support). */
+  away: number;
+  matchedAway: number;
   cost: number;
 }
 
@@ -106,7 +113,14 @@ export const NO_EVIDENCE: RouteEvidence = {
 /** A standalone router's window folded into the sums its counters would carry. */
 export function evidenceOf(labels: readonly LearningLabel[], grid: readonly number[] = THRESHOLD_GRID): RouteEvidence {
   const cells = new Map<string, CellSums>();
-  const thresholds = grid.map((threshold): ThresholdEvidence => ({ threshold, matched: 0, cost: 0, ...EMPTY_SUMS }));
+  const thresholds = grid.map((threshold): ThresholdEvidence => ({
+    threshold,
+    matched: 0,
+    away: 0,
+    matchedAway: 0,
+    cost: 0,
+    ...EMPTY_SUMS,
+  }));
   const judge = { ordered: 0, disagreements: 0 };
   let baselineCost = 0;
   for (const l of labels) {
@@ -119,6 +133,8 @@ export function evidenceOf(labels: readonly LearningLabel[], grid: readonly numb
         ...t,
         ...addSample(t, l.routed, l.baseline, c.weight),
         matched: t.matched + (c.weight > 0 ? 1 : 0),
+        away: t.away + (c.away ? 1 : 0),
+        matchedAway: t.matchedAway + (c.away && c.weight > 0 ? 1 : 0),
         cost: t.cost + c.cost,
       };
     });
@@ -138,6 +154,8 @@ export function thresholdSums(e: RouteEvidence): ThresholdSums[] {
     threshold: t.threshold,
     sums: { ...sumsOnly(t), n: e.labels },
     matched: t.matched,
+    away: t.away,
+    matchedAway: t.matchedAway,
     cost: t.cost,
     baselineCost: e.baselineCost,
   }));

@@ -11,6 +11,7 @@ const route = routeConfig({ learning });
 const decision = (extra: Partial<LabelledDecision> = {}): LabelledDecision => ({
   arm: "policy",
   decided: cheap,
+  baseline: strong,
   reason: "classifier",
   baselineQuality: 80,
   predict: (p: ProviderConfig) => (p.id === cheap.id ? 60 : 80),
@@ -27,6 +28,7 @@ describe("labelContext", () => {
       segment: "-|qa|d1",
       provider: cheap.id,
       propensity: 0.95,
+      baselineProvider: strong.id,
       options: [
         { provider: cheap.id, predicted: 0.75, cost: 0.1 },
         { provider: strong.id, predicted: 1, cost: 1 },

@@ -12,6 +12,8 @@ export interface LabelledDecision {
   /** Who chose the provider: the policy, or the rollout sending the request to the baseline. */
   arm: "policy" | "baseline";
   decided: ProviderConfig;
+  /** The route's baseline provider. */
+  baseline: ProviderConfig;
   reason: string;
   baselineQuality: number;
   /** Predicted quality (0–100) of any provider on this request. */
@@ -30,6 +32,8 @@ export interface LabelContext {
   provider: string;
   /** Probability the policy chose `provider`; 0 when it did not (a fallback answered). */
   propensity: number;
+  /** The route's baseline provider. */
+  baselineProvider: string;
   options: CandidateOption[];
   baselineCost: number;
 }
@@ -60,6 +64,7 @@ export function labelContext(
     segment: d.segment ?? "",
     provider: routed.id,
     propensity: routed.id === d.decided.id ? (d.propensity ?? 1) : 0,
+    baselineProvider: d.baseline.id,
     options: (d.order ?? []).map((p) => ({ provider: p.id, predicted: retention(p), cost: cost(p) })),
     baselineCost,
   };

@@ -45,6 +45,7 @@ function cheapLabels(n: number, segment = "-|qa|d1"): LearningLabel[] {
       segment,
       model: provider === cheap.id ? "cheap-1" : "strong-1",
       provider,
+      baselineProvider: strong.id,
       routed: judgedEqual ? 10 : explored ? 6 : 9 + (i % 3) * 0.5,
       baseline: judgedEqual || explored ? 10 : 9.2 + (i % 2) * 0.5,
       propensity: explored ? 0.1 : 0.9,

@@ -236,7 +236,8 @@ export function createRouterMetrics(registry: Registry = new Registry(), options
 /**
  * The SLO controller's sums of learning routes (docs/adr/0012-learned-quality.md, router/learn/evidence.ts): per
  * threshold of the fixed grid, the labels whose judged provider is that threshold's choice and their judge sums
- * weighted by 1/propensity, and the cost of that threshold's choices; per route, the labels and the baseline cost.
+ * weighted by 1/propensity, the cost of that threshold's choices, and its support (the labels it sends away from
+ * the baseline, and of those the ones judged on its choice); per route, the labels and the baseline cost.
  */
 function learningMetrics(r: Registry[]) {
   const threshold = (name: string, help: string) =>
@@ -277,6 +278,14 @@ function learningMetrics(r: Registry[]) {
     learningThresholdCost: threshold(
       "routewise_learning_threshold_cost_usd_total",
       "Learning routes: the labelled answers' tokens at the prices of the policy's choice at this threshold, in USD.",
+    ),
+    learningThresholdAway: threshold(
+      "routewise_learning_threshold_away_total",
+      "Learning routes: labels the policy at this threshold sends away from the baseline.",
+    ),
+    learningThresholdAwayMatched: threshold(
+      "routewise_learning_threshold_away_matched_total",
+      "Learning routes: of the labels sent away at this threshold, those whose judged provider is the policy's choice.",
     ),
   };
 }

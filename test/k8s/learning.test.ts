@@ -85,6 +85,7 @@ function traffic(ns: string, tens: number): LearningLabel[] {
     segment: "support|qa|d1",
     model: "small",
     provider: small,
+    baselineProvider: big,
     routed: 9,
     baseline: 9.25,
     propensity: 0.95,

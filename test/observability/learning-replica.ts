@@ -37,8 +37,8 @@ export async function startLearningReplica(): Promise<LearningReplica> {
     record(route, labels) {
       for (const l of labels) {
         const id = `req-${next++}`;
-        const { segment, provider, propensity, options, baselineCost } = l;
-        ledger.remember(id, { segment, provider, propensity, options: [...options], baselineCost });
+        const { segment, provider, baselineProvider, propensity, options, baselineCost } = l;
+        ledger.remember(id, { segment, provider, baselineProvider, propensity, options: [...options], baselineCost });
         const scores = { routed: l.routed, baseline: l.baseline };
         if (l.agreement) evaluations.sample(route, l.model, scores, id, l.agreement);
         else evaluations.sample(route, l.model, scores, id);
