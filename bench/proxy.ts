@@ -1,23 +1,33 @@
 /**
  * Proxy overhead benchmark (not a test). In one run on this machine, against the same mock upstream (0 ms):
- *   direct      → the mock itself
- *   bare-proxy  → a bare node:http pass-through proxy (keep-alive) → mock
- *   express-minimal → express + express.json + undici forwarding, no routing (express's own ceiling) → mock
- *   routewise   → the Routewise router (express, classify with the built-in ONNX model, select, dispatch) → mock
+ *   direct           → the mock itself
+ *   bare-proxy       → a bare node:http pass-through proxy (keep-alive) → mock
+ *   express-minimal  → express + express.json + undici forwarding, no routing (express's own ceiling) → mock
+ *   routewise        → the Routewise router (classify with the built-in analyzer, select, dispatch) → mock, every
+ *                      prompt unique after the analyzer's normalisation (its decision cache never hits; asserted)
+ *   routewise-cached → a second router process on the same config, a fixed set of 8 prompts (cache hits)
+ *   litellm-1w / litellm-<n>w (--litellm) → LiteLLM's proxy, 1 worker and one per core → mock
  * Each target runs in its own process; the load generator (undici, keep-alive) runs here.
- * Prints JSON: latency at concurrency 1 (p50/p99, added over direct), and closed-loop throughput at a fixed
- * concurrency, as ratios to the bare proxy. Rounds are interleaved so drift hits every target alike.
+ *
+ * Prints JSON: latency at concurrency 1 (p50/p99, added over direct; with --stream also time to first byte),
+ * closed-loop throughput at a fixed concurrency as ratios to the bare proxy, CPU ms per request of each target's
+ * process tree over the throughput phase (/proc/<pid>/stat), the routers' decision cache hit ratio and their own
+ * routing-decision histogram (`routewise_routing_duration_seconds`, scraped before and after each phase, quantiles
+ * interpolated within buckets) at c=1 and at the throughput phase's concurrency, and issue 18's targets with
+ * pass/fail. Rounds are interleaved so drift hits every target alike. Exits non-zero if the uncached target's
+ * cache hit ratio exceeds 1% (the benchmark would be measuring cache hits).
  *
  * With --redis (issue 17) two more router targets run the same JSON config, whose provider has limits and whose
  * route has a budget, so every request takes a provider slot and reads the budget's spend: `routewise-limits` keeps
  * that state in memory, `routewise-redis` in a redis-server started here; `redis_added_latency_ms` is the second
  * minus the first (target: p50 ≤ 0.3 ms).
  *
- *   npm run bench:proxy [-- --requests 2000 --seconds 5 --concurrency 32 --rounds 3 --stream --profile DIR --redis]
+ *   npm run bench:proxy [-- --requests 2000 --seconds 5 --concurrency 32 --rounds 3 --stream --profile DIR --redis
+ *                          --litellm --workers N]
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
-import { cpus, tmpdir } from "node:os";
+import { availableParallelism, cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { Pool } from "undici";
@@ -25,7 +35,12 @@ import { compileManifests } from "../cli/standalone.js";
 import { contentHash } from "../router/config/hash.js";
 import { packageRoot } from "../router/config/package-root.js";
 import type { RouterConfig } from "../router/config/types.js";
+import { normalizeText } from "../router/classify/featurize.js";
 import { startRedis, type RunningRedis } from "../test/harness/redis.js";
+import { ensureLiteLLM, LITELLM_VERSION, startLiteLLM } from "./lib/litellm.js";
+import { cachedPrompt, CACHED_PROMPTS, uniquePrompt } from "./lib/prompts.js";
+import { add, diff, histogramOf, quantile, scrape, sumOf, type Histogram } from "./lib/prom-scrape.js";
+import { treeCpuMs } from "./lib/proc-cpu.js";
 
 const { values } = parseArgs({
   options: {
@@ -38,24 +53,45 @@ const { values } = parseArgs({
     profile: { type: "string" },
     /** Also measure the shared state store: limits and a budget in memory vs in Redis. */
     redis: { type: "boolean", default: false },
+    /** Also measure LiteLLM's proxy (installed into a cached venv), 1 worker and one per core. */
+    litellm: { type: "boolean", default: false },
+    /** Run the routers with `--workers N` (only if this router version has the flag). */
+    workers: { type: "string" },
   },
 });
 const ROOT = packageRoot();
 const TSX = ["--import", "tsx"];
+const CHAT = "/v1/chat/completions";
+const MAX_UNCACHED_HIT_RATIO = 0.01;
+const log = (line: string): void => void process.stderr.write(`${line}\n`);
 
 interface Target {
   name: string;
   port: number;
   path: string;
   model: string;
+  /** The process (tree) serving it, for CPU time. */
+  pid: number | undefined;
+  /** The router's metrics port (routers only). */
+  metricsPort?: number;
+  headers?: Record<string, string>;
+  prompt: (n: number) => string;
 }
 
-function startChild(args: string[], env: Record<string, string> = {}): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, args, {
-    cwd: ROOT,
-    env: { ...process.env, ...env },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
+/** What one target accumulates over the rounds. */
+interface Tally {
+  lat: number[];
+  ttfb: number[];
+  rps: number[];
+  cpuMsPerReq: number[];
+  decisionC1: Histogram;
+  decisionLoaded: Histogram;
+  hits: number;
+  misses: number;
+}
+
+function startChild(args: string[]): Promise<{ child: ChildProcess; port: number }> {
+  const child = spawn(process.execPath, args, { cwd: ROOT, env: process.env, stdio: ["ignore", "pipe", "inherit"] });
   return new Promise((resolve, reject) => {
     let buf = "";
     const onData = (d: string): void => {
@@ -137,19 +173,35 @@ function limitedConfigDir(upstreamPort: number): string {
   return configDir;
 }
 
-/** A router process on `config` (a directory or file), listening on a free port; resolves once it is ready. */
+/** `--workers N` for the routers when asked for and this router has the flag; otherwise none (and why). */
+function routerWorkerArgs(): { args: string[]; note: string } {
+  if (values.workers === undefined) return { args: [], note: "not asked (--workers N)" };
+  const help = spawnSync(process.execPath, [...TSX, "cli/main.ts", "router", "--help"], {
+    cwd: ROOT,
+    encoding: "utf8",
+  });
+  if (!help.stdout.includes("--workers")) {
+    log("Skipped --workers: this router's `routewise router --help` has no --workers flag");
+    return { args: [], note: "skipped: the router has no --workers flag" };
+  }
+  return { args: ["--workers", values.workers], note: values.workers };
+}
+
+/** A router process on `config` (a directory or file), with a known metrics port; resolves once it is ready. */
 async function startRouterProcess(
   config: string,
   extra: string[] = [],
-): Promise<{ child: ChildProcess; port: number }> {
+): Promise<{ child: ChildProcess; port: number; metricsPort: number }> {
   const port = await freePort();
+  const metricsPort = await freePort();
   const child = spawn(
     process.execPath,
     [
       ...(values.profile === undefined ? [] : ["--cpu-prof", "--cpu-prof-dir", values.profile]),
       ...TSX,
       "cli/main.ts",
-      ...["router", "--config", config, "--host", "127.0.0.1", "--port", String(port), "--metrics-port", "0"],
+      ...["router", "--config", config, "--host", "127.0.0.1", "--port", String(port)],
+      ...["--metrics-port", String(metricsPort)],
       ...extra,
     ],
     {
@@ -160,74 +212,124 @@ async function startRouterProcess(
   );
   children.push(child);
   await waitReady(port);
-  return { child, port };
+  return { child, port, metricsPort };
 }
 
 let counter = 0;
-function body(model: string): string {
+function body(t: Target): string {
   counter++;
   return JSON.stringify({
-    model,
+    model: t.model,
     stream: values.stream,
-    messages: [
-      {
-        role: "user",
-        content: `Question ${counter}: what is the capital of country number ${counter % 997}? Answer briefly.`,
-      },
-    ],
+    messages: [{ role: "user", content: t.prompt(counter) }],
   });
 }
 
-async function once(pool: Pool, t: Target): Promise<number> {
+/** One request: total time and time to the first body byte, in ms. */
+async function once(pool: Pool, t: Target): Promise<{ total: number; ttfb: number }> {
   const t0 = performance.now();
   const res = await pool.request({
     path: t.path,
     method: "POST",
-    headers: { "content-type": "application/json" },
-    body: body(t.model),
+    headers: { "content-type": "application/json", ...t.headers },
+    body: body(t),
   });
-  await res.body.text();
+  let ttfb = NaN;
+  for await (const chunk of res.body) {
+    if (Number.isNaN(ttfb) && (chunk as Buffer).length > 0) ttfb = performance.now() - t0;
+  }
   if (res.statusCode !== 200) throw new Error(`${t.name}: HTTP ${res.statusCode}`);
-  return performance.now() - t0;
+  return { total: performance.now() - t0, ttfb };
 }
 
-async function latency(t: Target, n: number): Promise<number[]> {
+/** The router's routing histogram and cache counters now (or nothing for a target that is no router). */
+async function routerState(t: Target): Promise<{ h: Histogram; hits: number; misses: number } | null> {
+  if (t.metricsPort === undefined) return null;
+  const text = await scrape(t.metricsPort);
+  return {
+    h: histogramOf(text, "routewise_routing_duration_seconds"),
+    hits: sumOf(text, "routewise_classifier_cache_hits_total"),
+    misses: sumOf(text, "routewise_classifier_cache_misses_total"),
+  };
+}
+
+/** Runs `phase` between two scrapes of the router and adds what changed to the tally. */
+async function measured(t: Target, tally: Tally, which: "c1" | "loaded", phase: () => Promise<void>): Promise<void> {
+  const before = await routerState(t);
+  await phase();
+  const after = await routerState(t);
+  if (!before || !after) return;
+  const d = diff(after.h, before.h);
+  if (which === "c1") tally.decisionC1 = add(tally.decisionC1, d);
+  else tally.decisionLoaded = add(tally.decisionLoaded, d);
+  tally.hits += after.hits - before.hits;
+  tally.misses += after.misses - before.misses;
+}
+
+async function latency(t: Target, tally: Tally, n: number): Promise<void> {
   const pool = new Pool(`http://127.0.0.1:${t.port}`, { connections: 1, pipelining: 1 });
   for (let i = 0; i < Math.min(200, n / 5); i++) await once(pool, t);
-  const samples: number[] = [];
-  for (let i = 0; i < n; i++) samples.push(await once(pool, t));
+  await measured(t, tally, "c1", async () => {
+    for (let i = 0; i < n; i++) {
+      const r = await once(pool, t);
+      tally.lat.push(r.total);
+      tally.ttfb.push(r.ttfb);
+    }
+  });
   await pool.close();
-  return samples;
 }
 
-async function throughput(t: Target, seconds: number, concurrency: number): Promise<number> {
+/** Closed loop at `concurrency` for `seconds` after a 1 s warm-up; requests/s and CPU ms/request of the target. */
+async function throughput(t: Target, tally: Tally, seconds: number, concurrency: number): Promise<void> {
   const pool = new Pool(`http://127.0.0.1:${t.port}`, { connections: concurrency, pipelining: 1 });
-  const warmEnd = performance.now() + 1000;
-  const end = warmEnd + seconds * 1000;
+  const loop = async (end: number, count: () => void): Promise<void> => {
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (performance.now() < end) {
+          await once(pool, t);
+          count();
+        }
+      }),
+    );
+  };
+  await loop(performance.now() + 1000, () => undefined);
   let done = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (performance.now() < end) {
-        await once(pool, t);
-        if (performance.now() > warmEnd) done++;
-      }
-    }),
-  );
+  await measured(t, tally, "loaded", async () => {
+    const cpu0 = t.pid === undefined ? NaN : treeCpuMs(t.pid);
+    const t0 = performance.now();
+    await loop(t0 + seconds * 1000, () => done++);
+    const elapsed = (performance.now() - t0) / 1000;
+    const cpu1 = t.pid === undefined ? NaN : treeCpuMs(t.pid);
+    tally.rps.push(done / elapsed);
+    tally.cpuMsPerReq.push((cpu1 - cpu0) / done);
+  });
   await pool.close();
-  return done / seconds;
 }
 
 function pct(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
+  const s = xs.filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
 }
 
 const median = (xs: number[]): number => pct(xs, 50);
 const round3 = (x: number): number => Math.round(x * 1000) / 1000;
+const ms = (seconds: number): number => round3(seconds * 1000);
+
+function newTally(): Tally {
+  const empty = { buckets: [], count: 0 };
+  return { lat: [], ttfb: [], rps: [], cpuMsPerReq: [], decisionC1: empty, decisionLoaded: empty, hits: 0, misses: 0 };
+}
+
+/** The first `n` unique prompts really are distinct after the analyzer's normalisation (cheap self-check). */
+function assertUniquePrompts(n: number): void {
+  const keys = new Set(Array.from({ length: n }, (_, i) => normalizeText(uniquePrompt(i + 1))));
+  if (keys.size !== n) throw new Error(`bench prompts are not unique after normalisation: ${keys.size} of ${n}`);
+}
 
 const children: ChildProcess[] = [];
-let redis: RunningRedis | null = null;
-try {
+const state: { redis: RunningRedis | null } = { redis: null };
+
+async function baseTargets(workerArgs: string[]): Promise<{ targets: Target[]; mockPort: number }> {
   const mock = await startChild([...TSX, "bench/lib/mock-upstream.ts"]);
   children.push(mock.child);
   const bare = await startChild([...TSX, "bench/lib/bare-proxy.ts", String(mock.port)]);
@@ -236,75 +338,159 @@ try {
   children.push(exp.child);
   const dir = mkdtempSync(join(tmpdir(), "routewise-bench-"));
   writeFileSync(join(dir, "policy.yaml"), policy(mock.port));
-  const router = await startRouterProcess(dir);
+  const router = await startRouterProcess(dir, workerArgs);
+  const cachedRouter = await startRouterProcess(dir, workerArgs);
+  const plain = { path: CHAT, model: "mock-model", prompt: uniquePrompt };
+  const rw = { path: CHAT, model: "bench" };
+  return {
+    mockPort: mock.port,
+    targets: [
+      { name: "direct", port: mock.port, pid: mock.child.pid, ...plain },
+      { name: "bare-proxy", port: bare.port, pid: bare.child.pid, ...plain },
+      { name: "express-minimal", port: exp.port, pid: exp.child.pid, ...plain },
+      { name: "routewise", ...router, pid: router.child.pid, ...rw, prompt: uniquePrompt },
+      { name: "routewise-cached", ...cachedRouter, pid: cachedRouter.child.pid, ...rw, prompt: cachedPrompt },
+    ],
+  };
+}
 
-  const targets: Target[] = [
-    { name: "direct", port: mock.port, path: "/v1/chat/completions", model: "mock-model" },
-    { name: "bare-proxy", port: bare.port, path: "/v1/chat/completions", model: "mock-model" },
-    { name: "express-minimal", port: exp.port, path: "/v1/chat/completions", model: "mock-model" },
-    { name: "routewise", port: router.port, path: "/v1/chat/completions", model: "bench" },
+async function redisTargets(mockPort: number): Promise<Target[]> {
+  const redis = await startRedis();
+  state.redis = redis;
+  const config = limitedConfigDir(mockPort);
+  const inMemory = await startRouterProcess(config);
+  const shared = await startRouterProcess(config, ["--redis-url", redis.url, "--state-key-prefix", "routewise:bench"]);
+  const rw = { path: CHAT, model: "bench", prompt: uniquePrompt };
+  return [
+    { name: "routewise-limits", ...inMemory, pid: inMemory.child.pid, ...rw },
+    { name: "routewise-redis", ...shared, pid: shared.child.pid, ...rw },
   ];
-  if (values.redis) {
-    redis = await startRedis();
-    const config = limitedConfigDir(mock.port);
-    const inMemory = await startRouterProcess(config);
-    const shared = await startRouterProcess(config, [
-      "--redis-url",
-      redis.url,
-      "--state-key-prefix",
-      "routewise:bench",
-    ]);
-    targets.push(
-      { name: "routewise-limits", port: inMemory.port, path: "/v1/chat/completions", model: "bench" },
-      { name: "routewise-redis", port: shared.port, path: "/v1/chat/completions", model: "bench" },
-    );
+}
+
+/** LiteLLM with 1 worker and one per core, or none (with the reason) if it cannot be installed or started. */
+async function litellmTargets(mockPort: number): Promise<{ targets: Target[]; note: string }> {
+  const installed = ensureLiteLLM(log);
+  if ("error" in installed) {
+    log(`Skipped LiteLLM: ${installed.error}`);
+    return { targets: [], note: `skipped: ${installed.error}` };
   }
-  const lat = new Map<string, number[]>(targets.map((t) => [t.name, []]));
-  const rps = new Map<string, number[]>(targets.map((t) => [t.name, []]));
-  const rounds = Number(values.rounds);
-  for (let r = 0; r < rounds; r++) {
-    for (const t of targets) lat.get(t.name)?.push(...(await latency(t, Number(values.requests) / rounds)));
-    for (const t of targets)
-      rps.get(t.name)?.push(await throughput(t, Number(values.seconds), Number(values.concurrency)));
+  const targets: Target[] = [];
+  for (const workers of [...new Set([1, availableParallelism()])]) {
+    try {
+      const l = await startLiteLLM({ bin: installed.bin, upstreamPort: mockPort, port: await freePort(), workers });
+      children.push(l.child);
+      targets.push({
+        name: `litellm-${workers}w`,
+        port: l.port,
+        pid: l.child.pid,
+        path: CHAT,
+        model: "bench",
+        headers: { authorization: `Bearer ${l.masterKey}` },
+        prompt: uniquePrompt,
+      });
+    } catch (err) {
+      log(`Skipped LiteLLM with ${workers} worker(s): ${(err as Error).message}`);
+    }
   }
-  const p = (name: string, q: number): number => pct(lat.get(name) ?? [], q);
-  const direct = { p50: p("direct", 50), p99: p("direct", 99) };
-  const result = {
+  return { targets, note: `litellm[proxy]==${LITELLM_VERSION}` };
+}
+
+/** The cached router's decision cache is filled before measuring, so its phases see hits only. */
+async function primeCache(t: Target): Promise<void> {
+  const pool = new Pool(`http://127.0.0.1:${t.port}`, { connections: 1 });
+  for (let i = 0; i < CACHED_PROMPTS.length; i++) await once(pool, t);
+  await pool.close();
+}
+
+function decisionFigures(tally: Tally | undefined) {
+  const empty = { buckets: [], count: 0 };
+  const c1 = tally?.decisionC1 ?? empty;
+  const loaded = tally?.decisionLoaded ?? empty;
+  return {
+    decision_c1_p50_ms: ms(quantile(c1, 0.5)),
+    decision_c1_p99_ms: ms(quantile(c1, 0.99)),
+    decision_loaded_p50_ms: ms(quantile(loaded, 0.5)),
+    decision_loaded_p99_ms: ms(quantile(loaded, 0.99)),
+    decisions_counted: { c1: c1.count, loaded: loaded.count },
+  };
+}
+
+const hitRatio = (t: Tally | undefined): number => (t ? t.hits / Math.max(1, t.hits + t.misses) : NaN);
+
+function check(value: number, target: number, atLeast = false) {
+  return { value: round3(value), target, pass: atLeast ? value >= target : value <= target };
+}
+
+function report(targets: Target[], tallies: Map<string, Tally>, notes: { workers: string; litellm: string }) {
+  const tally = (name: string): Tally | undefined => tallies.get(name);
+  const p = (name: string, q: number): number => pct(tally(name)?.lat ?? [], q);
+  const f = (name: string, q: number): number => pct(tally(name)?.ttfb ?? [], q);
+  const rps = (name: string): number => median(tally(name)?.rps ?? []);
+  const added = (name: string) => ({
+    p50: round3(p(name, 50) - p("direct", 50)),
+    p99: round3(p(name, 99) - p("direct", 99)),
+  });
+  const proxies = targets.filter((t) => t.name !== "direct").map((t) => t.name);
+  const decision = decisionFigures(tally("routewise"));
+  const ratio = rps("routewise") / rps("bare-proxy");
+  const addedRw = added("routewise");
+  const ttfbAdded = {
+    p50: round3(f("routewise", 50) - f("direct", 50)),
+    p99: round3(f("routewise", 99) - f("direct", 99)),
+  };
+  return {
     benchmark: "proxy",
     mode: values.stream ? "stream (16 chunks)" : "non-streaming",
     machine: { cpus: cpus().length, model: cpus()[0]?.model ?? "", node: process.version },
-    method: "all processes on one machine; c=1 sequential latency and closed-loop throughput, rounds interleaved",
+    method:
+      "all processes on one machine; c=1 sequential latency and closed-loop throughput, rounds interleaved; " +
+      "routewise: prompts unique after normalisation; routewise-cached: 8 fixed prompts; CPU = target process tree",
     latency_ms: Object.fromEntries(
       targets.map((t) => [t.name, { p50: round3(p(t.name, 50)), p99: round3(p(t.name, 99)) }]),
     ),
-    added_latency_ms: {
-      "bare-proxy": { p50: round3(p("bare-proxy", 50) - direct.p50), p99: round3(p("bare-proxy", 99) - direct.p99) },
-      "express-minimal": {
-        p50: round3(p("express-minimal", 50) - direct.p50),
-        p99: round3(p("express-minimal", 99) - direct.p99),
-      },
-      routewise: { p50: round3(p("routewise", 50) - direct.p50), p99: round3(p("routewise", 99) - direct.p99) },
-    },
-    throughput_rps: Object.fromEntries(targets.map((t) => [t.name, Math.round(median(rps.get(t.name) ?? []))])),
-    throughput_ratio_vs_bare_proxy: round3(median(rps.get("routewise") ?? []) / median(rps.get("bare-proxy") ?? [1])),
-    express_minimal_ratio_vs_bare_proxy: round3(
-      median(rps.get("express-minimal") ?? []) / median(rps.get("bare-proxy") ?? [1]),
-    ),
-    ...(values.redis
-      ? redisResult(p, median(rps.get("routewise-redis") ?? []), median(rps.get("routewise-limits") ?? [1]))
+    added_latency_ms: Object.fromEntries(proxies.map((n) => [n, added(n)])),
+    ...(values.stream
+      ? {
+          ttfb_ms: Object.fromEntries(
+            targets.map((t) => [t.name, { p50: round3(f(t.name, 50)), p99: round3(f(t.name, 99)) }]),
+          ),
+          ttfb_added_ms: Object.fromEntries(
+            proxies.map((n) => [
+              n,
+              { p50: round3(f(n, 50) - f("direct", 50)), p99: round3(f(n, 99) - f("direct", 99)) },
+            ]),
+          ),
+        }
       : {}),
+    throughput_rps: Object.fromEntries(targets.map((t) => [t.name, Math.round(rps(t.name))])),
+    throughput_ratio_vs_bare_proxy: round3(ratio),
+    throughput_ratio_vs_bare_proxy_by_target: Object.fromEntries(
+      proxies.map((n) => [n, round3(rps(n) / rps("bare-proxy"))]),
+    ),
+    express_minimal_ratio_vs_bare_proxy: round3(rps("express-minimal") / rps("bare-proxy")),
+    cpu_ms_per_request: Object.fromEntries(
+      targets.map((t) => [t.name, round3(median(tally(t.name)?.cpuMsPerReq ?? []))]),
+    ),
+    cache_hit_ratio: {
+      routewise: round3(hitRatio(tally("routewise"))),
+      "routewise-cached": round3(hitRatio(tally("routewise-cached"))),
+    },
+    ...decision,
+    decision_cached: decisionFigures(tally("routewise-cached")),
+    ...(values.redis ? redisResult(p, rps("routewise-redis"), rps("routewise-limits")) : {}),
     concurrency: Number(values.concurrency),
+    router_workers: notes.workers,
+    ...(values.litellm ? { litellm: notes.litellm } : {}),
     targets: {
-      added_p50_ms: 1,
-      added_p99_ms: 3,
-      throughput_ratio: 0.5,
-      ...(values.redis ? { redis_added_p50_ms: 0.3 } : {}),
+      added_p50_ms: check(addedRw.p50, 0.5),
+      added_p99_ms: check(addedRw.p99, 2),
+      decision_loaded_p50_ms: check(decision.decision_loaded_p50_ms, 0.5),
+      decision_loaded_p99_ms: check(decision.decision_loaded_p99_ms, 2),
+      ...(values.stream ? { ttfb_added_p50_ms: check(ttfbAdded.p50, 0.5) } : {}),
+      throughput_ratio: check(ratio, 0.5, true),
+      ...(values.redis ? { redis_added_p50_ms: check(p("routewise-redis", 50) - p("routewise-limits", 50), 0.3) } : {}),
     },
   };
-  console.log(JSON.stringify(result, null, 2));
-} finally {
-  for (const c of children) c.kill("SIGTERM");
-  await redis?.stop();
 }
 
 /** The shared store's cost: Redis over in-memory state, same config (a provider slot and a budget read per request). */
@@ -317,3 +503,39 @@ function redisResult(p: (name: string, q: number) => number, redisRps: number, m
     redis_throughput_ratio_vs_in_memory: round3(redisRps / memoryRps),
   };
 }
+
+let failed = false;
+try {
+  const rounds = Number(values.rounds);
+  const perRound = Number(values.requests) / rounds;
+  assertUniquePrompts(Math.min(20_000, Number(values.requests) * 2));
+  const workers = routerWorkerArgs();
+  const { targets, mockPort } = await baseTargets(workers.args);
+  if (values.redis) targets.push(...(await redisTargets(mockPort)));
+  const peer = values.litellm ? await litellmTargets(mockPort) : { targets: [], note: "" };
+  targets.push(...peer.targets);
+  await primeCache(targets.find((t) => t.name === "routewise-cached")!);
+  const tallies = new Map<string, Tally>(targets.map((t) => [t.name, newTally()]));
+  for (let r = 0; r < rounds; r++) {
+    for (const t of targets) await latency(t, tallies.get(t.name)!, perRound);
+    for (const t of targets)
+      await throughput(t, tallies.get(t.name)!, Number(values.seconds), Number(values.concurrency));
+  }
+  const result = report(targets, tallies, { workers: workers.note, litellm: peer.note });
+  console.log(JSON.stringify(result, null, 2));
+  for (const [name, c] of Object.entries(result.targets))
+    log(
+      `${c.pass ? "PASS" : "FAIL"} ${name}: ${c.value} (target ${name === "throughput_ratio" ? "≥" : "≤"} ${c.target})`,
+    );
+  const uncached = result.cache_hit_ratio.routewise;
+  if (!(uncached <= MAX_UNCACHED_HIT_RATIO)) {
+    log(
+      `Invalid run: the uncached target's decision cache hit ratio is ${uncached} (> ${MAX_UNCACHED_HIT_RATIO}); its prompts are not unique after normalisation`,
+    );
+    failed = true;
+  }
+} finally {
+  for (const c of children) c.kill("SIGTERM");
+  await state.redis?.stop();
+}
+if (failed) process.exitCode = 1;
