@@ -25,7 +25,7 @@
  *   npm run bench:proxy [-- --requests 2000 --seconds 5 --concurrency 32 --rounds 3 --stream --profile DIR --redis
  *                          --litellm --workers N]
  */
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { availableParallelism, cpus, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -55,7 +55,7 @@ const { values } = parseArgs({
     redis: { type: "boolean", default: false },
     /** Also measure LiteLLM's proxy (installed into a cached venv), 1 worker and one per core. */
     litellm: { type: "boolean", default: false },
-    /** Run the routers with `--workers N` (only if this router version has the flag). */
+    /** Run the routers with `--workers N` (default 1: per-core figures). */
     workers: { type: "string" },
   },
 });
@@ -173,18 +173,13 @@ function limitedConfigDir(upstreamPort: number): string {
   return configDir;
 }
 
-/** `--workers N` for the routers when asked for and this router has the flag; otherwise none (and why). */
+/**
+ * `--workers N` for the routers: 1 unless asked (the per-core figures compare one router process with the one bare
+ * proxy process; the router's own default, auto, would use every core).
+ */
 function routerWorkerArgs(): { args: string[]; note: string } {
-  if (values.workers === undefined) return { args: [], note: "not asked (--workers N)" };
-  const help = spawnSync(process.execPath, [...TSX, "cli/main.ts", "router", "--help"], {
-    cwd: ROOT,
-    encoding: "utf8",
-  });
-  if (!help.stdout.includes("--workers")) {
-    log("Skipped --workers: this router's `routewise router --help` has no --workers flag");
-    return { args: [], note: "skipped: the router has no --workers flag" };
-  }
-  return { args: ["--workers", values.workers], note: values.workers };
+  const n = values.workers ?? "1";
+  return { args: ["--workers", n], note: n };
 }
 
 /** A router process on `config` (a directory or file), with a known metrics port; resolves once it is ready. */
