@@ -215,7 +215,9 @@ export async function startRouter(o: RouterOptions): Promise<RunningRouter> {
     feedback: {
       key: feedbackKey,
       now: Date.now,
-      record: (route, model, score) => evaluations.feedback(route, model, score),
+      record: (route, model, score, requestId) => {
+        evaluations.feedback(route, model, score, requestId);
+      },
     },
     evaluate: (c) => {
       evaluator.consider(c);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { controlFromSums, hasSupport, minAwaySupport } from "../../router/learn/controller.js";
+import { estimateFlipRate } from "../../router/learn/learner.js";
 import {
   evidenceOf,
   thresholdKey,
@@ -73,6 +74,8 @@ function asSamples(e: RouteEvidence, labels: Record<string, string>, o: { suppor
   push("baselineCost", {}, e.baselineCost);
   push("judgeOrdered", {}, e.judge.ordered);
   push("judgeDisagreements", {}, e.judge.disagreements);
+  push("judgeFeedbackPairs", {}, e.judge.feedbackPairs ?? 0);
+  push("judgeFeedbackDisagreements", {}, e.judge.feedbackDisagreements ?? 0);
   return out;
 }
 
@@ -105,6 +108,16 @@ describe("evidenceFrom", () => {
     // With the series every threshold has support: 40 of the 60 labels sent to ns/cheap were judged on it (≥ 29).
     expect(e.thresholds.every((t) => hasSupport(t, minAwaySupport(0.9)))).toBe(true);
     expect(read.thresholds.some((t) => hasSupport(t, minAwaySupport(0.9)))).toBe(false);
+  });
+
+  it("reads the judge's feedback pairs, which raise the flip rate the learner corrects for", () => {
+    const e = evidenceOf(Array.from({ length: 60 }, (_, i) => label(i)));
+    const paired = { ...e, judge: { ...e.judge, feedbackPairs: 40, feedbackDisagreements: 10 } };
+    const read = evidenceFrom(asSamples(paired, { route: "chat", namespace: "gw" }), target);
+    expect(read.judge).toEqual({ ordered: 60, disagreements: 6, feedbackPairs: 40, feedbackDisagreements: 10 });
+    // 6 of 60 position disagreements alone: f ≈ 0.053; 10 of 40 users disagreeing with the judge: f = 0.25.
+    expect(estimateFlipRate(read.judge)).toBeCloseTo(0.25, 6);
+    expect(estimateFlipRate(e.judge)).toBeLessThan(0.06);
   });
 
   it("ignores another gateway's routers serving the same route name", () => {

@@ -51,6 +51,8 @@ export const LEARNING_METRICS = {
   thresholdAwayMatched: "routewise_learning_threshold_away_matched_total",
   judgeOrdered: "routewise_evaluation_judge_ordered_total",
   judgeDisagreements: "routewise_evaluation_judge_disagreements_total",
+  judgeFeedbackPairs: "routewise_evaluation_judge_feedback_pairs_total",
+  judgeFeedbackDisagreements: "routewise_evaluation_judge_feedback_disagreements_total",
 } as const;
 
 export type LearningMetric = keyof typeof LEARNING_METRICS;
@@ -72,6 +74,8 @@ const GROUPING: Record<LearningMetric, string[]> = {
   thresholdAwayMatched: ["threshold"],
   judgeOrdered: [],
   judgeDisagreements: [],
+  judgeFeedbackPairs: [],
+  judgeFeedbackDisagreements: [],
 };
 
 const CELL_METRICS = new Set<LearningMetric>(["samples", "score", "scoreSquared", "scoreProduct"]);
@@ -137,7 +141,12 @@ export function evidenceFrom(s: EvidenceSamples, t: LearningTarget): RouteEviden
     baselineCost: total("baselineCost"),
     cells: cellsFrom(of),
     thresholds: thresholdsFrom(of, labels),
-    judge: { ordered: Math.round(total("judgeOrdered")), disagreements: total("judgeDisagreements") },
+    judge: {
+      ordered: Math.round(total("judgeOrdered")),
+      disagreements: total("judgeDisagreements"),
+      feedbackPairs: Math.round(total("judgeFeedbackPairs")),
+      feedbackDisagreements: Math.round(total("judgeFeedbackDisagreements")),
+    },
   };
 }
 

@@ -154,3 +154,20 @@ describe("learning labels (request record → ledger → evaluation record)", ()
     expect(ledger.take("5")).toBeDefined();
   });
 });
+
+describe("feedback on a judged request (the judge's flip rate, ADR 12)", () => {
+  it("pairs the user's score with this router's verdict once per request, counting a disagreement", async () => {
+    const { evaluations, series } = setup();
+    evaluations.sample("chat", "cheap-1", { routed: 4, baseline: 9 }, "judged-1");
+    evaluations.sample("chat", "cheap-1", { routed: 9, baseline: 9 }, "judged-2");
+    // The judge ranked judged-1's routed answer below the baseline; the user liked it: a disagreement.
+    evaluations.feedback("chat", "cheap-1", 1, "judged-1");
+    evaluations.feedback("chat", "cheap-1", 1, "judged-1"); // sent twice: one pair
+    evaluations.feedback("other", "cheap-1", 0, "judged-2"); // another route's token: no pair
+    evaluations.feedback("chat", "cheap-1", 1, "judged-2"); // agrees: the routed answer held up
+    evaluations.feedback("chat", "cheap-1", 0, "never-judged"); // no verdict here: no pair
+    expect((await series("judgeFeedbackPairs")).map((v) => v.value)).toEqual([2]);
+    expect((await series("judgeFeedbackDisagreements")).map((v) => v.value)).toEqual([1]);
+    expect((await series("feedback")).reduce((n, v) => n + v.value, 0)).toBe(5);
+  });
+});

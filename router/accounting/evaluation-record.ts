@@ -5,6 +5,7 @@
  */
 import type { Logger } from "pino";
 import { thresholdContributions, thresholdKey, type LearningLabel, type PositionAgreement } from "../learn/evidence.js";
+import { feedbackDisagrees } from "../learn/learner.js";
 import type { RouterMetrics } from "../metrics/metrics.js";
 import type { LearningLedger } from "./learning-ledger.js";
 
@@ -40,9 +41,15 @@ export interface EvaluationRecorder {
   paused(route: string, paused: boolean): void;
   /** The evaluated routes changed: their paused gauges, other routes' removed. */
   pausedRoutes(states: ReadonlyMap<string, boolean>): void;
-  /** Explicit feedback (score in [0,1]). */
-  feedback(route: string, model: string, score: number): void;
+  /**
+   * Explicit feedback (score in [0,1]) on the answer to `requestId`. When this router judged that request, the pair
+   * (judge's verdict, user's score) also counts toward the judge's flip rate (ADR 12), once per request.
+   */
+  feedback(route: string, model: string, score: number, requestId?: string): void;
 }
+
+/** Judge verdicts kept for pairing with later feedback: the most recent this many samples. */
+export const VERDICTS_KEPT = 4096;
 
 /**
  * Learning routes (ADR 12): the ledger the request record writes each judge-sampled decision to, and who else
@@ -59,8 +66,10 @@ export function createEvaluationRecorder(
   learning?: LearningRecording,
 ): EvaluationRecorder {
   const m = metrics;
+  const verdicts = new Map<string, { route: string; routed: number; baseline: number }>();
   return {
     sample: (route, model, s, requestId, agreement) => {
+      keepVerdict(verdicts, requestId, { route, routed: s.routed, baseline: s.baseline });
       const context = learning?.ledger.take(requestId);
       const labels = context ? { route, model, segment: context.segment } : { route, model };
       m.evaluationSamples.inc(labels);
@@ -101,11 +110,24 @@ export function createEvaluationRecorder(
       m.evaluationPaused.reset();
       for (const [route, paused] of states) m.evaluationPaused.set({ route }, paused ? 1 : 0);
     },
-    feedback: (route, model, score) => {
+    feedback: (route, model, score, requestId) => {
       m.feedback.inc({ route, model });
       m.feedbackScore.inc({ route, model }, score);
+      const verdict = requestId === undefined ? undefined : verdicts.get(requestId);
+      if (verdict?.route !== route || requestId === undefined) return;
+      verdicts.delete(requestId); // one pair per request, however often its feedback is sent
+      m.judgeFeedbackPairs.inc({ route });
+      m.judgeFeedbackDisagreements.inc({ route }, feedbackDisagrees(verdict.routed, verdict.baseline, score) ? 1 : 0);
     },
   };
+}
+
+/** Keeps a sample's verdict for its feedback, forgetting the oldest past VERDICTS_KEPT (a Map keeps insertion order). */
+function keepVerdict<V>(verdicts: Map<string, V>, requestId: string, v: V): void {
+  verdicts.set(requestId, v);
+  if (verdicts.size <= VERDICTS_KEPT) return;
+  const oldest = verdicts.keys().next();
+  if (oldest.done !== true) verdicts.delete(oldest.value);
 }
 
 /**

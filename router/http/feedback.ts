@@ -24,8 +24,8 @@ export interface FeedbackDeps {
   key: () => Uint8Array;
   /** Wall clock in ms. */
   now: () => number;
-  /** Records one feedback score (router/accounting/evaluation-record.ts). */
-  record: (route: string, model: string, score: number) => void;
+  /** Records one feedback score on the answer to `requestId` (router/accounting/evaluation-record.ts). */
+  record: (route: string, model: string, score: number, requestId: string) => void;
 }
 
 /** The token of an answer. */
@@ -60,7 +60,7 @@ export function feedbackHandler(deps: FeedbackHandlerDeps) {
       throw new HttpError(403, message, "permission_error", "model_not_allowed", "token");
     }
     const model = servesRoute(deps.snapshot(), route, check.payload.m) ? check.payload.m : OTHER_MODEL;
-    deps.feedback.record(route.name, model, score);
+    deps.feedback.record(route.name, model, score, check.payload.i);
     res.json({ status: "recorded" });
   };
 }

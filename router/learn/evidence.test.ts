@@ -151,6 +151,6 @@ describe("evidenceOf", () => {
       { ...b, agreement: { ordered: false, disagreement: 0 } },
       { ...b, agreement: null },
     ]);
-    expect(e.judge).toEqual({ ordered: 1, disagreements: 1 });
+    expect(e.judge).toEqual({ ordered: 1, disagreements: 1, feedbackPairs: 0, feedbackDisagreements: 0 });
   });
 });

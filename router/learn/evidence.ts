@@ -107,7 +107,7 @@ export const NO_EVIDENCE: RouteEvidence = {
   baselineCost: 0,
   cells: [],
   thresholds: [],
-  judge: { ordered: 0, disagreements: 0 },
+  judge: { ordered: 0, disagreements: 0, feedbackPairs: 0, feedbackDisagreements: 0 },
 };
 
 /** A standalone router's window folded into the sums its counters would carry. */
@@ -121,7 +121,8 @@ export function evidenceOf(labels: readonly LearningLabel[], grid: readonly numb
     cost: 0,
     ...EMPTY_SUMS,
   }));
-  const judge = { ordered: 0, disagreements: 0 };
+  // Feedback pairs are counted by the evaluation record when feedback arrives (a label knows none).
+  const judge = { ordered: 0, disagreements: 0, feedbackPairs: 0, feedbackDisagreements: 0 };
   let baselineCost = 0;
   for (const l of labels) {
     const key = `${l.segment}\u0000${l.model}`;

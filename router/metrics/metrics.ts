@@ -395,6 +395,18 @@ function evaluationMetrics(r: Registry[]) {
       labelNames: ["route"] as const,
       registers: r,
     }),
+    judgeFeedbackPairs: new Counter({
+      name: "routewise_evaluation_judge_feedback_pairs_total",
+      help: "Judged samples that also got explicit feedback on this router (for the judge's flip rate).",
+      labelNames: ["route"] as const,
+      registers: r,
+    }),
+    judgeFeedbackDisagreements: new Counter({
+      name: "routewise_evaluation_judge_feedback_disagreements_total",
+      help: "Of those, the ones where the judge and the user disagree on whether the routed answer held up.",
+      labelNames: ["route"] as const,
+      registers: r,
+    }),
     evaluationFailures: new Counter({
       name: "routewise_evaluation_failures_total",
       help: "Samples that recorded no score, by reason (baseline_error, routed_error, judge_error, unparsable_verdict, queue_full).",
