@@ -116,6 +116,32 @@ describe("evaluation: judge samples", () => {
     expect(await metricValue(t.router, "routewise_evaluation_cost_usd_total", { route: "always" })).toBeGreaterThan(0);
   });
 
+  it("pairs feedback on a judged answer with the judge's verdict, once, for the judge's flip rate", async () => {
+    const before = async (name: string) => (await metricValue(t.router, name, { route: "always" })) ?? 0;
+    const [pairs0, disagreements0] = [
+      await before("routewise_evaluation_judge_feedback_pairs_total"),
+      await before("routewise_evaluation_judge_feedback_disagreements_total"),
+    ];
+    const samples0 = (await samples("always")) ?? 0;
+    const { response } = await t.client.chat.completions
+      .create({ model: "always", messages: ask("feedback pairing check") })
+      .withResponse();
+    const token = response.headers.get("x-routewise-feedback-token");
+    await waitFor(async () => ((await samples("always")) ?? 0) > samples0, 10_000, { description: "the sample" });
+    // The judge ranks the cheap answer (6.5) below the baseline (8.5); the user is happy with it: they disagree.
+    for (let i = 0; i < 2; i++) {
+      const r = await request(`${t.url}/v1/feedback`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ token, score: 1 }),
+      });
+      expect(r.statusCode).toBe(200);
+      await r.body.text();
+    }
+    expect(await before("routewise_evaluation_judge_feedback_pairs_total")).toBe(pairs0 + 1);
+    expect(await before("routewise_evaluation_judge_feedback_disagreements_total")).toBe(disagreements0 + 1);
+  });
+
   it("answers the client while its evaluation's baseline call is still unanswered", async () => {
     // The baseline never answers: were evaluation on the request path, this request would never complete.
     const marker = "ordering check";
