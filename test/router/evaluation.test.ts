@@ -117,17 +117,18 @@ describe("evaluation: judge samples", () => {
   });
 
   it("pairs feedback on a judged answer with the judge's verdict, once, for the judge's flip rate", async () => {
-    const before = async (name: string) => (await metricValue(t.router, name, { route: "always" })) ?? 0;
+    // metricValue reads an absent series as 0.
+    const before = (name: string) => metricValue(t.router, name, { route: "always" });
     const [pairs0, disagreements0] = [
       await before("routewise_evaluation_judge_feedback_pairs_total"),
       await before("routewise_evaluation_judge_feedback_disagreements_total"),
     ];
-    const samples0 = (await samples("always")) ?? 0;
+    const samples0 = await samples("always");
     const { response } = await t.client.chat.completions
       .create({ model: "always", messages: ask("feedback pairing check") })
       .withResponse();
     const token = response.headers.get("x-routewise-feedback-token");
-    await waitFor(async () => ((await samples("always")) ?? 0) > samples0, 10_000, { description: "the sample" });
+    await waitFor(async () => (await samples("always")) > samples0, 10_000, { description: "the sample" });
     // The judge ranks the cheap answer (6.5) below the baseline (8.5); the user is happy with it: they disagree.
     for (let i = 0; i < 2; i++) {
       const r = await request(`${t.url}/v1/feedback`, {
