@@ -16,8 +16,6 @@ export interface ClientKey {
   sha256: Buffer;
   /** Route names, or ["*"] for all. */
   routes: string[];
-  /** Prefixed to the key before hashing (the config's client keys, issue 17); absent: none. */
-  salt?: string;
 }
 
 export interface Principal {
