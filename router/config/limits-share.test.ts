@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { providerConfig } from "../../test/mocks/provider-config.js";
 import { shareLimits } from "./limits-share.js";
 import type { RouterConfig } from "./types.js";
 
+// router/config is the contract's leaf (leaf.test.ts): a provider with only what shareLimits reads, no test mocks.
 function configWith(limits: { maxConcurrency: number; requestsPerMinute: number; tokensPerMinute: number }) {
-  const provider = { ...providerConfig({ id: "default/p" }), limits };
+  const provider = { id: "default/p", limits };
   return { version: "v1", hash: "h", providers: [provider], routes: [] } as unknown as RouterConfig;
 }
 
