@@ -127,8 +127,11 @@ beforeAll(async () => {
   });
   prom = p;
   // Traffic starts once Prometheus holds the zeroed series, so rate() sees every request.
-  await p.waitFor("the first scrape of the router", async () => {
-    return (await p.query('routewise_cost_usd_total{route="chat"}')).length === 2;
+  // Both routers: a router first scraped after its traffic gives rate() nothing to compare (its route drops out).
+  await p.waitFor("the first scrape of both routers", async () => {
+    const chat = await p.query('routewise_cost_usd_total{route="chat"}');
+    const budgetedSeries = await p.query('routewise_cost_usd_total{route="budgeted"}');
+    return chat.length === 2 && budgetedSeries.length > 0;
   });
   for (let i = 0; i < ROUNDS; i++) {
     const round = await mixedRound(t);
