@@ -33,6 +33,7 @@ import { parseArgs } from "node:util";
 import { Pool } from "undici";
 import { compileManifests } from "../cli/standalone.js";
 import { contentHash } from "../router/config/hash.js";
+import { configVersionFor } from "../router/config/version.js";
 import { packageRoot } from "../router/config/package-root.js";
 import type { RouterConfig } from "../router/config/types.js";
 import { normalizeText } from "../router/classify/featurize.js";
@@ -162,11 +163,12 @@ function limitedConfigDir(upstreamPort: number): string {
   const { config } = compileManifests([join(dir, "policy.yaml")], "default");
   const limits = { maxConcurrency: 10_000, requestsPerMinute: 100_000_000, tokensPerMinute: 0 };
   const budget = { usd: 1e9, period: "day" as const, onExhausted: "reject" as const, degradeAt: 1 };
-  const body: Omit<RouterConfig, "hash"> = {
-    version: config.version,
+  const content = {
     providers: config.providers.map((p) => ({ ...p, limits })),
     routes: config.routes.map((r) => ({ ...r, budget })),
   };
+  // A route budget needs config v2 (router/config/version.ts: a v1 router would ignore it).
+  const body: Omit<RouterConfig, "hash"> = { version: configVersionFor(content), ...content };
   const configDir = join(dir, "config");
   mkdirSync(configDir);
   writeFileSync(join(configDir, "config.json"), JSON.stringify({ ...body, hash: contentHash(body) }));
