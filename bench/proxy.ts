@@ -34,6 +34,7 @@ import { Pool } from "undici";
 import { compileManifests } from "../cli/standalone.js";
 import { contentHash } from "../router/config/hash.js";
 import { configVersionFor } from "../router/config/version.js";
+import { benchPolicy } from "./lib/router-process.js";
 import { packageRoot } from "../router/config/package-root.js";
 import type { RouterConfig } from "../router/config/types.js";
 import { normalizeText } from "../router/classify/featurize.js";
@@ -131,35 +132,13 @@ async function freePort(): Promise<number> {
   });
 }
 
-function policy(upstreamPort: number): string {
-  return `apiVersion: routewise.dev/v1alpha1
-kind: ModelProvider
-metadata: { name: upstream }
-spec:
-  type: openai
-  baseURL: http://127.0.0.1:${upstreamPort}/v1
-  model: mock-model
-  pricing: { inputPerMillion: 1, outputPerMillion: 2 }
-  quality: { score: 80 }
-  capabilities: { tools: true, jsonMode: true, streaming: true }
----
-apiVersion: routewise.dev/v1alpha1
-kind: ModelRoute
-metadata: { name: bench }
-spec:
-  modelName: bench
-  candidates: [{ name: upstream }]
-  baseline: { name: upstream }
-`;
-}
-
 /**
  * The policy compiled to a RouterConfig JSON with the provider's limits (high enough never to refuse) and a route
  * budget (large enough never to step down), as a mounted ConfigMap directory.
  */
 function limitedConfigDir(upstreamPort: number): string {
   const dir = mkdtempSync(join(tmpdir(), "routewise-bench-state-"));
-  writeFileSync(join(dir, "policy.yaml"), policy(upstreamPort));
+  writeFileSync(join(dir, "policy.yaml"), benchPolicy(upstreamPort));
   const { config } = compileManifests([join(dir, "policy.yaml")], "default");
   const limits = { maxConcurrency: 10_000, requestsPerMinute: 100_000_000, tokensPerMinute: 0 };
   const budget = { usd: 1e9, period: "day" as const, onExhausted: "reject" as const, degradeAt: 1 };
@@ -334,7 +313,7 @@ async function baseTargets(workerArgs: string[]): Promise<{ targets: Target[]; m
   const exp = await startChild([...TSX, "bench/lib/express-proxy.ts", String(mock.port)]);
   children.push(exp.child);
   const dir = mkdtempSync(join(tmpdir(), "routewise-bench-"));
-  writeFileSync(join(dir, "policy.yaml"), policy(mock.port));
+  writeFileSync(join(dir, "policy.yaml"), benchPolicy(mock.port));
   const router = await startRouterProcess(dir, workerArgs);
   const cachedRouter = await startRouterProcess(dir, workerArgs);
   const plain = { path: CHAT, model: "mock-model", prompt: uniquePrompt };

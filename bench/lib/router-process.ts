@@ -4,6 +4,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { packageRoot } from "../../router/config/package-root.js";
+import { uniquePrompt } from "./prompts.js";
 
 const ROOT = packageRoot();
 /** Every child started here; kill them when done. */
@@ -24,11 +25,9 @@ export function startMock(): Promise<number> {
   });
 }
 
-export function policyDir(upstreamPort: number): string {
-  const dir = mkdtempSync(join(tmpdir(), "routewise-bench-"));
-  writeFileSync(
-    join(dir, "policy.yaml"),
-    `apiVersion: routewise.dev/v1alpha1
+/** The benchmarks' policy: one OpenAI-compatible provider on the mock upstream, one route over it. */
+export function benchPolicy(upstreamPort: number): string {
+  return `apiVersion: routewise.dev/v1alpha1
 kind: ModelProvider
 metadata: { name: upstream }
 spec:
@@ -37,6 +36,7 @@ spec:
   model: mock-model
   pricing: { inputPerMillion: 1, outputPerMillion: 2 }
   quality: { score: 80 }
+  capabilities: { tools: true, jsonMode: true, streaming: true }
 ---
 apiVersion: routewise.dev/v1alpha1
 kind: ModelRoute
@@ -45,8 +45,13 @@ spec:
   modelName: bench
   candidates: [{ name: upstream }]
   baseline: { name: upstream }
-`,
-  );
+`;
+}
+
+/** benchPolicy written into a fresh directory (a standalone router's --config). */
+export function policyDir(upstreamPort: number): string {
+  const dir = mkdtempSync(join(tmpdir(), "routewise-bench-"));
+  writeFileSync(join(dir, "policy.yaml"), benchPolicy(upstreamPort));
   return dir;
 }
 
@@ -77,14 +82,6 @@ export function startRouter(config: string, workers: number): Promise<{ api: str
   });
 }
 
-const WORDS = ["river", "castle", "orbit", "violet", "harbor", "quartz", "meadow", "signal", "ember", "falcon"];
-/** A prompt whose words (not only digits) change with n, so it is unique after normalisation. */
-export function prompt(n: number): string {
-  const words: string[] = [];
-  for (let k = n; words.length < 6; k = Math.floor(k / WORDS.length)) words.push(WORDS[k % WORDS.length] ?? "");
-  return `Tell me briefly about the ${words.join(" ")} question.`;
-}
-
 export function chatBody(n: number): string {
-  return JSON.stringify({ model: "bench", max_tokens: 16, messages: [{ role: "user", content: prompt(n) }] });
+  return JSON.stringify({ model: "bench", max_tokens: 16, messages: [{ role: "user", content: uniquePrompt(n) }] });
 }
