@@ -4,6 +4,12 @@
 #                            built from the k8s.io/kubernetes Go module (one pinned release, one wrapper module)
 #   etcd                     built from go.etcd.io/etcd/server/v3 (its own wrapper module)
 #   helm                     go install helm.sh/helm/vN/cmd/helm@<pinned>
+#   kubelet, kube-scheduler, kube-proxy
+#                            the single-node cluster (`npm run cluster`, the `cluster` test project); same module
+#                            graph as kube-apiserver
+#   containerd, ctr, runc, CNI plugins, iptables, nftables, conntrack, podman
+#                            Debian's packages (installed with apt-get if missing); podman serves the Docker API
+#                            the `containers` test project's testcontainers talks to
 #   promtool                 Debian's `prometheus` package (installed with apt-get if missing)
 #   redis-server             Debian's `redis-server` package (installed with apt-get if missing)
 #
@@ -163,12 +169,15 @@ compile_kubernetes() {
 build_kubernetes() {
   local core_out="$CACHE_DIR/kubernetes-$K8S_VERSION-r$RECIPE"
   local kcm_out="$CACHE_DIR/kube-controller-manager-$K8S_VERSION-r$RECIPE"
-  local need_core=1 need_kcm=1 work
+  local node_out="$CACHE_DIR/kube-node-$K8S_VERSION-r$RECIPE"
+  local need_core=1 need_kcm=1 need_node=1 work name
   [[ -x $core_out/kube-apiserver && -x $core_out/kubectl ]] && need_core=0
   [[ -x $kcm_out/kube-controller-manager ]] && need_kcm=0
+  [[ -x $node_out/kubelet && -x $node_out/kube-scheduler && -x $node_out/kube-proxy ]] && need_node=0
   ((need_core)) || log "kube-apiserver and kubectl $K8S_VERSION: cached in $core_out"
   ((need_kcm)) || log "kube-controller-manager $K8S_VERSION: cached in $kcm_out"
-  ((need_core || need_kcm)) || return 0
+  ((need_node)) || log "kubelet, kube-scheduler and kube-proxy $K8S_VERSION: cached in $node_out"
+  ((need_core || need_kcm || need_node)) || return 0
   prepare_kubernetes_wrapper
   work=$WORK_DIR
   log "building Kubernetes $K8S_VERSION binaries in wrapper module $work"
@@ -182,6 +191,14 @@ build_kubernetes() {
     compile_kubernetes "$work" "$work/bin-kcm" kube-controller-manager
     expect_output "Kubernetes $K8S_VERSION" "$work/bin-kcm/kube-controller-manager" --version
     install_dir "$work/bin-kcm" "$kcm_out"
+  fi
+  if ((need_node)); then
+    # The node of the single-node cluster (~10 min cold on 2 cores, most of it kubelet's own packages).
+    compile_kubernetes "$work" "$work/bin-node" kubelet kube-scheduler kube-proxy
+    for name in kubelet kube-scheduler kube-proxy; do
+      expect_output "Kubernetes $K8S_VERSION" "$work/bin-node/$name" --version
+    done
+    install_dir "$work/bin-node" "$node_out"
   fi
 }
 
@@ -274,6 +291,12 @@ ensure_debian() {
   command -v "$cmd" >/dev/null || die "package '$pkg' installed but $cmd is not on PATH"
 }
 
+# ensure_debian_file PATH PACKAGE: like ensure_debian, for a package whose files are not on PATH.
+ensure_debian_file() {
+  [[ -e $1 ]] && return
+  ensure_debian "$1" "$2"
+}
+
 link_tool() {
   ln -sfn -- "$1" "$BIN_DIR/$(basename -- "$1")"
 }
@@ -289,6 +312,14 @@ main() {
   build_helm
   ensure_debian promtool prometheus
   ensure_debian redis-server redis-server
+  # The single-node cluster's runtime and network (Debian's containerd 1.6 passes every cluster test; see ADR 18).
+  ensure_debian containerd containerd
+  ensure_debian runc runc
+  ensure_debian_file /usr/lib/cni/bridge containernetworking-plugins
+  ensure_debian iptables iptables
+  ensure_debian nft nftables
+  ensure_debian conntrack conntrack
+  ensure_debian podman podman
   link_tool "$CACHE_DIR/kubernetes-$K8S_VERSION-r$RECIPE/kube-apiserver"
   link_tool "$CACHE_DIR/kubernetes-$K8S_VERSION-r$RECIPE/kubectl"
   link_tool "$CACHE_DIR/kube-controller-manager-$K8S_VERSION-r$RECIPE/kube-controller-manager"
@@ -297,6 +328,8 @@ main() {
   link_tool "$(command -v promtool)"
   link_tool "$(command -v prometheus)"
   link_tool "$(command -v redis-server)"
+  for name in kubelet kube-scheduler kube-proxy; do link_tool "$CACHE_DIR/kube-node-$K8S_VERSION-r$RECIPE/$name"; done
+  for name in containerd ctr containerd-shim-runc-v2 runc podman; do link_tool "$(command -v "$name")"; done
   log "tools in $BIN_DIR:"
   log "  kube-apiserver $("$BIN_DIR/kube-apiserver" --version)"
   log "  kubectl $("$BIN_DIR/kubectl" version --client | head -n1)"
