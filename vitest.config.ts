@@ -60,6 +60,35 @@ export default defineConfig({
           fileParallelism: false,
         },
       },
+      {
+        // The locally built image (npm run image) run the way a Docker user runs it: testcontainers-node against
+        // Podman's Docker-compatible API, started by the global setup on a private socket. Runs after the projects
+        // above (groupOrder), before the cluster.
+        test: {
+          name: "containers",
+          include: ["test/containers/**/*.test.ts"],
+          environment: "node",
+          globalSetup: ["test/containers/global-setup.ts"],
+          testTimeout: 120_000,
+          hookTimeout: 300_000,
+          fileParallelism: false,
+          sequence: { groupOrder: 1 },
+        },
+      },
+      {
+        // A real single-node cluster (npm run cluster: etcd, apiserver, controller-manager, scheduler, containerd,
+        // kubelet, kube-proxy) with the local image; the chart installed with Helm, pods really running. Last.
+        test: {
+          name: "cluster",
+          include: ["test/cluster/**/*.test.ts"],
+          environment: "node",
+          globalSetup: ["test/cluster/global-setup.ts"],
+          testTimeout: 300_000,
+          hookTimeout: 600_000,
+          fileParallelism: false,
+          sequence: { groupOrder: 2 },
+        },
+      },
     ],
   },
 });
