@@ -1,7 +1,9 @@
 /**
  * Operator scale benchmark: 200 ModelProviders and 1,000 ModelRoutes on a real kube-apiserver (started here
- * with the test harness). Prints JSON: pure compile time, and wall time from operator start to (a) the router
- * ConfigMap holding all routes and (b) every object's status written. Not a test.
+ * with the test harness), all attached to one ModelGateway (routes without parentRefs attach to the gateway
+ * "routewise" of their namespace, which must exist since the multi-team change). Prints JSON: pure compile time,
+ * and wall time from operator start to (a) the router ConfigMap holding all routes and (b) every object's status
+ * written. Not a test.
  *
  *   npm run bench:operator [-- --providers 200 --routes 1000]
  */
@@ -15,12 +17,21 @@ import { runOperator } from "../operator/main.js";
 import { startControlPlane } from "../test/harness/control-plane.js";
 import { installCrds, testNamespace, waitFor } from "../test/harness/kube.js";
 import { repoRoot } from "../test/harness/tools.js";
-import { routerConfig } from "../test/k8s/operator-harness.js";
+import { DEFAULT_GATEWAY_NAME } from "../router/config/delivery.js";
+import { ensureGateway, routerConfig } from "../test/k8s/operator-harness.js";
 import { join } from "node:path";
 
 const { values } = parseArgs({
-  options: { providers: { type: "string", default: "200" }, routes: { type: "string", default: "1000" } },
+  options: {
+    providers: { type: "string", default: "200" },
+    routes: { type: "string", default: "1000" },
+    help: { type: "boolean", default: false },
+  },
 });
+if (values.help) {
+  console.log("npm run bench:operator [-- --providers 200 --routes 1000]  (prints one JSON line)");
+  process.exit(0);
+}
 const P = Number(values.providers);
 const R = Number(values.routes);
 
@@ -109,6 +120,7 @@ try {
   const kc = plane.kubeConfig();
   await installCrds(kc, join(repoRoot, "crds"));
   const ns = await testNamespace(kc, "bench-scale");
+  await ensureGateway(kc, ns, DEFAULT_GATEWAY_NAME);
   await createAll(kc, ns);
   const started = performance.now();
   const op = await runOperator({
