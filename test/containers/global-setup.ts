@@ -6,7 +6,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { TestProject } from "vitest/node";
-import { startPodmanService, type PodmanService } from "../harness/podman.js";
+import { startPodmanService, sweepStaleServices, type PodmanService } from "../harness/podman.js";
 import { HarnessError, repoRoot } from "../harness/tools.js";
 import { IMAGES } from "./images.js";
 
@@ -26,7 +26,9 @@ export async function setup(project: TestProject): Promise<void> {
   if (missing.length > 0) {
     throw new HarnessError(`container images not built (${missing.join(", ")} missing): run \`npm run image\` first`);
   }
-  service = await startPodmanService({ log: (line) => console.log(`[podman] ${line}`) });
+  const log = (line: string): void => console.log(`[podman] ${line}`);
+  await sweepStaleServices(log);
+  service = await startPodmanService({ log });
   try {
     for (const t of tarballs) {
       const loaded = await service.load(t.path);

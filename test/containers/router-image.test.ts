@@ -10,7 +10,13 @@ import { join } from "node:path";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { waitFor } from "../harness/wait.js";
-import { copyExamples, startRouter, useSuitePodman, type RouterContainer } from "./routewise-containers.js";
+import {
+  copyExamples,
+  listeningAddresses,
+  startRouter,
+  useSuitePodman,
+  type RouterContainer,
+} from "./routewise-containers.js";
 
 useSuitePodman();
 
@@ -43,6 +49,13 @@ describe("router image (standalone, examples/ mounted)", () => {
       expect(response.headers.get("x-routewise-model")).toBeTruthy();
       expect(response.headers.get("x-routewise-decision")).toBeTruthy();
       expect(Number(response.headers.get("x-routewise-cost-usd"))).toBeGreaterThan(0);
+    }
+  });
+
+  it("listens on loopback only (API and metrics ports), never on the machine's external interface", () => {
+    for (const r of routers) {
+      for (const url of [r.url, r.metricsUrl])
+        expect(listeningAddresses(Number(new URL(url).port))).toEqual(["127.0.0.1"]);
     }
   });
 

@@ -201,3 +201,30 @@ export function simulatedProviderYaml(name: string, spec: string[]): string {
     ...spec.map((l) => `  ${l}`),
   ].join("\n");
 }
+
+/**
+ * The local addresses listening on a TCP port, from /proc/net/tcp and tcp6 (host networking: the containers'
+ * sockets are the host's), e.g. ["127.0.0.1"].
+ */
+export function listeningAddresses(port: number): string[] {
+  const hexPort = port.toString(16).toUpperCase().padStart(4, "0");
+  const found: string[] = [];
+  for (const file of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+    for (const line of readFileSync(file, "utf8").split("\n").slice(1)) {
+      const [, local, , state] = line.trim().split(/\s+/);
+      const [address, p] = (local ?? "").split(":");
+      if (state === "0A" && p === hexPort && address !== undefined) found.push(decodeAddress(address));
+    }
+  }
+  return found;
+}
+
+/** /proc/net/tcp's little-endian hex IPv4 (or the IPv6 hex as is; 0…0 is the wildcard). */
+function decodeAddress(hex: string): string {
+  if (hex.length !== 8) return /^0+$/.test(hex) ? "::" : hex;
+  const bytes = hex.match(/../g) ?? [];
+  return bytes
+    .reverse()
+    .map((b) => parseInt(b, 16))
+    .join(".");
+}

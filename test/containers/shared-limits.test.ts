@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   addPolicy,
   copyExamples,
+  listeningAddresses,
   routeYaml,
   simulatedProviderYaml,
   startRedisContainer,
@@ -80,6 +81,7 @@ describe("two router containers sharing Redis", () => {
   it("refuses in the second container with 429 once the first used the shared limit up", async () => {
     const [a, b] = routers as [RouterContainer, RouterContainer];
     for (const r of routers) expect(r.logs()).toContain("Using Redis for provider limits and budgets across replicas");
+    expect(listeningAddresses(Number(new URL(redis!.url).port))).toEqual(["127.0.0.1"]);
     const first: Answer[] = [];
     for (let i = 0; i < LIMIT; i++) first.push(await chat(a));
     expect(first.map((x) => x.status)).toEqual(Array.from({ length: LIMIT }, () => 200));

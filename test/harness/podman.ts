@@ -11,7 +11,16 @@
  * and whatever networking Podman added (bridges, iptables rules, IP forwarding) undone — see {@link networkFootprint}.
  */
 import { execFile, execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
@@ -62,9 +71,11 @@ export function containersConf(dir: string): string {
 /** Short names never resolve to a registry (there is none to reach); the suite uses localhost/… names only. */
 const REGISTRIES_CONF = 'unqualified-search-registries = []\nshort-name-mode = "disabled"\n';
 
+const DIR_PREFIX = "routewise-podman-";
+
 /** Starts the service on fresh storage under a new temporary directory and waits until it answers /_ping. */
 export async function startPodmanService(o: { log?: (line: string) => void } = {}): Promise<PodmanService> {
-  const dir = mkdtempSync(join(tmpdir(), "routewise-podman-"));
+  const dir = mkdtempSync(join(tmpdir(), DIR_PREFIX));
   for (const sub of ["root", "runroot", "tmp", "networks"]) mkdirSync(join(dir, sub));
   writeFileSync(join(dir, "containers.conf"), containersConf(dir));
   writeFileSync(join(dir, "registries.conf"), REGISTRIES_CONF);
@@ -92,6 +103,7 @@ export async function startPodmanService(o: { log?: (line: string) => void } = {
     envArgs(env, ["podman", ...globalFlags, "system", "service", "--time=0", `unix://${socketPath}`]),
     join(dir, "service.log"),
   );
+  writeFileSync(join(dir, "service.pid"), String(service.pid ?? ""));
   const stop = once(() => teardown({ dir, podman, service, before, log: o.log ?? (() => undefined) }));
   try {
     await waitFor(async () => !service.exit && (await ping(socketPath)), 60_000, {
@@ -147,6 +159,37 @@ interface TeardownInput {
   service: ManagedProcess;
   before: NetworkFootprint;
   log: (line: string) => void;
+}
+
+/**
+ * Cleans up after runs that never reached their teardown (the test runner killed): every routewise-podman-*
+ * directory whose service is gone — its conmon and container processes stopped by PID, its mounts unmounted, the
+ * directory removed. A directory whose service still runs (another run in progress), or that is younger than two
+ * minutes and has no service yet, is left alone.
+ */
+export async function sweepStaleServices(log: (line: string) => void = () => undefined): Promise<void> {
+  for (const entry of readdirSync(tmpdir()).filter((e) => e.startsWith(DIR_PREFIX))) {
+    const dir = join(tmpdir(), entry);
+    if (serviceRunning(dir)) continue;
+    for (const p of processesUnder(dir)) await stopPid(p.pid);
+    for (const mount of mountsUnder(dir)) await run("umount", ["--lazy", mount]).catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+    log(`removed the leftovers of an earlier run in ${dir}`);
+  }
+}
+
+function serviceRunning(dir: string): boolean {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(join(dir, "service.pid"), "utf8"));
+  } catch {
+    try {
+      return Date.now() - statSync(dir).mtimeMs < 120_000;
+    } catch {
+      return true;
+    }
+  }
+  return processesUnder(dir).some((p) => p.pid === pid);
 }
 
 async function teardown(t: TeardownInput): Promise<string[]> {
