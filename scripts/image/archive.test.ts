@@ -40,17 +40,17 @@ const spec = (key: string, extra: string): ImageSpec => ({
 });
 
 describe("ArchiveBuilder", () => {
-  it("writes identical archives (same digests, same bytes) from the same inputs", () => {
+  it("writes identical archives (same digests, same bytes) from the same inputs", async () => {
     const [a, b] = [scratch(), scratch()];
-    const first = new ArchiveBuilder(a, 0).write(spec("x", "one"), join(a, "x.tar"));
-    const second = new ArchiveBuilder(b, 0).write(spec("x", "one"), join(b, "x.tar"));
+    const first = await new ArchiveBuilder(a, 0).write(spec("x", "one"), join(a, "x.tar"));
+    const second = await new ArchiveBuilder(b, 0).write(spec("x", "one"), join(b, "x.tar"));
     expect(second).toEqual({ ...first, path: join(b, "x.tar") });
     expect(readFileSync(join(a, "x.tar")).equals(readFileSync(join(b, "x.tar")))).toBe(true);
   });
 
   it("writes the docker save layout: manifest.json with RepoTags, <id>.json config, <diff-id>/layer.tar", async () => {
     const dir = scratch();
-    const result = new ArchiveBuilder(dir, 86_400).write(spec("x", "one"), join(dir, "x.tar"));
+    const result = await new ArchiveBuilder(dir, 86_400).write(spec("x", "one"), join(dir, "x.tar"));
     const members = new Map((await readTar(readFileSync(join(dir, "x.tar")))).map((m) => [m.header.name, m.data]));
     const id = result.id.replace("sha256:", "");
     const manifest = JSON.parse(members.get("manifest.json")?.toString() ?? "") as unknown;
@@ -71,11 +71,11 @@ describe("ArchiveBuilder", () => {
     expect(result.bytes).toBe(readFileSync(join(dir, "x.tar")).length);
   });
 
-  it("gives two images the same digest for a layer they share", () => {
+  it("gives two images the same digest for a layer they share", async () => {
     const dir = scratch();
     const builder = new ArchiveBuilder(dir, 0);
-    const x = builder.write(spec("x", "one"), join(dir, "x.tar"));
-    const y = builder.write(spec("y", "two"), join(dir, "y.tar"));
+    const x = await builder.write(spec("x", "one"), join(dir, "x.tar"));
+    const y = await builder.write(spec("y", "two"), join(dir, "y.tar"));
     expect(y.layers[0]).toBe(x.layers[0]);
     expect(y.layers[1]).not.toBe(x.layers[1]);
   });

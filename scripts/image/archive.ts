@@ -91,25 +91,27 @@ const hex = (digest: string): string => digest.replace(/^sha256:/, "");
 
 /** Writes layers to a scratch dir once per id, then images as docker-archives. */
 export class ArchiveBuilder {
-  private readonly layers = new Map<string, Written & { readonly file: string }>();
+  /** Layers by id, as promises so that a layer two images share is written once even when they are built together. */
+  private readonly layers = new Map<string, Promise<Written & { readonly file: string }>>();
 
   constructor(
     private readonly scratchDir: string,
     private readonly epoch: number,
   ) {}
 
-  private layer(spec: LayerSpec): Written & { readonly file: string } {
+  private layer(spec: LayerSpec): Promise<Written & { readonly file: string }> {
     const known = this.layers.get(spec.id);
     if (known !== undefined) return known;
     const file = join(this.scratchDir, `layer-${this.layers.size}.tar`);
-    const written = { ...writeTar(file, spec.entries, this.epoch), file };
+    const written = writeTar(file, spec.entries, this.epoch).then((w) => ({ ...w, file }));
     this.layers.set(spec.id, written);
     return written;
   }
 
   /** Writes `spec` to `path` (atomically: a temp file renamed into place). */
-  write(spec: ImageSpec, path: string): ImageResult {
-    const layers = spec.layers.map((l) => this.layer(l));
+  async write(spec: ImageSpec, path: string): Promise<ImageResult> {
+    const layers: (Written & { readonly file: string })[] = [];
+    for (const l of spec.layers) layers.push(await this.layer(l));
     const diffIds = layers.map((l) => l.digest);
     const config = Buffer.from(imageConfig(spec, diffIds, this.epoch), "utf8");
     const id = `sha256:${createHash("sha256").update(config).digest("hex")}`;
@@ -123,7 +125,7 @@ export class ArchiveBuilder {
     const temp = `${path}.tmp`;
     let written: Written;
     try {
-      written = writeTar(temp, entries, this.epoch);
+      written = await writeTar(temp, entries, this.epoch);
       renameSync(temp, path);
     } catch (error) {
       rmSync(temp, { force: true });

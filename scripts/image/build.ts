@@ -78,7 +78,9 @@ export async function buildImages(options: BuildOptions): Promise<ImageResult[]>
     if (options.only.includes("pause")) specs.push(pauseImage(pauseBinary()));
     if (options.only.includes("redis")) specs.push(redisSpec(base, options.redisServer ?? "/usr/bin/redis-server"));
     const builder = new ArchiveBuilder(scratch, options.epoch);
-    return specs.map((spec) => builder.write(spec, join(options.outDir, `${spec.key}.tar`)));
+    const results: ImageResult[] = [];
+    for (const spec of specs) results.push(await builder.write(spec, join(options.outDir, `${spec.key}.tar`)));
+    return results;
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }

@@ -1,9 +1,14 @@
 /**
- * A deterministic tar writer (POSIX ustar, PAX records for long names): the same entries give the same bytes.
- * Entries are sorted, parents are added, every header carries one fixed mtime, numeric owners and no user names.
+ * Deterministic tars: the same entries give the same bytes. This module decides what goes in (entries sorted,
+ * parents added, one fixed mtime, numeric owners, no user names); tar-stream's pack() encodes it (ustar headers, PAX
+ * records for names that do not fit, padding, the end blocks). Host files are streamed, and every byte is hashed and
+ * counted on its way to the file.
  */
-import { createHash, type Hash } from "node:crypto";
-import { closeSync, fstatSync, openSync, readSync, writeSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { createWriteStream } from "node:fs";
+import { open, type FileHandle } from "node:fs/promises";
+import { pipeline } from "node:stream/promises";
+import { pack, type Header, type Pack } from "tar-stream";
 
 /** Who owns an entry in the image. */
 export interface Owner {
@@ -75,106 +80,27 @@ function compareBytes(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8"));
 }
 
-const BLOCK = 512;
-const TYPE = { file: "0", symlink: "2", dir: "5", pax: "x" } as const;
+/** tar-stream writes owner ids as 6 octal digits and silently clamps bigger ones to 777777. */
+const MAX_ID = 0o777777;
 
-interface Header {
-  readonly name: string;
-  readonly mode: number;
-  readonly owner: Owner;
-  readonly size: number;
-  readonly mtime: number;
-  readonly type: string;
-  readonly linkname: string;
-}
+/** What tar-stream's pack() takes for one entry. */
+type HeaderArgument = Partial<Header> & Pick<Header, "name">;
+type Sink = ReturnType<Pack["entry"]>;
 
-function writeString(block: Buffer, offset: number, length: number, value: string): void {
-  const bytes = Buffer.from(value, "utf8");
-  if (bytes.length > length) throw new TarError(`tar field too long (${bytes.length} > ${length}): ${value}`);
-  bytes.copy(block, offset);
-}
-
-function writeOctal(block: Buffer, offset: number, length: number, value: number): void {
-  const digits = value.toString(8).padStart(length - 1, "0");
-  if (digits.length > length - 1) throw new TarError(`tar number too large: ${value}`);
-  block.write(`${digits}\0`, offset, "ascii");
-}
-
-/** One 512-byte ustar header (names must already fit: see {@link headerBlocks}). */
-export function ustarHeader(h: Header): Buffer {
-  const block = Buffer.alloc(BLOCK);
-  writeString(block, 0, 100, h.name);
-  writeOctal(block, 100, 8, h.mode);
-  writeOctal(block, 108, 8, h.owner.uid);
-  writeOctal(block, 116, 8, h.owner.gid);
-  writeOctal(block, 124, 12, h.size);
-  writeOctal(block, 136, 12, h.mtime);
-  block.fill(" ", 148, 156);
-  block.write(h.type, 156, "ascii");
-  writeString(block, 157, 100, h.linkname);
-  block.write("ustar\0" + "00", 257, "ascii");
-  // uname/gname stay empty: numeric owners only, no host user names.
-  writeOctal(block, 329, 8, 0);
-  writeOctal(block, 337, 8, 0);
-  let sum = 0;
-  for (const byte of block) sum += byte;
-  block.write(`${sum.toString(8).padStart(6, "0")}\0 `, 148, "ascii");
-  return block;
-}
-
-/** A PAX record "<len> <key>=<value>\n", whose length counts itself. */
-export function paxRecord(key: string, value: string): string {
-  const body = ` ${key}=${value}\n`;
-  const bodyLength = Buffer.byteLength(body, "utf8");
-  let length = bodyLength + 1;
-  while (String(length).length + bodyLength !== length) length = String(length).length + bodyLength;
-  return `${length}${body}`;
-}
-
-function padding(size: number): Buffer {
-  const rest = size % BLOCK;
-  return Buffer.alloc(rest === 0 ? 0 : BLOCK - rest);
-}
-
-/** The header blocks of an entry: a PAX header first when the name or link target does not fit ustar. */
-export function headerBlocks(entry: TarEntry, size: number, mtime: number): Buffer[] {
-  const name = entry.kind === "dir" ? `${entry.path}/` : entry.path;
-  const linkname = entry.kind === "symlink" ? entry.target : "";
-  const mode = entry.kind === "symlink" ? 0o777 : entry.mode;
-  const long = (s: string, max: number): boolean => Buffer.byteLength(s, "utf8") > max;
-  const records = [
-    ...(long(name, 100) ? [paxRecord("path", name)] : []),
-    ...(long(linkname, 100) ? [paxRecord("linkpath", linkname)] : []),
-  ].join("");
-  const blocks: Buffer[] = [];
-  if (records !== "") {
-    const pax = Buffer.from(records, "utf8");
-    const paxName = `PaxHeaders/${name.slice(-80).replace(/^\/+/, "")}`;
-    blocks.push(
-      ustarHeader({ name: paxName, mode: 0o644, owner: ROOT, size: pax.length, mtime, type: TYPE.pax, linkname: "" }),
-      pax,
-      padding(pax.length),
-    );
+/** The header tar-stream encodes for an entry (directory names end in "/", symlinks are 0777). */
+export function tarHeader(entry: TarEntry, size: number, mtime: Date): HeaderArgument {
+  const { uid, gid } = entry.owner;
+  if (uid > MAX_ID || gid > MAX_ID)
+    throw new TarError(`owner ${uid}:${gid} of ${entry.path} does not fit a tar header`);
+  const common = { uid, gid, mtime, uname: "", gname: "" };
+  switch (entry.kind) {
+    case "dir":
+      return { ...common, name: `${entry.path}/`, type: "directory", mode: entry.mode };
+    case "symlink":
+      return { ...common, name: entry.path, type: "symlink", mode: 0o777, linkname: entry.target };
+    case "file":
+      return { ...common, name: entry.path, type: "file", mode: entry.mode, size };
   }
-  blocks.push(
-    ustarHeader({
-      name: long(name, 100) ? safeTruncate(name) : name,
-      mode,
-      owner: entry.owner,
-      size,
-      mtime,
-      type: TYPE[entry.kind],
-      linkname: long(linkname, 100) ? safeTruncate(linkname) : linkname,
-    }),
-  );
-  return blocks;
-}
-
-/** The last ≤100 bytes of a long name that are whole UTF-8 characters (the PAX record carries the real one). */
-function safeTruncate(value: string): string {
-  let out = value;
-  while (Buffer.byteLength(out, "utf8") > 100) out = out.slice(1);
-  return out;
 }
 
 /** Bytes written and their sha256, as "sha256:<hex>". */
@@ -183,77 +109,100 @@ export interface Written {
   readonly bytes: number;
 }
 
-/** Streams a tar to a file descriptor while hashing it. */
-export class TarWriter {
-  private readonly hash: Hash = createHash("sha256");
-  private bytes = 0;
+/** Starts one entry; `done` settles when tar-stream has taken all of it, or rejects when the entry fails. */
+function startEntry(tar: Pack, headers: HeaderArgument, body?: Buffer): { sink: Sink; done: Promise<void> } {
+  let settle: (error?: Error | null) => void = () => undefined;
+  const done = new Promise<void>((resolve, reject) => {
+    settle = (error) => (error ? reject(error) : resolve());
+  });
+  // Handled here so a failure while the caller awaits something else is not an unhandled rejection; the caller
+  // still sees it when it awaits `done`.
+  done.catch(() => undefined);
+  const callback = (error?: Error | null): void => settle(error);
+  const sink = body === undefined ? tar.entry(headers, callback) : tar.entry(headers, body, callback);
+  return { sink, done };
+}
 
-  constructor(
-    private readonly fd: number,
-    private readonly mtime: number,
-  ) {}
+function drained(sink: Sink): Promise<void> {
+  return new Promise((resolve) => sink.once("drain", () => resolve()));
+}
 
-  add(entry: TarEntry): void {
-    if (entry.kind !== "file") {
-      for (const block of headerBlocks(entry, 0, this.mtime)) this.write(block);
-      return;
-    }
-    if ("bytes" in entry.content) {
-      for (const block of headerBlocks(entry, entry.content.bytes.length, this.mtime)) this.write(block);
-      this.write(entry.content.bytes);
-      this.write(padding(entry.content.bytes.length));
-      return;
-    }
-    this.addHostFile(entry, entry.content.source);
-  }
-
-  private addHostFile(entry: TarEntry, source: string): void {
-    let fd: number;
-    try {
-      fd = openSync(source, "r");
-    } catch (error) {
-      throw new TarError(`cannot read ${source} for ${entry.path}`, { cause: error });
-    }
-    try {
-      const size = fstatSync(fd).size;
-      for (const block of headerBlocks(entry, size, this.mtime)) this.write(block);
-      const chunk = Buffer.alloc(Math.min(8 << 20, Math.max(size, 1)));
-      let done = 0;
-      while (done < size) {
-        const n = readSync(fd, chunk, 0, Math.min(chunk.length, size - done), done);
-        if (n === 0) throw new TarError(`${source} shrank while it was written (${done} of ${size} bytes)`);
-        this.write(chunk.subarray(0, n));
-        done += n;
-      }
-      this.write(padding(size));
-    } finally {
-      closeSync(fd);
-    }
-  }
-
-  /** Two zero blocks end the archive. */
-  finish(): Written {
-    this.write(Buffer.alloc(BLOCK * 2));
-    return { digest: `sha256:${this.hash.digest("hex")}`, bytes: this.bytes };
-  }
-
-  private write(buffer: Buffer): void {
-    if (buffer.length === 0) return;
-    let off = 0;
-    while (off < buffer.length) off += writeSync(this.fd, buffer, off, buffer.length - off);
-    this.hash.update(buffer);
-    this.bytes += buffer.length;
+async function openSource(entry: TarEntry, source: string): Promise<FileHandle> {
+  try {
+    return await open(source, "r");
+  } catch (error) {
+    throw new TarError(`cannot read ${source} for ${entry.path}`, { cause: error });
   }
 }
 
-/** Writes the entries (through {@link layerEntries}) as a tar file; returns its digest and size. */
-export function writeTar(path: string, entries: readonly TarEntry[], mtime: number): Written {
-  const fd = openSync(path, "w");
+/** Streams a host file into the tar: its size from the open file, then exactly that many bytes. */
+async function addHostFile(tar: Pack, entry: TarEntry, source: string, mtime: Date): Promise<void> {
+  const handle = await openSource(entry, source);
   try {
-    const writer = new TarWriter(fd, mtime);
-    for (const entry of layerEntries(entries)) writer.add(entry);
-    return writer.finish();
+    const { size } = await handle.stat();
+    const { sink, done } = startEntry(tar, tarHeader(entry, size, mtime));
+    if (size > 0) {
+      const chunks = handle.createReadStream({ start: 0, end: size - 1, highWaterMark: 1 << 20, autoClose: false });
+      for await (const chunk of chunks as AsyncIterable<Buffer>) {
+        if (!sink.write(chunk)) await Promise.race([drained(sink), done]);
+      }
+    }
+    sink.end(null);
+    await done.catch((error: unknown) => {
+      throw new TarError(`cannot write ${source} as ${entry.path} (did it change?)`, { cause: error });
+    });
   } finally {
-    closeSync(fd);
+    await handle.close();
   }
+}
+
+async function addEntry(tar: Pack, entry: TarEntry, mtime: Date): Promise<void> {
+  if (entry.kind === "file" && "source" in entry.content) return addHostFile(tar, entry, entry.content.source, mtime);
+  const body = entry.kind === "file" && "bytes" in entry.content ? entry.content.bytes : undefined;
+  await startEntry(tar, tarHeader(entry, body?.length ?? 0, mtime), body).done;
+}
+
+/** Hashes and counts the bytes that pass through. */
+class Measure {
+  private readonly hash = createHash("sha256");
+  private bytes = 0;
+
+  async *through(source: AsyncIterable<unknown>): AsyncGenerator<Uint8Array> {
+    for await (const chunk of source) {
+      if (!(chunk instanceof Uint8Array)) throw new TarError("tar-stream produced a chunk that is not bytes");
+      this.hash.update(chunk);
+      this.bytes += chunk.byteLength;
+      yield chunk;
+    }
+  }
+
+  written(): Written {
+    return { digest: `sha256:${this.hash.digest("hex")}`, bytes: this.bytes };
+  }
+}
+
+async function addAll(tar: Pack, entries: readonly TarEntry[], mtime: number): Promise<void> {
+  const date = new Date(mtime * 1000);
+  for (const entry of layerEntries(entries)) await addEntry(tar, entry, date);
+  tar.finalize();
+}
+
+/**
+ * Writes the entries (through {@link layerEntries}) as a tar file, `mtime` seconds on every header. Returns once
+ * both sides are done; the first failure (of the entries or of the file) stops the other side and is thrown.
+ */
+export async function writeTar(path: string, entries: readonly TarEntry[], mtime: number): Promise<Written> {
+  const tar = pack();
+  const measure = new Measure();
+  let failure: { readonly error: unknown } | undefined;
+  const fail = (error: unknown): void => {
+    failure ??= { error };
+    tar.destroy(error instanceof Error ? error : new TarError(`cannot write ${path}`, { cause: error }));
+  };
+  await Promise.all([
+    addAll(tar, entries, mtime).catch(fail),
+    pipeline(measure.through(tar), createWriteStream(path)).catch(fail),
+  ]);
+  if (failure !== undefined) throw failure.error;
+  return measure.written();
 }
