@@ -49,8 +49,13 @@ export interface NodeCluster {
   stop(): Promise<void>;
 }
 
-/** The image tarballs `npm run image` writes. */
+/**
+ * The image tarballs to import by default: $ROUTEWISE_CLUSTER_IMAGES (comma-separated paths) when set, else the
+ * ones `npm run image` writes, <repo>/.images/pause.tar and routewise.tar.
+ */
 export function defaultImages(): string[] {
+  const fromEnv = process.env["ROUTEWISE_CLUSTER_IMAGES"];
+  if (fromEnv !== undefined && fromEnv.trim() !== "") return fromEnv.split(",").filter((path) => path !== "");
   return [join(repoRoot, ".images", "pause.tar"), join(repoRoot, ".images", "routewise.tar")];
 }
 
