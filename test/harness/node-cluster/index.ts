@@ -1,7 +1,7 @@
 import { existsSync, realpathSync } from "node:fs";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { HarnessError, repoRoot, toolPath, toolsBinDir } from "../tools.js";
 import { CNI_BIN_DIR, NODE_IP, PANIC_SYSCTLS, REQUIRED_TOOLS, RUNC, type DaemonName } from "./constants.js";
 import { clusterPaths, daemonArgs, writeConfigs, type ClusterPaths } from "./config.js";
@@ -14,6 +14,8 @@ import { restoreHost, type RestoreReport } from "./restore.js";
 import { loadState, saveState, snapshotHost, type HostState } from "./state.js";
 
 export { NODE_IP, NODE_NAME, SANDBOX_IMAGE } from "./constants.js";
+
+const TEMP_PREFIX = "routewise-cluster-";
 export type { RestoreReport } from "./restore.js";
 
 /** Options for {@link startNodeCluster}. */
@@ -83,7 +85,12 @@ async function cleanUpCrashedRun(binDir: string, log: (line: string) => void): P
   const leftover = await loadState();
   if (leftover === undefined) return undefined;
   log(`Found the state of a crashed cluster run (pid ${leftover.ownerPid}, ${leftover.startedAt}): restoring the host`);
-  return restoreHost(leftover, shimExe(binDir));
+  const report = await restoreHost(leftover, shimExe(binDir));
+  // A temp dir the crashed run made for itself goes too; a --dir the caller chose keeps its logs.
+  if (dirname(leftover.dir) === tmpdir() && basename(leftover.dir).startsWith(TEMP_PREFIX)) {
+    await rm(leftover.dir, { recursive: true, force: true });
+  }
+  return report;
 }
 
 /**
@@ -212,7 +219,7 @@ export async function startNodeCluster(options: NodeClusterOptions = {}): Promis
   try {
     await cleanUpCrashedRun(binDir, log);
     const owned = options.dir === undefined;
-    const dir = options.dir ?? (await mkdtemp(join(tmpdir(), "routewise-cluster-")));
+    const dir = options.dir ?? (await mkdtemp(join(tmpdir(), TEMP_PREFIX)));
     const paths = clusterPaths(dir);
     const state = await snapshotHost(dir);
     await saveState(state);
