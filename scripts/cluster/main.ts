@@ -4,7 +4,8 @@
  *
  * Starts the single-node cluster of test/harness/node-cluster (needs root), writes the admin kubeconfig to PATH
  * once the node is Ready and prints one JSON line; on SIGTERM or SIGINT stops everything, restores the host and
- * exits 0. --cleanup restores the host after a crashed run. See docs/adr/0019-single-node-cluster.md.
+ * exits 0 (signal the pid in the JSON line: npx and `npm run` wrappers do not pass SIGTERM on). --cleanup restores
+ * the host after a crashed run. See docs/adr/0019-single-node-cluster.md.
  */
 import { copyFile, rm } from "node:fs/promises";
 import { resolve } from "node:path";
@@ -67,6 +68,8 @@ async function serve(kubeconfig: string, dir: string | undefined, images: string
   });
   await copyFile(cluster.kubeconfig, kubeconfig);
   const ready = {
+    // The pid to signal: wrappers such as npx do not pass SIGTERM on.
+    pid: process.pid,
     kubeconfig,
     nodeIP: cluster.nodeIP,
     dir: cluster.dir,

@@ -12,6 +12,8 @@ export interface ReadyLine {
   readonly nodeIP: string;
   readonly dir: string;
   readonly readySeconds: number;
+  /** The CLI's own pid (npx → sh → tsx → node: the innermost). */
+  readonly pid: number;
 }
 
 export interface Cli {
@@ -32,6 +34,7 @@ function parseReady(line: string): ReadyLine | undefined {
       nodeIP: String(value["nodeIP"]),
       dir: value["dir"],
       readySeconds: Number(value["readySeconds"]),
+      pid: Number(value["pid"]),
     };
   } catch {
     return undefined;
@@ -74,18 +77,9 @@ export async function cliProcesses(pgid: number): Promise<Array<[number, number]
   return found;
 }
 
-/**
- * SIGTERM to the CLI itself: the innermost process running the script (npx → sh → tsx → node). npx does not pass
- * signals on, but tsx waits for its child and every wrapper exits with the CLI's exit code.
- */
-export async function terminate(cli: Cli): Promise<void> {
-  const pgid = cli.child.pid;
-  if (pgid === undefined) return;
-  const procs = await cliProcesses(pgid);
-  const parents = new Set(procs.map(([, ppid]) => ppid));
-  const innermost = procs.find(([pid]) => !parents.has(pid));
-  if (innermost === undefined) throw new HarnessError(`no process in group ${pgid} runs ${CLI_SCRIPT}`);
-  process.kill(innermost[0], "SIGTERM");
+/** SIGTERM to the CLI itself, by the pid its ready line names; every wrapper then exits with its exit code. */
+export function terminate(ready: ReadyLine): void {
+  process.kill(ready.pid, "SIGTERM");
 }
 
 /** Runs a command; resolves with its exit code and stdout (never rejects on a non-zero exit). */

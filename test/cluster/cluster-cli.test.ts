@@ -143,7 +143,7 @@ describe("npm run cluster", () => {
   });
 
   it("stops on SIGTERM, exits 0 and leaves the host as it was", async () => {
-    await terminate(cli);
+    terminate(ready);
     expect(await cli.exited).toBe(0);
     expect(cli.stdout.some((line) => line.includes('"stopped":true'))).toBe(true);
     expect(existsSync(ready.kubeconfig)).toBe(false);
