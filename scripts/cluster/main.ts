@@ -50,6 +50,10 @@ function stopSignal(): Promise<NodeJS.Signals> {
   return new Promise((done) => {
     const on = (signal: NodeJS.Signals): void => {
       log(`Received ${signal}: stopping the cluster and restoring the host`);
+      // At once, so a second signal (a wrapper relaying it, a second Ctrl-C) never hits the default handler.
+      const again = (): void => log("Already stopping");
+      process.on("SIGTERM", again);
+      process.on("SIGINT", again);
       done(signal);
     };
     process.once("SIGTERM", on);
@@ -78,8 +82,6 @@ async function serve(kubeconfig: string, dir: string | undefined, images: string
   };
   process.stdout.write(`${JSON.stringify(ready)}\n`);
   await signal;
-  process.on("SIGTERM", () => log("Already stopping"));
-  process.on("SIGINT", () => log("Already stopping"));
   const stopping = Date.now();
   try {
     await cluster.stop();

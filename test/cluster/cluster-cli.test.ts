@@ -147,6 +147,7 @@ describe("npm run cluster", () => {
     expect(await cli.exited).toBe(0);
     expect(cli.stdout.some((line) => line.includes('"stopped":true'))).toBe(true);
     expect(existsSync(ready.kubeconfig)).toBe(false);
+    expect(existsSync(ready.dir)).toBe(false);
     expect(await clusterProcesses(ready.dir)).toEqual([]);
     expect(await snapshotHost()).toEqual(before);
   });
