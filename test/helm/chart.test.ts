@@ -294,18 +294,37 @@ describe("optional features", () => {
     ]);
   });
 
-  it("renders the example policies into the release namespace when examples.enabled", async () => {
+  it("renders the example policies into the release namespace as a post-install hook when examples.enabled", async () => {
     const objects = await render(["examples.enabled=true"], "demo");
     const examples = parseObjects(
       ["providers.yaml", "routes.yaml", "secret.yaml"]
         .map((f) => readFileSync(join(repoRoot, "examples", f), "utf8"))
         .join("\n---\n"),
     );
-    const rendered = objects.filter((o) => ["ModelProvider", "ModelRoute", "Secret"].includes(o.kind ?? ""));
-    expect(rendered.map((o) => `${o.kind}/${o.metadata?.name}`).sort()).toEqual(
-      examples.map((o) => `${o.kind}/${o.metadata?.name}`).sort(),
-    );
+    const names = (hook: string): string[] =>
+      objects
+        .filter((o) => o.metadata?.annotations?.["helm.sh/hook"] === hook)
+        .map((o) => `${o.kind}/${o.metadata?.name}`)
+        .sort();
+    const expected = examples.map((o) => `${o.kind}/${o.metadata?.name}`).sort();
+    // Hooks, not release resources: Helm maps them after the release's objects exist, when the API server has
+    // published the CRDs it just created (a release resource of a CRD's kind can hit "no matches for kind").
+    expect(names("post-install")).toEqual(expected);
+    const rendered = objects.filter((o) => ["ModelProvider", "ModelRoute"].includes(o.kind ?? ""));
+    expect(rendered.filter((o) => o.metadata?.annotations?.["helm.sh/hook"] === undefined)).toEqual([]);
     expect(new Set(rendered.map((o) => o.metadata?.namespace))).toEqual(new Set(["demo"]));
+    expect(new Set(rendered.map((o) => o.metadata?.labels?.["routewise.dev/example"]))).toEqual(new Set(["true"]));
+  });
+
+  it("deletes the example policies on uninstall with a pre-delete hook that Helm deletes again once created", async () => {
+    const objects = await render(["examples.enabled=true"], "demo");
+    const preDelete = objects.filter((o) => o.metadata?.annotations?.["helm.sh/hook"] === "pre-delete");
+    const postInstall = objects.filter((o) => o.metadata?.annotations?.["helm.sh/hook"] === "post-install");
+    expect(preDelete.map((o) => `${o.kind}/${o.metadata?.name}`)).toEqual(
+      postInstall.map((o) => `${o.kind}/${o.metadata?.name}`),
+    );
+    for (const o of preDelete)
+      expect(o.metadata?.annotations?.["helm.sh/hook-delete-policy"]).toBe("before-hook-creation,hook-succeeded");
   });
 
   it("drops the HorizontalPodAutoscaler and sets replicas when router.autoscaling.enabled=false", async () => {
