@@ -181,19 +181,19 @@ function controllerManagerArgs(pki: ControlPlanePki, ports: Ports, kubeconfigPat
   ];
 }
 
-interface TlsClient {
+export interface TlsClient {
   readonly ca: string;
   readonly cert?: string;
   readonly key?: string;
 }
 
-interface HttpsResponse {
+export interface HttpsResponse {
   readonly status: number;
   readonly body: string;
 }
 
 /** GET over TLS (client cert optional); resolves with status and body (never rejects on HTTP errors). */
-function httpsGet(url: string, tls: TlsClient, signal: AbortSignal): Promise<HttpsResponse> {
+export function httpsGet(url: string, tls: TlsClient, signal: AbortSignal): Promise<HttpsResponse> {
   return new Promise((resolve, reject) => {
     const req = request(url, { ...tls, method: "GET", signal, timeout: 5_000 }, (res) => {
       const chunks: Buffer[] = [];

@@ -34,21 +34,24 @@ async function openssl(args: readonly string[], cwd: string): Promise<void> {
   }
 }
 
-async function selfSignedCa(dir: string, name: string, subject: string): Promise<void> {
+/** A self-signed EC CA `<name>.crt`/`<name>.key` in `dir`. */
+export async function selfSignedCa(dir: string, name: string, subject: string): Promise<void> {
   await openssl(
     ["req", "-x509", ...CURVE, "-keyout", `${name}.key`, "-out", `${name}.crt`, ...DAYS, "-subj", subject],
     dir,
   );
 }
 
-interface LeafSpec {
+/** A leaf certificate signed by the CA `<ca>.crt`/`<ca>.key` in the same dir; extensions in openssl's extfile syntax. */
+export interface LeafSpec {
   readonly name: string;
   readonly ca: string;
   readonly subject: string;
   readonly extensions: string;
 }
 
-async function signedLeaf(dir: string, leaf: LeafSpec): Promise<void> {
+/** Writes `<name>.key`, `<name>.crt` (and a CSR) in `dir`, signed by `leaf.ca`. */
+export async function signedLeaf(dir: string, leaf: LeafSpec): Promise<void> {
   const ext = `${leaf.name}.ext`;
   await writeFile(join(dir, ext), leaf.extensions);
   await openssl(
@@ -70,7 +73,8 @@ async function signedLeaf(dir: string, leaf: LeafSpec): Promise<void> {
   );
 }
 
-async function serviceAccountKeys(dir: string): Promise<void> {
+/** An ES256 service-account signing key pair: `sa.key` and `sa.pub` in `dir`. */
+export async function serviceAccountKeys(dir: string): Promise<void> {
   const { privateKey, publicKey } = generateKeyPairSync("ec", {
     namedCurve: "P-256",
     privateKeyEncoding: { type: "pkcs8", format: "pem" },
@@ -80,7 +84,8 @@ async function serviceAccountKeys(dir: string): Promise<void> {
   await writeFile(join(dir, "sa.pub"), publicKey);
 }
 
-const CLIENT_EXTENSIONS = "extendedKeyUsage=clientAuth\nkeyUsage=digitalSignature,keyEncipherment\n";
+/** openssl extfile lines of a TLS client certificate. */
+export const CLIENT_EXTENSIONS = "extendedKeyUsage=clientAuth\nkeyUsage=digitalSignature,keyEncipherment\n";
 
 /**
  * Creates, in `dir`, a serving CA with a cert for 127.0.0.1/localhost, a separate client CA with an
