@@ -1,6 +1,7 @@
 # Routewise: one image for the operator and the router (`routewise operator` / `routewise router`).
 #   docker build -t ghcr.io/routewise/routewise:0.1.0 .
-# What the image runs is tested without Docker by test/helm/image.test.ts (it lays out these COPY lines).
+# `npm run image` builds this production stage without Docker (scripts/image/, docs/adr/0018): it reads this file and
+# fails on any instruction it does not reproduce. test/helm/image.test.ts runs the entrypoint from these COPY lines.
 ARG NODE_IMAGE=node:20.19.5-bookworm-slim
 
 # --- build: compile the TypeScript sources to dist/ ---

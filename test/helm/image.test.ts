@@ -1,6 +1,7 @@
 /**
  * What the container image runs, without Docker: lays out the production stage of the Dockerfile (its COPY lines)
- * in a temp dir with freshly compiled dist/, then runs the entrypoint the way the chart does.
+ * in a temp dir with freshly compiled dist/, then runs the entrypoint the way the chart does. The COPY lines are read
+ * by the image builder's parser (scripts/image/dockerfile.ts), the same one `npm run image` uses.
  */
 import { execFile, spawn } from "node:child_process";
 import { builtinModules } from "node:module";
@@ -10,23 +11,13 @@ import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CONFIG_KEY } from "../../router/config/delivery.js";
+import { productionCopies } from "../../scripts/image/dockerfile.js";
 import { repoRoot } from "../harness/tools.js";
 
 const execFileAsync = promisify(execFile);
 const dockerfile = readFileSync(join(repoRoot, "Dockerfile"), "utf8");
 let app = "";
 let build = "";
-
-/** The COPY lines of the last stage: [source, destination, from-stage or null]. */
-function productionCopies(): [string, string, string | null][] {
-  const stages = dockerfile.split(/^FROM /m);
-  const last = stages[stages.length - 1] ?? "";
-  return [...last.matchAll(/^COPY (--from=(\S+) )?(.+)$/gm)].map((m) => {
-    const parts = (m[3] ?? "").split(/\s+/);
-    const dest = parts.pop() ?? "";
-    return [parts.join(" "), dest, m[2] ?? null];
-  });
-}
 
 function sh(args: string[], timeout = 30_000): Promise<{ stdout: string; stderr: string }> {
   return execFileAsync(process.execPath, [join(app, "bin", "routewise.js"), ...args], { cwd: app, timeout });
@@ -43,8 +34,8 @@ beforeAll(async () => {
       cwd: repoRoot,
     },
   );
-  for (const [sources, dest, from] of productionCopies()) {
-    for (const source of sources.split(" ")) {
+  for (const { sources, dest, from } of productionCopies(dockerfile)) {
+    for (const source of sources) {
       const src = from === "build" ? join(build, source.replace(/^\/app\//, "")) : join(repoRoot, source);
       const target = dest.endsWith("/") && !source.endsWith("/") ? join(app, dest, source) : join(app, dest);
       mkdirSync(dirname(target), { recursive: true });
@@ -61,7 +52,7 @@ afterAll(() => {
 
 describe("Dockerfile", () => {
   it("copies the files the entrypoints read at run time into the production stage", () => {
-    const dests = productionCopies().map(([, dest]) => dest);
+    const dests = productionCopies(dockerfile).map((c) => c.dest);
     for (const needed of ["bin/", "dist/", "crds/", "router/classify/models/", "./"]) expect(dests).toContain(needed);
     expect(dockerfile).toMatch(/npm ci --omit=dev --ignore-scripts/);
     expect(dockerfile).toMatch(/^USER 65532:65532$/m);

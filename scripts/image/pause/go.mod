@@ -1,0 +1,3 @@
+module routewise.dev/pause
+
+go 1.22
