@@ -333,6 +333,15 @@ describe("optional features", () => {
     expect(find<V1Deployment>(objects, "Deployment", "routewise-router").spec?.replicas).toBe(3);
   });
 
+  it("keeps a terminating router serving for router.preStopSleepSeconds before SIGTERM, within the grace period", async () => {
+    const router = find<V1Deployment>(await render(), "Deployment", "routewise-router");
+    expect(container(router).lifecycle?.preStop?.sleep?.seconds).toBe(5);
+    // The preStop sleep counts against the grace period; the router drains for up to 25 s after SIGTERM.
+    expect(router.spec?.template.spec?.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(5 + 25);
+    const none = find<V1Deployment>(await render(["router.preStopSleepSeconds=0"]), "Deployment", "routewise-router");
+    expect(container(none).lifecycle).toBeUndefined();
+  });
+
   it("drops the PodDisruptionBudget when router.podDisruptionBudget.enabled=false", async () => {
     expect(kinds(await render(["router.podDisruptionBudget.enabled=false"]))).not.toContain("PodDisruptionBudget");
   });
