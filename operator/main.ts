@@ -85,7 +85,6 @@ export async function runOperator(o: OperatorOptions): Promise<RunningOperator> 
   const metrics = createOperatorMetrics();
   const kube = new OperatorKube(withKeepAlive(o.kubeConfig));
   let ready = false;
-  const server = await serveHttp(o, metrics, () => ready);
   const informers: Watched[] = [];
   let stopping: Promise<void> | null = null;
   const isStopping = (): boolean => stopping !== null;
@@ -106,6 +105,8 @@ export async function runOperator(o: OperatorOptions): Promise<RunningOperator> 
         owners: () => (reconcilerOf?.gatewayOwners() ?? []).map((g) => ownerReference(g, false)),
       })
     : null;
+  // Ready: the leader once it has synced and reconciled, or a standby waiting for the Lease (see standingBy).
+  const server = await serveHttp(o, metrics, () => ready || (elector?.standingBy ?? false));
 
   const start = async (): Promise<void> => {
     const providers = customInformer(o, "ModelProvider");

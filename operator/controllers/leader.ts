@@ -26,6 +26,7 @@ export class LeaderElector {
   private leading = false;
   private stopped = false;
   private lastRenew = 0;
+  private waiting = false;
 
   constructor(
     kc: KubeConfig,
@@ -38,16 +39,33 @@ export class LeaderElector {
   async run(onLost: () => void): Promise<void> {
     for (;;) {
       if (this.stopped) throw new Error("leader election stopped");
-      const acquired = await this.tryAcquireOrRenew().catch((err: unknown) => {
-        this.o.onError?.(err);
-        return false;
-      });
+      const acquired = await this.tryAcquireOrRenew().then(
+        (ok) => {
+          this.waiting = !ok && !this.stopped;
+          return ok;
+        },
+        (err: unknown) => {
+          this.waiting = false;
+          this.o.onError?.(err);
+          return false;
+        },
+      );
       if (acquired) break;
       await new Promise((r) => setTimeout(r, this.o.retryPeriodMs));
     }
+    this.waiting = false;
     this.leading = true;
     this.lastRenew = Date.now();
     this.timer = setInterval(() => void this.renew(onLost), this.o.retryPeriodMs);
+  }
+
+  /**
+   * A standby: its last attempt reached the API and found the Lease held by another replica. Such a replica is
+   * ready to take over, so its /readyz says ready (a Deployment of two operators would otherwise never finish a
+   * rollout, and `helm install --wait` would time out).
+   */
+  get standingBy(): boolean {
+    return this.waiting && !this.stopped;
   }
 
   private async renew(onLost: () => void): Promise<void> {

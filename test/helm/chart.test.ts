@@ -294,24 +294,52 @@ describe("optional features", () => {
     ]);
   });
 
-  it("renders the example policies into the release namespace when examples.enabled", async () => {
+  it("renders the example policies into the release namespace as a post-install hook when examples.enabled", async () => {
     const objects = await render(["examples.enabled=true"], "demo");
     const examples = parseObjects(
       ["providers.yaml", "routes.yaml", "secret.yaml"]
         .map((f) => readFileSync(join(repoRoot, "examples", f), "utf8"))
         .join("\n---\n"),
     );
-    const rendered = objects.filter((o) => ["ModelProvider", "ModelRoute", "Secret"].includes(o.kind ?? ""));
-    expect(rendered.map((o) => `${o.kind}/${o.metadata?.name}`).sort()).toEqual(
-      examples.map((o) => `${o.kind}/${o.metadata?.name}`).sort(),
-    );
+    const names = (hook: string): string[] =>
+      objects
+        .filter((o) => o.metadata?.annotations?.["helm.sh/hook"] === hook)
+        .map((o) => `${o.kind}/${o.metadata?.name}`)
+        .sort();
+    const expected = examples.map((o) => `${o.kind}/${o.metadata?.name}`).sort();
+    // Hooks, not release resources: Helm maps them after the release's objects exist, when the API server has
+    // published the CRDs it just created (a release resource of a CRD's kind can hit "no matches for kind").
+    expect(names("post-install")).toEqual(expected);
+    const rendered = objects.filter((o) => ["ModelProvider", "ModelRoute"].includes(o.kind ?? ""));
+    expect(rendered.filter((o) => o.metadata?.annotations?.["helm.sh/hook"] === undefined)).toEqual([]);
     expect(new Set(rendered.map((o) => o.metadata?.namespace))).toEqual(new Set(["demo"]));
+    expect(new Set(rendered.map((o) => o.metadata?.labels?.["routewise.dev/example"]))).toEqual(new Set(["true"]));
+  });
+
+  it("deletes the example policies on uninstall with a pre-delete hook that Helm deletes again once created", async () => {
+    const objects = await render(["examples.enabled=true"], "demo");
+    const preDelete = objects.filter((o) => o.metadata?.annotations?.["helm.sh/hook"] === "pre-delete");
+    const postInstall = objects.filter((o) => o.metadata?.annotations?.["helm.sh/hook"] === "post-install");
+    expect(preDelete.map((o) => `${o.kind}/${o.metadata?.name}`)).toEqual(
+      postInstall.map((o) => `${o.kind}/${o.metadata?.name}`),
+    );
+    for (const o of preDelete)
+      expect(o.metadata?.annotations?.["helm.sh/hook-delete-policy"]).toBe("before-hook-creation,hook-succeeded");
   });
 
   it("drops the HorizontalPodAutoscaler and sets replicas when router.autoscaling.enabled=false", async () => {
     const objects = await render(["router.autoscaling.enabled=false", "router.replicas=3"]);
     expect(kinds(objects)).not.toContain("HorizontalPodAutoscaler");
     expect(find<V1Deployment>(objects, "Deployment", "routewise-router").spec?.replicas).toBe(3);
+  });
+
+  it("keeps a terminating router serving for router.preStopSleepSeconds before SIGTERM, within the grace period", async () => {
+    const router = find<V1Deployment>(await render(), "Deployment", "routewise-router");
+    expect(container(router).lifecycle?.preStop?.sleep?.seconds).toBe(5);
+    // The preStop sleep counts against the grace period; the router drains for up to 25 s after SIGTERM.
+    expect(router.spec?.template.spec?.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(5 + 25);
+    const none = find<V1Deployment>(await render(["router.preStopSleepSeconds=0"]), "Deployment", "routewise-router");
+    expect(container(none).lifecycle).toBeUndefined();
   });
 
   it("drops the PodDisruptionBudget when router.podDisruptionBudget.enabled=false", async () => {

@@ -407,6 +407,18 @@ spec:
 });
 
 describe("operator: leader election", () => {
+  it("reports a standby replica ready once it has found the Lease held, so a Deployment of two completes", async () => {
+    const ns = await testNamespace(kc, "op-standby");
+    const a = await operator(ns, "replica-a");
+    await a.synced;
+    const b = await operator(ns, "replica-b");
+    const readyz = async (op: RunningOperator): Promise<number> => (await fetch(`${op.metricsUrl}/readyz`)).status;
+    await waitFor(async () => (await readyz(b)) === 200, 20_000, { description: "the standby's /readyz 200" });
+    expect(await readyz(a)).toBe(200);
+    const leaderGauge = /^routewise_operator_leader (\d)/m.exec(await (await fetch(`${b.metricsUrl}/metrics`)).text());
+    expect(leaderGauge?.[1]).toBe("0");
+  });
+
   it("lets only one of two replicas write, and hands over when the leader stops", async () => {
     const ns = await testNamespace(kc, "op-leader");
     await applyYaml(kc, exampleYaml("providers.yaml", "routes.yaml", "secret.yaml"), ns);
