@@ -23,7 +23,7 @@
  * minus the first (target: p50 ≤ 0.3 ms).
  *
  *   npm run bench:proxy [-- --requests 2000 --seconds 5 --concurrency 32 --rounds 3 --stream --profile DIR --redis
- *                          --litellm --workers N]
+ *                          --litellm --workers N --runtime dist|tsx]
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
@@ -34,7 +34,7 @@ import { Pool } from "undici";
 import { compileManifests } from "../cli/standalone.js";
 import { contentHash } from "../router/config/hash.js";
 import { configVersionFor } from "../router/config/version.js";
-import { benchPolicy } from "./lib/router-process.js";
+import { assertBuilt, benchPolicy, parseRuntime, routerEntry } from "./lib/router-process.js";
 import { packageRoot } from "../router/config/package-root.js";
 import type { RouterConfig } from "../router/config/types.js";
 import { normalizeText } from "../router/classify/featurize.js";
@@ -59,10 +59,13 @@ const { values } = parseArgs({
     litellm: { type: "boolean", default: false },
     /** Run the routers with `--workers N` (default 1: per-core figures). */
     workers: { type: "string" },
+    /** dist (default: node on the compiled dist/, as production runs it; `npm run build` first) or tsx. */
+    runtime: { type: "string", default: "dist" },
   },
 });
 const ROOT = packageRoot();
 const TSX = ["--import", "tsx"];
+const RUNTIME = parseRuntime(values.runtime);
 const CHAT = "/v1/chat/completions";
 const MAX_UNCACHED_HIT_RATIO = 0.01;
 const log = (line: string): void => void process.stderr.write(`${line}\n`);
@@ -174,8 +177,7 @@ async function startRouterProcess(
     process.execPath,
     [
       ...(values.profile === undefined ? [] : ["--cpu-prof", "--cpu-prof-dir", values.profile]),
-      ...TSX,
-      "cli/main.ts",
+      ...routerEntry(RUNTIME),
       ...["router", "--config", config, "--host", "127.0.0.1", "--port", String(port)],
       ...["--metrics-port", String(metricsPort)],
       ...extra,
@@ -456,6 +458,7 @@ function report(targets: Target[], tallies: Map<string, Tally>, notes: { workers
     ...(values.redis ? redisResult(p, rps("routewise-redis"), rps("routewise-limits")) : {}),
     concurrency: Number(values.concurrency),
     router_workers: notes.workers,
+    router_runtime: RUNTIME,
     ...(values.litellm ? { litellm: notes.litellm } : {}),
     targets: {
       added_p50_ms: check(addedRw.p50, 0.5),
@@ -482,6 +485,7 @@ function redisResult(p: (name: string, q: number) => number, redisRps: number, m
 
 let failed = false;
 try {
+  if (RUNTIME === "dist") assertBuilt();
   const rounds = Number(values.rounds);
   const perRound = Number(values.requests) / rounds;
   assertUniquePrompts(Math.min(20_000, Number(values.requests) * 2));

@@ -6,11 +6,11 @@
  * does not hide the classifier. Prints JSON: the series and the least-squares slope in MB/min of each, fitted from
  * the first sample after one interval of warm-up (growth beyond noise is a leak to look at).
  *
- *   npm run bench:soak [-- --minutes 10 --rate 50 --workers 1 --sample 10]
+ *   npm run bench:soak [-- --minutes 10 --rate 50 --workers 1 --sample 10 --runtime dist|tsx]
  */
 import { parseArgs } from "node:util";
 import { Pool } from "undici";
-import { chatBody, children, policyDir, startMock, startRouter } from "./lib/router-process.js";
+import { chatBody, children, parseRuntime, policyDir, startMock, startRouter } from "./lib/router-process.js";
 
 const { values } = parseArgs({
   options: {
@@ -18,6 +18,8 @@ const { values } = parseArgs({
     rate: { type: "string", default: "50" },
     workers: { type: "string", default: "1" },
     sample: { type: "string", default: "10" },
+    /** dist (default: node on the compiled dist/, as production) or tsx (the sources). */
+    runtime: { type: "string", default: "dist" },
   },
 });
 const MINUTES = Number(values.minutes);
@@ -50,7 +52,7 @@ interface Sample {
 
 async function main(): Promise<void> {
   const upstream = await startMock();
-  const router = await startRouter(policyDir(upstream), WORKERS);
+  const router = await startRouter(policyDir(upstream), WORKERS, parseRuntime(values.runtime));
   const pool = new Pool(router.api, { connections: 8 });
   let sent = 0;
   let ok = 0;
@@ -96,6 +98,7 @@ async function main(): Promise<void> {
     JSON.stringify(
       {
         workers: WORKERS,
+        runtime: values.runtime,
         rate_per_s: RATE,
         minutes: MINUTES,
         requests: { sent, ok, failed },

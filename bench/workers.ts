@@ -4,11 +4,11 @@
  * rounds interleaved so drift hits both alike. Prompts differ in words (no decision-cache hits). Prints JSON:
  * requests per second of each and the ratio N : 1. The load generator runs in this process, on the same machine.
  *
- *   npm run bench:workers [-- --workers 2 --seconds 10 --concurrency 32 --rounds 3]
+ *   npm run bench:workers [-- --workers 2 --seconds 10 --concurrency 32 --rounds 3 --runtime dist|tsx]
  */
 import { parseArgs } from "node:util";
 import { Pool } from "undici";
-import { chatBody, children, policyDir, startMock, startRouter } from "./lib/router-process.js";
+import { chatBody, children, parseRuntime, policyDir, startMock, startRouter } from "./lib/router-process.js";
 
 const { values } = parseArgs({
   options: {
@@ -16,6 +16,8 @@ const { values } = parseArgs({
     seconds: { type: "string", default: "10" },
     concurrency: { type: "string", default: "32" },
     rounds: { type: "string", default: "3" },
+    /** dist (default: node on the compiled dist/, as production) or tsx (the sources). */
+    runtime: { type: "string", default: "dist" },
   },
 });
 let counter = 0;
@@ -50,7 +52,8 @@ async function main(): Promise<void> {
   const concurrency = Number(values.concurrency);
   const upstream = await startMock();
   const config = policyDir(upstream);
-  const routers = { one: await startRouter(config, 1), many: await startRouter(config, n) };
+  const runtime = parseRuntime(values.runtime);
+  const routers = { one: await startRouter(config, 1, runtime), many: await startRouter(config, n, runtime) };
   // Warm-up: the JS evaluator and the sockets.
   await closedLoop(routers.one.api, 2, concurrency);
   await closedLoop(routers.many.api, 2, concurrency);

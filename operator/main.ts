@@ -28,7 +28,7 @@ import { SpendReader } from "./quality/spend-reader.js";
 import type { SpendTarget } from "./quality/spend.js";
 import type { CachedNamespace, CachedObject, CachedSecretMetadata } from "./controllers/world.js";
 import { makeMetadataInformer } from "./controllers/metadata-informer.js";
-import { GATEWAY_DEFAULTS } from "./compile/defaults.js";
+import { DEFAULT_CONTROLLER_NAME, DEFAULT_LEASE_NAME } from "./defaults.js";
 import { createOperatorMetrics, type OperatorMetrics } from "./metrics.js";
 
 export interface OperatorOptions {
@@ -75,8 +75,7 @@ export interface RunningOperator {
 }
 
 const KEY = "router-config";
-export const DEFAULT_CONTROLLER_NAME = GATEWAY_DEFAULTS["spec.controllerName"];
-export const DEFAULT_LEASE_NAME = "routewise-operator";
+export { DEFAULT_CONTROLLER_NAME, DEFAULT_LEASE_NAME };
 
 type Informer<T extends KubernetesObject> = ReturnType<typeof makeInformer<T>>;
 type Watched = WatchedInformer<Informer<KubernetesObject>>;

@@ -1,5 +1,6 @@
 /**
- * Trains the built-in request analyzer and writes router/classify/models/default/{model.onnx,metadata.json,MODEL_CARD.md}.
+ * Trains the built-in request analyzer and writes router/classify/models/default/{model.onnx,metadata.json,
+ * probe-outputs.json,MODEL_CARD.md}.
  *
  *   npx tsx analyzer/train/train.ts [--data ../shared/data] [--out router/classify/models/default] [--seed 42]
  *
@@ -9,7 +10,8 @@
  *
  * One stage per file: data.ts (load + split) → targets.ts (model pairs) → features.ts → difficulty-rows.ts →
  * cross-validate.ts (pick the variant) → difficulty-head.ts → item-difficulty.ts (IRT) → label-heads.ts →
- * calibrate.ts → export.ts (model.onnx) → metadata.ts → evaluate.ts → model-card.ts.
+ * calibrate.ts → export.ts (model.onnx) → metadata.ts → ../onnx/probe-file.ts (probe-outputs.json) → evaluate.ts →
+ * model-card.ts.
  */
 import { join } from "node:path";
 import type { TrainArgs } from "./args.js";
@@ -20,6 +22,7 @@ import { loadTrainingSplit } from "./data.js";
 import { fitDifficultyHead } from "./difficulty-head.js";
 import { difficultyRows } from "./difficulty-rows.js";
 import { evaluate } from "./evaluate.js";
+import { writeProbeOutputs } from "../onnx/probe-file.js";
 import { encodeAnalyzer, writeModel } from "./export.js";
 import { featurizeSplit } from "./features.js";
 import { fitItemDifficulties } from "./item-difficulty.js";
@@ -65,6 +68,8 @@ async function main(): Promise<void> {
   const metadata = buildMetadata(run, bytes);
   // The evaluation loads the written model and metadata the way the router does; its metrics are then added.
   writeMetadata(args.out, metadata);
+  // ONNX Runtime's outputs on the agreement probes: the router checks its JS evaluator against them at load.
+  await writeProbeOutputs(args.out, metadata.modelFile, metadata.feature);
   metadata.metrics = await evaluate(args.out, run.split.data.rows, run.calibration.rows, run.items.byId);
   writeMetadata(args.out, metadata);
   writeModelCard(join(args.out, "MODEL_CARD.md"), metadata, bytes.length);

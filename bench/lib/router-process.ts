@@ -1,6 +1,9 @@
-/** Shared by bench/soak.ts and bench/workers.ts: the mock upstream, a standalone policy, a router process. */
+/**
+ * Shared by the benchmarks: the mock upstream, a standalone policy, a router process. Routers run the way
+ * production runs them (node on the compiled dist/, `npm run build` first) unless asked for tsx (the sources).
+ */
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { packageRoot } from "../../router/config/package-root.js";
@@ -9,6 +12,40 @@ import { uniquePrompt } from "./prompts.js";
 const ROOT = packageRoot();
 /** Every child started here; kill them when done. */
 export const children: ChildProcess[] = [];
+
+/** How a router process runs: "dist" = `node bin/routewise.js` (production, the image's CMD), "tsx" = the sources. */
+export type RouterRuntime = "dist" | "tsx";
+
+export function parseRuntime(value: string | undefined): RouterRuntime {
+  if (value === undefined || value === "dist" || value === "tsx") return value ?? "dist";
+  throw new Error(`--runtime must be dist or tsx, got ${value}`);
+}
+
+/** Newest modification time (ms) of the non-test .ts sources under `dir`. */
+function newestSource(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) newest = Math.max(newest, newestSource(path));
+    else if (entry.name.endsWith(".ts") && !entry.name.endsWith(".test.ts"))
+      newest = Math.max(newest, statSync(path).mtimeMs);
+  }
+  return newest;
+}
+
+/** Throws unless dist/ exists and is newer than the sources it is built from (a stale build measures old code). */
+export function assertBuilt(): void {
+  const main = join(ROOT, "dist", "cli", "main.js");
+  if (!existsSync(main)) throw new Error("dist/ is missing: run `npm run build` (or pass --runtime tsx)");
+  const built = statSync(main).mtimeMs;
+  const stale = ["cli", "router", "operator"].some((d) => newestSource(join(ROOT, d)) > built);
+  if (stale) throw new Error("dist/ is older than the sources: run `npm run build` (or pass --runtime tsx)");
+}
+
+/** The node arguments before `router ...` for a runtime. */
+export function routerEntry(runtime: RouterRuntime): string[] {
+  return runtime === "dist" ? ["bin/routewise.js"] : ["--import", "tsx", "cli/main.ts"];
+}
 
 export function startMock(): Promise<number> {
   const child = spawn(process.execPath, ["--import", "tsx", "bench/lib/mock-upstream.ts"], {
@@ -55,9 +92,14 @@ export function policyDir(upstreamPort: number): string {
   return dir;
 }
 
-/** Starts the router and resolves with its API and metrics URLs from its "listening" log line. */
-export function startRouter(config: string, workers: number): Promise<{ api: string; metrics: string }> {
-  const args = ["--import", "tsx", "cli/main.ts", "router", "--config", config, "--host", "127.0.0.1"];
+/** Starts the router and resolves with its API and metrics URLs (and pid) from its "listening" log line. */
+export function startRouter(
+  config: string,
+  workers: number,
+  runtime: RouterRuntime = "dist",
+): Promise<{ api: string; metrics: string; pid: number }> {
+  if (runtime === "dist") assertBuilt();
+  const args = [...routerEntry(runtime), "router", "--config", config, "--host", "127.0.0.1"];
   args.push("--port", "0", "--metrics-port", "0", "--workers", String(workers));
   const child = spawn(process.execPath, args, {
     cwd: ROOT,
@@ -75,7 +117,7 @@ export function startRouter(config: string, workers: number): Promise<{ api: str
       child.stdout.off("data", onData);
       child.stdout.resume(); // keep draining the access log
       const { url, metricsUrl } = JSON.parse(line) as { url: string; metricsUrl: string };
-      resolve({ api: url, metrics: metricsUrl });
+      resolve({ api: url, metrics: metricsUrl, pid: child.pid ?? 0 });
     };
     child.stdout.on("data", onData);
     child.once("exit", (code) => reject(new Error(`router exited with ${code}`)));

@@ -1,9 +1,9 @@
 /** `routewise operator`: wiring of kube config, logger and signals around operator/main.ts. */
 import type { Command } from "commander";
 import { existsSync, readFileSync } from "node:fs";
-import { KubeConfig } from "@kubernetes/client-node";
+import type { KubeConfig } from "@kubernetes/client-node";
 import { pino } from "pino";
-import { DEFAULT_CONTROLLER_NAME, DEFAULT_LEASE_NAME, runOperator } from "../../operator/main.js";
+import { DEFAULT_CONTROLLER_NAME, DEFAULT_LEASE_NAME } from "../../operator/defaults.js";
 import { CliError } from "../errors.js";
 import { parseDuration } from "../../operator/compile/duration.js";
 
@@ -60,7 +60,12 @@ export function registerOperatorCommand(program: Command): void {
     )
     .action(async (flags: OperatorFlags) => {
       const logger = pino({ base: { component: "operator" }, level: process.env["LOG_LEVEL"] ?? "info" });
-      const kubeConfig = loadKubeConfig(flags.kubeconfig);
+      // Loaded here, not at the top: every other subcommand (the router above all) would pay ~70 MB for them.
+      const [{ KubeConfig }, { runOperator }] = await Promise.all([
+        import("@kubernetes/client-node"),
+        import("../../operator/main.js"),
+      ]);
+      const kubeConfig = loadKubeConfig(new KubeConfig(), flags.kubeconfig);
       const namespace = flags.namespace ?? podNamespace();
       const [metricsHost, metricsPort] = splitHostPort(flags.metricsAddress);
       const quality = qualityOptions(flags);
@@ -105,8 +110,7 @@ export function registerOperatorCommand(program: Command): void {
     });
 }
 
-function loadKubeConfig(path: string | undefined): KubeConfig {
-  const kc = new KubeConfig();
+function loadKubeConfig(kc: KubeConfig, path: string | undefined): KubeConfig {
   try {
     if (path !== undefined) kc.loadFromFile(path);
     else kc.loadFromDefault();

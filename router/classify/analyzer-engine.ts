@@ -1,14 +1,15 @@
 /**
  * The two ways the built-in analyzer's graph runs, and which one a classifier uses (ADR 15):
  * - "js": sparse-graph.ts evaluates the graph synchronously on the sparse features (the common path);
- * - "ort": onnxruntime-node, the reference. Its run() answers in a later turn of the event loop, so concurrent
- *   rows are batched into one run (OrtBatcher).
- * At load both run on fixed probe inputs; the JS path is used only when every output agrees within
- * AGREEMENT_TOLERANCE, else the classifier keeps ONNX Runtime and says why.
+ * - "ort": onnxruntime-node, the reference (ort-engine.ts). Its run() answers in a later turn of the event loop,
+ *   so concurrent rows are batched into one run (OrtBatcher).
+ * The JS path is used only when every output agrees within AGREEMENT_TOLERANCE with ONNX Runtime's on fixed probe
+ * inputs: the outputs stored with the model (probe-outputs.ts, no ONNX Runtime at run time), else ONNX Runtime
+ * loaded and run on the probes there and then; otherwise the classifier keeps ONNX Runtime and says why.
+ * This module is the pure part: it never loads onnxruntime-node.
  */
-import * as ort from "onnxruntime-node";
 import type { FeatureConfig, SparseFeatures } from "./featurize.js";
-import { DENSE_SIZE, featureSize, featurizeSparse, prepareInput, scatter } from "./featurize.js";
+import { DENSE_SIZE, featurizeSparse, prepareInput } from "./featurize.js";
 import { ANALYZER_INPUT } from "./model-metadata.js";
 import { readOnnxGraph } from "./onnx-proto.js";
 import type { SparseGraph, SparseVector } from "./sparse-graph.js";
@@ -31,9 +32,6 @@ export interface RowOutputs {
 
 /** Largest |JS - ORT| allowed on any output of any probe. */
 export const AGREEMENT_TOLERANCE = 1e-5;
-
-/** Rows per session.run of the ORT fallback. */
-const MAX_ORT_BATCH = 256;
 
 export const OUTPUT_NAMES = ["difficulty", "task_probs", "domain_probs"] as const;
 
@@ -74,96 +72,14 @@ export function featureRow(f: SparseFeatures, width: number): SparseVector {
 
 /** The JS path's outputs for one row, by name. */
 export function runJs(graph: SparseGraph, f: SparseFeatures): RowOutputs {
-  const outs = graph.run(featureRow(f, graph.inputWidth));
+  return runJsRow(graph, featureRow(f, graph.inputWidth));
+}
+
+/** The JS path's outputs for one sparse input row, by name. */
+export function runJsRow(graph: SparseGraph, row: SparseVector): RowOutputs {
+  const outs = graph.run(row);
   const by = (name: string): Float32Array => outs[graph.outputNames.indexOf(name)] ?? new Float32Array(0);
   return { difficulty: by("difficulty")[0] ?? 0.5, taskProbs: by("task_probs"), domainProbs: by("domain_probs") };
-}
-
-function tensorData(result: ort.InferenceSession.ReturnType, name: string): Float32Array {
-  const t = result[name];
-  if (t === undefined || !(t.data instanceof Float32Array)) throw new Error(`model returned no float tensor "${name}"`);
-  return t.data;
-}
-
-/** One session.run over several rows; the outputs split back per row. */
-export async function runOrt(
-  session: ort.InferenceSession,
-  rows: readonly SparseFeatures[],
-  width: number,
-): Promise<RowOutputs[]> {
-  const n = rows.length;
-  if (n === 0) return [];
-  const features = new Float32Array(n * width);
-  rows.forEach((f, i) => {
-    scatter(features.subarray(i * width, (i + 1) * width), f);
-  });
-  const result = await session.run({ [ANALYZER_INPUT]: new ort.Tensor("float32", features, [n, width]) });
-  const difficulty = tensorData(result, "difficulty");
-  const task = tensorData(result, "task_probs");
-  const domain = tensorData(result, "domain_probs");
-  const t = task.length / n;
-  const d = domain.length / n;
-  return rows.map((_, i) => ({
-    difficulty: difficulty[i] ?? 0.5,
-    taskProbs: task.subarray(i * t, (i + 1) * t),
-    domainProbs: domain.subarray(i * d, (i + 1) * d),
-  }));
-}
-
-interface Pending {
-  features: SparseFeatures;
-  resolve: (out: RowOutputs) => void;
-  reject: (err: unknown) => void;
-}
-
-/**
- * The ORT fallback's queue: while one session.run is pending, the rows that arrive wait and then go into the
- * next run together (onnxruntime-node runs one session call at a time on the main thread; a batch of 32 costs
- * little more than one row).
- */
-export class OrtBatcher {
-  private queue: Pending[] = [];
-  private running = false;
-  /** session.run calls and the rows they carried (tests, the bench). */
-  runs = 0;
-  rows = 0;
-
-  constructor(
-    private readonly session: ort.InferenceSession,
-    private readonly width: number,
-  ) {}
-
-  submit(features: SparseFeatures): Promise<RowOutputs> {
-    return new Promise((resolve, reject) => {
-      this.queue.push({ features, resolve, reject });
-      if (!this.running) {
-        this.running = true;
-        // A microtask: the rows submitted in this same turn join the first run.
-        queueMicrotask(() => void this.flush());
-      }
-    });
-  }
-
-  private async flush(): Promise<void> {
-    while (this.queue.length > 0) {
-      const batch = this.queue.splice(0, MAX_ORT_BATCH);
-      this.runs++;
-      this.rows += batch.length;
-      try {
-        const outs = await runOrt(
-          this.session,
-          batch.map((p) => p.features),
-          this.width,
-        );
-        batch.forEach((p, i) => {
-          p.resolve(outs[i] as RowOutputs);
-        });
-      } catch (err) {
-        for (const p of batch) p.reject(err);
-      }
-    }
-    this.running = false;
-  }
 }
 
 /** Probe rows: the probe prompts, an all-zero row, and dense values far outside any clip bounds. */
@@ -206,45 +122,39 @@ export function outputsDiff(a: RowOutputs, b: RowOutputs): number {
 }
 
 /**
- * Chooses the engine for a loaded model: the JS path when the graph compiles and agrees with ORT on every probe,
- * else ORT with the reason. `bytes` are the .onnx file the session was created from.
+ * The analyzer graph compiled for the JS evaluator, or why it cannot be (a model it cannot read, an op or attribute
+ * it does not implement, a missing output).
  */
-export async function chooseEngine(
+export function compileAnalyzer(
   bytes: Uint8Array,
-  session: ort.InferenceSession,
-  config: FeatureConfig,
-): Promise<{ choice: EngineChoice; graph: SparseGraph | null }> {
-  const width = featureSize(config);
+  width: number,
+): { ok: true; graph: SparseGraph } | { ok: false; reason: string } {
   let compiled;
   try {
     compiled = compileSparseGraph(readOnnxGraph(bytes), ANALYZER_INPUT, width);
   } catch (err) {
-    return ortBecause(`the model could not be read for the JS evaluator: ${(err as Error).message}`);
+    return { ok: false, reason: `the model could not be read for the JS evaluator: ${(err as Error).message}` };
   }
-  if (!compiled.ok) return ortBecause(`the JS evaluator cannot run this graph: ${compiled.reason}`);
+  if (!compiled.ok) return { ok: false, reason: `the JS evaluator cannot run this graph: ${compiled.reason}` };
   const graph = compiled.graph;
   const missing = OUTPUT_NAMES.filter((n) => !graph.outputNames.includes(n));
-  if (missing.length > 0) return ortBecause(`the graph has no output ${missing.join(", ")}`);
-  const probes = probeFeatures(config);
-  const reference = await runOrt(session, probes, width);
-  let worst = 0;
-  for (const [i, f] of probes.entries()) {
-    const diff = outputsDiff(runJs(graph, f), reference[i] as RowOutputs);
-    if (!(diff <= AGREEMENT_TOLERANCE))
-      return ortBecause(
-        `the JS evaluator differs from ONNX Runtime by ${diff} (> ${AGREEMENT_TOLERANCE}) on probe ${i} of ${probes.length}`,
-      );
-    worst = Math.max(worst, diff);
-  }
-  return {
-    choice: {
-      kind: "js",
-      reason: `agrees with ONNX Runtime on ${probes.length} probes (max abs diff ${worst.toExponential(2)})`,
-    },
-    graph,
-  };
+  if (missing.length > 0) return { ok: false, reason: `the graph has no output ${missing.join(", ")}` };
+  return { ok: true, graph };
 }
 
-function ortBecause(reason: string): { choice: EngineChoice; graph: null } {
-  return { choice: { kind: "ort", reason }, graph: null };
+/**
+ * The largest difference between the JS path and reference outputs over the given rows, or the first row that
+ * differs by more than AGREEMENT_TOLERANCE (NaN counts as a difference).
+ */
+export function agreement(
+  graph: SparseGraph,
+  rows: readonly { input: SparseVector; reference: RowOutputs }[],
+): { ok: true; worst: number } | { ok: false; diff: number; row: number } {
+  let worst = 0;
+  for (const [i, r] of rows.entries()) {
+    const diff = outputsDiff(runJsRow(graph, r.input), r.reference);
+    if (!(diff <= AGREEMENT_TOLERANCE)) return { ok: false, diff, row: i };
+    worst = Math.max(worst, diff);
+  }
+  return { ok: true, worst };
 }

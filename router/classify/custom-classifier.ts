@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import * as ort from "onnxruntime-node";
+import type * as ort from "onnxruntime-node";
 import { isRecord } from "../config/json.js";
 import { DOMAINS, TASKS } from "../config/types.js";
 import { LruCache } from "./lru.js";
@@ -127,6 +127,8 @@ export class CustomClassifier implements Classifier {
   private readonly cache: LruCache<string, Classification>;
 
   private constructor(
+    /** onnxruntime-node, imported when the first custom model loads (a router without one never loads it). */
+    private readonly runtime: typeof ort,
     private readonly session: ort.InferenceSession,
     private readonly tokenizer: WordPieceTokenizer,
     private readonly config: CustomConfig,
@@ -153,9 +155,10 @@ export class CustomClassifier implements Classifier {
     }
     const tokenizer = new WordPieceTokenizer(vocab, { lowercase: config.lowercase, maxLength: config.maxLength });
     const modelPath = join(dir, config.model);
+    const runtime = await import("onnxruntime-node");
     let session: ort.InferenceSession;
     try {
-      session = await ort.InferenceSession.create(modelPath, { intraOpNumThreads: 1, interOpNumThreads: 1 });
+      session = await runtime.InferenceSession.create(modelPath, { intraOpNumThreads: 1, interOpNumThreads: 1 });
     } catch (err) {
       throw new CustomModelError(`cannot load ONNX model ${modelPath}: ${(err as Error).message}`);
     }
@@ -163,7 +166,7 @@ export class CustomClassifier implements Classifier {
     checkOutput(session, modelPath, config.difficulty.output, null);
     if (config.task !== null) checkOutput(session, modelPath, config.task.output, TASKS.length);
     if (config.domain !== null) checkOutput(session, modelPath, config.domain.output, DOMAINS.length);
-    return new CustomClassifier(session, tokenizer, config, cacheSize);
+    return new CustomClassifier(runtime, session, tokenizer, config, cacheSize);
   }
 
   /** A cache hit answers synchronously; a miss runs the model on ONNX Runtime (a later turn of the event loop). */
@@ -185,11 +188,11 @@ export class CustomClassifier implements Classifier {
     const enc = this.tokenizer.encode(text);
     const dims = [1, enc.inputIds.length];
     const feeds: Record<string, ort.Tensor> = {
-      input_ids: new ort.Tensor("int64", enc.inputIds, dims),
-      attention_mask: new ort.Tensor("int64", enc.attentionMask, dims),
+      input_ids: new this.runtime.Tensor("int64", enc.inputIds, dims),
+      attention_mask: new this.runtime.Tensor("int64", enc.attentionMask, dims),
     };
     if (this.session.inputNames.includes("token_type_ids"))
-      feeds["token_type_ids"] = new ort.Tensor("int64", enc.tokenTypeIds, dims);
+      feeds["token_type_ids"] = new this.runtime.Tensor("int64", enc.tokenTypeIds, dims);
     const out = await this.session.run(feeds);
     const data = (name: string): Float32Array | undefined => {
       const t = out[name];

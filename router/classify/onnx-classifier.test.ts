@@ -12,7 +12,7 @@ import { encodeOnnxModel } from "../../analyzer/onnx/onnx-writer.js";
 import { writeTinyAnalyzer } from "../../analyzer/onnx/tiny-analyzer.js";
 import { analyzerPrompts } from "../../test/fixtures/analyzer/prompts.js";
 import type { EngineChoice } from "./analyzer-engine.js";
-import { chooseEngine } from "./analyzer-engine.js";
+import { chooseEngine } from "./ort-engine.js";
 import { DEFAULT_FEATURE_CONFIG, featureSize } from "./featurize.js";
 import type { Classification } from "./types.js";
 

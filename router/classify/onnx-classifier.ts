@@ -1,11 +1,14 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import * as ort from "onnxruntime-node";
+import type * as ort from "onnxruntime-node";
 import { packageRoot } from "../config/package-root.js";
 import type { Domain, Task } from "../config/types.js";
 import { DOMAINS, TASKS } from "../config/types.js";
 import type { EngineChoice, RowOutputs } from "./analyzer-engine.js";
-import { chooseEngine, OrtBatcher, runJs, runOrt } from "./analyzer-engine.js";
+import { compileAnalyzer, runJs } from "./analyzer-engine.js";
+import type * as OrtEngine from "./ort-engine.js";
+import { checkStoredProbes, PROBE_OUTPUTS_FILE } from "./probe-outputs.js";
+import { readOnnxGraph } from "./onnx-proto.js";
 import type { PreparedInput } from "./featurize.js";
 import { featureSize, featurizeSparse, prepareInput } from "./featurize.js";
 import { LruCache } from "./lru.js";
@@ -39,15 +42,22 @@ export interface OnnxClassifierOptions {
   onEngine?: (choice: EngineChoice) => void;
 }
 
-interface LoadedModel {
+/** ONNX Runtime, once loaded: the session and the module that runs it (ort-engine.ts, imported on demand). */
+interface OrtRuntime {
   session: ort.InferenceSession;
-  metadata: ClassifierMetadata;
-  /** The JS path's graph, when it agreed with the session on the probes. */
-  graph: SparseGraph | null;
-  choice: EngineChoice;
+  engine: typeof OrtEngine;
 }
 
-/** One ORT session per model directory per process. */
+interface LoadedModel {
+  metadata: ClassifierMetadata;
+  /** The JS path's graph, when it agreed with ONNX Runtime on the probes. */
+  graph: SparseGraph | null;
+  choice: EngineChoice;
+  /** Null when the stored probe outputs decided for the JS path: onnxruntime-node was never loaded. */
+  ort: OrtRuntime | null;
+}
+
+/** One load (and at most one ORT session) per model directory and engine option per process. */
 const sessions = new Map<string, Promise<LoadedModel>>();
 
 function describe(specs: readonly { name: string; shape: readonly (number | string)[] }[]): string {
@@ -66,11 +76,22 @@ function sameShape(want: TensorSpec, got: TensorSpec): boolean {
   return want.shape.every((d, i) => typeof d === "string" || d === got.shape[i]);
 }
 
-/** Throws ModelMismatchError unless the graph's inputs/outputs are exactly what the metadata declares. */
+/** Throws ModelMismatchError unless the session's inputs/outputs are exactly what the metadata declares. */
 export function validateSession(session: ort.InferenceSession, metadata: ClassifierMetadata, where: string): void {
+  validateSpecs(sessionSpecs(session.inputMetadata), sessionSpecs(session.outputMetadata), metadata, where);
+}
+
+/** The same check on the shapes the .onnx file declares (no session: the JS path loads none). */
+function validateGraphSpecs(bytes: Uint8Array, metadata: ClassifierMetadata, where: string): void {
+  const g = readOnnxGraph(bytes);
+  const specs = (names: string[]): TensorSpec[] => names.map((name) => ({ name, shape: g.shapes.get(name) ?? [] }));
+  validateSpecs(specs(g.inputs), specs(g.outputs), metadata, where);
+}
+
+function validateSpecs(inputs: TensorSpec[], outputs: TensorSpec[], metadata: ClassifierMetadata, where: string): void {
   const checks: [string, TensorSpec[], TensorSpec[]][] = [
-    ["inputs", metadata.inputs, sessionSpecs(session.inputMetadata)],
-    ["outputs", metadata.outputs, sessionSpecs(session.outputMetadata)],
+    ["inputs", metadata.inputs, inputs],
+    ["outputs", metadata.outputs, outputs],
   ];
   for (const [kind, want, got] of checks) {
     const ok = want.length === got.length && want.every((w) => got.some((g) => g.name === w.name && sameShape(w, g)));
@@ -89,7 +110,7 @@ export function validateSession(session: ort.InferenceSession, metadata: Classif
   }
 }
 
-async function loadModel(dir: string): Promise<LoadedModel> {
+function readModel(dir: string): { metadata: ClassifierMetadata; bytes: Uint8Array; modelPath: string } {
   const metaPath = join(dir, "metadata.json");
   let raw: unknown;
   try {
@@ -99,22 +120,48 @@ async function loadModel(dir: string): Promise<LoadedModel> {
   }
   const metadata = parseClassifierMetadata(raw, metaPath);
   const modelPath = join(dir, metadata.modelFile);
-  let bytes: Uint8Array;
   try {
-    bytes = readFileSync(modelPath);
+    return { metadata, bytes: readFileSync(modelPath), modelPath };
   } catch (err) {
     throw new Error(`cannot read classifier model ${modelPath}: ${(err as Error).message}`, { cause: err });
   }
+}
+
+/**
+ * The JS path from the outputs stored with the model (probe-outputs.json), without ONNX Runtime; or why not (the
+ * caller then loads ONNX Runtime and compares on the spot).
+ */
+function fromStoredProbes(dir: string, bytes: Uint8Array, metadata: ClassifierMetadata): LoadedModel | string {
+  const compiled = compileAnalyzer(bytes, featureSize(metadata.feature));
+  if (!compiled.ok) return compiled.reason;
+  const stored = checkStoredProbes(dir, bytes, compiled.graph);
+  if (!stored.ok) return stored.reason;
+  const reason =
+    `agrees with ONNX Runtime on ${stored.probes} probes stored with the model ` +
+    `(${PROBE_OUTPUTS_FILE}, max abs diff ${stored.worst.toExponential(2)}); ONNX Runtime not loaded`;
+  return { metadata, graph: compiled.graph, choice: { kind: "js", reason }, ort: null };
+}
+
+async function loadModel(dir: string, engine: "auto" | "ort"): Promise<LoadedModel> {
+  const { metadata, bytes, modelPath } = readModel(dir);
+  let storedReason = "";
+  if (engine === "auto") {
+    validateGraphSpecs(bytes, metadata, modelPath);
+    const stored = fromStoredProbes(dir, bytes, metadata);
+    if (typeof stored !== "string") return stored;
+    storedReason = stored;
+  }
   // The same bytes feed the session and the JS evaluator, so both see one model.
-  const session = await ort.InferenceSession.create(bytes, {
-    intraOpNumThreads: 1,
-    interOpNumThreads: 1,
-    executionMode: "sequential",
-    graphOptimizationLevel: "all",
-  });
+  const ortEngine = await import("./ort-engine.js");
+  const session = await ortEngine.createSession(bytes);
   validateSession(session, metadata, modelPath);
-  const { choice, graph } = await chooseEngine(bytes, session, metadata.feature);
-  return { session, metadata, graph, choice };
+  const { choice, graph } = await ortEngine.chooseEngine(bytes, session, metadata.feature);
+  // On the JS path, say why ONNX Runtime was loaded all the same; on ORT, the reason already says why not JS.
+  const why =
+    storedReason !== "" && choice.kind === "js"
+      ? { ...choice, reason: `${choice.reason}; loaded ONNX Runtime: ${storedReason}` }
+      : choice;
+  return { metadata, graph, choice: why, ort: { session, engine: ortEngine } };
 }
 
 function argmax(values: Float32Array, offset: number, length: number): { index: number; p: number } {
@@ -144,7 +191,7 @@ export class OnnxClassifier implements Classifier {
   private readonly cache: LruCache<string, Classification>;
   private readonly width: number;
   private readonly graph: SparseGraph | null;
-  private readonly batcher: OrtBatcher;
+  private readonly batcher: OrtEngine.OrtBatcher | null;
 
   private constructor(
     private readonly model: LoadedModel,
@@ -155,17 +202,19 @@ export class OnnxClassifier implements Classifier {
     const forced = options.engine === "ort" && model.graph !== null;
     this.graph = forced ? null : model.graph;
     this.engine = forced ? { kind: "ort", reason: 'engine "ort" was asked for' } : model.choice;
-    this.batcher = new OrtBatcher(model.session, this.width);
+    this.batcher = model.ort === null ? null : new model.ort.engine.OrtBatcher(model.ort.session, this.width);
   }
 
   /** Loads (or reuses) the process-wide session for the model directory and validates it. */
   static async load(options: OnnxClassifierOptions = {}): Promise<OnnxClassifier> {
     const dir = options.modelDir ?? defaultModelDir();
-    let pending = sessions.get(dir);
+    const engine = options.engine ?? "auto";
+    const key = `${engine}:${dir}`;
+    let pending = sessions.get(key);
     if (pending === undefined) {
-      pending = loadModel(dir);
-      sessions.set(dir, pending);
-      pending.catch(() => sessions.delete(dir));
+      pending = loadModel(dir, engine);
+      sessions.set(key, pending);
+      pending.catch(() => sessions.delete(key));
     }
     const classifier = new OnnxClassifier(await pending, options);
     options.onEngine?.(classifier.engine);
@@ -178,7 +227,7 @@ export class OnnxClassifier implements Classifier {
 
   /** The ORT fallback's session.run calls so far and the rows they carried (none on the JS path). */
   get ortRuns(): { runs: number; rows: number } {
-    return { runs: this.batcher.runs, rows: this.batcher.rows };
+    return { runs: this.batcher?.runs ?? 0, rows: this.batcher?.rows ?? 0 };
   }
 
   classify(input: ClassifyInput): Promise<Classification> | Classification {
@@ -193,16 +242,27 @@ export class OnnxClassifier implements Classifier {
     this.options.onCacheMiss?.();
     const features = featurizeSparse(prepared, this.model.metadata.feature);
     if (this.graph !== null) return this.remember(prepared, this.decode(runJs(this.graph, features)));
-    return this.batcher.submit(features).then((out) => this.remember(prepared, this.decode(out)));
+    return this.ortBatcher()
+      .submit(features)
+      .then((out) => this.remember(prepared, this.decode(out)));
   }
 
   /** Classifies a batch, bypassing the cache (offline use, benchmarks): the JS path, or one ORT call. */
   async classifyUncached(inputs: readonly ClassifyInput[]): Promise<Classification[]> {
     const features = inputs.map((input) => featurizeSparse(prepareInput(input), this.model.metadata.feature));
     const graph = this.graph;
-    const outs =
-      graph === null ? await runOrt(this.model.session, features, this.width) : features.map((f) => runJs(graph, f));
+    const ortRuntime = this.model.ort;
+    let outs: RowOutputs[];
+    if (graph !== null) outs = features.map((f) => runJs(graph, f));
+    else if (ortRuntime !== null) outs = await ortRuntime.engine.runOrt(ortRuntime.session, features, this.width);
+    else throw new Error("the analyzer has neither the JS evaluator nor an ONNX Runtime session");
     return outs.map((out) => this.decode(out));
+  }
+
+  /** The ORT fallback's batcher: present whenever the JS path is not used (loadModel loads ORT then). */
+  private ortBatcher(): OrtEngine.OrtBatcher {
+    if (this.batcher === null) throw new Error("the analyzer has no ONNX Runtime session");
+    return this.batcher;
   }
 
   private remember(prepared: PreparedInput, result: Classification): Classification {

@@ -44,6 +44,11 @@ export interface OnnxGraphValue {
   /** Graph inputs that are not initializers. */
   inputs: string[];
   outputs: string[];
+  /**
+   * The declared shape of each graph input and output that has a tensor type (dim_value as a number, dim_param as
+   * its name, an unknown dimension as ""), so a model can be checked against its metadata without a session.
+   */
+  shapes: Map<string, (number | string)[]>;
 }
 
 const WIRE_VARINT = 0;
@@ -250,27 +255,71 @@ function readNode(r: Reader): OnnxNodeValue {
   return n;
 }
 
-/** ValueInfoProto: only its name. */
-function readValueName(r: Reader): string {
+/** The message of field `want` inside `r` (the last one if repeated), or null. */
+function subField(r: Reader, want: number): Reader | null {
+  let found: Reader | null = null;
+  while (!r.done()) {
+    const { field, wire } = r.tag();
+    if (field === want && wire === WIRE_LEN) found = r.sub();
+    else r.skip(wire);
+  }
+  return found;
+}
+
+/** TensorShapeProto.Dimension: dim_value (1) or dim_param (2). */
+function readDim(r: Reader): number | string {
+  let dim: number | string = "";
+  while (!r.done()) {
+    const { field, wire } = r.tag();
+    if (field === 1 && wire === WIRE_VARINT) dim = r.small();
+    else if (field === 2 && wire === WIRE_LEN) dim = r.string();
+    else r.skip(wire);
+  }
+  return dim;
+}
+
+/** TypeProto (tensor_type 1 → shape 2 → dim 1...): the dims, or null when it is no tensor with a shape. */
+function readTensorShape(type: Reader): (number | string)[] | null {
+  const tensor = subField(type, 1);
+  const shape = tensor === null ? null : subField(tensor, 2);
+  if (shape === null) return null;
+  const dims: (number | string)[] = [];
+  while (!shape.done()) {
+    const { field, wire } = shape.tag();
+    if (field === 1 && wire === WIRE_LEN) dims.push(readDim(shape.sub()));
+    else shape.skip(wire);
+  }
+  return dims;
+}
+
+/** ValueInfoProto: its name (1) and, when it is a tensor with a shape, the shape (type, 2). */
+function readValueInfo(r: Reader): { name: string; shape: (number | string)[] | null } {
   let name = "";
+  let shape: (number | string)[] | null = null;
   while (!r.done()) {
     const { field, wire } = r.tag();
     if (field === 1) name = r.string();
+    else if (field === 2 && wire === WIRE_LEN) shape = readTensorShape(r.sub());
     else r.skip(wire);
   }
-  return name;
+  return { name, shape };
 }
 
 function readGraph(r: Reader, opset: number): OnnxGraphValue {
-  const g: OnnxGraphValue = { opset, nodes: [], initializers: new Map(), inputs: [], outputs: [] };
+  const g: OnnxGraphValue = { opset, nodes: [], initializers: new Map(), inputs: [], outputs: [], shapes: new Map() };
+  const value = (list: string[]): void => {
+    const v = readValueInfo(r.sub());
+    list.push(v.name);
+    if (v.shape !== null) g.shapes.set(v.name, v.shape);
+  };
   while (!r.done()) {
     const { field, wire } = r.tag();
     if (field === 1) g.nodes.push(readNode(r.sub()));
     else if (field === 5) {
       const t = readTensor(r.sub());
       g.initializers.set(t.name, t);
-    } else if (field === 11) g.inputs.push(readValueName(r.sub()));
-    else if (field === 12) g.outputs.push(readValueName(r.sub()));
+    } else if (field === 11) value(g.inputs);
+    else if (field === 12) value(g.outputs);
     else if (field === 15) throw new OnnxReadError("the graph has sparse initializers");
     else r.skip(wire);
   }

@@ -64,8 +64,13 @@ export function tokenFor(deps: ChatDeps, r: Routed, provider: ProviderConfig, re
 
 /** A whole completion's tokens: its usage, else estimated from the request and its choices. */
 export function completionTokens(r: Routed, body: ChatCompletion): TokenCounts {
-  const completionChars = JSON.stringify(body.choices).length;
-  return tokensFromUsage(body.usage, { promptChars: r.parsed.promptChars, completionChars });
+  // The length of the serialised choices only when the upstream sent no usage (a getter: most answers carry usage).
+  return tokensFromUsage(body.usage, {
+    promptChars: r.parsed.promptChars,
+    get completionChars() {
+      return JSON.stringify(body.choices).length;
+    },
+  });
 }
 
 /** Hands the answered request to judge sampling once the client's response has ended (ADR 10). */

@@ -2,7 +2,12 @@
 import type { ServerResponse } from "node:http";
 import type { ChunkSink } from "../dispatch/relay.js";
 
-/** Headers of a committed stream; the cost headers follow as trailers. */
+/**
+ * Headers of a committed stream; the cost headers follow as trailers. They are flushed now, but into a corked
+ * socket that is uncorked on the next tick: the events written in this same turn (the relay writes the chunks it
+ * holds, the first content chunk among them, right after) leave with the headers in one write, so the client's
+ * first byte of content does not wait behind a headers-only packet (issue 18: streaming time to first byte).
+ */
 export function startEventStream(res: ServerResponse): void {
   res.setHeader("content-type", "text/event-stream; charset=utf-8");
   res.setHeader("cache-control", "no-cache");
@@ -12,6 +17,11 @@ export function startEventStream(res: ServerResponse): void {
     "x-routewise-cost-usd, x-routewise-baseline-cost-usd, x-routewise-feedback-token, x-routewise-continuation, x-routewise-budget-remaining-usd",
   );
   res.statusCode = 200;
+  const socket = res.socket;
+  if (socket && !socket.writableCorked) {
+    socket.cork();
+    process.nextTick(() => socket.uncork());
+  }
   res.flushHeaders();
 }
 
