@@ -66,6 +66,12 @@ export class RedisStateStore implements StateStore {
   private readonly known: Counters = new Map();
   /** Charges Redis has not confirmed, by counter: sent when it is back. */
   private readonly pending: Counters = new Map();
+  /**
+   * Charges sent and not yet answered. A read counts them too: a read can overtake a charge (the first charge after
+   * Redis (re)starts fails NOSCRIPT and is sent again as EVAL after the read), and a spent budget must not admit
+   * the next request of the same client in that gap.
+   */
+  private readonly inFlight: Counters = new Map();
   private readonly now: () => number;
   private readonly windowMs: number;
 
@@ -137,7 +143,8 @@ export class RedisStateStore implements StateStore {
         names.map((n) => fromNanos(this.knownNanos(n, now))),
       );
     return counters.map((c, i) => {
-      const nanos = Number(result.value[i] ?? 0) + (this.pending.get(c.name)?.nanos ?? 0);
+      const unconfirmed = (this.pending.get(c.name)?.nanos ?? 0) + (this.inFlight.get(c.name)?.nanos ?? 0);
+      const nanos = Number(result.value[i] ?? 0) + unconfirmed;
       this.known.set(c.name, { nanos, expiresAt: c.period.end });
       return fromNanos(nanos);
     });
@@ -156,8 +163,16 @@ export class RedisStateStore implements StateStore {
       this.defer(counters);
       return;
     }
+    this.send(counters);
+  }
+
+  /** Sends charges to Redis, counted in flight until it answers; deferred (pending) if the call fails. */
+  private send(counters: { name: string; nanos: number; expiresAt: number }[]): void {
+    const now = this.now();
+    for (const c of counters) add(this.inFlight, c, now);
     void this.call("charge", () => CHARGE_SCRIPT.run(this.o.client, names(counters), chargeArgs(counters))).then(
       (done) => {
+        for (const c of counters) subtract(this.inFlight, c);
         if (!done.ok) this.defer(counters);
       },
     );
@@ -229,11 +244,7 @@ export class RedisStateStore implements StateStore {
     const counters = [...this.pending].filter(([, c]) => c.expiresAt > now).map(([name, c]) => ({ name, ...c }));
     this.pending.clear();
     if (counters.length === 0) return;
-    void this.call("charge", () => CHARGE_SCRIPT.run(this.o.client, names(counters), chargeArgs(counters))).then(
-      (done) => {
-        if (!done.ok) this.defer(counters);
-      },
-    );
+    this.send(counters);
   }
 
   private knownNanos(name: string, now: number): number {
@@ -258,6 +269,14 @@ function add(map: Counters, c: { name: string; nanos: number; expiresAt: number 
   }
   for (const [n, old] of map) if (old.expiresAt <= now) map.delete(n);
   map.set(name, { nanos, expiresAt });
+}
+
+/** Takes back what {@link add} added; a counter at zero goes. */
+function subtract(map: Counters, c: { name: string; nanos: number }): void {
+  const known = map.get(c.name);
+  if (!known) return;
+  known.nanos -= c.nanos;
+  if (known.nanos <= 0) map.delete(c.name);
 }
 
 function names(counters: { name: string }[]): string[] {

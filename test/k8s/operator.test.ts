@@ -417,6 +417,9 @@ describe("operator: leader election", () => {
     expect(await readyz(a)).toBe(200);
     const leaderGauge = /^routewise_operator_leader (\d)/m.exec(await (await fetch(`${b.metricsUrl}/metrics`)).text());
     expect(leaderGauge?.[1]).toBe("0");
+    // A standby stopped before it ever led: its `synced` rejects (it never reconciled), and says why.
+    await b.stop();
+    await expect(b.synced).rejects.toThrow("leader election stopped");
   });
 
   it("lets only one of two replicas write, and hands over when the leader stops", async () => {

@@ -164,6 +164,21 @@ describe("RedisStateStore spend", () => {
     ]);
     expect(await redis.client().pttl(keys[0]!)).toBeGreaterThan(86_400_000);
   });
+
+  it("counts its own charge in a read that overtakes it (the first charge after Redis lost its scripts)", async () => {
+    // Found by the observability suite in CI: a key's second request was admitted although the first had spent
+    // its budget. The first charge after Redis starts (or restarts) fails NOSCRIPT and goes again as EVAL, after
+    // the next request's read had already been sent.
+    const a = await store();
+    await redis.client().script("FLUSH");
+    a.charge([KEY], 0.00002);
+    expect(await a.readSpend([KEY])).toEqual([0.00002]);
+    await waitFor(
+      async () => Number(await redis.client().get((await redis.client().keys("*:spend:key:*"))[0] ?? "")) > 0,
+    );
+    // Confirmed: Redis holds it once, and the read counts it once.
+    expect(await a.readSpend([KEY])).toEqual([0.00002]);
+  });
 });
 
 describe("RedisStateStore when Redis is unreachable", () => {
