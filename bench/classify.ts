@@ -172,8 +172,13 @@ function options(): { rounds: number; decisions: number; concurrency: number; ot
       decisions: { type: "string", default: "2000" },
       concurrency: { type: "string", default: "32" },
       "other-us": { type: "string", default: "300" },
+      help: { type: "boolean", default: false },
     },
   });
+  if (values.help) {
+    console.log("npm run bench:classify [-- --model DIR --rounds 3 --decisions 2000 --concurrency 32 --other-us 300]");
+    process.exit(0);
+  }
   return {
     rounds: Number(values.rounds),
     decisions: Number(values.decisions),

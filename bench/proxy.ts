@@ -61,8 +61,16 @@ const { values } = parseArgs({
     workers: { type: "string" },
     /** dist (default: node on the compiled dist/, as production runs it; `npm run build` first) or tsx. */
     runtime: { type: "string", default: "dist" },
+    help: { type: "boolean", default: false },
   },
 });
+if (values.help) {
+  console.log(
+    "npm run bench:proxy [-- --requests 2000 --seconds 5 --concurrency 32 --rounds 3 --stream --profile DIR --redis\n" +
+      "                       --litellm --workers N --runtime dist|tsx]   (prints one JSON document; see bench/proxy.ts)",
+  );
+  process.exit(0);
+}
 const ROOT = packageRoot();
 const TSX = ["--import", "tsx"];
 const RUNTIME = parseRuntime(values.runtime);

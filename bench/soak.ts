@@ -20,8 +20,13 @@ const { values } = parseArgs({
     sample: { type: "string", default: "10" },
     /** dist (default: node on the compiled dist/, as production) or tsx (the sources). */
     runtime: { type: "string", default: "dist" },
+    help: { type: "boolean", default: false },
   },
 });
+if (values.help) {
+  console.log("npm run bench:soak [-- --minutes 10 --rate 50 --workers 1 --sample 10 --runtime dist|tsx]");
+  process.exit(0);
+}
 const MINUTES = Number(values.minutes);
 const RATE = Number(values.rate);
 const SAMPLE_S = Number(values.sample);
