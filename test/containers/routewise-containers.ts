@@ -18,7 +18,6 @@ import {
   statSync,
   writeFileSync,
 } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { inject } from "vitest";
@@ -29,6 +28,7 @@ import {
   type ImagePullPolicy,
   type StartedTestContainer,
 } from "testcontainers";
+import { freePorts } from "../harness/ports.js";
 import { repoRoot } from "../harness/tools.js";
 import { IMAGES } from "./images.js";
 
@@ -39,19 +39,6 @@ export function useSuitePodman(): void {
 
 /** Never pull: the global setup loaded every image the suite uses, and no registry is reachable. */
 export const NEVER_PULL: ImagePullPolicy = { shouldPull: () => false };
-
-/** A port on 127.0.0.1 nothing listens on right now. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** A copy of the repository's examples/ in a new temporary directory the container's user (65532) can read. */
 export function copyExamples(): string {
@@ -91,7 +78,7 @@ export interface RouterOptions {
 
 /** `docker run --network host -v <policies>:/policies:ro localhost/routewise router --config /policies …`. */
 export async function startRouter(o: RouterOptions): Promise<RouterContainer> {
-  const [port, metricsPort] = [await freePort(), await freePort()];
+  const [port, metricsPort] = await freePorts(2);
   const output = collect();
   const args = ["router", "--config", "/policies", "--host", "127.0.0.1", "--port", String(port)];
   args.push("--metrics-port", String(metricsPort), "--workers", "1", "--poll-interval", "1000", ...(o.args ?? []));
@@ -125,7 +112,7 @@ export interface RedisContainer {
 
 /** `docker run --network host localhost/redis:7 --bind 127.0.0.1 --port P --save "" --appendonly no`. */
 export async function startRedisContainer(): Promise<RedisContainer> {
-  const port = await freePort();
+  const [port] = await freePorts(1);
   const container = await new GenericContainer(IMAGES.redis.name)
     .withPullPolicy(NEVER_PULL)
     .withNetworkMode("host")
