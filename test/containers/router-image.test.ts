@@ -7,13 +7,14 @@
  */
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { waitFor } from "../harness/wait.js";
 import {
+  client,
   copyExamples,
   listeningAddresses,
   startRouter,
+  stopAll,
   useSuitePodman,
   type RouterContainer,
 } from "./routewise-containers.js";
@@ -23,16 +24,13 @@ useSuitePodman();
 let policies = "";
 let routers: RouterContainer[] = [];
 
-const client = (r: RouterContainer): OpenAI =>
-  new OpenAI({ baseURL: `${r.url}/v1`, apiKey: "unused-in-standalone", maxRetries: 0, timeout: 30_000 });
-
 beforeAll(async () => {
   policies = copyExamples();
   routers = await Promise.all(["router-a", "router-b"].map((name) => startRouter({ policies, name })));
 });
 
 afterAll(async () => {
-  await Promise.all(routers.map((r) => r.container.stop({ timeout: 30_000 })));
+  await stopAll(routers);
   if (policies !== "") rmSync(policies, { recursive: true, force: true });
 });
 

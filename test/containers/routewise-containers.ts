@@ -20,6 +20,7 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import OpenAI from "openai";
 import { inject } from "vitest";
 import {
   GenericContainer,
@@ -128,6 +129,19 @@ export async function exitCode(id: string): Promise<number> {
   const client = await getContainerRuntimeClient();
   const info = await client.container.getById(id).inspect();
   return info.State.ExitCode;
+}
+
+/** The official openai SDK on a router container (standalone mode takes any key; no retries, so tests see each answer). */
+export function client(r: RouterContainer, timeoutMs = 30_000): OpenAI {
+  return new OpenAI({ baseURL: `${r.url}/v1`, apiKey: "unused-in-standalone", maxRetries: 0, timeout: timeoutMs });
+}
+
+/** Stops (and removes) the containers that started, together; for afterAll, where a beforeAll may have failed. */
+export async function stopAll(
+  started: readonly ({ readonly container: StartedTestContainer } | undefined)[],
+  timeoutMs = 30_000,
+): Promise<void> {
+  await Promise.all(started.flatMap((s) => (s === undefined ? [] : [s.container.stop({ timeout: timeoutMs })])));
 }
 
 /** Removes a container stopped with `remove: false`. */

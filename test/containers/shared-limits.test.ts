@@ -9,12 +9,14 @@ import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   addPolicy,
+  client,
   copyExamples,
   listeningAddresses,
   routeYaml,
   simulatedProviderYaml,
   startRedisContainer,
   startRouter,
+  stopAll,
   useSuitePodman,
   type RedisContainer,
   type RouterContainer,
@@ -27,9 +29,6 @@ let policies = "";
 const LIMIT = 5;
 let redis: RedisContainer | undefined;
 let routers: RouterContainer[] = [];
-
-const client = (r: RouterContainer): OpenAI =>
-  new OpenAI({ baseURL: `${r.url}/v1`, apiKey: "unused-in-standalone", maxRetries: 0, timeout: 30_000 });
 
 beforeAll(async () => {
   policies = copyExamples();
@@ -53,8 +52,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await Promise.all(routers.map((r) => r.container.stop({ timeout: 30_000 })));
-  await redis?.container.stop({ timeout: 10_000 });
+  await stopAll(routers);
+  await stopAll([redis], 10_000);
   if (policies !== "") rmSync(policies, { recursive: true, force: true });
 });
 
