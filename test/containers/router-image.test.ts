@@ -5,33 +5,31 @@
  * with the x-routewise-* headers, and a policy edited on the host reaches the running containers without a
  * restart.
  */
-import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { waitFor } from "../harness/wait.js";
 import {
   client,
-  copyExamples,
   listeningAddresses,
   startRouter,
   stopAll,
+  useExamplesCopy,
   useSuitePodman,
   type RouterContainer,
 } from "./routewise-containers.js";
 
 useSuitePodman();
+const policies = useExamplesCopy();
 
-let policies = "";
 let routers: RouterContainer[] = [];
 
 beforeAll(async () => {
-  policies = copyExamples();
   routers = await Promise.all(["router-a", "router-b"].map((name) => startRouter({ policies, name })));
 });
 
 afterAll(async () => {
   await stopAll(routers);
-  if (policies !== "") rmSync(policies, { recursive: true, force: true });
 });
 
 describe("router image (standalone, examples/ mounted)", () => {

@@ -15,13 +15,14 @@ import {
   mkdtempSync,
   readdirSync,
   readFileSync,
+  rmSync,
   statSync,
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import OpenAI from "openai";
-import { inject } from "vitest";
+import { afterAll, inject } from "vitest";
 import {
   GenericContainer,
   getContainerRuntimeClient,
@@ -46,6 +47,13 @@ export function copyExamples(): string {
   const dir = mkdtempSync(join(tmpdir(), "routewise-policies-"));
   cpSync(join(repoRoot, "examples"), dir, { recursive: true });
   makeReadable(dir);
+  return dir;
+}
+
+/** {@link copyExamples} for a test file: copied now, removed after its last afterAll (hooks run in stack order). */
+export function useExamplesCopy(): string {
+  const dir = copyExamples();
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
   return dir;
 }
 

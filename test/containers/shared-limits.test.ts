@@ -4,34 +4,31 @@
  * the first container use the whole limit up; the second then refuses with 429 rate_limited, because the window
  * is one, in Redis, not one per container.
  */
-import { rmSync } from "node:fs";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   addPolicy,
   client,
-  copyExamples,
   listeningAddresses,
   routeYaml,
   simulatedProviderYaml,
   startRedisContainer,
   startRouter,
   stopAll,
+  useExamplesCopy,
   useSuitePodman,
   type RedisContainer,
   type RouterContainer,
 } from "./routewise-containers.js";
 
 useSuitePodman();
-
-let policies = "";
+const policies = useExamplesCopy();
 
 const LIMIT = 5;
 let redis: RedisContainer | undefined;
 let routers: RouterContainer[] = [];
 
 beforeAll(async () => {
-  policies = copyExamples();
   addPolicy(
     policies,
     "limited.yaml",
@@ -54,7 +51,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await stopAll(routers);
   await stopAll([redis], 10_000);
-  if (policies !== "") rmSync(policies, { recursive: true, force: true });
 });
 
 interface Answer {

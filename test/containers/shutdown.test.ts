@@ -3,32 +3,29 @@
  * request in flight, answers it, and exits 0 — long before the runtime's own deadline would SIGKILL it (exit code
  * 137). The in-flight request goes to a simulated provider that takes seconds to answer.
  */
-import { rmSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { waitFor } from "../harness/wait.js";
 import {
   addPolicy,
   client,
-  copyExamples,
   exitCode,
   removeContainer,
   routeYaml,
   simulatedProviderYaml,
   startRouter,
   stopAll,
+  useExamplesCopy,
   useSuitePodman,
   type RouterContainer,
 } from "./routewise-containers.js";
 
 useSuitePodman();
-
-let policies = "";
+const policies = useExamplesCopy();
 
 let router: RouterContainer | undefined;
 let stoppedId: string | undefined;
 
 beforeAll(async () => {
-  policies = copyExamples();
   addPolicy(
     policies,
     "slow.yaml",
@@ -41,7 +38,6 @@ beforeAll(async () => {
 afterAll(async () => {
   if (stoppedId !== undefined) await removeContainer(stoppedId);
   else await stopAll([router]);
-  if (policies !== "") rmSync(policies, { recursive: true, force: true });
 });
 
 async function inflight(r: RouterContainer): Promise<number> {
