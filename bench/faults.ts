@@ -28,6 +28,7 @@ import OpenAI from "openai";
 import { Pool } from "undici";
 import { packageRoot } from "../router/config/package-root.js";
 import { rng } from "../router/prng.js";
+import { freePorts } from "../test/harness/ports.js";
 import { defaultReply } from "../test/mocks/mock-server.js";
 
 const { values } = parseArgs({
@@ -141,16 +142,6 @@ async function nextJson(c: Child): Promise<Record<string, unknown>> {
     if (line.done === true) throw new Error("child ended");
     if (line.value.startsWith("{")) return JSON.parse(line.value) as Record<string, unknown>;
   }
-}
-
-async function freePort(): Promise<number> {
-  const { createServer } = await import("node:net");
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 async function waitReady(url: string, router: ChildProcess): Promise<void> {
@@ -409,7 +400,7 @@ async function main(): Promise<void> {
   const { ports } = (await nextJson(upstreams)) as { ports: number[] };
   const dir = mkdtempSync(join(tmpdir(), "routewise-bench-faults-"));
   writeFileSync(join(dir, "policy.yaml"), policy(ports));
-  const [port, metricsPort] = [await freePort(), await freePort()];
+  const [port, metricsPort] = await freePorts(2);
   const args = ["router", "--config", dir, "--host", "127.0.0.1", "--port", String(port)];
   const router = spawnTs(["cli/main.ts", ...args, "--metrics-port", String(metricsPort)], { LOG_LEVEL: "warn" });
   let crashes = 0;

@@ -10,20 +10,24 @@
  *   npm run bench:memory [-- --seconds 60 --concurrency 32 --runtime dist,tsx]
  */
 import { parseArgs } from "node:util";
-import { Pool } from "undici";
+import { closedLoop } from "./lib/load.js";
 import { scrape, sumOf } from "./lib/prom-scrape.js";
-import { chatBody, children, parseRuntime, policyDir, startMock, startRouter } from "./lib/router-process.js";
+import { children, parseRuntime, policyDir, startMock, startRouter } from "./lib/router-process.js";
 
 const { values } = parseArgs({
   options: {
+    help: { type: "boolean", default: false },
     seconds: { type: "string", default: "60" },
     concurrency: { type: "string", default: "32" },
     runtime: { type: "string", default: "dist" },
   },
 });
+if (values.help) {
+  process.stdout.write("npm run bench:memory [-- --seconds 60 --concurrency 32 --runtime dist,tsx]\n");
+  process.exit(0);
+}
 const TARGET_MB = 150;
 const mb = (bytes: number): number => Math.round((bytes / 1024 / 1024) * 10) / 10;
-let counter = 0;
 
 interface Memory {
   rss_mb: number;
@@ -42,30 +46,6 @@ async function memory(metricsUrl: string): Promise<Memory> {
   };
 }
 
-/** Closed loop for `seconds`; resolves with the requests done and the failures. */
-async function load(api: string, seconds: number, concurrency: number): Promise<{ ok: number; failed: number }> {
-  const pool = new Pool(api, { connections: concurrency });
-  const end = Date.now() + seconds * 1000;
-  const done = { ok: 0, failed: 0 };
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (Date.now() < end) {
-        const res = await pool.request({
-          path: "/v1/chat/completions",
-          method: "POST",
-          headers: { "content-type": "application/json" },
-          body: chatBody(counter++),
-        });
-        await res.body.text();
-        if (res.statusCode === 200) done.ok++;
-        else done.failed++;
-      }
-    }),
-  );
-  await pool.close();
-  return done;
-}
-
 async function measure(runtime: "dist" | "tsx", upstream: number) {
   const router = await startRouter(policyDir(upstream), 1, runtime);
   await new Promise((r) => setTimeout(r, 2000)); // start-up garbage collected, timers settled
@@ -80,7 +60,7 @@ async function measure(runtime: "dist" | "tsx", upstream: number) {
       peak.external_mb = Math.max(peak.external_mb, m.external_mb);
     });
   }, 1000);
-  const requests = await load(router.api, seconds, Number(values.concurrency));
+  const requests = await closedLoop(router.api, seconds, Number(values.concurrency));
   clearInterval(sampler);
   const after = await memory(router.metrics);
   process.kill(router.pid, "SIGTERM");

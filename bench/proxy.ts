@@ -38,6 +38,7 @@ import { assertBuilt, benchPolicy, parseRuntime, routerEntry } from "./lib/route
 import { packageRoot } from "../router/config/package-root.js";
 import type { RouterConfig } from "../router/config/types.js";
 import { normalizeText } from "../router/classify/featurize.js";
+import { freePorts } from "../test/harness/ports.js";
 import { startRedis, type RunningRedis } from "../test/harness/redis.js";
 import { ensureLiteLLM, LITELLM_VERSION, startLiteLLM } from "./lib/litellm.js";
 import { cachedPrompt, CACHED_PROMPTS, uniquePrompt } from "./lib/prompts.js";
@@ -133,16 +134,6 @@ async function waitReady(port: number): Promise<void> {
   throw new Error("the router did not become ready");
 }
 
-async function freePort(): Promise<number> {
-  const { createServer } = await import("node:net");
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 /**
  * The policy compiled to a RouterConfig JSON with the provider's limits (high enough never to refuse) and a route
  * budget (large enough never to step down), as a mounted ConfigMap directory.
@@ -179,8 +170,7 @@ async function startRouterProcess(
   config: string,
   extra: string[] = [],
 ): Promise<{ child: ChildProcess; port: number; metricsPort: number }> {
-  const port = await freePort();
-  const metricsPort = await freePort();
+  const [port, metricsPort] = await freePorts(2);
   const child = spawn(
     process.execPath,
     [
@@ -363,7 +353,8 @@ async function litellmTargets(mockPort: number): Promise<{ targets: Target[]; no
   const targets: Target[] = [];
   for (const workers of [...new Set([1, availableParallelism()])]) {
     try {
-      const l = await startLiteLLM({ bin: installed.bin, upstreamPort: mockPort, port: await freePort(), workers });
+      const [port] = await freePorts(1);
+      const l = await startLiteLLM({ bin: installed.bin, upstreamPort: mockPort, port, workers });
       children.push(l.child);
       targets.push({
         name: `litellm-${workers}w`,

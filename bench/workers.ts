@@ -7,11 +7,12 @@
  *   npm run bench:workers [-- --workers 2 --seconds 10 --concurrency 32 --rounds 3 --runtime dist|tsx]
  */
 import { parseArgs } from "node:util";
-import { Pool } from "undici";
-import { chatBody, children, parseRuntime, policyDir, startMock, startRouter } from "./lib/router-process.js";
+import { closedLoop } from "./lib/load.js";
+import { children, parseRuntime, policyDir, startMock, startRouter } from "./lib/router-process.js";
 
 const { values } = parseArgs({
   options: {
+    help: { type: "boolean", default: false },
     workers: { type: "string", default: "2" },
     seconds: { type: "string", default: "10" },
     concurrency: { type: "string", default: "32" },
@@ -20,30 +21,18 @@ const { values } = parseArgs({
     runtime: { type: "string", default: "dist" },
   },
 });
-let counter = 0;
-
-async function closedLoop(api: string, seconds: number, concurrency: number): Promise<number> {
-  // One connection per client, so the cluster primary spreads them over the workers.
-  const pool = new Pool(api, { connections: concurrency });
-  const end = Date.now() + seconds * 1000;
-  let done = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (Date.now() < end) {
-        const res = await pool.request({
-          path: "/v1/chat/completions",
-          method: "POST",
-          headers: { "content-type": "application/json" },
-          body: chatBody(counter++),
-        });
-        await res.body.text();
-        if (res.statusCode !== 200) throw new Error(`HTTP ${res.statusCode}`);
-        done++;
-      }
-    }),
+if (values.help) {
+  process.stdout.write(
+    "npm run bench:workers [-- --workers 2 --seconds 10 --concurrency 32 --rounds 3 --runtime dist|tsx]\n",
   );
-  await pool.close();
-  return done / seconds;
+  process.exit(0);
+}
+
+/** Requests per second of one closed-loop round; every request must succeed. */
+async function requestsPerSecond(api: string, seconds: number, concurrency: number): Promise<number> {
+  const { ok, failed } = await closedLoop(api, seconds, concurrency);
+  if (failed > 0) throw new Error(`${failed} of ${ok + failed} requests to ${api} failed`);
+  return ok / seconds;
 }
 
 async function main(): Promise<void> {
@@ -55,12 +44,12 @@ async function main(): Promise<void> {
   const runtime = parseRuntime(values.runtime);
   const routers = { one: await startRouter(config, 1, runtime), many: await startRouter(config, n, runtime) };
   // Warm-up: the JS evaluator and the sockets.
-  await closedLoop(routers.one.api, 2, concurrency);
-  await closedLoop(routers.many.api, 2, concurrency);
+  await requestsPerSecond(routers.one.api, 2, concurrency);
+  await requestsPerSecond(routers.many.api, 2, concurrency);
   const rps: { one: number[]; many: number[] } = { one: [], many: [] };
   for (let r = 0; r < Number(values.rounds); r++) {
-    rps.one.push(await closedLoop(routers.one.api, seconds, concurrency));
-    rps.many.push(await closedLoop(routers.many.api, seconds, concurrency));
+    rps.one.push(await requestsPerSecond(routers.one.api, seconds, concurrency));
+    rps.many.push(await requestsPerSecond(routers.many.api, seconds, concurrency));
   }
   const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
   const round = (x: number): number => Math.round(x);

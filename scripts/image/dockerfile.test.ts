@@ -61,6 +61,18 @@ describe("productionStage", () => {
     expect(() => productionStage(minimal("ENTRYPOINT node bin/routewise.js"))).toThrow(/JSON \(exec\) form/);
   });
 
+  it("fails on RUN flags it cannot honour", () => {
+    expect(() => productionStage(minimal("RUN --mount=type=cache,target=/root/.npm npm cache clean --force"))).toThrow(
+      /line 5: RUN flags are not understood/,
+    );
+  });
+
+  it("reads exec-form strings with spaces and continuations", () => {
+    const stage = productionStage(minimal('CMD ["a b", \\\n  "c"]\nCOPY ["x y", "z/"]'));
+    expect(stage.cmd).toEqual(["a b", "c"]);
+    expect(stage.steps).toMatchObject([{ kind: "copy", copy: { sources: ["x y"], dest: "z/" }, destPath: "/z/" }]);
+  });
+
   it("resolves COPY destinations against the WORKDIR in force and reads ENV in both forms", () => {
     const stage = productionStage(minimal('WORKDIR /srv\nCOPY a b/\nWORKDIR sub\nCOPY c d\nENV A="x y" B=2\nENV C 3'));
     expect(stage.steps.map((s) => ("destPath" in s ? s.destPath : ""))).toEqual(["/srv/b/", "/srv/sub/d"]);
@@ -75,10 +87,22 @@ describe("productionStage", () => {
 describe("parseDockerfile", () => {
   it("joins continuation lines, skips comments and keeps the first line number", () => {
     const file = parseDockerfile("FROM x\n# c\nRUN npm ci --omit=dev \\\n  # inside\n  --ignore-scripts\nUSER 1\n");
-    expect(file.stages[0]?.instructions).toEqual([
+    expect(file.stages[0]?.instructions.map(({ line, keyword, args }) => ({ line, keyword, args }))).toEqual([
       { line: 3, keyword: "RUN", args: "npm ci --omit=dev --ignore-scripts" },
       { line: 6, keyword: "USER", args: "1" },
     ]);
+  });
+
+  it("honours the escape directive", () => {
+    const file = parseDockerfile("# escape=`\nFROM x\nRUN npm ci `\n  --omit=dev\nWORKDIR C:\\app\n");
+    expect(file.stages[0]?.instructions.map((i) => [i.line, i.args])).toEqual([
+      [3, "npm ci --omit=dev"],
+      [5, "C:\\app"],
+    ]);
+  });
+
+  it("fails with the line number on a heredoc", () => {
+    expect(() => parseDockerfile("FROM x\nRUN <<EOF\necho hi\nEOF\n")).toThrow(/line 2: RUN with a heredoc/);
   });
 
   it("lists the production stage's COPY lines with sources, destination and stage", () => {

@@ -1,9 +1,12 @@
 /**
  * The Dockerfile as the image builder understands it: the one parser for its instructions (the Docker-less builder
  * and test/helm/image.test.ts both read the production stage through it). An instruction the builder cannot
- * reproduce is an error, so the Dockerfile and `npm run image` cannot silently drift apart.
+ * reproduce is an error, so the Dockerfile and `npm run image` cannot silently drift apart. The syntax (escape
+ * directive, continuations, comments, flags, ENV properties, exec form, heredocs) is dockerfile-ast's; this file
+ * holds only the builder's policy on top of it.
  */
 import { posix } from "node:path";
+import * as ast from "dockerfile-ast";
 
 /** Thrown when the Dockerfile holds something the Docker-less builder does not understand. */
 export class DockerfileError extends Error {
@@ -18,8 +21,10 @@ export interface Instruction {
   readonly line: number;
   /** Upper-cased keyword: FROM, COPY, RUN, ... */
   readonly keyword: string;
-  /** Everything after the keyword, continuation lines joined by a space. */
+  /** Flags and arguments as written (comments and continuations dropped), one space between them. */
   readonly args: string;
+  /** The instruction as dockerfile-ast parsed it: ENV properties, flags, exec-form strings, heredocs. */
+  readonly node: ast.Instruction;
 }
 
 export interface Stage {
@@ -34,51 +39,66 @@ export interface Dockerfile {
   readonly stages: readonly Stage[];
 }
 
-/** Splits a Dockerfile into instructions (comments dropped, `\` continuations joined) and stages. */
+/** Parses a Dockerfile with dockerfile-ast (escape directive, continuations, comments) into instructions and stages. */
 export function parseDockerfile(text: string): Dockerfile {
+  const parsed = ast.DockerfileParser.parse(text);
   const args = new Map<string, string>();
   const stages: { from: string; name: string | null; instructions: Instruction[] }[] = [];
-  for (const ins of instructions(text)) {
+  for (const ins of instructions(text, parsed)) {
     const current = stages[stages.length - 1];
-    if (ins.keyword === "FROM") stages.push({ ...parseFrom(ins), instructions: [] });
+    if (ins.node instanceof ast.From) stages.push({ ...parseFrom(ins, ins.node), instructions: [] });
     else if (current !== undefined) current.instructions.push(ins);
-    else if (ins.keyword === "ARG") {
-      const [name = "", value = ""] = ins.args.split("=", 2);
-      args.set(name.trim(), value.trim());
+    else if (ins.node instanceof ast.Arg) {
+      const property = ins.node.getProperty();
+      if (property === null) throw new DockerfileError(`Dockerfile line ${ins.line}: cannot read ARG ${ins.args}`);
+      args.set(property.getName(), property.getValue() ?? "");
     } else throw new DockerfileError(`Dockerfile line ${ins.line}: ${ins.keyword} before FROM`);
   }
   if (stages.length === 0) throw new DockerfileError("Dockerfile has no FROM");
   return { args, stages };
 }
 
-function parseFrom(ins: Instruction): { from: string; name: string | null } {
-  const m = /^(\S+)(?:\s+AS\s+(\S+))?$/i.exec(ins.args);
-  if (m === null) throw new DockerfileError(`Dockerfile line ${ins.line}: cannot read FROM ${ins.args}`);
-  return { from: m[1] ?? "", name: m[2] ?? null };
+function parseFrom(ins: Instruction, from: ast.From): { from: string; name: string | null } {
+  const image = from.getImage();
+  const words = from.getArguments().length;
+  if (image === null || from.getFlags().length > 0 || (words !== 1 && words !== 3)) {
+    throw new DockerfileError(`Dockerfile line ${ins.line}: cannot read FROM ${ins.args}`);
+  }
+  return { from: image, name: from.getBuildStage() };
 }
 
-/** Logical lines: [first line number, text], comment lines skipped, `\` continuations joined with a space. */
-function logicalLines(text: string): [number, string][] {
-  const out: [number, string][] = [];
-  let pending: [number, string] | null = null;
-  text.split("\n").forEach((raw, index) => {
-    const line = raw.replace(/\r$/, "");
-    if (/^\s*#/.test(line) || (pending === null && line.trim() === "")) return;
-    const continued = /\\\s*$/.test(line);
-    const body = line.replace(/\\\s*$/, "").trim();
-    pending = pending === null ? [index + 1, body] : [pending[0], `${pending[1]} ${body}`];
-    if (continued) return;
-    out.push(pending);
-    pending = null;
+/** Every instruction with its line and its flags and arguments as written; heredocs stop the builder. */
+type Range = ReturnType<ast.Argument["getRange"]>;
+
+function instructions(text: string, parsed: ast.Dockerfile): Instruction[] {
+  const offsets = lineOffsets(text);
+  const slice = (range: Range): string =>
+    text.slice(
+      at(offsets, range.start.line) + range.start.character,
+      at(offsets, range.end.line) + range.end.character,
+    );
+  return parsed.getInstructions().map((node) => {
+    const line = node.getRange().start.line + 1;
+    const keyword = node.getKeyword();
+    if ((node instanceof ast.Copy || node instanceof ast.Run) && node.getHeredocs().length > 0) {
+      throw new DockerfileError(
+        `Dockerfile line ${line}: ${keyword} with a heredoc is not understood by scripts/image`,
+      );
+    }
+    const flags = node instanceof ast.ModifiableInstruction ? node.getFlags().map((f) => slice(f.getRange())) : [];
+    const words = node.getArguments().map((a) => slice(a.getRange()));
+    return { line, keyword, args: [...flags, ...words].join(" "), node };
   });
-  return out;
 }
 
-function instructions(text: string): Instruction[] {
-  return logicalLines(text).map(([line, body]) => {
-    const m = /^(\S+)\s*(.*)$/.exec(body);
-    return { line, keyword: (m?.[1] ?? "").toUpperCase(), args: (m?.[2] ?? "").trim() };
-  });
+function lineOffsets(text: string): number[] {
+  const offsets = [0];
+  for (let i = text.indexOf("\n"); i !== -1; i = text.indexOf("\n", i + 1)) offsets.push(i + 1);
+  return offsets;
+}
+
+function at(offsets: readonly number[], line: number): number {
+  return offsets[line] ?? offsets[offsets.length - 1] ?? 0;
 }
 
 /** A COPY line: its sources, destination (as written) and `--from` stage. */
@@ -90,19 +110,18 @@ export interface CopyLine {
 }
 
 export function parseCopy(ins: Instruction): CopyLine {
-  const words = ins.args.split(/\s+/).filter((w) => w !== "");
+  if (!(ins.node instanceof ast.Copy)) throw new DockerfileError(`Dockerfile line ${ins.line}: not a COPY`);
   let from: string | null = null;
-  while (words[0]?.startsWith("--") === true) {
-    const flag = words.shift() ?? "";
-    const m = /^--from=(\S+)$/.exec(flag);
-    if (m === null) {
-      throw new DockerfileError(`Dockerfile line ${ins.line}: COPY ${flag} is not understood by scripts/image`);
+  for (const flag of ins.node.getFlags()) {
+    const value = flag.getValue();
+    if (flag.getName() !== "from" || value === null || value === "") {
+      throw new DockerfileError(
+        `Dockerfile line ${ins.line}: COPY ${flag.toString()} is not understood by scripts/image`,
+      );
     }
-    from = m[1] ?? null;
+    from = value;
   }
-  if (words[0]?.startsWith("[") === true) {
-    throw new DockerfileError(`Dockerfile line ${ins.line}: COPY in JSON form is not understood by scripts/image`);
-  }
+  const words = execForm(ins, ins.node) ?? ins.node.getArguments().map((a) => a.getValue());
   const dest = words.pop();
   if (dest === undefined || words.length === 0) {
     throw new DockerfileError(`Dockerfile line ${ins.line}: COPY needs a source and a destination`);
@@ -182,8 +201,8 @@ const HANDLERS: ReadonlyMap<string, Handler> = new Map<string, Handler>([
   ["ENV", (s, ins) => s.env.push(...parseEnv(ins))],
   ["USER", (s, ins) => (s.user = ins.args)],
   ["EXPOSE", (s, ins) => s.exposedPorts.push(...ins.args.split(/\s+/).map((p) => (p.includes("/") ? p : `${p}/tcp`)))],
-  ["ENTRYPOINT", (s, ins) => (s.entrypoint = execForm(ins))],
-  ["CMD", (s, ins) => (s.cmd = execForm(ins))],
+  ["ENTRYPOINT", (s, ins) => (s.entrypoint = requireExecForm(ins))],
+  ["CMD", (s, ins) => (s.cmd = requireExecForm(ins))],
   ["COPY", (s, ins, file) => s.steps.push(copyStep(s.workdir, ins, file))],
   ["RUN", (s, ins) => s.steps.push(...runSteps(s.workdir, ins))],
 ]);
@@ -216,33 +235,42 @@ function substitute(value: string, args: ReadonlyMap<string, string>): string {
 }
 
 function parseEnv(ins: Instruction): [string, string][] {
-  if (!/^[A-Za-z_][A-Za-z0-9_]*=/.test(ins.args)) {
-    const m = /^(\S+)\s+(.*)$/.exec(ins.args);
-    if (m === null) throw new DockerfileError(`Dockerfile line ${ins.line}: cannot read ENV ${ins.args}`);
-    return [[m[1] ?? "", m[2] ?? ""]];
-  }
-  const pairs: [string, string][] = [];
-  for (const m of ins.args.matchAll(/([A-Za-z_][A-Za-z0-9_]*)=("(?:[^"\\]|\\.)*"|\S*)/g)) {
-    const raw = m[2] ?? "";
-    pairs.push([m[1] ?? "", raw.startsWith('"') ? (JSON.parse(raw) as string) : raw]);
-  }
-  return pairs;
+  const properties = ins.node instanceof ast.Env ? ins.node.getProperties() : [];
+  if (properties.length === 0) throw new DockerfileError(`Dockerfile line ${ins.line}: cannot read ENV ${ins.args}`);
+  return properties.map((p): [string, string] => {
+    const value = p.getValue();
+    if (value === null) throw new DockerfileError(`Dockerfile line ${ins.line}: ENV ${p.getName()} has no value`);
+    return [p.getName(), value];
+  });
 }
 
-function execForm(ins: Instruction): string[] {
+/**
+ * The strings of an exec-form (JSON array) instruction, or null in shell form. dockerfile-ast finds the brackets
+ * (across continuations); the array is decoded with JSON.parse, because 0.7.1's getJSONValue() drops spaces
+ * inside a string (`["a b"]` → `ab`).
+ */
+function execForm(ins: Instruction, node: ast.JSONInstruction): string[] | null {
+  if (node.getOpeningBracket() === null || node.getClosingBracket() === null) return null;
   let parsed: unknown;
   try {
-    parsed = JSON.parse(ins.args);
+    parsed = JSON.parse(node.getArgumentsContent() ?? "");
   } catch (error) {
-    throw new DockerfileError(
-      `Dockerfile line ${ins.line}: ${ins.keyword} must use the JSON (exec) form: the image has no shell`,
-      { cause: error },
-    );
+    throw new DockerfileError(`Dockerfile line ${ins.line}: ${ins.keyword} holds invalid JSON`, { cause: error });
   }
   if (!Array.isArray(parsed) || !parsed.every((p): p is string => typeof p === "string")) {
     throw new DockerfileError(`Dockerfile line ${ins.line}: ${ins.keyword} must be a JSON array of strings`);
   }
   return parsed;
+}
+
+function requireExecForm(ins: Instruction): string[] {
+  const strings = ins.node instanceof ast.JSONInstruction ? execForm(ins, ins.node) : null;
+  if (strings === null) {
+    throw new DockerfileError(
+      `Dockerfile line ${ins.line}: ${ins.keyword} must use the JSON (exec) form: the image has no shell`,
+    );
+  }
+  return strings;
 }
 
 function copyStep(workdir: string, ins: Instruction, file: Dockerfile): Step {
@@ -268,6 +296,12 @@ function copyStep(workdir: string, ins: Instruction, file: Dockerfile): Step {
 }
 
 function runSteps(workdir: string, ins: Instruction): Step[] {
+  if (ins.node instanceof ast.ModifiableInstruction && ins.node.getFlags().length > 0) {
+    throw new DockerfileError(`Dockerfile line ${ins.line}: RUN flags are not understood by scripts/image`);
+  }
+  if (ins.node instanceof ast.JSONInstruction && execForm(ins, ins.node) !== null) {
+    throw new DockerfileError(`Dockerfile line ${ins.line}: RUN in JSON form is not understood by scripts/image`);
+  }
   const steps: Step[] = [];
   for (const command of ins.args.split("&&").map((c) => c.trim().replace(/\s+/g, " "))) {
     const action = RUN_COMMANDS.get(command);

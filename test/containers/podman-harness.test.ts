@@ -1,29 +1,39 @@
 /**
- * The teardown's networking undo (test/harness/podman.ts) touches only what is Podman's: another tool on the
- * machine (containerd's CNI, kube-proxy) may add veths, rules and IP forwarding while this suite runs.
+ * The teardown's network check (test/harness/podman.ts): the suite uses host networking, so Podman networking that
+ * appears during a run is another process's — named for a warning, never deleted. Another tool on the machine
+ * (containerd's CNI, kube-proxy) may add veths, rules and IP forwarding too; those are not even named.
  */
 import { describe, expect, it } from "vitest";
-import { networkFootprint, undoNetworking, type NetworkFootprint } from "../harness/podman.js";
+import { networkChanges, networkFootprint, type NetworkFootprint } from "../harness/podman.js";
 
 const quiet: NetworkFootprint = { ipv4Forward: "0", ipv6Forward: "0", links: [], iptables: { nat: [], filter: [] } };
+const podmanRule = '-A POSTROUTING -s 10.88.0.2/32 -m comment --comment "name: \\"podman\\" id: \\"abc\\"" -j CNI-1';
 
-describe("undoNetworking", () => {
-  it("leaves forwarding and rules alone when they are not Podman's", async () => {
+describe("networkChanges", () => {
+  it("names nothing when the new rules are another tool's", () => {
     const other: NetworkFootprint = {
       ...quiet,
-      ipv4Forward: "1",
       iptables: { nat: ['-A POSTROUTING -s 10.88.0.0/16 -m comment --comment "name: \\"k8s-pod-network\\"" -j CNI-1'] },
     };
-    expect(await undoNetworking(quiet, other)).toEqual([]);
+    expect(networkChanges(quiet, other)).toEqual([]);
   });
 
-  it("finds no Podman bridge, rule or forwarding left by the suite's containers (host networking)", () => {
+  it("names a Podman rule, bridge and forwarding switch that appeared during the run", () => {
+    const after: NetworkFootprint = {
+      ...quiet,
+      ipv4Forward: "1",
+      links: ["cni-podman0"],
+      iptables: { nat: [podmanRule], filter: [] },
+    };
+    expect(networkChanges(quiet, after)).toEqual([
+      `iptables -t nat: ${podmanRule}`,
+      "link cni-podman0",
+      "/proc/sys/net/ipv4/ip_forward 0 → 1",
+    ]);
+  });
+
+  it("names nothing that was there before the run", () => {
     const now = networkFootprint();
-    expect(now.links).toEqual([]);
-    expect(
-      Object.values(now.iptables)
-        .flat()
-        .filter((l) => /podman/.test(l)),
-    ).toEqual([]);
+    expect(networkChanges(now, now)).toEqual([]);
   });
 });

@@ -5,35 +5,31 @@
  * with the x-routewise-* headers, and a policy edited on the host reaches the running containers without a
  * restart.
  */
-import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { waitFor } from "../harness/wait.js";
 import {
-  copyExamples,
+  client,
   listeningAddresses,
   startRouter,
+  stopAll,
+  useExamplesCopy,
   useSuitePodman,
   type RouterContainer,
 } from "./routewise-containers.js";
 
 useSuitePodman();
+const policies = useExamplesCopy();
 
-let policies = "";
 let routers: RouterContainer[] = [];
 
-const client = (r: RouterContainer): OpenAI =>
-  new OpenAI({ baseURL: `${r.url}/v1`, apiKey: "unused-in-standalone", maxRetries: 0, timeout: 30_000 });
-
 beforeAll(async () => {
-  policies = copyExamples();
   routers = await Promise.all(["router-a", "router-b"].map((name) => startRouter({ policies, name })));
 });
 
 afterAll(async () => {
-  await Promise.all(routers.map((r) => r.container.stop({ timeout: 30_000 })));
-  if (policies !== "") rmSync(policies, { recursive: true, force: true });
+  await stopAll(routers);
 });
 
 describe("router image (standalone, examples/ mounted)", () => {

@@ -15,13 +15,14 @@ import {
   mkdtempSync,
   readdirSync,
   readFileSync,
+  rmSync,
   statSync,
   writeFileSync,
 } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { inject } from "vitest";
+import OpenAI from "openai";
+import { afterAll, inject } from "vitest";
 import {
   GenericContainer,
   getContainerRuntimeClient,
@@ -29,6 +30,7 @@ import {
   type ImagePullPolicy,
   type StartedTestContainer,
 } from "testcontainers";
+import { freePorts } from "../harness/ports.js";
 import { repoRoot } from "../harness/tools.js";
 import { IMAGES } from "./images.js";
 
@@ -40,24 +42,18 @@ export function useSuitePodman(): void {
 /** Never pull: the global setup loaded every image the suite uses, and no registry is reachable. */
 export const NEVER_PULL: ImagePullPolicy = { shouldPull: () => false };
 
-/** A port on 127.0.0.1 nothing listens on right now. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 /** A copy of the repository's examples/ in a new temporary directory the container's user (65532) can read. */
 export function copyExamples(): string {
   const dir = mkdtempSync(join(tmpdir(), "routewise-policies-"));
   cpSync(join(repoRoot, "examples"), dir, { recursive: true });
   makeReadable(dir);
+  return dir;
+}
+
+/** {@link copyExamples} for a test file: copied now, removed after its last afterAll (hooks run in stack order). */
+export function useExamplesCopy(): string {
+  const dir = copyExamples();
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
   return dir;
 }
 
@@ -91,7 +87,7 @@ export interface RouterOptions {
 
 /** `docker run --network host -v <policies>:/policies:ro localhost/routewise router --config /policies …`. */
 export async function startRouter(o: RouterOptions): Promise<RouterContainer> {
-  const [port, metricsPort] = [await freePort(), await freePort()];
+  const [port, metricsPort] = await freePorts(2);
   const output = collect();
   const args = ["router", "--config", "/policies", "--host", "127.0.0.1", "--port", String(port)];
   args.push("--metrics-port", String(metricsPort), "--workers", "1", "--poll-interval", "1000", ...(o.args ?? []));
@@ -125,7 +121,7 @@ export interface RedisContainer {
 
 /** `docker run --network host localhost/redis:7 --bind 127.0.0.1 --port P --save "" --appendonly no`. */
 export async function startRedisContainer(): Promise<RedisContainer> {
-  const port = await freePort();
+  const [port] = await freePorts(1);
   const container = await new GenericContainer(IMAGES.redis.name)
     .withPullPolicy(NEVER_PULL)
     .withNetworkMode("host")
@@ -141,6 +137,19 @@ export async function exitCode(id: string): Promise<number> {
   const client = await getContainerRuntimeClient();
   const info = await client.container.getById(id).inspect();
   return info.State.ExitCode;
+}
+
+/** The official openai SDK on a router container (standalone mode takes any key; no retries, so tests see each answer). */
+export function client(r: RouterContainer, timeoutMs = 30_000): OpenAI {
+  return new OpenAI({ baseURL: `${r.url}/v1`, apiKey: "unused-in-standalone", maxRetries: 0, timeout: timeoutMs });
+}
+
+/** Stops (and removes) the containers that started, together; for afterAll, where a beforeAll may have failed. */
+export async function stopAll(
+  started: readonly ({ readonly container: StartedTestContainer } | undefined)[],
+  timeoutMs = 30_000,
+): Promise<void> {
+  await Promise.all(started.flatMap((s) => (s === undefined ? [] : [s.container.stop({ timeout: timeoutMs })])));
 }
 
 /** Removes a container stopped with `remove: false`. */

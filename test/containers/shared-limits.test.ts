@@ -4,35 +4,31 @@
  * the first container use the whole limit up; the second then refuses with 429 rate_limited, because the window
  * is one, in Redis, not one per container.
  */
-import { rmSync } from "node:fs";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   addPolicy,
-  copyExamples,
+  client,
   listeningAddresses,
   routeYaml,
   simulatedProviderYaml,
   startRedisContainer,
   startRouter,
+  stopAll,
+  useExamplesCopy,
   useSuitePodman,
   type RedisContainer,
   type RouterContainer,
 } from "./routewise-containers.js";
 
 useSuitePodman();
-
-let policies = "";
+const policies = useExamplesCopy();
 
 const LIMIT = 5;
 let redis: RedisContainer | undefined;
 let routers: RouterContainer[] = [];
 
-const client = (r: RouterContainer): OpenAI =>
-  new OpenAI({ baseURL: `${r.url}/v1`, apiKey: "unused-in-standalone", maxRetries: 0, timeout: 30_000 });
-
 beforeAll(async () => {
-  policies = copyExamples();
   addPolicy(
     policies,
     "limited.yaml",
@@ -53,9 +49,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await Promise.all(routers.map((r) => r.container.stop({ timeout: 30_000 })));
-  await redis?.container.stop({ timeout: 10_000 });
-  if (policies !== "") rmSync(policies, { recursive: true, force: true });
+  await stopAll(routers);
+  await stopAll([redis], 10_000);
 });
 
 interface Answer {

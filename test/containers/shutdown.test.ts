@@ -3,31 +3,29 @@
  * request in flight, answers it, and exits 0 — long before the runtime's own deadline would SIGKILL it (exit code
  * 137). The in-flight request goes to a simulated provider that takes seconds to answer.
  */
-import { rmSync } from "node:fs";
-import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { waitFor } from "../harness/wait.js";
 import {
   addPolicy,
-  copyExamples,
+  client,
   exitCode,
   removeContainer,
   routeYaml,
   simulatedProviderYaml,
   startRouter,
+  stopAll,
+  useExamplesCopy,
   useSuitePodman,
   type RouterContainer,
 } from "./routewise-containers.js";
 
 useSuitePodman();
-
-let policies = "";
+const policies = useExamplesCopy();
 
 let router: RouterContainer | undefined;
 let stoppedId: string | undefined;
 
 beforeAll(async () => {
-  policies = copyExamples();
   addPolicy(
     policies,
     "slow.yaml",
@@ -39,8 +37,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (stoppedId !== undefined) await removeContainer(stoppedId);
-  else await router?.container.stop({ timeout: 30_000 });
-  if (policies !== "") rmSync(policies, { recursive: true, force: true });
+  else await stopAll([router]);
 });
 
 async function inflight(r: RouterContainer): Promise<number> {
@@ -52,9 +49,8 @@ describe("router container on SIGTERM", () => {
   it("finishes the request in flight, logs a clean drain and exits 0", async () => {
     if (router === undefined) throw new Error("the router container did not start");
     const r = router;
-    const client = new OpenAI({ baseURL: `${r.url}/v1`, apiKey: "unused", maxRetries: 0, timeout: 60_000 });
-    const pending = client.chat.completions
-      .create({ model: "slow", messages: [{ role: "user", content: "Take your time." }] })
+    const pending = client(r, 60_000)
+      .chat.completions.create({ model: "slow", messages: [{ role: "user", content: "Take your time." }] })
       .withResponse();
     await waitFor(async () => (await inflight(r)) > 0, 30_000, { description: "the request to be in flight" });
     // A deadline far above the drain: exit code 0 (not 137) means SIGTERM alone ended it.

@@ -1,13 +1,13 @@
 import { existsSync, rmSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { request } from "node:https";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { KubeConfig } from "@kubernetes/client-node";
 import { stringify } from "yaml";
 import { createPki, type ControlPlanePki } from "./pki.js";
 import { cleanupOnExit, describeExit, ManagedProcess, type ChildExit } from "./process.js";
+import { freePorts } from "./ports.js";
 import { HarnessError, toolPath, toolsBinDir } from "./tools.js";
 import { waitFor } from "./wait.js";
 
@@ -86,36 +86,8 @@ interface RunningPlane {
   readonly controllerManagerStartupMs: number;
 }
 
-/** Ports the kernel hands out for 127.0.0.1:0, all held open together so they differ. */
-async function freePorts(count: number): Promise<number[]> {
-  const servers = Array.from({ length: count }, () => createServer());
-  const ports = await Promise.all(
-    servers.map(
-      (server) =>
-        new Promise<number>((resolve, reject) => {
-          server.once("error", reject);
-          server.listen(0, "127.0.0.1", () => {
-            const address = server.address();
-            if (address === null || typeof address === "string") reject(new HarnessError("no port assigned"));
-            else resolve(address.port);
-          });
-        }),
-    ),
-  );
-  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
-  return ports;
-}
-
 async function pickPorts(): Promise<Ports> {
   const [etcdClient, etcdPeer, apiServer, controllerManager] = await freePorts(4);
-  if (
-    etcdClient === undefined ||
-    etcdPeer === undefined ||
-    apiServer === undefined ||
-    controllerManager === undefined
-  ) {
-    throw new HarnessError("could not allocate four free ports");
-  }
   return { etcdClient, etcdPeer, apiServer, controllerManager };
 }
 

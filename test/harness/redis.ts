@@ -4,10 +4,10 @@
  * (SIGSTOP: a server that accepts connections but never answers) and started again on the same port.
  */
 import { accessSync, constants, mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import { Redis } from "ioredis";
+import { freePorts } from "./ports.js";
 import { ManagedProcess } from "./process.js";
 import { repoRoot } from "./tools.js";
 import { waitFor } from "./wait.js";
@@ -49,7 +49,7 @@ export function redisServerPath(): string {
 
 export async function startRedis(o: { password?: string } = {}): Promise<RunningRedis> {
   const dir = mkdtempSync(join(tmpdir(), "routewise-redis-"));
-  const port = await freePort();
+  const [port] = await freePorts(1);
   const args = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir];
   if (o.password !== undefined) args.push("--requirepass", o.password);
   let server = await launch(args, join(dir, "redis.log"), port, o.password);
@@ -107,16 +107,4 @@ async function launch(args: string[], log: string, port: number, password: strin
     probe.disconnect();
   }
   return server;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }

@@ -4,11 +4,11 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { stringify } from "yaml";
+import { freePorts } from "../harness/ports.js";
 import { findTool } from "./tools.js";
 
 export interface ScrapeTarget {
@@ -42,7 +42,7 @@ export interface RunningPrometheus {
 
 export async function startPrometheus(o: { targets: ScrapeTarget[]; ruleFiles: string[] }): Promise<RunningPrometheus> {
   const dir = mkdtempSync(join(tmpdir(), "routewise-prometheus-"));
-  const port = await freePort();
+  const [port] = await freePorts(1);
   const url = `http://127.0.0.1:${port}`;
   writeFileSync(join(dir, "prometheus.yml"), stringify(prometheusConfig(o.targets, o.ruleFiles)));
   const child = spawn(
@@ -128,16 +128,4 @@ async function terminate(child: ChildProcess): Promise<void> {
   const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
   await exited;
   clearTimeout(timer);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }

@@ -1,5 +1,5 @@
-import { createServer } from "node:net";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { freePorts } from "../../../test/harness/ports.js";
 import { startOpenAIMock, type MockHandle } from "../../../test/mocks/openai-mock.js";
 import { callOptions, providerConfig, TEST_API_KEY } from "../../../test/mocks/provider-config.js";
 import type { ProviderConfig } from "../../config/types.js";
@@ -173,7 +173,7 @@ describe("openai adapter", () => {
   });
 
   it("throws connect when nothing listens on the port", async () => {
-    const port = await freePort();
+    const [port] = await freePorts(1);
     const closed = providerConfig({ ...provider, baseURL: `http://127.0.0.1:${port}/v1` });
     const err = await failure(adapter.complete(closed, REQUEST, callOptions()));
     expect(err.kind).toBe("connect");
@@ -342,19 +342,6 @@ describe("openai adapter", () => {
     expect(body.choices).toHaveLength(1);
   });
 });
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  const port = typeof address === "object" && address !== null ? address.port : 0;
-  await new Promise<void>((resolve) => {
-    server.close(() => {
-      resolve();
-    });
-  });
-  return port;
-}
 
 async function waitFor(condition: () => boolean, timeoutMs = 1_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
