@@ -6,7 +6,7 @@
  * really hands the Lease over, a rollout really replaces pods under traffic, and garbage collection really runs.
  *
  * The tests run in order on one release: install (in beforeAll) → answers → a route edit → leader failover →
- * rollout → readiness → PDB/HPA → uninstall.
+ * rollout → PDB/HPA → uninstall. The readiness test runs a second release of its own (no operator, a hand-made ConfigMap).
  */
 import { randomBytes } from "node:crypto";
 import { readdirSync, readFileSync, readlinkSync, realpathSync } from "node:fs";
@@ -18,8 +18,15 @@ import { startNodeCluster } from "../harness/node-cluster/index.js";
 import { parseObjects, waitFor } from "../harness/kube.js";
 import { repoRoot } from "../harness/tools.js";
 import { CHART_DIR, helm } from "../helm/helm.js";
-import { CONFIGMAP_NAME, CONFIG_KEY } from "../../router/config/delivery.js";
-import { DEFAULT_LEASE_NAME } from "../../operator/main.js";
+import {
+  CONFIGMAP_NAME,
+  CONFIG_KEY,
+  CREDENTIALS_SECRET_NAME,
+  configFromConfigMap,
+  type ConfigMapContent,
+} from "../../router/config/delivery.js";
+import { ROUTER_CONFIG_VERSION } from "../../router/config/types.js";
+import { DEFAULT_LEASE_NAME } from "../../operator/defaults.js";
 
 type NodeCluster = Awaited<ReturnType<typeof startNodeCluster>>;
 
@@ -43,6 +50,8 @@ const INSTALL_VALUES = [
 /** The rollout's client loop: requests per second, and how many may be in flight at once. */
 const LOOP_RATE_PER_S = 4;
 const LOOP_MAX_IN_FLIGHT = 8;
+/** Successful requests the loop must see before the upgrade, and again once only new pods serve. */
+const ROLLOUT_SUCCESSES_EACH_SIDE = 8;
 
 /** The fields of pods, Leases and the other objects these tests read. */
 interface Pod {
@@ -50,6 +59,7 @@ interface Pod {
   status?: {
     podIP?: string;
     phase?: string;
+    containerStatuses?: { restartCount: number; state?: Record<string, unknown> }[];
     conditions?: { type: string; status: string; lastTransitionTime?: string }[];
   };
 }
@@ -60,10 +70,9 @@ interface Listed<T> {
 let cluster: NodeCluster | null = null;
 let kubeconfig = "";
 let serviceIP = "";
-/** Captured right after the install: when the operator's ConfigMap was created, and when each router became Ready. */
-let firstReady: { configCreated: string; readySince: string[] } = { configCreated: "", readySince: [] };
-/** The config the operator wrote for the gateway before the examples were applied. */
+/** The config the operator wrote for the gateway before the examples were applied: a fresh gateway, zero routes. */
 let routelessHash = "";
+let routelessConfig = "";
 
 /** The running cluster (started by beforeAll). */
 function node(): NodeCluster {
@@ -111,19 +120,68 @@ async function readyz(pod: Pod): Promise<{ status: number; config?: string }> {
   return body.config === undefined ? { status: res.status } : { status: res.status, config: body.config };
 }
 
+/** What one router pod answers on /readyz, for a message: "503", "200 <hash>" or the connection error. */
+async function describeReadyz(pod: Pod): Promise<string> {
+  try {
+    const r = await readyz(pod);
+    return `${r.status}${r.config === undefined ? "" : ` ${r.config}`}`;
+  } catch (err) {
+    return errorText(err);
+  }
+}
+
+function errorText(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  return err.cause instanceof Error ? `${err.message} (${err.cause.message})` : err.message;
+}
+
+/** One poll of a propagation wait: the value once done (else false), and what was seen, for the timeout message. */
+interface Observation<T> {
+  done: T | false;
+  seen: string;
+}
+
+/**
+ * Polls `observe` until done; logs how long that took. A timeout says how long it waited, against which bound, and
+ * what each router served at the last poll.
+ */
+async function propagated<T>(what: string, timeoutMs: number, observe: () => Promise<Observation<T>>): Promise<T> {
+  const started = Date.now();
+  let seen = "nothing observed yet";
+  try {
+    const value = await waitFor(
+      async () => {
+        const o = await observe();
+        seen = o.seen;
+        return o.done;
+      },
+      timeoutMs,
+      { intervalMs: 500, description: what },
+    );
+    process.stderr.write(`propagation: ${what} after ${Date.now() - started} ms (bound ${timeoutMs} ms)\n`);
+    return value;
+  } catch (err) {
+    throw new Error(
+      `${what}: not so after ${Date.now() - started} ms (bound ${timeoutMs} ms); at the last poll: ${seen}` +
+        ` (${errorText(err)})`,
+      { cause: err },
+    );
+  }
+}
+
 /** Resolves once `count` Ready router pods all serve the ConfigMap's current config. */
 async function routersServeCurrentConfig(count = 2, timeoutMs = PROPAGATION_BOUND_MS): Promise<Pod[]> {
-  return waitFor(
-    async () => {
-      const hash = await configHash();
-      const pods = (await routerPods()).filter(isReady);
-      if (hash === "" || pods.length < count) return false;
-      const served = await Promise.all(pods.map(readyz));
-      return served.every((s) => s.config === hash) ? pods : false;
-    },
-    timeoutMs,
-    { intervalMs: 500, description: `${count} Ready routers serving ConfigMap ${CONFIGMAP_NAME}'s config` },
-  );
+  return propagated(`${count} Ready routers serving ConfigMap ${CONFIGMAP_NAME}'s config`, timeoutMs, async () => {
+    const hash = await configHash();
+    const pods = await routerPods();
+    const ready = pods.filter(isReady);
+    const served = await Promise.all(ready.map(describeReadyz));
+    const seen =
+      `ConfigMap hash ${hash || "(none)"}; ${pods.length} router pods, ${ready.length} Ready` +
+      ready.map((p, i) => `; ${p.metadata.name} /readyz ${served[i] ?? "?"}`).join("");
+    const done = hash !== "" && ready.length >= count && served.every((s) => s === `200 ${hash}`);
+    return { done: done ? ready : false, seen };
+  });
 }
 
 function client(baseURL: string, maxRetries = 0): OpenAI {
@@ -162,15 +220,18 @@ function probeRoute(candidate: string): string {
 
 /** Waits until every Ready router answers `model` with `expected` (polled per pod, not through the Service). */
 async function everyRouterAnswers(model: string, expected: string, timeoutMs: number): Promise<void> {
-  await waitFor(
-    async () => {
-      const pods = (await routerPods()).filter(isReady);
-      const models = await Promise.all(pods.map((p) => answeredModel(podClient(p), model)));
-      return pods.length >= 2 && models.every((m) => m === expected);
-    },
-    timeoutMs,
-    { intervalMs: 500, description: `every router answering ${model} with ${expected}` },
-  );
+  await propagated(`every router answering ${model} with ${expected}`, timeoutMs, async () => {
+    const hash = await configHash();
+    const pods = (await routerPods()).filter(isReady);
+    const models = await Promise.all(
+      pods.map((p) => answeredModel(podClient(p), model).then((m) => m ?? "404", errorText)),
+    );
+    const served = await Promise.all(pods.map(describeReadyz));
+    const seen =
+      `ConfigMap hash ${hash || "(none)"}; ${pods.length} Ready routers` +
+      pods.map((p, i) => `; ${p.metadata.name} answered ${models[i] ?? "?"}, /readyz ${served[i] ?? "?"}`).join("");
+    return { done: pods.length >= 2 && models.every((m) => m === expected), seen };
+  });
 }
 
 /** The kubelet's copy of a pod's config volume on this node: `..data` is the symlink it swaps atomically. */
@@ -183,64 +244,148 @@ async function leaseHolder(): Promise<string> {
   return lease.spec?.holderIdentity ?? "";
 }
 
-/** What the client loop saw: requests sent, requests that failed, and attempts the SDK retried. */
+/** What the client loop saw: requests sent and answered, requests that failed, retried attempts, skipped ticks. */
 interface LoopResult {
   sent: number;
+  succeeded: number;
   failures: string[];
   retriedAttempts: string[];
+  /** Ticks that sent nothing because LOOP_MAX_IN_FLIGHT requests were still open (a slow machine, not a failure). */
+  skippedTicks: number;
+}
+
+interface ClientLoop {
+  /** Resolves once `n` more requests than so far have succeeded (rejects after `timeoutMs`). */
+  succeeded: (n: number, timeoutMs?: number) => Promise<void>;
+  stop: () => Promise<LoopResult>;
+}
+
+/** The SDK's fetch, recording every attempt it will retry (a 5xx, a connection error). */
+function countingFetch(retriedAttempts: string[]): typeof fetch {
+  return async (input, init) => {
+    try {
+      const res = await fetch(input, init);
+      if (res.status >= 500) retriedAttempts.push(`HTTP ${res.status}`);
+      return res;
+    } catch (err) {
+      retriedAttempts.push(errorText(err));
+      throw err;
+    }
+  };
 }
 
 /**
  * A light client loop through the Service: `LOOP_RATE_PER_S` requests per second, bounded in flight, every outcome
  * counted. The SDK retries as it does by default (2 retries: connection errors, 5xx, the router's 503
  * `shutting_down`), as a real client would; the attempts it retried are reported, a request that still fails is a
- * failure.
+ * failure. A tick that finds LOOP_MAX_IN_FLIGHT requests still open sends nothing and is counted as skipped: on a
+ * loaded machine answers can be slow without any failing.
  */
-function clientLoop(): { stop: () => Promise<LoopResult> } {
-  const retriedAttempts: string[] = [];
-  const countingFetch: typeof fetch = async (input, init) => {
-    try {
-      const res = await fetch(input, init);
-      if (res.status >= 500) retriedAttempts.push(`HTTP ${res.status}`);
-      return res;
-    } catch (err) {
-      retriedAttempts.push(err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : "?");
-      throw err;
-    }
-  };
+function clientLoop(): ClientLoop {
+  const r: LoopResult = { sent: 0, succeeded: 0, failures: [], retriedAttempts: [], skippedTicks: 0 };
   const openai = new OpenAI({
     baseURL: `http://${serviceIP}/v1`,
     apiKey: "unused",
     maxRetries: 2,
     timeout: 20_000,
-    fetch: countingFetch,
+    fetch: countingFetch(r.retriedAttempts),
   });
-  const failures: string[] = [];
   const inFlight = new Set<Promise<void>>();
-  let sent = 0;
   const timer = setInterval(() => {
     if (inFlight.size >= LOOP_MAX_IN_FLIGHT) {
-      failures.push(`client loop backed up (more than ${LOOP_MAX_IN_FLIGHT} requests in flight)`);
+      r.skippedTicks++;
       return;
     }
-    sent++;
+    r.sent++;
     const p = answeredModel(openai, "assistant")
       .then((m) => {
-        if (m === null) failures.push("assistant: 404");
+        if (m === null) r.failures.push("assistant: 404");
+        else r.succeeded++;
       })
       .catch((err: unknown) => {
-        failures.push(err instanceof Error ? err.message : String(err));
+        r.failures.push(errorText(err));
       })
       .finally(() => inFlight.delete(p));
     inFlight.add(p);
   }, 1_000 / LOOP_RATE_PER_S);
   return {
+    succeeded: async (n, timeoutMs = 120_000) => {
+      const target = r.succeeded + n;
+      await waitFor(() => r.succeeded >= target, timeoutMs, {
+        intervalMs: 100,
+        description: `${n} more successful requests through the Service (${r.succeeded} of ${target} so far)`,
+      });
+    },
     stop: async () => {
       clearInterval(timer);
       await Promise.all(inFlight);
-      return { sent, failures, retriedAttempts };
+      return r;
     },
   };
+}
+
+/** A config of the right version with nothing else in it: not a programmed config (no hash, no routes field). */
+const INVALID_CONFIG = JSON.stringify({ version: ROUTER_CONFIG_VERSION });
+
+/** The router's ConfigMap holding `configJson`, and an empty credentials Secret, as the operator would name them. */
+function readinessObjects(configJson: string): string {
+  return JSON.stringify({
+    apiVersion: "v1",
+    kind: "List",
+    items: [
+      { apiVersion: "v1", kind: "ConfigMap", metadata: { name: CONFIGMAP_NAME }, data: { [CONFIG_KEY]: configJson } },
+      { apiVersion: "v1", kind: "Secret", metadata: { name: CREDENTIALS_SECRET_NAME }, type: "Opaque" },
+    ],
+  });
+}
+
+/** The router container's readiness probe period, as the chart rendered it. */
+async function readinessPeriodSeconds(ns: string, selector: string): Promise<number> {
+  const list = await kube<
+    Listed<{ spec: { template: { spec: { containers: { readinessProbe?: { periodSeconds?: number } }[] } } } }>
+  >(["-n", ns, "get", "deployments", "-l", selector]);
+  const period = list.items[0]?.spec.template.spec.containers[0]?.readinessProbe?.periodSeconds;
+  if (period === undefined) throw new Error(`no router readinessProbe.periodSeconds in namespace ${ns}`);
+  return period;
+}
+
+/** The router container has started at least once (and so has read its mounted config). */
+function routerHasRun(pod: Pod): boolean {
+  const c = pod.status?.containerStatuses?.[0];
+  return c !== undefined && (c.restartCount > 0 || c.state?.["running"] !== undefined);
+}
+
+/** What `observeUnready` saw, polled once a second. */
+interface UnreadySeen {
+  polls: number;
+  /** Polls at which a pod was Ready, and at which a pod's /readyz answered 200. */
+  ready: number;
+  readyz200: number;
+  phases: string[];
+  /** /readyz answers ("503", a connection error) and how often each came. */
+  answers: Record<string, number>;
+  restarts: number;
+}
+
+/** Polls the pods' Ready condition, phase and /readyz once a second for `ms`. */
+async function observeUnready(pods: () => Promise<Pod[]>, ms: number): Promise<UnreadySeen> {
+  const seen: UnreadySeen = { polls: 0, ready: 0, readyz200: 0, phases: [], answers: {}, restarts: 0 };
+  const phases = new Set<string>();
+  for (const end = Date.now() + ms; Date.now() < end;) {
+    const current = await pods();
+    seen.polls++;
+    for (const p of current) {
+      phases.add(p.status?.phase ?? "(none)");
+      if (isReady(p)) seen.ready++;
+      seen.restarts = Math.max(seen.restarts, p.status?.containerStatuses?.[0]?.restartCount ?? 0);
+      const answer = (await describeReadyz(p)).replace(/^200 .*/, "200");
+      if (answer === "200") seen.readyz200++;
+      seen.answers[answer] = (seen.answers[answer] ?? 0) + 1;
+    }
+    await sleep(1_000);
+  }
+  seen.phases = [...phases].sort();
+  return seen;
 }
 
 beforeAll(async () => {
@@ -259,13 +404,16 @@ beforeAll(async () => {
     "--timeout",
     "5m",
   ]);
-  const pods = await routersServeCurrentConfig(2, 180_000);
-  const cm = await kube<{ metadata: { creationTimestamp: string } }>(["-n", NS, "get", "configmap", CONFIGMAP_NAME]);
-  firstReady = {
-    configCreated: cm.metadata.creationTimestamp,
-    readySince: pods.map((p) => p.status?.conditions?.find((c) => c.type === "Ready")?.lastTransitionTime ?? ""),
-  };
-  routelessHash = await configHash();
+  await routersServeCurrentConfig(2, 180_000);
+  const cm = await kube<ConfigMapContent & { metadata: { annotations?: Record<string, string> } }>([
+    "-n",
+    NS,
+    "get",
+    "configmap",
+    CONFIGMAP_NAME,
+  ]);
+  routelessHash = cm.metadata.annotations?.["routewise.dev/config-hash"] ?? "";
+  routelessConfig = configFromConfigMap(cm) ?? "";
   await node().kubectl(["-n", NS, "apply", "-f", join(repoRoot, "examples")]);
   const svc = await kube<{ spec: { clusterIP: string } }>(["-n", NS, "get", "service", ROUTER]);
   serviceIP = svc.spec.clusterIP;
@@ -332,7 +480,8 @@ describe("the chart on a real node", () => {
   it("rolls the router replicas on an upgrade that changes the pod template, with no failed request", async () => {
     const before = new Set((await routerPods()).map((p) => p.metadata.name));
     const loop = clientLoop();
-    await sleep(2_000);
+    // Traffic flowing to the old pods before the upgrade starts.
+    await loop.succeeded(ROLLOUT_SUCCESSES_EACH_SIDE);
     await helmOk([
       "upgrade",
       RELEASE,
@@ -354,22 +503,71 @@ describe("the chart on a real node", () => {
       { description: "only new router pods" },
     );
     await routersServeCurrentConfig(pods.length);
-    await sleep(2_000);
-    const { sent, failures, retriedAttempts } = await loop.stop();
+    // And to the new ones only, once the old are gone.
+    await loop.succeeded(ROLLOUT_SUCCESSES_EACH_SIDE);
+    const { sent, succeeded, failures, retriedAttempts, skippedTicks } = await loop.stop();
     process.stderr.write(
-      `rollout: ${sent} requests, ${failures.length} failed, ${retriedAttempts.length} attempts retried by the SDK ${JSON.stringify(retriedAttempts)}\n`,
+      `rollout: ${sent} requests, ${succeeded} succeeded, ${failures.length} failed, ${skippedTicks} ticks skipped ` +
+        `(${LOOP_MAX_IN_FLIGHT} in flight), ${retriedAttempts.length} attempts retried by the SDK ` +
+        `${JSON.stringify(retriedAttempts)}\n`,
     );
-    expect(sent).toBeGreaterThan(0);
     expect(failures).toEqual([]);
+    expect(succeeded).toBe(sent);
+    expect(succeeded).toBeGreaterThanOrEqual(2 * ROLLOUT_SUCCESSES_EACH_SIDE);
   });
 
-  it("keeps a router unready until the operator's first config has loaded", async () => {
-    // The pods cannot start before the ConfigMap exists (its volume is not optional), and /readyz answers 503
-    // until a config has loaded: so every router became Ready after the operator wrote its ConfigMap.
-    expect(firstReady.readySince.length).toBeGreaterThanOrEqual(2);
-    for (const at of firstReady.readySince)
-      expect(Date.parse(at)).toBeGreaterThanOrEqual(Date.parse(firstReady.configCreated));
-    for (const p of (await routerPods()).filter(isReady)) expect((await readyz(p)).config).toBe(await configHash());
+  it("keeps a router unready while its ConfigMap holds no valid config, and Ready once it holds one", async () => {
+    // A release of its own with no operator and no ModelGateway: nothing but this test writes its ConfigMap.
+    const ns = "routewise-readiness";
+    const release = "readiness";
+    const selector = `app.kubernetes.io/instance=${release},app.kubernetes.io/component=router`;
+    await node().kubectl(["create", "namespace", ns]);
+    await node().kubectl(["-n", ns, "apply", "-f", "-"], readinessObjects(INVALID_CONFIG));
+    const values = [
+      ...INSTALL_VALUES.filter((v) => !v.startsWith("operator.replicas")),
+      "operator.replicas=0",
+      "gateway.create=false",
+      "router.autoscaling.enabled=false",
+      "router.replicas=1",
+    ];
+    // No --wait: the router is not meant to become Ready yet.
+    await helmOk(["install", release, CHART_DIR, "-n", ns, "--set", values.join(",")]);
+    const pods = async (): Promise<Pod[]> =>
+      (await kube<Listed<Pod>>(["-n", ns, "get", "pods", "-l", selector])).items.filter(
+        (p) => p.metadata.deletionTimestamp === undefined,
+      );
+    const period = await readinessPeriodSeconds(ns, selector);
+    // The router has read the invalid config: its container ran (and refused it) at least once.
+    await waitFor(async () => (await pods()).some(routerHasRun), 180_000, {
+      intervalMs: 1_000,
+      description: `the router container of release ${release} started`,
+    });
+    const seen = await observeUnready(pods, 3 * period * 1_000);
+    process.stderr.write(`readiness: invalid config, over ${3 * period} s: ${JSON.stringify(seen)}\n`);
+    expect(seen.ready).toBe(0);
+    expect(seen.readyz200).toBe(0);
+    expect(seen.polls).toBeGreaterThanOrEqual(2 * period);
+    expect(seen.phases).toEqual(["Running"]);
+    // And it did read the config and refuse it: it exited (today's router: an unusable first config is fatal), or
+    // it answered /readyz 503.
+    expect(seen.restarts > 0 || (seen.answers["503"] ?? 0) > 0).toBe(true);
+
+    // A fresh gateway's config (the operator's, before any route: zero routes) is a valid program: Ready.
+    const written = Date.now();
+    await node().kubectl(["-n", ns, "apply", "-f", "-"], readinessObjects(routelessConfig));
+    const ready = await waitFor(
+      async () => ((ps) => (ps.length === 1 && ps.every(isReady) ? ps : false))(await pods()),
+      240_000,
+      { intervalMs: 1_000, description: `the router of release ${release} Ready after a valid config was written` },
+    );
+    process.stderr.write(`readiness: Ready ${Date.now() - written} ms after the valid config was written\n`);
+    for (const p of ready) {
+      expect(await readyz(p)).toEqual({ status: 200, config: routelessHash });
+      // Ready with zero routes: a request for a model answers 404 model_not_found, not a refused connection.
+      expect(await answeredModel(podClient(p), "assistant")).toBeNull();
+    }
+    await helmOk(["uninstall", release, "-n", ns, "--wait", "--timeout", "5m"]);
+    await node().kubectl(["delete", "namespace", ns, "--wait=true", "--timeout=180s"]);
   });
 
   it("creates a PodDisruptionBudget and a HorizontalPodAutoscaler that targets the router Deployment", async () => {

@@ -1,9 +1,12 @@
 /** Driving the real `npm run cluster` CLI from tests: spawn, wait for its ready line, signal it, run commands. */
 import { spawn, type ChildProcess } from "node:child_process";
-import { readdir, readFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { isRecord } from "../../router/config/json.js";
 import { HarnessError, repoRoot, toolPath } from "../harness/tools.js";
 import { waitFor } from "../harness/wait.js";
+import { snapshotHost, type HostSnapshot } from "./host-snapshot.js";
 
 export const CLI_SCRIPT = "scripts/cluster/main.ts";
 
@@ -132,4 +135,24 @@ export async function killGroup(cli: Cli, signal: NodeJS.Signals): Promise<void>
   if (pgid === undefined || (await cliProcesses(pgid)).length === 0) return;
   process.kill(-pgid, signal);
   await waitFor(async () => (await cliProcesses(pgid)).length === 0, 240_000, { intervalMs: 500 });
+}
+
+/** A CLI started by {@link startReadyCli}: the host as it was before, the scratch directory, the CLI, its ready line. */
+export interface ReadyCli {
+  readonly before: HostSnapshot;
+  readonly work: string;
+  readonly cli: Cli;
+  readonly ready: ReadyLine;
+}
+
+/**
+ * Snapshots the host, starts the CLI with its kubeconfig in a new scratch directory (`<tmpdir>/<prefix>XXXXXX`) and
+ * waits for its ready line. The caller removes `work` (and stops the CLI) when done.
+ */
+export async function startReadyCli(prefix: string): Promise<ReadyCli> {
+  const before = await snapshotHost();
+  const work = await mkdtemp(join(tmpdir(), prefix));
+  const cli = startCli(join(work, "admin.kubeconfig"));
+  const ready = await waitReady(cli);
+  return { before, work, cli, ready };
 }

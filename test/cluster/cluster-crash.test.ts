@@ -4,12 +4,10 @@
  * sysctls put back, exactly as before the crashed run.
  */
 import { existsSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { rm } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { waitFor } from "../harness/wait.js";
-import { CLI_SCRIPT, killGroup, kubectl, run, startCli, waitReady, type Cli, type ReadyLine } from "./cli.js";
+import { CLI_SCRIPT, killGroup, kubectl, run, startReadyCli, type Cli, type ReadyLine } from "./cli.js";
 import { clusterProcesses, snapshotHost, type HostSnapshot } from "./host-snapshot.js";
 
 const STATE_FILE = "/run/routewise-cluster.state.json";
@@ -31,10 +29,7 @@ describe("npm run cluster -- --cleanup", () => {
   let ready: ReadyLine;
 
   beforeAll(async () => {
-    before = await snapshotHost();
-    work = await mkdtemp(join(tmpdir(), "routewise-cluster-crash-"));
-    cli = startCli(join(work, "admin.kubeconfig"));
-    ready = await waitReady(cli);
+    ({ before, work, cli, ready } = await startReadyCli("routewise-cluster-crash-"));
     await kubectl(ready.kubeconfig, ["apply", "-f", "-"], POD);
     await waitFor(
       async () =>
