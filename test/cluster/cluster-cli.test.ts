@@ -86,7 +86,7 @@ describe("npm run cluster", () => {
       120_000,
       { intervalMs: 500, description: "the pause pod Running and ready" },
     );
-    expect(status).toMatch(/^Running true 10\.88\./);
+    expect(status).toMatch(/^Running true 10\.201\./);
   });
 
   it("runs `routewise --version` as a Job from the routewise image when it was imported", async (ctx) => {
@@ -139,7 +139,7 @@ describe("npm run cluster", () => {
     expect(addresses.filter((address) => address !== "127.0.0.1" && address !== ready.nodeIP)).toEqual([]);
     const guard = await run("nft", ["list", "table", "inet", "k8s_node_guard"]);
     expect(guard.stdout).toMatch(/hook forward/);
-    expect(guard.stdout).toMatch(/oifname "cni0" drop/);
+    expect(guard.stdout).toMatch(/oifname \{ [^}]*"rw-pods0"[^}]*\} drop/);
   });
 
   it("stops on SIGTERM, exits 0 and leaves the host as it was", async () => {
