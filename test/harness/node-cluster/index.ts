@@ -223,7 +223,7 @@ async function startAll(state: HostState, paths: ClusterPaths, options: Omit<Sta
   const started = { daemons, pki: await createClusterPki(paths.pki) };
   const setup = { ...options, args: daemonArgs(paths, started.pki, await writeConfigs(paths, started.pki)) };
   try {
-    await setUpHostNetwork();
+    await setUpHostNetwork(state.sysctls["net.ipv4.ip_forward"]);
     await startControlPlane(daemons, started.pki, setup);
     setup.log("Control plane up");
     await startNode(daemons, started.pki, setup);

@@ -27,8 +27,14 @@ export async function externalLinks(): Promise<string[]> {
  * forwarded off the machine leaves a bridge of ours (dropped by `iifname`), and one forwarded in from outside
  * enters one (dropped by `oifname`), DNATed by kube-proxy to a pod or not. Packets addressed to the node itself
  * are not forwarded; the input rule drops those from other links. Nothing of ours needs the external link named.
+ *
+ * The bridge plugin turns net.ipv4.ip_forward on for the whole machine. Only when it was off before the cluster
+ * started is `offLinks` non-empty (the default-route links): IPv4 forwarding to or from them is dropped, so the
+ * machine does not start routing between its networks while the cluster runs. Nobody forwarded IPv4 before, so
+ * nobody loses it; with forwarding already on (Docker, libvirt, a router) no such rule is added.
  */
-export function guardRuleset(): string {
+export function guardRuleset(offLinks: readonly string[] = []): string {
+  const off = offLinks.map((name) => JSON.stringify(name)).join(", ");
   const ours = [POD_BRIDGE, NODE_BRIDGE].map((name) => JSON.stringify(name)).join(", ");
   const local = ["lo", NODE_BRIDGE, POD_BRIDGE].map((name) => JSON.stringify(name)).join(", ");
   return [
@@ -38,6 +44,8 @@ export function guardRuleset(): string {
     `    iifname "${POD_BRIDGE}" oifname "${POD_BRIDGE}" accept`,
     `    iifname { ${ours} } drop`,
     `    oifname { ${ours} } drop`,
+    offLinks.length > 0 ? `    meta nfproto ipv4 iifname { ${off} } drop` : "",
+    offLinks.length > 0 ? `    meta nfproto ipv4 oifname { ${off} } drop` : "",
     "  }",
     "  chain input {",
     "    type filter hook input priority -10; policy accept;",
@@ -45,7 +53,9 @@ export function guardRuleset(): string {
     "  }",
     "}",
     "",
-  ].join("\n");
+  ]
+    .filter((line, i, all) => line !== "" || i === all.length - 1)
+    .join("\n");
 }
 
 /** An IPv4 CIDR as [network, prefix length]; undefined for IPv6 or anything else. */
@@ -109,10 +119,14 @@ async function checkNetworkFree(external: readonly string[]): Promise<void> {
   }
 }
 
-/** Creates the node bridge with the node IP, routes Service IPs to it, and loads the guard table. */
-export async function setUpHostNetwork(): Promise<void> {
-  await checkNetworkFree(await externalLinks());
-  await run("nft", ["-f", "-"], { input: guardRuleset() });
+/**
+ * Creates the node bridge with the node IP, routes Service IPs to it, and loads the guard table; `ipForward` is
+ * net.ipv4.ip_forward as recorded before start.
+ */
+export async function setUpHostNetwork(ipForward: string | undefined): Promise<void> {
+  const external = await externalLinks();
+  await checkNetworkFree(external);
+  await run("nft", ["-f", "-"], { input: guardRuleset(ipForward === "0" ? external : []) });
   await run("ip", ["link", "add", NODE_BRIDGE, "type", "bridge"]);
   await run("ip", ["addr", "add", NODE_CIDR, "dev", NODE_BRIDGE]);
   await run("ip", ["link", "set", NODE_BRIDGE, "up"]);

@@ -27,6 +27,12 @@ describe("guardRuleset", () => {
     expect(rules).not.toContain("eth0");
   });
 
+  it("keeps the machine from routing via its default-route link when IPv4 forwarding was off before", () => {
+    const off = guardRuleset(["eth0"]);
+    expect(off).toContain('meta nfproto ipv4 iifname { "eth0" } drop');
+    expect(off).toContain('meta nfproto ipv4 oifname { "eth0" } drop');
+  });
+
   it("drops packets for cluster addresses arriving from other links", () => {
     expect(rules).toMatch(
       /iifname != \{ "lo", "k8s-node0", "rw-pods0" \} ip daddr \{ 10\.200\.0\.0\/24, 10\.201\.0\.0\/16, 10\.96\.0\.0\/16 \} drop/,
