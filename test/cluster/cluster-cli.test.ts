@@ -8,6 +8,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { run as exec } from "../harness/node-cluster/exec.js";
 import { waitFor } from "../harness/wait.js";
 import {
   cliProcesses,
@@ -49,13 +50,45 @@ spec:
 `;
 }
 
+/**
+ * Other software's objects that look like ours (another cluster's KUBE-* chain, portmap's CNI-DN-* chain, a
+ * `cni-*` network namespace of podman's): made before the run, they must survive it untouched.
+ */
+const DECOY_NFT = `table ip filter {
+  chain KUBE-ROUTEWISE-DECOY {
+    counter
+  }
+  chain CNI-DN-ROUTEWISE-DECOY {
+  }
+}
+`;
+const DECOY_NETNS = "cni-routewise-decoy";
+
+async function addDecoys(): Promise<boolean> {
+  const hadFilter = (await run("nft", ["list", "table", "ip", "filter"])).code === 0;
+  await exec("nft", ["-f", "-"], { input: DECOY_NFT });
+  await run("ip", ["netns", "add", DECOY_NETNS]);
+  return hadFilter;
+}
+
+async function removeDecoys(hadFilter: boolean): Promise<void> {
+  await run("ip", ["netns", "delete", DECOY_NETNS]);
+  if (!hadFilter) await run("nft", ["delete", "table", "ip", "filter"]);
+  else
+    for (const chain of ["KUBE-ROUTEWISE-DECOY", "CNI-DN-ROUTEWISE-DECOY"]) {
+      await run("nft", ["delete", "chain", "ip", "filter", chain]);
+    }
+}
+
 describe("npm run cluster", () => {
   let before: HostSnapshot;
   let work: string;
   let cli: Cli;
   let ready: ReadyLine;
+  let hadFilter = true;
 
   beforeAll(async () => {
+    hadFilter = await addDecoys();
     before = await snapshotHost();
     work = await mkdtemp(join(tmpdir(), "routewise-cluster-test-"));
     cli = startCli(join(work, "admin.kubeconfig"));
@@ -65,6 +98,7 @@ describe("npm run cluster", () => {
   afterAll(async () => {
     // Only when a test failed before the last one: stop the whole group and wait for the CLI to restore the host.
     await killGroup(cli, "SIGTERM");
+    await removeDecoys(hadFilter);
     await rm(work, { recursive: true, force: true });
   }, 300_000);
 
@@ -150,5 +184,7 @@ describe("npm run cluster", () => {
     expect(existsSync(ready.dir)).toBe(false);
     expect(await clusterProcesses(ready.dir)).toEqual([]);
     expect(await snapshotHost()).toEqual(before);
+    expect((await run("nft", ["list", "chain", "ip", "filter", "KUBE-ROUTEWISE-DECOY"])).code).toBe(0);
+    expect((await run("ip", ["netns", "list"])).stdout).toContain(DECOY_NETNS);
   });
 });

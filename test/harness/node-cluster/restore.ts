@@ -232,15 +232,19 @@ async function pruneEmptyDirs(dir: string): Promise<void> {
 }
 
 /**
- * Shared dirs: only our files go (libcni's cached results of our network, the kubelet's links into our pod log
- * dir), then the dir itself when it did not exist before and nothing else is left in it.
+ * Shared dirs: only our files go (libcni's cached results of our network and of our sandboxes' loopback, the
+ * kubelet's links into our pod log dir), then the dir itself when it did not exist before and nothing else is left in it.
  */
 async function cleanSharedPaths(state: HostState): Promise<string[]> {
   const removed: string[] = [];
   const results = join(CNI_CACHE_DIR, "results");
   if (existsSync(results)) {
-    for (const name of await readdir(results)) {
-      if (!name.startsWith(`${CNI_NETWORK}-`)) continue;
+    const names = await readdir(results);
+    // <network>-<sandbox id>-<ifname>; containerd also caches the loopback network of each of our sandboxes.
+    const ours = names.filter((name) => name.startsWith(`${CNI_NETWORK}-`));
+    const ids = ours.map((name) => name.slice(CNI_NETWORK.length + 1).split("-")[0] ?? "");
+    for (const name of [...ours, ...ids.filter((id) => id !== "").map((id) => `cni-loopback-${id}-lo`)]) {
+      if (!names.includes(name)) continue;
       await rm(join(results, name), { force: true });
       removed.push(join(results, name));
     }
