@@ -102,7 +102,7 @@ async function configHash(): Promise<string> {
   return cm.metadata.annotations?.["routewise.dev/config-hash"] ?? "";
 }
 
-/** What one router pod serves: its /readyz answer (pod IPs are reachable from the host through cni0). */
+/** What one router pod serves: its /readyz answer (pod IPs are reachable from the host through the pod bridge). */
 async function readyz(pod: Pod): Promise<{ status: number; config?: string }> {
   const res = await fetch(`http://${pod.status?.podIP ?? ""}:${ROUTER_PORT}/readyz`, {
     signal: AbortSignal.timeout(5_000),
