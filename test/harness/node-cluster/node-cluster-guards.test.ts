@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { toolsBinDir } from "../tools.js";
 import { isOurShim } from "./host-probe.js";
-import { defaultImages, preflight, socketLive } from "./index.js";
+import { checkHostFree, defaultImages, preflight, socketLive } from "./index.js";
 import { cidrsOverlap, guardRuleset, overlappingRoutes } from "./network.js";
 import { isOurMount } from "./restore.js";
 import { parseState } from "./state.js";
@@ -122,6 +122,7 @@ describe("socketLive", () => {
     try {
       await new Promise<void>((resolve) => server.listen(path, resolve));
       expect(await socketLive(path)).toBe(true);
+      await expect(checkHostFree(path)).rejects.toThrow(/containerd this harness did not start is listening/);
     } finally {
       await new Promise((resolve) => server.close(resolve));
     }
