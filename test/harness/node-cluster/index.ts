@@ -23,7 +23,7 @@ import { createClusterPki, type ClusterPki } from "./pki.js";
 import { restoreHost, type RestoreReport } from "./restore.js";
 import { loadState, saveState, snapshotHost, type HostState } from "./state.js";
 
-export { NODE_IP, NODE_NAME, SANDBOX_IMAGE } from "./constants.js";
+export { KUBELET_ROOT, NODE_IP, NODE_NAME, SANDBOX_IMAGE } from "./constants.js";
 
 const TEMP_PREFIX = "routewise-cluster-";
 export type { RestoreReport } from "./restore.js";
