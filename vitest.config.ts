@@ -12,6 +12,7 @@ export default defineConfig({
             "router/**/*.test.ts",
             "analyzer/**/*.test.ts",
             "scripts/**/*.test.ts",
+            "test/harness/**/*.test.ts",
           ],
           environment: "node",
           // The CLI tests spawn `routewise`; on a loaded 2-core machine one spawn can take seconds.

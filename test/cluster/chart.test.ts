@@ -14,7 +14,7 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startNodeCluster } from "../harness/node-cluster/index.js";
+import { KUBELET_ROOT, startNodeCluster } from "../harness/node-cluster/index.js";
 import { parseObjects, waitFor } from "../harness/kube.js";
 import { repoRoot } from "../harness/tools.js";
 import { CHART_DIR, helm } from "../helm/helm.js";
@@ -111,7 +111,7 @@ async function configHash(): Promise<string> {
   return cm.metadata.annotations?.["routewise.dev/config-hash"] ?? "";
 }
 
-/** What one router pod serves: its /readyz answer (pod IPs are reachable from the host through cni0). */
+/** What one router pod serves: its /readyz answer (pod IPs are reachable from the host through the pod bridge). */
 async function readyz(pod: Pod): Promise<{ status: number; config?: string }> {
   const res = await fetch(`http://${pod.status?.podIP ?? ""}:${ROUTER_PORT}/readyz`, {
     signal: AbortSignal.timeout(5_000),
@@ -236,7 +236,7 @@ async function everyRouterAnswers(model: string, expected: string, timeoutMs: nu
 
 /** The kubelet's copy of a pod's config volume on this node: `..data` is the symlink it swaps atomically. */
 function configVolume(pod: Pod): string {
-  return join("/var/lib/kubelet/pods", pod.metadata.uid, "volumes/kubernetes.io~projected/config");
+  return join(KUBELET_ROOT, "pods", pod.metadata.uid, "volumes/kubernetes.io~projected/config");
 }
 
 async function leaseHolder(): Promise<string> {

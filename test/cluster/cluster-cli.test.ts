@@ -6,6 +6,7 @@
 import { existsSync } from "node:fs";
 import { readFile, rm } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { run as exec } from "../harness/node-cluster/exec.js";
 import { waitFor } from "../harness/wait.js";
 import { cliProcesses, killGroup, kubectl, run, startReadyCli, terminate, type Cli, type ReadyLine } from "./cli.js";
 import { clusterProcesses, snapshotHost, type HostSnapshot } from "./host-snapshot.js";
@@ -37,19 +38,52 @@ spec:
 `;
 }
 
+/**
+ * Other software's objects that look like ours (another cluster's KUBE-* chain, portmap's CNI-DN-* chain, a
+ * `cni-*` network namespace of podman's): made before the run, they must survive it untouched.
+ */
+const DECOY_NFT = `table ip filter {
+  chain KUBE-ROUTEWISE-DECOY {
+    counter
+  }
+  chain CNI-DN-ROUTEWISE-DECOY {
+  }
+}
+`;
+const DECOY_NETNS = "cni-routewise-decoy";
+
+async function addDecoys(): Promise<boolean> {
+  const hadFilter = (await run("nft", ["list", "table", "ip", "filter"])).code === 0;
+  await exec("nft", ["-f", "-"], { input: DECOY_NFT });
+  await run("ip", ["netns", "add", DECOY_NETNS]);
+  return hadFilter;
+}
+
+async function removeDecoys(hadFilter: boolean): Promise<void> {
+  await run("ip", ["netns", "delete", DECOY_NETNS]);
+  if (!hadFilter) await run("nft", ["delete", "table", "ip", "filter"]);
+  else
+    for (const chain of ["KUBE-ROUTEWISE-DECOY", "CNI-DN-ROUTEWISE-DECOY"]) {
+      await run("nft", ["delete", "chain", "ip", "filter", chain]);
+    }
+}
+
 describe("npm run cluster", () => {
   let before: HostSnapshot;
   let work: string;
   let cli: Cli;
   let ready: ReadyLine;
+  let hadFilter = true;
 
   beforeAll(async () => {
+    hadFilter = await addDecoys();
     ({ before, work, cli, ready } = await startReadyCli("routewise-cluster-test-"));
   }, 600_000);
 
   afterAll(async () => {
     // Only when a test failed before the last one: stop the whole group and wait for the CLI to restore the host.
     await killGroup(cli, "SIGTERM");
+    await removeDecoys(hadFilter);
     await rm(work, { recursive: true, force: true });
   }, 300_000);
 
@@ -71,7 +105,7 @@ describe("npm run cluster", () => {
       120_000,
       { intervalMs: 500, description: "the pause pod Running and ready" },
     );
-    expect(status).toMatch(/^Running true 10\.88\./);
+    expect(status).toMatch(/^Running true 10\.201\./);
   });
 
   it("runs `routewise --version` as a Job from the routewise image it imported", async () => {
@@ -122,7 +156,7 @@ describe("npm run cluster", () => {
     expect(addresses.filter((address) => address !== "127.0.0.1" && address !== ready.nodeIP)).toEqual([]);
     const guard = await run("nft", ["list", "table", "inet", "k8s_node_guard"]);
     expect(guard.stdout).toMatch(/hook forward/);
-    expect(guard.stdout).toMatch(/oifname "cni0" drop/);
+    expect(guard.stdout).toMatch(/oifname \{ [^}]*"rw-pods0"[^}]*\} drop/);
   });
 
   it("stops on SIGTERM, exits 0 and leaves the host as it was", async () => {
@@ -133,5 +167,7 @@ describe("npm run cluster", () => {
     expect(existsSync(ready.dir)).toBe(false);
     expect(await clusterProcesses(ready.dir)).toEqual([]);
     expect(await snapshotHost()).toEqual(before);
+    expect((await run("nft", ["list", "chain", "ip", "filter", "KUBE-ROUTEWISE-DECOY"])).code).toBe(0);
+    expect((await run("ip", ["netns", "list"])).stdout).toContain(DECOY_NETNS);
   });
 });

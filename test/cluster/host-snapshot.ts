@@ -3,6 +3,8 @@ import { existsSync, realpathSync } from "node:fs";
 import { readdir, readFile, readlink } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { CONTAINERD_STATE, RESTORED_SYSCTLS } from "../harness/node-cluster/constants.js";
+import { readSysctls } from "../harness/node-cluster/exec.js";
 import { toolPath } from "../harness/tools.js";
 
 const execFileAsync = promisify(execFile);
@@ -39,12 +41,10 @@ async function iptablesRules(command: string): Promise<string[]> {
     .map((line) => line.replace(/\[\d+:\d+\]/g, ""));
 }
 
-const SYSCTLS = ["kernel.panic", "kernel.panic_on_oops", "vm.overcommit_memory", "net.ipv4.ip_forward"];
-
 /**
  * Other suites on the same machine (Podman for the containers suite) mount under their /tmp scratch dirs and may
  * add their own links and namespaces while this suite runs; the cluster never mounts under /tmp, its netns are
- * containerd's `cni-*` and its links are k8s-node0, cni0 and cni0's veths. Those others are left out.
+ * under its containerd's own state dir and its links are k8s-node0, rw-pods0 and rw-pods0's veths. Those others are left out.
  */
 const foreignMount = (entry: string): boolean =>
   /^\/(tmp|run\/containers|var\/lib\/containers|run\/user)\//.test(entry);
@@ -54,10 +54,6 @@ const foreignNetns = (line: string): boolean => !line.startsWith("cni-");
 /** Snapshot of the host as far as the cluster can change it. */
 export async function snapshotHost(): Promise<HostSnapshot> {
   const mountinfo = await readFile("/proc/self/mountinfo", "utf8");
-  const sysctls: Record<string, string> = {};
-  for (const name of SYSCTLS) {
-    sysctls[name] = (await readFile(`/proc/sys/${name.replaceAll(".", "/")}`, "utf8")).trim();
-  }
   const cgroupRoot = "/sys/fs/cgroup";
   return {
     links: (await readdir("/sys/class/net")).filter((name) => !foreignLink(name)).sort(),
@@ -65,7 +61,8 @@ export async function snapshotHost(): Promise<HostSnapshot> {
       lines(await out("ip", ["-6", "route", "show", "table", "all"])),
     ),
     netns: lines(await out("ip", ["netns", "list"])).filter((line) => !foreignNetns(line)),
-    nftRuleset: await out("nft", ["list", "ruleset"]),
+    // -s: no counters (they move with any traffic, ours or not).
+    nftRuleset: await out("nft", ["-s", "list", "ruleset"]),
     iptables: await iptablesRules("iptables-save"),
     ip6tables: await iptablesRules("ip6tables-save"),
     // Mount point and filesystem type of each mount (IDs and options change with every mount).
@@ -80,7 +77,8 @@ export async function snapshotHost(): Promise<HostSnapshot> {
     kubepodsCgroups: (await readdir(cgroupRoot))
       .map((name) => join(cgroupRoot, name, "kubepods"))
       .filter((path) => existsSync(path)),
-    sysctls,
+    // The harness's own list: every sysctl it records is one it must put back.
+    sysctls: await readSysctls(RESTORED_SYSCTLS),
   };
 }
 
@@ -88,8 +86,10 @@ export async function snapshotHost(): Promise<HostSnapshot> {
 const NODE_ONLY_TOOLS = ["kubelet", "kube-proxy", "kube-scheduler", "containerd", "containerd-shim-runc-v2", "ctr"];
 
 /**
- * Processes left by a cluster: any running a node-only binary or runc, or whose command line names the cluster
- * dir (its etcd, apiserver and controller-manager). Returned as "pid exe" lines.
+ * Processes left by a cluster: any running a node-only binary or runc whose command line names the cluster dir or
+ * our containerd's state dir (shims: `-address`, runc: `--root`), or any other process naming the cluster dir (its
+ * etcd, apiserver and controller-manager). A system containerd's or Docker's shims (same executables) are not
+ * ours. Returned as "pid exe cmdline" lines.
  */
 export async function clusterProcesses(clusterDir: string): Promise<string[]> {
   const exes = new Set(
@@ -101,7 +101,8 @@ export async function clusterProcesses(clusterDir: string): Promise<string[]> {
     try {
       const exe = await readlink(`/proc/${name}/exe`);
       const cmdline = (await readFile(`/proc/${name}/cmdline`, "utf8")).replaceAll("\0", " ");
-      if (exes.has(exe) || cmdline.includes(clusterDir)) found.push(`${name} ${exe} ${cmdline.slice(0, 120)}`);
+      const ours = cmdline.includes(clusterDir) || (exes.has(exe) && cmdline.includes(CONTAINERD_STATE));
+      if (ours) found.push(`${name} ${exe} ${cmdline.slice(0, 120)}`);
     } catch {
       // a kernel thread, or gone meanwhile
     }

@@ -4,7 +4,11 @@ import { stringify } from "yaml";
 import {
   API_PORT,
   CNI_BIN_DIR,
+  CNI_DATA_DIR,
+  CNI_NETWORK,
+  CONTAINERD_ROOT,
   CONTAINERD_SOCKET,
+  CONTAINERD_STATE,
   ETCD_CLIENT_URL,
   ETCD_PEER_URL,
   KUBELET_PORT,
@@ -12,6 +16,7 @@ import {
   NODE_IP,
   NODE_NAME,
   POD_BRIDGE,
+  POD_LOGS_DIR,
   POD_CIDR,
   POD_GATEWAY,
   RUNC,
@@ -37,14 +42,15 @@ export function clusterPaths(dir: string): ClusterPaths {
 /**
  * containerd 1.6 (Debian's package), config schema v2. restrict_oom_score_adj: this VM's init drops
  * CAP_SYS_RESOURCE, so runc cannot set the negative oom_score_adj Kubernetes asks for (-998 on pause containers);
- * containerd clamps it to its own (0). The opt plugin stays under containerd's root instead of /opt/containerd; the
- * streaming server (exec, logs, port-forward) binds to loopback.
+ * containerd clamps it to its own (0). Root, state, socket and the pods' network namespaces
+ * (netns_mounts_under_state_dir) are our own, so a system containerd may keep running; the opt plugin stays under
+ * our root instead of /opt/containerd; the streaming server (exec, logs, port-forward) binds to loopback.
  */
 export function containerdConfig(paths: ClusterPaths): string {
   const cri = 'plugins."io.containerd.grpc.v1.cri"';
   return `version = 2
-root = "/var/lib/containerd"
-state = "/run/containerd"
+root = "${CONTAINERD_ROOT}"
+state = "${CONTAINERD_STATE}"
 disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.aufs"]
 
 [grpc]
@@ -54,7 +60,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
   level = "info"
 
 [plugins."io.containerd.internal.v1.opt"]
-  path = "/var/lib/containerd/opt"
+  path = "${CONTAINERD_ROOT}/opt"
 
 [${cri}]
   sandbox_image = "${SANDBOX_IMAGE}"
@@ -62,6 +68,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
   enable_selinux = false
   stream_server_address = "127.0.0.1"
   stream_server_port = "0"
+  netns_mounts_under_state_dir = true
 
 [${cri}.containerd]
   snapshotter = "overlayfs"
@@ -81,12 +88,12 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
 `;
 }
 
-/** The bridge CNI: pods on cni0 (10.88.0.0/16); no masquerading (nothing leaves the machine anyway). */
+/** The bridge CNI: pods on POD_BRIDGE (POD_CIDR); no masquerading (nothing leaves the machine anyway). */
 export function cniConfig(): string {
   return `${JSON.stringify(
     {
       cniVersion: "1.0.0",
-      name: "k8s-node",
+      name: CNI_NETWORK,
       plugins: [
         {
           type: "bridge",
@@ -96,6 +103,7 @@ export function cniConfig(): string {
           hairpinMode: true,
           ipam: {
             type: "host-local",
+            dataDir: `${CNI_DATA_DIR}/networks`,
             ranges: [[{ subnet: POD_CIDR, gateway: POD_GATEWAY }]],
             routes: [{ dst: "0.0.0.0/0" }],
           },
@@ -120,6 +128,7 @@ export function kubeletConfig(pki: ClusterPki): string {
     failCgroupV1: false,
     cgroupDriver: "cgroupfs",
     containerRuntimeEndpoint: `unix://${CONTAINERD_SOCKET}`,
+    podLogsDir: POD_LOGS_DIR,
     address: NODE_IP,
     port: KUBELET_PORT,
     readOnlyPort: 0,

@@ -7,10 +7,14 @@ export const NODE_BRIDGE = "k8s-node0";
 export const NODE_IP = "10.200.0.1";
 export const NODE_CIDR = "10.200.0.1/24";
 export const NODE_SUBNET = "10.200.0.0/24";
-/** The CNI bridge of the pods (the bridge plugin creates it on the first pod). */
-export const POD_BRIDGE = "cni0";
-export const POD_CIDR = "10.88.0.0/16";
-export const POD_GATEWAY = "10.88.0.1";
+/**
+ * The CNI bridge of the pods (the bridge plugin creates it on the first pod). Not `cni0`: flannel (k3s) uses that
+ * name, and the bridge plugin would join an existing bridge of that name.
+ */
+export const POD_BRIDGE = "rw-pods0";
+/** Not 10.88.0.0/16: that is podman's default network (cni-podman0 / podman0). */
+export const POD_CIDR = "10.201.0.0/16";
+export const POD_GATEWAY = "10.201.0.1";
 /** Service IPs are routed to the node bridge, so they never leave by the default route. */
 export const SERVICE_CIDR = "10.96.0.0/16";
 export const KUBERNETES_SERVICE_IP = "10.96.0.1";
@@ -18,12 +22,29 @@ export const API_PORT = 6443;
 export const KUBELET_PORT = 10250;
 export const ETCD_CLIENT_URL = "http://127.0.0.1:2379";
 export const ETCD_PEER_URL = "http://127.0.0.1:2380";
-/** The nft table that keeps forwarding inside cni0 and drops traffic to cluster addresses from other links. */
+/** The CNI network name (host-local keeps its leases under CNI_DATA_DIR/networks/<name>). */
+export const CNI_NETWORK = "routewise-k8s-node";
+/** The nft table that keeps forwarding inside the pod bridge and drops traffic to cluster addresses from other links. */
 export const GUARD_TABLE = "k8s_node_guard";
 export const SANDBOX_IMAGE = "localhost/k8s-pause:1";
 
-export const CONTAINERD_SOCKET = "/run/containerd/containerd.sock";
-export const KUBELET_ROOT = "/var/lib/kubelet";
+/**
+ * Our containerd has a root, state dir and socket of its own, so a system containerd (Docker's, k3s's) may keep
+ * running: nothing of ours is under /var/lib/containerd or /run/containerd. Network namespaces go under its state
+ * dir too (netns_mounts_under_state_dir), not /run/netns.
+ */
+export const CONTAINERD_ROOT = "/var/lib/routewise-containerd";
+export const CONTAINERD_STATE = "/run/routewise-containerd";
+export const CONTAINERD_SOCKET = `${CONTAINERD_STATE}/containerd.sock`;
+/** Not /var/lib/kubelet and /var/log/pods: another kubelet (k3s, kubeadm) owns those. */
+export const KUBELET_ROOT = "/var/lib/routewise-kubelet";
+export const POD_LOGS_DIR = "/var/log/routewise-pods";
+/** The kubelet's fixed symlink dir; only our links (into POD_LOGS_DIR) are removed from it. */
+export const CONTAINER_LOGS_DIR = "/var/log/containers";
+/** host-local's lease dir (its default /var/lib/cni is shared with podman's CNI networks). */
+export const CNI_DATA_DIR = "/var/lib/routewise-cni";
+/** libcni's result cache (not configurable in containerd 1.6): only CNI_NETWORK's files are removed from it. */
+export const CNI_CACHE_DIR = "/var/lib/cni";
 export const CNI_BIN_DIR = "/usr/lib/cni";
 export const RUNC = "/usr/sbin/runc";
 
@@ -32,22 +53,16 @@ export const LOCK_FILE = "/run/routewise-cluster.lock";
 export const STATE_FILE = "/run/routewise-cluster.state.json";
 
 /**
- * Host paths the runtime, kubelet and CNI create; each is removed on restore unless it existed before.
- * containerd's `opt` plugin is pointed under /var/lib/containerd and the apiserver's cert dir under the cluster
- * dir, so /opt/containerd and /var/run/kubernetes are never created.
+ * Host paths only the cluster uses; each is removed on restore unless it existed before. containerd's `opt`
+ * plugin is pointed under its root and the apiserver's cert dir under the cluster dir, so /opt/containerd and
+ * /var/run/kubernetes are never created. /var/lib/cni (libcni's cache) and /var/log/containers are shared: only
+ * our files go from them, and the dir itself when it did not exist before and is empty.
  */
-export const RUNTIME_PATHS = [
-  KUBELET_ROOT,
-  "/var/lib/containerd",
-  "/run/containerd",
-  "/var/lib/cni",
-  "/var/log/pods",
-  "/var/log/containers",
-  "/run/netns",
-] as const;
+export const RUNTIME_PATHS = [KUBELET_ROOT, CONTAINERD_ROOT, CONTAINERD_STATE, CNI_DATA_DIR, POD_LOGS_DIR] as const;
+export const SHARED_PATHS = [CNI_CACHE_DIR, CONTAINER_LOGS_DIR] as const;
 
-/** Mount points under these prefixes that were not there before belong to the cluster. */
-export const MOUNT_PREFIXES = [KUBELET_ROOT, "/var/lib/containerd", "/run/containerd", "/run/netns/cni-"] as const;
+/** Our roots: a mount point at or below one of these that was not there before belongs to the cluster. */
+export const MOUNT_ROOTS = [KUBELET_ROOT, CONTAINERD_ROOT, CONTAINERD_STATE] as const;
 
 /** Sysctls the kubelet, CNI bridge plugin or kube-proxy may change; recorded before start and written back. */
 export const RESTORED_SYSCTLS = [

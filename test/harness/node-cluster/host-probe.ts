@@ -43,14 +43,6 @@ export function tableKey(fields: Record<string, unknown>): string {
   return `${String(fields["family"])} ${String(table)}`;
 }
 
-/** "family name" of every nft table. */
-export async function nftTables(): Promise<string[]> {
-  return (await nftObjects())
-    .filter((o) => o.kind === "table")
-    .map((o) => tableKey(o.fields))
-    .sort();
-}
-
 /** The cgroup v1 hierarchies and the unified one (e.g. /sys/fs/cgroup/memory, /sys/fs/cgroup/unified). */
 export async function cgroupHierarchies(): Promise<string[]> {
   const root = "/sys/fs/cgroup";
@@ -101,14 +93,44 @@ export async function exeOf(pid: number): Promise<string | undefined> {
   }
 }
 
-/** Pids of the processes whose executable is one of `exes` (resolved paths). */
-export async function pidsByExe(exes: ReadonlySet<string>): Promise<number[]> {
+/** A process as the shim search sees it: its argv and parent pid. */
+export interface ProcessInfo {
+  readonly pid: number;
+  readonly ppid: number;
+  readonly argv: readonly string[];
+}
+
+/**
+ * True for a containerd shim of OUR containerd: its `-address` argument is our socket, or its parent is our
+ * containerd. Never by executable: Docker's and k3s's shims run the same /usr/bin/containerd-shim-runc-v2.
+ */
+export function isOurShim(proc: ProcessInfo, socket: string, containerdPid: number | undefined): boolean {
+  if (containerdPid !== undefined && proc.ppid === containerdPid) return true;
+  const at = proc.argv.findIndex((arg) => arg === "-address" || arg === "--address");
+  if (at >= 0 && proc.argv[at + 1] === socket) return true;
+  return proc.argv.some((arg) => arg === `-address=${socket}` || arg === `--address=${socket}`);
+}
+
+/** argv and parent pid of a process, or undefined when it is gone (or a kernel thread). */
+async function processInfo(pid: number): Promise<ProcessInfo | undefined> {
+  try {
+    const argv = (await readFile(`/proc/${pid}/cmdline`, "utf8")).split("\0").filter((arg) => arg !== "");
+    const stat = await readFile(`/proc/${pid}/stat`, "utf8");
+    // "pid (comm) state ppid …": comm may hold spaces and parentheses, so split after the last ")".
+    const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+    return argv.length === 0 ? undefined : { pid, ppid, argv };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Pids of the processes `match` selects. */
+export async function pidsWhere(match: (proc: ProcessInfo) => boolean): Promise<number[]> {
   const pids: number[] = [];
   for (const name of await readdir("/proc")) {
     if (!/^\d+$/.test(name)) continue;
-    const pid = Number(name);
-    const exe = await exeOf(pid);
-    if (exe !== undefined && exes.has(exe)) pids.push(pid);
+    const info = await processInfo(Number(name));
+    if (info !== undefined && match(info)) pids.push(info.pid);
   }
   return pids;
 }

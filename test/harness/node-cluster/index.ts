@@ -1,19 +1,29 @@
-import { existsSync, realpathSync } from "node:fs";
+import { existsSync } from "node:fs";
+import { createConnection } from "node:net";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { HarnessError, repoRoot, toolPath, toolsBinDir } from "../tools.js";
-import { CNI_BIN_DIR, NODE_IP, PANIC_SYSCTLS, REQUIRED_TOOLS, RUNC, type DaemonName } from "./constants.js";
+import {
+  CNI_BIN_DIR,
+  CONTAINERD_SOCKET,
+  NODE_IP,
+  PANIC_SYSCTLS,
+  REQUIRED_TOOLS,
+  RUNC,
+  type DaemonName,
+} from "./constants.js";
 import { clusterPaths, daemonArgs, writeConfigs, type ClusterPaths } from "./config.js";
 import { apiOk, containerdUp, Daemons, etcdHealthy, httpOk, importImages, kubectlWith, nodeReady } from "./daemons.js";
 import { errorMessage, writeSysctl } from "./exec.js";
+import { cgroupHierarchies, kubepodsCgroups } from "./host-probe.js";
 import { acquireClusterLock, type ClusterLock } from "./lock.js";
 import { setUpHostNetwork } from "./network.js";
 import { createClusterPki, type ClusterPki } from "./pki.js";
 import { restoreHost, type RestoreReport } from "./restore.js";
 import { loadState, saveState, snapshotHost, type HostState } from "./state.js";
 
-export { NODE_IP, NODE_NAME, SANDBOX_IMAGE } from "./constants.js";
+export { KUBELET_ROOT, NODE_IP, NODE_NAME, SANDBOX_IMAGE } from "./constants.js";
 
 const TEMP_PREFIX = "routewise-cluster-";
 export type { RestoreReport } from "./restore.js";
@@ -76,16 +86,45 @@ export function preflight(binDir: string, images: readonly string[]): void {
     throw new HarnessError(`image tarball(s) not found: ${absent.join(", ")}: run \`npm run image\``);
 }
 
-function shimExe(binDir: string): string {
-  return realpathSync(toolPath("containerd-shim-runc-v2", binDir));
+/** True when something accepts connections on the unix socket at `path` (a stale socket file does not). */
+export function socketLive(path: string): Promise<boolean> {
+  if (!existsSync(path)) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const socket = createConnection({ path });
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("error", () => resolve(false));
+  });
+}
+
+/**
+ * Refuses (before anything is changed, after a crashed run of ours was restored) when the host is in use in a way
+ * the cluster would clash with: a containerd not ours on our socket, or another kubelet's kubepods cgroups (ours
+ * would share them, and the restore could not tell its pods from ours).
+ */
+export async function checkHostFree(socket = CONTAINERD_SOCKET): Promise<void> {
+  if (await socketLive(socket)) {
+    throw new HarnessError(
+      `a containerd this harness did not start is listening on ${socket}: stop it (or, if a cluster run crashed, ` +
+        "run `npm run cluster -- --cleanup`); refusing to start",
+    );
+  }
+  const pods = kubepodsCgroups(await cgroupHierarchies());
+  if (pods.length > 0) {
+    throw new HarnessError(
+      `another kubelet's pod cgroups exist (${pods.join(", ")}): stop that Kubernetes node first; refusing to start`,
+    );
+  }
 }
 
 /** Restores the host from the state file a crashed run left; resolves with undefined when there was none. */
-async function cleanUpCrashedRun(binDir: string, log: (line: string) => void): Promise<RestoreReport | undefined> {
+async function cleanUpCrashedRun(log: (line: string) => void): Promise<RestoreReport | undefined> {
   const leftover = await loadState();
   if (leftover === undefined) return undefined;
   log(`Found the state of a crashed cluster run (pid ${leftover.ownerPid}, ${leftover.startedAt}): restoring the host`);
-  const report = await restoreHost(leftover, shimExe(binDir));
+  const report = await restoreHost(leftover);
   // A temp dir the crashed run made for itself goes too; a --dir the caller chose keeps its logs.
   if (dirname(leftover.dir) === tmpdir() && basename(leftover.dir).startsWith(TEMP_PREFIX)) {
     await rm(leftover.dir, { recursive: true, force: true });
@@ -104,7 +143,7 @@ export async function cleanUpNodeCluster(
   preflight(toolsBinDir(), []);
   const lock = await acquireClusterLock({ log });
   try {
-    return await cleanUpCrashedRun(toolsBinDir(), log);
+    return await cleanUpCrashedRun(log);
   } finally {
     lock.release();
   }
@@ -184,14 +223,14 @@ async function startAll(state: HostState, paths: ClusterPaths, options: Omit<Sta
   const started = { daemons, pki: await createClusterPki(paths.pki) };
   const setup = { ...options, args: daemonArgs(paths, started.pki, await writeConfigs(paths, started.pki)) };
   try {
-    await setUpHostNetwork();
+    await setUpHostNetwork(state.sysctls["net.ipv4.ip_forward"]);
     await startControlPlane(daemons, started.pki, setup);
     setup.log("Control plane up");
     await startNode(daemons, started.pki, setup);
     return started;
   } catch (error) {
     await stopDaemons(started, setup.binDir, setup.log).catch(() => undefined);
-    await restoreHost(daemons.hostState, shimExe(setup.binDir)).catch((restoreError: unknown) => {
+    await restoreHost(daemons.hostState).catch((restoreError: unknown) => {
       setup.log(`Restoring the host after a failed start failed: ${errorMessage(restoreError)}`);
     });
     throw error;
@@ -217,7 +256,8 @@ export async function startNodeCluster(options: NodeClusterOptions = {}): Promis
   const lock = await acquireClusterLock({ log });
   const locked = Date.now();
   try {
-    await cleanUpCrashedRun(binDir, log);
+    await cleanUpCrashedRun(log);
+    await checkHostFree();
     const owned = options.dir === undefined;
     const dir = options.dir ?? (await mkdtemp(join(tmpdir(), TEMP_PREFIX)));
     const paths = clusterPaths(dir);
@@ -257,7 +297,7 @@ function makeCluster(started: Started, ctx: ClusterContext): NodeCluster {
   const stop = async (): Promise<void> => {
     try {
       await stopDaemons(started, ctx.binDir, ctx.log);
-      const report = await restoreHost(started.daemons.hostState, shimExe(ctx.binDir));
+      const report = await restoreHost(started.daemons.hostState);
       ctx.log(`Restored the host: ${JSON.stringify(report)}`);
       await removeDir(ctx.paths, ctx.owned);
     } finally {

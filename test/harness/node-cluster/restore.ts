@@ -2,22 +2,32 @@ import { existsSync } from "node:fs";
 import { readdir, readlink, rm, rmdir } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { isRecord } from "../../../router/config/json.js";
 import { HarnessError } from "../tools.js";
-import { GUARD_TABLE, MOUNT_PREFIXES, NODE_BRIDGE, POD_BRIDGE, RUNTIME_PATHS } from "./constants.js";
+import {
+  CNI_CACHE_DIR,
+  CNI_NETWORK,
+  CONTAINER_LOGS_DIR,
+  CONTAINERD_SOCKET,
+  MOUNT_ROOTS,
+  NODE_BRIDGE,
+  POD_BRIDGE,
+  POD_LOGS_DIR,
+  RUNTIME_PATHS,
+  SHARED_PATHS,
+} from "./constants.js";
 import { errorMessage, readSysctl, run, writeSysctl } from "./exec.js";
 import {
   cgroupHierarchies,
   cgroupPids,
   cgroupTree,
   exeOf,
+  isOurShim,
   kubepodsCgroups,
   mountPoints,
   nftObjects,
-  pidsByExe,
-  tableKey,
-  type NftObject,
+  pidsWhere,
 } from "./host-probe.js";
+import { describeNftDeletion, nftDeleteArgs, nftSnapshot, planNftRestore } from "./nft-plan.js";
 import { removeState, type HostState } from "./state.js";
 
 /** What restoreHost() changed back. */
@@ -29,6 +39,16 @@ export interface RestoreReport {
   readonly sysctls: readonly string[];
   readonly cgroups: number;
   readonly paths: readonly string[];
+}
+
+/** Sends a signal; false when the process is already gone (ESRCH), which is what the caller wanted anyway. */
+function signal(pid: number, sig: NodeJS.Signals): boolean {
+  try {
+    process.kill(pid, sig);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 const alive = (pid: number): boolean => {
@@ -54,34 +74,38 @@ async function stopRecordedDaemons(state: HostState): Promise<number> {
   const pids: number[] = [];
   for (const record of Object.values(state.daemons)) {
     if ((await exeOf(record.pid)) !== record.exe) continue;
-    process.kill(record.pid, "SIGTERM");
-    pids.push(record.pid);
+    if (signal(record.pid, "SIGTERM")) pids.push(record.pid);
   }
-  if (!(await waitGone(pids, 15_000))) for (const pid of pids.filter(alive)) process.kill(pid, "SIGKILL");
+  if (!(await waitGone(pids, 15_000))) for (const pid of pids.filter(alive)) signal(pid, "SIGKILL");
   await waitGone(pids, 5_000);
   return pids.length;
 }
 
-/** SIGKILLs the shims (found by their executable) and every process left in the kubepods cgroups. */
-async function killContainers(state: HostState, shimExe: string): Promise<number> {
-  const pids = new Set(await pidsByExe(new Set([shimExe])));
+/** Our containerd's pid while it still runs the recorded executable (a recycled pid is not ours). */
+async function liveContainerd(state: HostState): Promise<number | undefined> {
+  const record = state.daemons["containerd"];
+  return record !== undefined && (await exeOf(record.pid)) === record.exe ? record.pid : undefined;
+}
+
+/**
+ * SIGKILLs our shims (their `-address` is our socket, or their parent our containerd: never by executable, which
+ * Docker's shims share) and every process left in the kubepods cgroups that did not exist before.
+ */
+async function killContainers(state: HostState): Promise<number> {
+  const containerd = await liveContainerd(state);
+  const pids = new Set(await pidsWhere((proc) => isOurShim(proc, CONTAINERD_SOCKET, containerd)));
   const groups = kubepodsCgroups(await cgroupHierarchies()).filter((g) => !state.cgroups.includes(g));
   for (const group of groups) for (const pid of await cgroupPids(group)) pids.add(pid);
   pids.delete(process.pid);
-  for (const pid of pids) {
-    try {
-      process.kill(pid, "SIGKILL");
-    } catch {
-      // already gone
-    }
-  }
+  for (const pid of pids) signal(pid, "SIGKILL");
   await waitGone([...pids], 10_000);
   return pids.size;
 }
 
-function ourMount(path: string, original: ReadonlySet<string>): boolean {
+/** True for a mount point at or below one of our roots that was not there before. */
+export function isOurMount(path: string, original: ReadonlySet<string>): boolean {
   if (original.has(path)) return false;
-  return path === "/run/netns" || MOUNT_PREFIXES.some((prefix) => path === prefix || path.startsWith(prefix));
+  return MOUNT_ROOTS.some((root) => path === root || path.startsWith(`${root}/`));
 }
 
 /** Unmounts what the runtime and kubelet mounted (deepest first), lazily when a mount is busy. */
@@ -89,7 +113,7 @@ async function unmountAll(state: HostState, errors: string[]): Promise<number> {
   const original = new Set(state.mounts);
   let count = 0;
   for (let pass = 0; pass < 4; pass++) {
-    const ours = (await mountPoints()).filter((path) => ourMount(path, original));
+    const ours = (await mountPoints()).filter((path) => isOurMount(path, original));
     if (ours.length === 0) return count;
     ours.sort((a, b) => b.length - a.length);
     for (const path of ours) {
@@ -102,14 +126,6 @@ async function unmountAll(state: HostState, errors: string[]): Promise<number> {
   return count;
 }
 
-/** Removes containerd's network namespace files (cni-<uuid>) left in /run/netns. */
-async function removeNetnsFiles(): Promise<void> {
-  if (!existsSync("/run/netns")) return;
-  for (const name of await readdir("/run/netns")) {
-    if (name.startsWith("cni-")) await rm(join("/run/netns", name), { force: true });
-  }
-}
-
 async function masterOf(link: string): Promise<string | undefined> {
   try {
     return basename(await readlink(`/sys/class/net/${link}/master`));
@@ -118,7 +134,7 @@ async function masterOf(link: string): Promise<string | undefined> {
   }
 }
 
-/** Deletes the pods' veths, cni0 and the node bridge (its route goes with it): links that were not there before. */
+/** Deletes the pods' veths, the pod bridge and the node bridge (its route goes with it): links that were not there before. */
 async function deleteLinks(state: HostState, errors: string[]): Promise<string[]> {
   const original = new Set(state.links);
   const now = (await readdir("/sys/class/net")).filter((name) => !original.has(name));
@@ -134,70 +150,14 @@ async function deleteLinks(state: HostState, errors: string[]): Promise<string[]
   return deleted;
 }
 
-/** Chains the kubelet, kube-proxy (iptables mode) and CNI portmap create in the iptables-nft tables. */
-const isOurChain = (name: unknown): boolean =>
-  typeof name === "string" &&
-  (name.startsWith("KUBE-") || name.startsWith("CNI-HOSTPORT-") || name.startsWith("CNI-DN-"));
-
-/** True when a rule's expressions jump or go to one of our chains. */
-function jumpsToOurs(value: unknown): boolean {
-  if (Array.isArray(value)) return value.some(jumpsToOurs);
-  if (typeof value !== "object" || value === null) return false;
-  for (const [key, item] of Object.entries(value)) {
-    if (key === "jump" || key === "goto") {
-      if (isRecord(item) && isOurChain(item["target"])) return true;
-    } else if (jumpsToOurs(item)) return true;
-  }
-  return false;
-}
-
-const OUR_TABLES = new Set([`inet ${GUARD_TABLE}`, "ip kube-proxy", "ip6 kube-proxy"]);
-
-async function nft(args: readonly string[], errors: string[]): Promise<boolean> {
-  const result = await run("nft", args, { allowFailure: true });
-  if (result.code !== 0) errors.push(`nft ${args.join(" ")}: ${result.stderr.trim()}`);
-  return result.code === 0;
-}
-
-/** Deletes our rules (in or jumping to our chains), then our chains, in tables that stay. */
-async function deleteOurRulesAndChains(objects: readonly NftObject[], errors: string[]): Promise<string[]> {
-  const done: string[] = [];
-  for (const { kind, fields } of objects) {
-    if (kind !== "rule" || OUR_TABLES.has(tableKey(fields))) continue;
-    if (!isOurChain(fields["chain"]) && !jumpsToOurs(fields["expr"])) continue;
-    const [family, table] = tableKey(fields).split(" ");
-    const args = ["delete", "rule", String(family), String(table), String(fields["chain"]), "handle"];
-    if (await nft([...args, String(fields["handle"])], errors)) done.push(`rule in ${String(fields["chain"])}`);
-  }
-  for (const { kind, fields } of objects) {
-    if (kind !== "chain" || OUR_TABLES.has(tableKey(fields)) || !isOurChain(fields["name"])) continue;
-    const [family, table] = tableKey(fields).split(" ");
-    const args = ["delete", "chain", String(family), String(table), String(fields["name"])];
-    if (await nft(args, errors)) done.push(`chain ${tableKey(fields)} ${String(fields["name"])}`);
-  }
-  return done;
-}
-
-/** A table iptables-nft made for the cluster: new since the snapshot and, without our chains, empty. */
-function isEmptyTable(key: string, objects: readonly NftObject[]): boolean {
-  const inTable = objects.filter((o) => o.kind !== "table" && tableKey(o.fields) === key);
-  const rules = inTable.filter((o) => o.kind === "rule");
-  const chains = inTable.filter((o) => o.kind === "chain");
-  const acceptingBase = chains.every((c) => c.fields["hook"] !== undefined && c.fields["policy"] !== "drop");
-  return rules.length === 0 && acceptingBase && inTable.every((o) => o.kind === "rule" || o.kind === "chain");
-}
-
-/** Puts the nft ruleset back: our tables go, our rules and chains go from shared tables, new empty tables go. */
+/** Deletes what is new in the nft ruleset since the state file (see planNftRestore). */
 async function restoreNft(state: HostState, errors: string[]): Promise<string[]> {
-  const original = new Set(state.nftTables);
-  const done = await deleteOurRulesAndChains(await nftObjects(), errors);
-  const objects = await nftObjects();
-  for (const { kind, fields } of objects) {
-    if (kind !== "table") continue;
-    const key = tableKey(fields);
-    if (original.has(key) || !(OUR_TABLES.has(key) || isEmptyTable(key, objects))) continue;
-    const [family, name] = key.split(" ");
-    if (await nft(["delete", "table", String(family), String(name)], errors)) done.push(`table ${key}`);
+  const done: string[] = [];
+  for (const deletion of planNftRestore(state.nft, nftSnapshot(await nftObjects()))) {
+    const args = nftDeleteArgs(deletion);
+    const result = await run("nft", args, { allowFailure: true });
+    if (result.code === 0) done.push(describeNftDeletion(deletion));
+    else errors.push(`nft ${args.join(" ")}: ${result.stderr.trim()}`);
   }
   return done;
 }
@@ -253,31 +213,85 @@ async function removePaths(state: HostState, errors: string[]): Promise<string[]
       errors.push(`not removing ${path}: something is still mounted below it`);
       continue;
     }
-    if (path === "/run/netns" && (await readdir(path)).length > 0) continue; // someone else's namespaces
     await rm(path, { recursive: true, force: true });
     removed.push(path);
   }
   return removed;
 }
 
+/** Removes `dir` and the empty dirs below it, deepest first; keeps any dir that still holds a file. */
+async function pruneEmptyDirs(dir: string): Promise<void> {
+  let entries;
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch {
+    return;
+  }
+  for (const entry of entries) if (entry.isDirectory()) await pruneEmptyDirs(join(dir, entry.name));
+  await rmdir(dir).catch(() => undefined);
+}
+
 /**
- * Restores the host to the recorded state: stops any daemon still running, kills shims and container processes by
- * pid, unmounts, deletes links, nft rules and cgroups, writes the sysctls back, removes the runtime dirs, then
- * removes the state file. Tries every step; throws one HarnessError listing what could not be restored.
+ * Shared dirs: only our files go (libcni's cached results of our network and of our sandboxes' loopback, the
+ * kubelet's links into our pod log dir), then the dir itself when it did not exist before and nothing else is left in it.
  */
-export async function restoreHost(state: HostState, shimExe: string): Promise<RestoreReport> {
+async function cleanSharedPaths(state: HostState): Promise<string[]> {
+  const removed: string[] = [];
+  const results = join(CNI_CACHE_DIR, "results");
+  if (existsSync(results)) {
+    const names = await readdir(results);
+    // <network>-<sandbox id>-<ifname>; containerd also caches the loopback network of each of our sandboxes.
+    const ours = names.filter((name) => name.startsWith(`${CNI_NETWORK}-`));
+    const ids = ours.map((name) => name.slice(CNI_NETWORK.length + 1).split("-")[0] ?? "");
+    for (const name of [...ours, ...ids.filter((id) => id !== "").map((id) => `cni-loopback-${id}-lo`)]) {
+      if (!names.includes(name)) continue;
+      await rm(join(results, name), { force: true });
+      removed.push(join(results, name));
+    }
+  }
+  if (existsSync(CONTAINER_LOGS_DIR)) {
+    for (const name of await readdir(CONTAINER_LOGS_DIR)) {
+      const link = join(CONTAINER_LOGS_DIR, name);
+      const target = await readlink(link).catch(() => "");
+      if (!target.startsWith(`${POD_LOGS_DIR}/`)) continue;
+      await rm(link, { force: true });
+      removed.push(link);
+    }
+  }
+  for (const path of SHARED_PATHS) if (!state.existingPaths.includes(path)) await pruneEmptyDirs(path);
+  return removed;
+}
+
+/** Runs one restore step; a step that throws is recorded and the next one still runs. */
+async function step<T>(name: string, errors: string[], fallback: T, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (error) {
+    errors.push(`${name}: ${errorMessage(error)}`);
+    return fallback;
+  }
+}
+
+/**
+ * Restores the host to the recorded state: stops any daemon still running, kills our shims and container
+ * processes by pid, unmounts what is new under our roots, deletes new links, new nft objects and new cgroups,
+ * writes the sysctls back, removes the runtime dirs and our files in shared dirs, then removes the state file.
+ * Every step runs even when an earlier one failed; throws one HarnessError listing everything not restored.
+ */
+export async function restoreHost(state: HostState): Promise<RestoreReport> {
   const errors: string[] = [];
-  const killed = (await stopRecordedDaemons(state)) + (await killContainers(state, shimExe));
-  const unmounted = await unmountAll(state, errors);
-  await removeNetnsFiles();
-  const links = await deleteLinks(state, errors);
-  const nftDone = await restoreNft(state, errors);
-  const sysctls = await restoreSysctls(state, errors);
-  const cgroups = await removeCgroups(state, errors);
-  const paths = await removePaths(state, errors);
+  const daemons = await step("stopping the daemons", errors, 0, () => stopRecordedDaemons(state));
+  const containers = await step("killing the containers", errors, 0, () => killContainers(state));
+  const unmounted = await step("unmounting", errors, 0, () => unmountAll(state, errors));
+  const links = await step("deleting links", errors, [], () => deleteLinks(state, errors));
+  const nft = await step("restoring nft", errors, [], () => restoreNft(state, errors));
+  const sysctls = await step("restoring sysctls", errors, [], () => restoreSysctls(state, errors));
+  const cgroups = await step("removing cgroups", errors, 0, () => removeCgroups(state, errors));
+  const paths = await step("removing runtime paths", errors, [], () => removePaths(state, errors));
+  const shared = await step("cleaning shared paths", errors, [], () => cleanSharedPaths(state));
   if (errors.length > 0) {
     throw new HarnessError(`the host was not fully restored (state kept in place):\n- ${errors.join("\n- ")}`);
   }
   await removeState();
-  return { killed, unmounted, links, nft: nftDone, sysctls, cgroups, paths };
+  return { killed: daemons + containers, unmounted, links, nft, sysctls, cgroups, paths: [...paths, ...shared] };
 }

@@ -2,9 +2,10 @@ import { existsSync } from "node:fs";
 import { readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { isRecord } from "../../../router/config/json.js";
 import { HarnessError } from "../tools.js";
-import { RESTORED_SYSCTLS, RUNTIME_PATHS, STATE_FILE } from "./constants.js";
+import { RESTORED_SYSCTLS, RUNTIME_PATHS, SHARED_PATHS, STATE_FILE } from "./constants.js";
 import { readSysctls } from "./exec.js";
-import { cgroupHierarchies, kubepodsCgroups, mountPoints, nftTables } from "./host-probe.js";
+import { cgroupHierarchies, kubepodsCgroups, mountPoints, nftObjects } from "./host-probe.js";
+import { nftSnapshot, type NftSnapshot } from "./nft-plan.js";
 
 /** A daemon the cluster started: enough to find it again (and not a recycled pid) after a crash. */
 export interface DaemonRecord {
@@ -18,17 +19,17 @@ export interface DaemonRecord {
  * presence means a run crashed and the next run (or `npm run cluster -- --cleanup`) must restore from it.
  */
 export interface HostState {
-  readonly version: 1;
+  readonly version: 2;
   readonly ownerPid: number;
   readonly dir: string;
   readonly startedAt: string;
   readonly sysctls: Readonly<Record<string, string>>;
   readonly links: readonly string[];
   readonly mounts: readonly string[];
-  /** RUNTIME_PATHS that existed before (they are kept; the others are removed). */
+  /** RUNTIME_PATHS and SHARED_PATHS that existed before (they are kept; the others are removed). */
   readonly existingPaths: readonly string[];
-  /** "family name" of every nft table before start. */
-  readonly nftTables: readonly string[];
+  /** Every nft table (with its handle), chain, rule handle and named object before start. */
+  readonly nft: NftSnapshot;
   /** kubepods cgroups that existed before (normally none). */
   readonly cgroups: readonly string[];
   readonly daemons: Readonly<Record<string, DaemonRecord>>;
@@ -41,15 +42,15 @@ async function linkNames(): Promise<string[]> {
 /** Records the host as it is now (call before changing anything). */
 export async function snapshotHost(dir: string): Promise<HostState> {
   return {
-    version: 1,
+    version: 2,
     ownerPid: process.pid,
     dir,
     startedAt: new Date().toISOString(),
     sysctls: await readSysctls(RESTORED_SYSCTLS),
     links: await linkNames(),
     mounts: await mountPoints(),
-    existingPaths: RUNTIME_PATHS.filter((path) => existsSync(path)),
-    nftTables: await nftTables(),
+    existingPaths: [...RUNTIME_PATHS, ...SHARED_PATHS].filter((path) => existsSync(path)),
+    nft: nftSnapshot(await nftObjects()),
     cgroups: kubepodsCgroups(await cgroupHierarchies()),
     daemons: {},
   };
@@ -85,20 +86,42 @@ function daemonRecords(value: unknown): Record<string, DaemonRecord> | undefined
   return out;
 }
 
+const records = (value: unknown): Record<string, unknown>[] | undefined =>
+  Array.isArray(value) && value.every(isRecord) ? value : undefined;
+
+/**
+ * The recorded nft objects, or undefined when the value is not an NftSnapshot. The arrays are read back through
+ * nftSnapshot() (the same reader as `nft -j` output), so an entry missing a field makes the file invalid.
+ */
+function parseNft(value: unknown): NftSnapshot | undefined {
+  if (!isRecord(value)) return undefined;
+  const parts = { table: records(value["tables"]), chain: records(value["chains"]), rule: records(value["rules"]) };
+  const named = records(value["named"]);
+  if (!parts.table || !parts.chain || !parts.rule || !named) return undefined;
+  const objects = [
+    ...Object.entries(parts).flatMap(([kind, list]) => (list ?? []).map((fields) => ({ kind, fields }))),
+    ...named.map((fields) => ({ kind: String(fields["kind"]), fields })),
+  ];
+  const snapshot = nftSnapshot(objects);
+  const count = snapshot.tables.length + snapshot.chains.length + snapshot.rules.length + snapshot.named.length;
+  return count === objects.length ? snapshot : undefined;
+}
+
 /** Parses a state file's JSON; throws a HarnessError naming the file when it is not one. */
 export function parseState(value: unknown): HostState {
   const bad = (): never => {
     throw new HarnessError(`${STATE_FILE} is not a cluster state file; inspect the host and remove it by hand`);
   };
-  if (!isRecord(value) || value["version"] !== 1) return bad();
+  if (!isRecord(value) || value["version"] !== 2) return bad();
   const sysctls = stringRecord(value["sysctls"]);
   const daemons = daemonRecords(value["daemons"]);
-  const { ownerPid, dir, startedAt, links, mounts, existingPaths, nftTables: tables, cgroups } = value;
+  const nft = parseNft(value["nft"]);
+  const { ownerPid, dir, startedAt, links, mounts, existingPaths, cgroups } = value;
   if (typeof ownerPid !== "number" || typeof dir !== "string" || typeof startedAt !== "string") return bad();
   if (!stringArray(links) || !stringArray(mounts) || !stringArray(existingPaths)) return bad();
-  if (!stringArray(tables) || !stringArray(cgroups) || !sysctls || !daemons) return bad();
+  if (!nft || !stringArray(cgroups) || !sysctls || !daemons) return bad();
   return {
-    version: 1,
+    version: 2,
     ownerPid,
     dir,
     startedAt,
@@ -106,7 +129,7 @@ export function parseState(value: unknown): HostState {
     links,
     mounts,
     existingPaths,
-    nftTables: tables,
+    nft,
     cgroups,
     daemons,
   };
