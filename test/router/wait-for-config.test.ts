@@ -1,0 +1,124 @@
+/**
+ * `routewise router --wait-for-config` (the chart's router): a mounted ConfigMap whose config is invalid leaves
+ * the router up and unready — /healthz 200, /readyz 503 with the reason, the API 503 not_ready, the refusal logged
+ * once — and the first valid config written there is loaded (no restart). Without the flag the same directory
+ * fails startRouter() with the field error (standalone fails fast).
+ */
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { pino } from "pino";
+import { afterEach, describe, expect, it } from "vitest";
+import { configSource } from "../../cli/commands/router.js";
+import { createAdapters, startRouter, type RunningRouter } from "../../router/main.js";
+import { waitFor } from "../harness/wait.js";
+import { startOpenAIMock, type OpenAIMockHandle } from "../mocks/openai-mock.js";
+import { captureLogs } from "./harness.js";
+import { mockProvider, route, routerConfig, writeMounted } from "./json-router.js";
+
+const CREDENTIALS = { "default.cheap": "sk-cheap-secret" };
+
+let mock: OpenAIMockHandle | null = null;
+let router: RunningRouter | null = null;
+
+afterEach(async () => {
+  await router?.stop();
+  await mock?.close();
+  router = null;
+  mock = null;
+});
+
+function validConfig(url: string) {
+  return routerConfig([mockProvider("cheap", url, 80, [1, 2])], [route("chat", ["default/cheap"], "default/cheap")]);
+}
+
+/** The valid config with a typo'd field name (`retyr`): the schema refuses it (retry is required). */
+function typoConfig(url: string): string {
+  const config = validConfig(url);
+  const [first, ...rest] = config.routes;
+  const { retry, ...fields } = first ?? route("chat", [], "");
+  return JSON.stringify({ ...config, routes: [{ ...fields, retyr: retry }, ...rest] });
+}
+
+async function start(dir: string, creds: string, waitForConfig: boolean, logger = pino({ level: "silent" })) {
+  const source = configSource({ config: dir, credentials: creds, namespace: "default", waitForConfig });
+  return startRouter({
+    host: "127.0.0.1",
+    port: 0,
+    metricsPort: 0,
+    logger,
+    load: source.load,
+    watchPaths: source.watchPaths,
+    pollIntervalMs: 200, // the poll alone must find the fix (file events are a bonus)
+    adapters: createAdapters(),
+    drainTimeoutMs: 5_000,
+    waitForConfig,
+  });
+}
+
+async function getJson(url: string): Promise<{ status: number; body: Record<string, unknown> }> {
+  const res = await fetch(url);
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
+const chat = (url: string) =>
+  fetch(`${url}/v1/chat/completions`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ model: "chat", max_tokens: 8, messages: [{ role: "user", content: "Hello there!" }] }),
+  });
+
+describe("router: --wait-for-config", () => {
+  it("serves unready with the reason while the mounted config is invalid, then loads the fixed one", async () => {
+    mock = await startOpenAIMock();
+    const { dir, creds } = writeMounted(validConfig(mock.url), CREDENTIALS);
+    writeFileSync(join(dir, "config.json"), typoConfig(mock.url));
+    const logs = captureLogs();
+    router = await start(dir, creds, true, logs.logger);
+
+    expect((await fetch(`${router.url}/healthz`)).status).toBe(200);
+    expect(await getJson(`${router.url}/readyz`)).toEqual({
+      status: 503,
+      body: { status: "not ready", reason: "config field routes[0].retry: is required" },
+    });
+    const refused = await chat(router.url);
+    expect(refused.status).toBe(503);
+    expect(((await refused.json()) as { error: { code: string } }).error.code).toBe("not_ready");
+
+    for (let i = 0; i < 3; i++) await router.reloader.reload(); // what the poll does
+    const rejections = logs.lines.filter((l) => l.includes("Rejected router config; not ready"));
+    expect(rejections).toHaveLength(1);
+    expect(logs.lines.join("\n")).not.toContain("sk-cheap-secret");
+
+    const fixed = validConfig(mock.url);
+    writeFileSync(join(dir, "config.json"), JSON.stringify(fixed));
+    const ready = await waitFor(
+      async () => {
+        const r = await getJson(`${router?.url ?? ""}/readyz`);
+        return r.status === 200 ? r.body : null;
+      },
+      30_000,
+      { description: "the router to load the fixed config" },
+    );
+    expect(ready).toEqual({ status: "ready", config: fixed.hash });
+    expect((await chat(router.url)).status).toBe(200);
+  }, 60_000);
+
+  it("names the file, never its content, while the mounted config is not JSON", async () => {
+    mock = await startOpenAIMock();
+    const { dir, creds } = writeMounted(validConfig(mock.url), CREDENTIALS);
+    writeFileSync(join(dir, "config.json"), '{"apiKey": "sk-leaked-secret", ');
+    router = await start(dir, creds, true);
+    const readyz = await getJson(`${router.url}/readyz`);
+    expect(readyz).toEqual({
+      status: 503,
+      body: { status: "not ready", reason: `${join(dir, "config.json")}: not valid JSON` },
+    });
+  }, 60_000);
+
+  it("fails startRouter() with the field error without --wait-for-config", async () => {
+    mock = await startOpenAIMock();
+    const { dir, creds } = writeMounted(validConfig(mock.url), CREDENTIALS);
+    writeFileSync(join(dir, "config.json"), typoConfig(mock.url));
+    await expect(start(dir, creds, false)).rejects.toThrow("config field routes[0].retry: is required");
+  }, 60_000);
+});
