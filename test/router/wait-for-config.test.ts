@@ -4,26 +4,34 @@
  * once — and the first valid config written there is loaded (no restart). Without the flag the same directory
  * fails startRouter() with the field error (standalone fails fast).
  */
-import { writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import { configSource } from "../../cli/commands/router.js";
 import { createAdapters, startRouter, type RunningRouter } from "../../router/main.js";
+import { ManagedProcess } from "../harness/process.js";
 import { waitFor } from "../harness/wait.js";
 import { startOpenAIMock, type OpenAIMockHandle } from "../mocks/openai-mock.js";
 import { captureLogs } from "./harness.js";
 import { mockProvider, route, routerConfig, writeMounted } from "./json-router.js";
 
 const CREDENTIALS = { "default.cheap": "sk-cheap-secret" };
+/** The CLI as the image runs it (run `npm run build` first). */
+const BIN = fileURLToPath(new URL("../../bin/routewise.js", import.meta.url));
 
 let mock: OpenAIMockHandle | null = null;
 let router: RunningRouter | null = null;
+let child: ManagedProcess | null = null;
 
 afterEach(async () => {
   await router?.stop();
+  await child?.stop(10_000);
   await mock?.close();
   router = null;
+  child = null;
   mock = null;
 });
 
@@ -121,4 +129,36 @@ describe("router: --wait-for-config", () => {
     writeFileSync(join(dir, "config.json"), typoConfig(mock.url));
     await expect(start(dir, creds, false)).rejects.toThrow("config field routes[0].retry: is required");
   }, 60_000);
+
+  it("keeps `routewise router --wait-for-config` running unready on an invalid config until a valid one is written", async () => {
+    mock = await startOpenAIMock();
+    const { dir, creds } = writeMounted(validConfig(mock.url), CREDENTIALS);
+    writeFileSync(join(dir, "config.json"), typoConfig(mock.url));
+    const log = join(mkdtempSync(join(tmpdir(), "routewise-wait-")), "router.log");
+    const args = [BIN, "router", "--config", dir, "--credentials", creds, "--wait-for-config", "--host", "127.0.0.1"];
+    args.push("--port", "0", "--metrics-port", "0", "--workers", "1", "--poll-interval", "200");
+    const running = ManagedProcess.start("router", process.execPath, args, log);
+    child = running;
+    const lines = (): { msg?: string; url?: string }[] =>
+      readFileSync(log, "utf8")
+        .split("\n")
+        .filter((l) => l.startsWith("{"))
+        .map((l) => JSON.parse(l) as { msg?: string; url?: string });
+    const listening = await waitFor(
+      () => lines().find((l) => l.msg?.startsWith("Routewise router listening") === true),
+      60_000,
+      { description: "the router to listen" },
+    );
+    const url = listening.url ?? "";
+    expect(await getJson(`${url}/readyz`)).toMatchObject({ status: 503, body: { status: "not ready" } });
+    const fixed = validConfig(mock.url);
+    writeFileSync(join(dir, "config.json"), JSON.stringify(fixed));
+    await waitFor(async () => (await getJson(`${url}/readyz`)).body["config"] === fixed.hash, 30_000, {
+      description: "the router to load the fixed config",
+    });
+    expect(running.exit).toBeUndefined();
+    expect(lines().filter((l) => l.msg === "Rejected router config; not ready until a valid one arrives")).toHaveLength(
+      1,
+    );
+  }, 90_000);
 });
