@@ -2,9 +2,10 @@
  * `routewise router --wait-for-config` (the chart's router): a mounted ConfigMap whose config is invalid leaves
  * the router up and unready — /healthz 200, /readyz 503 with the reason, the API 503 not_ready, the refusal logged
  * once — and the first valid config written there is loaded (no restart). Without the flag the same directory
- * fails startRouter() with the field error (standalone fails fast).
+ * fails startRouter() with the field error, and standalone CR YAML with a typo stops the CLI with file:line.
+ * The spawned cases run bin/routewise.js: run `npm run build` first.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -159,6 +160,24 @@ describe("router: --wait-for-config", () => {
     expect(running.exit).toBeUndefined();
     expect(lines().filter((l) => l.msg === "Rejected router config; not ready until a valid one arrives")).toHaveLength(
       1,
+    );
+  }, 90_000);
+
+  it("stops standalone `routewise router --config DIR` at start, exit 1, naming the file, line and field", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "routewise-standalone-"));
+    cpSync(fileURLToPath(new URL("../../examples", import.meta.url)), dir, { recursive: true });
+    const file = join(dir, "providers.yaml");
+    const yaml = readFileSync(file, "utf8");
+    const typo = yaml.replace("score:", "scroe:");
+    writeFileSync(file, typo);
+    const line = typo.slice(0, typo.indexOf("scroe:")).split("\n").length;
+    const log = join(mkdtempSync(join(tmpdir(), "routewise-standalone-")), "router.log");
+    const args = [BIN, "router", "--config", dir, "--host", "127.0.0.1", "--port", "0", "--metrics-port", "0"];
+    const running = ManagedProcess.start("router", process.execPath, [...args, "--workers", "1"], log);
+    child = running;
+    expect((await running.exited).code).toBe(1);
+    expect(readFileSync(log, "utf8")).toMatch(
+      new RegExp(`providers\\.yaml:${line}: .*spec\\.quality\\.scroe: unknown field`),
     );
   }, 90_000);
 });
