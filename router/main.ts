@@ -402,7 +402,8 @@ function tracingFor(settings: TracingSettings | null, logger: Logger): Tracing |
 function feedbackKeys(state: RouterState, o: RouterOptions): () => Uint8Array {
   const fallback = o.feedbackKey ?? randomBytes(32);
   const fromCredentials = (): string | undefined => state.current?.credentials.get(FEEDBACK_KEY_CREDENTIAL);
-  if (o.feedbackKey === undefined && fromCredentials() === undefined)
+  // Waiting for a first config (--wait-for-config): its credentials are not read yet, so nothing to say yet.
+  if (o.feedbackKey === undefined && state.current !== null && fromCredentials() === undefined)
     o.logger.info(
       { credential: FEEDBACK_KEY_CREDENTIAL },
       "Generated a per-process feedback signing key: feedback tokens verify only on this process",
