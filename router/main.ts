@@ -109,6 +109,12 @@ export interface RouterOptions {
    * worker up). Absent: a single process serving its own /metrics.
    */
   clusterWorker?: { podReady: () => boolean };
+  /**
+   * Start with no config when the first one is missing or invalid (the operator's mounted ConfigMap, `--wait-for-config`):
+   * the servers listen, /readyz answers 503 with the reason, and the first valid config that appears is loaded.
+   * Absent: startRouter() rejects with the config's error (standalone fails fast).
+   */
+  waitForConfig?: boolean;
   /** Enforce 1/N of every provider limit: N workers keeping their limits in memory (router/config/limits-share). */
   limitsShare?: number;
 }
@@ -171,6 +177,7 @@ export async function startRouter(o: RouterOptions): Promise<RunningRouter> {
       void budgetGauges.refresh();
     },
     onRejected: events.configRejected,
+    waitForValidConfig: o.waitForConfig ?? false,
   });
   await reloader.start();
   learning.start(state);
@@ -227,6 +234,7 @@ export async function startRouter(o: RouterOptions): Promise<RunningRouter> {
     hrNow: () => performance.now(),
     maxBodyBytes: o.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
     ready: () => !drain.draining && (o.clusterWorker?.podReady() ?? true),
+    notReadyReason: () => (drain.draining ? "draining" : reloader.waiting),
     drain,
   });
   const server = createServer({ keepAliveTimeout: 65_000 }, app);
@@ -394,7 +402,8 @@ function tracingFor(settings: TracingSettings | null, logger: Logger): Tracing |
 function feedbackKeys(state: RouterState, o: RouterOptions): () => Uint8Array {
   const fallback = o.feedbackKey ?? randomBytes(32);
   const fromCredentials = (): string | undefined => state.current?.credentials.get(FEEDBACK_KEY_CREDENTIAL);
-  if (o.feedbackKey === undefined && fromCredentials() === undefined)
+  // Waiting for a first config (--wait-for-config): its credentials are not read yet, so nothing to say yet.
+  if (o.feedbackKey === undefined && state.current !== null && fromCredentials() === undefined)
     o.logger.info(
       { credential: FEEDBACK_KEY_CREDENTIAL },
       "Generated a per-process feedback signing key: feedback tokens verify only on this process",

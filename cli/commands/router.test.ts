@@ -52,6 +52,23 @@ describe("routewise router --config DIR (standalone)", () => {
   });
 });
 
+describe("routewise router --config DIR --wait-for-config", () => {
+  it("reads the directory as the operator's mounted ConfigMap even while it holds no config.json yet", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "routewise-wait-"));
+    writeFileSync(join(dir, "policies.yaml"), POLICIES); // would be standalone without the flag
+    const source = configSource({ config: dir, namespace: "default", waitForConfig: true });
+    expect(source.standalone).toBe(false);
+    await expect(source.load()).rejects.toThrow(`${dir}: holds neither config.json nor config.json.gz`);
+  });
+
+  it("waits for a config path that does not exist yet, which fails fast without the flag", async () => {
+    const missing = join(mkdtempSync(join(tmpdir(), "routewise-wait-")), "config");
+    expect(() => configSource({ config: missing, namespace: "default" })).toThrow(`${missing}: no such file`);
+    const source = configSource({ config: missing, namespace: "default", waitForConfig: true });
+    await expect(source.load()).rejects.toThrow(`${missing}: no such file or directory`);
+  });
+});
+
 describe("routewise router's shared state flags", () => {
   const defaults = { stateFailurePolicy: "open", stateTimeout: "200", stateKeyPrefix: "routewise:standalone" };
 

@@ -50,6 +50,7 @@ interface RouterFlags {
   stateTimeout: string;
   stateKeyPrefix: string;
   workers: string;
+  waitForConfig?: boolean;
 }
 
 export function registerRouterCommand(program: Command): void {
@@ -59,6 +60,10 @@ export function registerRouterCommand(program: Command): void {
     .requiredOption(
       "-c, --config <path>",
       "RouterConfig JSON file, a mounted ConfigMap directory (config.json), or CR YAML files/directory (standalone)",
+    )
+    .option(
+      "--wait-for-config",
+      "the config is the operator's (RouterConfig JSON, a mounted ConfigMap): when it is missing or invalid, serve unready (/readyz 503) and load it once valid, instead of exiting",
     )
     .option("--credentials <dir>", "directory with one file per credential key (the operator's Secret, mounted)")
     .option(
@@ -160,6 +165,7 @@ async function runRouter(flags: RouterFlags, logger: Logger, workers: number): P
     auth: flags.apiKeys ? loadApiKeys(flags.apiKeys) : null,
     maxBodyBytes: Number(flags.maxBodyBytes),
     drainTimeoutMs: Number(flags.drainTimeout),
+    waitForConfig: flags.waitForConfig === true,
     ...optionalFiles(flags),
     // Standalone: no operator learns for this router, so it learns from its own samples (ADR 12).
     ...(source.standalone ? { localLearning: { intervalMs: positiveMs(flags.learningInterval) } } : {}),
@@ -173,7 +179,9 @@ async function runRouter(flags: RouterFlags, logger: Logger, workers: number): P
   else
     logger.info(
       { url: router.url, metricsUrl: router.metricsUrl, routes, config: flags.config },
-      `Routewise router listening on ${router.url} (routes: ${routes.join(", ")})`,
+      router.state.current
+        ? `Routewise router listening on ${router.url} (routes: ${routes.join(", ")})`
+        : `Routewise router listening on ${router.url}, not ready until ${flags.config} holds a valid config`,
     );
   handleSignals(logger, () => router.stop());
 }
@@ -239,17 +247,25 @@ function positiveMs(value: string): number {
   return ms;
 }
 
-/** JSON config (file or ConfigMap dir with config.json), else standalone CR YAML. */
-export function configSource(flags: Pick<RouterFlags, "config" | "credentials" | "namespace">): ConfigSource {
+/**
+ * JSON config (file or ConfigMap dir with config.json), else standalone CR YAML. --wait-for-config: always the
+ * operator's JSON, even while the path is missing or holds no config.json yet (the reloader waits for it).
+ */
+export function configSource(
+  flags: Pick<RouterFlags, "config" | "credentials" | "namespace" | "waitForConfig">,
+): ConfigSource {
   const path = flags.config;
-  if (!existsSync(path)) throw new CliError(`${path}: no such file or directory`);
-  const mounted = statSync(path).isDirectory() ? mountedConfigFile(path) !== null : extname(path) === ".json";
+  const wait = flags.waitForConfig === true;
+  if (!wait && !existsSync(path)) throw new CliError(`${path}: no such file or directory`);
+  const mounted = wait || (statSync(path).isDirectory() ? mountedConfigFile(path) !== null : extname(path) === ".json");
   const watchPaths = [path, ...(flags.credentials ? [flags.credentials] : [])];
   if (mounted) {
     return {
       watchPaths,
       standalone: false,
-      load: () => Promise.resolve(readMountedConfig({ config: path, credentials: flags.credentials })),
+      // A read error rejects (the executor's throw), like every other load failure.
+      load: () =>
+        new Promise((resolve) => resolve(readMountedConfig({ config: path, credentials: flags.credentials }))),
     };
   }
   // One client-key salt per process: a reload recompiles the keys' hashes with it, so they change only with the keys.

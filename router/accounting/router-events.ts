@@ -10,7 +10,8 @@ import { configuredBudgets } from "../select/budget.js";
 export interface RouterEvents {
   /** A config is in force; `unavailable` are its routes that cannot serve (route name → why). */
   configApplied: (config: RouterConfig, unavailable: ReadonlyMap<string, string>) => void;
-  configRejected: (err: Error) => void;
+  /** `waiting`: no config is in force yet (the router stays unready), rather than a last good one kept. */
+  configRejected: (err: Error, waiting: boolean) => void;
   circuitChanged: (providerId: string, open: boolean) => void;
   /** Decision-cache hooks for the classifiers. */
   classifierCache: { onCacheHit: () => void; onCacheMiss: () => void };
@@ -39,9 +40,14 @@ export function createRouterEvents(metrics: RouterMetrics, logger: Logger): Rout
         "Loaded router config",
       );
     },
-    configRejected: (err) => {
+    configRejected: (err, waiting) => {
       metrics.configReloads.inc({ outcome: "invalid" });
-      logger.error({ err: { message: err.message } }, "Rejected new router config; keeping the last good one");
+      logger.error(
+        { err: { message: err.message } },
+        waiting
+          ? "Rejected router config; not ready until a valid one arrives"
+          : "Rejected new router config; keeping the last good one",
+      );
     },
     circuitChanged: (providerId, open) => {
       metrics.circuitOpen.set({ provider: providerId }, open ? 1 : 0);

@@ -93,4 +93,9 @@ describe("readMountedConfig", () => {
     expect(() => readMountedConfig({ config: dir })).toThrow(`${dir}: holds neither config.json nor config.json.gz`);
     rmSync(dir, { recursive: true });
   });
+
+  it("names the path when it does not exist", () => {
+    const missing = join(tempDir(), "config");
+    expect(() => readMountedConfig({ config: missing })).toThrow(`${missing}: no such file or directory`);
+  });
 });

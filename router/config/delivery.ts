@@ -8,7 +8,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { gunzipSync, gzipSync } from "node:zlib";
-import type { LoadedConfig } from "./reloader.js";
+import { ConfigFileError, type LoadedConfig } from "./reloader.js";
 
 /** The chart's default ModelGateway. */
 export const DEFAULT_GATEWAY_NAME = "routewise";
@@ -79,7 +79,9 @@ function readConfigFile(file: string): unknown {
   try {
     return JSON.parse(text) as unknown;
   } catch (err) {
-    throw new Error(`${file}: not valid JSON (${err instanceof Error ? err.message : String(err)})`, { cause: err });
+    // The parser's message quotes the text around the error: logged, never served (the reason).
+    const message = `${file}: not valid JSON (${err instanceof Error ? err.message : String(err)})`;
+    throw new ConfigFileError(message, `${file}: not valid JSON`, { cause: err });
   }
 }
 
@@ -107,7 +109,14 @@ export interface MountedConfigPaths {
  * `config.json` to `config.json.gz` (it grew past MAX_PLAIN_CONFIG_BYTES) is followed.
  */
 export function readMountedConfig(paths: MountedConfigPaths): LoadedConfig {
+  if (!existsSync(paths.config)) {
+    const missing = `${paths.config}: no such file or directory`;
+    throw new ConfigFileError(missing, missing);
+  }
   const file = statSync(paths.config).isDirectory() ? mountedConfigFile(paths.config) : paths.config;
-  if (file === null) throw new Error(`${paths.config}: holds neither ${CONFIG_KEY} nor ${CONFIG_GZ_KEY}`);
+  if (file === null) {
+    const empty = `${paths.config}: holds neither ${CONFIG_KEY} nor ${CONFIG_GZ_KEY}`;
+    throw new ConfigFileError(empty, empty);
+  }
   return { config: readConfigFile(file), credentials: readCredentialsDir(paths.credentials) };
 }

@@ -3,11 +3,46 @@
  * which sees a kubelet's atomic ConfigMap/Secret symlink swap) or a poll notices a change. A config that fails
  * to load or validate is refused: the last good one stays in force, and the failure is logged and counted once per
  * distinct rejected content (a bad file that stays in place is not reported again at every poll).
+ *
+ * The first config is special: with nothing to fall back to, start() throws (standalone: fail fast with the
+ * file/field error), unless `waitForValidConfig` (the operator's mounted ConfigMap): then the reloader keeps
+ * watching and polling with no config in force, `waiting` says why (safe to serve on /readyz), and the first valid
+ * config that appears is applied.
  */
 import { watch, type FSWatcher } from "node:fs";
 import type { RouterConfig } from "./types.js";
 import { contentHash } from "./hash.js";
-import { parseRouterConfig } from "./parse.js";
+import { ConfigError, parseRouterConfig } from "./parse.js";
+
+/** A config file that is missing or not JSON; `reason` names the file but quotes none of its content. */
+export class ConfigFileError extends Error {
+  override readonly name = "ConfigFileError";
+  constructor(
+    message: string,
+    readonly reason: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+/** Longest reason served on /readyz. */
+const MAX_REASON_LENGTH = 300;
+
+/**
+ * Why a config was refused, in words safe to serve unauthenticated on /readyz: a ConfigError names the field and
+ * the rule (never a credential: those live in the Secret, not the config), a file error names the file; anything
+ * else (e.g. a custom classifier that failed to load) only says where to look.
+ */
+export function refusalReason(error: Error): string {
+  const reason =
+    error instanceof ConfigError
+      ? error.message
+      : error instanceof ConfigFileError
+        ? error.reason
+        : "the router config could not be loaded (see the router log)";
+  return reason.length > MAX_REASON_LENGTH ? `${reason.slice(0, MAX_REASON_LENGTH - 1)}…` : reason;
+}
 
 export interface LoadedConfig {
   /** Raw config JSON (validated by parseRouterConfig here). */
@@ -30,7 +65,13 @@ export interface ReloaderOptions {
     credentials: ReadonlyMap<string, string>,
     unavailable: ReadonlyMap<string, string>,
   ) => void;
-  onRejected: (error: Error) => void;
+  /** `waiting`: no config is in force yet (the router is not ready), rather than a last good one kept. */
+  onRejected: (error: Error, waiting: boolean) => void;
+  /**
+   * When the first config is unusable, start anyway with none (instead of throwing) and apply the first valid one
+   * that appears: for the operator's mounted ConfigMap, whose content can be fixed while the pod runs.
+   */
+  waitForValidConfig?: boolean;
 }
 
 export class ConfigReloader {
@@ -39,19 +80,23 @@ export class ConfigReloader {
   private debounce: NodeJS.Timeout | null = null;
   private fingerprint = "";
   private appliedHash = "";
+  private applied: RouterConfig | null = null;
   private running: Promise<void> | null = null;
   private unavailable: ReadonlyMap<string, string> = new Map();
   private again = false;
   /** What the last refusal was about: the same bad content is logged and counted once, not every poll. */
   private rejected: string | null = null;
+  /** Why no config is in force yet (refusalReason), while waiting for the first valid one; null once one is. */
+  private waitingFor: string | null = null;
 
   constructor(private readonly options: ReloaderOptions) {}
 
-  /** Loads once; throws when the first config is unusable (nothing to fall back to). */
-  async start(): Promise<RouterConfig> {
-    const loaded = await this.options.load();
-    const config = parseRouterConfig(loaded.config);
-    this.apply(config, loaded.credentials, await this.prepare(config));
+  /**
+   * Loads once; throws when the first config is unusable (nothing to fall back to), unless waitForValidConfig:
+   * then it resolves to null, not ready, and keeps watching.
+   */
+  async start(): Promise<RouterConfig | null> {
+    const config = this.options.waitForValidConfig ? await this.firstOrNull() : await this.first();
     for (const path of this.options.watchPaths) {
       try {
         this.watchers.push(
@@ -66,6 +111,11 @@ export class ConfigReloader {
     this.timer = setInterval(() => void this.reload(), this.options.pollIntervalMs);
     this.timer.unref();
     return config;
+  }
+
+  /** Why the router has no config yet (safe to serve on /readyz); null once a config is in force. */
+  get waiting(): string | null {
+    return this.waitingFor;
   }
 
   stop(): void {
@@ -91,6 +141,20 @@ export class ConfigReloader {
     return this.running;
   }
 
+  private async first(): Promise<RouterConfig> {
+    const loaded = await this.options.load();
+    const config = parseRouterConfig(loaded.config);
+    this.apply(config, loaded.credentials, await this.prepare(config));
+    return config;
+  }
+
+  /** The first config, or null (logged once) when it is unusable: loadOnce() retries at every change and poll. */
+  private async firstOrNull(): Promise<RouterConfig | null> {
+    this.waitingFor = "no router config loaded yet";
+    await this.loadOnce();
+    return this.applied; // null unless that first load applied a config
+  }
+
   private schedule(): void {
     if (this.debounce) clearTimeout(this.debounce);
     this.debounce = setTimeout(() => void this.reload(), 100);
@@ -111,7 +175,8 @@ export class ConfigReloader {
       const digest = contentHash({ content, error: error.message });
       if (digest === this.rejected) return;
       this.rejected = digest;
-      this.options.onRejected(error);
+      if (this.waitingFor !== null) this.waitingFor = refusalReason(error);
+      this.options.onRejected(error, this.waitingFor !== null);
     }
   }
 
@@ -129,6 +194,8 @@ export class ConfigReloader {
     if (fp === this.fingerprint) return;
     this.fingerprint = fp;
     this.appliedHash = config.hash;
+    this.applied = config;
+    this.waitingFor = null;
     this.unavailable = unavailable;
     this.options.onApplied(config, credentials, unavailable);
   }

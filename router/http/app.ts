@@ -35,8 +35,16 @@ export interface AppDeps extends ChatDeps {
   maxBodyBytes: number;
   /** False while starting (no config) or draining for shutdown. */
   ready: () => boolean;
+  /** Why /readyz answers 503, when known (no valid config yet, draining); safe to serve unauthenticated. */
+  notReadyReason?: () => string | null;
   /** Tracks responses for shutdown and refuses requests that arrive while draining. */
   drain: Drain;
+}
+
+/** The reason a /readyz 503 gives, when there is one to give. */
+function notReady(deps: AppDeps, noConfig: boolean): { reason?: string } {
+  const reason = deps.notReadyReason?.() ?? (noConfig ? "no router config loaded yet" : null);
+  return reason === null ? {} : { reason };
 }
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
@@ -73,7 +81,7 @@ export function createApp(deps: AppDeps): RequestListener {
   app.get("/readyz", (_req, res) => {
     const snap = deps.snapshot();
     if (deps.ready() && snap) res.json({ status: "ready", config: snap.config.hash });
-    else res.status(503).json({ status: "not ready" });
+    else res.status(503).json({ status: "not ready", ...notReady(deps, snap === null) });
   });
   app.get("/v1/models", (req, res) => {
     res.json(listModels(deps.snapshot(), deps.auth, (n) => req.get(n)));

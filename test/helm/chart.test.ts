@@ -482,6 +482,7 @@ describe("rendered objects (golden fields)", () => {
     expect(c.args).toEqual([
       "router",
       "--config=/etc/routewise/config",
+      "--wait-for-config",
       "--credentials=/etc/routewise/credentials",
       "--port=8080",
       "--metrics-port=9464",
