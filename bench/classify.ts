@@ -17,6 +17,7 @@ import { parseArgs } from "node:util";
 import { featurizeSparse, prepareInput, promptKey } from "../router/classify/featurize.js";
 import { OnnxClassifier } from "../router/classify/onnx-classifier.js";
 import type { Classification, ClassifyInput } from "../router/classify/types.js";
+import { wordTag } from "./lib/prompts.js";
 
 const SENTENCES = [
   "Explain the difference between a process and a thread in an operating system.",
@@ -35,16 +36,6 @@ const TAG_WORDS = [
   "maple", "nectar", "orchid", "pepper", "quartz", "raven", "saffron", "tundra", "umber", "violet", "willow", "yarrow",
 ]; // prettier-ignore
 
-function tag(i: number): string {
-  const out: string[] = [];
-  let n = i;
-  do {
-    out.push(TAG_WORDS[n % TAG_WORDS.length] ?? "");
-    n = Math.floor(n / TAG_WORDS.length);
-  } while (n > 0);
-  return out.join(" ");
-}
-
 /** Prompt i: 16-512 tokens of the sentences, then a tag no other prompt has. */
 function input(i: number): ClassifyInput {
   const lengths = [16, 32, 64, 128, 256, 512];
@@ -56,7 +47,7 @@ function input(i: number): ClassifyInput {
     parts.push(sentence);
     words += sentence.split(/\s+/).length;
   }
-  const prompt = `${parts.join(" ")} (ref ${tag(i)})`;
+  const prompt = `${parts.join(" ")} (ref ${wordTag(i, TAG_WORDS)})`;
   const system = i % 3 === 0 ? "You are a helpful assistant." : "";
   return { prompt, system, totalChars: prompt.length + system.length };
 }

@@ -11,13 +11,16 @@ const WORDS = [
   "acorn", "basil", "cobalt", "dune", "elm", "flint", "grove", "heron", "iris", "jade", "kelp", "lotus",
 ]; // prettier-ignore
 
-/** The number n written as words from WORDS (base 36, least significant first); distinct n give distinct tags. */
-export function wordTag(n: number): string {
+/**
+ * The number n written as words (base words.length, least significant first; default WORDS); distinct n give
+ * distinct tags.
+ */
+export function wordTag(n: number, words: readonly string[] = WORDS): string {
   const out: string[] = [];
   let rest = n;
   do {
-    out.push(WORDS[rest % WORDS.length] ?? "");
-    rest = Math.floor(rest / WORDS.length);
+    out.push(words[rest % words.length] ?? "");
+    rest = Math.floor(rest / words.length);
   } while (rest > 0);
   return out.join(" ");
 }
