@@ -237,15 +237,26 @@ function apiServerArgs(paths: ClusterPaths, pki: ClusterPki): string[] {
   ];
 }
 
-function controllerManagerArgs(paths: ClusterPaths, pki: ClusterPki): string[] {
-  const kubeconfig = pki.kubeconfigs["kube-controller-manager"];
+/** What kube-controller-manager and kube-scheduler share: their identity, a loopback secure port, no election. */
+function componentArgs(
+  name: "kube-controller-manager" | "kube-scheduler",
+  paths: ClusterPaths,
+  pki: ClusterPki,
+): string[] {
+  const kubeconfig = pki.kubeconfigs[name];
   return [
     `--kubeconfig=${kubeconfig}`,
     `--authentication-kubeconfig=${kubeconfig}`,
     `--authorization-kubeconfig=${kubeconfig}`,
     "--bind-address=127.0.0.1",
-    `--cert-dir=${join(paths.data, "kube-controller-manager")}`,
+    `--cert-dir=${join(paths.data, name)}`,
     "--leader-elect=false",
+  ];
+}
+
+function controllerManagerArgs(paths: ClusterPaths, pki: ClusterPki): string[] {
+  return [
+    ...componentArgs("kube-controller-manager", paths, pki),
     "--use-service-account-credentials=true",
     `--service-account-private-key-file=${join(pki.dir, "sa.key")}`,
     `--root-ca-file=${pki.caCert}`,
@@ -258,16 +269,7 @@ function controllerManagerArgs(paths: ClusterPaths, pki: ClusterPki): string[] {
 }
 
 function schedulerArgs(paths: ClusterPaths, pki: ClusterPki): string[] {
-  const kubeconfig = pki.kubeconfigs["kube-scheduler"];
-  return [
-    `--kubeconfig=${kubeconfig}`,
-    `--authentication-kubeconfig=${kubeconfig}`,
-    `--authorization-kubeconfig=${kubeconfig}`,
-    "--bind-address=127.0.0.1",
-    `--cert-dir=${join(paths.data, "kube-scheduler")}`,
-    "--leader-elect=false",
-    "--profiling=false",
-  ];
+  return [...componentArgs("kube-scheduler", paths, pki), "--profiling=false"];
 }
 
 /** The command line of each daemon (after its binary). */
