@@ -53,26 +53,37 @@ const PROBE_PROMPTS = [
 
 /** The graph's sparse input row for one prompt's features. */
 export function featureRow(f: SparseFeatures, width: number): SparseVector {
-  let nonZeroDense = 0;
-  for (const v of f.dense) if (v !== 0) nonZeroDense++;
-  const index = new Int32Array(nonZeroDense + f.slots.length);
-  const value = new Float32Array(index.length);
+  const row = transientRow(f, width);
+  return { width, index: row.index.slice(), value: row.value.slice() };
+}
+
+let rowIndex = new Int32Array(1024);
+let rowValue = new Float32Array(1024);
+
+/** featureRow in buffers the next call overwrites (no typed array allocated: see featurizeSparseTransient). */
+function transientRow(f: SparseFeatures, width: number): SparseVector {
+  const size = f.dense.length + f.slots.length;
+  if (rowIndex.length < size) {
+    rowIndex = new Int32Array(2 * size);
+    rowValue = new Float32Array(2 * size);
+  }
   let n = 0;
-  f.dense.forEach((v, j) => {
-    if (v === 0) return;
-    index[n] = j;
-    value[n++] = v;
-  });
-  f.slots.forEach((slot, k) => {
-    index[n] = DENSE_SIZE + slot;
-    value[n++] = f.values[k] ?? 0;
-  });
-  return { width, index, value };
+  for (let j = 0; j < f.dense.length; j++) {
+    const v = f.dense[j] as number;
+    if (v === 0) continue;
+    rowIndex[n] = j;
+    rowValue[n++] = v;
+  }
+  for (let k = 0; k < f.slots.length; k++) {
+    rowIndex[n] = DENSE_SIZE + (f.slots[k] as number);
+    rowValue[n++] = f.values[k] ?? 0;
+  }
+  return { width, index: rowIndex.subarray(0, n), value: rowValue.subarray(0, n) };
 }
 
 /** The JS path's outputs for one row, by name. */
 export function runJs(graph: SparseGraph, f: SparseFeatures): RowOutputs {
-  return runJsRow(graph, featureRow(f, graph.inputWidth));
+  return runJsRow(graph, transientRow(f, graph.inputWidth));
 }
 
 /** The JS path's outputs for one sparse input row, by name. */

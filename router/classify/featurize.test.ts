@@ -6,6 +6,7 @@ import {
   featureSize,
   featurize,
   featurizeSparse,
+  featurizeSparseTransient,
   prepareInput,
   normalizeText,
   promptKey,
@@ -74,6 +75,21 @@ describe("featurizeSparse", () => {
       expect(sparse.slots.length).toBe(nonZero);
       sparse.slots.forEach((slot, k) => expect(full[DENSE_SIZE + slot]).toBe(sparse.values[k]));
     }
+  });
+
+  it("gives the transient features of featurizeSparse, and its own copies outlive the next call", () => {
+    const prompts = analyzerPrompts().slice(0, 20);
+    const owned = prompts.map((x) => featurizeSparse(prepareInput(x), DEFAULT_FEATURE_CONFIG));
+    prompts.forEach((x, i) => {
+      const transient = featurizeSparseTransient(prepareInput(x), DEFAULT_FEATURE_CONFIG);
+      const copy = { dense: [...transient.dense], slots: [...transient.slots], values: [...transient.values] };
+      const mine = owned[i];
+      expect(copy).toEqual({
+        dense: [...(mine?.dense ?? [])],
+        slots: [...(mine?.slots ?? [])],
+        values: [...(mine?.values ?? [])],
+      });
+    });
   });
 
   it("keys the prepared input as promptKey does", () => {

@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import { LEXICON_NAMES, buildLexiconIndex, lexiconMask } from "./lexicons.js";
 import type { ClassifyInput } from "./types.js";
 
@@ -163,12 +163,8 @@ export function prepareInput(full: ClassifyInput): PreparedInput {
   const input = boundedInput(full);
   const norm = normalizeText(input.prompt);
   const context = Math.round(Math.log1p(extraContext(input)) * 4);
-  const key = createHash("sha1")
-    .update(normalizeText(input.system))
-    .update("\u0000")
-    .update(norm)
-    .update(`\u0000${context}`)
-    .digest("base64");
+  // One-shot crypto.hash: no Hash object per request; the same UTF-8 bytes as updating piece by piece.
+  const key = hash("sha1", `${normalizeText(input.system)}\u0000${norm}\u0000${context}`, "base64");
   return { input, norm, key };
 }
 
@@ -210,11 +206,23 @@ export function scatter(out: Float32Array, features: SparseFeatures): void {
 
 /** The features of a prepared input without the full vector (no 2^hashBits allocation or fill per call). */
 export function featurizeSparse(prepared: PreparedInput, config: FeatureConfig): SparseFeatures {
+  const f = featurizeSparseTransient(prepared, config);
+  return { dense: f.dense.slice(), slots: f.slots.slice(), values: f.values.slice() };
+}
+
+const DENSE_SCRATCH = new Float32Array(DENSE_SIZE);
+
+/**
+ * featurizeSparse's features in buffers the next call overwrites, for a caller that is done with them before it
+ * featurizes again (the JS evaluator, synchronous). A typed array of more than 64 bytes lives outside V8's heap and
+ * costs microseconds to allocate; this path allocates none (ADR 5).
+ */
+export function featurizeSparseTransient(prepared: PreparedInput, config: FeatureConfig): SparseFeatures {
   const { input, norm } = prepared;
   const words = norm.match(WORD_RE) ?? [];
-  const dense = new Float32Array(DENSE_SIZE);
-  denseFeatures(dense, input, words);
-  return { dense, ...hashedFeatures(norm, words, config) };
+  DENSE_SCRATCH.fill(0);
+  denseFeatures(DENSE_SCRATCH, input, words);
+  return { dense: DENSE_SCRATCH, ...hashedFeatures(norm, words, config) };
 }
 
 function extraContext(input: ClassifyInput): number {
@@ -385,10 +393,11 @@ function hashRange(text: string, start: number, end: number, seed: number): numb
   return fmix32(h);
 }
 
-/** Scratch for one featurize call: counts per hashed slot plus the list of touched slots. */
+/** Scratch for one featurize call: counts per hashed slot, the list of touched slots, and their final values. */
 interface HashScratch {
   counts: Float32Array;
   touched: Int32Array;
+  values: Float32Array;
   n: number;
 }
 
@@ -397,7 +406,8 @@ const scratchBySize = new Map<number, HashScratch>();
 function scratchFor(slots: number, maxTouched: number): HashScratch {
   let s = scratchBySize.get(slots);
   if (s === undefined || s.touched.length < maxTouched) {
-    s = { counts: new Float32Array(slots), touched: new Int32Array(Math.max(maxTouched, 4096)), n: 0 };
+    const size = Math.max(maxTouched, 4096);
+    s = { counts: new Float32Array(slots), touched: new Int32Array(size), values: new Float32Array(size), n: 0 };
     scratchBySize.set(slots, s);
   }
   s.n = 0;
@@ -443,12 +453,12 @@ function log1p(x: number): number {
 }
 
 /**
- * sign(c)*log1p(|c|) of every touched slot, L2-normalised, as (slot, value) pairs; clears the scratch. Each value is
- * rounded to float32 before it is scaled, then again after, as when it was written into the full vector and scaled
- * there (the trained model's bytes).
+ * sign(c)*log1p(|c|) of every touched slot, L2-normalised, as (slot, value) pairs (views of the scratch, valid until
+ * the next call); clears the counts. Each value is rounded to float32 before it is scaled, then again after, as when
+ * it was written into the full vector and scaled there (the trained model's bytes).
  */
 function flush(s: HashScratch): { slots: Int32Array; values: Float32Array } {
-  const values = new Float32Array(s.n);
+  const { values } = s;
   let sumSq = 0;
   let unique = 0;
   for (let k = 0; k < s.n; k++) {
@@ -461,11 +471,12 @@ function flush(s: HashScratch): { slots: Int32Array; values: Float32Array } {
     s.touched[unique++] = slot;
     sumSq += t * t;
   }
-  const slots = s.touched.slice(0, unique);
-  if (sumSq === 0) return { slots, values: values.subarray(0, unique) };
-  const inv = 1 / Math.sqrt(sumSq);
-  for (let k = 0; k < unique; k++) values[k] = (values[k] ?? 0) * inv;
-  return { slots, values: values.slice(0, unique) };
+  const slots = s.touched.subarray(0, unique);
+  if (sumSq !== 0) {
+    const inv = 1 / Math.sqrt(sumSq);
+    for (let k = 0; k < unique; k++) values[k] = (values[k] ?? 0) * inv;
+  }
+  return { slots, values: values.subarray(0, unique) };
 }
 
 /** The text windows used for n-grams: head and tail of long prompts. */

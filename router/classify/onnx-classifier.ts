@@ -10,7 +10,7 @@ import type * as OrtEngine from "./ort-engine.js";
 import { checkStoredProbes, PROBE_OUTPUTS_FILE } from "./probe-outputs.js";
 import { readOnnxGraph } from "./onnx-proto.js";
 import type { PreparedInput } from "./featurize.js";
-import { featureSize, featurizeSparse, prepareInput } from "./featurize.js";
+import { featureSize, featurizeSparse, featurizeSparseTransient, prepareInput } from "./featurize.js";
 import { LruCache } from "./lru.js";
 import type { ClassifierMetadata, TensorSpec } from "./model-metadata.js";
 import { ANALYZER_INPUT, applyCalibration, parseClassifierMetadata } from "./model-metadata.js";
@@ -240,10 +240,12 @@ export class OnnxClassifier implements Classifier {
     }
     this.cacheMisses++;
     this.options.onCacheMiss?.();
-    const features = featurizeSparse(prepared, this.model.metadata.feature);
-    if (this.graph !== null) return this.remember(prepared, this.decode(runJs(this.graph, features)));
+    const config = this.model.metadata.feature;
+    // The JS path reads the features at once, so they may stay in the featurizer's reused buffers.
+    if (this.graph !== null)
+      return this.remember(prepared, this.decode(runJs(this.graph, featurizeSparseTransient(prepared, config))));
     return this.ortBatcher()
-      .submit(features)
+      .submit(featurizeSparse(prepared, config))
       .then((out) => this.remember(prepared, this.decode(out)));
   }
 

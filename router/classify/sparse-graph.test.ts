@@ -102,6 +102,27 @@ describe("compileSparseGraph", () => {
     expect(await maxDiff(spec, w, rows)).toBeLessThanOrEqual(1e-5);
   });
 
+  it("gives every row the answer a freshly compiled graph gives, though one graph reuses its buffers for every row", () => {
+    const random = rng(23);
+    const bytes = encodeOnnxModel(analyzerSpec(random));
+    const compile = () => {
+      const compiled = compileSparseGraph(readOnnxGraph(bytes), "features", width);
+      if (!compiled.ok) throw new Error(compiled.reason);
+      return compiled.graph;
+    };
+    // Small and large rows alternating: a sparse buffer grows, and a shorter row after a longer one must not see
+    // the longer one's entries; an all-zero hashed block must not see the last row's.
+    const sizes = [3, 400, 5, 0, 1200, 1, 60];
+    const rows = sizes.map((n) => randomRow(random, width, DENSE_SIZE, n));
+    const shared = compile();
+    const outputs = rows.map((row) => shared.run(row));
+    outputs[0]?.[0]?.fill(99); // the caller owns what run() returns
+    rows.forEach((row, i) => {
+      expect(shared.run(row)).toEqual(compile().run(row));
+      if (i > 0) expect(outputs[i]).toEqual(compile().run(row));
+    });
+  });
+
   it("refuses a graph with an op it does not implement, naming the node", () => {
     const spec = analyzerModelSpec(feature, new Float32Array(width * HEAD_WIDTH), new Float32Array(HEAD_WIDTH));
     const nodes = spec.nodes.map((n) => (n.opType === "Sigmoid" ? { ...n, outputs: ["pre"] } : n));

@@ -18,24 +18,55 @@ export interface SparseVector {
   value: Float32Array;
 }
 
-interface Dense {
-  kind: "dense";
-  data: Float64Array;
-}
+const NO_INDEX = new Int32Array(0);
+const NO_VALUES = new Float64Array(0);
 
-interface Sparse {
-  kind: "sparse";
-  width: number;
-  index: Int32Array;
-  value: Float64Array | Float32Array;
-}
+/**
+ * Where one per-row value lives while a row is evaluated: dense (`data`, `width` values) or sparse (the first `n`
+ * entries of `index` and `value`). A compiled graph allocates its registers once and every run overwrites them
+ * (run() is synchronous, and the graph is in SSA form: each step writes only its own output registers). Typed
+ * arrays of more than 64 bytes live outside V8's heap and cost ~1-3 µs each to allocate, so allocating a dozen per
+ * decision, as this evaluator first did, cost more than the arithmetic (ADR 5).
+ */
+class Register {
+  sparse = false;
+  /** Dense values; for a sparse register, the buffer dense() scatters it into. Allocated on first use. */
+  private dense: Float64Array | null = null;
+  index: Int32Array = NO_INDEX;
+  value: Float64Array | Float32Array = NO_VALUES;
+  n = 0;
 
-type Row = Dense | Sparse;
+  constructor(readonly width: number) {}
+
+  /** The dense buffer (zeroed when first allocated; otherwise holding the last run's values). */
+  buffer(): Float64Array {
+    this.dense ??= new Float64Array(this.width);
+    return this.dense;
+  }
+
+  /** Makes this register dense and returns its buffer for the caller to overwrite entirely. */
+  writeDense(): Float64Array {
+    this.sparse = false;
+    return this.buffer();
+  }
+
+  /** Makes this register sparse with room for `capacity` entries (n = 0); the caller appends and sets n. */
+  writeSparse(capacity: number): { index: Int32Array; value: Float64Array } {
+    this.sparse = true;
+    this.n = 0;
+    if (this.index.length < capacity || !(this.value instanceof Float64Array)) {
+      const size = Math.max(capacity, 2 * this.index.length, 16);
+      this.index = new Int32Array(size);
+      this.value = new Float64Array(size);
+    }
+    return { index: this.index, value: this.value };
+  }
+}
 
 /** What compilation knows of a value: a per-row vector of a fixed width, or a constant (initializer). */
 type Known = { kind: "row"; width: number } | { kind: "const"; tensor: OnnxTensorValue };
 
-type Step = (regs: Row[]) => void;
+type Step = (regs: readonly Register[]) => void;
 
 export type CompileResult = { ok: true; graph: SparseGraph } | { ok: false; reason: string };
 
@@ -50,11 +81,19 @@ function fail(node: OnnxNodeValue, index: number, why: string): never {
   throw new Unsupported(`node ${index} (${node.opType}): ${why}`);
 }
 
-function dense(row: Row): Float64Array {
-  if (row.kind === "dense") return row.data;
-  const out = new Float64Array(row.width);
-  for (let k = 0; k < row.index.length; k++) out[row.index[k] ?? 0] = row.value[k] ?? 0;
+/** The register's values as a dense vector (a sparse register is scattered into its own buffer). */
+function dense(r: Register): Float64Array {
+  const out = r.buffer();
+  if (!r.sparse) return out;
+  out.fill(0);
+  for (let k = 0; k < r.n; k++) out[r.index[k] ?? 0] = r.value[k] ?? 0;
   return out;
+}
+
+/** Copies `from` into `to` (same length). */
+function copy(to: Float64Array, from: Float64Array): Float64Array {
+  to.set(from);
+  return to;
 }
 
 function elements(t: OnnxTensorValue): number {
@@ -83,7 +122,8 @@ function floatAttr(node: OnnxNodeValue, name: string, fallback: number): number 
 
 interface Plan {
   steps: readonly Step[];
-  registers: number;
+  /** Width of each register, register 0 being the input. */
+  widths: readonly number[];
   inputWidth: number;
   /** In graph output order. */
   outputs: readonly { name: string; reg: number; width: number }[];
@@ -96,19 +136,37 @@ export class SparseGraph {
   /** Width of each output, in graph output order. */
   readonly outputWidths: readonly number[];
 
+  private readonly regs: readonly Register[];
+
   constructor(private readonly plan: Plan) {
+    this.regs = plan.widths.map((w) => new Register(w));
     this.inputWidth = plan.inputWidth;
     this.outputNames = plan.outputs.map((o) => o.name);
     this.outputWidths = plan.outputs.map((o) => o.width);
   }
 
-  /** Evaluates one row; returns one Float32Array per graph output. */
+  /** Evaluates one row; returns one Float32Array per graph output (the caller's: nothing else refers to them). */
   run(row: SparseVector): Float32Array[] {
     if (row.width !== this.inputWidth) throw new Error(`input row has ${row.width} values, want ${this.inputWidth}`);
-    const regs = new Array<Row>(this.plan.registers);
-    regs[0] = { kind: "sparse", width: row.width, index: row.index, value: row.value };
-    for (const step of this.plan.steps) step(regs);
-    return this.plan.outputs.map((o) => Float32Array.from(dense(regs[o.reg] as Row)));
+    const { regs } = this;
+    const input = regs[0] as Register;
+    input.sparse = true;
+    input.index = row.index;
+    input.value = row.value;
+    input.n = row.index.length;
+    try {
+      for (const step of this.plan.steps) step(regs);
+    } finally {
+      // The input register must not keep the caller's arrays alive.
+      input.index = NO_INDEX;
+      input.value = NO_VALUES;
+    }
+    return this.plan.outputs.map((o) => {
+      const values = dense(regs[o.reg] as Register);
+      const out = new Float32Array(values.length);
+      out.set(values);
+      return out;
+    });
   }
 }
 
@@ -124,6 +182,7 @@ export function compileSparseGraph(graph: OnnxGraphValue, inputName: string, wid
 
 class Compiler {
   private readonly reg = new Map<string, number>();
+  private readonly widths: number[] = [];
   private readonly known = new Map<string, Known>();
   private readonly steps: Step[] = [];
 
@@ -148,7 +207,7 @@ class Compiler {
       if (k?.kind !== "row") throw new Unsupported(`graph output "${name}" is not computed per row`);
       return { name, reg: this.regOf(name), width: k.width };
     });
-    return new SparseGraph({ steps: this.steps, registers: this.reg.size, inputWidth: this.width, outputs });
+    return new SparseGraph({ steps: this.steps, widths: this.widths, inputWidth: this.width, outputs });
   }
 
   private defineRow(name: string, width: number): number {
@@ -156,6 +215,7 @@ class Compiler {
     this.known.set(name, { kind: "row", width });
     const r = this.reg.size;
     this.reg.set(name, r);
+    this.widths.push(width);
     return r;
   }
 
@@ -217,7 +277,7 @@ class Compiler {
     const to = Math.max(from, clamp(this.single(node, i, 2, null)));
     const out = this.defineRow(node.outputs[0] ?? "", to - from);
     this.emit((regs) => {
-      regs[out] = sliceRow(regs[x.reg] as Row, from, to);
+      sliceRow(regs[x.reg] as Register, from, to, regs[out] as Register);
     });
   }
 
@@ -229,10 +289,10 @@ class Compiler {
     const total = parts.reduce((a, p) => a + p.width, 0);
     const out = this.defineRow(node.outputs[0] ?? "", total);
     this.emit((regs) => {
-      regs[out] = concatRows(
-        parts.map((p) => regs[p.reg] as Row),
+      concatRows(
+        parts.map((p) => regs[p.reg] as Register),
         offsets,
-        total,
+        regs[out] as Register,
       );
     });
   }
@@ -243,7 +303,7 @@ class Compiler {
     const { weights, shape } = this.gemmWeights(node, i, a.width);
     const out = this.defineRow(node.outputs[0] ?? "", shape.n);
     this.emit((regs) => {
-      regs[out] = { kind: "dense", data: gemmRow(regs[a.reg] as Row, weights, shape) };
+      gemmRow(regs[a.reg] as Register, weights, shape, (regs[out] as Register).writeDense());
     });
   }
 
@@ -275,10 +335,11 @@ class Compiler {
     const outs = node.outputs.map((name, at) => this.defineRow(name, sizes[at] ?? 0));
     const starts = sizes.map((_, at) => sizes.slice(0, at).reduce((p, q) => p + q, 0));
     this.emit((regs) => {
-      const data = dense(regs[x.reg] as Row);
+      const data = dense(regs[x.reg] as Register);
       outs.forEach((r, at) => {
         const s = starts[at] ?? 0;
-        regs[r] = { kind: "dense", data: data.slice(s, s + (sizes[at] ?? 0)) };
+        const part = (regs[r] as Register).writeDense();
+        for (let j = 0; j < part.length; j++) part[j] = data[s + j] as number;
       });
     });
   }
@@ -289,11 +350,11 @@ class Compiler {
     this.unary(node, i, softmax);
   }
 
-  unary(node: OnnxNodeValue, i: number, f: (x: Float64Array) => Float64Array): void {
+  unary(node: OnnxNodeValue, i: number, f: (x: Float64Array, out: Float64Array) => void): void {
     const x = this.rowInput(node, i, 0);
     const out = this.defineRow(node.outputs[0] ?? "", x.width);
     this.emit((regs) => {
-      regs[out] = { kind: "dense", data: f(dense(regs[x.reg] as Row)) };
+      f(dense(regs[x.reg] as Register), (regs[out] as Register).writeDense());
     });
   }
 
@@ -318,15 +379,13 @@ class Compiler {
     const out = this.defineRow(node.outputs[0] ?? "", width);
     this.emit((regs) => {
       const first = operands[0];
-      const acc =
-        first === undefined
-          ? new Float64Array(width)
-          : Float64Array.from(first.constant ?? dense(regs[first.reg] as Row));
+      const acc = (regs[out] as Register).writeDense();
+      if (first === undefined) acc.fill(0);
+      else copy(acc, first.constant ?? dense(regs[first.reg] as Register));
       for (let v = 1; v < operands.length; v++) {
         const o = operands[v] as (typeof operands)[number];
-        combine(acc, o.constant ?? dense(regs[o.reg] as Row), op);
+        combine(acc, o.constant ?? dense(regs[o.reg] as Register), op);
       }
-      regs[out] = { kind: "dense", data: acc };
     });
   }
 }
@@ -358,77 +417,83 @@ function equalParts(width: number, parts: number): number[] | null {
   return parts > 0 && width % parts === 0 ? Array.from({ length: parts }, () => width / parts) : null;
 }
 
-function sigmoid(x: Float64Array): Float64Array {
-  const out = new Float64Array(x.length);
+function sigmoid(x: Float64Array, out: Float64Array): void {
   for (let j = 0; j < x.length; j++) out[j] = 1 / (1 + Math.exp(-(x[j] as number)));
-  return out;
 }
 
-function relu(x: Float64Array): Float64Array {
-  const out = new Float64Array(x.length);
+function relu(x: Float64Array, out: Float64Array): void {
   for (let j = 0; j < x.length; j++) out[j] = Math.max(0, x[j] as number);
-  return out;
 }
 
-function softmax(x: Float64Array): Float64Array {
+function softmax(x: Float64Array, out: Float64Array): void {
   let max = -Infinity;
   for (const v of x) if (v > max) max = v;
-  const out = x.map((v) => Math.exp(v - max));
   let sum = 0;
-  for (const v of out) sum += v;
-  for (let j = 0; j < out.length; j++) out[j] = (out[j] ?? 0) / sum;
-  return out;
+  for (let j = 0; j < x.length; j++) {
+    const e = Math.exp((x[j] as number) - max);
+    out[j] = e;
+    sum += e;
+  }
+  for (let j = 0; j < out.length; j++) out[j] = (out[j] as number) / sum;
 }
 
-function sliceRow(row: Row, from: number, to: number): Row {
-  if (row.kind === "dense") return { kind: "dense", data: row.data.slice(from, to) };
-  const width = to - from;
-  if (width <= DENSE_LIMIT) {
-    const data = new Float64Array(width);
-    for (let k = 0; k < row.index.length; k++) {
+/** Columns [from, to) of `row` into `out`: dense when narrow, else kept sparse. */
+function sliceRow(row: Register, from: number, to: number, out: Register): void {
+  if (!row.sparse) {
+    const src = row.buffer();
+    const data = out.writeDense();
+    for (let j = 0; j < data.length; j++) data[j] = src[from + j] as number;
+    return;
+  }
+  if (to - from <= DENSE_LIMIT) {
+    const data = out.writeDense();
+    data.fill(0);
+    for (let k = 0; k < row.n; k++) {
       const j = row.index[k] as number;
       if (j >= from && j < to) data[j - from] = row.value[k] as number;
     }
-    return { kind: "dense", data };
+    return;
   }
-  const index = new Int32Array(row.index.length);
-  const value = new Float64Array(row.index.length);
+  const { index, value } = out.writeSparse(row.n);
   let n = 0;
-  for (let k = 0; k < row.index.length; k++) {
+  for (let k = 0; k < row.n; k++) {
     const j = row.index[k] as number;
     if (j < from || j >= to) continue;
     index[n] = j - from;
     value[n++] = row.value[k] as number;
   }
-  return { kind: "sparse", width, index: index.subarray(0, n), value: value.subarray(0, n) };
+  out.n = n;
 }
 
-function concatRows(parts: readonly Row[], offsets: readonly number[], total: number): Row {
-  if (total <= DENSE_LIMIT) {
-    const data = new Float64Array(total);
+/** The parts side by side (at `offsets`) into `out`: dense when narrow, else sparse. */
+function concatRows(parts: readonly Register[], offsets: readonly number[], out: Register): void {
+  if (out.width <= DENSE_LIMIT) {
+    const data = out.writeDense();
     parts.forEach((p, at) => {
       data.set(dense(p), offsets[at] ?? 0);
     });
-    return { kind: "dense", data };
+    return;
   }
   // Dense parts are listed whole (their zeros cost a skipped multiply in the Gemm, not a branch here).
-  const size = parts.reduce((a, p) => a + (p.kind === "sparse" ? p.index.length : p.data.length), 0);
-  const index = new Int32Array(size);
-  const value = new Float64Array(size);
+  const size = parts.reduce((a, p) => a + (p.sparse ? p.n : p.width), 0);
+  const { index, value } = out.writeSparse(size);
   let n = 0;
   parts.forEach((p, at) => {
     const off = offsets[at] ?? 0;
-    if (p.kind === "sparse") {
-      for (let k = 0; k < p.index.length; k++) index[n + k] = (p.index[k] as number) + off;
-      value.set(p.value, n);
-      n += p.index.length;
+    if (p.sparse) {
+      for (let k = 0; k < p.n; k++) {
+        index[n] = (p.index[k] as number) + off;
+        value[n++] = p.value[k] as number;
+      }
       return;
     }
-    for (let j = 0; j < p.data.length; j++) index[n + j] = j + off;
-    value.set(p.data, n);
-    n += p.data.length;
+    const data = p.buffer();
+    for (let j = 0; j < p.width; j++) {
+      index[n] = j + off;
+      value[n++] = data[j] as number;
+    }
   });
-  return { kind: "sparse", width: total, index, value };
+  out.n = n;
 }
 
 interface GemmShape {
@@ -444,22 +509,20 @@ interface GemmShape {
  * alpha * row · B + beta * C, visiting only the row's non-zero columns: the hot loop of a decision. Four output
  * columns per pass over the row, accumulated in locals (registers) rather than in the output array.
  */
-function gemmRow(row: Row, weights: Float32Array, g: GemmShape): Float64Array {
-  const index = row.kind === "sparse" ? row.index : null;
-  const values = row.kind === "sparse" ? row.value : row.data;
-  const acc = new Float64Array(g.n);
+function gemmRow(row: Register, weights: Float32Array, g: GemmShape, acc: Float64Array): void {
+  const operand = row.sparse
+    ? { values: row.value, index: row.index, count: row.n }
+    : { values: row.buffer(), index: null, count: row.width };
   for (let o = 0; o < g.n; o += 4) {
-    const sums = columnBlock(values, index, weights, g, o);
+    const sums = columnBlock(operand, weights, g, o);
     for (let q = 0; q < 4 && o + q < g.n; q++)
       acc[o + q] = g.alpha * (sums[q] as number) + g.beta * (g.c[o + q] as number);
   }
-  return acc;
 }
 
 /** Dot products of the row with output columns o .. o+3 of B (columns past n repeat column o, unused). */
 function columnBlock(
-  values: Float64Array | Float32Array,
-  index: Int32Array | null,
+  { values, index, count }: { values: Float64Array | Float32Array; index: Int32Array | null; count: number },
   weights: Float32Array,
   g: GemmShape,
   o: number,
@@ -473,7 +536,7 @@ function columnBlock(
   let a1 = 0;
   let a2 = 0;
   let a3 = 0;
-  for (let e = 0; e < values.length; e++) {
+  for (let e = 0; e < count; e++) {
     const v = values[e] as number;
     if (v === 0) continue;
     const base = (index === null ? e : (index[e] as number)) * rowStride + o * colStride;
