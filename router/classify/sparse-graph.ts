@@ -22,7 +22,7 @@ const NO_INDEX = new Int32Array(0);
 const NO_VALUES = new Float64Array(0);
 
 /**
- * Where one per-row value lives while a row is evaluated: dense (`data`, `width` values) or sparse (the first `n`
+ * Where one per-row value lives while a row is evaluated: dense (buffer(): `width` values) or sparse (the first `n`
  * entries of `index` and `value`). A compiled graph allocates its registers once and every run overwrites them
  * (run() is synchronous, and the graph is in SSA form: each step writes only its own output registers). Typed
  * arrays of more than 64 bytes live outside V8's heap and cost ~1-3 µs each to allocate, so allocating a dozen per
@@ -31,7 +31,7 @@ const NO_VALUES = new Float64Array(0);
 class Register {
   sparse = false;
   /** Dense values; for a sparse register, the buffer dense() scatters it into. Allocated on first use. */
-  private dense: Float64Array | null = null;
+  private denseBuffer: Float64Array | null = null;
   index: Int32Array = NO_INDEX;
   value: Float64Array | Float32Array = NO_VALUES;
   n = 0;
@@ -40,8 +40,8 @@ class Register {
 
   /** The dense buffer (zeroed when first allocated; otherwise holding the last run's values). */
   buffer(): Float64Array {
-    this.dense ??= new Float64Array(this.width);
-    return this.dense;
+    this.denseBuffer ??= new Float64Array(this.width);
+    return this.denseBuffer;
   }
 
   /** Makes this register dense and returns its buffer for the caller to overwrite entirely. */

@@ -153,7 +153,8 @@ export function readJsonBody(req: IncomingMessage, limit: number): Promise<unkno
     });
     stream.once("end", () => {
       try {
-        resolve(parseBody(Buffer.concat(chunks, size).toString("utf8")));
+        const whole = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size);
+        resolve(parseBody(whole.toString("utf8")));
       } catch (err) {
         reject(err instanceof Error ? err : new Error(String(err)));
       }

@@ -192,7 +192,14 @@ export async function readText(
 
 /** Reads and parses a JSON body; unparsable text becomes UpstreamError("malformed"). */
 export async function readJson(res: Response, signal: AbortSignal, providerId: string): Promise<unknown> {
-  const text = await readText(res, signal, providerId);
+  let text: string;
+  try {
+    // undici's own collector (one Buffer.concat and decode at the end; a leading BOM skipped): no async iterator
+    // and StringDecoder per chunk, on the hot path of every non-streaming answer.
+    text = await res.body.text();
+  } catch (err) {
+    throw toUpstreamError(err, signal, providerId);
+  }
   try {
     return JSON.parse(text) as unknown;
   } catch (err) {
