@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseRouterConfig } from "../../router/config/parse.js";
-import { configSource, stateOptions } from "./router.js";
+import { applyHeapGrowingPercent, configSource, stateOptions } from "./router.js";
 
 const POLICIES = `apiVersion: routewise.dev/v1alpha1
 kind: ModelProvider
@@ -104,5 +104,14 @@ describe("routewise router's shared state flags", () => {
       /is empty/,
     );
     expect(() => stateOptions({ ...defaults, redisPasswordFile: join(dir, "empty") })).toThrow(/need --redis-url/);
+  });
+});
+
+describe("routewise router --heap-growing-percent", () => {
+  it("takes an integer percent from 0 (V8's own growth) to 1000 and refuses anything else by name", () => {
+    // "0" last: this test's own process goes back to V8's growth.
+    for (const ok of ["50", "1000", "0"]) expect(() => applyHeapGrowingPercent(ok)).not.toThrow();
+    for (const bad of ["", "abc", "-1", "12.5", "1001"])
+      expect(() => applyHeapGrowingPercent(bad)).toThrow(/--heap-growing-percent must be an integer from 0 to 1000/);
   });
 });
