@@ -37,6 +37,9 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
   const agents = new Map<string, Dispatcher>();
   const keepAliveTimeout = options.keepAliveTimeoutMs ?? 60_000;
   const connections = options.connectionsPerOrigin ?? null;
+  // Per provider object and CA bundle: the dispatcher without building its key on every request (configs are
+  // immutable once loaded; a reload's new objects find the same Agent by key, so sockets stay pooled).
+  const byProvider = new WeakMap<object, Map<string | null, Dispatcher>>();
   let users = 0;
   let closed: Promise<void> | null = null;
 
@@ -46,6 +49,9 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
   };
   return {
     dispatcherFor(provider, caBundle = null) {
+      let mine = byProvider.get(provider);
+      const known = mine?.get(caBundle);
+      if (known !== undefined) return known;
       const connectMs = provider.timeouts.connectMs > 0 ? provider.timeouts.connectMs : 0;
       const egress = provider.egress ?? ENVIRONMENT;
       const key = JSON.stringify([connectMs, egress.proxy, egress.proxyURL, caBundle]);
@@ -55,6 +61,8 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
         agent = newDispatcher(egress, pool, tlsOptions(connectMs, caBundle));
         agents.set(key, agent);
       }
+      if (mine === undefined) byProvider.set(provider, (mine = new Map<string | null, Dispatcher>()));
+      mine.set(caBundle, agent);
       return agent;
     },
     retain() {
@@ -84,13 +92,22 @@ function tlsOptions(connectMs: number, caBundle: string | null): { timeout?: num
 /**
  * direct: an Agent; url: a ProxyAgent tunnelling to the upstream (the TLS options apply to the upstream's
  * connection, not the proxy's); environment: undici's EnvHttpProxyAgent, which picks a ProxyAgent or a direct
- * Agent per request from HTTPS_PROXY / HTTP_PROXY / NO_PROXY.
+ * Agent per request from HTTPS_PROXY / HTTP_PROXY / NO_PROXY — or, when neither proxy variable is set (undici reads
+ * them once, when the agent is made), a direct Agent: EnvHttpProxyAgent would still parse every request's origin
+ * and read NO_PROXY from the environment to reach the same direct Agent.
  */
 function newDispatcher(egress: EgressConfig, pool: PoolOptions, tls: { timeout?: number; ca?: string[] }): Dispatcher {
-  if (egress.proxy === "direct") return new Agent({ ...pool, connect: tls });
+  if (egress.proxy === "direct" || (egress.proxy === "environment" && !proxyInEnvironment()))
+    return new Agent({ ...pool, connect: tls });
   if (egress.proxy === "url" && egress.proxyURL)
     return new ProxyAgent({ ...pool, uri: egress.proxyURL, requestTls: tls });
   return new EnvHttpProxyAgent({ ...pool, connect: tls, requestTls: tls });
+}
+
+/** Whether HTTPS_PROXY or HTTP_PROXY (either case, as undici reads them) is set to something. */
+function proxyInEnvironment(): boolean {
+  const env = process.env;
+  return [env["HTTPS_PROXY"], env["https_proxy"], env["HTTP_PROXY"], env["http_proxy"]].some((v) => !!v);
 }
 
 /** A resolved upstream endpoint, computed once per ProviderConfig. */
