@@ -101,6 +101,37 @@ describe("RequestRecord", () => {
     expect(counted.map((v) => [v.value, v.labels["outcome"]])).toEqual([[1, "upstream_timeout"]]);
   });
 
+  it("writes one access-log line at info, to the request-log sink whatever the log level, and builds none for neither", () => {
+    const metrics = createRouterMetrics(undefined, { defaultMetrics: false });
+    const lines: Record<string, unknown>[] = [];
+    const logged: unknown[] = [];
+    const logger = (level: string) => pino({ level }, { write: (s: string) => void logged.push(JSON.parse(s)) });
+    const recorder = (level: string, sink?: (l: Record<string, unknown>) => void) =>
+      createRecorder({
+        metrics,
+        logger: logger(level),
+        tokens: { recordTokens: () => undefined },
+        now: () => 0,
+        ...(sink ? { sink } : {}),
+      });
+    const served = recorder("info")("served");
+    served.decided(route, selection, 0.001);
+    served.finished({ provider, tokens, outcome: "success", fallbacks: 0 });
+    served.rejected(500, "internal_error"); // already logged as served: no second line
+    expect(logged).toEqual([
+      expect.objectContaining({ requestId: "served", msg: "Served chat completion", status: 200 }),
+    ]);
+    const quiet = recorder("warn", (l) => lines.push(l))("sunk");
+    quiet.rejected(401, "invalid_api_key");
+    expect(lines).toEqual([
+      expect.objectContaining({ requestId: "sunk", msg: "Refused chat completion", status: 401 }),
+    ]);
+    const silent = recorder("warn")("nowhere");
+    silent.decided(route, selection, 0.001);
+    silent.finished({ provider, tokens, outcome: "success", fallbacks: 0 });
+    expect(logged).toHaveLength(1);
+  });
+
   it("prices the tokens at the answering provider and at the baseline when a request finishes", () => {
     const { record } = setup();
     record.decided(route, selection, 0.001);

@@ -395,6 +395,7 @@ export class RequestRecord implements AttemptObserver {
   }
 
   private logServed(f: Finished, costs: Costs): void {
+    if (!this.wantsLine()) return;
     const { route, selection } = this.decision();
     const tokens = [...(f.earlier ?? []), { provider: f.provider, tokens: f.tokens }].reduce(
       (t, b) => ({
@@ -429,6 +430,7 @@ export class RequestRecord implements AttemptObserver {
    */
   rejected(status: number, code: string): void {
     this.spans?.rejected(status, code);
+    if (!this.wantsLine()) return;
     const route = this.route;
     const selection = this.selection;
     this.access(`Refused ${this.noun()}`, {
@@ -441,6 +443,14 @@ export class RequestRecord implements AttemptObserver {
 
   private noun(): string {
     return NOUNS[this.context.endpoint ?? "chat.completions"];
+  }
+
+  /**
+   * Whether the access-log line goes anywhere (the log at info, or the request-log sink), and so is worth building;
+   * false also once it has been written.
+   */
+  private wantsLine(): boolean {
+    return !this.logged && (this.deps.sink !== undefined || this.deps.logger.isLevelEnabled("info"));
   }
 
   /** One access-log line (info) with what every line carries, and the same object to the request-log sink. */
