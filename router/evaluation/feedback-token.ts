@@ -3,7 +3,7 @@
  * The payload names the route, the answering model, the decision reason, the request id and the expiry (unix
  * seconds, 7 days after the answer). No server state: any replica holding the key verifies any replica's token.
  */
-import { createHmac, timingSafeEqual } from "node:crypto";
+import { createHmac, createSecretKey, timingSafeEqual, type KeyObject } from "node:crypto";
 
 export const FEEDBACK_TOKEN_VERSION = "v1";
 export const FEEDBACK_TOKEN_TTL_SECONDS = 7 * 24 * 3600;
@@ -28,7 +28,7 @@ export type TokenCheck =
 export function signFeedbackToken(key: Uint8Array, payload: FeedbackPayload): string {
   const head = `${FEEDBACK_TOKEN_VERSION}.${Buffer.from(JSON.stringify(payload)).toString("base64url")}`;
   // digest("base64url") straight to the string: no Buffer (allocated outside V8's heap) on every answer.
-  return `${head}.${createHmac("sha256", key).update(head).digest("base64url")}`;
+  return `${head}.${hmac(key, head).digest("base64url")}`;
 }
 
 /** The payload of a token signed with `key` that has not expired at `nowSeconds`. */
@@ -49,7 +49,20 @@ export function verifyFeedbackToken(key: Uint8Array, token: string, nowSeconds: 
 }
 
 function mac(key: Uint8Array, text: string): Buffer {
-  return createHmac("sha256", key).update(text).digest();
+  return hmac(key, text).digest();
+}
+
+/** The key as a KeyObject, made once per key: createHmac copies and checks a raw key on every call. */
+const keyObjects = new WeakMap<Uint8Array, KeyObject>();
+
+/** HMAC-SHA256 of `text` under `key`, not yet digested (the one place the algorithm is named). */
+function hmac(key: Uint8Array, text: string): ReturnType<typeof createHmac> {
+  let keyObject = keyObjects.get(key);
+  if (keyObject === undefined) {
+    keyObject = createSecretKey(key);
+    keyObjects.set(key, keyObject);
+  }
+  return createHmac("sha256", keyObject).update(text);
 }
 
 function invalid(message: string): TokenCheck {
