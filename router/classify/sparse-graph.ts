@@ -90,12 +90,6 @@ function dense(r: Register): Float64Array {
   return out;
 }
 
-/** Copies `from` into `to` (same length). */
-function copy(to: Float64Array, from: Float64Array): Float64Array {
-  to.set(from);
-  return to;
-}
-
 function elements(t: OnnxTensorValue): number {
   return t.dims.reduce((a, b) => a * b, 1);
 }
@@ -381,7 +375,7 @@ class Compiler {
       const first = operands[0];
       const acc = (regs[out] as Register).writeDense();
       if (first === undefined) acc.fill(0);
-      else copy(acc, first.constant ?? dense(regs[first.reg] as Register));
+      else acc.set(first.constant ?? dense(regs[first.reg] as Register));
       for (let v = 1; v < operands.length; v++) {
         const o = operands[v] as (typeof operands)[number];
         combine(acc, o.constant ?? dense(regs[o.reg] as Register), op);
