@@ -408,9 +408,13 @@ function feedbackKeys(state: RouterState, o: RouterOptions): () => Uint8Array {
       { credential: FEEDBACK_KEY_CREDENTIAL },
       "Generated a per-process feedback signing key: feedback tokens verify only on this process",
     );
+  // The same bytes for the same credential while it stays: the token signer keeps one KeyObject per key object.
+  let last: { text: string; key: Uint8Array } | null = null;
   return () => {
-    const key = fromCredentials();
-    return key === undefined || key === "" ? fallback : Buffer.from(key, "utf8");
+    const text = fromCredentials();
+    if (text === undefined || text === "") return fallback;
+    if (last?.text !== text) last = { text, key: Buffer.from(text, "utf8") };
+    return last.key;
   };
 }
 
