@@ -58,6 +58,32 @@ describe("featurize", () => {
     expect(promptKey(input("hello", "sys a"))).not.toBe(promptKey(input("hello", "sys b")));
   });
 
+  it("counts the final question's words as the word pattern does, on ASCII text (scanned in place) and on any other", () => {
+    const at = (name: string): number => DENSE_FEATURE_NAMES.indexOf(name);
+    const lg = (x: number, scale: number): number => Math.fround(Math.log1p(x) / scale);
+    for (const prompt of [
+      "snake_case_names and 42 x-ray's, (parenthesised) ... words?",
+      "  leading and trailing_  ",
+      "",
+      "Ünïcödé wörds, naïve café, 日本語 and combining e\u0301 marks",
+      "İstanbul ﬁnance: ½ of Ⅻ",
+    ]) {
+      const words =
+        prompt
+          .trim()
+          .toLowerCase()
+          .match(/[\p{L}\p{N}_]+/gu) ?? [];
+      const chars = words.reduce((n, w) => n + w.length, 0);
+      const long = words.filter((w) => w.length >= 9).length;
+      const v = featurize(input(prompt));
+      expect(v[at("fq_words")]).toBe(lg(words.length, 7));
+      expect(v[at("fq_avg_word")]).toBe(words.length === 0 ? 0 : Math.fround(chars / words.length / 10));
+      expect(v[at("fq_long_words")]).toBe(words.length === 0 ? 0 : Math.fround(long / words.length));
+      // Distinct words over words: the same with repeated calls (the featurizer reuses its scratch).
+      expect(Array.from(featurize(input(prompt)))).toEqual(Array.from(v));
+    }
+  });
+
   it("handles a 512-token prompt with a long head and tail", () => {
     const long = "word ".repeat(3000);
     expect(featurize(input(long)).length).toBe(featureSize(DEFAULT_FEATURE_CONFIG));

@@ -87,6 +87,7 @@ export function featureSize(config: FeatureConfig): number {
 
 const LEXICONS = buildLexiconIndex();
 const WORD_RE = /[\p{L}\p{N}_]+/gu;
+const NON_ASCII_RE = /[^\p{ASCII}]/u;
 const NUMBER_RE = /\d+(?:[.,]\d+)*/g;
 const OPTION_RE = /^\s*\(?[A-Ea-e][).:]\s/gm;
 const FEWSHOT_RE = /(?:^|\n)\s*(?:answer|q|a|question|example|input|output)\s*:/gi;
@@ -276,13 +277,64 @@ function lineStats(text: string): { lines: number; indented: number; lastBlock: 
   return { lines: lines.length, indented, lastBlock: trimmed.length - (lastBreak < 0 ? 0 : lastBreak) };
 }
 
-function lexiconCounts(words: readonly string[]): number[] {
-  const counts = new Array<number>(LEXICON_NAMES.length).fill(0);
+/** Writes lg(count, 3) of each lexicon's words at out[at …]. */
+function lexiconFeatures(out: Float32Array, at: number, words: readonly string[]): void {
+  const counts = LEXICON_SCRATCH.fill(0);
   for (const w of words) {
     let mask = lexiconMask(LEXICONS, w);
     for (let bit = 0; mask !== 0; bit++, mask >>>= 1) if ((mask & 1) === 1) counts[bit] = (counts[bit] ?? 0) + 1;
   }
-  return counts;
+  for (let k = 0; k < counts.length; k++) out[at + k] = lg(counts[k] ?? 0, 3);
+}
+
+const LEXICON_SCRATCH = new Array<number>(LEXICON_NAMES.length).fill(0);
+const SEEN = new Set<string>();
+
+/** Distinct words over words (0 for none), with one reused Set. */
+function typeTokenRatio(words: readonly string[]): number {
+  if (words.length === 0) return 0;
+  for (const w of words) SEEN.add(w);
+  const distinct = SEEN.size;
+  SEEN.clear();
+  return distinct / words.length;
+}
+
+/**
+ * Count, total length and words of 9+ characters of the WORD_RE words of `low`. ASCII text is scanned in place
+ * (there, WORD_RE's letters, digits and underscore are [A-Za-z0-9_]): no array of words to build.
+ */
+function wordStats(low: string): WordStats {
+  const s = { words: 0, chars: 0, long: 0 };
+  if (NON_ASCII_RE.test(low)) {
+    for (const w of low.match(WORD_RE) ?? []) addWord(s, w.length);
+    return s;
+  }
+  let run = 0;
+  for (let i = 0; i < low.length; i++) {
+    if (isAsciiWordChar(low.charCodeAt(i))) run++;
+    else if (run > 0) {
+      addWord(s, run);
+      run = 0;
+    }
+  }
+  if (run > 0) addWord(s, run);
+  return s;
+}
+
+interface WordStats {
+  words: number;
+  chars: number;
+  long: number;
+}
+
+function addWord(s: WordStats, length: number): void {
+  s.words++;
+  s.chars += length;
+  if (length >= 9) s.long++;
+}
+
+function isAsciiWordChar(c: number): boolean {
+  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95;
 }
 
 /**
@@ -299,22 +351,17 @@ export function finalQuestion(prompt: string): { text: string; exemplars: number
   return { text: blocks.slice(last).join("\n\n"), exemplars };
 }
 
+/** Writes the final question's features at out[at …]. */
 // eslint-disable-next-line complexity -- a flat feature vector: each ternary is one 0/1 feature, not control flow
-function finalQuestionFeatures(prompt: string): number[] {
+function finalQuestionFeatures(out: Float32Array, at: number, prompt: string): void {
   const { text, exemplars } = finalQuestion(prompt);
   const low = text.toLowerCase();
-  const words = low.match(WORD_RE) ?? [];
+  const { words: nWords, chars, long } = wordStats(low);
   const options = count(text, OPTION_RE);
-  let chars = 0;
-  let long = 0;
-  for (const w of words) {
-    chars += w.length;
-    if (w.length >= 9) long++;
-  }
-  return [
+  const values = [
     lg(exemplars, 2),
     lg(text.length, 8),
-    lg(words.length, 7),
+    lg(nWords, 7),
     lg(options, 2),
     options === 2 ? 1 : 0,
     BLANK_RE.test(text) ? 1 : 0,
@@ -327,10 +374,11 @@ function finalQuestionFeatures(prompt: string): number[] {
     lg(count(low, CONSTRAINT_RE), 3),
     lg(count(low, REASONING_RE), 3),
     lg(count(low, NEGATION_RE), 3),
-    words.length === 0 ? 0 : chars / words.length / 10,
+    nWords === 0 ? 0 : chars / nWords / 10,
     lg(count(text, SENTENCE_RE), 4),
-    words.length === 0 ? 0 : long / words.length,
+    nWords === 0 ? 0 : long / nWords,
   ];
+  for (let k = 0; k < values.length; k++) out[at + k] = values[k] ?? 0;
 }
 
 function denseFeatures(out: Float32Array, input: ClassifyInput, words: readonly string[]): void {
@@ -348,7 +396,7 @@ function denseFeatures(out: Float32Array, input: ClassifyInput, words: readonly 
     lg(count(text, SENTENCE_RE), 5),
     lg(ls.lastBlock, 8),
     words.length === 0 ? 0 : wordChars / words.length / 10,
-    words.length === 0 ? 0 : new Set(words).size / words.length,
+    typeTokenRatio(words),
     clip1((cs.digits / n) * 10),
     lg(count(text, NUMBER_RE), 4),
     lg(cs.ops, 4),
@@ -369,10 +417,11 @@ function denseFeatures(out: Float32Array, input: ClassifyInput, words: readonly 
     lg(cs.quotes, 3),
     lg(input.system.length, 8),
     lg(extraContext(input), 10),
-    ...lexiconCounts(words).map((c) => lg(c, 3)),
-    ...finalQuestionFeatures(text),
   ];
+  // The lexicons and the final question write their blocks in place: no spread arrays per decision.
   for (let i = 0; i < values.length; i++) out[i] = values[i] ?? 0;
+  lexiconFeatures(out, values.length, words);
+  finalQuestionFeatures(out, values.length + LEXICON_NAMES.length, text);
 }
 
 function fmix32(h: number): number {
