@@ -9,6 +9,7 @@
  * where every worker must agree (route available, state store up).
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { HotCounter } from "./hot-counter.js";
 
 /** Routing (classify + select) takes tens of µs to a few ms: buckets from 50 µs to 1 s. */
 export const ROUTING_BUCKETS = [
@@ -44,13 +45,13 @@ export function createRouterMetrics(registry: Registry = new Registry(), options
   const r = [registry];
   return {
     registry,
-    requests: new Counter({
+    requests: new HotCounter({
       name: "routewise_requests_total",
       help: "Chat completion requests by route, the provider and model that answered, outcome, and arm (policy or baseline: who chose the provider).",
       labelNames: ["route", "provider", "model", "outcome", "arm"] as const,
       registers: r,
     }),
-    decisions: new Counter({
+    decisions: new HotCounter({
       name: "routewise_decisions_total",
       help: "Routing decisions by route, chosen model and reason (rule name, classifier, strongest, shadow, pinned).",
       labelNames: ["route", "model", "reason"] as const,
@@ -77,19 +78,19 @@ export function createRouterMetrics(registry: Registry = new Registry(), options
       buckets: UPSTREAM_BUCKETS,
       registers: r,
     }),
-    tokens: new Counter({
+    tokens: new HotCounter({
       name: "routewise_tokens_total",
       help: "Tokens by route, provider, model and direction (input, output, cached_input).",
       labelNames: ["route", "provider", "model", "direction"] as const,
       registers: r,
     }),
-    cost: new Counter({
+    cost: new HotCounter({
       name: "routewise_cost_usd_total",
       help: "Cost of answered requests in USD at the answering provider's prices, by arm (policy or baseline).",
       labelNames: ["route", "provider", "model", "arm"] as const,
       registers: r,
     }),
-    baselineCost: new Counter({
+    baselineCost: new HotCounter({
       name: "routewise_baseline_cost_usd_total",
       help: "What the same tokens would have cost at the route's baseline provider's prices, in USD, by arm.",
       labelNames: ["route", "arm"] as const,
@@ -111,13 +112,13 @@ export function createRouterMetrics(registry: Registry = new Registry(), options
     ...evaluationMetrics(r),
     ...learningMetrics(r),
     ...budgetMetrics(r),
-    qualityPoints: new Counter({
+    qualityPoints: new HotCounter({
       name: "routewise_quality_points_total",
       help: "Sum over requests of the chosen model's predicted quality (0-100 scale).",
       labelNames: ["route"] as const,
       registers: r,
     }),
-    baselineQualityPoints: new Counter({
+    baselineQualityPoints: new HotCounter({
       name: "routewise_baseline_quality_points_total",
       help: "Sum over requests of the baseline model's predicted quality (0-100 scale).",
       labelNames: ["route"] as const,
