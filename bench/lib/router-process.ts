@@ -42,9 +42,15 @@ export function assertBuilt(): void {
   if (stale) throw new Error("dist/ is older than the sources: run `npm run build` (or pass --runtime tsx)");
 }
 
+/**
+ * The node flags the image's entrypoint gives every Routewise process (Dockerfile; scripts/image/dockerfile.test.ts
+ * keeps the two equal), so the benchmarks run the router as production does.
+ */
+export const ROUTER_NODE_FLAGS = ["--max-semi-space-size=8"] as const;
+
 /** The node arguments before `router ...` for a runtime. */
 export function routerEntry(runtime: RouterRuntime): string[] {
-  return runtime === "dist" ? ["bin/routewise.js"] : ["--import", "tsx", "cli/main.ts"];
+  return runtime === "dist" ? [...ROUTER_NODE_FLAGS, "bin/routewise.js"] : ["--import", "tsx", "cli/main.ts"];
 }
 
 export function startMock(): Promise<number> {

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { ROUTER_NODE_FLAGS } from "../../bench/lib/router-process.js";
 import { DockerfileError, parseDockerfile, productionCopies, productionStage } from "./dockerfile.js";
 
 const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
@@ -18,7 +19,7 @@ describe("productionStage", () => {
       workdir: "/app",
       user: "65532:65532",
       exposedPorts: ["8080/tcp", "8081/tcp"],
-      entrypoint: ["node", "bin/routewise.js"],
+      entrypoint: ["node", ...ROUTER_NODE_FLAGS, "bin/routewise.js"],
       cmd: ["--help"],
     });
     expect(stage.env).toContainEqual(["NODE_ENV", "production"]);
