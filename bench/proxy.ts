@@ -14,7 +14,8 @@
  * process tree over the throughput phase (/proc/<pid>/stat), the routers' decision cache hit ratio and their own
  * routing-decision histogram (`routewise_routing_duration_seconds`, scraped before and after each phase, quantiles
  * interpolated within buckets) at c=1 and at the throughput phase's concurrency, and issue 18's targets with
- * pass/fail. Rounds are interleaved so drift hits every target alike. Exits non-zero if the uncached target's
+ * pass/fail. Every target first serves `--warmup` seconds of the throughput phase's load, unmeasured, so each is
+ * measured in its steady state (JIT tiered up); rounds are interleaved so drift hits every target alike. Exits non-zero if the uncached target's
  * cache hit ratio exceeds 1% (the benchmark would be measuring cache hits).
  *
  * With --redis (issue 17) two more router targets run the same JSON config, whose provider has limits and whose
@@ -22,8 +23,8 @@
  * that state in memory, `routewise-redis` in a redis-server started here; `redis_added_latency_ms` is the second
  * minus the first (target: p50 ≤ 0.3 ms).
  *
- *   npm run bench:proxy [-- --requests 2000 --seconds 5 --concurrency 32 --rounds 3 --stream --profile DIR --redis
- *                          --litellm --workers N --runtime dist|tsx]
+ *   npm run bench:proxy [-- --requests 2000 --seconds 5 --concurrency 32 --rounds 3 --warmup 5 --stream --profile DIR
+ *                          --redis --litellm --workers N --runtime dist|tsx]
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
@@ -51,6 +52,8 @@ const { values } = parseArgs({
     seconds: { type: "string", default: "5" },
     concurrency: { type: "string", default: "32" },
     rounds: { type: "string", default: "3" },
+    /** Seconds of unmeasured load on every target before the first round (steady state: the JIT has tiered up). */
+    warmup: { type: "string", default: "5" },
     stream: { type: "boolean", default: false },
     /** Write a V8 CPU profile of the router process into this directory (for finding hot spots). */
     profile: { type: "string" },
@@ -67,8 +70,8 @@ const { values } = parseArgs({
 });
 if (values.help) {
   console.log(
-    "npm run bench:proxy [-- --requests 2000 --seconds 5 --concurrency 32 --rounds 3 --stream --profile DIR --redis\n" +
-      "                       --litellm --workers N --runtime dist|tsx]   (prints one JSON document; see bench/proxy.ts)",
+    "npm run bench:proxy [-- --requests 2000 --seconds 5 --concurrency 32 --rounds 3 --warmup 5 --stream --profile DIR\n" +
+      "                       --redis --litellm --workers N --runtime dist|tsx]   (prints one JSON document; see bench/proxy.ts)",
   );
   process.exit(0);
 }
@@ -255,25 +258,39 @@ async function latency(t: Target, tally: Tally, n: number): Promise<void> {
   await pool.close();
 }
 
+/** `concurrency` clients on `pool`, each sending the next request as soon as the last answered, until `end`. */
+async function closedLoop(pool: Pool, t: Target, concurrency: number, end: number, count: () => void): Promise<void> {
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < end) {
+        await once(pool, t);
+        count();
+      }
+    }),
+  );
+}
+
+/**
+ * Before the first round: `seconds` of the throughput phase's load, unmeasured, so every target is measured in its
+ * steady state (V8 has compiled the hot path with its optimising tier: the router's first ~10,000 requests run
+ * partly in the interpreter and baseline code, and its c=1 latency then is ~2x the steady state's).
+ */
+async function warmUp(t: Target, seconds: number, concurrency: number): Promise<void> {
+  if (seconds <= 0) return;
+  const pool = new Pool(`http://127.0.0.1:${t.port}`, { connections: concurrency, pipelining: 1 });
+  await closedLoop(pool, t, concurrency, performance.now() + seconds * 1000, () => undefined);
+  await pool.close();
+}
+
 /** Closed loop at `concurrency` for `seconds` after a 1 s warm-up; requests/s and CPU ms/request of the target. */
 async function throughput(t: Target, tally: Tally, seconds: number, concurrency: number): Promise<void> {
   const pool = new Pool(`http://127.0.0.1:${t.port}`, { connections: concurrency, pipelining: 1 });
-  const loop = async (end: number, count: () => void): Promise<void> => {
-    await Promise.all(
-      Array.from({ length: concurrency }, async () => {
-        while (performance.now() < end) {
-          await once(pool, t);
-          count();
-        }
-      }),
-    );
-  };
-  await loop(performance.now() + 1000, () => undefined);
+  await closedLoop(pool, t, concurrency, performance.now() + 1000, () => undefined);
   let done = 0;
   await measured(t, tally, "loaded", async () => {
     const cpu0 = t.pid === undefined ? NaN : treeCpuMs(t.pid);
     const t0 = performance.now();
-    await loop(t0 + seconds * 1000, () => done++);
+    await closedLoop(pool, t, concurrency, t0 + seconds * 1000, () => done++);
     const elapsed = (performance.now() - t0) / 1000;
     const cpu1 = t.pid === undefined ? NaN : treeCpuMs(t.pid);
     tally.rps.push(done / elapsed);
@@ -421,7 +438,9 @@ function report(targets: Target[], tallies: Map<string, Tally>, notes: { workers
     machine: { cpus: cpus().length, model: cpus()[0]?.model ?? "", node: process.version },
     method:
       "all processes on one machine; c=1 sequential latency and closed-loop throughput, rounds interleaved; " +
-      "routewise: prompts unique after normalisation; routewise-cached: 8 fixed prompts; CPU = target process tree",
+      "routewise: prompts unique after normalisation; routewise-cached: 8 fixed prompts; CPU = target process tree; " +
+      `each target warmed up first (${values.warmup} s of the throughput load, unmeasured)`,
+    warmup_seconds: Number(values.warmup),
     latency_ms: Object.fromEntries(
       targets.map((t) => [t.name, { p50: round3(p(t.name, 50)), p99: round3(p(t.name, 99)) }]),
     ),
@@ -495,6 +514,7 @@ try {
   targets.push(...peer.targets);
   await primeCache(targets.find((t) => t.name === "routewise-cached")!);
   const tallies = new Map<string, Tally>(targets.map((t) => [t.name, newTally()]));
+  for (const t of targets) await warmUp(t, Number(values.warmup), Number(values.concurrency));
   for (let r = 0; r < rounds; r++) {
     for (const t of targets) await latency(t, tallies.get(t.name)!, perRound);
     for (const t of targets)
