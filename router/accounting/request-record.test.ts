@@ -101,7 +101,7 @@ describe("RequestRecord", () => {
     expect(counted.map((v) => [v.value, v.labels["outcome"]])).toEqual([[1, "upstream_timeout"]]);
   });
 
-  it("writes one access-log line at info, to the request-log sink whatever the log level, and builds none for neither", () => {
+  it("writes one access-log line at info (a served one when the response ends), to the request-log sink whatever the log level, and builds none for neither", () => {
     const metrics = createRouterMetrics(undefined, { defaultMetrics: false });
     const lines: Record<string, unknown>[] = [];
     const logged: unknown[] = [];
@@ -117,7 +117,10 @@ describe("RequestRecord", () => {
     const served = recorder("info")("served");
     served.decided(route, selection, 0.001);
     served.finished({ provider, tokens, outcome: "success", fallbacks: 0 });
-    served.rejected(500, "internal_error"); // already logged as served: no second line
+    served.rejected(500, "internal_error"); // already served: no refusal line
+    expect(logged).toEqual([]); // the served line waits for the end of the response
+    served.end();
+    served.end();
     expect(logged).toEqual([
       expect.objectContaining({ requestId: "served", msg: "Served chat completion", status: 200 }),
     ]);
@@ -129,6 +132,7 @@ describe("RequestRecord", () => {
     const silent = recorder("warn")("nowhere");
     silent.decided(route, selection, 0.001);
     silent.finished({ provider, tokens, outcome: "success", fallbacks: 0 });
+    silent.end();
     expect(logged).toHaveLength(1);
   });
 

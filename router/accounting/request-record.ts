@@ -7,6 +7,9 @@
  * The record is the only writer of a request's metrics, the provider's token window, the cost and quality
  * accounting, the request's log line and, when tracing is on, its spans (tracing.ts). It records exactly one outcome: a second `finished` or `failed` is
  * ignored, so a stream that fails after its first chunk is counted once, as `stream_error`.
+ *
+ * A served request's access-log line is written by `end`, once the response is over: building and writing it is
+ * the dearest part of the record (~0.1 ms), and the client need not wait for it (ADR 5).
  */
 import type { Tracer } from "@opentelemetry/api";
 import type { Logger } from "pino";
@@ -178,6 +181,8 @@ export class RequestRecord implements AttemptObserver {
   private ended = false;
   /** The access-log line is written exactly once per request (served, or refused/failed). */
   private logged = false;
+  /** A served request's line, written by `end` (after the response); null until `finished`, or when it goes nowhere. */
+  private served: { f: Finished; costs: Costs } | null = null;
   private context: RequestContext = {};
   private readonly attempts: { provider: string; outcome: string; ms: number }[] = [];
   /** The request's spans, when tracing is on. */
@@ -322,7 +327,7 @@ export class RequestRecord implements AttemptObserver {
     m.baselineQualityPoints.inc({ route: route.name }, selection.baselineQuality);
     this.rememberLabel(f, answerTokens(answer), costs.baseline);
     this.charge(costs.cost);
-    this.logServed(f, costs);
+    if (this.wantsLine()) this.served = { f, costs };
     return costs;
   }
 
@@ -374,10 +379,11 @@ export class RequestRecord implements AttemptObserver {
     });
   }
 
-  /** The response is over (whatever happened): the request leaves the in-flight gauge. Idempotent. */
+  /** The response is over (whatever happened): a served request's log line, and it leaves the in-flight gauge. Idempotent. */
   end(): void {
     if (this.ended) return;
     this.ended = true;
+    if (this.served) this.logServed(this.served.f, this.served.costs);
     this.deps.metrics.inflight.dec();
     this.spans?.end();
   }
@@ -395,7 +401,6 @@ export class RequestRecord implements AttemptObserver {
   }
 
   private logServed(f: Finished, costs: Costs): void {
-    if (!this.wantsLine()) return;
     const { route, selection } = this.decision();
     const tokens = [...(f.earlier ?? []), { provider: f.provider, tokens: f.tokens }].reduce(
       (t, b) => ({
@@ -430,7 +435,8 @@ export class RequestRecord implements AttemptObserver {
    */
   rejected(status: number, code: string): void {
     this.spans?.rejected(status, code);
-    if (!this.wantsLine()) return;
+    // Served (its line comes with `end`): an error after the answer was recorded does not make it a refusal.
+    if (this.served || !this.wantsLine()) return;
     const route = this.route;
     const selection = this.selection;
     this.access(`Refused ${this.noun()}`, {
