@@ -204,7 +204,7 @@ function body(t: Target): string {
   });
 }
 
-/** One request: total time and time to the first body byte, in ms. */
+/** One request: total time and (streams) time to the first body byte, in ms. */
 async function once(pool: Pool, t: Target): Promise<{ total: number; ttfb: number }> {
   const t0 = performance.now();
   const res = await pool.request({
@@ -214,8 +214,14 @@ async function once(pool: Pool, t: Target): Promise<{ total: number; ttfb: numbe
     body: body(t),
   });
   let ttfb = NaN;
-  for await (const chunk of res.body) {
-    if (Number.isNaN(ttfb) && (chunk as Buffer).length > 0) ttfb = performance.now() - t0;
+  if (values.stream) {
+    for await (const chunk of res.body) {
+      if (Number.isNaN(ttfb) && (chunk as Buffer).length > 0) ttfb = performance.now() - t0;
+    }
+  } else {
+    // A whole answer arrives at once; undici's collector is lighter on the load generator than an async iterator,
+    // whose own allocations and GC pauses would show in every target's p99.
+    await res.body.text();
   }
   if (res.statusCode !== 200) throw new Error(`${t.name}: HTTP ${res.statusCode}`);
   return { total: performance.now() - t0, ttfb };
@@ -245,7 +251,13 @@ async function measured(t: Target, tally: Tally, which: "c1" | "loaded", phase: 
   tally.misses += after.misses - before.misses;
 }
 
+/**
+ * `n` sequential requests (c=1), after a second of the throughput phase's load (as that phase has): the target sat
+ * idle while the others ran, and a process woken from idle is slower for a while than one in use (V8's memory
+ * reducer has shrunk its heap, caches are cold), more so the more code it runs.
+ */
 async function latency(t: Target, tally: Tally, n: number): Promise<void> {
+  await warmUp(t, 1, Number(values.concurrency));
   const pool = new Pool(`http://127.0.0.1:${t.port}`, { connections: 1, pipelining: 1 });
   for (let i = 0; i < Math.min(200, n / 5); i++) await once(pool, t);
   await measured(t, tally, "c1", async () => {
