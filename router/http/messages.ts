@@ -13,7 +13,7 @@ import type { HttpError } from "../openai/errors.js";
 import type { AnswerWriter, Ingress } from "./answer-writer.js";
 import { sendJson } from "./respond.js";
 import type { Routed } from "./route-request.js";
-import { startEventStream } from "./sse.js";
+import { startEventStream, writeEventText } from "./sse.js";
 
 export const ANTHROPIC_INGRESS: Ingress = {
   endpoint: "messages",
@@ -55,6 +55,6 @@ function anthropicWriter(res: ServerResponse, r: Routed): AnswerWriter {
 }
 
 function writeEvents(res: ServerResponse, events: AnthropicEvent[]): void {
-  if (res.destroyed || events.length === 0) return;
-  res.write(events.map((e) => `event: ${e.event}\ndata: ${JSON.stringify(e.data)}\n\n`).join(""));
+  if (events.length === 0) return;
+  writeEventText(res, events.map((e) => `event: ${e.event}\ndata: ${JSON.stringify(e.data)}\n\n`).join(""));
 }

@@ -2,11 +2,16 @@
 import type { ServerResponse } from "node:http";
 import type { ChunkSink } from "../dispatch/relay.js";
 
+/** Responses whose headers wait in a corked socket for the stream's first event (startEventStream). */
+const heldForFirstEvent = new WeakSet<ServerResponse>();
+
 /**
  * Headers of a committed stream; the cost headers follow as trailers. They are flushed now, but into a corked
- * socket that is uncorked on the next tick: the events written in this same turn (the relay writes the chunks it
- * holds, the first content chunk among them, right after) leave with the headers in one write, so the client's
- * first byte of content does not wait behind a headers-only packet (issue 18: streaming time to first byte).
+ * socket that the first event uncorks: headers and first event leave in one write, so the client's first byte of
+ * content does not wait behind a headers-only packet — and it does not wait for the rest either (issue 18,
+ * streaming time to first byte): uncorked on the next tick, as before, the first event waited until the relay had
+ * written every chunk it already held, a whole burst when the upstream sent one. If nothing is written this turn
+ * (the upstream has not sent more yet), the next tick sends the headers alone.
  */
 export function startEventStream(res: ServerResponse): void {
   res.setHeader("content-type", "text/event-stream; charset=utf-8");
@@ -20,17 +25,30 @@ export function startEventStream(res: ServerResponse): void {
   const socket = res.socket;
   if (socket && !socket.writableCorked) {
     socket.cork();
-    process.nextTick(() => socket.uncork());
+    heldForFirstEvent.add(res);
+    process.nextTick(() => release(res));
   }
   res.flushHeaders();
 }
 
+/** Sends the headers held for the first event (once; later writes are node's to batch). */
+function release(res: ServerResponse): void {
+  if (heldForFirstEvent.delete(res)) res.socket?.uncork();
+}
+
+/** Writes event text to the stream (nothing once the client is gone); the first write sends the held headers. */
+export function writeEventText(res: ServerResponse, text: string): void {
+  if (res.destroyed) return;
+  res.write(text);
+  release(res);
+}
+
 export function writeEvent(res: ServerResponse, data: unknown): void {
-  if (!res.destroyed) res.write(`data: ${JSON.stringify(data)}\n\n`);
+  writeEventText(res, `data: ${JSON.stringify(data)}\n\n`);
 }
 
 export function writeDone(res: ServerResponse): void {
-  res.write("data: [DONE]\n\n");
+  writeEventText(res, "data: [DONE]\n\n");
 }
 
 /** The client response as the relay's sink. */
@@ -45,12 +63,11 @@ export function eventSink(res: ServerResponse): ChunkSink {
 
 /** An event with its name (`event:` line), as the Responses API streams them. */
 export function writeNamedEvent(res: ServerResponse, name: string, data: unknown): void {
-  if (!res.destroyed) res.write(`event: ${name}\ndata: ${JSON.stringify(data)}\n\n`);
+  writeEventText(res, `event: ${name}\ndata: ${JSON.stringify(data)}\n\n`);
 }
 
 /** An upstream's event relayed as it came: its name and its `data:` text (one `data:` line per line of it). */
 export function writeRawEvent(res: ServerResponse, name: string, data: string): void {
-  if (res.destroyed) return;
   const lines = data.includes("\n") ? data.split("\n").join("\ndata: ") : data;
-  res.write(`event: ${name}\ndata: ${lines}\n\n`);
+  writeEventText(res, `event: ${name}\ndata: ${lines}\n\n`);
 }
