@@ -33,6 +33,25 @@ describe("HotCounter", () => {
     expect(hot).toContain('x_total{route="b",direction="cached_input"} 0');
   });
 
+  it("removes a series as prom-client does: pending increments go with it, later ones start it again", async () => {
+    const [hot, plain] = await both((c) => {
+      c.inc({ route: "a", direction: "input" }, 1);
+      c.inc({ route: "a", direction: "input" }, 2); // pending in a HotCounter's cell
+      c.inc({ route: "b", direction: "input" }, 5);
+      c.remove({ route: "a", direction: "input" });
+      c.inc({ route: "b", direction: "input" }, 1);
+      c.remove("b", "input");
+      c.inc({ route: "a", direction: "input" }, 4);
+    });
+    expect(hot).toBe(plain);
+    expect(hot).toContain('x_total{route="a",direction="input"} 4');
+    expect(hot).not.toContain('route="b"');
+  });
+
+  it("refuses exemplars, which its summed increments could not carry", () => {
+    expect(() => new HotCounter({ ...config(new Registry()), enableExemplars: true })).toThrow(/exemplars/);
+  });
+
   it("sees every increment made before a read, and the ones after it at the next read", async () => {
     const registry = new Registry();
     const c = new HotCounter(config(registry));

@@ -26,6 +26,8 @@ export class HotCounter<T extends string> extends Counter<T> {
   private readonly direct: (labels: LabelValues<T>, value?: number) => void;
 
   constructor(config: CounterConfiguration<T>) {
+    // prom-client's inc records an exemplar per call; the sums handed over in collect would carry none.
+    if (config.enableExemplars === true) throw new Error(`HotCounter ${config.name}: exemplars are not supported`);
     const { collect } = config;
     super({
       ...config,
@@ -43,6 +45,14 @@ export class HotCounter<T extends string> extends Counter<T> {
     this.root = new Map();
     this.cells = [];
     super.reset();
+  }
+
+  /** Removes a series as prom-client does; the cells start over, so the next increment re-creates it. */
+  override remove(...args: [LabelValues<T>] | string[]): void {
+    this.flush();
+    this.root = new Map();
+    this.cells = [];
+    (super.remove as (...a: [LabelValues<T>] | string[]) => void)(...args);
   }
 
   /** Hands every pending sum to prom-client. */
