@@ -15,8 +15,8 @@
  * routing-decision histogram (`routewise_routing_duration_seconds`, scraped before and after each phase, quantiles
  * interpolated within buckets) at c=1 and at the throughput phase's concurrency, and issue 18's targets with
  * pass/fail. Every target first serves `--warmup` seconds of the throughput phase's load, unmeasured, so each is
- * measured in its steady state (JIT tiered up); rounds are interleaved so drift hits every target alike. Exits non-zero if the uncached target's
- * cache hit ratio exceeds 1% (the benchmark would be measuring cache hits).
+ * measured in its steady state (JIT tiered up); rounds are interleaved so drift hits every target alike. Exits
+ * non-zero if the uncached target's cache hit ratio exceeds 1% (the benchmark would be measuring cache hits).
  *
  * With --redis (issue 17) two more router targets run the same JSON config, whose provider has limits and whose
  * route has a budget, so every request takes a provider slot and reads the budget's spend: `routewise-limits` keeps
