@@ -8,8 +8,9 @@
  * hash of a worker still reloading, the budget read last: per worker without Redis, the same in each with it), `min`
  * where every worker must agree (route available, state store up).
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { Counter, Gauge, Registry, collectDefaultMetrics } from "prom-client";
 import { HotCounter } from "./hot-counter.js";
+import { HotHistogram } from "./hot-histogram.js";
 
 /** Routing (classify + select) takes tens of µs to a few ms: buckets from 50 µs to 1 s. */
 export const ROUTING_BUCKETS = [
@@ -57,21 +58,21 @@ export function createRouterMetrics(registry: Registry = new Registry(), options
       labelNames: ["route", "model", "reason"] as const,
       registers: r,
     }),
-    routingDuration: new Histogram({
+    routingDuration: new HotHistogram({
       name: "routewise_routing_duration_seconds",
       help: "Time to classify a request and select its candidates.",
       labelNames: ["route"] as const,
       buckets: ROUTING_BUCKETS,
       registers: r,
     }),
-    upstreamDuration: new Histogram({
+    upstreamDuration: new HotHistogram({
       name: "routewise_upstream_duration_seconds",
       help: "Duration of upstream attempts, from sending to the last byte.",
       labelNames: ["provider", "model", "outcome"] as const,
       buckets: UPSTREAM_BUCKETS,
       registers: r,
     }),
-    timeToFirstToken: new Histogram({
+    timeToFirstToken: new HotHistogram({
       name: "routewise_time_to_first_token_seconds",
       help: "Time from sending a streaming request upstream to its first chunk.",
       labelNames: ["provider", "model"] as const,
@@ -193,7 +194,7 @@ export function createRouterMetrics(registry: Registry = new Registry(), options
       aggregator: "max",
       registers: r,
     }),
-    genAiTokenUsage: new Histogram({
+    genAiTokenUsage: new HotHistogram({
       name: "gen_ai_client_token_usage",
       help: "OpenTelemetry GenAI: tokens per request by type (input, output).",
       labelNames: [
@@ -206,7 +207,7 @@ export function createRouterMetrics(registry: Registry = new Registry(), options
       buckets: GENAI_TOKEN_BUCKETS,
       registers: r,
     }),
-    genAiRequestDuration: new Histogram({
+    genAiRequestDuration: new HotHistogram({
       name: "gen_ai_server_request_duration_seconds",
       help: "OpenTelemetry GenAI: upstream request duration.",
       labelNames: [
@@ -219,7 +220,7 @@ export function createRouterMetrics(registry: Registry = new Registry(), options
       buckets: GENAI_DURATION_BUCKETS,
       registers: r,
     }),
-    genAiTimeToFirstToken: new Histogram({
+    genAiTimeToFirstToken: new HotHistogram({
       name: "gen_ai_server_time_to_first_token_seconds",
       help: "OpenTelemetry GenAI: time to the first streamed token.",
       labelNames: [
@@ -341,7 +342,7 @@ function budgetMetrics(r: Registry[]) {
       aggregator: "min",
       registers: r,
     }),
-    stateDuration: new Histogram({
+    stateDuration: new HotHistogram({
       name: "routewise_state_operation_duration_seconds",
       help: "Calls to the shared state store by operation (acquire, release, tokens, read_spend, charge, ping), answered or not.",
       labelNames: ["operation"] as const,
