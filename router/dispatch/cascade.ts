@@ -53,7 +53,7 @@ export async function runCascade(deps: DispatchDeps, input: CascadeInput): Promi
   const billed: BilledAttempt[] = [];
   const trail: StageTrail[] = [];
   for (const stage of input.stages) {
-    if (input.ctx.signal.aborted) break;
+    if (input.ctx.lifetime.aborted) break;
     const step = await runStage(deps, input, stage, billed);
     trail.push(step.trail);
     input.ctx.record.cascadeStage(stage, step.trail.outcome, step.trail.verifier);

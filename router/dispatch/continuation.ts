@@ -71,7 +71,7 @@ export async function relaySession(
   let current = { provider: opened.provider, stream: opened.value, sink: client as SplicingSink, extra: 0 };
   let id: string | null = null;
   for (;;) {
-    const r = await relayStream(current.stream, current.sink, ctx.signal);
+    const r = await relayStream(current.stream, current.sink, ctx.lifetime);
     current.sink.flush();
     id ??= r.id;
     session.id = id;
@@ -101,7 +101,7 @@ export async function relaySession(
 }
 
 function continuable(ctx: DispatchContext, error: UpstreamError): boolean {
-  if (ctx.route.midStreamFailure !== "continue" || !ctx.route.fallback.enabled || ctx.signal.aborted) return false;
+  if (ctx.route.midStreamFailure !== "continue" || !ctx.route.fallback.enabled || ctx.lifetime.aborted) return false;
   const action = failureAction(error, ctx.route.retry.retryOn);
   return action === "retry" || action === "next";
 }

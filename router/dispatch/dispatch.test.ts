@@ -6,6 +6,7 @@ import type { ChatCompletion, ChatRequest } from "../openai/types.js";
 import { UpstreamError, type ProviderAdapter } from "../providers/types.js";
 import { MemoryStateStore } from "../state/memory-store.js";
 import { StateUnavailableError, type Admission, type SlotRequest, type StateStore } from "../state/types.js";
+import { RequestLifetime } from "./abort.js";
 import { clientError } from "./client-error.js";
 import { dispatchCompletion, type DispatchDeps } from "./dispatch.js";
 import { ProviderHealth } from "./health.js";
@@ -57,7 +58,7 @@ function setup(answer: Answer, state: StateStore | null = null) {
       order,
       request: REQUEST,
       requestId: "r",
-      signal: new AbortController().signal,
+      lifetime: new RequestLifetime(60_000),
       record,
     });
   return { run, health, events, now };

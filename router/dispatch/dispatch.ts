@@ -12,7 +12,7 @@ import type { ProviderConfig, ProviderType, RouteConfig } from "../config/types.
 import type { ChatCompletion, ChatRequest } from "../openai/types.js";
 import { redactSecrets } from "../providers/shared/redact.js";
 import { UpstreamError, type CallOptions, type ProviderAdapter, type Rejection } from "../providers/types.js";
-import { abortCause, deadlinePassed, scopedSignal, type ScopedSignal } from "./abort.js";
+import { abortCause, deadlinePassed, scopedSignal, type RequestLifetime, type ScopedSignal } from "./abort.js";
 import { backoff, countsAgainstProvider, failureAction } from "./retry-policy.js";
 import type { ProviderHealth } from "./health.js";
 import { takeSlot, type Refused } from "./slots.js";
@@ -49,8 +49,8 @@ export interface DispatchContext {
   order: ProviderConfig[];
   request: ChatRequest;
   requestId: string;
-  /** Aborted when the client goes away or the route's total timeout passes. */
-  signal: AbortSignal;
+  /** Ends when the client goes away or the route's total timeout passes. */
+  lifetime: RequestLifetime;
   /**
    * The request record, told about every attempt, retry, fallback, first chunk and malformed event; each attempt
    * it opens carries the trace context forwarded upstream.
@@ -134,7 +134,7 @@ export async function runAttempts<T>(
     if (outcome.fatal) return { ok: false, failures, fatal: outcome.fatal, ended: null };
     if (!moveOn(ctx, tried, i, failures[failures.length - 1])) break;
   }
-  return { ok: false, failures, fatal: null, ended: abortCause(ctx.signal) };
+  return { ok: false, failures, fatal: null, ended: abortCause(ctx.lifetime) };
 }
 
 /**
@@ -146,7 +146,7 @@ function moveOn(ctx: AttemptContext, tried: ProviderConfig[], i: number, last: A
   if (last?.rejection === "context_length") largerWindowsFirst(tried, i + 1);
   const [provider, next] = [tried[i], tried[i + 1]];
   if (provider && next && last) ctx.record.fellBack(ctx.route, provider, next, failureReason(last));
-  return !ctx.signal.aborted;
+  return !ctx.lifetime.aborted;
 }
 
 /** After a context-length rejection: the remaining candidates, larger context windows first (stable). */
@@ -174,7 +174,7 @@ async function tryProvider<T>(
   failures: AttemptFailure[],
 ): Promise<ProviderOutcome<T>> {
   for (let n = 0; n < ctx.route.retry.attempts; n++) {
-    if (ctx.signal.aborted) return GIVE_UP;
+    if (ctx.lifetime.aborted) return GIVE_UP;
     if (deps.health.isOpen(provider.id)) {
       failures.push(circuitOpen(provider));
       return GIVE_UP;
@@ -191,7 +191,7 @@ async function tryProvider<T>(
     const next = afterFailure(deps, ctx, provider, e, n);
     if ("ok" in next) return next;
     ctx.record.retried(provider, failureReason(failures[failures.length - 1] as AttemptFailure));
-    await deps.sleep(next.retryInMs, ctx.signal).catch(() => undefined);
+    await deps.sleep(next.retryInMs, ctx.lifetime.signal).catch(() => undefined);
   }
   return GIVE_UP;
 }
@@ -237,7 +237,7 @@ async function attemptOnce<T>(
   release: () => void,
 ): Promise<{ ok: true; value: T } | { ok: false; error: UpstreamError }> {
   const { attemptMs } = ctx.route.timeouts;
-  const scope = scopedSignal(ctx.signal, attemptMs, `no answer within the attempt timeout (${attemptMs}ms)`);
+  const scope = scopedSignal(ctx.lifetime, attemptMs, `no answer within the attempt timeout (${attemptMs}ms)`);
   const started = ctx.record.attemptStarted(provider);
   try {
     const value = await attempt(provider, scope, started, release);
@@ -285,11 +285,11 @@ export function attemptError(
 }
 
 function toUpstreamError(err: unknown, ctx: AttemptContext, scope: ScopedSignal): UpstreamError {
-  if (abortCause(ctx.signal) === "deadline") {
+  if (abortCause(ctx.lifetime) === "deadline") {
     const message = `the route's total timeout (${ctx.route.timeouts.requestMs}ms) passed`;
     return new UpstreamError("aborted", message, null, null, { cause: err });
   }
-  if (ctx.signal.aborted) {
+  if (ctx.lifetime.aborted) {
     return err instanceof UpstreamError && err.kind === "aborted"
       ? err
       : new UpstreamError("aborted", "request aborted", null, null, { cause: err });

@@ -27,7 +27,12 @@ export interface RelayResult {
   clientGone: boolean;
 }
 
-export async function relayStream(stream: OpenStream, sink: ChunkSink, signal: AbortSignal): Promise<RelayResult> {
+/** `request`: the request's lifetime (whether it ended, the client gone, when the stream failed). */
+export async function relayStream(
+  stream: OpenStream,
+  sink: ChunkSink,
+  request: { readonly aborted: boolean },
+): Promise<RelayResult> {
   const out: RelayResult = {
     usage: null,
     usageChunk: null,
@@ -42,16 +47,16 @@ export async function relayStream(stream: OpenStream, sink: ChunkSink, signal: A
     for (let next = await stream.rest.next(); next.done !== true; next = await stream.rest.next())
       forward(out, sink, next.value);
   } catch (err) {
-    failed(out, err, signal, sink);
+    failed(out, err, request, sink);
   } finally {
     await finish(stream, out, sink);
   }
   return out;
 }
 
-/** The stream failed: the client went away (its request signal aborted), or the upstream did. */
-function failed(out: RelayResult, err: unknown, signal: AbortSignal, sink: ChunkSink): void {
-  if (signal.aborted && sink.gone()) out.clientGone = true;
+/** The stream failed: the client went away (its request ended), or the upstream did. */
+function failed(out: RelayResult, err: unknown, request: { readonly aborted: boolean }, sink: ChunkSink): void {
+  if (request.aborted && sink.gone()) out.clientGone = true;
   else
     out.error =
       err instanceof UpstreamError ? err : new UpstreamError("reset", String(err), null, null, { cause: err });

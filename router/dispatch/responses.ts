@@ -96,13 +96,13 @@ export interface EventRelay {
 export async function relayEvents(
   stream: OpenStream<ResponsesEvent>,
   sink: EventSink,
-  signal: AbortSignal,
+  request: { readonly aborted: boolean },
 ): Promise<EventRelay> {
   const out: EventRelay = { terminal: null, error: null, clientGone: false };
   try {
     out.terminal = await forwardAll(stream, sink);
   } catch (err) {
-    if (signal.aborted && sink.gone()) out.clientGone = true;
+    if (request.aborted && sink.gone()) out.clientGone = true;
     else out.error = asUpstreamError(err);
   }
   out.clientGone ||= sink.gone();

@@ -5,6 +5,7 @@
 import type { ServerResponse } from "node:http";
 import type { BilledAttempt, Costs, RequestRecord, RequestRecorder } from "../accounting/request-record.js";
 import { tokensFromUsage, type TokenCounts } from "../accounting/cost.js";
+import type { RequestLifetime } from "../dispatch/abort.js";
 import type { AttemptFailure, DispatchDeps } from "../dispatch/dispatch.js";
 import type { ProviderConfig } from "../config/types.js";
 import type { ChatCompletion } from "../openai/types.js";
@@ -38,7 +39,8 @@ export interface Out {
  * named in x-routewise-decision). Empty for every other request.
  */
 export interface Prior {
-  signal: AbortSignal;
+  /** Ends when the client goes away or the route's total timeout passes. */
+  lifetime: RequestLifetime;
   cascade: BilledAttempt[];
   /** Prefixed to x-routewise-decision, or "". */
   note: string;

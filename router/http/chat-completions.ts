@@ -5,7 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { RequestRecord } from "../accounting/request-record.js";
-import { scopedSignal } from "../dispatch/abort.js";
+import { RequestLifetime } from "../dispatch/abort.js";
 import { clientError, lastTried } from "../dispatch/client-error.js";
 import { relaySession } from "../dispatch/continuation.js";
 import {
@@ -68,13 +68,13 @@ export type Dispatcher<T> = (deps: DispatchDeps, ctx: DispatchContext) => Promis
 
 /** Cascade first when the route has one and the policy decided (ADR 11), then the route's normal choice. */
 async function serve(deps: ChatDeps, out: Out, r: Routed, record: RequestRecord, answer: Answerer): Promise<void> {
-  const signal = requestSignal(out.res, r.route);
-  let prior: Prior = { signal, cascade: [], note: "" };
+  const lifetime = requestLifetime(out.res, r.route);
+  let prior: Prior = { lifetime, cascade: [], note: "" };
   const plan = cascadePlan(r);
   if (plan) {
-    const ctx = { route: r.route, order: [], request: r.parsed.body, requestId: record.requestId, signal, record };
+    const ctx = { route: r.route, order: [], request: r.parsed.body, requestId: record.requestId, lifetime, record };
     const outcome = await runCascade(deps.dispatch, { ...plan, ctx, promptChars: r.parsed.promptChars });
-    prior = { signal, cascade: outcome.billed, note: `${describeCascade(outcome.trail, r.parsed.stream)}; ` };
+    prior = { lifetime, cascade: outcome.billed, note: `${describeCascade(outcome.trail, r.parsed.stream)}; ` };
     const { accepted } = outcome;
     if (accepted) {
       const answered = { provider: accepted.provider, value: accepted.completion, failures: accepted.failures, prior };
@@ -96,10 +96,10 @@ export async function dispatchOrThrow<T>(
   r: Routed,
   record: RequestRecord,
   dispatch: Dispatcher<T>,
-  signal: AbortSignal,
+  lifetime: RequestLifetime,
 ) {
   const { order } = r.selection;
-  const ctx = { route: r.route, order, request: r.parsed.body, requestId: record.requestId, signal, record };
+  const ctx = { route: r.route, order, request: r.parsed.body, requestId: record.requestId, lifetime, record };
   const result = await dispatch(deps.dispatch, ctx);
   if (result.ok) return { ...result, ctx };
   const { error, outcome } = clientError(r.route, order, result);
@@ -108,7 +108,7 @@ export async function dispatchOrThrow<T>(
 }
 
 async function serveCompletion(deps: ChatDeps, out: Out, r: Routed, record: RequestRecord, prior: Prior) {
-  const result = await dispatchOrThrow(deps, r, record, dispatchCompletion, prior.signal);
+  const result = await dispatchOrThrow(deps, r, record, dispatchCompletion, prior.lifetime);
   respondCompletion(deps, out, r, record, {
     provider: result.provider,
     value: result.value,
@@ -118,18 +118,18 @@ async function serveCompletion(deps: ChatDeps, out: Out, r: Routed, record: Requ
 }
 
 async function serveStream(deps: ChatDeps, out: Out, r: Routed, record: RequestRecord, prior: Prior) {
-  const result = await dispatchOrThrow(deps, r, record, dispatchStream, prior.signal);
+  const result = await dispatchOrThrow(deps, r, record, dispatchStream, prior.lifetime);
   setRoutingHeaders(out.res, r.route, withNote(r, prior), result);
   const session = await relaySession(deps.dispatch, result.ctx, result, out.w.stream());
   finishStream(deps, out, { r, record, prior, opened: result }, session);
 }
 
-/** Aborted when the client disconnects or the route's total timeout passes. */
-export function requestSignal(res: ServerResponse, route: RouteConfig): AbortSignal {
-  const scoped = scopedSignal(null, route.timeouts.requestMs);
+/** Ends when the client disconnects or the route's total timeout passes. */
+export function requestLifetime(res: ServerResponse, route: RouteConfig): RequestLifetime {
+  const lifetime = new RequestLifetime(route.timeouts.requestMs);
   res.once("close", () => {
-    if (!res.writableFinished) scoped.abort(new Error("client disconnected"));
-    scoped.dispose();
+    if (!res.writableFinished) lifetime.end(new Error("client disconnected"));
+    lifetime.dispose();
   });
-  return scoped.signal;
+  return lifetime;
 }

@@ -13,7 +13,7 @@ import { parseEmbeddingRequest, type EmbeddingResponse, type ParsedEmbeddingRequ
 import { embeddingSelection } from "../select/embeddings.js";
 import type { Selection } from "../select/types.js";
 import type { RouteConfig } from "../config/types.js";
-import { rejectedIn, requestSignal, type ChatDeps, type ChatHandler } from "./chat-completions.js";
+import { rejectedIn, requestLifetime, type ChatDeps, type ChatHandler } from "./chat-completions.js";
 import { formatUSD, setRoutingHeaders, traceContext } from "./headers.js";
 import { sendJson } from "./respond.js";
 import { admission, admittedRoute, refusal } from "./route-request.js";
@@ -66,7 +66,7 @@ async function serve(deps: ChatDeps, res: ServerResponse, d: Decided, record: Re
     route,
     order: selection.order,
     requestId: record.requestId,
-    signal: requestSignal(res, route),
+    lifetime: requestLifetime(res, route),
     record,
   };
   const result = await dispatchEmbeddings(deps.dispatch, ctx, parsed.body);

@@ -46,7 +46,7 @@ export const answerResponses: Answerer = (deps, out, r, record, prior) =>
 
 async function completeResponse(deps: ChatDeps, out: Out, r: Routed, record: RequestRecord, prior: Prior) {
   const body = out.body as JsonObject;
-  const result = await dispatchOrThrow(deps, r, record, (d, ctx) => dispatchResponse(d, ctx, body), prior.signal);
+  const result = await dispatchOrThrow(deps, r, record, (d, ctx) => dispatchResponse(d, ctx, body), prior.lifetime);
   const { provider, failures, value } = result;
   if (value.api === "chat") {
     respondCompletion(deps, out, r, record, { provider, value: value.completion, failures, prior });
@@ -62,7 +62,13 @@ async function completeResponse(deps: ChatDeps, out: Out, r: Routed, record: Req
 
 async function streamResponse(deps: ChatDeps, out: Out, r: Routed, record: RequestRecord, prior: Prior) {
   const body = out.body as JsonObject;
-  const result = await dispatchOrThrow(deps, r, record, (d, ctx) => dispatchResponseStream(d, ctx, body), prior.signal);
+  const result = await dispatchOrThrow(
+    deps,
+    r,
+    record,
+    (d, ctx) => dispatchResponseStream(d, ctx, body),
+    prior.lifetime,
+  );
   setRoutingHeaders(out.res, r.route, withNote(r, prior), result);
   const { provider, failures, value } = result;
   const call = { r, record, prior, opened: { provider, failures } };
@@ -100,7 +106,7 @@ async function relayNative(deps: ChatDeps, out: Out, call: NativeCall, stream: O
     },
     gone: () => res.destroyed,
   };
-  const { terminal, error, clientGone } = await relayEvents(stream, sink, prior.signal);
+  const { terminal, error, clientGone } = await relayEvents(stream, sink, prior.lifetime);
   if (terminal) tally.observe(terminal);
   const answer = tally.answer();
   const estimate = { promptChars: r.parsed.promptChars, completionChars: answerChars(answer) };
