@@ -3,6 +3,8 @@
  *   direct           → the mock itself
  *   bare-proxy       → a bare node:http pass-through proxy (keep-alive) → mock
  *   express-minimal  → express + express.json + undici forwarding, no routing (express's own ceiling) → mock
+ *   json-minimal     → node:http + JSON.parse + undici forwarding + JSON.stringify, no routing: the floor of any
+ *                      proxy that reads the request and the answer (as Routewise must) → mock
  *   routewise        → the Routewise router (classify with the built-in analyzer, select, dispatch) → mock, every
  *                      prompt unique after the analyzer's normalisation (its decision cache never hits; asserted)
  *   routewise-cached → a second router process on the same config, a fixed set of 8 prompts (cache hits)
@@ -341,6 +343,8 @@ async function baseTargets(workerArgs: string[]): Promise<{ targets: Target[]; m
   children.push(bare.child);
   const exp = await startChild([...TSX, "bench/lib/express-proxy.ts", String(mock.port)]);
   children.push(exp.child);
+  const json = await startChild([...TSX, "bench/lib/json-proxy.ts", String(mock.port)]);
+  children.push(json.child);
   const dir = mkdtempSync(join(tmpdir(), "routewise-bench-"));
   writeFileSync(join(dir, "policy.yaml"), benchPolicy(mock.port));
   const router = await startRouterProcess(dir, workerArgs);
@@ -353,6 +357,7 @@ async function baseTargets(workerArgs: string[]): Promise<{ targets: Target[]; m
       { name: "direct", port: mock.port, pid: mock.child.pid, ...plain },
       { name: "bare-proxy", port: bare.port, pid: bare.child.pid, ...plain },
       { name: "express-minimal", port: exp.port, pid: exp.child.pid, ...plain },
+      { name: "json-minimal", port: json.port, pid: json.child.pid, ...plain },
       { name: "routewise", ...router, pid: router.child.pid, ...rw, prompt: uniquePrompt },
       { name: "routewise-cached", ...cachedRouter, pid: cachedRouter.child.pid, ...rw, prompt: cachedPrompt },
     ],
