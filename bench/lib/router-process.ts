@@ -43,10 +43,10 @@ export function assertBuilt(): void {
 }
 
 /**
- * The node flags the image's entrypoint gives every Routewise process (Dockerfile; scripts/image/dockerfile.test.ts
- * keeps the two equal), so the benchmarks run the router as production does.
+ * The node flags the image's entrypoint gives every Routewise process (Dockerfile, whose ENTRYPOINT
+ * test/helm/image.test.ts pins; keep the three equal), so the benchmarks run the router as production does.
  */
-export const ROUTER_NODE_FLAGS = ["--max-semi-space-size=8"] as const;
+export const ROUTER_NODE_FLAGS = ["--max-semi-space-size=8", "--no-memory-reducer"] as const;
 
 /** The node arguments before `router ...` for a runtime. */
 export function routerEntry(runtime: RouterRuntime): string[] {

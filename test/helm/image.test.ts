@@ -56,7 +56,9 @@ describe("Dockerfile", () => {
     for (const needed of ["bin/", "dist/", "crds/", "router/classify/models/", "./"]) expect(dests).toContain(needed);
     expect(dockerfile).toMatch(/npm ci --omit=dev --ignore-scripts/);
     expect(dockerfile).toMatch(/^USER 65532:65532$/m);
-    expect(dockerfile).toMatch(/^ENTRYPOINT \["node", "--max-semi-space-size=8", "bin\/routewise.js"\]$/m);
+    expect(dockerfile).toMatch(
+      /^ENTRYPOINT \["node", "--max-semi-space-size=8", "--no-memory-reducer", "bin\/routewise.js"\]$/m,
+    );
     expect(dockerfile).toMatch(/^ARG NODE_IMAGE=node:20\.\d+\.\d+-\w+-slim$/m);
   });
 
