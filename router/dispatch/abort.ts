@@ -7,8 +7,6 @@
  */
 export interface ScopedSignal {
   signal: AbortSignal;
-  /** Aborts now. */
-  abort: (reason: unknown) => void;
   /** Replaces the timer: aborts `ms` from now with a TimeoutError saying `what`. */
   rearm: (ms: number, what: string) => void;
   /** Clears the timer only (the signal still follows its parent). */
@@ -25,15 +23,14 @@ function timerMs(ms: number): number {
   return Math.min(Math.max(0, ms), MAX_TIMER_MS);
 }
 
-export function scopedSignal(parent: RequestLifetime | null, timeoutMs: number, what = "timed out"): ScopedSignal {
+export function scopedSignal(parent: RequestLifetime, timeoutMs: number, what = "timed out"): ScopedSignal {
   const controller = new AbortController();
-  const detach = parent?.onEnd((reason) => controller.abort(reason));
+  const detach = parent.onEnd((reason) => controller.abort(reason));
   const arm = (ms: number, label: string) =>
     setTimeout(() => controller.abort(new DOMException(label, "TimeoutError")), timerMs(ms));
   let timer = arm(timeoutMs, what);
   return {
     signal: controller.signal,
-    abort: (reason) => controller.abort(reason),
     rearm: (ms, label) => {
       clearTimeout(timer);
       timer = arm(ms, label);
@@ -41,7 +38,7 @@ export function scopedSignal(parent: RequestLifetime | null, timeoutMs: number, 
     clearTimer: () => clearTimeout(timer),
     dispose: () => {
       clearTimeout(timer);
-      detach?.();
+      detach();
     },
   };
 }
