@@ -19,7 +19,7 @@ import type { AppliedBudget, BudgetScope, BudgetVerdict } from "../select/budget
 import type { SpendKey, StateStore } from "../state/types.js";
 import { costUSD, type TokenCounts } from "./cost.js";
 import type { TraceContext } from "../providers/types.js";
-import { genAiLabels } from "./gen-ai.js";
+import { pairLabels, providerLabels, requestLabels, routeLabels } from "./series-labels.js";
 import { RequestSpans, type AttemptSpan } from "./tracing.js";
 import { labelContext, learnsFrom } from "../learn/label.js";
 import type { LearningLedger } from "./learning-ledger.js";
@@ -183,7 +183,7 @@ export class RequestRecord implements AttemptObserver {
   private logged = false;
   /** A served request's line, written by `end` (after the response); null until `finished`, or when it goes nowhere. */
   private served: { f: Finished; costs: Costs } | null = null;
-  private context: RequestContext = {};
+  private readonly context: RequestContext = {};
   private readonly attempts: { provider: string; outcome: string; ms: number }[] = [];
   /** The request's spans, when tracing is on. */
   private readonly spans: RequestSpans | null;
@@ -211,7 +211,7 @@ export class RequestRecord implements AttemptObserver {
     this.selection = selection;
     this.spans?.decided({ route, reason: selection.reason, arm: selection.arm, decided: selection.decided });
     const m = this.deps.metrics;
-    m.routingDuration.observe({ route: route.name }, routingSeconds);
+    m.routingDuration.observe(routeLabels(route).route, routingSeconds);
     m.decisions.inc({ route: route.name, model: selection.decided.model, reason: selection.reason });
   }
 
@@ -244,7 +244,7 @@ export class RequestRecord implements AttemptObserver {
 
   /** Who asked and what the analyzer saw (merged into what is known). */
   describe(context: RequestContext): void {
-    this.context = { ...this.context, ...context };
+    Object.assign(this.context, context);
     if (context.model !== undefined) this.spans?.requestedModel(context.model);
   }
 
@@ -261,19 +261,18 @@ export class RequestRecord implements AttemptObserver {
     const seconds = (this.deps.now() - attempt.startedAt) / 1000;
     this.attempts.push({ provider: provider.id, outcome, ms: Math.round(seconds * 1000) });
     const m = this.deps.metrics;
-    m.upstreamDuration.observe({ provider: provider.id, model: provider.model, outcome }, seconds);
-    m.genAiRequestDuration.observe(
-      { ...genAiLabels(provider), error_type: outcome === "success" ? "" : outcome },
-      seconds,
-    );
+    const labels = providerLabels(provider);
+    m.upstreamDuration.observe(labels.outcome.get(outcome), seconds);
+    m.genAiRequestDuration.observe(labels.genAiOutcome.get(outcome), seconds);
   }
 
   firstChunk(attempt: Attempt): void {
     const { provider } = attempt;
     this.attemptSpans.get(attempt)?.firstChunk();
     const seconds = (this.deps.now() - attempt.startedAt) / 1000;
-    this.deps.metrics.timeToFirstToken.observe({ provider: provider.id, model: provider.model }, seconds);
-    this.deps.metrics.genAiTimeToFirstToken.observe(genAiLabels(provider), seconds);
+    const labels = providerLabels(provider);
+    this.deps.metrics.timeToFirstToken.observe(labels.model, seconds);
+    this.deps.metrics.genAiTimeToFirstToken.observe(labels.genAi, seconds);
   }
 
   retried(provider: ProviderConfig, reason: string): void {
@@ -317,14 +316,15 @@ export class RequestRecord implements AttemptObserver {
     this.spans?.finished(f.provider, answerTokens(answer), f.outcome);
     const m = this.deps.metrics;
     const { arm } = selection;
-    m.requests.inc({ route: route.name, provider: f.provider.id, model: f.provider.model, outcome: f.outcome, arm });
+    m.requests.inc(requestLabels(pairLabels(route, f.provider), f.outcome, arm));
     billed.forEach((b, i) => this.bill(route, b, attempts[i]?.cost ?? 0));
-    m.baselineCost.inc({ route: route.name, arm }, costs.baseline);
+    const labels = routeLabels(route);
+    m.baselineCost.inc(labels.arm.get(arm), costs.baseline);
     // A shadow pilot's savings: the same tokens at the prices of the model the policy decided.
     if (route.rollout === "shadow")
-      m.projectedCost.inc({ route: route.name }, costUSD(answerTokens(answer), selection.decided.pricing));
-    m.qualityPoints.inc({ route: route.name }, selection.predict(f.provider));
-    m.baselineQualityPoints.inc({ route: route.name }, selection.baselineQuality);
+      m.projectedCost.inc(labels.route, costUSD(answerTokens(answer), selection.decided.pricing));
+    m.qualityPoints.inc(labels.route, selection.predict(f.provider));
+    m.baselineQualityPoints.inc(labels.route, selection.baselineQuality);
     this.rememberLabel(f, answerTokens(answer), costs.baseline);
     this.charge(costs.cost);
     if (this.wantsLine()) this.served = { f, costs };
@@ -350,15 +350,15 @@ export class RequestRecord implements AttemptObserver {
 
   private bill(route: RouteConfig, b: BilledAttempt, cost: number): void {
     const m = this.deps.metrics;
-    const labels = { route: route.name, provider: b.provider.id, model: b.provider.model };
+    const pair = pairLabels(route, b.provider);
     const { tokens } = b;
-    m.tokens.inc({ ...labels, direction: "input" }, tokens.input - tokens.cachedInput);
-    m.tokens.inc({ ...labels, direction: "cached_input" }, tokens.cachedInput);
-    m.tokens.inc({ ...labels, direction: "output" }, tokens.output);
-    m.cost.inc({ ...labels, arm: this.decision().selection.arm }, cost);
-    const gen = genAiLabels(b.provider);
-    m.genAiTokenUsage.observe({ ...gen, gen_ai_token_type: "input" }, tokens.input);
-    m.genAiTokenUsage.observe({ ...gen, gen_ai_token_type: "output" }, tokens.output);
+    m.tokens.inc(pair.direction.get("input"), tokens.input - tokens.cachedInput);
+    m.tokens.inc(pair.direction.get("cached_input"), tokens.cachedInput);
+    m.tokens.inc(pair.direction.get("output"), tokens.output);
+    m.cost.inc(pair.arm.get(this.decision().selection.arm), cost);
+    const gen = providerLabels(b.provider).genAiTokens;
+    m.genAiTokenUsage.observe(gen.get("input"), tokens.input);
+    m.genAiTokenUsage.observe(gen.get("output"), tokens.output);
     this.deps.tokens.recordTokens(b.provider.id, tokens.input + tokens.output);
   }
 
@@ -370,13 +370,7 @@ export class RequestRecord implements AttemptObserver {
     const { route, selection } = this.decision();
     if (!this.takeOutcome()) return;
     this.spans?.failed(f.provider);
-    this.deps.metrics.requests.inc({
-      route: route.name,
-      provider: f.provider.id,
-      model: f.provider.model,
-      outcome: f.code,
-      arm: selection.arm,
-    });
+    this.deps.metrics.requests.inc(requestLabels(pairLabels(route, f.provider), f.code, selection.arm));
   }
 
   /** The response is over (whatever happened): a served request's log line, and it leaves the in-flight gauge. Idempotent. */
