@@ -187,7 +187,8 @@ export class RequestRecord implements AttemptObserver {
   private readonly attempts: { provider: string; outcome: string; ms: number }[] = [];
   /** The request's spans, when tracing is on. */
   private readonly spans: RequestSpans | null;
-  private readonly attemptSpans = new WeakMap<Attempt, AttemptSpan>();
+  /** Each attempt's span (made with the first, when tracing is on). */
+  private attemptSpans: WeakMap<Attempt, AttemptSpan> | null = null;
   private budgets: RequestBudgets | null = null;
 
   constructor(
@@ -251,13 +252,13 @@ export class RequestRecord implements AttemptObserver {
   attemptStarted(provider: ProviderConfig): Attempt {
     const span = this.spans?.attemptStarted(provider);
     const attempt = { provider, startedAt: this.deps.now(), trace: span?.trace ?? this.clientTrace };
-    if (span) this.attemptSpans.set(attempt, span);
+    if (span) (this.attemptSpans ??= new WeakMap()).set(attempt, span);
     return attempt;
   }
 
   attemptEnded(attempt: Attempt, outcome: string): void {
     const { provider } = attempt;
-    this.attemptSpans.get(attempt)?.end(outcome);
+    this.attemptSpans?.get(attempt)?.end(outcome);
     const seconds = (this.deps.now() - attempt.startedAt) / 1000;
     this.attempts.push({ provider: provider.id, outcome, ms: Math.round(seconds * 1000) });
     const m = this.deps.metrics;
@@ -268,7 +269,7 @@ export class RequestRecord implements AttemptObserver {
 
   firstChunk(attempt: Attempt): void {
     const { provider } = attempt;
-    this.attemptSpans.get(attempt)?.firstChunk();
+    this.attemptSpans?.get(attempt)?.firstChunk();
     const seconds = (this.deps.now() - attempt.startedAt) / 1000;
     const labels = providerLabels(provider);
     this.deps.metrics.timeToFirstToken.observe(labels.model, seconds);

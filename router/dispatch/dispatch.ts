@@ -157,6 +157,7 @@ function largerWindowsFirst(tried: ProviderConfig[], from: number): void {
 
 /** The providers a request fell back from: those that failed, but not the one that answered after retrying. */
 export function fellBackFrom(answered: { provider: ProviderConfig; failures: AttemptFailure[] }): string[] {
+  if (answered.failures.length === 0) return [];
   const ids = answered.failures.map((f) => f.provider).filter((id) => id !== answered.provider.id);
   return [...new Set(ids)];
 }

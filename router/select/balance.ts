@@ -1,5 +1,5 @@
 /** Balance: interchangeable providers (same model, price and quality) ordered by load and weight. */
-import type { ProviderConfig } from "../config/types.js";
+import type { ProviderConfig, RouteConfig } from "../config/types.js";
 import type { SelectInput } from "./types.js";
 
 /**
@@ -7,17 +7,25 @@ import type { SelectInput } from "./types.js";
  * least in-flight requests, breaking ties by weighted random choice.
  */
 export function balance(ranked: ProviderConfig[], input: SelectInput): ProviderConfig[] {
-  const weight = new Map(input.route.candidates.map((c) => [c.provider, c.weight]));
   const out: ProviderConfig[] = [];
   let i = 0;
   while (i < ranked.length) {
     const head = ranked[i] as ProviderConfig;
     let j = i + 1;
     while (j < ranked.length && equivalent(head, ranked[j] as ProviderConfig)) j++;
-    out.push(...(j - i > 1 ? orderGroup(ranked.slice(i, j), weight, input) : [head]));
+    out.push(...(j - i > 1 ? orderGroup(ranked.slice(i, j), weightsOf(input.route), input) : [head]));
     i = j;
   }
   return out;
+}
+
+const weights = new WeakMap<RouteConfig, Map<string, number>>();
+
+/** The candidates' weights by provider id, made once per route object (a reload makes new ones). */
+function weightsOf(route: RouteConfig): Map<string, number> {
+  let weight = weights.get(route);
+  if (weight === undefined) weights.set(route, (weight = new Map(route.candidates.map((c) => [c.provider, c.weight]))));
+  return weight;
 }
 
 function equivalent(a: ProviderConfig, b: ProviderConfig): boolean {
