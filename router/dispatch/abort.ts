@@ -5,8 +5,11 @@
  * first token, each gap between chunks. A timer that fires aborts with a TimeoutError whose message says which
  * deadline passed.
  */
+import { CallAbort } from "../providers/shared/call-signal.js";
+
 export interface ScopedSignal {
-  signal: AbortSignal;
+  /** The attempt's signal (undici and the adapters take it; see call-signal.ts). */
+  signal: CallAbort;
   /** Replaces the timer: aborts `ms` from now with a TimeoutError saying `what`. */
   rearm: (ms: number, what: string) => void;
   /** Clears the timer only (the signal still follows its parent). */
@@ -24,13 +27,13 @@ function timerMs(ms: number): number {
 }
 
 export function scopedSignal(parent: RequestLifetime, timeoutMs: number, what = "timed out"): ScopedSignal {
-  const controller = new AbortController();
+  const controller = new CallAbort();
   const detach = parent.onEnd((reason) => controller.abort(reason));
   const arm = (ms: number, label: string) =>
     setTimeout(() => controller.abort(new DOMException(label, "TimeoutError")), timerMs(ms));
   let timer = arm(timeoutMs, what);
   return {
-    signal: controller.signal,
+    signal: controller,
     rearm: (ms, label) => {
       clearTimeout(timer);
       timer = arm(ms, label);
@@ -116,7 +119,7 @@ export function abortCause(signal: Pick<AbortSignal, "aborted" | "reason">): "de
 }
 
 /** The message of the deadline a timed-out signal passed, or null when it did not time out. */
-export function deadlinePassed(signal: AbortSignal): string | null {
+export function deadlinePassed(signal: Pick<AbortSignal, "aborted" | "reason">): string | null {
   const reason: unknown = signal.reason;
   return signal.aborted && reason instanceof DOMException && reason.name === "TimeoutError" ? reason.message : null;
 }

@@ -11,6 +11,7 @@ import type { Attempt, AttemptObserver } from "../accounting/request-record.js";
 import type { ProviderConfig, ProviderType, RouteConfig } from "../config/types.js";
 import type { ChatCompletion, ChatRequest } from "../openai/types.js";
 import { redactSecrets } from "../providers/shared/redact.js";
+import type { CallSignal } from "../providers/shared/call-signal.js";
 import { UpstreamError, type CallOptions, type ProviderAdapter, type Rejection } from "../providers/types.js";
 import { abortCause, deadlinePassed, scopedSignal, type RequestLifetime, type ScopedSignal } from "./abort.js";
 import { backoff, countsAgainstProvider, failureAction } from "./retry-policy.js";
@@ -321,7 +322,7 @@ export function callOptions(
   deps: DispatchDeps,
   attempt: Attempt,
   ctx: AttemptContext,
-  signal: AbortSignal,
+  signal: CallSignal,
 ): CallOptions {
   const { provider } = attempt;
   return {

@@ -3,6 +3,7 @@
  * OpenAI Chat Completions wire format (router/openai/types.ts); an adapter for another API translates both ways.
  * An adapter whose API also serves the Responses API natively (openai) passes those requests through as well.
  */
+import type { CallSignal } from "./shared/call-signal.js";
 import type { ProviderConfig } from "../config/types.js";
 import type { EmbeddingRequest, EmbeddingResponse } from "../openai/embeddings.js";
 import type { ResponsesEvent } from "../openai/responses-native.js";
@@ -71,7 +72,7 @@ export interface TraceContext {
 
 export interface CallOptions {
   /** Aborts the upstream call (client went away, attempt timeout). */
-  signal: AbortSignal;
+  signal: CallSignal;
   /** The resolved API key, or null. */
   apiKey: string | null;
   /** The provider's extra CA bundle (PEM, from its egress.caKey credential), or null. */

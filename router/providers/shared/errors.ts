@@ -55,7 +55,11 @@ export function kindOfCode(code: string | null): UpstreamErrorKind {
  * Wraps an error thrown while sending the request or reading the body. An already-mapped UpstreamError passes
  * through; an aborted signal always wins (undici rejects with the signal's reason, whatever it is).
  */
-export function toUpstreamError(err: unknown, signal: AbortSignal, providerId: string): UpstreamError {
+export function toUpstreamError(
+  err: unknown,
+  signal: { readonly aborted: boolean },
+  providerId: string,
+): UpstreamError {
   if (err instanceof UpstreamError) return err;
   if (signal.aborted) return new UpstreamError("aborted", `${providerId}: request aborted`, null, null, { cause: err });
   const code = errorCode(err);

@@ -8,6 +8,7 @@ import { rootCertificates } from "node:tls";
 import { Agent, EnvHttpProxyAgent, ProxyAgent, type Dispatcher } from "undici";
 import type { EgressConfig, ProviderConfig } from "../../config/types.js";
 import type { CallOptions } from "../types.js";
+import type { CallSignal } from "./call-signal.js";
 import { httpError, malformed, toUpstreamError } from "./errors.js";
 import { retryAfterFromHeaders } from "./retry-after.js";
 
@@ -190,7 +191,7 @@ function withKey(headers: Record<string, string>, authHeader: string, apiKey: st
 /** Reads the whole body as UTF-8 (at most `limit` chars, the rest is discarded). Maps transport errors. */
 export async function readText(
   res: Response,
-  signal: AbortSignal,
+  signal: CallSignal,
   providerId: string,
   limit = Infinity,
 ): Promise<string> {
@@ -208,7 +209,7 @@ export async function readText(
 }
 
 /** Reads and parses a JSON body; unparsable text becomes UpstreamError("malformed"). */
-export async function readJson(res: Response, signal: AbortSignal, providerId: string): Promise<unknown> {
+export async function readJson(res: Response, signal: CallSignal, providerId: string): Promise<unknown> {
   let text: string;
   try {
     // undici's own collector (one Buffer.concat and decode at the end; a leading BOM skipped): no async iterator

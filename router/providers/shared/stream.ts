@@ -1,5 +1,6 @@
 /** Reads an upstream SSE body as events, mapping transport errors and releasing the socket on early exit. */
 import { StringDecoder } from "node:string_decoder";
+import type { CallSignal } from "./call-signal.js";
 import type { Response } from "./http.js";
 import { malformed, toUpstreamError } from "./errors.js";
 import { SseParser, type SseEvent } from "./sse.js";
@@ -11,7 +12,7 @@ const MAX_EVENT_CHARS = 8 * 1024 * 1024;
  * Yields the body's SSE events. Throws UpstreamError ("reset", "timeout", "aborted") when the body fails; when the
  * consumer stops early (return()) the body is destroyed, which closes that socket instead of leaking it.
  */
-export async function* sseEvents(res: Response, signal: AbortSignal, providerId: string): AsyncGenerator<SseEvent> {
+export async function* sseEvents(res: Response, signal: CallSignal, providerId: string): AsyncGenerator<SseEvent> {
   const body = res.body;
   const parser = new SseParser();
   const batch: SseEvent[] = [];

@@ -3,11 +3,11 @@
  * `simulated` behaviour (time to first token, tokens per second; ≤ 0 means no delay), failing a deterministic
  * `failureRate` share of requests with UpstreamError("http", 503) before any output.
  */
-import { setTimeout as delay } from "node:timers/promises";
 import type { ProviderConfig } from "../../config/types.js";
 import type { ChatCompletionChunk, ChatRequest, Usage } from "../../openai/types.js";
 import type { CallOptions, ProviderAdapter } from "../types.js";
 import { UpstreamError } from "../types.js";
+import { abortableDelay, type CallSignal } from "../shared/call-signal.js";
 import { completionChunks } from "../../openai/chunks.js";
 import { needsShaping, shapedChoices } from "./shape.js";
 import { simulatedEmbeddings } from "./embed.js";
@@ -25,7 +25,7 @@ import {
 
 export interface SimulatedAdapterDeps {
   /** Waits `ms`; rejects when the signal aborts. Defaults to a timer. */
-  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+  sleep?: (ms: number, signal: CallSignal) => Promise<void>;
   /** Monotonic milliseconds. Defaults to performance.now(). */
   nowMs?: () => number;
   /** Seconds since the epoch for `created`. */
@@ -36,14 +36,14 @@ export interface SimulatedAdapterDeps {
 const MAX_CHUNKS_PER_SECOND = 100;
 
 interface Clock {
-  sleep: (ms: number, signal: AbortSignal) => Promise<void>;
+  sleep: (ms: number, signal: CallSignal) => Promise<void>;
   nowMs: () => number;
   nowSec: () => number;
 }
 
 export function createSimulatedAdapter(deps: SimulatedAdapterDeps = {}): ProviderAdapter {
   const clock: Clock = {
-    sleep: deps.sleep ?? ((ms, signal) => delay(ms, undefined, { signal })),
+    sleep: deps.sleep ?? abortableDelay,
     nowMs: deps.nowMs ?? (() => performance.now()),
     nowSec: deps.nowSec ?? (() => Math.floor(Date.now() / 1000)),
   };
