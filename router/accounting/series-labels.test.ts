@@ -36,7 +36,7 @@ describe("series labels", () => {
   });
 
   it("starts over for a reloaded config's objects", () => {
-    const reloaded = { ...route, name: "renamed" } as RouteConfig;
+    const reloaded = { ...route, name: "renamed" };
     expect(routeLabels(reloaded).route).toEqual({ route: "renamed" });
     expect(pairLabels(reloaded, { ...provider }).direction.get("output")).not.toBe(
       pairLabels(route, provider).direction.get("output"),
