@@ -6,30 +6,19 @@
  * old label sets go with the old config.
  */
 import type { ProviderConfig, RouteConfig } from "../config/types.js";
+import { perObject } from "../config/per-object.js";
 import { genAiLabels } from "./gen-ai.js";
 
-type Labels = Readonly<Record<string, string>>;
-
 /** `make(key)` once per key, then the same object. */
-class ByKey<L extends Labels> {
+class ByKey<L> {
   private readonly made = new Map<string, L>();
   constructor(private readonly make: (key: string) => L) {}
 
   get(key: string): L {
-    let labels = this.made.get(key);
-    if (labels === undefined) this.made.set(key, (labels = this.make(key)));
-    return labels;
+    let value = this.made.get(key);
+    if (value === undefined) this.made.set(key, (value = this.make(key)));
+    return value;
   }
-}
-
-/** One object per owner (a config object), made on first use. */
-function perObject<K extends object, V>(make: (owner: K) => V): (owner: K) => V {
-  const made = new WeakMap<K, V>();
-  return (owner) => {
-    let v = made.get(owner);
-    if (v === undefined) made.set(owner, (v = make(owner)));
-    return v;
-  };
 }
 
 /** A route's label sets (metrics labelled by route alone, or by route and one more value). */
@@ -57,8 +46,8 @@ export interface PairLabels {
   readonly direction: ByKey<{ route: string; provider: string; model: string; direction: string }>;
   /** By arm. */
   readonly arm: ByKey<{ route: string; provider: string; model: string; arm: string }>;
-  /** Requests by `${outcome} ${arm}` (see `requestLabels`). */
-  readonly request: ByKey<{ route: string; provider: string; model: string; outcome: string; arm: string }>;
+  /** Requests by outcome, then arm. */
+  readonly request: ByKey<ByKey<{ route: string; provider: string; model: string; outcome: string; arm: string }>>;
 }
 
 export const routeLabels = perObject((r: RouteConfig): RouteLabels => ({
@@ -83,10 +72,7 @@ const pairsOf = perObject((r: RouteConfig) =>
     return {
       direction: new ByKey((direction) => ({ ...base, direction })),
       arm: new ByKey((arm) => ({ ...base, arm })),
-      request: new ByKey((key) => {
-        const at = key.indexOf(" ");
-        return { ...base, outcome: key.slice(0, at), arm: key.slice(at + 1) };
-      }),
+      request: new ByKey((outcome) => new ByKey((arm) => ({ ...base, outcome, arm }))),
     };
   }),
 );
@@ -95,15 +81,7 @@ export function pairLabels(route: RouteConfig, provider: ProviderConfig): PairLa
   return pairsOf(route)(provider);
 }
 
-/**
- * routewise_requests_total's labels. The two outcomes every served request has share one constant key each; any
- * other (an error code) builds its key, on a path that is not hot.
- */
+/** routewise_requests_total's labels. */
 export function requestLabels(pair: PairLabels, outcome: string, arm: "policy" | "baseline") {
-  return pair.request.get(COMMON_KEYS[arm][outcome] ?? `${outcome} ${arm}`);
+  return pair.request.get(outcome).get(arm);
 }
-
-const COMMON_KEYS: Record<"policy" | "baseline", Partial<Record<string, string>>> = {
-  policy: { success: "success policy", stream_error: "stream_error policy" },
-  baseline: { success: "success baseline", stream_error: "stream_error baseline" },
-};

@@ -1,6 +1,7 @@
 /** Balance: interchangeable providers (same model, price and quality) ordered by load and weight. */
 import type { ProviderConfig, RouteConfig } from "../config/types.js";
 import type { SelectInput } from "./types.js";
+import { perObject } from "../config/per-object.js";
 
 /**
  * Providers serving the same upstream model at the same price and quality are interchangeable: order them by
@@ -19,14 +20,8 @@ export function balance(ranked: ProviderConfig[], input: SelectInput): ProviderC
   return out;
 }
 
-const weights = new WeakMap<RouteConfig, Map<string, number>>();
-
 /** The candidates' weights by provider id, made once per route object (a reload makes new ones). */
-function weightsOf(route: RouteConfig): Map<string, number> {
-  let weight = weights.get(route);
-  if (weight === undefined) weights.set(route, (weight = new Map(route.candidates.map((c) => [c.provider, c.weight]))));
-  return weight;
-}
+const weightsOf = perObject((route: RouteConfig) => new Map(route.candidates.map((c) => [c.provider, c.weight])));
 
 function equivalent(a: ProviderConfig, b: ProviderConfig): boolean {
   return (

@@ -2,11 +2,11 @@
  * Anthropic Messages API: POST {baseURL}/v1/messages (or {baseURL}/messages when baseURL ends with /v1), key in
  * `x-api-key`, `anthropic-version: 2023-06-01`. Requests and responses are translated by router/anthropic-wire/ (./translate.ts adds the provider's model and max_tokens).
  */
+import { perObject } from "../../config/per-object.js";
 import type { ProviderConfig } from "../../config/types.js";
 import { encodeRequest, inBandError, malformed, upstreamError } from "../shared/errors.js";
 import {
   lowerCaseHeaders,
-  perProvider,
   readJson,
   send,
   splitBaseURL,
@@ -43,7 +43,7 @@ export function createAnthropicAdapter(deps: AnthropicAdapterDeps): ProviderAdap
   const { http } = deps;
   const nowSec = deps.nowSec ?? (() => Math.floor(Date.now() / 1000));
   const release = http.retain();
-  const endpointOf = perProvider(anthropicEndpoint);
+  const endpointOf = perObject(anthropicEndpoint);
   const post = (provider: ProviderConfig, request: ChatRequest, options: CallOptions, stream: boolean) =>
     send({
       providerId: provider.id,

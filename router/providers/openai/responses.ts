@@ -4,19 +4,12 @@
  * response still in progress or one that failed, an `error` / `response.failed` event, or a stream that ends without
  * response.completed (or response.incomplete) is an UpstreamError, its upstream text redacted like every other.
  */
+import { perObject } from "../../config/per-object.js";
 import { isRecord } from "../../config/json.js";
 import { TERMINAL_EVENTS, type ResponsesEvent } from "../../openai/responses-native.js";
 import type { JsonObject } from "../../openai/types.js";
 import { encodeRequest, fieldsOf, malformed, statusOf, upstreamError, type ErrorFields } from "../shared/errors.js";
-import {
-  perProvider,
-  readJson,
-  send,
-  splitBaseURL,
-  type Endpoint,
-  type HttpClient,
-  type Response,
-} from "../shared/http.js";
+import { readJson, send, splitBaseURL, type Endpoint, type HttpClient, type Response } from "../shared/http.js";
 import { parseEvent, releasing, sseEvents } from "../shared/stream.js";
 import type { CallOptions, ProviderAdapter, ResponseResult, ResponsesStreamResult, UpstreamError } from "../types.js";
 import type { ProviderConfig } from "../../config/types.js";
@@ -30,7 +23,7 @@ export function openAIResponsesEndpoint(provider: ProviderConfig): Endpoint {
 
 /** The adapter's Responses API calls, on the adapter's HTTP client (its lifetime is the adapter's). */
 export function responsesCalls(http: HttpClient): Required<Pick<ProviderAdapter, "respond" | "respondStream">> {
-  const endpointOf = perProvider(openAIResponsesEndpoint);
+  const endpointOf = perObject(openAIResponsesEndpoint);
   const post = (provider: ProviderConfig, request: JsonObject, options: CallOptions) =>
     send({
       providerId: provider.id,

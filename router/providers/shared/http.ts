@@ -238,16 +238,3 @@ export function splitBaseURL(baseURL: string): { origin: string; prefix: string 
   const prefix = url.pathname.endsWith("/") ? url.pathname.slice(0, -1) : url.pathname;
   return { origin: url.origin, prefix };
 }
-
-/** Memoises `compute` per provider object (configs are immutable once loaded). */
-export function perProvider<K extends object, V>(compute: (key: K) => V): (key: K) => V {
-  const cache = new WeakMap<K, V>();
-  return (key) => {
-    let value = cache.get(key);
-    if (value === undefined) {
-      value = compute(key);
-      cache.set(key, value);
-    }
-    return value;
-  };
-}

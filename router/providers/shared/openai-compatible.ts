@@ -8,7 +8,8 @@ import type { CallOptions, CompletionResult, EmbeddingResult, ProviderAdapter, S
 import type { EmbeddingResponse } from "../../openai/embeddings.js";
 import type { UpstreamError } from "../types.js";
 import { encodeRequest, fieldsOf, inBandError, malformed, statusOf, upstreamError } from "./errors.js";
-import { perProvider, readJson, send, type Endpoint, type HttpClient, type Response } from "./http.js";
+import { perObject } from "../../config/per-object.js";
+import { readJson, send, type Endpoint, type HttpClient, type Response } from "./http.js";
 import { isRecord } from "../../config/json.js";
 import { str, toUsage } from "./json.js";
 import { parseEvent, releasing, sseEvents } from "./stream.js";
@@ -26,8 +27,8 @@ export interface OpenAICompatibleSpec {
 
 export function createOpenAICompatibleAdapter(http: HttpClient, spec: OpenAICompatibleSpec): ProviderAdapter {
   const release = http.retain();
-  const endpointOf = perProvider(spec.endpoint);
-  const embeddingsOf = perProvider(spec.embeddingsEndpoint);
+  const endpointOf = perObject(spec.endpoint);
+  const embeddingsOf = perObject(spec.embeddingsEndpoint);
   const sendTo = (provider: ProviderConfig, endpoint: Endpoint, body: () => string, options: CallOptions) =>
     send({
       providerId: provider.id,
