@@ -52,6 +52,19 @@ describe("featurize", () => {
     expect(featurize(input("Solve $x^2 + 3x = 10$"))[at("latex")]).toBeGreaterThan(0);
   });
 
+  it("counts distinct words exactly for type_token_ratio, on short prompts and on one that grows its table", () => {
+    const at = DENSE_FEATURE_NAMES.indexOf("type_token_ratio");
+    // 4,000 words (within MAX_INPUT_CHARS), ~2,900 of them distinct: letters, since digits all fold to 0.
+    const letters = (k: number): string => (k < 26 ? "" : letters(Math.floor(k / 26))) + String.fromCharCode(97 + (k % 26));
+    const many = Array.from({ length: 4000 }, (_, i) => letters((i * 7919) % 2903));
+    const prompts = [...analyzerPrompts().map((p) => p.prompt), many.join(" "), "a a a b b c", "same same", "one"];
+    for (const prompt of prompts) {
+      const words = normalizeText(boundedInput(input(prompt)).prompt).match(/[\p{L}\p{N}_]+/gu) ?? [];
+      const want = words.length === 0 ? 0 : new Set(words).size / words.length;
+      expect(featurize(input(prompt))[at]).toBe(Math.fround(want));
+    }
+  });
+
   it("normalises case, whitespace and digits; promptKey follows", () => {
     expect(normalizeText("  Hello\n\nWORLD 2024 ")).toBe("hello world 0000");
     expect(promptKey(input("Hello  world 1"))).toBe(promptKey(input("hello world 7")));

@@ -221,9 +221,22 @@ const DENSE_SCRATCH = new Float32Array(DENSE_SIZE);
 export function featurizeSparseTransient(prepared: PreparedInput, config: FeatureConfig): SparseFeatures {
   const { input, norm } = prepared;
   const words = norm.match(WORD_RE) ?? [];
+  const hashes = wordHashes(words, config.hashSeed);
   DENSE_SCRATCH.fill(0);
-  denseFeatures(DENSE_SCRATCH, input, words);
-  return { dense: DENSE_SCRATCH, ...hashedFeatures(norm, words, config) };
+  denseFeatures(DENSE_SCRATCH, input, words, hashes);
+  return { dense: DENSE_SCRATCH, ...hashedFeatures(norm, { words, hashes }, config) };
+}
+
+let WORD_HASHES = new Uint32Array(1024);
+
+/** hashRange of each word (the hashed block's word hash), in a buffer the next call overwrites. */
+function wordHashes(words: readonly string[], seed: number): Uint32Array {
+  if (WORD_HASHES.length < words.length) WORD_HASHES = new Uint32Array(words.length * 2);
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i] ?? "";
+    WORD_HASHES[i] = hashRange(w, 0, w.length, seed);
+  }
+  return WORD_HASHES;
 }
 
 function extraContext(input: ClassifyInput): number {
@@ -288,15 +301,38 @@ function lexiconFeatures(out: Float32Array, at: number, words: readonly string[]
 }
 
 const LEXICON_SCRATCH = new Array<number>(LEXICON_NAMES.length).fill(0);
-const SEEN = new Set<string>();
+/** Open-addressing table of word indexes + 1 (0: empty) for typeTokenRatio; grows with the longest prompt. */
+let DISTINCT_TABLE = new Int32Array(1024);
 
-/** Distinct words over words (0 for none), with one reused Set. */
-function typeTokenRatio(words: readonly string[]): number {
-  if (words.length === 0) return 0;
-  for (const w of words) SEEN.add(w);
-  const distinct = SEEN.size;
-  SEEN.clear();
-  return distinct / words.length;
+/**
+ * Distinct words over words (0 for none). The words' hashes pick a slot and string equality decides, so the count
+ * is exact whatever the hashes collide on; one reused table, cleared per call (a Set's clear() reallocates).
+ */
+function typeTokenRatio(words: readonly string[], hashes: Uint32Array): number {
+  const n = words.length;
+  if (n === 0) return 0;
+  let size = 64;
+  while (size < 2 * n) size <<= 1;
+  if (DISTINCT_TABLE.length < size) DISTINCT_TABLE = new Int32Array(size);
+  const table = DISTINCT_TABLE;
+  table.fill(0, 0, size);
+  const mask = size - 1;
+  let distinct = 0;
+  for (let i = 0; i < n; i++) {
+    const w = words[i];
+    let slot = (hashes[i] ?? 0) & mask;
+    for (;;) {
+      const at = table[slot] ?? 0;
+      if (at === 0) {
+        table[slot] = i + 1;
+        distinct++;
+        break;
+      }
+      if (words[at - 1] === w) break;
+      slot = (slot + 1) & mask;
+    }
+  }
+  return distinct / n;
 }
 
 /**
@@ -381,7 +417,7 @@ function finalQuestionFeatures(out: Float32Array, at: number, prompt: string): v
   for (let k = 0; k < values.length; k++) out[at + k] = values[k] ?? 0;
 }
 
-function denseFeatures(out: Float32Array, input: ClassifyInput, words: readonly string[]): void {
+function denseFeatures(out: Float32Array, input: ClassifyInput, words: readonly string[], hashes: Uint32Array): void {
   const text = input.prompt;
   const n = Math.max(1, text.length);
   const cs = charStats(text);
@@ -396,7 +432,7 @@ function denseFeatures(out: Float32Array, input: ClassifyInput, words: readonly 
     lg(count(text, SENTENCE_RE), 5),
     lg(ls.lastBlock, 8),
     words.length === 0 ? 0 : wordChars / words.length / 10,
-    typeTokenRatio(words),
+    typeTokenRatio(words, hashes),
     clip1((cs.digits / n) * 10),
     lg(count(text, NUMBER_RE), 4),
     lg(cs.ops, 4),
@@ -536,18 +572,19 @@ function ngramText(norm: string, config: FeatureConfig): string {
 
 function hashedFeatures(
   norm: string,
-  allWords: readonly string[],
+  all: { words: readonly string[]; hashes: Uint32Array },
   config: FeatureConfig,
 ): { slots: Int32Array; values: Float32Array } {
   const mask = (1 << config.hashBits) - 1;
   const seed = config.hashSeed;
   const text = ngramText(norm, config);
-  const words = text === norm ? allWords : (text.match(WORD_RE) ?? []);
+  // The whole prompt's words were hashed already; a long prompt's head-and-tail window has words of its own.
+  const words = text === norm ? all.words : (text.match(WORD_RE) ?? []);
+  const hashes = text === norm ? all.hashes : wordHashes(words, seed);
   const s = scratchFor(mask + 1, 2 * words.length + text.length + 1);
   let prev = 0;
   for (let i = 0; i < words.length; i++) {
-    const w = words[i] ?? "";
-    const h = hashRange(w, 0, w.length, seed);
+    const h = hashes[i] ?? 0;
     add(s, h, mask, 1);
     if (i > 0) add(s, fmix32(Math.imul(prev, 0x9e3779b1) ^ h ^ 0x2545f491), mask, 1);
     prev = h;
