@@ -55,7 +55,8 @@ describe("featurize", () => {
   it("counts distinct words exactly for type_token_ratio, on short prompts and on one that grows its table", () => {
     const at = DENSE_FEATURE_NAMES.indexOf("type_token_ratio");
     // 4,000 words (within MAX_INPUT_CHARS), ~2,900 of them distinct: letters, since digits all fold to 0.
-    const letters = (k: number): string => (k < 26 ? "" : letters(Math.floor(k / 26))) + String.fromCharCode(97 + (k % 26));
+    const letters = (k: number): string =>
+      (k < 26 ? "" : letters(Math.floor(k / 26))) + String.fromCharCode(97 + (k % 26));
     const many = Array.from({ length: 4000 }, (_, i) => letters((i * 7919) % 2903));
     const prompts = [...analyzerPrompts().map((p) => p.prompt), many.join(" "), "a a a b b c", "same same", "one"];
     for (const prompt of prompts) {
