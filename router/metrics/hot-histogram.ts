@@ -15,7 +15,7 @@ import { Histogram, type HistogramConfiguration, type LabelValues } from "prom-c
 /** One series' values, as prom-client keeps them. */
 interface Series {
   labels: Record<string, string | number | undefined>;
-  bucketValues: Record<number, number>;
+  bucketValues: Record<string, number>;
   sum: number;
   count: number;
 }
@@ -33,6 +33,7 @@ type Level = Map<unknown, Level | Series>;
 
 export class HotHistogram<T extends string> extends Histogram<T> {
   private root: Level = new Map();
+  private boundKeys: string[] | null = null;
   private readonly names: readonly T[];
   private readonly direct: (labels: LabelValues<T>, value: number) => void;
 
@@ -78,12 +79,21 @@ export class HotHistogram<T extends string> extends Histogram<T> {
     }
     series.sum += value;
     series.count += 1;
-    // A loop, not find(): no closure per observation.
-    for (const bound of (this as unknown as Internals).upperBounds) {
-      if (value > bound) continue;
-      series.bucketValues[bound] = (series.bucketValues[bound] ?? 0) + 1;
+    // A loop, not find(): no closure per observation. The bucket's key as a string made once: indexing
+    // bucketValues with a fractional number converts it to a string on every observation (~10x slower).
+    const bounds = (this as unknown as Internals).upperBounds;
+    for (let i = 0; i < bounds.length; i++) {
+      if (value > (bounds[i] as number)) continue;
+      const key = this.keyOf(i);
+      series.bucketValues[key] = (series.bucketValues[key] ?? 0) + 1;
       break;
     }
+  }
+
+  /** bucketValues' key of upper bound i (prom-client keys it by the bound's string form). */
+  private keyOf(i: number): string {
+    this.boundKeys ??= (this as unknown as Internals).upperBounds.map(String);
+    return this.boundKeys[i] as string;
   }
 
   /** The Map these label values lead to (made on the way when new). */
