@@ -103,12 +103,14 @@ export function startRouter(
   config: string,
   workers: number,
   runtime: RouterRuntime = "dist",
+  /** The checkout whose router runs (bench:ab's base); default this one. Its dist/ must be built. */
+  root: string = ROOT,
 ): Promise<{ api: string; metrics: string; pid: number }> {
-  if (runtime === "dist") assertBuilt();
+  if (runtime === "dist" && root === ROOT) assertBuilt();
   const args = [...routerEntry(runtime), "router", "--config", config, "--host", "127.0.0.1"];
   args.push("--port", "0", "--metrics-port", "0", "--workers", String(workers));
   const child = spawn(process.execPath, args, {
-    cwd: ROOT,
+    cwd: root,
     env: { ...process.env, LOG_LEVEL: "info" },
     stdio: ["ignore", "pipe", "inherit"],
   });
