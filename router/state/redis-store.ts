@@ -1,6 +1,8 @@
 /**
  * The Redis state store: provider limits and budget spend shared by every replica of a gateway. One round trip per
- * call (an atomic script, or MGET); every call has a timeout and none throws but as the failure policy says.
+ * call (an atomic script, or MGET); every call has a timeout and none throws but as the failure policy says. The
+ * writes a request leaves behind (its charge, its tokens, its lease's release) are on the connection before the
+ * request's answer is written, so the next request a client sends — to any replica — reads them.
  *
  * Unreachable store (a call failed or timed out): the store stops calling Redis and PINGs it every probe interval
  * until it answers. Meanwhile, under failurePolicy `open` slots are granted (the replica's own health view still
@@ -13,7 +15,7 @@ import { randomBytes } from "node:crypto";
 import type { Redis } from "ioredis";
 import type { ProviderLimits } from "../config/types.js";
 import { limitKeys, spendKey } from "./keys.js";
-import { ACQUIRE, CHARGE, LuaScript, RECORD_TOKENS } from "./scripts.js";
+import { ACQUIRE, CHARGE, LuaScript, RECORD_TOKENS, sendNow } from "./scripts.js";
 import {
   fromNanos,
   StateUnavailableError,
@@ -67,9 +69,10 @@ export class RedisStateStore implements StateStore {
   /** Charges Redis has not confirmed, by counter: sent when it is back. */
   private readonly pending: Counters = new Map();
   /**
-   * Charges sent and not yet answered. A read counts them too: a read can overtake a charge (the first charge after
-   * Redis (re)starts fails NOSCRIPT and is sent again as EVAL after the read), and a spent budget must not admit
-   * the next request of the same client in that gap.
+   * Charges sent and not yet answered. A read counts them too, so that no ordering of the replies can make it miss
+   * one (charges go out at once as EVAL, LuaScript.runNow; when they went as EVALSHA, the first after Redis
+   * restarted failed NOSCRIPT and went again after the next request's read), and a spent budget never admits the
+   * next request of the same client.
    */
   private readonly inFlight: Counters = new Map();
   private readonly now: () => number;
@@ -110,7 +113,7 @@ export class RedisStateStore implements StateStore {
     const release = (): void => {
       if (released) return;
       released = true;
-      void this.call("release", () => this.o.client.zrem(keys[1], id)).then((done) => {
+      void this.call("release", () => sendNow(this.o.client, "zrem", [keys[1], id])).then((done) => {
         if (!done.ok) this.o.observer.failed("release", "local"); // the lease expires on its own
       });
     };
@@ -126,7 +129,7 @@ export class RedisStateStore implements StateStore {
     const [, , entries, sum] = limitKeys(this.o.prefix, providerId);
     const id = `${this.instance}:${(this.seq++).toString(36)}`;
     const args = [this.clockArg(), this.windowMs, id, Math.round(tokens)];
-    void this.call("tokens", () => TOKENS_SCRIPT.run(this.o.client, [entries, sum], args)).then((done) => {
+    void this.call("tokens", () => TOKENS_SCRIPT.runNow(this.o.client, [entries, sum], args)).then((done) => {
       if (!done.ok) this.o.observer.failed("tokens", "local");
     });
   }
@@ -170,7 +173,7 @@ export class RedisStateStore implements StateStore {
   private send(counters: { name: string; nanos: number; expiresAt: number }[]): void {
     const now = this.now();
     for (const c of counters) add(this.inFlight, c, now);
-    void this.call("charge", () => CHARGE_SCRIPT.run(this.o.client, names(counters), chargeArgs(counters))).then(
+    void this.call("charge", () => CHARGE_SCRIPT.runNow(this.o.client, names(counters), chargeArgs(counters))).then(
       (done) => {
         for (const c of counters) subtract(this.inFlight, c);
         if (!done.ok) this.defer(counters);

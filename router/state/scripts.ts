@@ -4,7 +4,7 @@
  * server's clock (TIME) unless a test passes one. Keys idle for two windows expire.
  */
 import { createHash } from "node:crypto";
-import type { Redis } from "ioredis";
+import { Command, type Redis } from "ioredis";
 
 /** Shared head: `now` is ARGV[1] when given, else the Redis server's clock in ms. */
 const CLOCK = `
@@ -121,4 +121,21 @@ export class LuaScript {
       return client.eval(this.source, keys.length, ...keys, ...args);
     }
   }
+
+  /**
+   * Runs the script as EVAL, written to the connection before this returns: for a write another replica must see
+   * once this one has answered (a charge, a token count). The client's auto-pipelining would hold it until the
+   * next setImmediate — after the answer this replica writes in the same turn — and a NOSCRIPT retry would send
+   * it one round trip later still; under a loaded host the next request, on another replica, read the spend first.
+   */
+  runNow(client: Redis, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
+    return sendNow(client, "eval", [this.source, keys.length, ...keys, ...args]);
+  }
+}
+
+/** A command written to the connection at once, past auto-pipelining (see LuaScript.runNow). */
+export function sendNow(client: Redis, name: string, args: readonly (string | number)[]): Promise<unknown> {
+  const command = new Command(name, [...args], { replyEncoding: "utf8" });
+  void client.sendCommand(command);
+  return command.promise;
 }

@@ -5,6 +5,7 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { Redis } from "ioredis";
+import { limitKeys, spendKey } from "../../router/state/keys.js";
 import { createRedisClient } from "../../router/state/redis-client.js";
 import { RedisStateStore, type RedisStoreOptions } from "../../router/state/redis-store.js";
 import {
@@ -178,6 +179,55 @@ describe("RedisStateStore spend", () => {
     );
     // Confirmed: Redis holds it once, and the read counts it once.
     expect(await a.readSpend([KEY])).toEqual([0.00002]);
+  });
+});
+
+describe("RedisStateStore writes a request leaves behind", () => {
+  // Found by CI on a loaded host: a client alternating two replicas got one answer too many from the strong model
+  // past its budget's degradeAt. The charge waited for auto-pipelining's setImmediate — after the answer the
+  // replica wrote in the same turn — so the other replica's read for the next request could reach Redis first.
+  // What is asserted is the cause: the write is on the socket when the call returns (Redis's order across two
+  // connections whose commands arrive together is its own, so a read from another connection is not asserted).
+  async function storeAndSocket() {
+    const s = await store();
+    const client = clients.at(-1);
+    if (!client) throw new Error("store() made no client");
+    return { s, written: () => client.stream.bytesWritten };
+  }
+
+  it("has a charge on the socket before charge() returns, also the first after Redis lost its scripts", async () => {
+    const { s, written } = await storeAndSocket();
+    const name = spendKey("routewise:test/gw", KEY, Date.now()).name;
+    await redis.client().script("FLUSH");
+    for (const [usd, total] of [
+      [0.00001, "10000"],
+      [0.00002, "30000"],
+    ] as const) {
+      const before = written();
+      s.charge([KEY], usd);
+      expect(written()).toBeGreaterThan(before);
+      await waitFor(async () => (await redis.client().get(name)) === total);
+    }
+  });
+
+  it("has a request's tokens and its lease's release on the socket before the calls return", async () => {
+    const { s, written } = await storeAndSocket();
+    const [, leases, , sum] = limitKeys("routewise:test/gw", "default/p");
+    const granted = await s.acquire({
+      providerId: "default/p",
+      limits: limits({ maxConcurrency: 1 }),
+      leaseMs: 60_000,
+    });
+    if (!granted.granted) throw new Error("no slot");
+    expect(await redis.client().zcard(leases)).toBe(1);
+    let before = written();
+    granted.release();
+    expect(written()).toBeGreaterThan(before);
+    await waitFor(async () => (await redis.client().zcard(leases)) === 0);
+    before = written();
+    s.recordTokens("default/p", limits({ tokensPerMinute: 1_000 }), 42);
+    expect(written()).toBeGreaterThan(before);
+    await waitFor(async () => (await redis.client().get(sum)) === "42");
   });
 });
 

@@ -178,9 +178,13 @@ describe("budgets across two routers sharing Redis", () => {
     expect(served.slice(0, firstCheap).every((a) => a.model === "strong-model")).toBe(true);
     expect(served.slice(firstCheap).every((a) => a.model === "cheap-model")).toBe(true);
     const before = served.slice(0, firstCheap).reduce((n, a) => n + a.cost, 0);
-    // Stepped down once half the budget was spent on either replica (a charge lands just after its answer).
+    // Stepped down once half the budget was spent: by the next request, or by the one after it when the next went
+    // to the other replica and Redis served that replica's read before this one's charge (each is on its socket
+    // before the answer is written, but Redis orders two connections' commands that arrive together as it likes;
+    // CI saw it once on a loaded host). README, "Overshoot".
     expect(before).toBeGreaterThanOrEqual(0.005);
-    expect(before - served[firstCheap - 1]!.cost).toBeLessThan(0.005);
+    const spentBy = (n: number) => served.slice(0, Math.max(0, n)).reduce((sum, a) => sum + a.cost, 0);
+    expect(spentBy(firstCheap - 2)).toBeLessThan(0.005);
     const refused = answers[answers.length - 1]!;
     expect(refused.status).toBe(429);
     expect(refused.error).toMatchObject({ type: "insufficient_quota", code: "insufficient_quota" });
@@ -188,7 +192,7 @@ describe("budgets across two routers sharing Redis", () => {
     expect(refused.retryAfter).toBeGreaterThanOrEqual(Math.floor((end - Date.now()) / 1000) - 5);
     expect(refused.retryAfter).toBeLessThanOrEqual(Math.ceil((end - Date.now()) / 1000) + 1);
     const spent = served.reduce((n, a) => n + a.cost, 0);
-    expect(spent).toBeLessThanOrEqual(0.01 + Math.max(...served.map((a) => a.cost)));
+    expect(spent).toBeLessThanOrEqual(0.01 + 2 * Math.max(...served.map((a) => a.cost)));
   });
 
   it("adds both replicas' spend up to the sum of their answers' x-routewise-cost-usd", async () => {
