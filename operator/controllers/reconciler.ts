@@ -57,6 +57,7 @@ import { overlay, qualityView, type WrittenQuality } from "../quality/written.js
 import { objectKey } from "../compile/problems.js";
 import type { PlannedEvent } from "./status-plan.js";
 import { runLimited } from "./run-limited.js";
+import { UnseenWrites } from "./unseen-writes.js";
 
 export type { Caches, CachedObject, CachedSecretMetadata } from "./world.js";
 
@@ -89,6 +90,8 @@ export class Reconciler {
   private readonly streaks = new Map<string, Streak>();
   private targets: QualityTarget[] = [];
   private spendTargetList: SpendTarget[] = [];
+  /** Statuses written whose watch events may not have reached the cache yet (not written twice). */
+  private readonly unseen = new UnseenWrites();
   /** Quality fields written whose watch event may not have reached the cache yet, by route key. */
   private readonly written = new Map<string, WrittenQuality>();
   /** The gateways the last reconcile programmed: the leader Lease's owners. */
@@ -336,10 +339,15 @@ export class Reconciler {
   }
 
   private async writeStatuses(plan: StatusPlan[]): Promise<void> {
+    this.unseen.retain(new Set(plan.map((p) => objectKey(p.candidate))));
     const jobs = plan.map((p) => async () => {
       const current = p.candidate.obj.status as ObjectStatus | undefined;
       if (sameStatus(current, p.status)) return;
+      const key = objectKey(p.candidate);
+      const version = p.candidate.obj.metadata?.resourceVersion;
+      if (this.unseen.pending(key, version, p.status)) return;
       await this.deps.kube.patchStatus(p.candidate.kind, p.candidate.namespace, p.candidate.name, p.patch);
+      this.unseen.wrote(key, version, p.status);
       this.deps.metrics.writes.inc({ object: p.candidate.kind });
       if (p.candidate.kind === "ModelRoute" && p.status.rollout) {
         const before = canonical(qualityView(current));

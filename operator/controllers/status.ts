@@ -182,7 +182,16 @@ export function sameStatus(a: ObjectStatus | undefined, b: ObjectStatus): boolea
   return JSON.stringify(normalise(a)) === JSON.stringify(normalise(b));
 }
 
-function normalise(s: ObjectStatus) {
+/**
+ * True when two statuses differ at most in their conditions' lastTransitionTime: a status planned again over the
+ * same cached object (which stamps a new condition with the time of planning) says what the first one said.
+ */
+export function sameButTransitionTimes(a: ObjectStatus, b: ObjectStatus): boolean {
+  return JSON.stringify(normalise(a, false)) === JSON.stringify(normalise(b, false));
+}
+
+function normalise(s: ObjectStatus, times = true) {
+  const normaliseConditions = (conditions: Condition[]) => conditionTuples(conditions, times);
   return {
     observedGeneration: s.observedGeneration,
     candidateCount: s.candidateCount,
@@ -205,8 +214,8 @@ function normalise(s: ObjectStatus) {
   };
 }
 
-function normaliseConditions(conditions: Condition[]) {
+function conditionTuples(conditions: Condition[], times: boolean) {
   return [...conditions]
     .sort((x, y) => (x.type < y.type ? -1 : 1))
-    .map((c) => [c.type, c.status, c.reason, c.message, c.observedGeneration, c.lastTransitionTime]);
+    .map((c) => [c.type, c.status, c.reason, c.message, c.observedGeneration, times ? c.lastTransitionTime : ""]);
 }

@@ -34,6 +34,7 @@ export interface CachedObject {
     namespace?: string;
     uid?: string;
     generation?: number;
+    resourceVersion?: string;
     creationTimestamp?: Date | string;
     labels?: Record<string, string>;
   };
