@@ -159,20 +159,13 @@ export function registerRouterCommand(program: Command): void {
     });
 }
 
-/**
- * pino JSON; a cluster worker's lines (the access log too) carry its pid and worker id. Written to stdout in
- * batches of 4 KiB or every 100 ms, whichever comes first, and flushed at exit, not one write per line (ADR 5).
- */
+/** pino JSON; a cluster worker's lines (the access log too) carry its pid and worker id. */
 function routerLogger(workers: number): Logger {
   const base = cluster.isWorker
     ? { component: "router", pid: process.pid, worker: cluster.worker?.id }
     : { component: "router", ...(workers > 1 ? { role: "primary" } : {}) };
-  const stdout = pino.destination({ dest: 1, minLength: LOG_BATCH_BYTES, periodicFlush: LOG_FLUSH_MS });
-  return pino({ base, level: process.env["LOG_LEVEL"] ?? "info" }, stdout);
+  return pino({ base, level: process.env["LOG_LEVEL"] ?? "info" });
 }
-
-const LOG_BATCH_BYTES = 4096;
-const LOG_FLUSH_MS = 100;
 
 /** One router process: the only one (--workers 1) or a cluster worker. */
 async function runRouter(flags: RouterFlags, logger: Logger, workers: number): Promise<void> {
