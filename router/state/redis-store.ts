@@ -2,7 +2,8 @@
  * The Redis state store: provider limits and budget spend shared by every replica of a gateway. One round trip per
  * call (an atomic script, or MGET); every call has a timeout and none throws but as the failure policy says. The
  * writes a request leaves behind (its charge, its tokens, its lease's release) are on the connection before the
- * request's answer is written, so the next request a client sends — to any replica — reads them.
+ * request's answer is written, so the client's next request reads them on this replica, and on another one unless
+ * Redis serves that replica's read first (README, "Overshoot").
  *
  * Unreachable store (a call failed or timed out): the store stops calling Redis and PINGs it every probe interval
  * until it answers. Meanwhile, under failurePolicy `open` slots are granted (the replica's own health view still
