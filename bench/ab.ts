@@ -16,8 +16,8 @@ import { existsSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { Pool } from "undici";
 import { packageRoot } from "../router/config/package-root.js";
+import { closedLoop } from "./lib/load.js";
 import { treeCpuMs } from "./lib/proc-cpu.js";
 import { cachedPrompt, uniquePrompt } from "./lib/prompts.js";
 import { children, policyDir, startMock, startRouter } from "./lib/router-process.js";
@@ -66,34 +66,10 @@ function buildBase(rev: string): { dir: string; remove: () => void } {
   return { dir, remove };
 }
 
-let counter = 0;
-
-/** One closed loop for `seconds`; every request must answer 200. */
+/** One closed loop for `seconds` (bench/lib/load.ts); every request must answer 200. */
 async function load(api: string, seconds: number, concurrency: number): Promise<number> {
-  const prompt = values.cached ? cachedPrompt : uniquePrompt;
-  const pool = new Pool(api, { connections: concurrency });
-  const end = Date.now() + seconds * 1000;
-  let ok = 0;
-  try {
-    await Promise.all(
-      Array.from({ length: concurrency }, async () => {
-        while (Date.now() < end) {
-          const body = JSON.stringify({ model: "bench", messages: [{ role: "user", content: prompt(counter++) }] });
-          const res = await pool.request({
-            path: "/v1/chat/completions",
-            method: "POST",
-            headers: { "content-type": "application/json" },
-            body,
-          });
-          await res.body.text();
-          if (res.statusCode !== 200) throw new Error(`${api} answered ${res.statusCode}`);
-          ok++;
-        }
-      }),
-    );
-  } finally {
-    await pool.close();
-  }
+  const { ok, failed } = await closedLoop(api, seconds, concurrency, values.cached ? cachedPrompt : uniquePrompt);
+  if (failed > 0) throw new Error(`${api} answered ${failed} request(s) with a status other than 200`);
   return ok;
 }
 

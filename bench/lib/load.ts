@@ -2,7 +2,7 @@
  * The closed load loop the router benchmarks share: `concurrency` clients, one connection each (so a cluster
  * primary spreads them over its workers), each sending the next chat completion as soon as the last one answered,
  * until `seconds` have passed. Prompts are unique after normalisation across every call in the process (no
- * decision-cache hits).
+ * decision-cache hits) unless the caller picks them.
  */
 import { Pool } from "undici";
 import { chatBody } from "./router-process.js";
@@ -16,8 +16,16 @@ export interface LoadResult {
 
 let counter = 0;
 
-/** Closed loop against `api` (http://host:port) for `seconds`; resolves with the requests done and the failures. */
-export async function closedLoop(api: string, seconds: number, concurrency: number): Promise<LoadResult> {
+/**
+ * Closed loop against `api` (http://host:port) for `seconds`; resolves with the requests done and the failures.
+ * `prompt` picks the n-th request's prompt (default: unique after normalisation).
+ */
+export async function closedLoop(
+  api: string,
+  seconds: number,
+  concurrency: number,
+  prompt?: (n: number) => string,
+): Promise<LoadResult> {
   const pool = new Pool(api, { connections: concurrency });
   const end = Date.now() + seconds * 1000;
   const done: LoadResult = { ok: 0, failed: 0 };
@@ -29,7 +37,7 @@ export async function closedLoop(api: string, seconds: number, concurrency: numb
             path: "/v1/chat/completions",
             method: "POST",
             headers: { "content-type": "application/json" },
-            body: chatBody(counter++),
+            body: chatBody(counter++, prompt),
           });
           await res.body.text();
           if (res.statusCode === 200) done.ok++;

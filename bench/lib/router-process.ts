@@ -132,6 +132,6 @@ export function startRouter(
   });
 }
 
-export function chatBody(n: number): string {
-  return JSON.stringify({ model: "bench", max_tokens: 16, messages: [{ role: "user", content: uniquePrompt(n) }] });
+export function chatBody(n: number, prompt: (n: number) => string = uniquePrompt): string {
+  return JSON.stringify({ model: "bench", max_tokens: 16, messages: [{ role: "user", content: prompt(n) }] });
 }
