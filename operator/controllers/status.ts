@@ -190,8 +190,8 @@ export function sameButTransitionTimes(a: ObjectStatus, b: ObjectStatus): boolea
   return JSON.stringify(normalise(a, false)) === JSON.stringify(normalise(b, false));
 }
 
+/** What a status says, comparable as JSON; `times`: with the conditions' lastTransitionTime. */
 function normalise(s: ObjectStatus, times = true) {
-  const normaliseConditions = (conditions: Condition[]) => conditionTuples(conditions, times);
   return {
     observedGeneration: s.observedGeneration,
     candidateCount: s.candidateCount,
@@ -204,17 +204,17 @@ function normalise(s: ObjectStatus, times = true) {
     rollout: canonical(s.rollout),
     learned: canonical(s.learned),
     budget: canonical(s.budget),
-    conditions: normaliseConditions(s.conditions),
+    conditions: normaliseConditions(s.conditions, times),
     parents: s.parents?.map((p) => [
       p.parentRef.namespace,
       p.parentRef.name,
       p.controllerName,
-      normaliseConditions(p.conditions),
+      normaliseConditions(p.conditions, times),
     ]),
   };
 }
 
-function conditionTuples(conditions: Condition[], times: boolean) {
+function normaliseConditions(conditions: Condition[], times: boolean) {
   return [...conditions]
     .sort((x, y) => (x.type < y.type ? -1 : 1))
     .map((c) => [c.type, c.status, c.reason, c.message, c.observedGeneration, times ? c.lastTransitionTime : ""]);

@@ -5,9 +5,8 @@
  * the cache and write the same status again. What was written is remembered with the resourceVersion the cache
  * showed when it was planned; while the cache still shows that version, the same status (its conditions'
  * lastTransitionTime aside: planned over the same cached object, a new condition is stamped anew) is not written
- * again.
- * Once the cache shows any other version (the write arrived, or someone else wrote since), the cache decides as
- * usual. Pure bookkeeping: no API calls.
+ * again. Once the cache shows any other version (the write arrived, or someone else wrote since), the cache decides
+ * as usual. Pure bookkeeping: no API calls.
  */
 import { sameButTransitionTimes, type ObjectStatus } from "./status.js";
 
