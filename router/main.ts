@@ -73,6 +73,8 @@ export interface RouterOptions {
   /** /metrics and /healthz, on the same host; never on the API port (0: a free port). */
   metricsPort: number;
   logger: Logger;
+  /** The access log (one line per request; the CLI's is written in batches). Default: `logger`. */
+  accessLogger?: Logger;
   load: () => Promise<LoadedConfig>;
   watchPaths: string[];
   pollIntervalMs?: number;
@@ -140,6 +142,11 @@ export const DEFAULT_MAX_BODY_BYTES = 20 * 1024 * 1024;
 /** The OpenTelemetry Prometheus exporter's port: clear of the API's 8080 and the operator's 8081. */
 export const DEFAULT_METRICS_PORT = 9464;
 
+/** Where requests' access-log lines go: their own logger when given, else the router's. */
+function accessLogger(o: RouterOptions): Logger {
+  return o.accessLogger ?? o.logger;
+}
+
 export async function startRouter(o: RouterOptions): Promise<RunningRouter> {
   const metrics = o.metrics ?? createRouterMetrics();
   const tracingSettings = tracingFromEnv(o.env ?? process.env); // a protocol it cannot speak fails here, first
@@ -202,7 +209,7 @@ export async function startRouter(o: RouterOptions): Promise<RunningRouter> {
     },
     record: createRecorder({
       metrics,
-      logger: o.logger,
+      logger: accessLogger(o),
       tokens: {
         recordTokens: (id, tokens) => {
           health.recordTokens(id, tokens);

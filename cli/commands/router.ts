@@ -3,7 +3,7 @@
  * CR YAML (standalone mode). Wiring only: config sources, credentials, logger, signals.
  */
 import cluster from "node:cluster";
-import { createWriteStream } from "node:fs";
+import { createWriteStream, writeSync } from "node:fs";
 import type { Command } from "commander";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { extname } from "node:path";
@@ -27,6 +27,7 @@ import {
   type StateOptions,
 } from "../../router/main.js";
 import { CliError } from "../errors.js";
+import { LogLines, PIPE_BUF } from "../log-lines.js";
 import { compileManifests, formatSourceError, newSalt } from "../standalone.js";
 import { clusterWorker, podFeedbackKey, resolveWorkers, runPrimary, WORKER_COUNT_ENV } from "./router-workers.js";
 
@@ -143,7 +144,7 @@ export function registerRouterCommand(program: Command): void {
     .action(async (flags: RouterFlags) => {
       applyHeapGrowingPercent(flags.heapGrowingPercent);
       const workers = cluster.isWorker ? Number(process.env[WORKER_COUNT_ENV]) : resolveWorkers(flags.workers);
-      const logger = routerLogger(workers);
+      const { logger, accessLogger } = routerLoggers(workers);
       if (workers > 1 && cluster.isPrimary) {
         await runPrimary({
           workers,
@@ -155,20 +156,46 @@ export function registerRouterCommand(program: Command): void {
         });
         return;
       }
-      await runRouter(flags, logger, workers);
+      await runRouter(flags, { logger, accessLogger }, workers);
     });
 }
 
-/** pino JSON; a cluster worker's lines (the access log too) carry its pid and worker id. */
-function routerLogger(workers: number): Logger {
+interface RouterLoggers {
+  logger: Logger;
+  /** The access log: one line per request, written to stdout in batches (cli/log-lines.ts). */
+  accessLogger: Logger;
+}
+
+/** The longest an access-log line waits on its way to stdout. */
+const ACCESS_LOG_DELAY_MS = 100;
+
+/**
+ * pino JSON on stdout; a cluster worker's lines (the access log too) carry its pid and worker id. Both loggers write
+ * through one LogLines, which keeps their lines in order.
+ */
+function routerLoggers(workers: number): RouterLoggers {
   const base = cluster.isWorker
     ? { component: "router", pid: process.pid, worker: cluster.worker?.id }
     : { component: "router", ...(workers > 1 ? { role: "primary" } : {}) };
-  return pino({ base, level: process.env["LOG_LEVEL"] ?? "info" });
+  const level = process.env["LOG_LEVEL"] ?? "info";
+  const stdout = pino.destination({ dest: 1, maxWrite: PIPE_BUF });
+  const sink = {
+    write: (chunk: string) => stdout.write(chunk),
+    writeSync: (chunk: string) => {
+      stdout.flushSync();
+      if (chunk.length > 0) writeSync(1, chunk);
+    },
+  };
+  const lines = new LogLines(sink, { maxBytes: PIPE_BUF, maxDelayMs: ACCESS_LOG_DELAY_MS });
+  process.on("exit", () => {
+    lines.flushSync();
+  });
+  return { logger: pino({ base, level }, lines.immediate), accessLogger: pino({ base, level }, lines.batched) };
 }
 
 /** One router process: the only one (--workers 1) or a cluster worker. */
-async function runRouter(flags: RouterFlags, logger: Logger, workers: number): Promise<void> {
+async function runRouter(flags: RouterFlags, loggers: RouterLoggers, workers: number): Promise<void> {
+  const { logger, accessLogger } = loggers;
   const worker = cluster.isWorker ? clusterWorker() : null;
   const state = stateOptions(flags);
   const source = configSource(flags);
@@ -183,6 +210,7 @@ async function runRouter(flags: RouterFlags, logger: Logger, workers: number): P
     port: Number(flags.port ?? process.env["PORT"] ?? 8080),
     metricsPort: Number(flags.metricsPort),
     logger,
+    accessLogger,
     load: source.load,
     watchPaths: source.watchPaths,
     pollIntervalMs: Number(flags.pollInterval),

@@ -87,13 +87,19 @@ async function scrape(): Promise<string> {
 const requestsTotal = (text: string): number =>
   [...text.matchAll(/^routewise_requests_total\{[^}]*\} (\S+)$/gm)].reduce((n, m) => n + Number(m[1]), 0);
 
-/** The pids whose access-log lines carry these request ids. */
-function pidsOf(requestIds: string[]): Set<number> {
+/**
+ * The pids whose access-log lines carry these request ids, once every one of them has its line (a worker writes its
+ * access log in batches, up to 100 ms late).
+ */
+function pidsOf(requestIds: string[]): Promise<Set<number>> {
   const wanted = new Set(requestIds);
-  return new Set(
-    logLines()
-      .filter((l) => l.requestId !== undefined && wanted.has(l.requestId))
-      .map((l) => l.pid ?? 0),
+  return waitFor(
+    () => {
+      const lines = logLines().filter((l) => l.requestId !== undefined && wanted.has(l.requestId));
+      return new Set(lines.map((l) => l.requestId)).size === wanted.size && new Set(lines.map((l) => l.pid ?? 0));
+    },
+    10_000,
+    { description: `access-log lines of ${wanted.size} requests` },
   );
 }
 
@@ -131,10 +137,8 @@ describe("routewise router --workers 2", () => {
     const before = requestsTotal(await scrape());
     const answers = await Promise.all(Array.from({ length: 20 }, () => chat()));
     expect(answers.every((a) => a.status === 200)).toBe(true);
-    const pids = await waitFor(() => {
-      const seen = pidsOf(answers.map((a) => a.requestId));
-      return seen.size === 2 ? seen : null;
-    }, 30_000);
+    const pids = await pidsOf(answers.map((a) => a.requestId));
+    expect(pids.size).toBe(2);
     expect(pids.has(router.pid ?? -1)).toBe(false); // workers answer, not the primary
     expect(requestsTotal(await scrape()) - before).toBe(20);
   }, 60_000);
@@ -144,12 +148,12 @@ describe("routewise router --workers 2", () => {
     const answers = [];
     for (let i = 0; i < 12; i++) answers.push(await chat("limited"));
     expect(answers.filter((a) => a.status === 200)).toHaveLength(POD_RPM);
-    expect(pidsOf(answers.map((a) => a.requestId)).size).toBe(2);
+    expect((await pidsOf(answers.map((a) => a.requestId))).size).toBe(2);
   }, 60_000);
 
   it("accepts on every worker the feedback tokens any worker signed (one key per pod)", async () => {
     const answers = await Promise.all(Array.from({ length: 10 }, () => chat()));
-    expect(pidsOf(answers.map((a) => a.requestId)).size).toBe(2);
+    expect((await pidsOf(answers.map((a) => a.requestId))).size).toBe(2);
     const feedback = await Promise.all(answers.map((a) => post("/v1/feedback", { token: a.token, score: 1 })));
     expect(feedback.map((f) => f.status)).toEqual(Array.from({ length: 10 }, () => 200));
   }, 60_000);
@@ -168,7 +172,7 @@ describe("routewise router --workers 2", () => {
     );
     const answers = await Promise.all(Array.from({ length: 10 }, () => chat("extra")));
     expect(answers.map((a) => a.status)).toEqual(Array.from({ length: 10 }, () => 200));
-    expect(pidsOf(answers.map((a) => a.requestId)).size).toBe(2);
+    expect((await pidsOf(answers.map((a) => a.requestId))).size).toBe(2);
   }, 90_000);
 
   it("replaces a killed worker", async () => {
@@ -181,7 +185,7 @@ describe("routewise router --workers 2", () => {
     await waitFor(ready, 30_000, { description: "the pod to be ready again" });
     const answers = await Promise.all(Array.from({ length: 10 }, () => chat()));
     expect(answers.every((a) => a.status === 200)).toBe(true);
-    expect(pidsOf(answers.map((a) => a.requestId))).toContain(replaced);
+    expect(await pidsOf(answers.map((a) => a.requestId))).toContain(replaced);
   }, 120_000);
 
   it("drains in-flight requests in every worker on SIGTERM, then exits 0", async () => {
@@ -193,8 +197,9 @@ describe("routewise router --workers 2", () => {
     process.kill(router.pid ?? 0, "SIGTERM");
     const answers = await Promise.all(inflight);
     expect(answers.map((a) => a.status)).toEqual(Array.from({ length: 8 }, () => 200));
-    expect(pidsOf(answers.map((a) => a.requestId)).size).toBe(2);
     const exit = await router.exited;
     expect(exit.code).toBe(0);
+    // Every answer's access-log line reached stdout before its worker exited.
+    expect((await pidsOf(answers.map((a) => a.requestId))).size).toBe(2);
   }, 120_000);
 });
