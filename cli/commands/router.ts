@@ -182,8 +182,12 @@ function routerLoggers(workers: number): RouterLoggers {
   const sink = {
     write: (chunk: string) => stdout.write(chunk),
     writeSync: (chunk: string) => {
-      stdout.flushSync();
-      if (chunk.length > 0) writeSync(1, chunk);
+      try {
+        stdout.flushSync();
+        if (chunk.length > 0) writeSync(1, chunk);
+      } catch {
+        // At exit, with stdout closed or full: nowhere left to write the lines.
+      }
     },
   };
   const lines = new LogLines(sink, { maxBytes: PIPE_BUF, maxDelayMs: ACCESS_LOG_DELAY_MS });
