@@ -67,7 +67,7 @@ describe("LogLines", () => {
   it("counts bytes, not characters", () => {
     const sink = recordingSink();
     const lines = new LogLines(sink, { maxBytes: 64, maxDelayMs: 100 });
-    const wide = `{"team":"${"é".repeat(20)}"}\n`; // 34 characters, 54 bytes
+    const wide = `{"team":"${"é".repeat(20)}"}\n`; // 32 characters, 52 bytes
     lines.batched.write(wide);
     lines.batched.write(wide);
     expect(sink.writes).toEqual([wide]);

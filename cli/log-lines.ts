@@ -1,8 +1,8 @@
 /**
  * The router's stdout (ADR 5): access-log lines — one per request — are written in batches, every other line at
- * once. One `write` per access-log line cost ~4% of a loaded router's CPU (an `fs.write` through libuv's thread pool
- * whenever none was in flight); a lifecycle line (listening, reload, drain, a worker's feedback key) is still on
- * stdout when its event has happened, as an operator tailing the log expects.
+ * once. One write per access-log line (an `fs.write` through libuv's thread pool whenever none was in flight) cost
+ * a loaded router 2-3% more CPU per request than batches do; a lifecycle line (listening, reload, drain, a worker's
+ * feedback key) is still on stdout when its event has happened, as an operator tailing the log expects.
  *
  * - A batched line waits at most `maxDelayMs`, or until the batch would pass `maxBytes`.
  * - An immediate line first writes the batch before it, so stdout keeps the order the lines were logged in.
