@@ -83,6 +83,14 @@ describe("tar", () => {
     await expect(writeTar(join(dir, "no-such-dir", "t.tar"), entries, 0)).rejects.toMatchObject({ code: "ENOENT" });
   });
 
+  it("rejects (does not crash) when the disk fills while a host file is streamed in", async () => {
+    dir = mkdtempSync(join(tmpdir(), "image-tar-"));
+    writeFileSync(join(dir, "big.bin"), Buffer.alloc(4 << 20));
+    const entries = [fileEntry("big.bin", { source: join(dir, "big.bin") }), fileEntry("z", text("z"))];
+    // /dev/full fails every write with ENOSPC, after the file opened: the entry in flight is destroyed mid-stream.
+    await expect(writeTar("/dev/full", entries, 0)).rejects.toMatchObject({ code: "ENOSPC" });
+  });
+
   it("rejects owner ids that do not fit a tar header", async () => {
     dir = mkdtempSync(join(tmpdir(), "image-tar-"));
     const entries = [fileEntry("a", text("a"), 0o644, { uid: 1 << 20, gid: 0 })];

@@ -120,6 +120,9 @@ function startEntry(tar: Pack, headers: HeaderArgument, body?: Buffer): { sink: 
   done.catch(() => undefined);
   const callback = (error?: Error | null): void => settle(error);
   const sink = body === undefined ? tar.entry(headers, callback) : tar.entry(headers, body, callback);
+  // When the file side fails (a full disk), the pack destroys the entry and streamx emits its error here, not
+  // through the callback: without a listener it would crash the process instead of failing the build.
+  sink.on("error", callback);
   return { sink, done };
 }
 
