@@ -11,6 +11,7 @@ import { ArchiveBuilder, type ImageResult, type ImageSpec } from "./archive.js";
 import { productionStage } from "./dockerfile.js";
 import { baseLayer, nodeLayer, pauseImage, redisImage, redisVersion, routewiseImage } from "./images.js";
 import { pauseBinary } from "./pause.js";
+import { CHILD_LIMITS, childError, Progress } from "./progress.js";
 import { sharedLibraries } from "./rootfs.js";
 
 const execFileAsync = promisify(execFile);
@@ -25,6 +26,8 @@ export interface BuildOptions {
   /** Seconds since the epoch for every mtime and `created` (SOURCE_DATE_EPOCH). */
   readonly epoch: number;
   readonly redisServer?: string;
+  /** Where each step's time is reported (default: nowhere). */
+  readonly progress?: Progress;
 }
 
 /** SOURCE_DATE_EPOCH if set (a non-negative integer), else 0. */
@@ -51,17 +54,19 @@ async function compile(repoRoot: string, outDir: string): Promise<void> {
   await execFileAsync(
     join(repoRoot, "node_modules", ".bin", "tsc"),
     ["-p", "tsconfig.build.json", "--outDir", outDir],
-    {
-      cwd: repoRoot,
-      maxBuffer: 64 << 20,
-    },
-  );
+    { cwd: repoRoot, maxBuffer: 64 << 20, ...CHILD_LIMITS },
+  ).catch((error: unknown) => {
+    throw childError("tsc", error);
+  });
 }
 
 async function npmLs(repoRoot: string): Promise<string> {
   const { stdout } = await execFileAsync("npm", ["ls", "--omit=dev", "--all", "--parseable"], {
     cwd: repoRoot,
     maxBuffer: 64 << 20,
+    ...CHILD_LIMITS,
+  }).catch((error: unknown) => {
+    throw childError("npm ls", error);
   });
   return stdout;
 }
@@ -70,16 +75,24 @@ async function npmLs(repoRoot: string): Promise<string> {
 export async function buildImages(options: BuildOptions): Promise<ImageResult[]> {
   mkdirSync(options.outDir, { recursive: true });
   const scratch = mkdtempSync(join(tmpdir(), "routewise-image-"));
+  const progress = options.progress ?? new Progress();
   try {
     const node = realpathSync(process.execPath);
     const base = baseLayer(sharedLibraries(node));
     const specs: ImageSpec[] = [];
-    if (options.only.includes("routewise")) specs.push(await routewiseSpec(options.repoRoot, scratch, base, node));
-    if (options.only.includes("pause")) specs.push(pauseImage(pauseBinary()));
+    if (options.only.includes("routewise")) {
+      specs.push(await routewiseSpec(options.repoRoot, scratch, base, node, progress));
+    }
+    if (options.only.includes("pause")) {
+      specs.push(pauseImage(await progress.step("pause binary (go build, or the cache)", () => pauseBinary())));
+    }
     if (options.only.includes("redis")) specs.push(redisSpec(base, options.redisServer ?? "/usr/bin/redis-server"));
     const builder = new ArchiveBuilder(scratch, options.epoch);
     const results: ImageResult[] = [];
-    for (const spec of specs) results.push(await builder.write(spec, join(options.outDir, `${spec.key}.tar`)));
+    for (const spec of specs) {
+      const path = join(options.outDir, `${spec.key}.tar`);
+      results.push(await progress.step(`write ${path}`, () => builder.write(spec, path)));
+    }
     return results;
   } finally {
     rmSync(scratch, { recursive: true, force: true });
@@ -91,11 +104,15 @@ async function routewiseSpec(
   scratch: string,
   base: ReturnType<typeof baseLayer>,
   node: string,
+  progress: Progress,
 ): Promise<ImageSpec> {
   const stage = productionStage(readFileSync(join(repoRoot, "Dockerfile"), "utf8"));
   const pkg = JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8")) as { version: string };
   const distDir = join(scratch, "dist");
-  const [, ls] = await Promise.all([compile(repoRoot, distDir), npmLs(repoRoot)]);
+  const [, ls] = await Promise.all([
+    progress.step("compile dist (tsc)", () => compile(repoRoot, distDir)),
+    progress.step("list production packages (npm ls)", () => npmLs(repoRoot)),
+  ]);
   const baseLibs = new Set(base.entries.map((e) => `/${e.path}`));
   return routewiseImage(stage, {
     repoRoot,
@@ -116,6 +133,6 @@ async function routewiseSpec(
 }
 
 function redisSpec(base: ReturnType<typeof baseLayer>, redisServer: string): ImageSpec {
-  const version = redisVersion(execFileSync(redisServer, ["--version"], { encoding: "utf8" }));
+  const version = redisVersion(execFileSync(redisServer, ["--version"], { encoding: "utf8", ...CHILD_LIMITS }));
   return redisImage(base, redisServer, sharedLibraries(redisServer), version);
 }

@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { CHILD_LIMITS, childError } from "./progress.js";
 
 /** Thrown when the pause program cannot be built. */
 export class PauseBuildError extends Error {
@@ -33,7 +34,11 @@ const GO_ENV = { CGO_ENABLED: "0", GOTOOLCHAIN: "local", GOFLAGS: "" };
 export function pauseBinary(cacheRoot = join(homedir(), ".cache", "routewise-tools")): string {
   let goVersion: string;
   try {
-    goVersion = execFileSync("go", ["version"], { encoding: "utf8", env: { ...process.env, ...GO_ENV } }).trim();
+    goVersion = execFileSync("go", ["version"], {
+      encoding: "utf8",
+      env: { ...process.env, ...GO_ENV },
+      ...CHILD_LIMITS,
+    }).trim();
   } catch (error) {
     throw new PauseBuildError("`go version` failed: the pause image needs a Go toolchain on PATH", { cause: error });
   }
@@ -51,9 +56,10 @@ export function pauseBinary(cacheRoot = join(homedir(), ".cache", "routewise-too
       cwd: PAUSE_SOURCE_DIR,
       env: { ...process.env, ...GO_ENV },
       stdio: ["ignore", "ignore", "pipe"],
+      ...CHILD_LIMITS,
     });
   } catch (error) {
-    throw new PauseBuildError(`go build of ${PAUSE_SOURCE_DIR} failed`, { cause: error });
+    throw new PauseBuildError(`go build of ${PAUSE_SOURCE_DIR} failed`, { cause: childError("go build", error) });
   }
   renameSync(temp, binary);
   return binary;

@@ -6,6 +6,7 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, lstatSync, readdirSync, readlinkSync, realpathSync, statSync } from "node:fs";
 import { join, posix } from "node:path";
+import { CHILD_LIMITS } from "./progress.js";
 import { dirEntry, fileEntry, symlinkEntry, type Owner, type TarEntry } from "./tar.js";
 
 /** Thrown when a host file the image needs is missing or unreadable. */
@@ -35,7 +36,7 @@ export function parseLdd(output: string): string[] {
 /** The shared libraries a host ELF file loads (`ldd`), as absolute host paths. */
 export function sharedLibraries(binary: string): string[] {
   try {
-    return parseLdd(execFileSync("ldd", [binary], { encoding: "utf8" }));
+    return parseLdd(execFileSync("ldd", [binary], { encoding: "utf8", ...CHILD_LIMITS }));
   } catch (error) {
     throw new RootfsError(`ldd ${binary} failed`, { cause: error });
   }
