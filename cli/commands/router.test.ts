@@ -3,7 +3,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseRouterConfig } from "../../router/config/parse.js";
-import { applyHeapGrowingPercent, configSource, stateOptions } from "./router.js";
+import { CliError } from "../errors.js";
+import { LogLines } from "../log-lines.js";
+import { applyHeapGrowingPercent, configSource, requestLogSink, stateOptions } from "./router.js";
 
 const POLICIES = `apiVersion: routewise.dev/v1alpha1
 kind: ModelProvider
@@ -113,5 +115,32 @@ describe("routewise router --heap-growing-percent", () => {
     for (const ok of ["50", "1000", "0"]) expect(() => applyHeapGrowingPercent(ok)).not.toThrow();
     for (const bad of ["", "abc", "-1", "12.5", "1001"])
       expect(() => applyHeapGrowingPercent(bad)).toThrow(/--heap-growing-percent must be an integer from 0 to 1000/);
+  });
+});
+
+describe("routewise router --request-log", () => {
+  const stdout = new LogLines(
+    { write: () => undefined, writeSync: () => undefined },
+    { maxBytes: 4096, maxDelayMs: 100 },
+  );
+
+  it("refuses at start a file it cannot open for appending, naming it", () => {
+    const path = join(mkdtempSync(join(tmpdir(), "routewise-request-log-")), "missing-dir", "requests.jsonl");
+    expect(() => requestLogSink(path, stdout)).toThrow(CliError);
+    expect(() => requestLogSink(path, stdout)).toThrow(`--request-log: cannot open ${path} for appending`);
+  });
+
+  it("writes - through stdout's lines, batched like the access log", () => {
+    const written: string[] = [];
+    const lines = new LogLines(
+      { write: (c) => written.push(c), writeSync: () => undefined },
+      { maxBytes: 4096, maxDelayMs: 100 },
+    );
+    const sink = requestLogSink("-", lines);
+    sink({ requestId: "a" });
+    sink({ requestId: "b" });
+    expect(written).toEqual([]);
+    lines.flush();
+    expect(written).toEqual(['{"requestId":"a"}\n{"requestId":"b"}\n']);
   });
 });

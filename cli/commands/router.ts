@@ -3,7 +3,7 @@
  * CR YAML (standalone mode). Wiring only: config sources, credentials, logger, signals.
  */
 import cluster from "node:cluster";
-import { createWriteStream, writeSync } from "node:fs";
+import { closeSync, openSync, writeSync } from "node:fs";
 import type { Command } from "commander";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { extname } from "node:path";
@@ -144,8 +144,11 @@ export function registerRouterCommand(program: Command): void {
     .action(async (flags: RouterFlags) => {
       applyHeapGrowingPercent(flags.heapGrowingPercent);
       const workers = cluster.isWorker ? Number(process.env[WORKER_COUNT_ENV]) : resolveWorkers(flags.workers);
-      const { logger, accessLogger } = routerLoggers(workers);
+      const loggers = routerLoggers(workers);
+      const { logger } = loggers;
       if (workers > 1 && cluster.isPrimary) {
+        // Each worker appends to --request-log itself; a path it cannot open fails here, before any is forked.
+        if (flags.requestLog !== undefined && flags.requestLog !== "-") closeSync(openForAppend(flags.requestLog));
         await runPrimary({
           workers,
           host: flags.host,
@@ -156,7 +159,7 @@ export function registerRouterCommand(program: Command): void {
         });
         return;
       }
-      await runRouter(flags, { logger, accessLogger }, workers);
+      await runRouter(flags, loggers, workers);
     });
 }
 
@@ -164,6 +167,8 @@ interface RouterLoggers {
   logger: Logger;
   /** The access log: one line per request, written to stdout in batches (cli/log-lines.ts). */
   accessLogger: Logger;
+  /** stdout, through which both loggers write (and `--request-log -`). */
+  stdout: LogLines;
 }
 
 /** The longest an access-log line waits on its way to stdout. */
@@ -178,15 +183,28 @@ function routerLoggers(workers: number): RouterLoggers {
     ? { component: "router", pid: process.pid, worker: cluster.worker?.id }
     : { component: "router", ...(workers > 1 ? { role: "primary" } : {}) };
   const level = process.env["LOG_LEVEL"] ?? "info";
-  const stdout = pino.destination({ dest: 1, maxWrite: PIPE_BUF });
+  const stdout = linesTo(1);
+  return {
+    logger: pino({ base, level }, stdout.immediate),
+    accessLogger: pino({ base, level }, stdout.batched),
+    stdout,
+  };
+}
+
+/**
+ * Lines to an open fd through sonic-boom, every write at most PIPE_BUF (whole lines: a pod's cluster workers share
+ * stdout's pipe, and append to one --request-log file), the pending batch written synchronously at exit.
+ */
+function linesTo(fd: number): LogLines {
+  const out = pino.destination({ dest: fd, maxWrite: PIPE_BUF });
   const sink = {
-    write: (chunk: string) => stdout.write(chunk),
+    write: (chunk: string) => out.write(chunk),
     writeSync: (chunk: string) => {
       try {
-        stdout.flushSync();
-        if (chunk.length > 0) writeSync(1, chunk);
+        out.flushSync();
+        if (chunk.length > 0) writeSync(fd, chunk);
       } catch {
-        // At exit, with stdout closed or full: nowhere left to write the lines.
+        // At exit, with the fd closed or full: nowhere left to write the lines.
       }
     },
   };
@@ -194,7 +212,7 @@ function routerLoggers(workers: number): RouterLoggers {
   process.on("exit", () => {
     lines.flushSync();
   });
-  return { logger: pino({ base, level }, lines.immediate), accessLogger: pino({ base, level }, lines.batched) };
+  return lines;
 }
 
 /** One router process: the only one (--workers 1) or a cluster worker. */
@@ -223,7 +241,7 @@ async function runRouter(flags: RouterFlags, loggers: RouterLoggers, workers: nu
     maxBodyBytes: Number(flags.maxBodyBytes),
     drainTimeoutMs: Number(flags.drainTimeout),
     waitForConfig: flags.waitForConfig === true,
-    ...optionalFiles(flags),
+    ...optionalFiles(flags, loggers.stdout),
     // Standalone: no operator learns for this router, so it learns from its own samples (ADR 12).
     ...(source.standalone ? { localLearning: { intervalMs: positiveMs(flags.learningInterval) } } : {}),
     state,
@@ -249,20 +267,31 @@ function workerOptions(worker: ReturnType<typeof clusterWorker> | null, state: S
   return { clusterWorker: worker, ...(state.redis === null ? { limitsShare: workers } : {}) };
 }
 
-function optionalFiles(flags: RouterFlags) {
+function optionalFiles(flags: RouterFlags, stdout: LogLines) {
   const feedbackKey = flags.feedbackKeyFile === undefined ? podFeedbackKey() : loadFeedbackKey(flags.feedbackKeyFile);
   return {
     ...(feedbackKey === undefined ? {} : { feedbackKey }),
-    ...(flags.requestLog === undefined ? {} : { requestLog: requestLogSink(flags.requestLog) }),
+    ...(flags.requestLog === undefined ? {} : { requestLog: requestLogSink(flags.requestLog, stdout) }),
   };
 }
 
-/** JSON lines, appended to a file or written to stdout (`-`). */
-function requestLogSink(target: string): (line: Record<string, unknown>) => void {
-  const out = target === "-" ? process.stdout : createWriteStream(target, { flags: "a" });
+/**
+ * JSON lines, appended to a file or written to stdout (`-`), in batches like the access log's: in order with the
+ * log's lines on stdout, never split, and what is pending written before the process exits (a drain included).
+ */
+export function requestLogSink(target: string, stdout: LogLines): (line: Record<string, unknown>) => void {
+  const lines = target === "-" ? stdout : linesTo(openForAppend(target));
   return (line) => {
-    out.write(`${JSON.stringify(line)}\n`);
+    lines.batched.write(`${JSON.stringify(line)}\n`);
   };
+}
+
+function openForAppend(path: string): number {
+  try {
+    return openSync(path, "a");
+  } catch (err) {
+    throw new CliError(`--request-log: cannot open ${path} for appending: ${(err as Error).message}`);
+  }
 }
 
 function handleSignals(logger: Logger, stop: () => Promise<void>): void {

@@ -3,7 +3,8 @@
  * primary forks two workers sharing the API port. Requests are answered by both workers (each access-log line
  * carries its worker's pid, matched to the answer's x-request-id); one scrape of the primary's metrics port sums
  * both workers' counters; a rewritten config reaches every worker; a killed worker is replaced; SIGTERM lets every
- * worker finish its in-flight requests before the pod exits 0.
+ * worker finish its in-flight requests before the pod exits 0, with every answer's line in the --request-log file both
+ * workers append to.
  */
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -25,6 +26,7 @@ let mock: OpenAIMockHandle;
 let router: ManagedProcess;
 let configDir: string;
 let urls: { api: string; metrics: string };
+let requestLog: string;
 
 function config(routes: string[]) {
   const limits = { maxConcurrency: 0, requestsPerMinute: POD_RPM, tokensPerMinute: 0 };
@@ -114,8 +116,11 @@ beforeAll(async () => {
   mock = await startOpenAIMock();
   const { dir, creds } = writeMounted(config(["chat"]), CREDENTIALS);
   configDir = dir;
-  const log = join(mkdtempSync(join(tmpdir(), "routewise-workers-")), "router.log");
+  const logDir = mkdtempSync(join(tmpdir(), "routewise-workers-"));
+  const log = join(logDir, "router.log");
+  requestLog = join(logDir, "requests.jsonl");
   const args = [BIN, "router", "--config", dir, "--credentials", creds, "--host", "127.0.0.1", "--port", "0"];
+  args.push("--request-log", requestLog);
   args.push("--metrics-port", "0", "--workers", "2", "--poll-interval", "500", "--drain-timeout", "60000");
   router = ManagedProcess.start("router", process.execPath, args, log);
   const line = await waitFor(
@@ -201,5 +206,12 @@ describe("routewise router --workers 2", () => {
     expect(exit.code).toBe(0);
     // Every answer's access-log line reached stdout before its worker exited.
     expect((await pidsOf(answers.map((a) => a.requestId))).size).toBe(2);
+    // And the request log both workers appended to holds every request answered, each line whole.
+    const logged = readFileSync(requestLog, "utf8")
+      .split("\n")
+      .filter((l) => l !== "")
+      .map((l) => (JSON.parse(l) as { requestId?: string }).requestId);
+    expect(new Set(logged).size).toBe(logged.length);
+    expect(logged).toEqual(expect.arrayContaining(answers.map((a) => a.requestId)));
   }, 120_000);
 });
