@@ -13,7 +13,8 @@
  *
  * Prints JSON: latency at concurrency 1 (p50/p99, added over direct; with --stream also time to first byte),
  * closed-loop throughput at a fixed concurrency as ratios to the bare proxy, CPU ms per request of each target's
- * process tree over the throughput phase (/proc/<pid>/stat), the routers' decision cache hit ratio and their own
+ * process tree over the throughput phase (/proc/<pid>/stat) and over the c=1 phase (`cpu_ms_per_request_c1`: set
+ * beside the added latency, how much of it is the target's own work), the routers' decision cache hit ratio and their own
  * routing-decision histogram (`routewise_routing_duration_seconds`, scraped before and after each phase, quantiles
  * interpolated within buckets) at c=1 and at the throughput phase's concurrency, and issue 18's targets with
  * pass/fail. Every target first serves `--warmup` seconds of the throughput phase's load, unmeasured, so each is
@@ -103,6 +104,8 @@ interface Tally {
   ttfb: number[];
   rps: number[];
   cpuMsPerReq: number[];
+  /** CPU ms per request of the c=1 phase: set beside the added latency, how much of it is work, not waiting. */
+  cpuMsPerReqC1: number[];
   decisionC1: Histogram;
   decisionLoaded: Histogram;
   hits: number;
@@ -263,11 +266,14 @@ async function latency(t: Target, tally: Tally, n: number): Promise<void> {
   const pool = new Pool(`http://127.0.0.1:${t.port}`, { connections: 1, pipelining: 1 });
   for (let i = 0; i < Math.min(200, n / 5); i++) await once(pool, t);
   await measured(t, tally, "c1", async () => {
+    const cpu0 = t.pid === undefined ? NaN : treeCpuMs(t.pid);
     for (let i = 0; i < n; i++) {
       const r = await once(pool, t);
       tally.lat.push(r.total);
       tally.ttfb.push(r.ttfb);
     }
+    const cpu1 = t.pid === undefined ? NaN : treeCpuMs(t.pid);
+    tally.cpuMsPerReqC1.push((cpu1 - cpu0) / n);
   });
   await pool.close();
 }
@@ -324,7 +330,17 @@ const ms = (seconds: number): number => round3(seconds * 1000);
 
 function newTally(): Tally {
   const empty = { buckets: [], count: 0 };
-  return { lat: [], ttfb: [], rps: [], cpuMsPerReq: [], decisionC1: empty, decisionLoaded: empty, hits: 0, misses: 0 };
+  return {
+    lat: [],
+    ttfb: [],
+    rps: [],
+    cpuMsPerReq: [],
+    cpuMsPerReqC1: [],
+    decisionC1: empty,
+    decisionLoaded: empty,
+    hits: 0,
+    misses: 0,
+  };
 }
 
 /** The first `n` unique prompts really are distinct after the analyzer's normalisation (cheap self-check). */
@@ -483,6 +499,9 @@ function report(targets: Target[], tallies: Map<string, Tally>, notes: { workers
     express_minimal_ratio_vs_bare_proxy: round3(rps("express-minimal") / rps("bare-proxy")),
     cpu_ms_per_request: Object.fromEntries(
       targets.map((t) => [t.name, round3(median(tally(t.name)?.cpuMsPerReq ?? []))]),
+    ),
+    cpu_ms_per_request_c1: Object.fromEntries(
+      targets.map((t) => [t.name, round3(median(tally(t.name)?.cpuMsPerReqC1 ?? []))]),
     ),
     cache_hit_ratio: {
       routewise: round3(hitRatio(tally("routewise"))),
