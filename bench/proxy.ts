@@ -14,8 +14,8 @@
  * Prints JSON: latency at concurrency 1 (p50/p99, added over direct; with --stream also time to first byte),
  * closed-loop throughput at a fixed concurrency as ratios to the bare proxy, CPU ms per request of each target's
  * process tree over the throughput phase (/proc/<pid>/stat) and over the c=1 phase (`cpu_ms_per_request_c1`: set
- * beside the added latency, how much of it is the target's own work), the routers' decision cache hit ratio and their own
- * routing-decision histogram (`routewise_routing_duration_seconds`, scraped before and after each phase, quantiles
+ * beside the added latency, how much of it is the target's own work), the routers' decision cache hit ratio and
+ * their own routing-decision histogram (`routewise_routing_duration_seconds`, scraped before and after each phase, quantiles
  * interpolated within buckets) at c=1 and at the throughput phase's concurrency, and issue 18's targets with
  * pass/fail. Every target first serves `--warmup` seconds of the throughput phase's load, unmeasured, so each is
  * measured in its steady state (JIT tiered up); rounds are interleaved so drift hits every target alike. Exits
