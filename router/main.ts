@@ -13,7 +13,7 @@ import { AggregatorRegistry, type Registry } from "prom-client";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "pino";
 import { createEvaluationRecorder } from "./accounting/evaluation-record.js";
-import { createRecorder } from "./accounting/request-record.js";
+import { createRecorder, type AccessLogger } from "./accounting/request-record.js";
 import { classifierCacheHooks, createRouterEvents } from "./accounting/router-events.js";
 import { startTracing, tracingFromEnv, type Tracing, type TracingSettings } from "./accounting/trace-export.js";
 import { HeuristicClassifier } from "./classify/heuristic-classifier.js";
@@ -45,6 +45,7 @@ import { DEFAULT_STATE_TIMEOUT_MS, RedisStateStore } from "./state/redis-store.j
 import type { FailurePolicy, StateStore } from "./state/types.js";
 
 // What the CLI's wiring and the test harnesses need to start a router.
+export type { AccessLogger } from "./accounting/request-record.js";
 export { ClientAuth } from "./http/auth.js";
 export { createAdapters } from "./providers/registry.js";
 export { createRouterMetrics } from "./metrics/metrics.js";
@@ -74,7 +75,7 @@ export interface RouterOptions {
   metricsPort: number;
   logger: Logger;
   /** The access log (one line per request; the CLI's is written in batches). Default: `logger`. */
-  accessLogger?: Logger;
+  accessLogger?: AccessLogger;
   load: () => Promise<LoadedConfig>;
   watchPaths: string[];
   pollIntervalMs?: number;
@@ -143,7 +144,7 @@ export const DEFAULT_MAX_BODY_BYTES = 20 * 1024 * 1024;
 export const DEFAULT_METRICS_PORT = 9464;
 
 /** Where requests' access-log lines go: their own logger when given, else the router's. */
-function accessLogger(o: RouterOptions): Logger {
+function accessLogger(o: RouterOptions): AccessLogger {
   return o.accessLogger ?? o.logger;
 }
 

@@ -12,6 +12,7 @@ import { pino, type Logger } from "pino";
 import { parse as parseYaml } from "yaml";
 import { mountedConfigFile, readCredentialsDir, readMountedConfig } from "../../router/config/delivery.js";
 import type { LoadedConfig } from "../../router/config/reloader.js";
+import type { AccessLogger } from "../../router/main.js";
 import {
   ClientAuth,
   createAdapters,
@@ -27,6 +28,7 @@ import {
   type StateOptions,
 } from "../../router/main.js";
 import { CliError } from "../errors.js";
+import { jsonAccessLog } from "../access-log.js";
 import { LogLines, PIPE_BUF } from "../log-lines.js";
 import { compileManifests, formatSourceError, newSalt } from "../standalone.js";
 import { clusterWorker, podFeedbackKey, resolveWorkers, runPrimary, WORKER_COUNT_ENV } from "./router-workers.js";
@@ -165,8 +167,8 @@ export function registerRouterCommand(program: Command): void {
 
 interface RouterLoggers {
   logger: Logger;
-  /** The access log: one line per request, written to stdout in batches (cli/log-lines.ts). */
-  accessLogger: Logger;
+  /** The access log: one line per request, written to stdout in batches (cli/log-lines.ts, cli/access-log.ts). */
+  accessLogger: AccessLogger;
   /** stdout, through which both loggers write (and `--request-log -`). */
   stdout: LogLines;
 }
@@ -184,9 +186,10 @@ function routerLoggers(workers: number): RouterLoggers {
     : { component: "router", ...(workers > 1 ? { role: "primary" } : {}) };
   const level = process.env["LOG_LEVEL"] ?? "info";
   const stdout = linesTo(1);
+  const logger = pino({ base, level }, stdout.immediate);
   return {
-    logger: pino({ base, level }, stdout.immediate),
-    accessLogger: pino({ base, level }, stdout.batched),
+    logger,
+    accessLogger: jsonAccessLog({ base, enabled: logger.isLevelEnabled("info"), out: stdout.batched }),
     stdout,
   };
 }

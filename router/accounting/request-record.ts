@@ -12,7 +12,6 @@
  * the dearest part of the record (~0.1 ms), and the client need not wait for it (ADR 5).
  */
 import type { Tracer } from "@opentelemetry/api";
-import type { Logger } from "pino";
 import type { ProviderConfig, RouteConfig } from "../config/types.js";
 import type { RouterMetrics } from "../metrics/metrics.js";
 import type { AppliedBudget, BudgetScope, BudgetVerdict } from "../select/budget.js";
@@ -70,9 +69,18 @@ export interface TokenWindow {
   recordTokens(providerId: string, tokens: number): void;
 }
 
+/**
+ * Where access-log lines go: a pino Logger satisfies it; the CLI's writes the same JSON line without pino's
+ * key-by-key serializer (cli/access-log.ts, ADR 5).
+ */
+export interface AccessLogger {
+  isLevelEnabled(level: "info"): boolean;
+  info(fields: Record<string, unknown>, msg: string): void;
+}
+
 export interface RecorderDeps {
   metrics: RouterMetrics;
-  logger: Logger;
+  logger: AccessLogger;
   tokens: TokenWindow;
   /** Wall clock in ms (durations in logs and metrics). */
   now: () => number;
@@ -397,14 +405,13 @@ export class RequestRecord implements AttemptObserver {
 
   private logServed(f: Finished, costs: Costs): void {
     const { route, selection } = this.decision();
-    const tokens = [...(f.earlier ?? []), { provider: f.provider, tokens: f.tokens }].reduce(
-      (t, b) => ({
-        input: t.input + b.tokens.input,
-        cachedInput: t.cachedInput + b.tokens.cachedInput,
-        output: t.output + b.tokens.output,
-      }),
-      { input: 0, cachedInput: 0, output: 0 },
-    );
+    const tokens = { input: f.tokens.input, cachedInput: f.tokens.cachedInput, output: f.tokens.output };
+    for (const e of f.earlier ?? []) {
+      tokens.input += e.tokens.input;
+      tokens.cachedInput += e.tokens.cachedInput;
+      tokens.output += e.tokens.output;
+    }
+    // A field left undefined is not on the line (JSON drops it): one object, no spread per optional field.
     this.access(f.streamError === undefined ? `Served ${this.noun()}` : "Ended stream with an upstream error", {
       route: route.name,
       provider: f.provider.id,
@@ -412,15 +419,17 @@ export class RequestRecord implements AttemptObserver {
       decision: selection.reason,
       decided: selection.decided.id,
       propensity: selection.propensity ?? 1,
-      ...(selection.segment === undefined ? {} : { segment: selection.segment }),
+      segment: selection.segment,
       outcome: f.outcome,
       status: 200,
       fallbacks: f.fallbacks,
-      ...otherAttempts(f),
+      upstreamApi: f.upstreamApi,
+      continuedFrom: providerIds(f.earlier),
+      cascadeBilled: providerIds(f.cascade),
       tokens,
       costUsd: costs.cost,
       baselineCostUsd: costs.baseline,
-      ...(f.streamError === undefined ? {} : { streamError: f.streamError }),
+      streamError: f.streamError,
     });
   }
 
@@ -461,13 +470,13 @@ export class RequestRecord implements AttemptObserver {
     const c = this.context;
     const line = {
       requestId: this.requestId,
-      ...(c.endpoint && c.endpoint !== "chat.completions" ? { endpoint: c.endpoint } : {}),
-      ...(c.clientKey ? { clientKey: c.clientKey } : {}),
-      ...(c.team ? { team: c.team } : {}),
-      ...(c.budget ? { budget: c.budget } : {}),
+      endpoint: c.endpoint === "chat.completions" ? undefined : c.endpoint,
+      clientKey: c.clientKey || undefined,
+      team: c.team || undefined,
+      budget: c.budget,
       ...fields,
-      ...(c.classification ? { classification: c.classification } : {}),
-      ...(c.promptTokens === undefined ? {} : { promptTokens: c.promptTokens }),
+      classification: c.classification,
+      promptTokens: c.promptTokens,
       attempts: this.attempts,
       durationMs: this.deps.now() - this.started,
     };
@@ -476,13 +485,9 @@ export class RequestRecord implements AttemptObserver {
   }
 }
 
-/** Who else took part in the answer, when anyone did; the upstream API when it was not chat completions. */
-function otherAttempts(f: Finished): Record<string, unknown> {
-  return {
-    ...(f.upstreamApi === undefined ? {} : { upstreamApi: f.upstreamApi }),
-    ...(f.earlier && f.earlier.length > 0 ? { continuedFrom: f.earlier.map((e) => e.provider.id) } : {}),
-    ...(f.cascade && f.cascade.length > 0 ? { cascadeBilled: f.cascade.map((e) => e.provider.id) } : {}),
-  };
+/** The providers of earlier attempts or cascade stages, when there were any (undefined: none, not on the line). */
+function providerIds(billed: readonly BilledAttempt[] | undefined): string[] | undefined {
+  return billed && billed.length > 0 ? billed.map((b) => b.provider.id) : undefined;
 }
 
 function sum(xs: number[]): number {
