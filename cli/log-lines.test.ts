@@ -110,4 +110,15 @@ describe("LogLines", () => {
       .map((l) => JSON.parse(l) as { requestId?: string; msg: string });
     expect(parsed.map((p) => p.requestId ?? p.msg)).toEqual(["a", "b", "Reloaded config", "c"]);
   });
+
+  it("counts the lines of what the sink dropped, reporting those before onDropped and every drop after", () => {
+    const lines = new LogLines(recordingSink(), { maxBytes: 4096, maxDelayMs: 100 });
+    lines.drop(line(1) + line(2));
+    const reported: number[] = [];
+    lines.onDropped((n) => reported.push(n));
+    lines.drop(line(3));
+    lines.drop("");
+    lines.drop(line(4) + line(5) + line(6));
+    expect(reported).toEqual([2, 1, 3]);
+  });
 });

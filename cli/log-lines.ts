@@ -10,10 +10,13 @@
  *   cluster workers, which share one stdout pipe, cannot interleave inside a line.
  * - `flushSync` (at exit) writes what is pending before the process ends; a SIGKILL loses at most `maxDelayMs` of
  *   access-log lines.
+ * - A destination slower than the log (a stdout pipe nobody drains fast enough, a stalled disk) does not grow the
+ *   router's memory without bound: past MAX_UNWRITTEN_BYTES waiting, the sink drops what it is handed and the
+ *   lines are counted (`drop`, `onDropped`: routewise_log_lines_dropped_total).
  */
 import type { DestinationStream } from "pino";
 
-/** Where the lines go: pino's sonic-boom on fd 1 in the CLI, a fake in tests. */
+/** Where the lines go: an FdSink (cli/fd-sink.ts) on stdout or a file in the CLI, a fake in tests. */
 export interface LineSink {
   /** Queues a chunk: written soon (asynchronously), in the order of the calls. */
   write(chunk: string): unknown;
@@ -29,10 +32,18 @@ export interface LogLinesOptions {
 /** PIPE_BUF on Linux: a pipe write up to this size is never interleaved with another process's. */
 export const PIPE_BUF = 4096;
 
+/** Bytes of lines a destination may have waiting before the lines handed to it are dropped (and counted). */
+export const MAX_UNWRITTEN_BYTES = 16 * 1024 * 1024;
+
+/** How long the exit flush keeps retrying a destination that is full before it gives up on the rest. */
+export const EXIT_FLUSH_MS = 2000;
+
 export class LogLines {
   private pending = "";
   private pendingBytes = 0;
   private timer: NodeJS.Timeout | undefined = undefined;
+  private droppedLines = 0;
+  private dropListener: ((lines: number) => void) | undefined = undefined;
 
   /** Lines written now (after the batch before them). */
   readonly immediate: DestinationStream = {
@@ -63,6 +74,21 @@ export class LogLines {
   readonly flush = (): void => {
     if (this.pendingBytes > 0) this.sink.write(this.take());
   };
+
+  /** The sink had no room for `chunk` (its destination is MAX_UNWRITTEN_BYTES behind): its lines are counted, not kept. */
+  readonly drop = (chunk: string): void => {
+    let lines = 0;
+    for (let at = chunk.indexOf("\n"); at >= 0; at = chunk.indexOf("\n", at + 1)) lines++;
+    if (lines === 0) return;
+    this.droppedLines += lines;
+    this.dropListener?.(lines);
+  };
+
+  /** Calls `listener` with the lines dropped so far (when there are any), then with every later drop. */
+  onDropped(listener: (lines: number) => void): void {
+    this.dropListener = listener;
+    if (this.droppedLines > 0) listener(this.droppedLines);
+  }
 
   /** Writes what the sink holds and then the batch, synchronously (process exit). */
   flushSync(): void {

@@ -3,7 +3,7 @@
  * CR YAML (standalone mode). Wiring only: config sources, credentials, logger, signals.
  */
 import cluster from "node:cluster";
-import { closeSync, openSync, writeSync } from "node:fs";
+import { closeSync, openSync } from "node:fs";
 import type { Command } from "commander";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { extname } from "node:path";
@@ -29,7 +29,8 @@ import {
 } from "../../router/main.js";
 import { CliError } from "../errors.js";
 import { jsonAccessLog } from "../access-log.js";
-import { LogLines, PIPE_BUF } from "../log-lines.js";
+import { FdSink } from "../fd-sink.js";
+import { EXIT_FLUSH_MS, LogLines, MAX_UNWRITTEN_BYTES, PIPE_BUF } from "../log-lines.js";
 import { compileManifests, formatSourceError, newSalt } from "../standalone.js";
 import { clusterWorker, podFeedbackKey, resolveWorkers, runPrimary, WORKER_COUNT_ENV } from "./router-workers.js";
 
@@ -195,22 +196,21 @@ function routerLoggers(workers: number): RouterLoggers {
 }
 
 /**
- * Lines to an open fd through sonic-boom, every write at most PIPE_BUF (whole lines: a pod's cluster workers share
- * stdout's pipe, and append to one --request-log file), the pending batch written synchronously at exit.
+ * Lines to an open fd (cli/fd-sink.ts): every write at most PIPE_BUF (whole lines: a pod's cluster workers share
+ * stdout's pipe, and append to one --request-log file), at most MAX_UNWRITTEN_BYTES waiting (beyond it lines are
+ * dropped and counted), what is pending written synchronously at exit — for at most EXIT_FLUSH_MS when the fd is
+ * full and nobody reads it.
  */
 function linesTo(fd: number): LogLines {
-  const out = pino.destination({ dest: fd, maxWrite: PIPE_BUF });
-  const sink = {
-    write: (chunk: string) => out.write(chunk),
-    writeSync: (chunk: string) => {
-      try {
-        out.flushSync();
-        if (chunk.length > 0) writeSync(fd, chunk);
-      } catch {
-        // At exit, with the fd closed or full: nowhere left to write the lines.
-      }
+  const sink = new FdSink({
+    fd,
+    maxWrite: PIPE_BUF,
+    maxQueuedBytes: MAX_UNWRITTEN_BYTES,
+    exitFlushMs: EXIT_FLUSH_MS,
+    onDrop: (chunk) => {
+      lines.drop(chunk);
     },
-  };
+  });
   const lines = new LogLines(sink, { maxBytes: PIPE_BUF, maxDelayMs: ACCESS_LOG_DELAY_MS });
   process.on("exit", () => {
     lines.flushSync();
@@ -225,6 +225,9 @@ async function runRouter(flags: RouterFlags, loggers: RouterLoggers, workers: nu
   const state = stateOptions(flags);
   const source = configSource(flags);
   const metrics = createRouterMetrics();
+  const countDrops = (destination: "stdout" | "request_log") => (lines: number) =>
+    metrics.logLinesDropped.inc({ destination }, lines);
+  loggers.stdout.onDropped(countDrops("stdout"));
   const classifiers = await loadBuiltinClassifiers(metrics, logger).catch((err: unknown) => {
     throw new CliError(err instanceof Error ? err.message : String(err), { cause: err });
   });
@@ -244,7 +247,7 @@ async function runRouter(flags: RouterFlags, loggers: RouterLoggers, workers: nu
     maxBodyBytes: Number(flags.maxBodyBytes),
     drainTimeoutMs: Number(flags.drainTimeout),
     waitForConfig: flags.waitForConfig === true,
-    ...optionalFiles(flags, loggers.stdout),
+    ...optionalFiles(flags, loggers.stdout, countDrops("request_log")),
     // Standalone: no operator learns for this router, so it learns from its own samples (ADR 12).
     ...(source.standalone ? { localLearning: { intervalMs: positiveMs(flags.learningInterval) } } : {}),
     state,
@@ -270,20 +273,26 @@ function workerOptions(worker: ReturnType<typeof clusterWorker> | null, state: S
   return { clusterWorker: worker, ...(state.redis === null ? { limitsShare: workers } : {}) };
 }
 
-function optionalFiles(flags: RouterFlags, stdout: LogLines) {
+function optionalFiles(flags: RouterFlags, stdout: LogLines, onDropped: (lines: number) => void) {
   const feedbackKey = flags.feedbackKeyFile === undefined ? podFeedbackKey() : loadFeedbackKey(flags.feedbackKeyFile);
   return {
     ...(feedbackKey === undefined ? {} : { feedbackKey }),
-    ...(flags.requestLog === undefined ? {} : { requestLog: requestLogSink(flags.requestLog, stdout) }),
+    ...(flags.requestLog === undefined ? {} : { requestLog: requestLogSink(flags.requestLog, stdout, onDropped) }),
   };
 }
 
 /**
  * JSON lines, appended to a file or written to stdout (`-`), in batches like the access log's: in order with the
  * log's lines on stdout, never split, and what is pending written before the process exits (a drain included).
+ * `onDropped` counts a file's dropped lines (stdout's are counted with the log's).
  */
-export function requestLogSink(target: string, stdout: LogLines): (line: Record<string, unknown>) => void {
+export function requestLogSink(
+  target: string,
+  stdout: LogLines,
+  onDropped: (lines: number) => void = () => {},
+): (line: Record<string, unknown>) => void {
   const lines = target === "-" ? stdout : linesTo(openForAppend(target));
+  if (lines !== stdout) lines.onDropped(onDropped);
   return (line) => {
     lines.batched.write(`${JSON.stringify(line)}\n`);
   };

@@ -174,6 +174,12 @@ export function createRouterMetrics(registry: Registry = new Registry(), options
       help: "Classifications computed (not in the decision cache).",
       registers: r,
     }),
+    logLinesDropped: new Counter({
+      name: "routewise_log_lines_dropped_total",
+      help: "Log lines dropped, not written, because their destination (stdout, the --request-log file) took them slower than they came and 16 MiB were already waiting.",
+      labelNames: ["destination"] as const,
+      registers: r,
+    }),
     configReloads: new Counter({
       name: "routewise_config_reloads_total",
       help: "Config loads by outcome (success, invalid, error).",
