@@ -14,8 +14,8 @@
  *   `maxQueuedBytes`, and beyond that each chunk handed over is dropped and reported (`onDrop`), not kept.
  * - A closed reader (EPIPE) or a bad fd: nothing more is written; what was queued and what comes is reported as
  *   dropped. Any other error (ENOSPC on a full disk…) drops the chunk being written and goes on with the next.
- * - `writeSync` (process exit) writes what is queued and then its chunk, retrying a full fd until `exitFlushMs` has
- *   passed; what is left then is dropped. It never throws. A write already in libuv's thread pool is left to it, as
+ * - `writeSync` (process exit) writes what is queued and then its chunk for at most `exitFlushMs` (retrying a full
+ *   fd meanwhile); what is left then is dropped. It never throws. A write already in libuv's thread pool is left to it, as
  *   sonic-boom does: done by then as a rule, lost when the process ends first (one batch, at most PIPE_BUF).
  */
 import { write as fsWrite, writeSync as fsWriteSync } from "node:fs";
@@ -27,7 +27,7 @@ export interface FdSinkOptions {
   maxWrite: number;
   /** Bytes that may wait to be written before chunks are dropped. */
   maxQueuedBytes: number;
-  /** How long `writeSync` keeps retrying a full fd. */
+  /** The longest `writeSync` (the exit flush) takes; what it has not written by then is dropped. */
   exitFlushMs: number;
   /** Told of every chunk that is not written. */
   onDrop: (chunk: string) => void;
@@ -75,13 +75,13 @@ export class FdSink implements LineSink {
     }
     const giveUpAt = Date.now() + this.o.exitFlushMs;
     let gaveUp = this.closed;
-    while (this.queue.length > 0 && !gaveUp) {
+    while (this.queue.length > 0 && !gaveUp && Date.now() < giveUpAt) {
       const buf = this.takeWrite();
       try {
         this.written(buf, fsWriteSync(this.o.fd, buf));
       } catch (err) {
         const code = errorCode(err);
-        if (code === "EAGAIN" && Date.now() < giveUpAt) {
+        if (code === "EAGAIN") {
           this.queue.unshift(buf);
           this.queuedBytes += buf.length;
           sleepMs(RETRY_MS);
