@@ -111,6 +111,13 @@ describe("LogLines", () => {
     expect(parsed.map((p) => p.requestId ?? p.msg)).toEqual(["a", "b", "Reloaded config", "c"]);
   });
 
+  it("reports 0 dropped lines at once, so the counter it feeds exists before the first drop", () => {
+    const lines = new LogLines(recordingSink(), { maxBytes: 4096, maxDelayMs: 100 });
+    const reported: number[] = [];
+    lines.onDropped((n) => reported.push(n));
+    expect(reported).toEqual([0]);
+  });
+
   it("counts the lines of what the sink dropped, reporting those before onDropped and every drop after", () => {
     const lines = new LogLines(recordingSink(), { maxBytes: 4096, maxDelayMs: 100 });
     lines.drop(line(1) + line(2));

@@ -84,10 +84,13 @@ export class LogLines {
     this.dropListener?.(lines);
   };
 
-  /** Calls `listener` with the lines dropped so far (when there are any), then with every later drop. */
+  /**
+   * Calls `listener` at once with the lines dropped so far (0 as a rule), then with every later drop: a counter fed
+   * by it exists from the start, so Prometheus's increase() sees the first drop (RoutewiseLogLinesDropped).
+   */
   onDropped(listener: (lines: number) => void): void {
     this.dropListener = listener;
-    if (this.droppedLines > 0) listener(this.droppedLines);
+    listener(this.droppedLines);
   }
 
   /** Writes what the sink holds and then the batch, synchronously (process exit). */

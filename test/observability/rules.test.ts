@@ -44,6 +44,7 @@ describe("routewise-rules.yaml", () => {
       "RoutewiseEvaluationFailing",
       "RoutewiseEvaluationPaused",
       "RoutewiseFallbackRateHigh",
+      "RoutewiseLogLinesDropped",
       "RoutewiseMeasuredRetentionBelowObjective",
       "RoutewiseOperatorAbsent",
       "RoutewiseOperatorNotReconciling",
